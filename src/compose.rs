@@ -1,0 +1,630 @@
+//! The compose model: services as compose means them, after merge keys, interpolation and env files.
+//! Built from the generic YAML tree; every key is either read here or listed in `unread` so the
+//! rules can ignore it with a reason or the tool can warn about it.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use serde_yaml_ng::Value;
+
+use crate::yaml::{kind_of, scalar_string};
+
+/// A container setting and the variable its value came from (for secret pairing and reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub value: String,
+    /// The variable the value traces to: `${DB_PASSWORD:-x}` → `DB_PASSWORD`; an env-file line `K=v` → `K`.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `command: ["a", "b"]`.
+    Exec(Vec<String>),
+}
+
+impl Command {
+    pub fn argv(&self) -> &[String] {
+        match self {
+            Command::Exec(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    pub container: u16,
+    pub published: Option<String>,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountSource {
+    /// A path on the host, relative to the compose file's folder as written (`./nginx/ssl`).
+    Bind(String),
+    /// A named volume of the top-level `volumes:`.
+    Volume(String),
+    /// `- /data` alone: storage that lives as long as the container.
+    Anonymous,
+    Tmpfs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub source: MountSource,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub service: String,
+    pub condition: String,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthTest {
+    Exec(Vec<String>),
+    Shell(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Healthcheck {
+    pub test: Option<HealthTest>,
+    pub interval: Option<u32>,
+    pub timeout: Option<u32>,
+    pub retries: Option<u32>,
+    pub start_period: Option<u32>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    pub image: Option<String>,
+    pub has_build: bool,
+    pub profiles: Vec<String>,
+    pub command: Option<Command>,
+    pub entrypoint: Option<Command>,
+    /// env_file entries first (in order), then `environment`; later wins, first position kept.
+    pub environment: IndexMap<String, Setting>,
+    pub ports: Vec<Port>,
+    pub expose: Vec<u16>,
+    pub volumes: Vec<Mount>,
+    pub depends_on: Vec<Dependency>,
+    pub healthcheck: Option<Healthcheck>,
+    /// Network name → aliases. A service with no `networks:` is on `default`.
+    pub networks: BTreeMap<String, Vec<String>>,
+    pub network_mode: Option<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub hostname: Option<String>,
+    pub container_name: Option<String>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub tmpfs: Vec<String>,
+    /// Keys of the service this model does not read (for the rules to ignore or the tool to warn).
+    pub unread: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Network {
+    pub internal: bool,
+    pub external: bool,
+}
+
+/// One problem with a value, reported with the service and key it sits at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    /// Text to search for in the source to point at the line.
+    pub needle: String,
+    pub message: String,
+    pub help: String,
+}
+
+/// What reading needs from outside: interpolation of a string and the entries of an env file.
+pub trait Context {
+    fn interpolate(&mut self, raw: &str, path: &str) -> Result<(String, Option<String>), Problem>;
+    /// The settings of an env file as `(key, value, origin)`; `None` when it is optional and missing.
+    fn env_file(
+        &mut self,
+        path: &str,
+        required: bool,
+        at: &str,
+    ) -> Result<Option<Vec<(String, String, String)>>, Problem>;
+}
+
+/// Keys of a service that the model reads.
+pub const READ_KEYS: &[&str] = &[
+    "image",
+    "build",
+    "profiles",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "expose",
+    "volumes",
+    "depends_on",
+    "healthcheck",
+    "networks",
+    "network_mode",
+    "user",
+    "working_dir",
+    "hostname",
+    "container_name",
+    "cap_add",
+    "cap_drop",
+    "privileged",
+    "read_only",
+    "tmpfs",
+];
+
+pub struct Reader<'c, C: Context> {
+    pub ctx: &'c mut C,
+}
+
+impl<C: Context> Reader<'_, C> {
+    fn s(&mut self, value: &Value, path: &str) -> Result<String, Problem> {
+        let raw = scalar_string(value)
+            .ok_or_else(|| problem(path, "", format!("expected a string, found {}", kind_of(value))))?;
+        Ok(self.ctx.interpolate(&raw, path)?.0)
+    }
+
+    fn list(&mut self, value: &Value, path: &str) -> Result<Vec<String>, Problem> {
+        match value {
+            Value::Sequence(items) => {
+                items.iter().enumerate().map(|(i, v)| self.s(v, &format!("{path}[{i}]"))).collect()
+            }
+            Value::Null => Ok(Vec::new()),
+            other => Ok(vec![self.s(other, path)?]),
+        }
+    }
+
+    fn flag(&mut self, value: &Value, path: &str) -> Result<bool, Problem> {
+        let text = self.s(value, path)?;
+        parse_bool(&text).ok_or_else(|| problem(path, &text, format!("`{text}` is not a boolean")))
+    }
+
+    fn command(&mut self, value: &Value, path: &str) -> Result<Option<Command>, Problem> {
+        match value {
+            Value::Null => Ok(None),
+            Value::Sequence(_) => Ok(Some(Command::Exec(self.list(value, path)?))),
+            other => {
+                let text = self.s(other, path)?;
+                let argv = shell_words::split(&text)
+                    .map_err(|e| problem(path, &text, format!("cannot split the command into words: {e}")))?;
+                Ok(Some(Command::Exec(argv)))
+            }
+        }
+    }
+
+    /// Read one service mapping.
+    pub fn service(&mut self, name: &str, value: &Value) -> Result<Service, Problem> {
+        let map = match value {
+            Value::Mapping(m) => m,
+            Value::Null => return Ok(Service { name: name.to_string(), ..Service::default() }),
+            other => return Err(problem(name, name, format!("service `{name}` is {}, not a mapping", kind_of(other)))),
+        };
+        let mut svc = Service { name: name.to_string(), ..Service::default() };
+        let mut env_files: Vec<(String, String, String)> = Vec::new();
+        let mut environment: Vec<(String, Setting)> = Vec::new();
+        for (key, v) in map {
+            let Some(key) = key.as_str() else { continue };
+            let path = format!("services.{name}.{key}");
+            match key {
+                "image" => svc.image = Some(self.s(v, &path)?),
+                "build" => svc.has_build = true,
+                "profiles" => svc.profiles = self.list(v, &path)?,
+                "command" => svc.command = self.command(v, &path)?,
+                "entrypoint" => svc.entrypoint = self.command(v, &path)?,
+                "env_file" => env_files = self.env_files(v, &path)?,
+                "environment" => environment = self.environment(v, &path)?,
+                "ports" => svc.ports = self.ports(v, &path)?,
+                "expose" => {
+                    for (i, item) in self.list(v, &path)?.into_iter().enumerate() {
+                        let number = item.split('/').next().unwrap_or_default();
+                        svc.expose.extend(port_range(number, &format!("{path}[{i}]"))?);
+                    }
+                }
+                "volumes" => svc.volumes = self.volumes(v, &path)?,
+                "depends_on" => svc.depends_on = self.depends_on(v, &path)?,
+                "healthcheck" => svc.healthcheck = Some(self.healthcheck(v, &path)?),
+                "networks" => svc.networks = self.networks(v, &path)?,
+                "network_mode" => svc.network_mode = Some(self.s(v, &path)?),
+                "user" => svc.user = Some(self.s(v, &path)?),
+                "working_dir" => svc.working_dir = Some(self.s(v, &path)?),
+                "hostname" => svc.hostname = Some(self.s(v, &path)?),
+                "container_name" => svc.container_name = Some(self.s(v, &path)?),
+                "cap_add" => svc.cap_add = self.list(v, &path)?,
+                "cap_drop" => svc.cap_drop = self.list(v, &path)?,
+                "privileged" => svc.privileged = self.flag(v, &path)?,
+                "read_only" => svc.read_only = self.flag(v, &path)?,
+                "tmpfs" => svc.tmpfs = self.list(v, &path)?,
+                other => {
+                    // Still interpolated, so an unset `${X:?}` anywhere in the file is refused.
+                    self.check_strings(v, &path)?;
+                    svc.unread.push(other.to_string());
+                }
+            }
+        }
+        for (key, value, origin) in env_files {
+            svc.environment.insert(key, Setting { value, origin });
+        }
+        for (key, setting) in environment {
+            svc.environment.insert(key, setting);
+        }
+        if !map.contains_key("networks") && svc.network_mode.is_none() {
+            svc.networks.insert("default".to_string(), Vec::new());
+        }
+        Ok(svc)
+    }
+
+    fn check_strings(&mut self, value: &Value, path: &str) -> Result<(), Problem> {
+        match value {
+            Value::String(s) => self.ctx.interpolate(s, path).map(|_| ()),
+            Value::Sequence(items) => items.iter().try_for_each(|v| self.check_strings(v, path)),
+            Value::Mapping(m) => m.values().try_for_each(|v| self.check_strings(v, path)),
+            _ => Ok(()),
+        }
+    }
+
+    fn env_files(&mut self, value: &Value, path: &str) -> Result<Vec<(String, String, String)>, Problem> {
+        let items: Vec<&Value> = match value {
+            Value::Sequence(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            let (file, required) = match item {
+                Value::Mapping(m) => {
+                    let file = m.get("path").ok_or_else(|| problem(&at, "", "env_file entry has no `path`"))?;
+                    let file = self.s(file, &at)?;
+                    let required = match m.get("required") {
+                        Some(r) => self.flag(r, &at)?,
+                        None => true,
+                    };
+                    (file, required)
+                }
+                other => (self.s(other, &at)?, true),
+            };
+            if let Some(entries) = self.ctx.env_file(&file, required, &at)? {
+                out.extend(entries);
+            }
+        }
+        Ok(out)
+    }
+
+    fn environment(&mut self, value: &Value, path: &str) -> Result<Vec<(String, Setting)>, Problem> {
+        let mut out = Vec::new();
+        match value {
+            Value::Mapping(m) => {
+                for (k, v) in m {
+                    let key = scalar_string(k).unwrap_or_default();
+                    if v.is_null() {
+                        continue; // "take it from the shell": never, the environment is not an input
+                    }
+                    let raw = scalar_string(v)
+                        .ok_or_else(|| problem(path, &key, format!("`{key}` is {}, not a string", kind_of(v))))?;
+                    let (value, sole) = self.ctx.interpolate(&raw, &format!("{path}.{key}"))?;
+                    let origin = sole.unwrap_or_else(|| key.clone());
+                    out.push((key, Setting { value, origin }));
+                }
+            }
+            Value::Sequence(items) => {
+                for item in items {
+                    let raw = scalar_string(item).unwrap_or_default();
+                    let Some((key, raw_value)) = raw.split_once('=') else { continue };
+                    let (value, sole) = self.ctx.interpolate(raw_value, &format!("{path}.{key}"))?;
+                    let origin = sole.unwrap_or_else(|| key.to_string());
+                    out.push((key.to_string(), Setting { value, origin }));
+                }
+            }
+            Value::Null => {}
+            other => return Err(problem(path, "environment", format!("environment is {}", kind_of(other)))),
+        }
+        Ok(out)
+    }
+
+    fn ports(&mut self, value: &Value, path: &str) -> Result<Vec<Port>, Problem> {
+        let Value::Sequence(items) = value else {
+            return Err(problem(path, "ports", format!("ports is {}, not a list", kind_of(value))));
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            if let Value::Mapping(m) = item {
+                let target = m.get("target").ok_or_else(|| problem(&at, "target", "port has no `target`"))?;
+                let target = self.s(target, &at)?;
+                let published = m.get("published").map(|p| self.s(p, &at)).transpose()?;
+                let protocol = m.get("protocol").map(|p| self.s(p, &at)).transpose()?.unwrap_or_else(|| "tcp".into());
+                for container in port_range(&target, &at)? {
+                    out.push(Port { container, published: published.clone(), protocol: protocol.clone() });
+                }
+                continue;
+            }
+            let text = self.s(item, &at)?;
+            let (spec, protocol) = match text.rsplit_once('/') {
+                Some((spec, proto)) => (spec.to_string(), proto.to_string()),
+                None => (text.clone(), "tcp".to_string()),
+            };
+            // [ip:][host:]container — the container part is after the last colon.
+            let (published, container) = match spec.rsplit_once(':') {
+                Some((host, container)) => {
+                    (Some(host.rsplit(':').next().unwrap_or(host).to_string()), container.to_string())
+                }
+                None => (None, spec.clone()),
+            };
+            for port in port_range(&container, &at)? {
+                out.push(Port { container: port, published: published.clone(), protocol: protocol.clone() });
+            }
+        }
+        Ok(out)
+    }
+
+    fn volumes(&mut self, value: &Value, path: &str) -> Result<Vec<Mount>, Problem> {
+        let Value::Sequence(items) = value else {
+            return Err(problem(path, "volumes", format!("volumes is {}, not a list", kind_of(value))));
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            if let Value::Mapping(m) = item {
+                let kind = m.get("type").map(|t| self.s(t, &at)).transpose()?.unwrap_or_else(|| "volume".into());
+                let target = m.get("target").ok_or_else(|| problem(&at, "target", "volume has no `target`"))?;
+                let target = self.s(target, &at)?;
+                let source = m.get("source").map(|s| self.s(s, &at)).transpose()?;
+                let read_only = match m.get("read_only") {
+                    Some(r) => self.flag(r, &at)?,
+                    None => false,
+                };
+                let source = match (kind.as_str(), source) {
+                    ("bind", Some(s)) => MountSource::Bind(s),
+                    ("tmpfs", _) => MountSource::Tmpfs,
+                    ("volume", Some(s)) if !s.is_empty() => MountSource::Volume(s),
+                    ("volume", _) => MountSource::Anonymous,
+                    (other, _) => {
+                        return Err(problem(&at, other, format!("volume type `{other}` is not supported")));
+                    }
+                };
+                out.push(Mount { source, target, read_only });
+                continue;
+            }
+            let text = self.s(item, &at)?;
+            let parts: Vec<&str> = text.split(':').collect();
+            let mount = match parts.as_slice() {
+                [target] => Mount { source: MountSource::Anonymous, target: target.to_string(), read_only: false },
+                [source, target, rest @ ..] => {
+                    let read_only = rest.iter().any(|m| m.split(',').any(|o| o == "ro"));
+                    let source = if is_host_path(source) {
+                        MountSource::Bind(source.to_string())
+                    } else {
+                        MountSource::Volume(source.to_string())
+                    };
+                    Mount { source, target: target.to_string(), read_only }
+                }
+                [] => continue,
+            };
+            out.push(mount);
+        }
+        Ok(out)
+    }
+
+    fn depends_on(&mut self, value: &Value, path: &str) -> Result<Vec<Dependency>, Problem> {
+        let mut out = Vec::new();
+        match value {
+            Value::Sequence(_) => {
+                for service in self.list(value, path)? {
+                    out.push(Dependency { service, condition: "service_started".into(), required: true });
+                }
+            }
+            Value::Mapping(m) => {
+                for (k, v) in m {
+                    let service = scalar_string(k).unwrap_or_default();
+                    let at = format!("{path}.{service}");
+                    let condition = v.get("condition").map(|c| self.s(c, &at)).transpose()?;
+                    let required = match v.get("required") {
+                        Some(r) => self.flag(r, &at)?,
+                        None => true,
+                    };
+                    out.push(Dependency {
+                        service,
+                        condition: condition.unwrap_or_else(|| "service_started".into()),
+                        required,
+                    });
+                }
+            }
+            _ => {}
+        }
+        Ok(out)
+    }
+
+    fn healthcheck(&mut self, value: &Value, path: &str) -> Result<Healthcheck, Problem> {
+        let mut hc = Healthcheck {
+            test: None,
+            interval: None,
+            timeout: None,
+            retries: None,
+            start_period: None,
+            disabled: false,
+        };
+        let Value::Mapping(m) = value else { return Ok(hc) };
+        for (k, v) in m {
+            let key = k.as_str().unwrap_or_default();
+            let at = format!("{path}.{key}");
+            match key {
+                "test" => {
+                    hc.test = match v {
+                        Value::Sequence(_) => {
+                            let argv = self.list(v, &at)?;
+                            match argv.split_first() {
+                                Some((first, rest)) if first == "CMD" => Some(HealthTest::Exec(rest.to_vec())),
+                                Some((first, rest)) if first == "CMD-SHELL" => Some(HealthTest::Shell(rest.join(" "))),
+                                Some((first, _)) if first == "NONE" => {
+                                    hc.disabled = true;
+                                    None
+                                }
+                                Some(_) => Some(HealthTest::Exec(argv)),
+                                None => None,
+                            }
+                        }
+                        other => Some(HealthTest::Shell(self.s(other, &at)?)),
+                    }
+                }
+                "interval" => hc.interval = Some(duration(&self.s(v, &at)?, &at)?),
+                "timeout" => hc.timeout = Some(duration(&self.s(v, &at)?, &at)?),
+                "start_period" => hc.start_period = Some(duration(&self.s(v, &at)?, &at)?),
+                "retries" => {
+                    let text = self.s(v, &at)?;
+                    hc.retries = Some(
+                        text.parse().map_err(|_| problem(&at, &text, format!("retries `{text}` is not a number")))?,
+                    );
+                }
+                "disable" => hc.disabled = self.flag(v, &at)?,
+                _ => {}
+            }
+        }
+        Ok(hc)
+    }
+
+    fn networks(&mut self, value: &Value, path: &str) -> Result<BTreeMap<String, Vec<String>>, Problem> {
+        let mut out = BTreeMap::new();
+        match value {
+            Value::Sequence(_) => {
+                for n in self.list(value, path)? {
+                    out.insert(n, Vec::new());
+                }
+            }
+            Value::Mapping(m) => {
+                for (k, v) in m {
+                    let name = scalar_string(k).unwrap_or_default();
+                    let aliases = match v.get("aliases") {
+                        Some(a) => self.list(a, &format!("{path}.{name}.aliases"))?,
+                        None => Vec::new(),
+                    };
+                    out.insert(name, aliases);
+                }
+            }
+            _ => {}
+        }
+        Ok(out)
+    }
+}
+
+pub fn problem(path: &str, needle: &str, message: impl Into<String>) -> Problem {
+    Problem { path: path.to_string(), needle: needle.to_string(), message: message.into(), help: String::new() }
+}
+
+fn is_host_path(source: &str) -> bool {
+    source.starts_with('.') || source.starts_with('/') || source.starts_with('~') || source.contains('/')
+}
+
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// `8080` or a range `3000-3002`; each number must be a port (1–65535).
+fn port_range(text: &str, path: &str) -> Result<Vec<u16>, Problem> {
+    let one = |t: &str| -> Result<u16, Problem> {
+        let t = t.trim();
+        match t.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
+            _ => Err(Problem {
+                path: path.to_string(),
+                needle: t.to_string(),
+                message: format!("invalid port `{t}` (a port is a number from 1 to 65535)"),
+                help: "fix the port, or the variable that sets it".to_string(),
+            }),
+        }
+    };
+    match text.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (one(a)?, one(b)?);
+            if b < a || b - a > 1000 {
+                return Err(problem(path, text, format!("invalid port range `{text}`")));
+            }
+            Ok((a..=b).collect())
+        }
+        None => Ok(vec![one(text)?]),
+    }
+}
+
+/// A compose duration (`1m30s`, `500ms`, `30s`) in whole seconds, at least 1.
+pub fn duration(text: &str, path: &str) -> Result<u32, Problem> {
+    let bad = || problem(path, text, format!("`{text}` is not a duration (like 30s or 1m30s)"));
+    let text = text.trim();
+    let mut total_ms: u64 = 0;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        while let Some(&n) = chars.peek() {
+            if n.is_ascii_alphabetic() {
+                unit.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let n: f64 = number.parse().map_err(|_| bad())?;
+        let factor = match unit.as_str() {
+            "h" => 3_600_000.0,
+            "m" => 60_000.0,
+            "s" => 1000.0,
+            "ms" => 1.0,
+            "us" | "µs" => 0.001,
+            _ => return Err(bad()),
+        };
+        total_ms += (n * factor) as u64;
+        number.clear();
+    }
+    if !number.is_empty() {
+        let n: f64 = number.parse().map_err(|_| bad())?;
+        total_ms += (n * 1000.0) as u64;
+    }
+    Ok(total_ms.div_ceil(1000).clamp(1, u32::MAX as u64) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("30s", "x").unwrap(), 30);
+        assert_eq!(duration("1m30s", "x").unwrap(), 90);
+        assert_eq!(duration("500ms", "x").unwrap(), 1);
+        assert_eq!(duration("5", "x").unwrap(), 5);
+        assert!(duration("soon", "x").is_err());
+    }
+
+    #[test]
+    fn ports_and_ranges() {
+        assert_eq!(port_range("80", "p").unwrap(), vec![80]);
+        assert_eq!(port_range("3000-3002", "p").unwrap(), vec![3000, 3001, 3002]);
+        let e = port_range("70000", "p").unwrap_err();
+        assert!(e.message.contains("70000"));
+        assert!(port_range("0", "p").is_err());
+    }
+
+    #[test]
+    fn booleans() {
+        assert_eq!(parse_bool("True"), Some(true));
+        assert_eq!(parse_bool("false"), Some(false));
+        assert_eq!(parse_bool("maybe"), None);
+    }
+}

@@ -1,0 +1,649 @@
+//! Plan → Kubernetes objects (k8s-openapi types) → the files of the output tree. Emitters never
+//! decide anything; every choice was made in the plan.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, ExecAction, HTTPGetAction, KeyToPath, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as K8sProbe,
+    ResourceRequirements, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, Volume as K8sVolume, VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::Serialize;
+
+use crate::plan::{Claim, Plan, ProbeAction, VolumeSource, Workload};
+use crate::rules::Kind;
+use crate::tree::Tree;
+
+pub const MANAGED_BY: &str = "compose2dify";
+
+/// kustomize's Kustomization file (not a Kubernetes API object, so not in k8s-openapi).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Kustomization {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub resources: Vec<String>,
+}
+
+impl Kustomization {
+    pub fn new(namespace: Option<&str>, resources: Vec<String>) -> Self {
+        Self {
+            api_version: "kustomize.config.k8s.io/v1beta1",
+            kind: "Kustomization",
+            namespace: namespace.map(str::to_string),
+            resources,
+        }
+    }
+}
+
+/// The one serializer: every emitted document goes through here.
+pub fn to_yaml<T: Serialize>(docs: &[T]) -> String {
+    docs.iter()
+        .map(|d| serde_yaml_ng::to_string(d).unwrap_or_else(|e| format!("# serialization failed: {e}\n")))
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+/// Several objects of different kinds in one file.
+pub fn docs(parts: Vec<String>) -> String {
+    parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("---\n")
+}
+
+pub fn part_of_labels(plan: &Plan) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/part-of".to_string(), plan.instance.clone()),
+        ("app.kubernetes.io/managed-by".to_string(), MANAGED_BY.to_string()),
+    ])
+}
+
+fn selector_labels(plan: &Plan, name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), name.to_string()),
+        ("app.kubernetes.io/instance".to_string(), plan.instance.clone()),
+    ])
+}
+
+fn workload_labels(plan: &Plan, w: &Workload) -> BTreeMap<String, String> {
+    let mut l = part_of_labels(plan);
+    l.extend(selector_labels(plan, &w.name));
+    if let Some(role) = &w.role {
+        l.insert("app.kubernetes.io/component".into(), role.clone());
+    }
+    if let Some((_, tag)) = w.image.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+        let tag: String =
+            tag.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(63).collect();
+        if !tag.is_empty() {
+            l.insert("app.kubernetes.io/version".into(), tag);
+        }
+    }
+    l
+}
+
+fn meta(plan: &Plan, name: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(plan.namespace.clone()),
+        labels: Some(labels),
+        ..Default::default()
+    }
+}
+
+fn quantity_map(m: &BTreeMap<String, String>) -> Option<BTreeMap<String, Quantity>> {
+    (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), Quantity(v.clone()))).collect())
+}
+
+/// Write the whole tree for a plan (except README.md, GENERATED.md and scripts, see `layout`).
+pub fn emit(plan: &Plan, tree: &mut Tree) {
+    let common = part_of_labels(plan);
+    let ns = Some(plan.namespace.as_str());
+
+    // base/
+    let namespace = Namespace {
+        metadata: ObjectMeta { name: Some(plan.namespace.clone()), labels: Some(common.clone()), ..Default::default() },
+        ..Default::default()
+    };
+    tree.add("base/namespace.yaml", to_yaml(&[namespace]));
+    let config = ConfigMap {
+        metadata: meta(plan, &plan.config_map, common.clone()),
+        data: Some(plan.shared_config.clone()),
+        ..Default::default()
+    };
+    tree.add("base/configmap.yaml", to_yaml(&[config]));
+    let secret = Secret {
+        metadata: meta(plan, &plan.shared_secret, common.clone()),
+        type_: Some("Opaque".into()),
+        string_data: Some(plan.shared_secrets.clone()),
+        ..Default::default()
+    };
+    tree.add("base/secret.yaml.example", to_yaml(&[secret]));
+    let mut base_resources =
+        vec!["namespace.yaml".to_string(), "configmap.yaml".to_string(), "secret.yaml".to_string()];
+    if !plan.shared_claims.is_empty() {
+        let pvcs: Vec<PersistentVolumeClaim> =
+            plan.shared_claims.iter().map(|c| pvc(plan, c, common.clone())).collect();
+        tree.add("base/pvc.yaml", to_yaml(&pvcs));
+        base_resources.push("pvc.yaml".into());
+    }
+    tree.add("base/networkpolicy.yaml", to_yaml(&network_policies(plan)));
+    base_resources.push("networkpolicy.yaml".into());
+    tree.add("base/kustomization.yaml", to_yaml(&[Kustomization::new(ns, base_resources)]));
+
+    // services/<name>/
+    let mut top = vec!["base".to_string()];
+    for w in &plan.workloads {
+        let dir = format!("services/{}", w.name);
+        let mut resources = Vec::new();
+        let labels = workload_labels(plan, w);
+        match w.kind {
+            Kind::StatefulSet => {
+                tree.add(&format!("{dir}/statefulset.yaml"), to_yaml(&[statefulset(plan, w, labels.clone())]));
+                resources.push("statefulset.yaml".to_string());
+            }
+            _ => {
+                tree.add(&format!("{dir}/deployment.yaml"), to_yaml(&[deployment(plan, w, labels.clone())]));
+                resources.push("deployment.yaml".to_string());
+                if !w.claims.is_empty() {
+                    let pvcs: Vec<PersistentVolumeClaim> =
+                        w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
+                    tree.add(&format!("{dir}/pvc.yaml"), to_yaml(&pvcs));
+                    resources.push("pvc.yaml".into());
+                }
+            }
+        }
+        if !w.ports.is_empty() {
+            tree.add(&format!("{dir}/service.yaml"), to_yaml(&[service(plan, w, labels.clone())]));
+            resources.push("service.yaml".into());
+        }
+        let mut maps = Vec::new();
+        if !w.config.is_empty() {
+            maps.push(ConfigMap {
+                metadata: meta(plan, &format!("{}-config", w.name), labels.clone()),
+                data: Some(w.config.clone()),
+                ..Default::default()
+            });
+        }
+        if !w.files.is_empty() {
+            maps.push(ConfigMap {
+                metadata: meta(plan, &format!("{}-files", w.name), labels.clone()),
+                data: Some(w.files.clone()),
+                ..Default::default()
+            });
+        }
+        if !maps.is_empty() {
+            tree.add(&format!("{dir}/configmap.yaml"), to_yaml(&maps));
+            resources.push("configmap.yaml".into());
+        }
+        if !w.secrets.is_empty() {
+            let s = Secret {
+                metadata: meta(plan, &format!("{}-secret", w.name), labels.clone()),
+                type_: Some("Opaque".into()),
+                string_data: Some(w.secrets.clone()),
+                ..Default::default()
+            };
+            tree.add(&format!("{dir}/secret.yaml.example"), to_yaml(&[s]));
+            resources.push("secret.yaml".into());
+        }
+        if w.replicas > 1 {
+            let pdb = PodDisruptionBudget {
+                metadata: meta(plan, &w.name, labels.clone()),
+                spec: Some(PodDisruptionBudgetSpec {
+                    min_available: Some(IntOrString::Int(1)),
+                    selector: Some(LabelSelector {
+                        match_labels: Some(selector_labels(plan, &w.name)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            tree.add(&format!("{dir}/pdb.yaml"), to_yaml(&[pdb]));
+            resources.push("pdb.yaml".into());
+        }
+        resources.sort();
+        tree.add(&format!("{dir}/kustomization.yaml"), to_yaml(&[Kustomization::new(ns, resources)]));
+        top.push(dir);
+    }
+    tree.add("kustomization.yaml", to_yaml(&[Kustomization::new(None, top)]));
+}
+
+fn pvc(plan: &Plan, c: &Claim, labels: BTreeMap<String, String>) -> PersistentVolumeClaim {
+    PersistentVolumeClaim { metadata: meta(plan, &c.name, labels), spec: Some(claim_spec(c)), ..Default::default() }
+}
+
+fn claim_spec(c: &Claim) -> PersistentVolumeClaimSpec {
+    PersistentVolumeClaimSpec {
+        access_modes: Some(vec![c.access_mode.clone()]),
+        storage_class_name: Some(c.storage_class.clone()),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(BTreeMap::from([("storage".to_string(), Quantity(c.size.clone()))])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn service(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> Service {
+    Service {
+        metadata: meta(plan, &w.name, labels),
+        spec: Some(ServiceSpec {
+            type_: Some(w.service_type.clone()),
+            selector: Some(selector_labels(plan, &w.name)),
+            ports: Some(
+                w.ports
+                    .iter()
+                    .map(|p| ServicePort {
+                        name: Some(port_name(*p)),
+                        port: i32::from(*p),
+                        target_port: Some(IntOrString::Int(i32::from(*p))),
+                        protocol: Some("TCP".into()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn port_name(p: u16) -> String {
+    match p {
+        80 => "http".into(),
+        443 => "https".into(),
+        _ => format!("tcp-{p}"),
+    }
+}
+
+fn deployment(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> Deployment {
+    Deployment {
+        metadata: meta(plan, &w.name, labels.clone()),
+        spec: Some(DeploymentSpec {
+            replicas: Some(w.replicas),
+            selector: LabelSelector { match_labels: Some(selector_labels(plan, &w.name)), ..Default::default() },
+            template: pod_template(plan, w, labels),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn statefulset(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> StatefulSet {
+    let templates: Vec<PersistentVolumeClaim> = w
+        .claims
+        .iter()
+        .map(|c| PersistentVolumeClaim {
+            metadata: ObjectMeta {
+                name: Some(c.name.clone()),
+                labels: Some(selector_labels(plan, &w.name)),
+                ..Default::default()
+            },
+            spec: Some(claim_spec(c)),
+            ..Default::default()
+        })
+        .collect();
+    StatefulSet {
+        metadata: meta(plan, &w.name, labels.clone()),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(w.replicas),
+            service_name: Some(w.name.clone()),
+            selector: LabelSelector { match_labels: Some(selector_labels(plan, &w.name)), ..Default::default() },
+            template: pod_template(plan, w, labels),
+            volume_claim_templates: (!templates.is_empty()).then_some(templates),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn pod_template(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> PodTemplateSpec {
+    let sts = w.kind == Kind::StatefulSet;
+    let mut volumes = Vec::new();
+    let mut mounts = Vec::new();
+    let mut init_containers = Vec::new();
+    for v in &w.volumes {
+        // A StatefulSet's own claims come from its templates, mounted under the claim's name.
+        let mount_name = match &v.source {
+            VolumeSource::Claim(claim) if sts => claim.clone(),
+            _ => v.name.clone(),
+        };
+        let source = match &v.source {
+            VolumeSource::SharedClaim(claim) => Some(K8sVolume {
+                name: v.name.clone(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: claim.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            VolumeSource::Claim(_) if sts => None,
+            VolumeSource::Claim(claim) => Some(K8sVolume {
+                name: v.name.clone(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: claim.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            VolumeSource::Files => Some(files_volume(&v.name, w, None)),
+            VolumeSource::EmptyDir { memory } => Some(K8sVolume {
+                name: v.name.clone(),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    medium: memory.then(|| "Memory".to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        volumes.extend(source);
+        for m in &v.mounts {
+            mounts.push(VolumeMount {
+                name: mount_name.clone(),
+                mount_path: m.path.clone(),
+                sub_path: m.sub_path.clone(),
+                read_only: m.read_only.then_some(true),
+                ..Default::default()
+            });
+        }
+        if !v.seed.is_empty() {
+            let seed_volume = format!("{}-seed", v.name);
+            volumes.push(files_volume(&seed_volume, w, Some(&v.seed)));
+            init_containers.push(Container {
+                name: format!("seed-{}", v.name).chars().take(63).collect(),
+                image: Some(w.image.clone()),
+                command: Some(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "for f in /seed/*; do cp \"$f\" \"/target/$(basename \"$f\")\"; done".into(),
+                ]),
+                volume_mounts: Some(vec![
+                    VolumeMount {
+                        name: seed_volume,
+                        mount_path: "/seed".into(),
+                        read_only: Some(true),
+                        ..Default::default()
+                    },
+                    VolumeMount { name: mount_name.clone(), mount_path: "/target".into(), ..Default::default() },
+                ]),
+                resources: Some(resources(w)),
+                security_context: Some(container_security(w)),
+                ..Default::default()
+            });
+        }
+    }
+
+    let mut env_from = Vec::new();
+    let cm = |name: String| EnvFromSource {
+        config_map_ref: Some(ConfigMapEnvSource { name, ..Default::default() }),
+        ..Default::default()
+    };
+    let sec = |name: String| EnvFromSource {
+        secret_ref: Some(SecretEnvSource { name, ..Default::default() }),
+        ..Default::default()
+    };
+    if w.uses_shared {
+        env_from.push(cm(plan.config_map.clone()));
+    }
+    if !w.config.is_empty() {
+        env_from.push(cm(format!("{}-config", w.name)));
+    }
+    if w.uses_shared && !plan.shared_secrets.is_empty() {
+        env_from.push(sec(plan.shared_secret.clone()));
+    }
+    if !w.secrets.is_empty() {
+        env_from.push(sec(format!("{}-secret", w.name)));
+    }
+
+    let probe = probe(w, false);
+    let startup = w.probe.startup_seconds.map(|_| probe_with(w, true));
+    let container = Container {
+        name: w.name.clone(),
+        image: Some(w.image.clone()),
+        command: w.command.clone(),
+        args: w.args.clone(),
+        ports: (!w.ports.is_empty()).then(|| {
+            w.ports
+                .iter()
+                .map(|p| ContainerPort {
+                    container_port: i32::from(*p),
+                    name: Some(port_name(*p)),
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                })
+                .collect()
+        }),
+        env_from: (!env_from.is_empty()).then_some(env_from),
+        liveness_probe: Some(probe.clone()),
+        readiness_probe: Some(probe),
+        startup_probe: startup,
+        volume_mounts: (!mounts.is_empty()).then_some(mounts),
+        resources: Some(resources(w)),
+        security_context: Some(container_security(w)),
+        ..Default::default()
+    };
+
+    let mut annotations = BTreeMap::new();
+    annotations.insert("checksum/config".to_string(), w.checksum.clone());
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta { labels: Some(labels), annotations: Some(annotations), ..Default::default() }),
+        spec: Some(PodSpec {
+            automount_service_account_token: Some(false),
+            enable_service_links: Some(false),
+            init_containers: (!init_containers.is_empty()).then_some(init_containers),
+            containers: vec![container],
+            volumes: (!volumes.is_empty()).then_some(volumes),
+            security_context: Some(PodSecurityContext {
+                fs_group: w.security.fs_group,
+                seccomp_profile: w.security.seccomp.clone().map(|t| SeccompProfile { type_: t, ..Default::default() }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+fn files_volume(name: &str, w: &Workload, only: Option<&Vec<String>>) -> K8sVolume {
+    K8sVolume {
+        name: name.to_string(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: format!("{}-files", w.name),
+            items: only.map(|keys| {
+                keys.iter().map(|k| KeyToPath { key: k.clone(), path: k.clone(), ..Default::default() }).collect()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn resources(w: &Workload) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: quantity_map(&w.resources.requests),
+        limits: quantity_map(&w.resources.limits),
+        ..Default::default()
+    }
+}
+
+fn container_security(w: &Workload) -> SecurityContext {
+    let s = &w.security;
+    SecurityContext {
+        allow_privilege_escalation: s.allow_privilege_escalation,
+        capabilities: Some(Capabilities { add: s.add_capabilities.clone(), drop: s.drop_capabilities.clone() }),
+        read_only_root_filesystem: s.read_only_root,
+        run_as_non_root: s.run_as_non_root,
+        run_as_user: s.run_as_user,
+        run_as_group: s.run_as_group,
+        seccomp_profile: s.seccomp.clone().map(|t| SeccompProfile { type_: t, ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+fn probe(w: &Workload, startup: bool) -> K8sProbe {
+    probe_with(w, startup)
+}
+
+fn probe_with(w: &Workload, startup: bool) -> K8sProbe {
+    let p = &w.probe;
+    let mut probe = K8sProbe {
+        period_seconds: Some(p.period_seconds),
+        timeout_seconds: Some(p.timeout_seconds),
+        failure_threshold: Some(p.failure_threshold),
+        ..Default::default()
+    };
+    match &p.action {
+        ProbeAction::Http { path, port } => {
+            probe.http_get = Some(HTTPGetAction {
+                path: Some(path.clone()),
+                port: IntOrString::Int(i32::from(*port)),
+                ..Default::default()
+            })
+        }
+        ProbeAction::Tcp(port) => {
+            probe.tcp_socket = Some(TCPSocketAction { port: IntOrString::Int(i32::from(*port)), ..Default::default() })
+        }
+        ProbeAction::Exec(argv) => probe.exec = Some(ExecAction { command: Some(argv.clone()) }),
+    }
+    if startup {
+        let total = p.startup_seconds.unwrap_or(0).max(p.period_seconds);
+        let period = 10.min(p.period_seconds).max(1);
+        probe.period_seconds = Some(period);
+        probe.failure_threshold = Some((total + period - 1) / period);
+    }
+    probe
+}
+
+/// Default-deny ingress for the tool's pods, then one policy per allowed flow set, each saying why.
+pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
+    let mut out = Vec::new();
+    let reason = |text: String| BTreeMap::from([("compose2dify/reason".to_string(), text)]);
+    let own = part_of_labels(plan);
+    let mut only_ours = BTreeMap::new();
+    only_ours.insert("app.kubernetes.io/part-of".to_string(), plan.instance.clone());
+    out.push(NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some("default-deny-ingress".into()),
+            namespace: Some(plan.namespace.clone()),
+            labels: Some(own.clone()),
+            annotations: Some(reason("no pod of this app accepts traffic unless a policy below allows it".into())),
+            ..Default::default()
+        },
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector { match_labels: Some(only_ours), ..Default::default() }),
+            policy_types: Some(vec!["Ingress".into()]),
+            ..Default::default()
+        }),
+    });
+    let peer = |name: &str| NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector { match_labels: Some(selector_labels(plan, name)), ..Default::default() }),
+        ..Default::default()
+    };
+    let tcp_ports = |ports: &[u16]| -> Vec<NetworkPolicyPort> {
+        ports
+            .iter()
+            .map(|p| NetworkPolicyPort {
+                port: Some(IntOrString::Int(i32::from(*p))),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            })
+            .collect()
+    };
+    for target in plan.workloads.iter().filter(|w| !w.ports.is_empty()) {
+        let exposed = target.service_type != "ClusterIP";
+        let sources: Vec<&Workload> = plan.workloads.iter().filter(|w| w.talks_to.contains_key(&target.name)).collect();
+        if sources.is_empty() && !exposed {
+            continue;
+        }
+        let mut why: Vec<String> =
+            sources.iter().map(|s| format!("{} ({})", s.name, s.talks_to[&target.name])).collect();
+        let mut rules = Vec::new();
+        if exposed {
+            why.insert(0, format!("anyone (Service type {})", target.service_type));
+            rules.push(NetworkPolicyIngressRule { from: None, ports: Some(tcp_ports(&target.ports)) });
+        } else {
+            rules.push(NetworkPolicyIngressRule {
+                from: Some(sources.iter().map(|s| peer(&s.name)).collect()),
+                ports: Some(tcp_ports(&target.ports)),
+            });
+        }
+        out.push(NetworkPolicy {
+            metadata: ObjectMeta {
+                name: Some(format!("allow-ingress-{}", target.name)),
+                namespace: Some(plan.namespace.clone()),
+                labels: Some(own.clone()),
+                annotations: Some(reason(format!("{} is reached by: {}", target.name, why.join("; ")))),
+                ..Default::default()
+            },
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(selector_labels(plan, &target.name)),
+                    ..Default::default()
+                }),
+                policy_types: Some(vec!["Ingress".into()]),
+                ingress: Some(rules),
+                ..Default::default()
+            }),
+        });
+    }
+    for w in &plan.workloads {
+        let Some(members) = &w.egress_only_to else { continue };
+        let mut egress: Vec<NetworkPolicyEgressRule> = plan
+            .workloads
+            .iter()
+            .filter(|m| members.contains(&m.name) && !m.ports.is_empty() && w.talks_to.contains_key(&m.name))
+            .map(|m| NetworkPolicyEgressRule { to: Some(vec![peer(&m.name)]), ports: Some(tcp_ports(&m.ports)) })
+            .collect();
+        egress.push(NetworkPolicyEgressRule {
+            to: Some(vec![NetworkPolicyPeer {
+                namespace_selector: Some(LabelSelector::default()),
+                ..Default::default()
+            }]),
+            ports: Some(vec![
+                NetworkPolicyPort {
+                    port: Some(IntOrString::Int(53)),
+                    protocol: Some("UDP".into()),
+                    ..Default::default()
+                },
+                NetworkPolicyPort {
+                    port: Some(IntOrString::Int(53)),
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                },
+            ]),
+        });
+        out.push(NetworkPolicy {
+            metadata: ObjectMeta {
+                name: Some(format!("restrict-egress-{}", w.name)),
+                namespace: Some(plan.namespace.clone()),
+                labels: Some(own.clone()),
+                annotations: Some(reason(format!(
+                    "{} is only on internal compose networks ({}): it reaches their members and DNS, nothing else",
+                    w.name,
+                    w.networks.iter().cloned().collect::<Vec<_>>().join(", ")
+                ))),
+                ..Default::default()
+            },
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(selector_labels(plan, &w.name)),
+                    ..Default::default()
+                }),
+                policy_types: Some(vec!["Egress".into()]),
+                egress: Some(egress),
+                ..Default::default()
+            }),
+        });
+    }
+    out
+}

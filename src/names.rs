@@ -1,0 +1,160 @@
+//! Compose names → DNS-1123 names, and rewriting of host references to them inside settings,
+//! commands and config files.
+
+use std::collections::BTreeMap;
+
+/// A DNS-1123 label from any compose name: `plugin_daemon` → `plugin-daemon`, `MyDB` → `my-db`.
+pub fn dns_label(name: &str) -> String {
+    let kebab = heck::AsKebabCase(name).to_string();
+    let mut out = String::with_capacity(kebab.len());
+    for c in kebab.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let mut out = out.trim_matches('-').to_string();
+    if out.is_empty() {
+        out = "svc".to_string();
+    }
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out = format!("svc-{out}");
+    }
+    out.truncate(63);
+    out.trim_end_matches('-').to_string()
+}
+
+/// Old host name → new host name, for every compose name (service, alias, container name) that
+/// differs from the Kubernetes Service name it now resolves to.
+#[derive(Debug, Clone, Default)]
+pub struct HostMap {
+    map: BTreeMap<String, String>,
+}
+
+impl HostMap {
+    pub fn insert(&mut self, old: &str, new: &str) {
+        if old != new && !old.is_empty() {
+            self.map.insert(old.to_string(), new.to_string());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Rewrite host references in `text`. A reference is the old name standing where a host
+    /// stands: the whole text, or after `//`, `@`, whitespace, `=`, `,`, `;`, a quote or `(`, and
+    /// followed by the end, `:`, `/`, whitespace, `;`, `,`, a quote or `)`. `fqdn` appends the
+    /// cluster suffix (`.dify.svc.cluster.local`) to rewritten and already-correct hosts alike.
+    pub fn rewrite(&self, text: &str, fqdn: Option<(&str, &[String])>) -> String {
+        if self.map.is_empty() && fqdn.is_none() {
+            return text.to_string();
+        }
+        let bytes = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        let mut copied = 0;
+        while i < bytes.len() {
+            let at_start = i == 0 || starts_host(text, i);
+            if at_start && is_name_char(bytes[i]) {
+                let end = i + bytes[i..].iter().take_while(|b| is_name_char(**b)).count();
+                let word = &text[i..end];
+                if ends_host(text, end) {
+                    let replacement = self.map.get(word).map(String::as_str);
+                    let target = replacement.unwrap_or(word);
+                    let rendered = match fqdn {
+                        Some((suffix, known)) if known.iter().any(|k| k == target) && followed_by_port(text, end) => {
+                            Some(format!("{target}.{suffix}"))
+                        }
+                        _ => replacement.map(str::to_string),
+                    };
+                    if let Some(new) = rendered {
+                        out.push_str(&text[copied..i]);
+                        out.push_str(&new);
+                        copied = end;
+                    }
+                }
+                i = end.max(i + 1);
+                continue;
+            }
+            i += 1;
+        }
+        out.push_str(&text[copied..]);
+        out
+    }
+}
+
+fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
+}
+
+fn starts_host(text: &str, i: usize) -> bool {
+    let before = &text.as_bytes()[..i];
+    match before.last() {
+        Some(b'/') => before.ends_with(b"//"),
+        Some(c) => matches!(c, b'@' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b' ' | b'\t' | b'\n'),
+        None => true,
+    }
+}
+
+fn ends_host(text: &str, end: usize) -> bool {
+    match text.as_bytes().get(end) {
+        None => true,
+        Some(c) => matches!(c, b':' | b'/' | b';' | b',' | b'"' | b'\'' | b')' | b' ' | b'\t' | b'\n' | b'\r'),
+    }
+}
+
+fn followed_by_port(text: &str, end: usize) -> bool {
+    let rest = &text.as_bytes()[end..];
+    rest.first() == Some(&b':') && rest.get(1).is_some_and(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> HostMap {
+        let mut m = HostMap::default();
+        m.insert("ssrf_proxy", "ssrf-proxy");
+        m.insert("plugin_daemon", "plugin-daemon");
+        m.insert("db", "postgres");
+        m
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(dns_label("plugin_daemon"), "plugin-daemon");
+        assert_eq!(dns_label("couchbase-server"), "couchbase-server");
+        assert_eq!(dns_label("milvus-standalone"), "milvus-standalone");
+        assert_eq!(dns_label("MyDB"), "my-db");
+        assert_eq!(dns_label("1st"), "svc-1st");
+        assert_eq!(dns_label("__"), "svc");
+        assert!(dns_label(&"a".repeat(100)).len() <= 63);
+    }
+
+    #[test]
+    fn rewrites_hosts_only() {
+        let m = map();
+        assert_eq!(m.rewrite("http://ssrf_proxy:3128", None), "http://ssrf-proxy:3128");
+        assert_eq!(m.rewrite("plugin_daemon:5002", None), "plugin-daemon:5002");
+        assert_eq!(m.rewrite("db", None), "postgres");
+        assert_eq!(m.rewrite("redis://:pw@db:6379/1", None), "redis://:pw@postgres:6379/1");
+        assert_eq!(m.rewrite("/var/lib/db", None), "/var/lib/db");
+        assert_eq!(m.rewrite("dbx", None), "dbx");
+        assert_eq!(m.rewrite("my_db", None), "my_db");
+        assert_eq!(m.rewrite("proxy_pass http://plugin_daemon:5002;", None), "proxy_pass http://plugin-daemon:5002;");
+    }
+
+    #[test]
+    fn fqdn_for_config_files() {
+        let m = map();
+        let known = vec!["api".to_string(), "plugin-daemon".to_string()];
+        let out = m.rewrite(
+            "proxy_pass http://api:5001;\nproxy_pass http://plugin_daemon:5002;\n$host",
+            Some(("dify.svc.cluster.local", &known)),
+        );
+        assert_eq!(out, "proxy_pass http://api.dify.svc.cluster.local:5001;\nproxy_pass http://plugin-daemon.dify.svc.cluster.local:5002;\n$host");
+    }
+}

@@ -1,0 +1,941 @@
+//! The plan: one record per workload with every decision made (kind, names, ports, probes,
+//! storage, settings and secrets, config files, network flows). Built from the compose model and
+//! the rules; the emitters only turn it into objects.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::compose::{HealthTest, MountSource, Service};
+use crate::error::{Error, Result};
+use crate::interpolate;
+use crate::names::{dns_label, HostMap};
+use crate::rules::{Kind, Resources, Rules, SecretMatcher, Security, ServiceRule};
+use crate::upstream::{HostPath, Project};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub namespace: String,
+    pub instance: String,
+    /// The Dify release, from the image tag of the first shared service (`langgenius/dify-api:1.14.1`).
+    pub release: Option<String>,
+    pub config_map: String,
+    pub shared_secret: String,
+    /// Non-secret settings every shared service has with the same value.
+    pub shared_config: BTreeMap<String, String>,
+    /// Secret settings of the shared services, with `CHANGE_ME_…` placeholders.
+    pub shared_secrets: BTreeMap<String, String>,
+    pub shared_claims: Vec<Claim>,
+    pub workloads: Vec<Workload>,
+    /// Upstream services left out (inactive profile, omitted or folded), with the reason.
+    pub omitted: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+    pub storage_class: String,
+    pub dns: crate::rules::Dns,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    pub upstream: String,
+    pub name: String,
+    pub kind: Kind,
+    pub role: Option<String>,
+    pub description: Option<String>,
+    pub replicas: i32,
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    pub ports: Vec<u16>,
+    pub service_type: String,
+    pub probe: Probe,
+    pub uses_shared: bool,
+    /// Own non-secret settings (→ `<name>-config`) and secret ones (→ `<name>-secret`, placeholders).
+    pub config: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, String>,
+    pub volumes: Vec<Volume>,
+    /// Claims of this workload alone (StatefulSet: claim templates; Deployment: PVCs).
+    pub claims: Vec<Claim>,
+    /// Config files: ConfigMap key → content (→ `<name>-files`).
+    pub files: BTreeMap<String, String>,
+    pub resources: Resources,
+    pub security: Security,
+    /// Hash of every setting and file the pods read, so a change rolls them.
+    pub checksum: String,
+    /// Workloads (names) this one sends traffic to, with the reason.
+    pub talks_to: BTreeMap<String, String>,
+    /// Compose networks it is on.
+    pub networks: BTreeSet<String>,
+    /// Only on internal networks: egress limited to those networks' members and DNS.
+    pub egress_only_to: Option<BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub action: ProbeAction,
+    pub period_seconds: i32,
+    pub timeout_seconds: i32,
+    pub failure_threshold: i32,
+    /// Seconds allowed for the first success (startupProbe), when slow to start.
+    pub startup_seconds: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeAction {
+    Http { path: String, port: u16 },
+    Tcp(u16),
+    Exec(Vec<String>),
+}
+
+impl ProbeAction {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeAction::Http { .. } => "HTTP",
+            ProbeAction::Tcp(_) => "TCP",
+            ProbeAction::Exec(_) => "Exec",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub name: String,
+    pub size: String,
+    pub access_mode: String,
+    pub storage_class: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    /// Volume name inside the pod.
+    pub name: String,
+    pub source: VolumeSource,
+    pub mounts: Vec<Mount>,
+    /// Config-file keys copied into this (claim) volume by an init container before start.
+    pub seed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub path: String,
+    pub sub_path: Option<String>,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeSource {
+    /// A claim shared by several workloads (base/pvc.yaml).
+    SharedClaim(String),
+    /// A claim of this workload (claim template of a StatefulSet, or PVC of a Deployment).
+    Claim(String),
+    /// The workload's `<name>-files` ConfigMap.
+    Files,
+    EmptyDir {
+        memory: bool,
+    },
+}
+
+/// Build the plan. Pure: everything it needs was read into `project`.
+pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
+    let matcher = SecretMatcher::new(&rules.secrets)?;
+    let mut warnings = Vec::new();
+    let mut omitted = Vec::new();
+
+    // 1. Which upstream services become workloads, and their names.
+    let mut chosen: Vec<(&Service, &ServiceRule)> = Vec::new();
+    let empty_rule = ServiceRule::default();
+    let mut hosts = HostMap::default();
+    let mut k8s_name: BTreeMap<String, String> = BTreeMap::new();
+    for svc in project.services.values() {
+        let rule = rules.service(&svc.name);
+        let name = rule.and_then(|r| r.name.clone()).unwrap_or_else(|| dns_label(&svc.name));
+        hosts.insert(&svc.name, &name);
+        for alias in svc.networks.values().flatten().chain(svc.container_name.iter()).chain(svc.hostname.iter()) {
+            hosts.insert(alias, &name);
+        }
+        k8s_name.insert(svc.name.clone(), name.clone());
+        if !project.active.contains(&svc.name) {
+            omitted.push((svc.name.clone(), format!("profile not active ({})", svc.profiles.join(", "))));
+            continue;
+        }
+        let kind = rule.and_then(|r| r.kind).unwrap_or(rules.defaults.kind);
+        match kind {
+            Kind::Omit | Kind::Fold => {
+                let reason = rule.and_then(|r| r.reason.clone()).unwrap_or_else(|| "left out by the rules".into());
+                omitted.push((svc.name.clone(), reason));
+            }
+            _ if svc.image.is_none() => {
+                warnings.push(format!(
+                    "service `{}` has no image (only `build:`); it is left out — give it an image in a rules file",
+                    svc.name
+                ));
+                omitted.push((svc.name.clone(), "no image to run (build only)".into()));
+            }
+            _ => {
+                if rule.is_none() && !rules.services.is_empty() {
+                    warnings.push(format!(
+                        "service `{}` is not covered by the rules; translated generically as `{name}`",
+                        svc.name
+                    ));
+                }
+                chosen.push((svc, rule.unwrap_or(&empty_rule)));
+            }
+        }
+    }
+    let mut seen_names = BTreeSet::new();
+    for (svc, _) in &chosen {
+        let name = &k8s_name[&svc.name];
+        if !seen_names.insert(name.clone()) {
+            return Err(Error::usage(
+                format!("two services become the workload `{name}` (one of them is `{}`)", svc.name),
+                "give one of them another `name:` in a rules file (--mappings)",
+            ));
+        }
+    }
+    let deployed: Vec<String> = chosen.iter().map(|(s, _)| k8s_name[&s.name].clone()).collect();
+
+    // 2. Every key of every service is accounted for.
+    for (svc, _) in &chosen {
+        for key in &svc.unread {
+            if !rules.ignored_keys.contains_key(key) {
+                warnings.push(format!("service `{}`: key `{key}` is not translated", svc.name));
+            }
+        }
+    }
+    for key in &project.unread_top {
+        warnings.push(format!("top-level key `{key}` is not translated"));
+    }
+
+    // 3. Settings per workload, names rewritten, split into plain and secret.
+    let secret_values = known_secret_values(project, rules, &matcher, &chosen);
+    let mut settings: Vec<BTreeMap<String, Value>> = Vec::new();
+    for (svc, rule) in &chosen {
+        let mut env: BTreeMap<String, Value> = BTreeMap::new();
+        for (key, setting) in &svc.environment {
+            let value = hosts.rewrite(&setting.value, None);
+            env.insert(key.clone(), classify(key, &value, &setting.origin, rules, &matcher, &secret_values));
+        }
+        for (key, value) in &rule.env {
+            env.insert(key.clone(), classify(key, value, key, rules, &matcher, &secret_values));
+        }
+        settings.push(env);
+    }
+
+    // 4. Shared settings: what every shared service has alike.
+    let shared_idx: Vec<usize> = chosen
+        .iter()
+        .enumerate()
+        .filter(|(_, (s, _))| {
+            rules.shared_env.iter().any(|n| n == &s.name || rules.service(n).is_some_and(|r| r.also.contains(&s.name)))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mut shared: BTreeMap<String, Value> = match shared_idx.first() {
+        Some(&first) => settings[first].clone(),
+        None => BTreeMap::new(),
+    };
+    for &i in shared_idx.iter().skip(1) {
+        shared.retain(|k, v| settings[i].get(k) == Some(v));
+    }
+    let (shared_config, shared_secrets) = split(&shared);
+
+    // 5. Workloads.
+    let mut workloads = Vec::new();
+    let mut shared_claims: BTreeMap<String, Claim> = BTreeMap::new();
+    for (i, (svc, rule)) in chosen.iter().enumerate() {
+        let name = k8s_name[&svc.name].clone();
+        let uses_shared = shared_idx.contains(&i);
+        let own: BTreeMap<String, Value> = if uses_shared {
+            settings[i].iter().filter(|(k, _)| !shared.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+        } else {
+            settings[i].clone()
+        };
+        let (config, secrets) = split(&own);
+        let env_plain: BTreeMap<String, String> =
+            settings[i].iter().map(|(k, v)| (k.clone(), v.plain.clone())).collect();
+
+        let kind = rule.kind.unwrap_or(rules.defaults.kind);
+        let mut volumes = Vec::new();
+        let mut claims = Vec::new();
+        let mut files = BTreeMap::new();
+        let template_vars = template_vars(rule, &env_plain, project, svc);
+        let fqdn_suffix = format!("{}.{}", rules.namespace, rules.dns.cluster_domain);
+        let fqdn = rule.fqdn_hosts.then_some((fqdn_suffix.as_str(), deployed.as_slice()));
+        let render = |text: &str| -> String {
+            let rendered = if rule.templates.is_empty() { text.to_string() } else { envsubst(text, &template_vars) };
+            let rendered = hosts.rewrite(&rendered, fqdn);
+            rendered.replace(
+                &format!("resolver {}", rules.dns.docker_resolver),
+                &format!("resolver {}", rules.dns.cluster_resolver),
+            )
+        };
+        for (mi, m) in svc.volumes.iter().enumerate() {
+            if rule.drop_mounts.contains_key(&m.target) {
+                continue;
+            }
+            let vol_name =
+                format!("v{mi}-{}", dns_label(m.target.rsplit('/').find(|s| !s.is_empty()).unwrap_or("root")));
+            let vol_name: String = vol_name.chars().take(63).collect::<String>().trim_end_matches('-').to_string();
+            let mount = Mount { path: m.target.clone(), sub_path: None, read_only: m.read_only };
+            match &m.source {
+                MountSource::Bind(src) => {
+                    if let Some((claim_name, claim)) = rules.shared_claims.iter().find(|(_, c)| c.source == *src) {
+                        shared_claims.entry(claim_name.clone()).or_insert_with(|| Claim {
+                            name: claim_name.clone(),
+                            size: claim.size.clone(),
+                            access_mode: claim.access_mode.clone(),
+                            storage_class: rules.storage_class.clone(),
+                        });
+                        volumes.push(Volume {
+                            name: claim_name.clone(),
+                            source: VolumeSource::SharedClaim(claim_name.clone()),
+                            mounts: vec![mount],
+                            seed: vec![],
+                        });
+                        continue;
+                    }
+                    let host = project.host_paths.get(src).cloned().unwrap_or(HostPath::Missing);
+                    let host_files: BTreeMap<String, String> = match &host {
+                        HostPath::File(text) => {
+                            let file = src.rsplit('/').next().unwrap_or(src).to_string();
+                            BTreeMap::from([(file, text.clone())])
+                        }
+                        HostPath::Dir(files) => files.clone(),
+                        HostPath::Missing => BTreeMap::new(),
+                    };
+                    if let Some(claim_rule) = rule.claims.get(&m.target) {
+                        let claim_name = claim_rule.name.clone().unwrap_or_else(|| vol_name.clone());
+                        claims.push(Claim {
+                            name: claim_name.clone(),
+                            size: claim_rule.size.clone().unwrap_or_else(|| rules.defaults.claim_size.clone()),
+                            access_mode: claim_rule
+                                .access_mode
+                                .clone()
+                                .unwrap_or_else(|| rules.defaults.access_mode.clone()),
+                            storage_class: claim_rule
+                                .storage_class
+                                .clone()
+                                .unwrap_or_else(|| rules.storage_class.clone()),
+                        });
+                        let mut seed = Vec::new();
+                        if claim_rule.seed {
+                            for (file, text) in &host_files {
+                                let key = file_key(&files, file, &m.target);
+                                files.insert(key.clone(), render(text));
+                                seed.push(key);
+                            }
+                        }
+                        volumes.push(Volume {
+                            name: claim_name.clone(),
+                            source: VolumeSource::Claim(claim_name),
+                            mounts: vec![mount],
+                            seed,
+                        });
+                        continue;
+                    }
+                    if host_files.is_empty() {
+                        // A data folder Docker creates at run time: storage that outlives the pod.
+                        let claim_name =
+                            if kind == Kind::StatefulSet { vol_name.clone() } else { format!("{name}-{vol_name}") };
+                        claims.push(Claim {
+                            name: claim_name.clone(),
+                            size: rules.defaults.claim_size.clone(),
+                            access_mode: rules.defaults.access_mode.clone(),
+                            storage_class: rules.storage_class.clone(),
+                        });
+                        volumes.push(Volume {
+                            name: vol_name.clone(),
+                            source: VolumeSource::Claim(claim_name),
+                            mounts: vec![mount],
+                            seed: vec![],
+                        });
+                        continue;
+                    }
+                    // Config files: mounted one by one from the workload's ConfigMap.
+                    let rendered_at = rule.templates.get(&m.target);
+                    if rendered_at.is_some_and(String::is_empty) {
+                        continue; // only read through a template variable
+                    }
+                    let is_file = matches!(host, HostPath::File(_));
+                    let mut mounts = Vec::new();
+                    for (file, text) in &host_files {
+                        let (path, content) = match rendered_at {
+                            Some(dest) if is_file => (dest.clone(), render(text)),
+                            Some(dest) => (
+                                format!("{}/{}", dest.trim_end_matches('/'), file.trim_end_matches(".template")),
+                                render(text),
+                            ),
+                            None if is_file => (m.target.clone(), render(text)),
+                            None => (format!("{}/{file}", m.target.trim_end_matches('/')), render(text)),
+                        };
+                        let key = file_key(&files, path.rsplit('/').next().unwrap_or(&path), &path);
+                        files.insert(key.clone(), content);
+                        mounts.push(Mount { path, sub_path: Some(key), read_only: true });
+                    }
+                    volumes.push(Volume { name: vol_name, source: VolumeSource::Files, mounts, seed: vec![] });
+                }
+                MountSource::Volume(vname) => {
+                    let claim_rule = rule.claims.get(&m.target);
+                    let claim_name = claim_rule.and_then(|c| c.name.clone()).unwrap_or_else(|| dns_label(vname));
+                    claims.push(Claim {
+                        name: claim_name.clone(),
+                        size: claim_rule
+                            .and_then(|c| c.size.clone())
+                            .unwrap_or_else(|| rules.defaults.claim_size.clone()),
+                        access_mode: claim_rule
+                            .and_then(|c| c.access_mode.clone())
+                            .unwrap_or_else(|| rules.defaults.access_mode.clone()),
+                        storage_class: claim_rule
+                            .and_then(|c| c.storage_class.clone())
+                            .unwrap_or_else(|| rules.storage_class.clone()),
+                    });
+                    volumes.push(Volume {
+                        name: claim_name.clone(),
+                        source: VolumeSource::Claim(claim_name),
+                        mounts: vec![mount],
+                        seed: vec![],
+                    });
+                }
+                MountSource::Anonymous | MountSource::Tmpfs => {
+                    let memory = matches!(m.source, MountSource::Tmpfs);
+                    volumes.push(Volume {
+                        name: vol_name,
+                        source: VolumeSource::EmptyDir { memory },
+                        mounts: vec![mount],
+                        seed: vec![],
+                    });
+                }
+            }
+        }
+        for (ti, path) in svc.tmpfs.iter().enumerate() {
+            let target = path.split(':').next().unwrap_or(path).to_string();
+            volumes.push(Volume {
+                name: format!("tmpfs-{ti}"),
+                source: VolumeSource::EmptyDir { memory: true },
+                mounts: vec![Mount { path: target, sub_path: None, read_only: false }],
+                seed: vec![],
+            });
+        }
+        dedupe_claims(&mut claims, &mut volumes, &name, &mut warnings);
+
+        // Ports: the rules, else compose's container ports and `expose`.
+        let ports: Vec<u16> = match &rule.ports {
+            Some(p) => p.clone(),
+            None => {
+                let mut p: Vec<u16> = svc.ports.iter().map(|p| p.container).chain(svc.expose.iter().copied()).collect();
+                p.sort_unstable();
+                p.dedup();
+                p
+            }
+        };
+
+        // Commands: compose's unless the rules replace them; secret values become $(VAR) references.
+        let entrypoint = rule.entrypoint.clone().or_else(|| svc.entrypoint.as_ref().map(|c| c.argv().to_vec()));
+        let command = rule.command.clone().or_else(|| svc.command.as_ref().map(|c| c.argv().to_vec()));
+        let scrub_args = |argv: Vec<String>| -> Vec<String> {
+            argv.into_iter()
+                .map(|a| scrub_secrets(&hosts.rewrite(&a, None), &settings[i], &secret_values, "$(", ")"))
+                .collect()
+        };
+        let (command, args) = match (entrypoint, command) {
+            (Some(e), c) if e.is_empty() => (None, c.map(scrub_args)),
+            (Some(e), c) => (Some(scrub_args(e)), c.map(scrub_args)),
+            (None, c) => (None, c.map(scrub_args)),
+        };
+
+        let probe = probe(rule, svc, &ports, rules, &settings[i], &secret_values, &hosts, &mut warnings);
+        let security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
+        let resources = rule.resources.clone().unwrap_or_else(|| rules.defaults.resources.clone());
+
+        // Flows: hosts this workload's settings, commands and files point at, and depends_on.
+        let mut talks_to = BTreeMap::new();
+        let mut texts: Vec<&str> = settings[i].values().map(|v| v.plain.as_str()).collect();
+        texts.extend(files.values().map(String::as_str));
+        let cmd_text = command.iter().chain(args.iter()).flatten().cloned().collect::<Vec<_>>().join(" ");
+        texts.push(&cmd_text);
+        for target in &deployed {
+            if *target == name {
+                continue;
+            }
+            if texts.iter().any(|t| mentions_host(t, target, &rules.namespace)) {
+                talks_to.insert(target.clone(), "named as a host in its settings or config files".to_string());
+            }
+        }
+        for dep in &svc.depends_on {
+            if let Some(target) = k8s_name.get(&dep.service) {
+                if deployed.contains(target) && *target != name {
+                    talks_to.entry(target.clone()).or_insert_with(|| format!("depends_on {}", dep.service));
+                }
+            }
+        }
+        let networks: BTreeSet<String> = svc.networks.keys().cloned().collect();
+        let internal: BTreeSet<&String> =
+            networks.iter().filter(|n| project.networks.get(*n).is_some_and(|x| x.internal)).collect();
+        let egress_only_to = (!networks.is_empty() && internal.len() == networks.len()).then(|| {
+            chosen
+                .iter()
+                .filter(|(other, _)| other.name != svc.name && other.networks.keys().any(|n| internal.contains(n)))
+                .map(|(other, _)| k8s_name[&other.name].clone())
+                .collect()
+        });
+
+        let mut w = Workload {
+            upstream: svc.name.clone(),
+            name: name.clone(),
+            kind,
+            role: rule.role.clone(),
+            description: rule.description.clone(),
+            replicas: rule.replicas.unwrap_or(rules.defaults.replicas),
+            image: svc.image.clone().unwrap_or_default(),
+            command,
+            args,
+            ports,
+            service_type: rule.service_type.clone().unwrap_or_else(|| rules.defaults.service_type.clone()),
+            probe,
+            uses_shared,
+            config,
+            secrets,
+            volumes,
+            claims,
+            files,
+            resources,
+            security,
+            checksum: String::new(),
+            talks_to,
+            networks,
+            egress_only_to,
+        };
+        w.checksum = checksum(&w, uses_shared.then_some(&shared_config));
+        workloads.push(w);
+    }
+    // Flows only between workloads that share a compose network (or are reached from outside).
+    let nets: BTreeMap<String, BTreeSet<String>> =
+        workloads.iter().map(|w| (w.name.clone(), w.networks.clone())).collect();
+    for w in &mut workloads {
+        let mine = w.networks.clone();
+        w.talks_to.retain(|target, _| nets.get(target).is_some_and(|n| !n.is_disjoint(&mine)));
+    }
+    workloads.sort_by(|a, b| a.name.cmp(&b.name));
+    omitted.sort();
+
+    let release = shared_idx
+        .first()
+        .and_then(|&i| chosen[i].0.image.as_deref())
+        .or_else(|| chosen.first().and_then(|(s, _)| s.image.as_deref()))
+        .and_then(|img| img.rsplit_once(':').map(|(_, tag)| tag.to_string()))
+        .filter(|t| !t.contains('/'));
+
+    Ok(Plan {
+        namespace: rules.namespace.clone(),
+        instance: rules.instance.clone(),
+        release,
+        config_map: rules.config_map.clone(),
+        shared_secret: rules.shared_secret.clone(),
+        shared_config,
+        shared_secrets,
+        shared_claims: shared_claims.into_values().collect(),
+        workloads,
+        omitted,
+        warnings,
+        storage_class: rules.storage_class.clone(),
+        dns: rules.dns.clone(),
+    })
+}
+
+/// A setting after classification: its plain value (for host and flow analysis) and, when secret,
+/// the placeholder text written to `secret.yaml.example`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Value {
+    plain: String,
+    secret: Option<String>,
+}
+
+fn split(values: &BTreeMap<String, Value>) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut config = BTreeMap::new();
+    let mut secrets = BTreeMap::new();
+    for (k, v) in values {
+        match &v.secret {
+            Some(s) => secrets.insert(k.clone(), s.clone()),
+            None => config.insert(k.clone(), v.plain.clone()),
+        };
+    }
+    (config, secrets)
+}
+
+/// Placeholder token for a variable; paired variables share their canonical one.
+pub fn placeholder(var: &str, rules: &Rules) -> String {
+    let canonical = rules.secrets.pairs.get(var).map(String::as_str).unwrap_or(var);
+    format!("CHANGE_ME_{canonical}")
+}
+
+/// Values that are secret somewhere (a secret setting's value, or a published default), longest
+/// first, each with the placeholder that replaces it.
+fn known_secret_values(
+    project: &Project,
+    rules: &Rules,
+    matcher: &SecretMatcher,
+    chosen: &[(&Service, &ServiceRule)],
+) -> Vec<(String, String)> {
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    let min = rules.secrets.min_value_length;
+    let mut add = |value: &str, var: &str| {
+        if value.len() >= min {
+            found.entry(value.to_string()).or_insert_with(|| placeholder(var, rules));
+        }
+    };
+    // Password-like names first, so a shared value is named after its password setting.
+    let mut candidates: Vec<(&str, &str)> = project.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (svc, _) in chosen {
+        candidates.extend(svc.environment.iter().map(|(_, s)| (s.origin.as_str(), s.value.as_str())));
+        candidates.extend(svc.environment.iter().map(|(k, s)| (k.as_str(), s.value.as_str())));
+    }
+    candidates.sort_by_key(|(k, _)| (!k.contains("PASSWORD"), *k));
+    for (k, v) in candidates {
+        if matcher.is_secret(k) {
+            add(v, k);
+        }
+    }
+    for public in &rules.secrets.public_values {
+        found.entry(public.clone()).or_insert_with(|| "CHANGE_ME_PUBLIC_DEFAULT".to_string());
+    }
+    let mut list: Vec<(String, String)> = found.into_iter().collect();
+    list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+    list
+}
+
+fn classify(
+    key: &str,
+    value: &str,
+    origin: &str,
+    rules: &Rules,
+    matcher: &SecretMatcher,
+    known: &[(String, String)],
+) -> Value {
+    let plain = value.to_string();
+    let named_secret = matcher.is_secret(key) || matcher.is_secret(origin);
+    if named_secret {
+        let secret = if value.is_empty() && !rules.secrets.generate.iter().any(|g| g == key || g == origin) {
+            String::new()
+        } else if let Some(url) = url_with_credentials(value) {
+            placeholder_in_url(&url, value, key, rules, known)
+        } else {
+            placeholder(origin, rules)
+        };
+        return Value { plain, secret: Some(secret) };
+    }
+    if let Some(url) = url_with_credentials(value) {
+        return Value { plain, secret: Some(placeholder_in_url(&url, value, key, rules, known)) };
+    }
+    // A setting that carries a secret value inside it is secret too.
+    let scrubbed = replace_known(value, known);
+    if scrubbed != value {
+        return Value { plain, secret: Some(scrubbed) };
+    }
+    Value { plain, secret: None }
+}
+
+/// `scheme://user:password@host` → the password's byte range.
+fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
+    let scheme_end = value.find("://")? + 3;
+    let rest = &value[scheme_end..];
+    let at = rest.find('@')?;
+    let userinfo = &rest[..at];
+    if userinfo.contains('/') {
+        return None;
+    }
+    let colon = userinfo.find(':')?;
+    let start = scheme_end + colon + 1;
+    let end = scheme_end + at;
+    (end > start).then_some((start, end))
+}
+
+fn placeholder_in_url(
+    range: &(usize, usize),
+    value: &str,
+    key: &str,
+    rules: &Rules,
+    known: &[(String, String)],
+) -> String {
+    let password = &value[range.0..range.1];
+    let token = known
+        .iter()
+        .find(|(v, _)| v == password)
+        .map(|(_, t)| t.clone())
+        .unwrap_or_else(|| placeholder(&format!("{key}_PASSWORD"), rules));
+    format!("{}{}{}", &value[..range.0], token, &value[range.1..])
+}
+
+fn replace_known(value: &str, known: &[(String, String)]) -> String {
+    let mut out = value.to_string();
+    for (secret, token) in known {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), token);
+        }
+    }
+    out
+}
+
+/// Replace secret values inside a command argument with a reference to the setting that holds
+/// them (`$(REDISCLI_AUTH)` for Kubernetes args, `$VAR` for a shell).
+fn scrub_secrets(
+    arg: &str,
+    env: &BTreeMap<String, Value>,
+    known: &[(String, String)],
+    open: &str,
+    close: &str,
+) -> String {
+    let mut out = arg.to_string();
+    for (secret, _) in known {
+        if !out.contains(secret.as_str()) {
+            continue;
+        }
+        let holder = env.iter().find(|(_, v)| v.secret.is_some() && v.plain == *secret).map(|(k, _)| k.clone());
+        if let Some(var) = holder {
+            out = out.replace(secret.as_str(), &format!("{open}{var}{close}"));
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn probe(
+    rule: &ServiceRule,
+    svc: &Service,
+    ports: &[u16],
+    rules: &Rules,
+    env: &BTreeMap<String, Value>,
+    known: &[(String, String)],
+    hosts: &HostMap,
+    warnings: &mut Vec<String>,
+) -> Probe {
+    let d = &rules.defaults.probe;
+    let mut p = Probe {
+        action: ProbeAction::Tcp(0),
+        period_seconds: d.period_seconds,
+        timeout_seconds: d.timeout_seconds,
+        failure_threshold: d.failure_threshold,
+        startup_seconds: None,
+    };
+    let shell = |cmd: &str| {
+        vec!["sh".to_string(), "-c".to_string(), scrub_secrets(&hosts.rewrite(cmd, None), env, known, "\"$", "\"")]
+    };
+    if let Some(r) = &rule.probe {
+        p.period_seconds = r.period_seconds.unwrap_or(p.period_seconds);
+        p.timeout_seconds = r.timeout_seconds.unwrap_or(p.timeout_seconds);
+        p.startup_seconds = r.startup_seconds;
+        if let Some(h) = &r.http {
+            p.action = ProbeAction::Http { path: h.path.clone(), port: h.port };
+            return p;
+        }
+        if let Some(port) = r.tcp {
+            p.action = ProbeAction::Tcp(port);
+            return p;
+        }
+        if let Some(argv) = &r.exec {
+            p.action = ProbeAction::Exec(argv.clone());
+            return p;
+        }
+    }
+    if let Some(hc) = svc.healthcheck.as_ref().filter(|h| !h.disabled) {
+        if let Some(test) = &hc.test {
+            p.action = match test {
+                HealthTest::Exec(argv) if argv.iter().any(|a| known.iter().any(|(s, _)| a.contains(s.as_str()))) => {
+                    ProbeAction::Exec(shell(&shell_words::join(argv)))
+                }
+                HealthTest::Exec(argv) => ProbeAction::Exec(argv.iter().map(|a| hosts.rewrite(a, None)).collect()),
+                HealthTest::Shell(cmd) => ProbeAction::Exec(shell(cmd)),
+            };
+            if let Some(i) = hc.interval {
+                p.period_seconds = i as i32;
+            }
+            if let Some(t) = hc.timeout {
+                p.timeout_seconds = (t as i32).min(p.period_seconds.max(1));
+            }
+            if let Some(r) = hc.retries {
+                p.failure_threshold = (r as i32).max(1);
+            }
+            p.startup_seconds = hc.start_period.map(|s| s as i32);
+            return p;
+        }
+    }
+    match ports.first() {
+        Some(port) => p.action = ProbeAction::Tcp(*port),
+        None => {
+            warnings.push(format!(
+                "service `{}` has no port and no healthcheck; its probe only checks that PID 1 runs",
+                svc.name
+            ));
+            p.action = ProbeAction::Exec(vec!["sh".into(), "-c".into(), "kill -0 1".into()]);
+        }
+    }
+    p
+}
+
+/// Variables for rendering templates: the service's settings, then the rules' derived ones.
+fn template_vars(
+    rule: &ServiceRule,
+    env: &BTreeMap<String, String>,
+    project: &Project,
+    svc: &Service,
+) -> BTreeMap<String, String> {
+    let mut vars = env.clone();
+    for (name, var) in &rule.template_vars {
+        let on = var.when.as_ref().is_none_or(|w| vars.get(w).is_some_and(|v| v.eq_ignore_ascii_case("true")));
+        let value = if !on {
+            String::new()
+        } else if let Some(path) = &var.template {
+            let source = svc.volumes.iter().find(|m| &m.target == path).and_then(|m| match &m.source {
+                MountSource::Bind(src) => project.host_paths.get(src),
+                _ => None,
+            });
+            match source {
+                Some(HostPath::File(text)) => envsubst(text, &vars),
+                _ => String::new(),
+            }
+        } else if let Some(v) = &var.value {
+            let lookup = |k: &str| vars.get(k).cloned();
+            interpolate::interpolate(v, &lookup).map(|i| i.value).unwrap_or_else(|_| v.clone())
+        } else {
+            String::new()
+        };
+        vars.insert(name.clone(), value);
+    }
+    vars
+}
+
+/// `envsubst` with an explicit variable list: `$NAME` and `${NAME}` of known names are replaced,
+/// everything else (nginx's own `$host`, `$scheme`…) stays as it is.
+pub fn envsubst(text: &str, vars: &BTreeMap<String, String>) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        let (name_start, braced) = if bytes.get(i + 1) == Some(&b'{') { (i + 2, true) } else { (i + 1, false) };
+        let len = bytes[name_start.min(bytes.len())..]
+            .iter()
+            .enumerate()
+            .take_while(|(j, b)| b.is_ascii_alphanumeric() || **b == b'_' && (*j > 0 || true))
+            .count();
+        let name = &text[name_start.min(text.len())..(name_start + len).min(text.len())];
+        let end = if braced { name_start + len + 1 } else { name_start + len };
+        let closed = !braced || bytes.get(name_start + len) == Some(&b'}');
+        if len > 0 && closed && !name.starts_with(|c: char| c.is_ascii_digit()) {
+            if let Some(value) = vars.get(name) {
+                out.push_str(&text[copied..i]);
+                out.push_str(value);
+                copied = end;
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+fn mentions_host(text: &str, host: &str, namespace: &str) -> bool {
+    let mut start = 0;
+    while let Some(pos) = text[start..].find(host) {
+        let i = start + pos;
+        let end = i + host.len();
+        let before_ok = i == 0 || {
+            let b = text.as_bytes()[i - 1];
+            matches!(b, b'/' | b'@' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b' ' | b'\t' | b'\n')
+        };
+        let after = &text[end..];
+        let after_ok = after.is_empty()
+            || after.starts_with(':')
+            || after.starts_with('/')
+            || after.starts_with(&format!(".{namespace}."))
+            || after.starts_with(|c: char| matches!(c, ';' | ',' | '"' | '\'' | ')' | ' ' | '\n'));
+        if before_ok && after_ok {
+            return true;
+        }
+        start = end;
+    }
+    false
+}
+
+fn file_key(files: &BTreeMap<String, String>, name: &str, path: &str) -> String {
+    let clean = |s: &str| {
+        s.chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+            .collect::<String>()
+    };
+    let key = clean(name);
+    if !files.contains_key(&key) {
+        return key;
+    }
+    clean(path.trim_start_matches('/'))
+}
+
+/// Two mounts of one claim name (a StatefulSet template mounted twice) share one claim.
+fn dedupe_claims(claims: &mut Vec<Claim>, volumes: &mut Vec<Volume>, workload: &str, warnings: &mut Vec<String>) {
+    let mut seen: BTreeMap<String, Claim> = BTreeMap::new();
+    claims.retain(|c| match seen.get(&c.name) {
+        Some(prev) => {
+            if prev != c {
+                warnings.push(format!("workload `{workload}`: claim `{}` is described twice; the first wins", c.name));
+            }
+            false
+        }
+        None => {
+            seen.insert(c.name.clone(), c.clone());
+            true
+        }
+    });
+    let mut merged: Vec<Volume> = Vec::new();
+    for v in volumes.drain(..) {
+        match merged.iter_mut().find(|m| m.name == v.name && m.source == v.source) {
+            Some(m) => {
+                m.mounts.extend(v.mounts);
+                m.seed.extend(v.seed);
+            }
+            None => merged.push(v),
+        }
+    }
+    *volumes = merged;
+}
+
+fn checksum(w: &Workload, shared: Option<&BTreeMap<String, String>>) -> String {
+    let mut text = String::new();
+    for (k, v) in shared.into_iter().flatten().chain(&w.config).chain(&w.files) {
+        text.push_str(k);
+        text.push('\0');
+        text.push_str(v);
+        text.push('\0');
+    }
+    crate::upstream::sha256(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envsubst_replaces_known_only() {
+        let vars = BTreeMap::from([("NGINX_PORT".to_string(), "80".to_string()), ("X".to_string(), "1".to_string())]);
+        assert_eq!(envsubst("listen ${NGINX_PORT}; $host $X ${Y}", &vars), "listen 80; $host 1 ${Y}");
+    }
+
+    #[test]
+    fn url_credentials() {
+        let v = "redis://:difyai123456@redis:6379/1";
+        let r = url_with_credentials(v).unwrap();
+        assert_eq!(&v[r.0..r.1], "difyai123456");
+        assert!(url_with_credentials("http://api:5001").is_none());
+        assert!(url_with_credentials("http://host/path@x").is_none());
+    }
+
+    #[test]
+    fn host_mentions() {
+        assert!(mentions_host("http://sandbox:8194", "sandbox", "dify"));
+        assert!(mentions_host("postgres", "postgres", "dify"));
+        assert!(!mentions_host("postgresql", "postgres", "dify"));
+        assert!(mentions_host("proxy_pass http://api.dify.svc.cluster.local:5001;", "api", "dify"));
+        assert!(!mentions_host("/app/api/storage", "api", "dify"));
+    }
+}

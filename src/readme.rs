@@ -1,0 +1,2209 @@
+//! Renders `k8s/README.md`, the operator guide that ships inside the generated tree.
+//!
+//! The guide is built from [`Facts`] about the tree that was just generated, so every
+//! command it shows names objects that really exist: pods of StatefulSets are `<name>-0`,
+//! `deployment/<name>` is only used for Deployments, backup commands only appear for the
+//! workloads they apply to, and so on. The output is deterministic (no timestamps, no
+//! absolute paths, no hash-map ordering) and ends with exactly one newline.
+
+/// Language of the rendered guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ja,
+}
+
+/// Everything the guide needs to know about the generated tree.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// Namespace of every object, e.g. `dify`.
+    pub namespace: String,
+    /// Dify release taken from the image tags, e.g. `Some("1.14.1")`.
+    pub release: Option<String>,
+    /// Workloads in folder order.
+    pub workloads: Vec<WorkloadFacts>,
+    /// Tree-relative paths of every `secret.yaml.example`.
+    pub secret_files: Vec<String>,
+    /// The shared ReadWriteMany claim (e.g. `dify-storage`, 20Gi).
+    pub shared_claim: Option<ClaimFacts>,
+    /// StorageClass used by every claim, e.g. `standard`.
+    pub storage_class: String,
+    /// Name of the shared ConfigMap, e.g. `dify-config`.
+    pub config_map: String,
+    /// Upstream services left out of the tree, with the reason.
+    pub omitted: Vec<(String, String)>,
+    /// Accepted checkov findings.
+    pub security_findings: Vec<SecurityFinding>,
+    /// Whether `base/networkpolicy.yaml` (and the isolation it implies) is generated.
+    pub has_network_policies: bool,
+    /// Name of the database migration Job, if any.
+    pub migration_job: Option<String>,
+}
+
+/// One generated workload (one folder under `services/`).
+#[derive(Debug, Clone)]
+pub struct WorkloadFacts {
+    /// Folder and object name, e.g. `postgres`.
+    pub name: String,
+    /// Compose service name, e.g. `db_postgres`.
+    pub upstream: String,
+    /// `Deployment` or `StatefulSet`.
+    pub kind: String,
+    pub replicas: i32,
+    /// Container ports exposed by its Service.
+    pub ports: Vec<u16>,
+    /// Service type when the workload has a Service.
+    pub service_type: Option<String>,
+    /// `HTTP`, `TCP` or `Exec`.
+    pub probe: Option<String>,
+    pub claims: Vec<ClaimFacts>,
+    pub image: String,
+    /// Free tag from the rules, e.g. `postgres`, `redis`, `api`, `vector-store`.
+    pub role: Option<String>,
+    /// One-line purpose (English).
+    pub description: Option<String>,
+}
+
+/// A persistent volume claim as seen from a workload.
+#[derive(Debug, Clone)]
+pub struct ClaimFacts {
+    pub name: String,
+    pub size: String,
+    pub access_mode: String,
+    pub mount_path: String,
+}
+
+/// An accepted finding of the static security scan.
+#[derive(Debug, Clone)]
+pub struct SecurityFinding {
+    pub check_id: String,
+    pub resource: String,
+    pub reason: String,
+}
+
+/// Renders the guide for `facts` in `lang`.
+pub fn render(facts: &Facts, lang: Lang) -> String {
+    let mut r = Renderer { f: facts, lang, out: String::new() };
+    r.title();
+    r.overview();
+    r.deployment();
+    r.service_details();
+    r.network();
+    r.storage();
+    r.security();
+    r.findings();
+    r.operations();
+    r.updating();
+    r.backup();
+    r.troubleshooting();
+    r.production();
+    r.links();
+    normalize(&r.out)
+}
+
+// ---------------------------------------------------------------------------
+// Known workloads
+// ---------------------------------------------------------------------------
+
+/// Human titles and purposes for the workloads Dify ships; keyed by folder name or role.
+struct Known {
+    key: &'static str,
+    title_en: &'static str,
+    title_ja: &'static str,
+    purpose_en: &'static str,
+    purpose_ja: &'static str,
+}
+
+const KNOWN: &[Known] = &[
+    Known {
+        key: "postgres",
+        title_en: "PostgreSQL",
+        title_ja: "PostgreSQL",
+        purpose_en: "Main database (accounts, apps, workflows, plugin metadata)",
+        purpose_ja: "メインデータベース（アカウント、アプリ、ワークフロー、プラグイン情報）",
+    },
+    Known {
+        key: "redis",
+        title_en: "Redis",
+        title_ja: "Redis",
+        purpose_en: "Cache, sessions and Celery message broker",
+        purpose_ja: "キャッシュ、セッション、Celery ブローカー",
+    },
+    Known {
+        key: "api",
+        title_en: "API server",
+        title_ja: "API サーバー",
+        purpose_en: "REST API for the console, the web apps and the service API",
+        purpose_ja: "コンソール・Web アプリ・サービス API 向けの REST API",
+    },
+    Known {
+        key: "api-websocket",
+        title_en: "API WebSocket server",
+        title_ja: "API WebSocket サーバー",
+        purpose_en: "WebSocket endpoint for real-time collaboration",
+        purpose_ja: "リアルタイム共同編集用の WebSocket エンドポイント",
+    },
+    Known {
+        key: "worker",
+        title_en: "Celery worker",
+        title_ja: "Celery ワーカー",
+        purpose_en: "Background tasks (document indexing, workflow runs, mail)",
+        purpose_ja: "バックグラウンドタスク処理（ドキュメントのインデックス作成、ワークフロー実行、メール送信など）",
+    },
+    Known {
+        key: "worker-beat",
+        title_en: "Celery beat",
+        title_ja: "Celery Beat",
+        purpose_en: "Scheduler that queues periodic tasks for the worker",
+        purpose_ja: "定期タスクをワーカーに投入するスケジューラー",
+    },
+    Known {
+        key: "web",
+        title_en: "Web frontend",
+        title_ja: "Web フロントエンド",
+        purpose_en: "Next.js user interface",
+        purpose_ja: "Next.js によるフロントエンド",
+    },
+    Known {
+        key: "sandbox",
+        title_en: "Sandbox",
+        title_ja: "Sandbox",
+        purpose_en: "Isolated execution of code written in workflows",
+        purpose_ja: "ワークフロー内のコードを隔離して実行する環境",
+    },
+    Known {
+        key: "plugin-daemon",
+        title_en: "Plugin daemon",
+        title_ja: "プラグインデーモン",
+        purpose_en: "Installs, runs and manages plugins",
+        purpose_ja: "プラグインのインストール・実行・管理",
+    },
+    Known {
+        key: "ssrf-proxy",
+        title_en: "SSRF proxy",
+        title_ja: "SSRF プロキシ",
+        purpose_en: "Outbound HTTP proxy (Squid) that guards against SSRF",
+        purpose_ja: "SSRF 攻撃対策の外向き HTTP プロキシ（Squid）",
+    },
+    Known {
+        key: "nginx",
+        title_en: "Nginx",
+        title_ja: "Nginx",
+        purpose_en: "Reverse proxy and single entry point",
+        purpose_ja: "リバースプロキシ（外部からの唯一の入口）",
+    },
+    Known {
+        key: "vector-store",
+        title_en: "Vector store",
+        title_ja: "ベクトルストア",
+        purpose_en: "Vector database for knowledge retrieval",
+        purpose_ja: "ナレッジ検索用のベクトルデータベース",
+    },
+    Known {
+        key: "weaviate",
+        title_en: "Weaviate",
+        title_ja: "Weaviate",
+        purpose_en: "Vector database for knowledge retrieval",
+        purpose_ja: "ナレッジ検索用のベクトルデータベース",
+    },
+];
+
+fn known_key(key: &str) -> Option<&'static Known> {
+    KNOWN.iter().find(|k| k.key == key)
+}
+
+/// Looks a workload up by folder name first, then by role.
+fn known(w: &WorkloadFacts) -> Option<&'static Known> {
+    known_key(&w.name).or_else(|| w.role.as_deref().and_then(known_key))
+}
+
+/// Which part of the stack a workload belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layer {
+    Data,
+    App,
+    Support,
+}
+
+fn layer(w: &WorkloadFacts) -> Layer {
+    let keys = [Some(w.name.as_str()), w.role.as_deref()];
+    let is = |set: &[&str]| keys.iter().flatten().any(|k| set.contains(k));
+    if is(&["postgres", "redis", "vector-store", "mysql", "database", "weaviate"]) {
+        Layer::Data
+    } else if is(&["api", "api-websocket", "worker", "worker-beat", "web"]) {
+        Layer::App
+    } else {
+        Layer::Support
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------
+
+fn is_deployment(w: &WorkloadFacts) -> bool {
+    w.kind == "Deployment"
+}
+
+fn is_statefulset(w: &WorkloadFacts) -> bool {
+    w.kind == "StatefulSet"
+}
+
+/// `deployment/api`, `statefulset/postgres`, ... (usable with rollout, scale, logs, exec).
+fn kref(w: &WorkloadFacts) -> String {
+    format!("{}/{}", w.kind.to_ascii_lowercase(), w.name)
+}
+
+/// A target for `kubectl exec` / `kubectl logs`: the first pod of a StatefulSet,
+/// otherwise the workload reference.
+fn pod_target(w: &WorkloadFacts) -> String {
+    if is_statefulset(w) {
+        format!("{}-0", w.name)
+    } else {
+        kref(w)
+    }
+}
+
+fn short_mode(mode: &str) -> &str {
+    match mode {
+        "ReadWriteOnce" => "RWO",
+        "ReadWriteMany" => "RWX",
+        "ReadOnlyMany" => "ROX",
+        "ReadWriteOncePod" => "RWOP",
+        other => other,
+    }
+}
+
+/// Escapes text for a Markdown table cell.
+fn cell(s: &str) -> String {
+    s.replace(['\r', '\n'], " ").replace('|', "\\|")
+}
+
+fn code(s: &str) -> String {
+    format!("`{s}`")
+}
+
+fn join_plain<I, S>(items: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    items.into_iter().map(|s| s.as_ref().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn ports_text(w: &WorkloadFacts) -> String {
+    if w.ports.is_empty() {
+        "–".to_string()
+    } else {
+        w.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Collapses runs of blank lines, trims trailing spaces and ends with exactly one newline.
+fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = true; // suppress leading blank lines
+    for line in s.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            if blank {
+                continue;
+            }
+            blank = true;
+        } else {
+            blank = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Renderer
+// ---------------------------------------------------------------------------
+
+struct Renderer<'a> {
+    f: &'a Facts,
+    lang: Lang,
+    out: String,
+}
+
+impl<'a> Renderer<'a> {
+    fn pick<T>(&self, en: T, ja: T) -> T {
+        match self.lang {
+            Lang::En => en,
+            Lang::Ja => ja,
+        }
+    }
+
+    /// Appends one line.
+    fn line(&mut self, s: &str) {
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+
+    /// Appends one line in the current language.
+    fn tl(&mut self, en: &str, ja: &str) {
+        let s = self.pick(en, ja).to_string();
+        self.line(&s);
+    }
+
+    fn blank(&mut self) {
+        self.out.push('\n');
+    }
+
+    fn heading(&mut self, level: usize, en: &str, ja: &str) {
+        self.blank();
+        let s = format!("{} {}", "#".repeat(level), self.pick(en, ja));
+        self.line(&s);
+        self.blank();
+    }
+
+    /// A paragraph in the current language.
+    fn para(&mut self, en: &str, ja: &str) {
+        self.blank();
+        self.tl(en, ja);
+        self.blank();
+    }
+
+    /// A fenced code block.
+    fn block(&mut self, info: &str, lines: &[String]) {
+        self.blank();
+        self.line(&format!("```{info}"));
+        for l in lines {
+            self.line(l);
+        }
+        self.line("```");
+        self.blank();
+    }
+
+    fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
+        self.blank();
+        self.line(&format!("| {} |", header.join(" | ")));
+        self.line(&format!("|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|")));
+        for r in rows {
+            let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+            self.line(&format!("| {} |", cells.join(" | ")));
+        }
+        self.blank();
+    }
+
+    // ---- facts helpers ---------------------------------------------------
+
+    fn ns(&self) -> &'a str {
+        &self.f.namespace
+    }
+
+    /// First workload with this role, preferring one whose name equals the role.
+    fn by_role(&self, role: &str) -> Option<&'a WorkloadFacts> {
+        let ws = &self.f.workloads;
+        ws.iter()
+            .find(|w| w.role.as_deref() == Some(role) && w.name == role)
+            .or_else(|| ws.iter().find(|w| w.role.as_deref() == Some(role)))
+    }
+
+    /// Workload by folder name, or failing that by role.
+    fn by_key(&self, key: &str) -> Option<&'a WorkloadFacts> {
+        self.f.workloads.iter().find(|w| w.name == key).or_else(|| self.by_role(key))
+    }
+
+    /// Names of the workloads found for `keys` (by name or role), without duplicates.
+    fn names_of(&self, keys: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for w in keys.iter().filter_map(|k| self.by_key(k)) {
+            if !v.contains(&w.name) {
+                v.push(w.name.clone());
+            }
+        }
+        v
+    }
+
+    fn deployment_named(&self, name: &str) -> Option<&'a WorkloadFacts> {
+        self.f.workloads.iter().find(|w| w.name == name && is_deployment(w))
+    }
+
+    fn deployments(&self) -> Vec<&'a WorkloadFacts> {
+        self.f.workloads.iter().filter(|w| is_deployment(w)).collect()
+    }
+
+    /// The workload that receives outside traffic: nginx, else any workload with an
+    /// externally reachable Service.
+    fn entry(&self) -> Option<&'a WorkloadFacts> {
+        self.by_key("nginx").filter(|w| w.service_type.is_some()).or_else(|| {
+            self.f
+                .workloads
+                .iter()
+                .find(|w| matches!(w.service_type.as_deref(), Some("LoadBalancer") | Some("NodePort")))
+        })
+    }
+
+    fn is_shared(&self, claim: &str) -> bool {
+        self.f.shared_claim.as_ref().is_some_and(|c| c.name == claim)
+    }
+
+    fn title_of(&self, w: &WorkloadFacts) -> String {
+        match known(w) {
+            Some(k) => self.pick(k.title_en, k.title_ja).to_string(),
+            None => w.name.clone(),
+        }
+    }
+
+    fn purpose_of(&self, w: &WorkloadFacts) -> Option<String> {
+        let k = known(w);
+        match self.lang {
+            Lang::En => w.description.clone().or_else(|| k.map(|k| k.purpose_en.to_string())),
+            Lang::Ja => k.map(|k| k.purpose_ja.to_string()).or_else(|| w.description.clone()),
+        }
+    }
+
+    /// Inline-code list with the separator of the current language.
+    fn codes<S: AsRef<str>>(&self, items: &[S]) -> String {
+        let sep = self.pick(", ", "、");
+        items.iter().map(|s| code(s.as_ref())).collect::<Vec<_>>().join(sep)
+    }
+
+    fn release_text(&self) -> String {
+        match &self.f.release {
+            Some(r) => format!("Dify {r}"),
+            None => "Dify".to_string(),
+        }
+    }
+
+    fn secret_copies(&self) -> Vec<String> {
+        self.f
+            .secret_files
+            .iter()
+            .map(|p| {
+                let target = p.strip_suffix(".example").unwrap_or(p);
+                format!("cp {p} {target}")
+            })
+            .collect()
+    }
+
+    fn secret_targets(&self) -> Vec<String> {
+        self.f.secret_files.iter().map(|p| p.strip_suffix(".example").unwrap_or(p).to_string()).collect()
+    }
+
+    // ---- sections --------------------------------------------------------
+
+    fn title(&mut self) {
+        let rel = self.release_text();
+        let ns = self.ns();
+        self.tl("# Dify on Kubernetes", "# Dify Kubernetes Deployment");
+        self.para(
+            &format!(
+                "This directory holds the Kubernetes manifests for {rel}, generated by `compose2dify` from Dify's Docker Compose setup (`docker/docker-compose.yaml` and the files next to it). The whole tree is one kustomize project: running `kubectl apply -k .` in this directory deploys everything into the namespace `{ns}`."
+            ),
+            &format!(
+                "このディレクトリには、{rel} の Docker Compose 構成（`docker/docker-compose.yaml` とその周辺ファイル）から `compose2dify` で生成した Kubernetes マニフェストが入っています。ツリー全体がひとつの kustomize プロジェクトになっており、このディレクトリで `kubectl apply -k .` を実行すると、すべてのリソースがネームスペース `{ns}` にデプロイされます。"
+            ),
+        );
+        self.para(
+            "Unless stated otherwise, run every command below from inside this `k8s/` directory. The files are generated: lasting changes belong in the generator's input or in an overlay of your own (see [Updating](#updating)), because the next regeneration replaces hand edits.",
+            "特に断りのない限り、以下のコマンドはすべてこの `k8s/` ディレクトリ内で実行してください。ファイルは自動生成されたものです。手作業での変更は次回の再生成で置き換えられるため、恒久的な変更は生成元の入力か、独自のオーバーレイで管理してください（[アップデート方法](#アップデート方法) を参照）。",
+        );
+    }
+
+    fn overview(&mut self) {
+        self.heading(2, "Overview", "構成概要");
+        self.heading(3, "Layout", "ディレクトリ構成");
+        let f = self.f;
+        let ns = self.ns();
+        let mut entries: Vec<(String, String)> = vec![
+            ("k8s/".into(), String::new()),
+            ("├── README.md".into(), self.pick("this guide", "このガイド").into()),
+            (
+                "├── kustomization.yaml".into(),
+                self.pick("ties base/ and every service together", "全体統合（base/ と全サービス）").into(),
+            ),
+            ("├── base/".into(), self.pick("shared resources", "共通リソース").into()),
+        ];
+        let mut base: Vec<(String, String)> = vec![
+            ("kustomization.yaml".into(), String::new()),
+            ("namespace.yaml".into(), self.pick(format!("namespace {ns}"), format!("ネームスペース {ns}"))),
+            (
+                "configmap.yaml".into(),
+                self.pick(
+                    format!("{}: shared non-secret settings", f.config_map),
+                    format!("{}: 共通設定（非機密情報）", f.config_map),
+                ),
+            ),
+        ];
+        if f.secret_files.iter().any(|p| p == "base/secret.yaml.example") {
+            base.push((
+                "secret.yaml.example".into(),
+                self.pick("template for secret.yaml (shared secrets)", "secret.yaml のテンプレート（共通の機密情報）")
+                    .into(),
+            ));
+        }
+        if let Some(c) = &f.shared_claim {
+            base.push((
+                "pvc.yaml".into(),
+                self.pick(
+                    format!("{}: shared storage ({}, {})", c.name, c.size, c.access_mode),
+                    format!("{}: 共有ストレージ（{}、{}）", c.name, c.size, c.access_mode),
+                ),
+            ));
+        }
+        if f.has_network_policies {
+            base.push(("networkpolicy.yaml".into(), self.pick("network policies", "ネットワークポリシー").into()));
+        }
+        let n = base.len();
+        for (i, (file, note)) in base.into_iter().enumerate() {
+            let branch = if i + 1 == n { "└──" } else { "├──" };
+            entries.push((format!("│   {branch} {file}"), note));
+        }
+        if !f.workloads.is_empty() {
+            entries.push((
+                "├── services/".into(),
+                self.pick(
+                    "one folder per workload, each with its own kustomization.yaml",
+                    "サービスごとのフォルダ（それぞれ kustomization.yaml を持つ）",
+                )
+                .into(),
+            ));
+            let n = f.workloads.len();
+            for (i, w) in f.workloads.iter().enumerate() {
+                let branch = if i + 1 == n { "└──" } else { "├──" };
+                let note = format!("{} ({})", self.title_of(w), w.kind);
+                let note = match self.lang {
+                    Lang::En => note,
+                    Lang::Ja => note.replace(" (", "（").replace(')', "）"),
+                };
+                entries.push((format!("│   {branch} {}/", w.name), note));
+            }
+        }
+        entries.push(("└── scripts/".into(), String::new()));
+        entries.push((
+            "    └── setup-secrets.sh".into(),
+            self.pick("creates every secret.yaml with random values", "すべての secret.yaml をランダム値で作成").into(),
+        ));
+        let width = entries.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) + 2;
+        let lines: Vec<String> = entries
+            .iter()
+            .map(|(l, note)| {
+                if note.is_empty() {
+                    l.clone()
+                } else {
+                    let pad = width.saturating_sub(l.chars().count());
+                    format!("{l}{}# {note}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        self.block("", &lines);
+
+        if !f.workloads.is_empty() {
+            self.heading(3, "Workloads", "ワークロード一覧");
+            let header = self.pick(
+                ["Folder", "Upstream service", "Kind", "Replicas", "Ports", "Probe", "Storage"],
+                ["フォルダ", "元のサービス", "種類", "レプリカ数", "ポート", "プローブ", "ストレージ"],
+            );
+            let shared_label = self.pick("shared", "共有");
+            let rows: Vec<Vec<String>> = f
+                .workloads
+                .iter()
+                .map(|w| {
+                    let storage = if w.claims.is_empty() {
+                        "–".to_string()
+                    } else {
+                        w.claims
+                            .iter()
+                            .map(|c| {
+                                if self.is_shared(&c.name) {
+                                    format!("`{}` ({shared_label})", c.name)
+                                } else {
+                                    format!("`{}` {} {}", c.name, c.size, short_mode(&c.access_mode))
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    vec![
+                        format!("`services/{}/`", w.name),
+                        code(&w.upstream),
+                        w.kind.clone(),
+                        w.replicas.to_string(),
+                        ports_text(w),
+                        w.probe.clone().unwrap_or_else(|| "–".into()),
+                        storage,
+                    ]
+                })
+                .collect();
+            self.table(&header, &rows);
+        }
+
+        if let Some(job) = &f.migration_job {
+            self.para(
+                &format!("Database migrations run once per release in the Job `{job}`."),
+                &format!("データベースのマイグレーションは、リリースごとに Job `{job}` で一度だけ実行されます。"),
+            );
+        }
+
+        if !f.omitted.is_empty() {
+            self.heading(3, "Not included", "含まれていないサービス");
+            self.tl(
+                "These upstream services are deliberately left out of this tree:",
+                "次の上流サービスは、意図的にこのツリーに含めていません。",
+            );
+            let header = self.pick(["Upstream service", "Reason"], ["上流サービス", "理由"]);
+            let rows: Vec<Vec<String>> = f.omitted.iter().map(|(s, why)| vec![code(s), why.clone()]).collect();
+            self.table(&header, &rows);
+        }
+    }
+
+    fn deployment(&mut self) {
+        let f = self.f;
+        let ns = self.ns();
+        self.heading(2, "Deployment", "デプロイ方法");
+
+        // 1. Prerequisites
+        self.heading(3, "1. Prerequisites", "1. 前提条件");
+        self.tl("- A Kubernetes cluster (v1.20 or newer)", "- Kubernetes クラスター（v1.20 以上推奨）");
+        self.tl(
+            "- `kubectl` with its built-in kustomize support (`kubectl apply -k`)",
+            "- kustomize を内蔵した `kubectl`（`kubectl apply -k` が使えること）",
+        );
+        let sc = &f.storage_class;
+        self.tl(
+            &format!("- A StorageClass named `{sc}` (check with `kubectl get storageclass`)"),
+            &format!("- StorageClass `{sc}`（`kubectl get storageclass` で確認）"),
+        );
+        if let Some(c) = &f.shared_claim {
+            if c.access_mode == "ReadWriteMany" {
+                self.tl(
+                    &format!("- ReadWriteMany support for the shared claim `{}`: block-storage classes usually offer only ReadWriteOnce, so use a class backed by a shared file system (NFS, CephFS, Amazon EFS, Azure Files, Filestore, ...)", c.name),
+                    &format!("- 共有ボリューム `{}` のための ReadWriteMany 対応：ブロックストレージ系のクラスは通常 ReadWriteOnce のみのため、共有ファイルシステム（NFS、CephFS、Amazon EFS、Azure Files、Filestore など）を使うクラスが必要です", c.name),
+                );
+            }
+        }
+        if let Some(lb) = f.workloads.iter().find(|w| w.service_type.as_deref() == Some("LoadBalancer")) {
+            self.tl(
+                &format!("- Support for Services of type LoadBalancer (a cloud provider, or MetalLB or similar on bare metal), because `{}` is exposed that way", lb.name),
+                &format!("- type LoadBalancer の Service への対応（クラウド環境、またはオンプレミスでは MetalLB など）。`{}` がこの方式で公開されます", lb.name),
+            );
+        }
+        if f.has_network_policies {
+            self.tl(
+                "- A network plugin that enforces NetworkPolicy (Calico, Cilium, ...); without one the policies are silently ignored",
+                "- NetworkPolicy を実際に適用できるネットワークプラグイン（Calico、Cilium など）。対応していない場合、ポリシーは黙って無視されます",
+            );
+        }
+
+        // 2. Secrets
+        self.heading(3, "2. Secrets", "2. 機密情報の設定");
+        if f.secret_files.is_empty() {
+            self.para(
+                "This tree contains no secret templates, so there is nothing to set up here.",
+                "このツリーには機密情報のテンプレートがないため、この手順は不要です。",
+            );
+        } else {
+            self.para(
+                "The tree ships only templates (`secret.yaml.example`) whose values are `CHANGE_ME` placeholders. Each of them must become a real `secret.yaml` beside it before the first deployment. Use one of the two ways below.",
+                "ツリーに含まれるのは、値が `CHANGE_ME` のプレースホルダーになっているテンプレート（`secret.yaml.example`）だけです。初回デプロイの前に、それぞれの隣に実際の `secret.yaml` を作成する必要があります。以下のいずれかの方法で設定してください。",
+            );
+            self.heading(4, "Option 1: setup script (recommended)", "方法1: 自動セットアップスクリプト（推奨）");
+            self.block("bash", &["cd k8s".to_string(), "./scripts/setup-secrets.sh".to_string()]);
+            self.para(
+                "The script creates a `secret.yaml` next to every template and fills it with random passwords and keys. Values that several services must agree on receive the same generated value.",
+                "このスクリプトは、すべてのテンプレートの隣に `secret.yaml` を作成し、ランダムなパスワードとキーを設定します。複数のサービスで一致している必要がある値には、同じ値が設定されます。",
+            );
+            self.heading(4, "Option 2: by hand", "方法2: 手動設定");
+            let mut lines = vec![self.pick("# copy every template", "# テンプレートファイルをコピー").to_string()];
+            lines.extend(self.secret_copies());
+            self.block("bash", &lines);
+            self.para(
+                "Then replace every `CHANGE_ME` placeholder with a strong value of your own (for example from `openssl rand -base64 42`). This shows any placeholder that is left:",
+                "その後、すべての `CHANGE_ME` プレースホルダーを独自の強力な値に置き換えます（例: `openssl rand -base64 42` の出力）。置き換え漏れは次のコマンドで確認できます。",
+            );
+            let targets = self.secret_targets();
+            self.block("bash", &[format!("grep -n CHANGE_ME {}", targets.join(" "))]);
+            self.tl("⚠️ **Important**:", "⚠️ **重要**:");
+            self.tl(
+                "- Use strong values of your own in production; never reuse the public defaults from Dify's `.env.example`.",
+                "- 本番環境では必ず強力な独自の値を使用してください。Dify の `.env.example` にある公開済みの初期値は使わないでください。",
+            );
+            self.tl(
+                "- The `secret.yaml` files are ignored by git. Regenerating the tree never overwrites or deletes them.",
+                "- `secret.yaml` ファイルは git の管理対象外です。ツリーを再生成しても上書き・削除されることはありません。",
+            );
+            self.tl(
+                "- Keep a safe copy of them: the database and other stateful services are initialised with these values, and the same values are needed when redeploying.",
+                "- 生成された値は安全な場所に保管してください。データベースなどはこの値で初期化されるため、再デプロイ時にも同じ値が必要です。",
+            );
+        }
+
+        // 3. Settings
+        self.heading(3, "3. Settings to review", "3. 環境に合わせて変更する設定");
+        self.heading(4, "`base/configmap.yaml`", "`base/configmap.yaml`");
+        self.para(
+            &format!("The ConfigMap `{}` holds the settings shared by all services. The public URLs are empty by default, which lets Dify derive them from each request. Set them when Dify is served under its own domain:", f.config_map),
+            &format!("ConfigMap `{}` には全サービス共通の設定が入っています。公開 URL は初期状態では空で、その場合 Dify はリクエストから URL を組み立てます。独自ドメインで公開する場合は設定してください。", f.config_map),
+        );
+        let comment = self.pick("# adjust to your domain", "# 必要に応じて変更");
+        self.block(
+            "yaml",
+            &[
+                comment.to_string(),
+                "CONSOLE_API_URL: \"https://dify.example.com\"".into(),
+                "CONSOLE_WEB_URL: \"https://dify.example.com\"".into(),
+                "SERVICE_API_URL: \"https://dify.example.com\"".into(),
+                "APP_API_URL: \"https://dify.example.com\"".into(),
+                "APP_WEB_URL: \"https://dify.example.com\"".into(),
+                "FILES_URL: \"https://dify.example.com\"".into(),
+            ],
+        );
+        if let Some(e) = self.entry() {
+            let ty = e.service_type.clone().unwrap_or_default();
+            let path = format!("services/{}/service.yaml", e.name);
+            self.heading(4, &code(&path), &code(&path));
+            self.para(
+                &format!("`{}` is the entry point and is exposed through a Service of type `{ty}`. Change the type to suit your cluster:", e.name),
+                &format!("`{}` が外部からの入口で、type `{ty}` の Service で公開されています。環境に応じて ServiceType を変更してください。", e.name),
+            );
+            self.block(
+                "yaml",
+                &[
+                    "spec:".into(),
+                    format!(
+                        "  type: {ty}  # {}",
+                        self.pick("LoadBalancer, NodePort or ClusterIP", "LoadBalancer、NodePort、ClusterIP")
+                    ),
+                ],
+            );
+            self.tl(
+                "- `LoadBalancer`: the cloud (or MetalLB) assigns an external address.",
+                "- `LoadBalancer`: クラウド（または MetalLB）が外部アドレスを割り当てます。",
+            );
+            self.tl(
+                "- `NodePort`: a port is opened on every node.",
+                "- `NodePort`: すべてのノードでポートを開きます。",
+            );
+            self.tl(
+                "- `ClusterIP`: reachable only inside the cluster; put an Ingress controller in front or use `kubectl port-forward`.",
+                "- `ClusterIP`: クラスター内からのみ到達可能です。Ingress コントローラーを前段に置くか、`kubectl port-forward` を使います。",
+            );
+        }
+        self.para(
+            "Edits to generated files are replaced when the tree is regenerated. Either re-apply them after reviewing the diff, or keep them in a kustomize overlay outside `k8s/` that lists this tree as a resource and patches it.",
+            "生成されたファイルへの変更は、ツリーの再生成で置き換えられます。差分を確認してから再度適用するか、このツリーをリソースとして参照してパッチを当てる kustomize オーバーレイを `k8s/` の外に作成して管理してください。",
+        );
+
+        // 4. Deploy
+        self.heading(3, "4. Deploy", "4. デプロイの実行");
+        let mut lines = vec![
+            self.pick("# from the directory that contains k8s/", "# k8s/ を含むディレクトリから").to_string(),
+            "cd k8s".to_string(),
+        ];
+        if !f.secret_files.is_empty() {
+            lines.push(String::new());
+            lines.push(
+                self.pick("# create the secrets (only if not done yet)", "# 機密情報の設定（まだ実行していない場合）")
+                    .to_string(),
+            );
+            lines.push("./scripts/setup-secrets.sh".into());
+        }
+        lines.push(String::new());
+        lines.push(self.pick("# deploy everything", "# 全体デプロイ").to_string());
+        lines.push("kubectl apply -k .".into());
+        self.block("bash", &lines);
+
+        if let Some(w) = self.by_key("postgres").or_else(|| f.workloads.first()) {
+            self.para(
+                "To deploy or refresh a single service, apply its folder. The shared resources in `base/` (namespace, settings, secrets) must exist first:",
+                "特定のサービスだけをデプロイ・更新する場合は、そのフォルダを適用します。事前に `base/` の共通リソース（ネームスペース、設定、機密情報）が作成されている必要があります。",
+            );
+            self.block("bash", &["kubectl apply -k base/".into(), format!("kubectl apply -k services/{}/", w.name)]);
+        }
+
+        if let Some(job) = &f.migration_job {
+            self.para(
+                &format!("The long-running pods do not migrate the database themselves (`MIGRATION_ENABLED=false`); the Job `{job}` does. Wait for it to complete:"),
+                &format!("常駐する Pod 自身はデータベースのマイグレーションを行いません（`MIGRATION_ENABLED=false`）。マイグレーションは Job `{job}` が実行します。完了するまで待ってください。"),
+            );
+            self.block(
+                "bash",
+                &[
+                    format!("kubectl wait -n {ns} --for=condition=complete job/{job} --timeout=15m"),
+                    format!("kubectl logs -n {ns} job/{job}"),
+                ],
+            );
+        }
+
+        if !f.workloads.is_empty() {
+            self.para("Wait until every workload is rolled out:", "すべてのワークロードの起動完了を待ちます。");
+            let lines: Vec<String> =
+                f.workloads.iter().map(|w| format!("kubectl rollout status -n {ns} {}", kref(w))).collect();
+            self.block("bash", &lines);
+        }
+
+        if let Some(e) = self.entry() {
+            let port = e.ports.first().copied().unwrap_or(80);
+            match e.service_type.as_deref() {
+                Some("LoadBalancer") => {
+                    self.para(
+                        "Find the external address in the `EXTERNAL-IP` column, then open `http://<EXTERNAL-IP>/install` to create the first administrator account:",
+                        "`EXTERNAL-IP` 列で外部アドレスを確認し、`http://<EXTERNAL-IP>/install` を開いて最初の管理者アカウントを作成します。",
+                    );
+                    self.block("bash", &[format!("kubectl get svc -n {ns} {}", e.name)]);
+                }
+                Some("NodePort") => {
+                    self.para(
+                        "Look up the node port of the Service, then open `http://<node-address>:<node-port>/install` to create the first administrator account:",
+                        "Service のノードポートを確認し、`http://<ノードのアドレス>:<ノードポート>/install` を開いて最初の管理者アカウントを作成します。",
+                    );
+                    self.block("bash", &[format!("kubectl get svc -n {ns} {}", e.name)]);
+                }
+                _ => {
+                    self.para(
+                        "The entry point is only reachable inside the cluster. For a first test, forward a local port and open `http://localhost:8080/install` to create the first administrator account:",
+                        "入口はクラスター内からのみ到達可能です。動作確認には、ローカルポートを転送して `http://localhost:8080/install` を開き、最初の管理者アカウントを作成します。",
+                    );
+                    self.block("bash", &[format!("kubectl port-forward -n {ns} svc/{} 8080:{port}", e.name)]);
+                }
+            }
+        }
+
+        // 5. Status
+        self.heading(3, "5. Check the deployment", "5. デプロイ状況の確認");
+        let mut kinds = vec![];
+        if f.workloads.iter().any(is_statefulset) {
+            kinds.push("statefulsets");
+        }
+        if f.workloads.iter().any(is_deployment) {
+            kinds.push("deployments");
+        }
+        if f.migration_job.is_some() {
+            kinds.push("jobs");
+        }
+        let mut lines = vec![self.pick("# pods", "# Pod 状態確認").to_string(), format!("kubectl get pods -n {ns}")];
+        if !kinds.is_empty() {
+            lines.push(String::new());
+            lines.push(self.pick("# workloads", "# ワークロード確認").to_string());
+            lines.push(format!("kubectl get {} -n {ns}", kinds.join(",")));
+        }
+        lines.extend([
+            String::new(),
+            self.pick("# services", "# サービス確認").to_string(),
+            format!("kubectl get svc -n {ns}"),
+            String::new(),
+            self.pick("# claims", "# PVC 確認").to_string(),
+            format!("kubectl get pvc -n {ns}"),
+        ]);
+        if let Some(api) = self.deployment_named("api") {
+            lines.push(String::new());
+            lines.push(self.pick("# logs", "# ログ確認").to_string());
+            lines.push(format!("kubectl logs -n {ns} {} -f", kref(api)));
+        }
+        self.block("bash", &lines);
+        let sts: Vec<String> =
+            f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| format!("{}-0", w.name)).collect();
+        let mut en = "Every pod should become `Running` and ready".to_string();
+        let mut ja = "すべての Pod が `Running` かつ Ready になれば正常です".to_string();
+        if !sts.is_empty() {
+            en.push_str(&format!("; StatefulSet pods have stable names ({})", self.codes(&sts)));
+            ja.push_str(&format!("。StatefulSet の Pod は固定の名前（{}）になります", self.codes(&sts)));
+        }
+        if let Some(job) = &f.migration_job {
+            en.push_str(&format!(", and the Job `{job}` shows `Completed`"));
+            ja.push_str(&format!("。Job `{job}` は `Completed` になります"));
+        }
+        en.push('.');
+        ja.push('。');
+        self.para(&en, &ja);
+    }
+
+    fn service_details(&mut self) {
+        let f = self.f;
+        if f.workloads.is_empty() {
+            return;
+        }
+        self.heading(2, "Service details", "サービス詳細");
+        let groups = [
+            (Layer::Data, "Data layer", "データ層"),
+            (Layer::App, "Application layer", "アプリケーション層"),
+            (Layer::Support, "Supporting services", "補助サービス"),
+        ];
+        for (layer_kind, en, ja) in groups {
+            let members: Vec<&WorkloadFacts> = f.workloads.iter().filter(|w| layer(w) == layer_kind).collect();
+            if members.is_empty() {
+                continue;
+            }
+            self.heading(3, en, ja);
+            for w in members {
+                self.workload_detail(w);
+            }
+        }
+    }
+
+    fn workload_detail(&mut self, w: &WorkloadFacts) {
+        let title = format!("{} (`{}/`)", self.title_of(w), w.name);
+        self.heading(4, &title, &title);
+        let lbl = |en: &'static str, ja: &'static str| self.pick(en, ja);
+        let mut lines = vec![
+            format!("- **{}**: {}", lbl("Kind", "タイプ"), w.kind),
+            format!("- **{}**: {}", lbl("Replicas", "レプリカ数"), w.replicas),
+            format!("- **{}**: `{}`", lbl("Upstream service", "元のサービス"), w.upstream),
+            format!("- **{}**: `{}`", lbl("Image", "イメージ"), w.image),
+        ];
+        if !w.ports.is_empty() {
+            lines.push(format!("- **{}**: {}", lbl("Ports", "ポート"), ports_text(w)));
+        }
+        if let Some(t) = &w.service_type {
+            lines.push(format!("- **Service**: `{}` ({t})", w.name));
+        }
+        if let Some(p) = &w.probe {
+            lines.push(format!("- **{}**: {p}", lbl("Probes", "プローブ")));
+        }
+        if !w.claims.is_empty() {
+            let s = w
+                .claims
+                .iter()
+                .map(|c| format!("`{}` {} {} → `{}`", c.name, c.size, short_mode(&c.access_mode), c.mount_path))
+                .collect::<Vec<_>>()
+                .join(", ");
+            lines.push(format!("- **{}**: {s}", lbl("Storage", "ストレージ")));
+        }
+        if let Some(p) = self.purpose_of(w) {
+            lines.push(format!("- **{}**: {}", lbl("Purpose", "用途"), p.trim()));
+        }
+        if known(w).is_some_and(|k| k.key == "sandbox") {
+            lines.push(format!(
+                "- **{}**: {}",
+                lbl("Security", "セキュリティ"),
+                lbl("runs as non-root with restricted privileges", "非 root 実行、権限制限")
+            ));
+        }
+        for l in lines {
+            self.line(&l);
+        }
+        self.blank();
+    }
+
+    fn network(&mut self) {
+        let f = self.f;
+        let ns = self.ns();
+        self.heading(2, "Network", "ネットワーク構成");
+
+        // Main traffic paths, built only from workloads that exist.
+        let mut paths: Vec<String> = Vec::new();
+        let front = self.names_of(&["web", "api", "api-websocket"]);
+        if let Some(e) = self.entry() {
+            let targets: Vec<String> = front.iter().filter(|n| **n != e.name).cloned().collect();
+            if targets.is_empty() {
+                paths.push(format!("Internet -> {}", e.name));
+            } else {
+                paths.push(format!("Internet -> {} -> {}", e.name, targets.join(", ")));
+            }
+        }
+        let app = self.names_of(&["api", "api-websocket", "worker", "worker-beat", "plugin-daemon"]);
+        let data = self.names_of(&["postgres", "redis"]);
+        if !app.is_empty() && !data.is_empty() {
+            paths.push(format!("{} -> {}", app.join(", "), data.join(", ")));
+        }
+        let vectors: Vec<String> = f
+            .workloads
+            .iter()
+            .filter(|w| w.role.as_deref() == Some("vector-store") && !data.contains(&w.name))
+            .map(|w| w.name.clone())
+            .collect();
+        let vector_users = self.names_of(&["api", "worker"]);
+        if !vectors.is_empty() && !vector_users.is_empty() {
+            paths.push(format!("{} -> {}", vector_users.join(", "), vectors.join(", ")));
+        }
+        let api = self.by_key("api").map(|w| w.name.clone());
+        let sandbox = self.by_key("sandbox").map(|w| w.name.clone());
+        let ssrf = self.by_key("ssrf-proxy").map(|w| w.name.clone());
+        let plugin = self.by_key("plugin-daemon").map(|w| w.name.clone());
+        match (&api, &sandbox, &ssrf) {
+            (Some(a), Some(s), Some(p)) => paths.push(format!("{a} -> {s} -> {p} -> Internet")),
+            (Some(a), Some(s), None) => paths.push(format!("{a} -> {s}")),
+            _ => {}
+        }
+        if let Some(p) = &ssrf {
+            let callers = self.names_of(&["api", "worker"]);
+            if !callers.is_empty() {
+                paths.push(format!("{} -> {p} -> Internet", callers.join(", ")));
+            }
+        }
+        if let (Some(a), Some(p)) = (&api, &plugin) {
+            paths.push(format!("{a} <-> {p}"));
+        }
+        if !paths.is_empty() {
+            self.heading(3, "Traffic between services", "サービス間通信");
+            self.tl("The main paths (`->` is the direction of the connection):", "主な通信経路（`->` は接続の向き）:");
+            self.block("", &paths);
+        }
+
+        self.heading(3, "NetworkPolicy", "NetworkPolicy");
+        if f.has_network_policies {
+            self.tl(
+                "`base/networkpolicy.yaml` isolates the workloads:",
+                "`base/networkpolicy.yaml` により、次のネットワーク分離を実装しています。",
+            );
+            self.tl(
+                "- Ingress is denied by default for every pod in the namespace; only the flows implied by the compose networks and by references between services are allowed.",
+                "- ネームスペース内のすべての Pod で受信（Ingress）を既定で拒否し、compose のネットワーク定義やサービス間の参照から必要と分かる通信だけを許可します。",
+            );
+            if let Some(s) = &sandbox {
+                match &ssrf {
+                    Some(p) => self.tl(
+                        &format!("- `{s}` reaches only `{p}` and DNS. It has no direct internet access; all its outbound HTTP goes through the proxy (upstream models this with the internal network `ssrf_proxy_network`)."),
+                        &format!("- `{s}` が通信できるのは `{p}` と DNS のみです。インターネットへ直接は出られず、外向きの HTTP はすべてプロキシを経由します（上流では内部ネットワーク `ssrf_proxy_network` で表現されています）。"),
+                    ),
+                    None => self.tl(
+                        &format!("- `{s}` reaches only DNS; it has no direct internet access."),
+                        &format!("- `{s}` が通信できるのは DNS のみで、インターネットへ直接は出られません。"),
+                    ),
+                }
+            }
+            if let Some(e) = self.entry() {
+                self.tl(
+                    &format!("- From outside the namespace, only `{}` is reachable.", e.name),
+                    &format!("- ネームスペースの外から到達できるのは `{}` だけです。", e.name),
+                );
+            }
+            let egress = self.names_of(&["api", "worker", "plugin-daemon"]);
+            if !egress.is_empty() {
+                self.tl(
+                    &format!("- {} keep internet access, which they need to call model providers and plugin sources.", self.codes(&egress)),
+                    &format!("- {} は、モデルプロバイダーやプラグイン配布元を呼び出すためインターネットへの通信を維持します。", self.codes(&egress)),
+                );
+            }
+            self.block(
+                "bash",
+                &[format!("kubectl get networkpolicy -n {ns}"), format!("kubectl describe networkpolicy -n {ns}")],
+            );
+        } else {
+            self.para(
+                "This tree contains no NetworkPolicies: every pod can reach every other pod and the internet. Add policies of your own (for example in an overlay) before exposing the installation.",
+                "このツリーには NetworkPolicy が含まれていません。すべての Pod が相互に、またインターネットへ自由に通信できます。公開する前に、オーバーレイなどで独自のポリシーを追加してください。",
+            );
+        }
+    }
+
+    fn storage(&mut self) {
+        let f = self.f;
+        let ns = self.ns();
+        // (claim name, size, mode, users with mount path)
+        let mut rows: Vec<(String, String, String, Vec<String>)> = Vec::new();
+        if let Some(c) = &f.shared_claim {
+            rows.push((c.name.clone(), c.size.clone(), c.access_mode.clone(), vec![]));
+        }
+        for w in &f.workloads {
+            for c in &w.claims {
+                let user = format!("{} (`{}`)", w.name, c.mount_path);
+                if is_statefulset(w) && !self.is_shared(&c.name) {
+                    let n = w.replicas.max(1);
+                    for i in 0..n {
+                        rows.push((
+                            format!("{}-{}-{i}", c.name, w.name),
+                            c.size.clone(),
+                            c.access_mode.clone(),
+                            vec![user.clone()],
+                        ));
+                    }
+                } else if let Some(r) = rows.iter_mut().find(|r| r.0 == c.name) {
+                    if !r.3.contains(&user) {
+                        r.3.push(user);
+                    }
+                } else {
+                    rows.push((c.name.clone(), c.size.clone(), c.access_mode.clone(), vec![user]));
+                }
+            }
+        }
+        self.heading(2, "Storage", "ストレージ");
+        if rows.is_empty() {
+            self.para(
+                "No workload in this tree uses persistent storage.",
+                "このツリーには永続ストレージを使うワークロードはありません。",
+            );
+            return;
+        }
+        let sc = &f.storage_class;
+        self.para(
+            &format!("Every claim uses the StorageClass `{sc}`. To use another class, regenerate the tree with a different storage class (see `compose2dify --help`)."),
+            &format!("すべての PVC は StorageClass `{sc}` を使います。別のクラスを使う場合は、ストレージクラスを指定してツリーを再生成してください（`compose2dify --help` を参照）。"),
+        );
+        let header = self.pick(
+            ["PersistentVolumeClaim", "Size", "Access mode", "Used by (mount path)"],
+            ["PersistentVolumeClaim", "サイズ", "アクセスモード", "利用者（マウント先）"],
+        );
+        let table_rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|(n, s, m, users)| {
+                vec![code(n), s.clone(), m.clone(), if users.is_empty() { "–".into() } else { join_plain(users) }]
+            })
+            .collect();
+        self.table(&header, &table_rows);
+
+        let sts_claims: Vec<String> = f
+            .workloads
+            .iter()
+            .filter(|w| is_statefulset(w) && w.claims.iter().any(|c| !self.is_shared(&c.name)))
+            .map(|w| w.name.clone())
+            .collect();
+        if !sts_claims.is_empty() {
+            self.tl(
+                &format!("- The claims of the StatefulSets ({}) come from their volumeClaimTemplates: they are named `<template>-<statefulset>-<ordinal>` and survive deletion of the StatefulSet.", self.codes(&sts_claims)),
+                &format!("- StatefulSet（{}）の PVC は volumeClaimTemplates から作られ、`<テンプレート名>-<StatefulSet 名>-<番号>` という名前になります。StatefulSet を削除しても PVC は残ります。", self.codes(&sts_claims)),
+            );
+        }
+        self.tl(
+            "- `kubectl delete -k .` also deletes the standalone claims of the tree, and with them possibly the data (depending on the class's reclaim policy). Check the policy with the command below and consider `Retain` for production.",
+            "- `kubectl delete -k .` はツリー内の単独の PVC も削除するため、StorageClass の回収ポリシー次第ではデータも失われます。次のコマンドでポリシーを確認し、本番環境では `Retain` を検討してください。",
+        );
+        let rwo_deps: Vec<String> = f
+            .workloads
+            .iter()
+            .filter(|w| is_deployment(w) && w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce"))
+            .map(|w| w.name.clone())
+            .collect();
+        if !rwo_deps.is_empty() {
+            self.tl(
+                &format!("- {} mount ReadWriteOnce claims, so all their pods must run on the same node.", self.codes(&rwo_deps)),
+                &format!("- {} は ReadWriteOnce の PVC をマウントするため、その Pod はすべて同じノードで動く必要があります。", self.codes(&rwo_deps)),
+            );
+        }
+        self.block(
+            "bash",
+            &[
+                format!("kubectl get pvc -n {ns}"),
+                format!("kubectl get storageclass {sc} -o jsonpath='{{.reclaimPolicy}}'"),
+            ],
+        );
+    }
+
+    fn security(&mut self) {
+        let f = self.f;
+        let ns = self.ns();
+        self.heading(2, "Security", "セキュリティ考慮事項");
+        self.heading(3, "1. Secrets", "1. 機密情報管理");
+        self.tl(
+            "- Passwords, keys and tokens live only in Secrets, created from the `secret.yaml` files; no other generated file contains a secret value, and none contains Dify's public default secrets.",
+            "- パスワード、キー、トークンは `secret.yaml` から作られる Secret でのみ管理します。それ以外の生成ファイルに機密値は含まれず、Dify の公開済み初期値もどのファイルにも含まれません。",
+        );
+        self.tl(
+            "- Never commit `secret.yaml`. To keep secrets in git, use a tool made for it (Sealed Secrets, External Secrets Operator, SOPS).",
+            "- `secret.yaml` は決してコミットしないでください。git で管理したい場合は、Sealed Secrets、External Secrets Operator、SOPS などの専用ツールを使います。",
+        );
+        self.tl(
+            &format!("- Restrict who may read Secrets in the namespace `{ns}` with RBAC, and enable encryption at rest for Secrets in the cluster."),
+            &format!("- RBAC でネームスペース `{ns}` の Secret を読める利用者を制限し、クラスターで Secret の保存時暗号化を有効にしてください。"),
+        );
+        self.heading(3, "2. Network security", "2. ネットワークセキュリティ");
+        if f.has_network_policies {
+            self.tl(
+                "- NetworkPolicies limit traffic between pods (see [Network](#network)).",
+                "- NetworkPolicy による通信制限（[ネットワーク構成](#ネットワーク構成) を参照）",
+            );
+        } else {
+            self.tl(
+                "- There are no NetworkPolicies yet; add them before going to production.",
+                "- NetworkPolicy はまだありません。本番運用の前に追加してください。",
+            );
+        }
+        match self.entry() {
+            Some(e) => self.tl(
+                &format!("- Only `{}` has an externally reachable Service; the other Services are of type ClusterIP or have no Service.", e.name),
+                &format!("- 外部から到達できる Service を持つのは `{}` だけです。その他は ClusterIP か、Service を持ちません。", e.name),
+            ),
+            None => self.tl(
+                "- No Service is exposed outside the cluster.",
+                "- クラスター外に公開される Service はありません。",
+            ),
+        }
+        let certbot = f.omitted.iter().any(|(s, _)| s == "certbot");
+        if certbot {
+            self.tl(
+                "- TLS: `certbot` is not part of the tree. Terminate TLS at an Ingress controller (with cert-manager), at the load balancer, or give the reverse proxy a certificate from a Secret.",
+                "- TLS: `certbot` はツリーに含まれていません。Ingress コントローラー（cert-manager と組み合わせる）やロードバランサーで TLS を終端するか、Secret の証明書をリバースプロキシに渡してください。",
+            );
+        } else {
+            self.tl(
+                "- TLS: terminate TLS at an Ingress controller (with cert-manager), at the load balancer, or give the reverse proxy a certificate from a Secret.",
+                "- TLS: Ingress コントローラー（cert-manager と組み合わせる）やロードバランサーで TLS を終端するか、Secret の証明書をリバースプロキシに渡してください。",
+            );
+        }
+        self.heading(3, "3. Pod security", "3. Pod セキュリティ");
+        self.tl(
+            "- Every container has a security context as strict as its image allows (non-root, no privilege escalation, dropped capabilities where possible).",
+            "- すべてのコンテナに、イメージが許す範囲で最も厳しい Security Context を設定しています（非 root 実行、権限昇格の禁止、可能な範囲での capability 削除）。",
+        );
+        if let Some(s) = self.by_key("sandbox") {
+            self.tl(
+                &format!("- `{}` runs as non-root with restricted privileges.", s.name),
+                &format!("- `{}` は非 root で、権限を制限して実行されます。", s.name),
+            );
+        }
+        self.para(
+            "To see which pods would violate the Pod Security Standards without blocking anything, label the namespace in warn mode:",
+            "何もブロックせずに Pod Security Standards への違反を確認するには、ネームスペースに warn モードのラベルを付けます。",
+        );
+        self.block(
+            "bash",
+            &[format!("kubectl label namespace {ns} pod-security.kubernetes.io/warn=restricted --overwrite")],
+        );
+    }
+
+    fn findings(&mut self) {
+        let f = self.f;
+        self.heading(2, "Accepted security findings", "セキュリティスキャンの既知の指摘");
+        if f.security_findings.is_empty() {
+            self.para(
+                "The static analysis of the manifests (checkov) left no findings that had to be accepted for this tree.",
+                "マニフェストの静的解析（checkov）で、このツリーについて受け入れた指摘はありません。",
+            );
+            return;
+        }
+        self.para(
+            "The static analysis of the manifests (checkov) reports the findings below. Each one was reviewed and accepted for the reason given; revisit them when your environment allows stricter settings.",
+            "マニフェストの静的解析（checkov）では、以下の指摘が報告されます。いずれも内容を確認したうえで、記載の理由により受け入れています。環境がより厳しい設定を許す場合は見直してください。",
+        );
+        let header = self.pick(["Check", "Resource", "Reason"], ["チェック", "リソース", "理由"]);
+        let rows: Vec<Vec<String>> =
+            f.security_findings.iter().map(|s| vec![code(&s.check_id), code(&s.resource), s.reason.clone()]).collect();
+        self.table(&header, &rows);
+    }
+
+    fn operations(&mut self) {
+        let f = self.f;
+        let ns = self.ns();
+        self.heading(2, "Operations", "運用・監視");
+
+        // Health checks
+        self.heading(3, "Health checks", "ヘルスチェック");
+        if !f.workloads.is_empty() {
+            self.tl("Liveness and readiness probes per workload:", "ワークロードごとの Liveness/Readiness Probe:");
+            self.blank();
+            let mut kinds: Vec<String> = Vec::new();
+            for w in &f.workloads {
+                if let Some(p) = &w.probe {
+                    if !kinds.contains(p) {
+                        kinds.push(p.clone());
+                    }
+                }
+            }
+            for k in &kinds {
+                let names: Vec<&str> = f
+                    .workloads
+                    .iter()
+                    .filter(|w| w.probe.as_deref() == Some(k.as_str()))
+                    .map(|w| w.name.as_str())
+                    .collect();
+                self.line(&format!("- **{k}**: {}", self.codes(&names)));
+            }
+            let none: Vec<&str> = f.workloads.iter().filter(|w| w.probe.is_none()).map(|w| w.name.as_str()).collect();
+            if !none.is_empty() {
+                let label = self.pick("no probe", "プローブなし");
+                self.line(&format!("- **{label}**: {}", self.codes(&none)));
+            }
+        }
+        self.para("Failing probes show up as events:", "プローブの失敗はイベントとして記録されます。");
+        self.block(
+            "bash",
+            &[
+                format!("kubectl get events -n {ns} --field-selector reason=Unhealthy"),
+                format!("kubectl describe pod <pod-name> -n {ns}"),
+            ],
+        );
+
+        // Logs
+        self.heading(3, "Logs", "ログ管理");
+        let mut lines = vec![self.pick("# follow the logs of each service", "# 各サービスのログ確認").to_string()];
+        for w in &f.workloads {
+            lines.push(format!("kubectl logs -n {ns} {} -f", pod_target(w)));
+        }
+        if let Some(job) = &f.migration_job {
+            lines.push(String::new());
+            lines.push(self.pick("# database migration", "# データベースマイグレーション").to_string());
+            lines.push(format!("kubectl logs -n {ns} job/{job}"));
+        }
+        lines.push(String::new());
+        lines.push(
+            self.pick("# logs of the previous, crashed container", "# 再起動前（クラッシュした）コンテナのログ")
+                .to_string(),
+        );
+        lines.push(format!("kubectl logs -n {ns} <pod-name> --previous"));
+        self.block("bash", &lines);
+        let deps = self.deployments();
+        if deps.iter().any(|w| w.replicas > 1) {
+            self.para(
+                "`kubectl logs deployment/<name>` shows one pod only; for a workload with several replicas, look at each pod from `kubectl get pods`.",
+                "`kubectl logs deployment/<name>` が表示するのは 1 つの Pod だけです。複数レプリカのワークロードは、`kubectl get pods` で Pod を確認して個別に参照してください。",
+            );
+        }
+
+        // Scaling
+        self.heading(3, "Scaling", "スケーリング");
+        let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
+        let beat = self.by_key("worker-beat").map(|w| w.name.clone());
+        let mut examples: Vec<&WorkloadFacts> =
+            ["web", "api"].iter().filter_map(|n| self.deployment_named(n)).collect();
+        if examples.is_empty() {
+            examples = deps.iter().copied().filter(|w| !rwo(w) && Some(&w.name) != beat.as_ref()).take(2).collect();
+        }
+        if examples.is_empty() {
+            self.para(
+                "This tree has no Deployment that can simply be scaled.",
+                "このツリーには、そのままスケールできる Deployment はありません。",
+            );
+        } else {
+            let mut lines = vec![self.pick("# change the replica count", "# レプリカ数変更").to_string()];
+            for w in &examples {
+                lines.push(format!(
+                    "kubectl scale {} --replicas={} -n {ns}",
+                    kref(w),
+                    w.replicas.max(1).saturating_add(1)
+                ));
+            }
+            self.block("bash", &lines);
+            self.tl(
+                "- The next `kubectl apply -k .` resets the replica counts to the values in the manifests. To keep a different count, patch `replicas` in an overlay.",
+                "- 次回の `kubectl apply -k .` でレプリカ数はマニフェストの値に戻ります。恒久的に変える場合は、オーバーレイで `replicas` をパッチしてください。",
+            );
+        }
+        let sts: Vec<String> = f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| w.name.clone()).collect();
+        if !sts.is_empty() {
+            self.tl(
+                &format!(
+                    "- The StatefulSets ({}) run single instances without replication; do not scale them.",
+                    self.codes(&sts)
+                ),
+                &format!(
+                    "- StatefulSet（{}）はレプリケーションなしの単一インスタンスです。スケールしないでください。",
+                    self.codes(&sts)
+                ),
+            );
+        }
+        if let Some(b) = &beat {
+            self.tl(
+                &format!("- `{b}` must stay at one replica; a second scheduler would run every periodic task twice."),
+                &format!("- `{b}` は 1 レプリカのままにしてください。2 つ目のスケジューラーがあると定期タスクが二重に実行されます。"),
+            );
+        }
+        let rwo_deps: Vec<String> = deps.iter().filter(|w| rwo(w)).map(|w| w.name.clone()).collect();
+        if !rwo_deps.is_empty() {
+            self.tl(
+                &format!(
+                    "- {} use ReadWriteOnce storage, so extra replicas can only run on the same node.",
+                    self.codes(&rwo_deps)
+                ),
+                &format!(
+                    "- {} は ReadWriteOnce のストレージを使うため、追加のレプリカは同じノードでしか動きません。",
+                    self.codes(&rwo_deps)
+                ),
+            );
+        }
+    }
+
+    fn updating(&mut self) {
+        let f = self.f;
+        let ns = self.ns();
+        self.heading(2, "Updating", "アップデート方法");
+        self.heading(3, "Moving to a new Dify release", "新しい Dify リリースへの移行");
+        self.para(
+            "Re-run `compose2dify` on the `docker/` directory of every new Dify release and review the diff, for example in a pull request. It rewrites the files it generates and leaves the `secret.yaml` files and any other file it did not generate alone. With `--check` it only reports whether the tree has drifted from what it would generate, without writing anything.",
+            "Dify の新しいリリースごとに、その `docker/` ディレクトリを対象に `compose2dify` を再実行し、差分をプルリクエストなどでレビューしてください。ツールは自身が生成するファイルだけを書き換え、`secret.yaml` やツールが生成していないファイルには手を触れません。`--check` を付けると、何も書き込まずに、ツリーが生成結果からずれているかどうかだけを報告します。",
+        );
+        self.block(
+            "bash",
+            &[
+                self.pick("# from the directory that contains k8s/", "# k8s/ を含むディレクトリから").to_string(),
+                "compose2dify path/to/dify/docker/docker-compose.yaml -o k8s/".into(),
+                "git diff -- k8s/".into(),
+                String::new(),
+                self.pick("# drift check, writes nothing", "# ずれの確認のみ（書き込みなし）").to_string(),
+                "compose2dify path/to/dify/docker/docker-compose.yaml -o k8s/ --check".into(),
+            ],
+        );
+        if !f.secret_files.is_empty() {
+            self.para(
+                "If the diff adds keys to a `secret.yaml.example`, add them to the matching `secret.yaml` as well.",
+                "差分で `secret.yaml.example` にキーが追加された場合は、対応する `secret.yaml` にも追加してください。",
+            );
+        }
+        self.heading(3, "Applying changes", "変更の適用");
+        let mut lines = vec![
+            self.pick(
+                "# back up first (see Backup), then apply",
+                "# 先にバックアップを取得してから（バックアップを参照）適用",
+            )
+            .to_string(),
+            "kubectl apply -k .".into(),
+        ];
+        if let Some(job) = &f.migration_job {
+            lines.push(String::new());
+            lines.push(self.pick("# wait for the migration", "# マイグレーションの完了待ち").to_string());
+            lines.push(format!("kubectl wait -n {ns} --for=condition=complete job/{job} --timeout=15m"));
+        }
+        let api = self.deployment_named("api").or_else(|| self.deployments().first().copied());
+        if let Some(a) = api {
+            lines.push(String::new());
+            lines.push(self.pick("# restart one service", "# 特定サービスの再起動").to_string());
+            lines.push(format!("kubectl rollout restart {} -n {ns}", kref(a)));
+            lines.push(String::new());
+            lines.push(self.pick("# watch the rollout", "# ロールアウト状況確認").to_string());
+            lines.push(format!("kubectl rollout status {} -n {ns}", kref(a)));
+        }
+        self.block("bash", &lines);
+        if let Some(job) = &f.migration_job {
+            self.para(
+                &format!("The migration Job is named after the release (`{job}`), so each release runs a fresh one. Completed Jobs of earlier releases stay behind and can be deleted:"),
+                &format!("マイグレーション Job の名前にはリリースが含まれる（`{job}`）ため、リリースごとに新しい Job が実行されます。以前のリリースの完了済み Job は残るので、削除してかまいません。"),
+            );
+            self.block(
+                "bash",
+                &[format!("kubectl get jobs -n {ns}"), format!("kubectl delete job -n {ns} <old-job-name>")],
+            );
+        }
+        let mut kinds = vec!["kubectl apply -k .".to_string()];
+        if f.workloads.iter().any(is_deployment) {
+            kinds.push(format!("kubectl rollout restart deployment -n {ns}"));
+        }
+        if f.workloads.iter().any(is_statefulset) {
+            kinds.push(format!("kubectl rollout restart statefulset -n {ns}"));
+        }
+        if kinds.len() > 1 {
+            self.para(
+                "Changes to the generated ConfigMaps roll the pods that use them automatically. After editing a `secret.yaml`, apply it and restart the workloads:",
+                "生成された ConfigMap の変更は、それを使う Pod に自動的に反映（再起動）されます。`secret.yaml` を編集した場合は、適用したうえでワークロードを再起動してください。",
+            );
+            self.block("bash", &kinds);
+        }
+        if let Some(pg) = self.by_role("postgres") {
+            self.para(
+                &format!("Changing the database password in a `secret.yaml` does not change it inside the existing database of `{}`; change it in PostgreSQL first.", pg.name),
+                &format!("`secret.yaml` のデータベースパスワードを変更しても、`{}` の既存データベース内のパスワードは変わりません。先に PostgreSQL 側で変更してください。", pg.name),
+            );
+        }
+        if let Some(a) = api {
+            self.para(
+                &format!("`kubectl rollout undo {} -n {ns}` returns a Deployment to its previous pod template, but it does not undo database migrations. To go back to an earlier Dify release, restore a backup taken before the upgrade.", kref(a)),
+                &format!("`kubectl rollout undo {} -n {ns}` で Deployment を以前の Pod テンプレートに戻せますが、データベースのマイグレーションは元に戻りません。以前の Dify リリースに戻す場合は、アップグレード前に取得したバックアップから復元してください。", kref(a)),
+            );
+        }
+    }
+
+    fn backup(&mut self) {
+        let f = self.f;
+        let ns = self.ns();
+        self.heading(2, "Backup", "バックアップ");
+
+        if let Some(pg) = self.by_role("postgres") {
+            let t = pod_target(pg);
+            self.heading(3, "Database", "データベースバックアップ");
+            self.para(
+                &format!("`pg_dumpall` saves every database of `{}` (including the plugin daemon's) together with the roles:", pg.name),
+                &format!("`pg_dumpall` で `{}` のすべてのデータベース（プラグインデーモン用を含む）とロールを保存します。", pg.name),
+            );
+            self.block(
+                "bash",
+                &[
+                    self.pick("# PostgreSQL backup", "# PostgreSQL バックアップ").to_string(),
+                    format!("kubectl exec -n {ns} {t} -- sh -c 'pg_dumpall --clean --if-exists -U \"${{POSTGRES_USER:-postgres}}\"' > dify-db.sql"),
+                ],
+            );
+            self.para(
+                "The dump drops and recreates the databases (`--clean`), so stop the application before restoring it and bring it back afterwards:",
+                "ダンプはデータベースを削除して作り直す（`--clean`）ため、復元の前にアプリケーションを停止し、復元後に元に戻します。",
+            );
+            let mut lines = Vec::new();
+            if !self.deployments().is_empty() {
+                lines.push(format!("kubectl scale deployment --all --replicas=0 -n {ns}"));
+            }
+            lines.push(format!("kubectl exec -i -n {ns} {t} -- sh -c 'psql -U \"${{POSTGRES_USER:-postgres}}\" -d postgres' < dify-db.sql"));
+            lines.push("kubectl apply -k .".into());
+            self.block("bash", &lines);
+        }
+
+        if let Some(rd) = self.by_role("redis") {
+            let t = pod_target(rd);
+            self.heading(3, "Redis", "Redis");
+            self.para(
+                "Redis holds caches and task queues, so losing it is usually tolerable. To keep a snapshot anyway:",
+                "Redis が保持するのはキャッシュやタスクキューのため、失っても通常は致命的ではありません。スナップショットを残す場合は次のとおりです。",
+            );
+            let mut lines = vec![
+                self.pick("# Redis backup", "# Redis バックアップ").to_string(),
+                format!("kubectl exec -n {ns} {t} -- redis-cli BGSAVE"),
+            ];
+            if is_statefulset(rd) {
+                if let Some(c) = rd.claims.first() {
+                    let dir = c.mount_path.trim_end_matches('/');
+                    lines.push(format!("kubectl cp {ns}/{t}:{dir}/dump.rdb redis-dump.rdb"));
+                }
+            }
+            self.block("bash", &lines);
+            self.para(
+                "If Redis answers `NOAUTH`, add `-a <password>` with the Redis password from your `secret.yaml`. `BGSAVE` runs in the background; `redis-cli LASTSAVE` changes once the snapshot is written.",
+                "`NOAUTH` が返る場合は、`secret.yaml` にある Redis のパスワードを `-a <パスワード>` で指定してください。`BGSAVE` はバックグラウンドで実行され、書き込みが終わると `redis-cli LASTSAVE` の値が変わります。",
+            );
+        }
+
+        // Files on claims mounted by Deployments.
+        let mut file_lines: Vec<String> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for w in f.workloads.iter().filter(|w| is_deployment(w)) {
+            for c in &w.claims {
+                if seen.contains(&c.name) {
+                    continue;
+                }
+                seen.push(c.name.clone());
+                file_lines.push(format!(
+                    "kubectl exec -n {ns} {} -- tar czf - -C {} . > {}.tar.gz",
+                    kref(w),
+                    c.mount_path,
+                    c.name
+                ));
+            }
+        }
+        if !file_lines.is_empty() {
+            self.heading(3, "Files", "ファイルのバックアップ");
+            self.para(
+                "Uploaded files, plugins and other data on the claims mounted by Deployments can be archived through a running pod (the image needs `tar`):",
+                "アップロードされたファイルやプラグインなど、Deployment がマウントする PVC 上のデータは、稼働中の Pod 経由でアーカイブできます（イメージに `tar` が必要です）。",
+            );
+            self.block("bash", &file_lines);
+        }
+
+        let vectors: Vec<String> = f
+            .workloads
+            .iter()
+            .filter(|w| w.role.as_deref() == Some("vector-store") && !w.claims.is_empty())
+            .map(|w| w.name.clone())
+            .collect();
+        if !vectors.is_empty() {
+            self.heading(3, "Vector store", "ベクトルストア");
+            self.para(
+                &format!("The vector store ({}) keeps its index on persistent storage. Use the vector database's own backup feature, or a volume snapshot taken while nothing writes to it.", self.codes(&vectors)),
+                &format!("ベクトルストア（{}）はインデックスを永続ストレージに保存しています。ベクトルデータベース自体のバックアップ機能を使うか、書き込みのない状態でボリュームスナップショットを取得してください。", self.codes(&vectors)),
+            );
+        }
+
+        self.heading(3, "Configuration", "設定バックアップ");
+        self.block(
+            "bash",
+            &[
+                self.pick("# export every object of the namespace", "# 全体設定エクスポート").to_string(),
+                format!("kubectl get all,configmap,secret,pvc -n {ns} -o yaml > dify-backup.yaml"),
+            ],
+        );
+        self.para(
+            "The export contains the Secrets (only base64-encoded), so store it as carefully as the `secret.yaml` files. The tree itself is best kept in git; the `secret.yaml` files belong in a separate safe place. If your storage supports CSI volume snapshots, snapshots of the claims are a convenient addition.",
+            "エクスポートには Secret が（base64 エンコードのみで）含まれるため、`secret.yaml` と同じく厳重に保管してください。ツリー自体は git で管理し、`secret.yaml` は別の安全な場所に保管するのがおすすめです。ストレージが CSI のボリュームスナップショットに対応していれば、PVC のスナップショットも併用すると便利です。",
+        );
+    }
+
+    fn troubleshooting(&mut self) {
+        let f = self.f;
+        let ns = self.ns();
+        self.heading(2, "Troubleshooting", "トラブルシューティング");
+
+        self.heading(3, "1. Pods do not start", "1. Pod 起動失敗");
+        self.block(
+            "bash",
+            &[
+                self.pick("# pod status", "# Pod 状態確認").to_string(),
+                format!("kubectl get pods -n {ns}"),
+                format!("kubectl describe pod <pod-name> -n {ns}"),
+                String::new(),
+                self.pick("# events", "# イベント確認").to_string(),
+                format!("kubectl get events -n {ns} --sort-by=.metadata.creationTimestamp"),
+            ],
+        );
+        if !f.secret_files.is_empty() {
+            self.tl(
+                "- `CreateContainerConfigError`: a Secret is missing; check that every `secret.yaml` exists and was applied.",
+                "- `CreateContainerConfigError`: Secret が存在しません。すべての `secret.yaml` が作成・適用されているか確認してください。",
+            );
+        }
+        self.tl(
+            "- `Pending`: usually an unbound claim (see below) or not enough CPU or memory on the nodes.",
+            "- `Pending`: 多くの場合、PVC が割り当てられていない（下記参照）か、ノードの CPU・メモリが不足しています。",
+        );
+        if let Some(job) = &f.migration_job {
+            self.tl(
+                &format!("- Application pods failing right after the first install: check that the Job `{job}` completed."),
+                &format!("- 初回インストール直後にアプリケーションの Pod が失敗する: Job `{job}` が完了しているか確認してください。"),
+            );
+        }
+
+        self.heading(3, "2. Storage", "2. ストレージ問題");
+        self.block(
+            "bash",
+            &[
+                self.pick("# claims", "# PVC 状態確認").to_string(),
+                format!("kubectl get pvc -n {ns}"),
+                format!("kubectl describe pvc <pvc-name> -n {ns}"),
+                String::new(),
+                self.pick("# storage classes", "# StorageClass 確認").to_string(),
+                "kubectl get storageclass".into(),
+            ],
+        );
+        if let Some(c) = &f.shared_claim {
+            self.tl(
+                &format!(
+                    "- `{}` stays `Pending`: the StorageClass `{}` probably cannot provide {}.",
+                    c.name, f.storage_class, c.access_mode
+                ),
+                &format!(
+                    "- `{}` が `Pending` のまま: StorageClass `{}` が {} に対応していない可能性があります。",
+                    c.name, f.storage_class, c.access_mode
+                ),
+            );
+        }
+
+        self.heading(3, "3. Network", "3. ネットワーク問題");
+        let mut lines = vec![
+            self.pick("# services and their endpoints", "# Service 確認").to_string(),
+            format!("kubectl get svc -n {ns}"),
+            format!("kubectl get endpoints -n {ns}"),
+        ];
+        if f.has_network_policies {
+            lines.push(String::new());
+            lines.push(self.pick("# network policies", "# NetworkPolicy 確認").to_string());
+            lines.push(format!("kubectl get networkpolicy -n {ns}"));
+        }
+        if let Some(w) = f.workloads.iter().find(|w| w.service_type.is_some()) {
+            lines.push(String::new());
+            lines.push(self.pick("# name resolution inside the namespace", "# ネームスペース内の名前解決").to_string());
+            lines.push(format!(
+                "kubectl run dns-test -n {ns} --rm -it --restart=Never --image=busybox:1.36 -- nslookup {}",
+                w.name
+            ));
+        }
+        self.block("bash", &lines);
+        self.tl(
+            "- A Service without endpoints means its pods are not ready; look at their probes and logs.",
+            "- エンドポイントのない Service は、その Pod が Ready になっていないことを示します。プローブとログを確認してください。",
+        );
+        if let Some(e) = self.entry() {
+            self.tl(
+                &format!("- `502`/`504` from `{}`: the backends behind it are not ready yet.", e.name),
+                &format!("- `{}` が `502`/`504` を返す: 背後のサービスがまだ Ready になっていません。", e.name),
+            );
+        }
+        if let (Some(s), Some(p)) = (self.by_key("sandbox"), self.by_key("ssrf-proxy")) {
+            self.tl(
+                &format!("- Code in `{}` cannot reach a site: outbound traffic goes through `{}` by design; its log shows denied requests (`kubectl logs -n {ns} {}`).", s.name, p.name, pod_target(p)),
+                &format!("- `{}` のコードから外部サイトに接続できない: 外向き通信は設計上 `{}` を経由します。拒否されたリクエストはそのログで確認できます（`kubectl logs -n {ns} {}`）。", s.name, p.name, pod_target(p)),
+            );
+        }
+
+        self.heading(3, "4. Configuration", "4. 設定問題");
+        let cm = &f.config_map;
+        self.block(
+            "bash",
+            &[
+                self.pick("# settings", "# ConfigMap 確認").to_string(),
+                format!("kubectl get configmap -n {ns}"),
+                format!("kubectl describe configmap {cm} -n {ns}"),
+                String::new(),
+                self.pick("# secrets", "# Secret 確認").to_string(),
+                format!("kubectl get secrets -n {ns}"),
+            ],
+        );
+        self.para(
+            &format!("If the ConfigMap carries a hash suffix, `kubectl describe configmap {cm}` still finds it, because describe matches name prefixes."),
+            &format!("ConfigMap 名にハッシュのサフィックスが付いていても、describe は名前の前方一致で検索するため `kubectl describe configmap {cm}` で参照できます。"),
+        );
+
+        if let Some(job) = &f.migration_job {
+            self.heading(3, "5. Migration", "5. マイグレーション");
+            self.block(
+                "bash",
+                &[format!("kubectl describe job {job} -n {ns}"), format!("kubectl logs -n {ns} job/{job}")],
+            );
+            self.para(
+                "A Job cannot be changed once created. After fixing the cause (usually the database is unreachable or the credentials do not match), delete the Job and apply again:",
+                "Job は作成後に変更できません。原因（多くはデータベースに接続できない、または認証情報の不一致）を解消したら、Job を削除して再度適用してください。",
+            );
+            self.block("bash", &[format!("kubectl delete job {job} -n {ns}"), "kubectl apply -k .".into()]);
+        }
+    }
+
+    fn production(&mut self) {
+        let f = self.f;
+        self.heading(2, "Production notes", "本番環境への移行時の注意点");
+        let data: Vec<String> = f
+            .workloads
+            .iter()
+            .filter(|w| is_statefulset(w) && layer(w) == Layer::Data)
+            .map(|w| w.name.clone())
+            .collect();
+        self.tl("1. **Resources**", "1. **リソース要件の調整**");
+        self.tl(
+            "   - Adjust CPU and memory requests and limits to the real load.",
+            "   - CPU/メモリの requests と limits を本番負荷に合わせて調整",
+        );
+        self.tl(
+            "   - Size the claims generously; growing them later requires a StorageClass with `allowVolumeExpansion`.",
+            "   - ストレージサイズは余裕をもって設定（後から拡張するには `allowVolumeExpansion` 対応の StorageClass が必要）",
+        );
+        self.tl("2. **Availability**", "2. **高可用性の確保**");
+        self.tl(
+            "   - Spread replicas over several nodes (topology spread constraints or anti-affinity) and add PodDisruptionBudgets.",
+            "   - トポロジー分散制約やアンチアフィニティで Pod を複数ノードに分散し、PodDisruptionBudget を追加",
+        );
+        if !data.is_empty() {
+            self.tl(
+                &format!(
+                    "   - {} run as single instances; consider managed services or an operator with replication.",
+                    self.codes(&data)
+                ),
+                &format!(
+                    "   - {} は単一インスタンスのため、マネージドサービスやレプリケーション対応の Operator を検討",
+                    self.codes(&data)
+                ),
+            );
+        }
+        self.tl("3. **Monitoring and alerting**", "3. **監視・アラート**");
+        self.tl(
+            "   - Collect metrics (Prometheus/Grafana or similar) and logs centrally.",
+            "   - Prometheus/Grafana 等の監視システムとログ集約基盤の導入",
+        );
+        self.tl(
+            "   - Alert on pod restarts, failing probes and full volumes.",
+            "   - Pod の再起動、プローブの失敗、ボリューム容量不足をアラート対象に",
+        );
+        self.tl("4. **Security hardening**", "4. **セキュリティ強化**");
+        self.tl(
+            "   - RBAC, Pod Security Standards, image scanning, TLS, and managed secrets.",
+            "   - RBAC 設定、Pod Security Standards の適用、イメージスキャン、TLS、機密情報の管理",
+        );
+        self.tl("5. **Backup strategy**", "5. **バックアップ戦略**");
+        self.tl(
+            "   - Schedule backups and rehearse restores regularly.",
+            "   - 定期的なバックアップと、復元手順の定期的な確認",
+        );
+        self.tl(
+            "   - Keep the tree under version control and the `secret.yaml` files in a secret store.",
+            "   - ツリーはバージョン管理し、`secret.yaml` はシークレットストアで管理",
+        );
+        self.tl("6. **Upgrades**", "6. **アップグレード**");
+        self.tl(
+            "   - Regenerate on every Dify release, review the diff, and try it on a staging cluster first.",
+            "   - Dify のリリースごとに再生成して差分をレビューし、まずステージング環境で試す",
+        );
+    }
+
+    fn links(&mut self) {
+        self.heading(2, "Links", "参考リンク");
+        let items: [(&str, &str, &str); 7] = [
+            ("Kubernetes documentation", "Kubernetes 公式ドキュメント", "https://kubernetes.io/docs/"),
+            ("Kustomize", "Kustomize", "https://kubectl.docs.kubernetes.io/references/kustomize/"),
+            (
+                "NetworkPolicy",
+                "NetworkPolicy",
+                "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
+            ),
+            (
+                "Pod Security Standards",
+                "Pod Security Standards",
+                "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
+            ),
+            ("Dify documentation", "Dify 公式ドキュメント", "https://docs.dify.ai/"),
+            ("Dify releases", "Dify のリリース一覧", "https://github.com/langgenius/dify/releases"),
+            ("Checkov", "Checkov", "https://www.checkov.io/"),
+        ];
+        for (en, ja, url) in items {
+            let s = format!("- [{}]({url})", self.pick(en, ja));
+            self.line(&s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(name: &str, size: &str, mode: &str, path: &str) -> ClaimFacts {
+        ClaimFacts { name: name.into(), size: size.into(), access_mode: mode.into(), mount_path: path.into() }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn wl(
+        name: &str,
+        upstream: &str,
+        kind: &str,
+        replicas: i32,
+        ports: &[u16],
+        service_type: Option<&str>,
+        probe: Option<&str>,
+        claims: Vec<ClaimFacts>,
+        role: Option<&str>,
+    ) -> WorkloadFacts {
+        WorkloadFacts {
+            name: name.into(),
+            upstream: upstream.into(),
+            kind: kind.into(),
+            replicas,
+            ports: ports.to_vec(),
+            service_type: service_type.map(Into::into),
+            probe: probe.map(Into::into),
+            claims,
+            image: format!("example/{name}:1.14.1"),
+            role: role.map(Into::into),
+            description: Some(format!("Purpose of {name}")),
+        }
+    }
+
+    fn fixture() -> Facts {
+        let shared = claim("dify-storage", "20Gi", "ReadWriteMany", "/app/api/storage");
+        let d = "Deployment";
+        let s = "StatefulSet";
+        let ci = Some("ClusterIP");
+        Facts {
+            namespace: "dify".into(),
+            release: Some("1.14.1".into()),
+            workloads: vec![
+                wl(
+                    "postgres",
+                    "db_postgres",
+                    s,
+                    1,
+                    &[5432],
+                    ci,
+                    Some("TCP"),
+                    vec![claim("data", "10Gi", "ReadWriteOnce", "/var/lib/postgresql/data")],
+                    Some("postgres"),
+                ),
+                wl(
+                    "redis",
+                    "redis",
+                    s,
+                    1,
+                    &[6379],
+                    ci,
+                    Some("TCP"),
+                    vec![claim("data", "5Gi", "ReadWriteOnce", "/data")],
+                    Some("redis"),
+                ),
+                wl("api", "api", d, 1, &[5001], ci, Some("HTTP"), vec![shared.clone()], Some("api")),
+                wl(
+                    "api-websocket",
+                    "api_websocket",
+                    d,
+                    1,
+                    &[5001],
+                    ci,
+                    Some("HTTP"),
+                    vec![shared.clone()],
+                    Some("api-websocket"),
+                ),
+                wl("worker", "worker", d, 1, &[], None, Some("Exec"), vec![shared.clone()], Some("worker")),
+                wl(
+                    "worker-beat",
+                    "worker_beat",
+                    d,
+                    1,
+                    &[],
+                    None,
+                    Some("Exec"),
+                    vec![shared.clone()],
+                    Some("worker-beat"),
+                ),
+                wl("web", "web", d, 2, &[3000], ci, Some("HTTP"), vec![], Some("web")),
+                wl(
+                    "sandbox",
+                    "sandbox",
+                    d,
+                    1,
+                    &[8194],
+                    ci,
+                    Some("HTTP"),
+                    vec![
+                        claim("sandbox-dependencies", "5Gi", "ReadWriteOnce", "/dependencies"),
+                        claim("sandbox-conf", "1Gi", "ReadWriteOnce", "/conf"),
+                    ],
+                    Some("sandbox"),
+                ),
+                wl(
+                    "plugin-daemon",
+                    "plugin_daemon",
+                    d,
+                    1,
+                    &[5002, 5003],
+                    ci,
+                    Some("Exec"),
+                    vec![claim("plugin-storage", "10Gi", "ReadWriteOnce", "/app/storage")],
+                    Some("plugin-daemon"),
+                ),
+                wl("ssrf-proxy", "ssrf_proxy", d, 1, &[3128, 8194], ci, Some("TCP"), vec![], Some("ssrf-proxy")),
+                wl("nginx", "nginx", d, 2, &[80, 443], Some("LoadBalancer"), Some("HTTP"), vec![], Some("nginx")),
+                wl(
+                    "weaviate",
+                    "weaviate",
+                    s,
+                    1,
+                    &[8080],
+                    ci,
+                    Some("HTTP"),
+                    vec![claim("data", "10Gi", "ReadWriteOnce", "/var/lib/weaviate")],
+                    Some("vector-store"),
+                ),
+            ],
+            secret_files: vec![
+                "base/secret.yaml.example".into(),
+                "services/postgres/secret.yaml.example".into(),
+                "services/redis/secret.yaml.example".into(),
+                "services/weaviate/secret.yaml.example".into(),
+            ],
+            shared_claim: Some(shared),
+            storage_class: "standard".into(),
+            config_map: "dify-config".into(),
+            omitted: vec![
+                ("certbot".into(), "TLS comes from the cluster".into()),
+                ("init_permissions".into(), "replaced by fsGroup | initContainer".into()),
+            ],
+            security_findings: vec![SecurityFinding {
+                check_id: "CKV_K8S_40".into(),
+                resource: "StatefulSet.dify.postgres".into(),
+                reason: "image needs its own UID".into(),
+            }],
+            has_network_policies: true,
+            migration_job: Some("api-migrate-1-14-1".into()),
+        }
+    }
+
+    fn both(f: &Facts) -> [String; 2] {
+        [render(f, Lang::En), render(f, Lang::Ja)]
+    }
+
+    /// Every object a command refers to must exist in `f`.
+    fn assert_commands_reference_existing(f: &Facts, out: &str) {
+        let names: Vec<&str> = f.workloads.iter().map(|w| w.name.as_str()).collect();
+        let deployments: Vec<&str> =
+            f.workloads.iter().filter(|w| w.kind == "Deployment").map(|w| w.name.as_str()).collect();
+        let statefulsets: Vec<&str> =
+            f.workloads.iter().filter(|w| w.kind == "StatefulSet").map(|w| w.name.as_str()).collect();
+        let mut in_code = false;
+        for line in out.lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+                continue;
+            }
+            // Commands live in code blocks and in inline code.
+            let mut spans: Vec<&str> = Vec::new();
+            if in_code {
+                spans.push(line);
+            } else {
+                spans.extend(line.split('`').skip(1).step_by(2));
+            }
+            for span in spans {
+                if !span.contains("kubectl") {
+                    continue;
+                }
+                for tok in span.split(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                    let check = |prefix: &str, allowed: &[&str]| {
+                        if let Some(rest) = tok.strip_prefix(prefix) {
+                            let n = rest.trim_end_matches('/');
+                            assert!(
+                                n == "<name>" || allowed.contains(&n),
+                                "command references missing {prefix}{n}: {span}"
+                            );
+                        }
+                    };
+                    check("deployment/", &deployments);
+                    check("statefulset/", &statefulsets);
+                    check("services/", &names);
+                    check("svc/", &names);
+                    if let Some(base) = tok.strip_suffix("-0") {
+                        assert!(statefulsets.contains(&base), "pod {tok} missing: {span}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mentions_every_workload_and_secret_file() {
+        let f = fixture();
+        for out in both(&f) {
+            for w in &f.workloads {
+                assert!(out.contains(&w.name), "missing {}", w.name);
+                assert!(out.contains(&format!("services/{}/", w.name)));
+            }
+            for s in &f.secret_files {
+                assert!(out.contains(s), "missing {s}");
+                let target = s.strip_suffix(".example").unwrap();
+                assert!(out.contains(&format!("cp {s} {target}")));
+            }
+            assert!(out.contains("LoadBalancer"));
+            assert!(out.contains("kubectl apply -k ."));
+            assert!(out.contains("./scripts/setup-secrets.sh"));
+            assert!(out.contains("services/nginx/service.yaml"));
+            assert!(out.contains("base/configmap.yaml"));
+            assert!(out.contains("kubectl apply -k services/postgres/"));
+            assert!(out.contains("postgres-0"));
+            assert!(out.contains("pg_dumpall"));
+            assert!(out.contains("redis-cli"));
+            assert!(out.contains("kubectl logs -n dify deployment/api -f"));
+            assert!(out.contains("kubectl scale deployment/web --replicas=3 -n dify"));
+            assert!(out.contains("job/api-migrate-1-14-1"));
+            assert!(out.contains("--check"));
+            assert!(out.contains("CKV_K8S_40"));
+            assert!(out.contains("fsGroup \\| initContainer"));
+            assert!(out.contains("data-postgres-0"));
+            assert!(out.contains("dify-storage"));
+            assert!(out.contains("1.14.1"));
+            assert!(!out.contains("/tmp/"));
+            assert_commands_reference_existing(&f, &out);
+        }
+    }
+
+    #[test]
+    fn sections_match_between_languages() {
+        let f = fixture();
+        let [en, ja] = both(&f);
+        let heads = |s: &str| {
+            s.lines()
+                .filter(|l| l.starts_with('#') && !l.starts_with("#!"))
+                .map(|l| l.split(' ').next().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        };
+        // Headings outside code blocks only.
+        let strip = |s: &str| {
+            let mut in_code = false;
+            s.lines()
+                .filter(|l| {
+                    if l.starts_with("```") {
+                        in_code = !in_code;
+                        return false;
+                    }
+                    !in_code
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(heads(&strip(&en)), heads(&strip(&ja)));
+        assert!(ja.contains("## デプロイ方法"));
+        assert!(en.contains("## Deployment"));
+        assert!(ja.contains("機密情報"));
+    }
+
+    #[test]
+    fn without_redis_no_redis_commands() {
+        let mut f = fixture();
+        f.workloads.retain(|w| w.name != "redis");
+        f.secret_files.retain(|s| !s.contains("redis"));
+        for out in both(&f) {
+            assert!(!out.contains("redis-cli"));
+            assert!(!out.contains("redis-0"));
+            assert!(!out.contains("services/redis"));
+            assert!(!out.contains("statefulset/redis"));
+            assert_commands_reference_existing(&f, &out);
+        }
+    }
+
+    #[test]
+    fn without_postgres_api_nginx() {
+        let mut f = fixture();
+        f.workloads.retain(|w| !["postgres", "api", "nginx", "web"].contains(&w.name.as_str()));
+        f.has_network_policies = false;
+        f.migration_job = None;
+        for out in both(&f) {
+            assert!(!out.contains("pg_dump"));
+            assert!(!out.contains("postgres-0"));
+            assert!(!out.contains("deployment/api "));
+            assert!(!out.contains("deployment/api\n"));
+            assert!(!out.contains("nginx"));
+            assert!(!out.contains("kubectl get networkpolicy"));
+            assert!(!out.contains("LoadBalancer"));
+            assert!(out.contains("kubectl apply -k ."));
+            assert_commands_reference_existing(&f, &out);
+        }
+    }
+
+    #[test]
+    fn scaling_only_for_deployments() {
+        let f = fixture();
+        for out in both(&f) {
+            for line in out.lines().filter(|l| l.starts_with("kubectl scale")) {
+                assert!(line.contains("deployment"), "{line}");
+                assert!(!line.contains("statefulset"), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn network_isolation_only_with_policies() {
+        let mut f = fixture();
+        let [en, _] = both(&f);
+        assert!(en.contains("`sandbox` reaches only `ssrf-proxy` and DNS"));
+        assert!(en.contains("only `nginx` is reachable"));
+        f.has_network_policies = false;
+        for out in both(&f) {
+            assert!(!out.contains("networkpolicy.yaml"));
+            assert!(!out.contains("reaches only"));
+            assert!(!out.contains("Ingress is denied"));
+            assert!(!out.contains("kubectl get networkpolicy"));
+        }
+    }
+
+    #[test]
+    fn deterministic_and_single_trailing_newline() {
+        let f = fixture();
+        for lang in [Lang::En, Lang::Ja] {
+            let a = render(&f, lang);
+            let b = render(&f.clone(), lang);
+            assert_eq!(a, b);
+            assert!(a.ends_with('\n'));
+            assert!(!a.ends_with("\n\n"));
+            assert!(!a.contains("\n\n\n"));
+            assert!(a.lines().all(|l| l == l.trim_end()));
+        }
+    }
+
+    #[test]
+    fn empty_facts_do_not_panic() {
+        let f = Facts {
+            namespace: "dify".into(),
+            release: None,
+            workloads: vec![],
+            secret_files: vec![],
+            shared_claim: None,
+            storage_class: "standard".into(),
+            config_map: "dify-config".into(),
+            omitted: vec![],
+            security_findings: vec![],
+            has_network_policies: false,
+            migration_job: None,
+        };
+        for out in both(&f) {
+            assert!(out.ends_with('\n') && !out.ends_with("\n\n"));
+            assert!(out.contains("kubectl apply -k ."));
+            assert_commands_reference_existing(&f, &out);
+        }
+    }
+
+    #[test]
+    fn japanese_uses_known_purposes_and_falls_back() {
+        let mut f = fixture();
+        f.workloads.push(WorkloadFacts {
+            name: "qdrant".into(),
+            upstream: "qdrant".into(),
+            kind: "StatefulSet".into(),
+            replicas: 1,
+            ports: vec![6333],
+            service_type: Some("ClusterIP".into()),
+            probe: None,
+            claims: vec![],
+            image: "qdrant/qdrant".into(),
+            role: Some("custom".into()),
+            description: Some("Custom vector store".into()),
+        });
+        let ja = render(&f, Lang::Ja);
+        assert!(ja.contains("メインデータベース"));
+        assert!(ja.contains("Custom vector store"));
+        let en = render(&f, Lang::En);
+        assert!(en.contains("Purpose of postgres"));
+    }
+}

@@ -1,0 +1,381 @@
+//! The rule files in `mappings/`: what every compose service becomes. Built-in presets are compiled
+//! into the binary; a user's file is layered on top (mappings merge key by key, lists are replaced).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+
+use crate::error::{Error, Result};
+
+pub const GENERIC: &str = include_str!("../mappings/generic.yaml");
+pub const DIFY: &str = include_str!("../mappings/dify.yaml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// Dify's rules (mappings/dify.yaml over mappings/generic.yaml).
+    Dify,
+    /// Rules that need no knowledge of the application (mappings/generic.yaml).
+    Generic,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    pub namespace: String,
+    pub instance: String,
+    pub storage_class: String,
+    pub config_map: String,
+    pub shared_secret: String,
+    #[serde(default)]
+    pub shared_env: Vec<String>,
+    #[serde(default)]
+    pub shared_claims: BTreeMap<String, SharedClaim>,
+    pub dns: Dns,
+    pub defaults: Defaults,
+    pub secrets: SecretRules,
+    #[serde(default)]
+    pub ignored_keys: BTreeMap<String, String>,
+    #[serde(default)]
+    pub services: IndexMap<String, ServiceRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedClaim {
+    pub source: String,
+    pub size: String,
+    pub access_mode: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    pub docker_resolver: String,
+    pub cluster_resolver: String,
+    pub cluster_domain: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    pub kind: Kind,
+    pub replicas: i32,
+    pub service_type: String,
+    pub claim_size: String,
+    pub access_mode: String,
+    pub resources: Resources,
+    pub security: Security,
+    pub probe: ProbeTiming,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Kind {
+    Deployment,
+    StatefulSet,
+    /// Left out of the tree, with a reason.
+    Omit,
+    /// Absorbed into other workloads (a one-shot helper), with a reason.
+    Fold,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    #[serde(default)]
+    pub requests: BTreeMap<String, String>,
+    #[serde(default)]
+    pub limits: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    pub allow_privilege_escalation: Option<bool>,
+    pub drop_capabilities: Option<Vec<String>>,
+    pub add_capabilities: Option<Vec<String>>,
+    pub seccomp: Option<String>,
+    pub run_as_non_root: Option<bool>,
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub fs_group: Option<i64>,
+    pub read_only_root: Option<bool>,
+}
+
+impl Security {
+    /// Fields of `over` win.
+    pub fn layered(&self, over: &Security) -> Security {
+        Security {
+            allow_privilege_escalation: over.allow_privilege_escalation.or(self.allow_privilege_escalation),
+            drop_capabilities: over.drop_capabilities.clone().or_else(|| self.drop_capabilities.clone()),
+            add_capabilities: over.add_capabilities.clone().or_else(|| self.add_capabilities.clone()),
+            seccomp: over.seccomp.clone().or_else(|| self.seccomp.clone()),
+            run_as_non_root: over.run_as_non_root.or(self.run_as_non_root),
+            run_as_user: over.run_as_user.or(self.run_as_user),
+            run_as_group: over.run_as_group.or(self.run_as_group),
+            fs_group: over.fs_group.or(self.fs_group),
+            read_only_root: over.read_only_root.or(self.read_only_root),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeTiming {
+    pub period_seconds: i32,
+    pub timeout_seconds: i32,
+    pub failure_threshold: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRules {
+    pub patterns: Vec<String>,
+    #[serde(default)]
+    pub not_secret: Vec<String>,
+    #[serde(default)]
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub generate: Vec<String>,
+    #[serde(default)]
+    pub pairs: BTreeMap<String, String>,
+    #[serde(default)]
+    pub public_values: Vec<String>,
+    pub min_value_length: usize,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRule {
+    #[serde(default)]
+    pub also: Vec<String>,
+    pub name: Option<String>,
+    pub kind: Option<Kind>,
+    pub reason: Option<String>,
+    pub role: Option<String>,
+    pub description: Option<String>,
+    pub replicas: Option<i32>,
+    pub ports: Option<Vec<u16>>,
+    pub service_type: Option<String>,
+    pub probe: Option<ProbeRule>,
+    #[serde(default)]
+    pub claims: BTreeMap<String, ClaimRule>,
+    #[serde(default)]
+    pub drop_mounts: BTreeMap<String, String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub templates: BTreeMap<String, String>,
+    #[serde(default)]
+    pub template_vars: IndexMap<String, TemplateVar>,
+    #[serde(default)]
+    pub fqdn_hosts: bool,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub resources: Option<Resources>,
+    pub security: Option<Security>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeRule {
+    pub http: Option<HttpProbe>,
+    pub tcp: Option<u16>,
+    pub exec: Option<Vec<String>>,
+    pub period_seconds: Option<i32>,
+    pub timeout_seconds: Option<i32>,
+    /// Adds a startupProbe that allows this long for the first success.
+    pub startup_seconds: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpProbe {
+    pub path: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRule {
+    pub name: Option<String>,
+    pub size: Option<String>,
+    pub access_mode: Option<String>,
+    pub storage_class: Option<String>,
+    #[serde(default)]
+    pub seed: bool,
+}
+
+/// A variable a start script would derive: a fixed value (interpolated with the service's settings),
+/// or a rendered template, or empty when the `when` setting is not `true`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateVar {
+    pub when: Option<String>,
+    pub value: Option<String>,
+    pub template: Option<String>,
+}
+
+impl Rules {
+    /// The rule for an upstream service: by its name, else by one of the rules' older names.
+    pub fn service(&self, upstream: &str) -> Option<&ServiceRule> {
+        self.services.get(upstream).or_else(|| self.services.values().find(|r| r.also.iter().any(|a| a == upstream)))
+    }
+}
+
+/// Compiled name patterns for secret detection (built once, used for every setting).
+pub struct SecretMatcher {
+    patterns: GlobSet,
+    not_secret: GlobSet,
+    keys: Vec<String>,
+}
+
+impl SecretMatcher {
+    pub fn new(rules: &SecretRules) -> Result<Self> {
+        Ok(Self { patterns: globs(&rules.patterns)?, not_secret: globs(&rules.not_secret)?, keys: rules.keys.clone() })
+    }
+
+    pub fn is_secret(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k == key) || (self.patterns.is_match(key) && !self.not_secret.is_match(key))
+    }
+}
+
+fn globs(patterns: &[String]) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = Glob::new(p)
+            .map_err(|e| Error::usage(format!("invalid secret pattern `{p}`: {e}"), "fix the pattern in the rules"))?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| Error::usage(format!("invalid secret patterns: {e}"), "fix the patterns in the rules"))
+}
+
+/// The rules for a preset, with an optional user file layered on top.
+pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
+    let builtin = |name: &str, text: &str| -> Result<Value> { crate::yaml::parse(Path::new(name), text, "rules file") };
+    let mut value = builtin("mappings/generic.yaml", GENERIC)?;
+    if preset == Preset::Dify {
+        layer(&mut value, builtin("mappings/dify.yaml", DIFY)?);
+    }
+    let user_text = match user {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::file(
+                    path,
+                    format!("cannot read rules file: {e}"),
+                    "pass a readable YAML rules file to --mappings",
+                )
+            })?;
+            let user_value = crate::yaml::parse(path, &text, "rules file")?;
+            // Check the user's file alone first, so a mistake points at its own line.
+            check_user_rules(path, &text, &user_value)?;
+            layer(&mut value, user_value);
+            Some(text)
+        }
+        None => None,
+    };
+    let _ = user_text;
+    serde_yaml_ng::from_value(value)
+        .map_err(|e| Error::usage(format!("built-in rules are invalid: {e}"), "report this as a bug"))
+}
+
+/// Deserialize the user's file on top of an all-optional view, so unknown or mistyped fields
+/// are reported at their line in that file.
+fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Partial {
+        namespace: Option<String>,
+        instance: Option<String>,
+        storage_class: Option<String>,
+        config_map: Option<String>,
+        shared_secret: Option<String>,
+        shared_env: Option<Vec<String>>,
+        shared_claims: Option<BTreeMap<String, Value>>,
+        dns: Option<Value>,
+        defaults: Option<Value>,
+        secrets: Option<Value>,
+        ignored_keys: Option<BTreeMap<String, String>>,
+        services: Option<IndexMap<String, ServiceRule>>,
+    }
+    if !value.is_mapping() {
+        return Err(Error::file(
+            path,
+            "rules file is not a mapping",
+            "write the rules as a YAML mapping (see mappings/dify.yaml)",
+        ));
+    }
+    // Re-parse from text so errors carry a line and column.
+    let located: std::result::Result<Partial, _> = serde_yaml_ng::from_str(text);
+    match located {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            let help = "see mappings/dify.yaml for the fields a rule takes";
+            match e.location() {
+                Some(l) => Err(Error::at(path, text, l.line(), l.column(), format!("invalid rules: {message}"), help)),
+                None => Err(Error::file(path, format!("invalid rules: {message}"), help)),
+            }
+        }
+    }
+}
+
+/// Merge `over` into `base`: mappings key by key, everything else replaced.
+fn layer(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Mapping(b), Value::Mapping(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) => layer(existing, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, over) => *slot = over,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_presets_load() {
+        let dify = load(Preset::Dify, None).unwrap();
+        assert_eq!(dify.namespace, "dify");
+        assert_eq!(dify.service("db").and_then(|r| r.name.as_deref()), Some("postgres"));
+        let generic = load(Preset::Generic, None).unwrap();
+        assert!(generic.services.is_empty());
+    }
+
+    #[test]
+    fn secret_names() {
+        let rules = load(Preset::Dify, None).unwrap();
+        let m = SecretMatcher::new(&rules.secrets).unwrap();
+        for k in [
+            "DB_PASSWORD",
+            "SECRET_KEY",
+            "PLUGIN_DAEMON_KEY",
+            "CELERY_BROKER_URL",
+            "WEAVIATE_API_KEY",
+            "UPSTASH_VECTOR_TOKEN",
+        ] {
+            assert!(m.is_secret(k), "{k}");
+        }
+        for k in [
+            "RESET_PASSWORD_TOKEN_EXPIRY_MINUTES",
+            "DB_HOST",
+            "PLUGIN_BASED_TOKEN_COUNTING_ENABLED",
+            "REDIS_KEY_PREFIX",
+        ] {
+            assert!(!m.is_secret(k), "{k}");
+        }
+    }
+}

@@ -1,0 +1,475 @@
+//! Reading Dify's `docker/` folder as it is: the compose file, the pinned env source (`.env`, else
+//! `.env.example`, or `--env-file`), the env files services name, and the files they bind-mount.
+//! This is the only module that reads input files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde_yaml_ng::Value;
+
+use crate::compose::{self, Context, MountSource, Network, Problem, Reader, Service};
+use crate::dotenv;
+use crate::error::{Error, Result};
+use crate::interpolate::{self, InterpolationError};
+use crate::yaml;
+
+/// What the user chose on the command line about the inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub compose: PathBuf,
+    pub env_file: Option<PathBuf>,
+    /// `--set KEY=VALUE`: replaces the env source's value before anything is interpolated.
+    pub set: Vec<(String, String)>,
+    /// `--profile`: replaces `COMPOSE_PROFILES` when given.
+    pub profiles: Option<Vec<String>>,
+}
+
+/// A bind-mounted host path as found beside the compose file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPath {
+    File(String),
+    /// A folder with files (name relative to the folder → text). Empty when upstream ships it empty.
+    Dir(BTreeMap<String, String>),
+    Missing,
+}
+
+/// Everything read from upstream, ready for planning. No further I/O happens after this.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The compose file as given on the command line.
+    pub compose_name: String,
+    pub services: IndexMap<String, Service>,
+    /// Services whose profiles are active (or that have none).
+    pub active: BTreeSet<String>,
+    pub profiles: Vec<String>,
+    pub networks: BTreeMap<String, Network>,
+    /// Top-level keys of the compose file other than services/networks/volumes and `x-` blocks.
+    pub unread_top: Vec<String>,
+    /// The env source after `--set` and interpolation (name → value), file order.
+    pub env: IndexMap<String, String>,
+    /// Bind-mount sources of active services, keyed by the path as written (`./nginx/ssl`).
+    pub host_paths: BTreeMap<String, HostPath>,
+    /// Input files with their contents' SHA-256, named relative to the compose folder.
+    pub inputs: BTreeMap<String, String>,
+    /// One-line notes for stderr (example files read in place of missing ones).
+    pub notes: Vec<String>,
+}
+
+/// Read the compose file and everything it names.
+pub fn load(opts: &Options) -> Result<Project> {
+    let compose_path = &opts.compose;
+    let text = read_text(compose_path, "compose file")?;
+    let dir = compose_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = yaml::parse(compose_path, &text, "compose file")?;
+    let Value::Mapping(top) = &root else {
+        return Err(Error::file(
+            compose_path,
+            format!("the document is {}, not a mapping with `services:`", yaml::kind_of(&root)),
+            "pass Dify's docker/docker-compose.yaml",
+        ));
+    };
+
+    let mut inputs = BTreeMap::new();
+    inputs.insert(file_name(compose_path), sha256(text.as_bytes()));
+    let mut notes = Vec::new();
+
+    // The pinned env source.
+    let (env_path, env_text) = env_source(opts, &dir)?;
+    let overrides: HashMap<String, String> = opts.set.iter().cloned().collect();
+    let mut env = IndexMap::new();
+    if let (Some(path), Some(text)) = (&env_path, &env_text) {
+        inputs.insert(relative_name(&dir, path), sha256(text.as_bytes()));
+        let entries = dotenv::parse(text).map_err(|e| {
+            Error::at(path, text, e.line, e.column, format!("invalid env file: {}", e.reason), "fix this line")
+        })?;
+        let expanded = dotenv::expand(&entries, &|k| overrides.get(k).cloned(), &|_| None)
+            .map_err(|(line, e)| interpolation_error(path, text, Some(line), &e))?;
+        for (k, v, _) in expanded {
+            env.insert(k, v);
+        }
+    }
+    for (k, v) in &opts.set {
+        env.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+
+    let services_value = match top.get("services") {
+        Some(Value::Mapping(m)) => m.clone(),
+        Some(other) => {
+            return Err(Error::file(
+                compose_path,
+                format!("`services` is {}, not a mapping", yaml::kind_of(other)),
+                "list the services under `services:`",
+            ))
+        }
+        // Legacy v1 files: services at the top level, each with an image or build.
+        None if !top.is_empty() && top.iter().all(|(k, v)| is_legacy_service(k, v)) => top.clone(),
+        None => {
+            return Err(Error::file(
+                compose_path,
+                "the file has no `services:`",
+                "pass a compose file that defines services",
+            ))
+        }
+    };
+    if services_value.is_empty() {
+        return Err(Error::file(compose_path, "`services:` is empty", "pass a compose file that defines services"));
+    }
+
+    let mut ctx = Loader {
+        dir: dir.clone(),
+        env: &env,
+        env_source: env_path.clone(),
+        overrides: &overrides,
+        cache: HashMap::new(),
+        inputs: &mut inputs,
+        notes: &mut notes,
+    };
+    let mut services = IndexMap::new();
+    for (name, value) in &services_value {
+        let Some(name) = name.as_str() else { continue };
+        let svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| problem_error(compose_path, &text, &p))?;
+        services.insert(name.to_string(), svc);
+    }
+
+    let mut networks = BTreeMap::new();
+    if let Some(Value::Mapping(m)) = top.get("networks") {
+        for (k, v) in m {
+            let name = yaml::scalar_string(k).unwrap_or_default();
+            let flag = |key: &str| {
+                v.get(key).and_then(yaml::scalar_string).and_then(|s| compose::parse_bool(&s)).unwrap_or(false)
+            };
+            networks.insert(name, Network { internal: flag("internal"), external: flag("external") });
+        }
+    }
+    networks.entry("default".to_string()).or_default();
+
+    let unread_top = top
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|k| !k.starts_with("x-") && !matches!(*k, "services" | "networks" | "volumes" | "version" | "name"))
+        .filter(|_| top.contains_key("services"))
+        .map(str::to_string)
+        .collect();
+
+    let profiles = match &opts.profiles {
+        Some(p) => p.clone(),
+        None => env
+            .get("COMPOSE_PROFILES")
+            .map(|p| p.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default(),
+    };
+    let known_profiles: BTreeSet<&str> =
+        services.values().flat_map(|s| s.profiles.iter().map(String::as_str)).collect();
+    if let Some(chosen) = &opts.profiles {
+        for p in chosen {
+            if !known_profiles.contains(p.as_str()) {
+                return Err(Error::usage(
+                    format!("unknown profile `{p}`: no service of {} has it", file_name(compose_path)),
+                    format!("profiles in this file: {}", known_profiles.iter().copied().collect::<Vec<_>>().join(", ")),
+                ));
+            }
+        }
+    }
+    let active: BTreeSet<String> = services
+        .values()
+        .filter(|s| s.profiles.is_empty() || s.profiles.iter().any(|p| profiles.contains(p)))
+        .map(|s| s.name.clone())
+        .collect();
+
+    let mut host_paths = BTreeMap::new();
+    for svc in services.values().filter(|s| active.contains(&s.name)) {
+        for m in &svc.volumes {
+            if let MountSource::Bind(src) = &m.source {
+                if !host_paths.contains_key(src) {
+                    let hp = read_host_path(&dir, src, &mut inputs)?;
+                    host_paths.insert(src.clone(), hp);
+                }
+            }
+        }
+    }
+
+    Ok(Project {
+        compose_name: file_name(compose_path),
+        services,
+        active,
+        profiles,
+        networks,
+        unread_top,
+        env,
+        host_paths,
+        inputs,
+        notes,
+    })
+}
+
+fn is_legacy_service(key: &Value, value: &Value) -> bool {
+    key.as_str().is_some_and(|k| !k.starts_with("x-"))
+        && matches!(value, Value::Mapping(m) if m.contains_key("image") || m.contains_key("build"))
+}
+
+fn env_source(opts: &Options, dir: &Path) -> Result<(Option<PathBuf>, Option<String>)> {
+    if let Some(path) = &opts.env_file {
+        return Ok((Some(path.clone()), Some(read_text(path, "env file")?)));
+    }
+    for name in [".env", ".env.example"] {
+        let path = dir.join(name);
+        if path.is_file() {
+            let text = read_text(&path, "env file")?;
+            return Ok((Some(path), Some(text)));
+        }
+    }
+    Ok((None, None))
+}
+
+struct Loader<'a> {
+    dir: PathBuf,
+    env: &'a IndexMap<String, String>,
+    env_source: Option<PathBuf>,
+    overrides: &'a HashMap<String, String>,
+    cache: HashMap<PathBuf, Option<Vec<(String, String, String)>>>,
+    inputs: &'a mut BTreeMap<String, String>,
+    notes: &'a mut Vec<String>,
+}
+
+impl Context for Loader<'_> {
+    fn interpolate(&mut self, raw: &str, path: &str) -> std::result::Result<(String, Option<String>), Problem> {
+        let env = self.env;
+        match interpolate::interpolate(raw, &|k| env.get(k).cloned()) {
+            Ok(i) => Ok((i.value, i.sole_var)),
+            Err(e) => Err(Problem {
+                path: path.to_string(),
+                needle: raw.to_string(),
+                message: interpolation_message(&e),
+                help: interpolation_help(&e),
+            }),
+        }
+    }
+
+    fn env_file(
+        &mut self,
+        file: &str,
+        required: bool,
+        at: &str,
+    ) -> std::result::Result<Option<Vec<(String, String, String)>>, Problem> {
+        let path = normalize(&self.dir.join(file));
+        if let Some(cached) = self.cache.get(&path) {
+            return Ok(cached.clone());
+        }
+        let example = PathBuf::from(format!("{}.example", path.display()));
+        let chosen = if path.is_file() {
+            Some(path.clone())
+        } else if example.is_file() {
+            self.notes.push(format!("{file} is missing; read {file}.example in its place"));
+            Some(example)
+        } else if required {
+            return Err(Problem {
+                path: at.to_string(),
+                needle: file.to_string(),
+                message: format!("env file `{file}` does not exist (nor `{file}.example`)"),
+                help: "create it, or mark the entry `required: false`".to_string(),
+            });
+        } else {
+            None
+        };
+        let result = match chosen {
+            None => None,
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|e| Problem {
+                    path: at.to_string(),
+                    needle: file.to_string(),
+                    message: format!("cannot read env file `{}`: {e}", p.display()),
+                    help: "make the file readable UTF-8 text".to_string(),
+                })?;
+                self.inputs.insert(relative_name(&self.dir, &p), sha256(text.as_bytes()));
+                let entries = dotenv::parse(&text).map_err(|e| Problem {
+                    path: at.to_string(),
+                    needle: file.to_string(),
+                    message: format!(
+                        "{}:{}:{}: invalid env file: {}",
+                        relative_name(&self.dir, &p),
+                        e.line,
+                        e.column,
+                        e.reason
+                    ),
+                    help: "fix this line of the env file".to_string(),
+                })?;
+                // `--set` edits the env source, wherever a service reads it as an env file.
+                let is_source = self.env_source.as_ref().is_some_and(|s| normalize(s) == normalize(&p));
+                let overrides = self.overrides;
+                let env = self.env;
+                let over = |k: &str| if is_source { overrides.get(k).cloned() } else { None };
+                let expanded =
+                    dotenv::expand(&entries, &over, &|k| env.get(k).cloned()).map_err(|(line, e)| Problem {
+                        path: at.to_string(),
+                        needle: file.to_string(),
+                        message: format!("{}:{line}: {}", relative_name(&self.dir, &p), interpolation_message(&e)),
+                        help: interpolation_help(&e),
+                    })?;
+                let mut out: Vec<(String, String, String)> =
+                    expanded.into_iter().map(|(k, v, sole)| (k.clone(), v, sole.unwrap_or(k))).collect();
+                if is_source {
+                    for (k, v) in overrides {
+                        if !out.iter().any(|(key, _, _)| key == k) {
+                            out.push((k.clone(), v.clone(), k.clone()));
+                        }
+                    }
+                    out.sort_by_key(|(k, _, _)| !entries.iter().any(|e| &e.key == k));
+                }
+                Some(out)
+            }
+        };
+        self.cache.insert(path, result.clone());
+        Ok(result)
+    }
+}
+
+fn interpolation_message(e: &InterpolationError) -> String {
+    match e {
+        InterpolationError::Required { var, message, .. } if message.is_empty() => {
+            format!("required variable `{var}` is not set")
+        }
+        InterpolationError::Required { var, message, .. } => format!("required variable `{var}` is not set: {message}"),
+        InterpolationError::Syntax { reason, .. } => format!("invalid interpolation: {reason}"),
+    }
+}
+
+fn interpolation_help(e: &InterpolationError) -> String {
+    match e {
+        InterpolationError::Required { var, .. } => format!("set it in the env file, or pass --set {var}=VALUE"),
+        InterpolationError::Syntax { .. } => "write `$$` for a literal dollar sign".to_string(),
+    }
+}
+
+fn interpolation_error(path: &Path, text: &str, line: Option<usize>, e: &InterpolationError) -> Error {
+    match line {
+        Some(line) => Error::at(path, text, line, 1, interpolation_message(e), interpolation_help(e)),
+        None => Error::file(path, interpolation_message(e), interpolation_help(e)),
+    }
+}
+
+/// A problem found while reading a service, pointed at the first line that shows it.
+pub fn problem_error(path: &Path, text: &str, p: &Problem) -> Error {
+    let message = format!("{}: {}", p.path, p.message);
+    let help = if p.help.is_empty() { "fix the value in the compose file".to_string() } else { p.help.clone() };
+    match (!p.needle.is_empty()).then(|| yaml::find_line(text, &p.needle)).flatten() {
+        Some((line, col)) => Error::at(path, text, line, col, message, help),
+        None => Error::file(path, message, help),
+    }
+}
+
+/// Files under a bind-mounted folder that we read at most (a data folder is not configuration).
+const MAX_DIR_FILES: usize = 64;
+
+fn read_host_path(dir: &Path, src: &str, inputs: &mut BTreeMap<String, String>) -> Result<HostPath> {
+    if src.starts_with('/') || src.starts_with('~') {
+        return Ok(HostPath::Missing); // outside the upstream tree: never read the local disk
+    }
+    let path = normalize(&dir.join(src));
+    if !path.starts_with(normalize(dir)) {
+        return Ok(HostPath::Missing);
+    }
+    if path.is_file() {
+        return Ok(match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    inputs.insert(relative_name(dir, &path), sha256(text.as_bytes()));
+                    HostPath::File(text)
+                }
+                Err(_) => HostPath::Missing,
+            },
+            Err(_) => HostPath::Missing,
+        });
+    }
+    if path.is_dir() {
+        let mut files = BTreeMap::new();
+        collect_dir(&path, &path, &mut files)?;
+        if files.len() > MAX_DIR_FILES {
+            files.clear();
+        }
+        for (name, text) in &files {
+            inputs.insert(relative_name(dir, &path.join(name)), sha256(text.as_bytes()));
+        }
+        return Ok(HostPath::Dir(files));
+    }
+    Ok(HostPath::Missing)
+}
+
+fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if out.len() > MAX_DIR_FILES {
+            break;
+        }
+        if p.is_dir() {
+            collect_dir(root, &p, out)?;
+        } else if let Ok(text) = std::fs::read_to_string(&p) {
+            let name = p.strip_prefix(root).map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+            if name != ".gitkeep" {
+                out.insert(name, text);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_text(path: &Path, what: &str) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let help = match e.kind() {
+            std::io::ErrorKind::NotFound => format!("check the path; pass Dify's docker/ {what}"),
+            std::io::ErrorKind::PermissionDenied => "make the file readable".to_string(),
+            _ => format!("pass a readable {what}"),
+        };
+        let reason = if path.is_dir() { "is a directory, not a file".to_string() } else { format!("cannot read: {e}") };
+        Error::file(path, reason, help)
+    })?;
+    if bytes.len() > yaml::MAX_INPUT_BYTES {
+        return Err(Error::file(
+            path,
+            format!("file is larger than {} bytes", yaml::MAX_INPUT_BYTES),
+            format!("pass the {what} itself"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::file(
+            path,
+            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            format!("pass the {what}, not a binary file"),
+        )
+    })
+}
+
+/// Lexically resolve `.` and `..` (the files may not exist; symlinks are not followed).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn relative_name(dir: &Path, path: &Path) -> String {
+    let n = normalize(path);
+    let d = normalize(dir);
+    n.strip_prefix(&d).unwrap_or(&n).to_string_lossy().replace('\\', "/")
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "docker-compose.yaml".into())
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
