@@ -151,11 +151,11 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             hosts.insert(alias, &name);
         }
         k8s_name.insert(svc.name.clone(), name.clone());
-        if !project.active.contains(&svc.name) {
+        let kind = rule.and_then(|r| r.kind).unwrap_or(rules.defaults.kind);
+        if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold) {
             omitted.push((svc.name.clone(), format!("profile not active ({})", svc.profiles.join(", "))));
             continue;
         }
-        let kind = rule.and_then(|r| r.kind).unwrap_or(rules.defaults.kind);
         match kind {
             Kind::Omit | Kind::Fold => {
                 let reason = rule.and_then(|r| r.reason.clone()).unwrap_or_else(|| "left out by the rules".into());

@@ -123,13 +123,20 @@ pub fn load(opts: &Options) -> Result<Project> {
         overrides: &overrides,
         cache: HashMap::new(),
         inputs: &mut inputs,
-        notes: &mut notes,
+        examples_read: Vec::new(),
     };
     let mut services = IndexMap::new();
     for (name, value) in &services_value {
         let Some(name) = name.as_str() else { continue };
         let svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| problem_error(compose_path, &text, &p))?;
         services.insert(name.to_string(), svc);
+    }
+
+    if let Some(first) = ctx.examples_read.first() {
+        notes.push(format!(
+            "{} env file(s) are missing, so their .example was read in their place (first: {first}); copy them without .example to customize",
+            ctx.examples_read.len()
+        ));
     }
 
     let mut networks = BTreeMap::new();
@@ -229,7 +236,8 @@ struct Loader<'a> {
     overrides: &'a HashMap<String, String>,
     cache: HashMap<PathBuf, Option<Vec<(String, String, String)>>>,
     inputs: &'a mut BTreeMap<String, String>,
-    notes: &'a mut Vec<String>,
+    /// Env files read from their `.example` because the file itself is missing.
+    examples_read: Vec<String>,
 }
 
 impl Context for Loader<'_> {
@@ -260,7 +268,7 @@ impl Context for Loader<'_> {
         let chosen = if path.is_file() {
             Some(path.clone())
         } else if example.is_file() {
-            self.notes.push(format!("{file} is missing; read {file}.example in its place"));
+            self.examples_read.push(file.to_string());
             Some(example)
         } else if required {
             return Err(Problem {

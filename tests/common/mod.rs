@@ -1,0 +1,97 @@
+//! Shared helpers for the integration tests: run the binary, render trees with kubectl, query objects.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+
+pub const RELEASES: &[&str] = &["0.15.3", "1.0.0", "1.4.0", "1.8.0", "1.14.0", "1.14.1"];
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn compose(release: &str) -> PathBuf {
+    repo().join("compose").join(format!("dify-{release}")).join("docker-compose.yaml")
+}
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_compose2dify"))
+}
+
+/// Generate the tree for a release into `out`; panics with stderr when the tool fails.
+pub fn generate(release: &str, out: &Path, extra: &[&str]) -> String {
+    let o = bin().arg(compose(release)).arg("-o").arg(out).args(extra).output().expect("run compose2dify");
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "compose2dify {release} failed: {stderr}");
+    stderr
+}
+
+/// Run the tree's own setup-secrets.sh.
+pub fn setup_secrets(out: &Path) {
+    let o = Command::new("sh").arg(out.join("scripts/setup-secrets.sh")).output().expect("run setup-secrets.sh");
+    assert!(o.status.success(), "setup-secrets.sh failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// `kubectl kustomize DIR` parsed into documents.
+pub fn render(dir: &Path) -> Vec<Value> {
+    let o = Command::new("kubectl").arg("kustomize").arg(dir).output().expect("kubectl on PATH");
+    assert!(o.status.success(), "kubectl kustomize failed: {}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).expect("utf-8");
+    serde_yaml_ng::Deserializer::from_str(&text).map(|d| Value::deserialize(d).expect("yaml doc")).collect()
+}
+
+pub fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
+    docs.iter().find(|d| d["kind"].as_str() == Some(kind) && d["metadata"]["name"].as_str() == Some(name))
+}
+
+pub fn get<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    find(docs, kind, name).unwrap_or_else(|| panic!("no {kind} {name} in the rendered tree"))
+}
+
+/// Container ports of a workload's first container.
+pub fn container_ports(obj: &Value) -> Vec<i64> {
+    obj["spec"]["template"]["spec"]["containers"][0]["ports"]
+        .as_sequence()
+        .map(|ps| ps.iter().filter_map(|p| p["containerPort"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+pub fn service_ports(obj: &Value) -> Vec<i64> {
+    obj["spec"]["ports"]
+        .as_sequence()
+        .map(|ps| ps.iter().filter_map(|p| p["port"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+/// "HTTP", "TCP" or "Exec" for a probe object.
+pub fn probe_kind(probe: &Value) -> &'static str {
+    if !probe["httpGet"].is_null() {
+        "HTTP"
+    } else if !probe["tcpSocket"].is_null() {
+        "TCP"
+    } else if !probe["exec"].is_null() {
+        "Exec"
+    } else {
+        "none"
+    }
+}
+
+pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).expect("inside").to_string_lossy().to_string();
+                out.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
