@@ -79,8 +79,10 @@ fn report(e: &Error) {
     if handler.render_report(&mut text, e).is_err() || text.is_empty() {
         text = format!("{e}\n  help: {}\n", e.help);
     }
+    // The handler's own first line repeats the message; ours leads with `error:` instead.
+    let body = text.split_once('\n').map_or("", |(_, rest)| rest);
     eprintln!("error: {e}");
-    eprint!("{text}");
+    eprint!("{body}");
 }
 
 fn try_main(cli: Cli) -> Result<ExitCode, Error> {

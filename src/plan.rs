@@ -572,7 +572,8 @@ fn known_secret_values(
     rules: &Rules,
     matcher: &SecretMatcher,
     chosen: &[(&Service, &ServiceRule)],
-) -> Vec<(String, String)> {
+) -> SecretValues {
+    let mut vars: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     let min = rules.secrets.min_value_length;
     let mut add = |value: &str, var: &str| {
@@ -590,6 +591,12 @@ fn known_secret_values(
     for (k, v) in candidates {
         if matcher.is_secret(k) {
             add(v, k);
+            if v.len() >= min {
+                let holders = vars.entry(v.to_string()).or_default();
+                if !holders.iter().any(|h| h == k) {
+                    holders.push(k.to_string());
+                }
+            }
         }
     }
     for public in &rules.secrets.public_values {
@@ -597,7 +604,14 @@ fn known_secret_values(
     }
     let mut list: Vec<(String, String)> = found.into_iter().collect();
     list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-    list
+    SecretValues { list, vars }
+}
+
+/// Secret values found in the inputs: (value, its placeholder), longest first, and every variable
+/// holding each value (so a URL password can be named after the variable of its own host).
+struct SecretValues {
+    list: Vec<(String, String)>,
+    vars: BTreeMap<String, Vec<String>>,
 }
 
 fn classify(
@@ -606,7 +620,7 @@ fn classify(
     origin: &str,
     rules: &Rules,
     matcher: &SecretMatcher,
-    known: &[(String, String)],
+    known: &SecretValues,
 ) -> Value {
     let plain = value.to_string();
     let named_secret = matcher.is_secret(key) || matcher.is_secret(origin);
@@ -651,20 +665,26 @@ fn placeholder_in_url(
     value: &str,
     key: &str,
     rules: &Rules,
-    known: &[(String, String)],
+    known: &SecretValues,
 ) -> String {
     let password = &value[range.0..range.1];
-    let token = known
-        .iter()
-        .find(|(v, _)| v == password)
-        .map(|(_, t)| t.clone())
+    let host: String = value[range.1 + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect::<String>()
+        .to_ascii_uppercase()
+        .replace('-', "_");
+    let holders = known.vars.get(password).cloned().unwrap_or_default();
+    let own_host = holders.iter().find(|v| !host.is_empty() && v.contains(&host)).map(|v| placeholder(v, rules));
+    let token = own_host
+        .or_else(|| known.list.iter().find(|(v, _)| v == password).map(|(_, t)| t.clone()))
         .unwrap_or_else(|| placeholder(&format!("{key}_PASSWORD"), rules));
     format!("{}{}{}", &value[..range.0], token, &value[range.1..])
 }
 
-fn replace_known(value: &str, known: &[(String, String)]) -> String {
+fn replace_known(value: &str, known: &SecretValues) -> String {
     let mut out = value.to_string();
-    for (secret, token) in known {
+    for (secret, token) in &known.list {
         if out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), token);
         }
@@ -677,12 +697,12 @@ fn replace_known(value: &str, known: &[(String, String)]) -> String {
 fn scrub_secrets(
     arg: &str,
     env: &BTreeMap<String, Value>,
-    known: &[(String, String)],
+    known: &SecretValues,
     open: &str,
     close: &str,
 ) -> String {
     let mut out = arg.to_string();
-    for (secret, _) in known {
+    for (secret, _) in &known.list {
         if !out.contains(secret.as_str()) {
             continue;
         }
@@ -701,7 +721,7 @@ fn probe(
     ports: &[u16],
     rules: &Rules,
     env: &BTreeMap<String, Value>,
-    known: &[(String, String)],
+    known: &SecretValues,
     hosts: &HostMap,
     warnings: &mut Vec<String>,
 ) -> Probe {
@@ -736,7 +756,7 @@ fn probe(
     if let Some(hc) = svc.healthcheck.as_ref().filter(|h| !h.disabled) {
         if let Some(test) = &hc.test {
             p.action = match test {
-                HealthTest::Exec(argv) if argv.iter().any(|a| known.iter().any(|(s, _)| a.contains(s.as_str()))) => {
+                HealthTest::Exec(argv) if argv.iter().any(|a| known.list.iter().any(|(s, _)| a.contains(s.as_str()))) => {
                     ProbeAction::Exec(shell(&shell_words::join(argv)))
                 }
                 HealthTest::Exec(argv) => ProbeAction::Exec(argv.iter().map(|a| hosts.rewrite(a, None)).collect()),
