@@ -660,13 +660,7 @@ fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
     (end > start).then_some((start, end))
 }
 
-fn placeholder_in_url(
-    range: &(usize, usize),
-    value: &str,
-    key: &str,
-    rules: &Rules,
-    known: &SecretValues,
-) -> String {
+fn placeholder_in_url(range: &(usize, usize), value: &str, key: &str, rules: &Rules, known: &SecretValues) -> String {
     let password = &value[range.0..range.1];
     let host: String = value[range.1 + 1..]
         .chars()
@@ -694,13 +688,7 @@ fn replace_known(value: &str, known: &SecretValues) -> String {
 
 /// Replace secret values inside a command argument with a reference to the setting that holds
 /// them (`$(REDISCLI_AUTH)` for Kubernetes args, `$VAR` for a shell).
-fn scrub_secrets(
-    arg: &str,
-    env: &BTreeMap<String, Value>,
-    known: &SecretValues,
-    open: &str,
-    close: &str,
-) -> String {
+fn scrub_secrets(arg: &str, env: &BTreeMap<String, Value>, known: &SecretValues, open: &str, close: &str) -> String {
     let mut out = arg.to_string();
     for (secret, _) in &known.list {
         if !out.contains(secret.as_str()) {
@@ -756,7 +744,9 @@ fn probe(
     if let Some(hc) = svc.healthcheck.as_ref().filter(|h| !h.disabled) {
         if let Some(test) = &hc.test {
             p.action = match test {
-                HealthTest::Exec(argv) if argv.iter().any(|a| known.list.iter().any(|(s, _)| a.contains(s.as_str()))) => {
+                HealthTest::Exec(argv)
+                    if argv.iter().any(|a| known.list.iter().any(|(s, _)| a.contains(s.as_str()))) =>
+                {
                     ProbeAction::Exec(shell(&shell_words::join(argv)))
                 }
                 HealthTest::Exec(argv) => ProbeAction::Exec(argv.iter().map(|a| hosts.rewrite(a, None)).collect()),
@@ -863,7 +853,8 @@ fn mentions_host(text: &str, host: &str, namespace: &str) -> bool {
         let end = i + host.len();
         let before_ok = i == 0 || {
             let b = text.as_bytes()[i - 1];
-            matches!(b, b'/' | b'@' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b' ' | b'\t' | b'\n')
+            (b == b'/' && text[..i].ends_with("//"))
+                || matches!(b, b'@' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b' ' | b'\t' | b'\n')
         };
         let after = &text[end..];
         let after_ok = after.is_empty()

@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn syntax_error_names_the_line() {
         let e = p("services:\n  api:\n    image: x\n   bad: indent\n").unwrap_err();
-        let loc = e.location.expect("location");
+        let loc = e.location.clone().expect("location");
         assert_eq!(loc.line, 4, "{e}");
     }
 
