@@ -126,16 +126,14 @@ pub struct Problem {
     pub help: String,
 }
 
+/// The settings of one env file: `(key, value, origin)` in file order.
+pub type EnvEntries = Vec<(String, String, String)>;
+
 /// What reading needs from outside: interpolation of a string and the entries of an env file.
 pub trait Context {
     fn interpolate(&mut self, raw: &str, path: &str) -> Result<(String, Option<String>), Problem>;
     /// The settings of an env file as `(key, value, origin)`; `None` when it is optional and missing.
-    fn env_file(
-        &mut self,
-        path: &str,
-        required: bool,
-        at: &str,
-    ) -> Result<Option<Vec<(String, String, String)>>, Problem>;
+    fn env_file(&mut self, path: &str, required: bool, at: &str) -> Result<Option<EnvEntries>, Problem>;
 }
 
 /// Keys of a service that the model reads.

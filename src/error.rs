@@ -20,8 +20,13 @@ impl fmt::Display for Location {
 }
 
 /// Every refusal of the tool. `Display` is one line: `file:line:col: what`; the help says what to do.
+/// Boxed, so results stay small on the happy path.
 #[derive(Debug)]
-pub struct Error {
+pub struct Error(Box<Details>);
+
+/// What an `Error` carries.
+#[derive(Debug)]
+pub struct Details {
     /// The file the problem is in (shown as given on the command line), when there is one.
     pub file: Option<String>,
     pub location: Option<Location>,
@@ -36,18 +41,24 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A problem not tied to a file (bad command-line value).
     pub fn usage(message: impl Into<String>, help: impl Into<String>) -> Self {
-        Self { file: None, location: None, message: message.into(), help: help.into(), snippet: None }
+        Self(Box::new(Details {
+            file: None,
+            location: None,
+            message: message.into(),
+            help: help.into(),
+            snippet: None,
+        }))
     }
 
     /// A problem with a whole file (missing, unreadable, wrong shape).
     pub fn file(path: &Path, message: impl Into<String>, help: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Details {
             file: Some(display_path(path)),
             location: None,
             message: message.into(),
             help: help.into(),
             snippet: None,
-        }
+        }))
     }
 
     /// A problem at a place in a file whose text we have.
@@ -61,13 +72,13 @@ impl Error {
     ) -> Self {
         let file = display_path(path);
         let offset = offset_of(text, line, column);
-        Self {
+        Self(Box::new(Details {
             location: Some(Location { file: file.clone(), line, column }),
             snippet: Some((NamedSource::new(file.clone(), text.to_string()), offset)),
             file: Some(file),
             message: message.into(),
             help: help.into(),
-        }
+        }))
     }
 
     /// A problem at a byte offset of a file whose text we have.
@@ -80,6 +91,13 @@ impl Error {
     ) -> Self {
         let (line, column) = line_col(text, offset);
         Self::at(path, text, line, column, message, help)
+    }
+}
+
+impl std::ops::Deref for Error {
+    type Target = Details;
+    fn deref(&self) -> &Details {
+        &self.0
     }
 }
 

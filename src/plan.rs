@@ -825,8 +825,7 @@ pub fn envsubst(text: &str, vars: &BTreeMap<String, String>) -> String {
         let (name_start, braced) = if bytes.get(i + 1) == Some(&b'{') { (i + 2, true) } else { (i + 1, false) };
         let len = bytes[name_start.min(bytes.len())..]
             .iter()
-            .enumerate()
-            .take_while(|(j, b)| b.is_ascii_alphanumeric() || **b == b'_' && (*j > 0 || true))
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
             .count();
         let name = &text[name_start.min(text.len())..(name_start + len).min(text.len())];
         let end = if braced { name_start + len + 1 } else { name_start + len };
@@ -858,10 +857,8 @@ fn mentions_host(text: &str, host: &str, namespace: &str) -> bool {
         };
         let after = &text[end..];
         let after_ok = after.is_empty()
-            || after.starts_with(':')
-            || after.starts_with('/')
             || after.starts_with(&format!(".{namespace}."))
-            || after.starts_with(|c: char| matches!(c, ';' | ',' | '"' | '\'' | ')' | ' ' | '\n'));
+            || after.starts_with(['/', ':', ';', ',', '"', '\'', ')', ' ', '\n']);
         if before_ok && after_ok {
             return true;
         }

@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use indexmap::IndexMap;
 use serde_yaml_ng::Value;
 
-use crate::compose::{self, Context, MountSource, Network, Problem, Reader, Service};
+use crate::compose::{self, Context, EnvEntries, MountSource, Network, Problem, Reader, Service};
 use crate::dotenv;
 use crate::error::{Error, Result};
 use crate::interpolate::{self, InterpolationError};
@@ -234,7 +234,7 @@ struct Loader<'a> {
     env: &'a IndexMap<String, String>,
     env_source: Option<PathBuf>,
     overrides: &'a HashMap<String, String>,
-    cache: HashMap<PathBuf, Option<Vec<(String, String, String)>>>,
+    cache: HashMap<PathBuf, Option<EnvEntries>>,
     inputs: &'a mut BTreeMap<String, String>,
     /// Env files read from their `.example` because the file itself is missing.
     examples_read: Vec<String>,
