@@ -406,8 +406,8 @@ fn pod_template(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> 
         env_from.push(sec(format!("{}-secret", w.name)));
     }
 
+    let startup = w.probe.startup_seconds.map(|_| probe(w, true));
     let probe = probe(w, false);
-    let startup = w.probe.startup_seconds.map(|_| probe_with(w, true));
     let container = Container {
         name: w.name.clone(),
         image: Some(w.image.clone()),
@@ -491,10 +491,6 @@ fn container_security(w: &Workload) -> SecurityContext {
 }
 
 fn probe(w: &Workload, startup: bool) -> K8sProbe {
-    probe_with(w, startup)
-}
-
-fn probe_with(w: &Workload, startup: bool) -> K8sProbe {
     let p = &w.probe;
     let mut probe = K8sProbe {
         period_seconds: Some(p.period_seconds),

@@ -302,18 +302,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                     };
                     if let Some(claim_rule) = rule.claims.get(&m.target) {
                         let claim_name = claim_rule.name.clone().unwrap_or_else(|| vol_name.clone());
-                        claims.push(Claim {
-                            name: claim_name.clone(),
-                            size: claim_rule.size.clone().unwrap_or_else(|| rules.defaults.claim_size.clone()),
-                            access_mode: claim_rule
-                                .access_mode
-                                .clone()
-                                .unwrap_or_else(|| rules.defaults.access_mode.clone()),
-                            storage_class: claim_rule
-                                .storage_class
-                                .clone()
-                                .unwrap_or_else(|| rules.storage_class.clone()),
-                        });
+                        claims.push(claim(claim_name.clone(), Some(claim_rule), rules));
                         let mut seed = Vec::new();
                         if claim_rule.seed {
                             for (file, text) in &host_files {
@@ -334,12 +323,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                         // A data folder Docker creates at run time: storage that outlives the pod.
                         let claim_name =
                             if kind == Kind::StatefulSet { vol_name.clone() } else { format!("{name}-{vol_name}") };
-                        claims.push(Claim {
-                            name: claim_name.clone(),
-                            size: rules.defaults.claim_size.clone(),
-                            access_mode: rules.defaults.access_mode.clone(),
-                            storage_class: rules.storage_class.clone(),
-                        });
+                        claims.push(claim(claim_name.clone(), None, rules));
                         volumes.push(Volume {
                             name: vol_name.clone(),
                             source: VolumeSource::Claim(claim_name),
@@ -374,18 +358,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 MountSource::Volume(vname) => {
                     let claim_rule = rule.claims.get(&m.target);
                     let claim_name = claim_rule.and_then(|c| c.name.clone()).unwrap_or_else(|| dns_label(vname));
-                    claims.push(Claim {
-                        name: claim_name.clone(),
-                        size: claim_rule
-                            .and_then(|c| c.size.clone())
-                            .unwrap_or_else(|| rules.defaults.claim_size.clone()),
-                        access_mode: claim_rule
-                            .and_then(|c| c.access_mode.clone())
-                            .unwrap_or_else(|| rules.defaults.access_mode.clone()),
-                        storage_class: claim_rule
-                            .and_then(|c| c.storage_class.clone())
-                            .unwrap_or_else(|| rules.storage_class.clone()),
-                    });
+                    claims.push(claim(claim_name.clone(), claim_rule, rules));
                     volumes.push(Volume {
                         name: claim_name.clone(),
                         source: VolumeSource::Claim(claim_name),
@@ -878,6 +851,16 @@ fn file_key(files: &BTreeMap<String, String>, name: &str, path: &str) -> String 
         return key;
     }
     clean(path.trim_start_matches('/'))
+}
+
+/// A claim described by a rule (or not), with the defaults filled in.
+fn claim(name: String, rule: Option<&crate::rules::ClaimRule>, rules: &Rules) -> Claim {
+    Claim {
+        name,
+        size: rule.and_then(|c| c.size.clone()).unwrap_or_else(|| rules.defaults.claim_size.clone()),
+        access_mode: rule.and_then(|c| c.access_mode.clone()).unwrap_or_else(|| rules.defaults.access_mode.clone()),
+        storage_class: rule.and_then(|c| c.storage_class.clone()).unwrap_or_else(|| rules.storage_class.clone()),
+    }
 }
 
 /// Two mounts of one claim name (a StatefulSet template mounted twice) share one claim.

@@ -260,24 +260,15 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
     if preset == Preset::Dify {
         layer(&mut value, builtin("mappings/dify.yaml", DIFY)?);
     }
-    let user_text = match user {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::file(
-                    path,
-                    format!("cannot read rules file: {e}"),
-                    "pass a readable YAML rules file to --mappings",
-                )
-            })?;
-            let user_value = crate::yaml::parse(path, &text, "rules file")?;
-            // Check the user's file alone first, so a mistake points at its own line.
-            check_user_rules(path, &text, &user_value)?;
-            layer(&mut value, user_value);
-            Some(text)
-        }
-        None => None,
-    };
-    let _ = user_text;
+    if let Some(path) = user {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::file(path, format!("cannot read rules file: {e}"), "pass a readable YAML rules file to --mappings")
+        })?;
+        let user_value = crate::yaml::parse(path, &text, "rules file")?;
+        // Check the user's file alone first, so a mistake points at its own line.
+        check_user_rules(path, &text, &user_value)?;
+        layer(&mut value, user_value);
+    }
     serde_yaml_ng::from_value(value)
         .map_err(|e| Error::usage(format!("built-in rules are invalid: {e}"), "report this as a bug"))
 }
