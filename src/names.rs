@@ -86,6 +86,22 @@ impl HostMap {
     }
 }
 
+/// Whether `text` names `host` where a host stands (the same places `HostMap::rewrite` looks),
+/// short or fully qualified in `namespace`.
+pub fn mentions_host(text: &str, host: &str, namespace: &str) -> bool {
+    let fqdn = format!(".{namespace}.");
+    let mut start = 0;
+    while let Some(pos) = text[start..].find(host) {
+        let i = start + pos;
+        let end = i + host.len();
+        if starts_host(text, i) && (ends_host(text, end) || text[end..].starts_with(&fqdn)) {
+            return true;
+        }
+        start = end;
+    }
+    false
+}
+
 fn is_name_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
 }
@@ -145,6 +161,15 @@ mod tests {
         assert_eq!(m.rewrite("dbx", None), "dbx");
         assert_eq!(m.rewrite("my_db", None), "my_db");
         assert_eq!(m.rewrite("proxy_pass http://plugin_daemon:5002;", None), "proxy_pass http://plugin-daemon:5002;");
+    }
+
+    #[test]
+    fn host_mentions() {
+        assert!(mentions_host("http://sandbox:8194", "sandbox", "dify"));
+        assert!(mentions_host("postgres", "postgres", "dify"));
+        assert!(!mentions_host("postgresql", "postgres", "dify"));
+        assert!(mentions_host("proxy_pass http://api.dify.svc.cluster.local:5001;", "api", "dify"));
+        assert!(!mentions_host("/app/api/storage", "api", "dify"));
     }
 
     #[test]

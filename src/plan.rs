@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::compose::{HealthTest, MountSource, Service};
 use crate::error::{Error, Result};
 use crate::interpolate;
-use crate::names::{dns_label, HostMap};
+use crate::names::{dns_label, mentions_host, HostMap};
 use crate::rules::{Kind, Resources, Rules, SecretMatcher, Security, ServiceRule};
 use crate::upstream::{HostPath, Project};
 
@@ -818,28 +818,6 @@ pub fn envsubst(text: &str, vars: &BTreeMap<String, String>) -> String {
     out
 }
 
-fn mentions_host(text: &str, host: &str, namespace: &str) -> bool {
-    let mut start = 0;
-    while let Some(pos) = text[start..].find(host) {
-        let i = start + pos;
-        let end = i + host.len();
-        let before_ok = i == 0 || {
-            let b = text.as_bytes()[i - 1];
-            (b == b'/' && text[..i].ends_with("//"))
-                || matches!(b, b'@' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b' ' | b'\t' | b'\n')
-        };
-        let after = &text[end..];
-        let after_ok = after.is_empty()
-            || after.starts_with(&format!(".{namespace}."))
-            || after.starts_with(['/', ':', ';', ',', '"', '\'', ')', ' ', '\n']);
-        if before_ok && after_ok {
-            return true;
-        }
-        start = end;
-    }
-    false
-}
-
 fn file_key(files: &BTreeMap<String, String>, name: &str, path: &str) -> String {
     let clean = |s: &str| {
         s.chars()
@@ -919,14 +897,5 @@ mod tests {
         assert_eq!(&v[r.0..r.1], "difyai123456");
         assert!(url_with_credentials("http://api:5001").is_none());
         assert!(url_with_credentials("http://host/path@x").is_none());
-    }
-
-    #[test]
-    fn host_mentions() {
-        assert!(mentions_host("http://sandbox:8194", "sandbox", "dify"));
-        assert!(mentions_host("postgres", "postgres", "dify"));
-        assert!(!mentions_host("postgresql", "postgres", "dify"));
-        assert!(mentions_host("proxy_pass http://api.dify.svc.cluster.local:5001;", "api", "dify"));
-        assert!(!mentions_host("/app/api/storage", "api", "dify"));
     }
 }
