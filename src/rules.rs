@@ -41,6 +41,9 @@ pub struct Rules {
     pub ignored_keys: BTreeMap<String, String>,
     #[serde(default)]
     pub services: IndexMap<String, ServiceRule>,
+    /// SHA-256 of the layered rules actually in force (preset and user file), for GENERATED.md.
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -269,8 +272,10 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
         check_user_rules(path, &text, &user_value)?;
         layer(&mut value, user_value);
     }
-    serde_yaml_ng::from_value(value)
-        .map_err(|e| Error::usage(format!("built-in rules are invalid: {e}"), "report this as a bug"))
+    let fingerprint = crate::upstream::sha256(serde_yaml_ng::to_string(&value).unwrap_or_default().as_bytes());
+    let rules: Rules = serde_yaml_ng::from_value(value)
+        .map_err(|e| Error::usage(format!("built-in rules are invalid: {e}"), "report this as a bug"))?;
+    Ok(Rules { fingerprint, ..rules })
 }
 
 /// Deserialize the user's file on top of an all-optional view, so unknown or mistyped fields
@@ -344,6 +349,17 @@ mod tests {
         assert_eq!(dify.service("db").and_then(|r| r.name.as_deref()), Some("postgres"));
         let generic = load(Preset::Generic, None).unwrap();
         assert!(generic.services.is_empty());
+    }
+
+    #[test]
+    fn fingerprint_follows_preset_and_user_file() {
+        let dify = load(Preset::Dify, None).unwrap();
+        assert_eq!(dify.fingerprint, load(Preset::Dify, None).unwrap().fingerprint);
+        assert_ne!(dify.fingerprint, load(Preset::Generic, None).unwrap().fingerprint);
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("rules.yaml");
+        std::fs::write(&user, "services:\n  web:\n    replicas: 3\n").unwrap();
+        assert_ne!(dify.fingerprint, load(Preset::Dify, Some(&user)).unwrap().fingerprint);
     }
 
     #[test]
