@@ -4,16 +4,19 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, ExecAction, HTTPGetAction, KeyToPath, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as K8sProbe,
-    ResourceRequirements, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Service, ServicePort, ServiceSpec,
-    TCPSocketAction, Volume as K8sVolume, VolumeMount, VolumeResourceRequirements,
+    EnvFromSource, EnvVar, ExecAction, HTTPGetAction, KeyToPath, Namespace, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec,
+    Probe as K8sProbe, ResourceRequirements, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Service,
+    ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume as K8sVolume, VolumeMount,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
-    NetworkPolicySpec,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
+    IngressTLS, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec, ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -21,8 +24,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
-use crate::plan::{Claim, Plan, ProbeAction, VolumeSource, Workload};
-use crate::rules::Kind;
+use crate::plan::{Claim, Job as PlannedJob, Plan, ProbeAction, VolumeSource, Workload};
+use crate::rules::{IngressRule as IngressChoice, Kind};
 use crate::tree::Tree;
 
 pub const MANAGED_BY: &str = "compose2dify";
@@ -167,6 +170,15 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
             tree.add(&format!("{dir}/service.yaml"), to_yaml(&[service(plan, w, labels.clone())]));
             resources.push("service.yaml".into());
         }
+        if let (Some(rule), false) = (&w.ingress, w.ports.is_empty()) {
+            tree.add(&format!("{dir}/ingress.yaml"), to_yaml(&[ingress(plan, w, rule, labels.clone())]));
+            resources.push("ingress.yaml".into());
+        }
+        for j in &w.jobs {
+            let file = format!("job-{}.yaml", j.label.strip_prefix(&format!("{}-", w.name)).unwrap_or(&j.label));
+            tree.add(&format!("{dir}/{file}"), to_yaml(&[job(plan, w, j)]));
+            resources.push(file);
+        }
         let mut maps = Vec::new();
         if !w.config.is_empty() {
             maps.push(ConfigMap {
@@ -273,7 +285,57 @@ fn deployment(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> De
         spec: Some(DeploymentSpec {
             replicas: Some(w.replicas),
             selector: LabelSelector { match_labels: Some(selector_labels(plan, &w.name)), ..Default::default() },
-            template: pod_template(plan, w, labels),
+            template: pod_template(plan, w, labels, None),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A Job from the workload's pod: its own pod labels, no probes, no waiting for itself.
+fn job(plan: &Plan, w: &Workload, j: &PlannedJob) -> Job {
+    let mut labels = workload_labels(plan, w);
+    labels.insert("app.kubernetes.io/name".into(), j.label.clone());
+    let mut meta = meta(plan, &j.name, labels.clone());
+    if let Some(d) = &j.description {
+        meta.annotations = Some(BTreeMap::from([("compose2dify/reason".to_string(), d.clone())]));
+    }
+    Job {
+        metadata: meta,
+        spec: Some(JobSpec {
+            backoff_limit: Some(j.backoff_limit),
+            template: pod_template(plan, w, labels, Some(j)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn ingress(plan: &Plan, w: &Workload, rule: &IngressChoice, labels: BTreeMap<String, String>) -> Ingress {
+    let port = rule.port.or_else(|| w.ports.first().copied()).unwrap_or(80);
+    Ingress {
+        metadata: meta(plan, &w.name, labels),
+        spec: Some(IngressSpec {
+            ingress_class_name: rule.class.clone(),
+            tls: rule.tls_secret.as_ref().map(|secret| {
+                vec![IngressTLS { hosts: Some(vec![rule.host.clone()]), secret_name: Some(secret.clone()) }]
+            }),
+            rules: Some(vec![IngressRule {
+                host: Some(rule.host.clone()),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![HTTPIngressPath {
+                        path: Some("/".into()),
+                        path_type: "Prefix".into(),
+                        backend: IngressBackend {
+                            service: Some(IngressServiceBackend {
+                                name: w.name.clone(),
+                                port: Some(ServiceBackendPort { number: Some(i32::from(port)), ..Default::default() }),
+                            }),
+                            ..Default::default()
+                        },
+                    }],
+                }),
+            }]),
             ..Default::default()
         }),
         ..Default::default()
@@ -300,7 +362,7 @@ fn statefulset(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> S
             replicas: Some(w.replicas),
             service_name: Some(w.name.clone()),
             selector: LabelSelector { match_labels: Some(selector_labels(plan, &w.name)), ..Default::default() },
-            template: pod_template(plan, w, labels),
+            template: pod_template(plan, w, labels, None),
             volume_claim_templates: (!templates.is_empty()).then_some(templates),
             ..Default::default()
         }),
@@ -308,7 +370,13 @@ fn statefulset(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> S
     }
 }
 
-fn pod_template(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> PodTemplateSpec {
+/// The pod of a workload, or of one of its Jobs.
+fn pod_template(
+    plan: &Plan,
+    w: &Workload,
+    labels: BTreeMap<String, String>,
+    job: Option<&PlannedJob>,
+) -> PodTemplateSpec {
     let sts = w.kind == Kind::StatefulSet;
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
@@ -406,14 +474,38 @@ fn pod_template(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> 
         env_from.push(sec(format!("{}-secret", w.name)));
     }
 
+    let env_from = (!env_from.is_empty()).then_some(env_from);
+    if job.is_none() {
+        for (name, argv) in &w.init {
+            init_containers.push(Container {
+                name: name.clone(),
+                image: Some(w.image.clone()),
+                command: Some(argv.clone()),
+                env_from: env_from.clone(),
+                resources: Some(resources(w)),
+                security_context: Some(container_security(w)),
+                ..Default::default()
+            });
+        }
+    }
+    let (command, args) = match job.and_then(|j| j.command.clone()) {
+        Some(command) => (Some(command), None),
+        None => (w.command.clone(), w.args.clone()),
+    };
+    let env: Vec<EnvVar> = job
+        .iter()
+        .flat_map(|j| &j.env)
+        .map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() })
+        .collect();
     let startup = w.probe.startup_seconds.map(|_| probe(w, true));
     let probe = probe(w, false);
+    let serves = job.is_none();
     let container = Container {
-        name: w.name.clone(),
+        name: job.map_or_else(|| w.name.clone(), |j| j.label.clone()),
         image: Some(w.image.clone()),
-        command: w.command.clone(),
-        args: w.args.clone(),
-        ports: (!w.ports.is_empty()).then(|| {
+        command,
+        args,
+        ports: (serves && !w.ports.is_empty()).then(|| {
             w.ports
                 .iter()
                 .map(|p| ContainerPort {
@@ -424,23 +516,39 @@ fn pod_template(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> 
                 })
                 .collect()
         }),
-        env_from: (!env_from.is_empty()).then_some(env_from),
-        liveness_probe: Some(probe.clone()),
-        readiness_probe: Some(probe),
-        startup_probe: startup,
+        env: (!env.is_empty()).then_some(env),
+        env_from,
+        liveness_probe: serves.then(|| probe.clone()),
+        readiness_probe: serves.then_some(probe),
+        startup_probe: startup.filter(|_| serves),
         volume_mounts: (!mounts.is_empty()).then_some(mounts),
         resources: Some(resources(w)),
         security_context: Some(container_security(w)),
         ..Default::default()
     };
 
-    let mut annotations = BTreeMap::new();
-    annotations.insert("checksum/config".to_string(), w.checksum.clone());
+    // A Job's template is immutable: it carries no checksum, so re-applying the same release is a no-op.
+    let annotations = serves.then(|| BTreeMap::from([("checksum/config".to_string(), w.checksum.clone())]));
+    let spread = plan.topology_key.as_ref().filter(|_| serves && w.replicas > 1).map(|key| {
+        vec![TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: key.clone(),
+            when_unsatisfiable: "ScheduleAnyway".into(),
+            label_selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(plan, &w.name)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]
+    });
     PodTemplateSpec {
-        metadata: Some(ObjectMeta { labels: Some(labels), annotations: Some(annotations), ..Default::default() }),
+        metadata: Some(ObjectMeta { labels: Some(labels), annotations, ..Default::default() }),
         spec: Some(PodSpec {
             automount_service_account_token: Some(false),
             enable_service_links: Some(false),
+            restart_policy: job.map(|_| "OnFailure".to_string()),
+            share_process_namespace: w.share_process_namespace.then_some(true),
+            topology_spread_constraints: spread,
             init_containers: (!init_containers.is_empty()).then_some(init_containers),
             containers: vec![container],
             volumes: (!volumes.is_empty()).then_some(volumes),
@@ -556,7 +664,7 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
             .collect()
     };
     for target in plan.workloads.iter().filter(|w| !w.ports.is_empty()) {
-        let exposed = target.service_type != "ClusterIP";
+        let exposed = target.service_type != "ClusterIP" || target.ingress.is_some();
         let sources: Vec<&Workload> = plan.workloads.iter().filter(|w| w.talks_to.contains_key(&target.name)).collect();
         if sources.is_empty() && !exposed {
             continue;
@@ -565,11 +673,21 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
             sources.iter().map(|s| format!("{} ({})", s.name, s.talks_to[&target.name])).collect();
         let mut rules = Vec::new();
         if exposed {
-            why.insert(0, format!("anyone (Service type {})", target.service_type));
+            let how = match &target.ingress {
+                Some(i) => format!("Service type {}, Ingress {}", target.service_type, i.host),
+                None => format!("Service type {}", target.service_type),
+            };
+            why.insert(0, format!("anyone ({how})"));
             rules.push(NetworkPolicyIngressRule { from: None, ports: Some(tcp_ports(&target.ports)) });
         } else {
             rules.push(NetworkPolicyIngressRule {
-                from: Some(sources.iter().map(|s| peer(&s.name)).collect()),
+                from: Some(
+                    sources
+                        .iter()
+                        .flat_map(|s| std::iter::once(s.name.as_str()).chain(s.jobs.iter().map(|j| j.label.as_str())))
+                        .map(peer)
+                        .collect(),
+                ),
                 ports: Some(tcp_ports(&target.ports)),
             });
         }

@@ -8,6 +8,7 @@ pub mod compose;
 pub mod dotenv;
 pub mod emit;
 pub mod error;
+pub mod findings;
 pub mod interpolate;
 pub mod names;
 pub mod plan;
@@ -20,7 +21,7 @@ pub mod write;
 pub mod yaml;
 
 use crate::plan::Plan;
-use crate::readme::{ClaimFacts, Facts, Lang, WorkloadFacts};
+use crate::readme::{ClaimFacts, Facts, Lang, SecurityFinding, WorkloadFacts};
 use crate::rules::{Kind, Rules};
 use crate::tree::Tree;
 use crate::upstream::Project;
@@ -108,9 +109,17 @@ fn facts(plan: &Plan) -> Facts {
         storage_class: plan.storage_class.clone(),
         config_map: plan.config_map.clone(),
         omitted: plan.omitted.clone(),
-        security_findings: Vec::new(),
+        security_findings: plan
+            .findings
+            .iter()
+            .map(|f| SecurityFinding {
+                check_id: f.check_id.clone(),
+                resource: f.resource.clone(),
+                reason: f.reason.clone(),
+            })
+            .collect(),
         has_network_policies: true,
-        migration_job: None,
+        migration_job: plan.workloads.iter().flat_map(|w| &w.jobs).map(|j| j.name.clone()).next(),
     }
 }
 

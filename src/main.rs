@@ -60,6 +60,22 @@ struct GenerateArgs {
     /// Treat warnings (untranslated keys, unknown services) as errors.
     #[arg(long)]
     strict: bool,
+    /// Run this service outside the cluster (repeatable): `postgres`, `redis`, `weaviate`, … Its
+    /// workload, claims and policies are left out; point its settings at your server with --set.
+    #[arg(long, value_name = "SERVICE")]
+    external: Vec<String>,
+    /// Service type of the entry point (nginx).
+    #[arg(long, value_name = "TYPE", value_parser = ["ClusterIP", "NodePort", "LoadBalancer"])]
+    expose: Option<String>,
+    /// Add an Ingress for this host name in front of the entry point.
+    #[arg(long, value_name = "HOST")]
+    ingress_host: Option<String>,
+    /// TLS for the Ingress from this Secret (type kubernetes.io/tls, in the app's namespace).
+    #[arg(long, value_name = "SECRET", requires = "ingress_host")]
+    ingress_tls_secret: Option<String>,
+    /// IngressClass of the Ingress (default: the cluster's default class).
+    #[arg(long, value_name = "CLASS", requires = "ingress_host")]
+    ingress_class: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -125,8 +141,20 @@ fn generate_command(args: GenerateArgs) -> Result<ExitCode, Error> {
         set,
         profiles: (!args.profiles.is_empty()).then_some(args.profiles),
     };
-    let rules = rules::load(args.preset, args.mappings.as_deref())?;
+    let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
     let project = upstream::load(&opts)?;
+    let choices = rules::Choices {
+        external: args.external,
+        expose: args.expose,
+        ingress: args.ingress_host.map(|host| rules::IngressRule {
+            host,
+            port: None,
+            tls_secret: args.ingress_tls_secret,
+            class: args.ingress_class,
+        }),
+    };
+    let services: Vec<String> = project.services.keys().cloned().collect();
+    rules.apply(&choices, &services)?;
     let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
     let (plan, tree) = compose2dify::generate(&project, &rules, Settings { lang })?;
 

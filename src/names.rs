@@ -102,6 +102,17 @@ pub fn mentions_host(text: &str, host: &str, namespace: &str) -> bool {
     false
 }
 
+/// Whether a setting points at `host`. A value that is nothing but the name (`postgres`) is a
+/// host only under a key that holds hosts (`DB_HOST`, not `DB_USERNAME` or `CELERY_BACKEND`); a
+/// name inside a URL or before a port is a host under any key.
+pub fn setting_names_host(key: &str, value: &str, host: &str, namespace: &str) -> bool {
+    if value.trim() == host {
+        const HOST_KEYS: &[&str] = &["HOST", "ENDPOINT", "URL", "URI", "ADDR", "SERVER", "DSN", "PROXY"];
+        return HOST_KEYS.iter().any(|k| key.to_ascii_uppercase().contains(k));
+    }
+    mentions_host(value, host, namespace)
+}
+
 fn is_name_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'
 }
@@ -116,6 +127,9 @@ fn starts_host(text: &str, i: usize) -> bool {
 }
 
 fn ends_host(text: &str, end: usize) -> bool {
+    if text[end..].starts_with("://") {
+        return false; // a URL scheme (`redis://`), not a host
+    }
     match text.as_bytes().get(end) {
         None => true,
         Some(c) => matches!(c, b':' | b'/' | b';' | b',' | b'"' | b'\'' | b')' | b' ' | b'\t' | b'\n' | b'\r'),
@@ -170,6 +184,11 @@ mod tests {
         assert!(!mentions_host("postgresql", "postgres", "dify"));
         assert!(mentions_host("proxy_pass http://api.dify.svc.cluster.local:5001;", "api", "dify"));
         assert!(!mentions_host("/app/api/storage", "api", "dify"));
+        assert!(!mentions_host("redis://:pw@cache.example.com:6379/1", "redis", "dify"), "a scheme is no host");
+        assert!(mentions_host("redis://:pw@redis:6379/1", "redis", "dify"));
+        assert!(setting_names_host("DB_HOST", "postgres", "postgres", "dify"));
+        assert!(!setting_names_host("DB_USERNAME", "postgres", "postgres", "dify"), "a user name is no host");
+        assert!(setting_names_host("DB_USERNAME", "postgres:5432", "postgres", "dify"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::compose::{HealthTest, MountSource, Service};
 use crate::error::{Error, Result};
 use crate::interpolate;
-use crate::names::{dns_label, mentions_host, HostMap};
+use crate::names::{dns_label, mentions_host, setting_names_host, HostMap};
 use crate::rules::{Kind, Resources, Rules, SecretMatcher, Security, ServiceRule};
 use crate::upstream::{HostPath, Project};
 
@@ -30,6 +30,10 @@ pub struct Plan {
     pub warnings: Vec<String>,
     pub storage_class: String,
     pub dns: crate::rules::Dns,
+    /// Pods of workloads with more than one replica spread over this node label.
+    pub topology_key: Option<String>,
+    /// checkov findings the tree accepts, each with its reason (for the README).
+    pub findings: Vec<crate::findings::Finding>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +69,27 @@ pub struct Workload {
     pub networks: BTreeSet<String>,
     /// Only on internal networks: egress limited to those networks' members and DNS.
     pub egress_only_to: Option<BTreeSet<String>>,
+    /// One-shot Jobs run from this workload's pod (the release's database migration).
+    pub jobs: Vec<Job>,
+    /// Init containers of the workload's own image and settings: (name, argv).
+    pub init: Vec<(String, Vec<String>)>,
+    pub share_process_namespace: bool,
+    pub ingress: Option<crate::rules::IngressRule>,
+}
+
+/// A Job made from a workload's pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Object name, carrying the release so that each release's Job runs once (`api-migrate-1-14-1`).
+    pub name: String,
+    /// Its pods' `app.kubernetes.io/name` (`api-migrate`), so no Service or budget of the workload
+    /// selects them.
+    pub label: String,
+    pub description: Option<String>,
+    /// Settings over the workload's own.
+    pub env: BTreeMap<String, String>,
+    pub command: Option<Vec<String>>,
+    pub backoff_limit: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +168,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     let empty_rule = ServiceRule::default();
     let mut hosts = HostMap::default();
     let mut k8s_name: BTreeMap<String, String> = BTreeMap::new();
+    let mut externals: Vec<String> = Vec::new();
     for svc in project.services.values() {
         let rule = rules.service(&svc.name);
         let name = rule.and_then(|r| r.name.clone()).unwrap_or_else(|| dns_label(&svc.name));
@@ -152,14 +178,17 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         }
         k8s_name.insert(svc.name.clone(), name.clone());
         let kind = rule.and_then(|r| r.kind).unwrap_or(rules.defaults.kind);
-        if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold) {
+        if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold | Kind::External) {
             omitted.push((svc.name.clone(), format!("profile not active ({})", svc.profiles.join(", "))));
             continue;
         }
         match kind {
-            Kind::Omit | Kind::Fold => {
+            Kind::Omit | Kind::Fold | Kind::External => {
                 let reason = rule.and_then(|r| r.reason.clone()).unwrap_or_else(|| "left out by the rules".into());
                 omitted.push((svc.name.clone(), reason));
+                if kind == Kind::External {
+                    externals.push(name);
+                }
             }
             _ if svc.image.is_none() => {
                 warnings.push(format!(
@@ -205,6 +234,9 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
 
     // 3. Settings per workload, names rewritten, split into plain and secret.
     let secret_values = known_secret_values(project, rules, &matcher, &chosen);
+    let in_shared_env = |svc: &Service| {
+        rules.shared_env.iter().any(|n| n == &svc.name || rules.service(n).is_some_and(|r| r.also.contains(&svc.name)))
+    };
     let mut settings: Vec<BTreeMap<String, Value>> = Vec::new();
     for (svc, rule) in &chosen {
         let mut env: BTreeMap<String, Value> = BTreeMap::new();
@@ -212,21 +244,16 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             let value = hosts.rewrite(&setting.value, None);
             env.insert(key.clone(), classify(key, &value, &setting.origin, rules, &matcher, &secret_values));
         }
-        for (key, value) in &rule.env {
+        let overrides = if in_shared_env(svc) { Some(&rules.shared_settings) } else { None };
+        for (key, value) in overrides.into_iter().flatten().chain(&rule.env) {
             env.insert(key.clone(), classify(key, value, key, rules, &matcher, &secret_values));
         }
         settings.push(env);
     }
 
     // 4. Shared settings: what every shared service has alike.
-    let shared_idx: Vec<usize> = chosen
-        .iter()
-        .enumerate()
-        .filter(|(_, (s, _))| {
-            rules.shared_env.iter().any(|n| n == &s.name || rules.service(n).is_some_and(|r| r.also.contains(&s.name)))
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let shared_idx: Vec<usize> =
+        chosen.iter().enumerate().filter(|(_, (s, _))| in_shared_env(s)).map(|(i, _)| i).collect();
     let mut shared: BTreeMap<String, Value> = match shared_idx.first() {
         Some(&first) => settings[first].clone(),
         None => BTreeMap::new(),
@@ -238,6 +265,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
 
     // 5. Workloads.
     let mut workloads = Vec::new();
+    let mut dangling: Vec<String> = Vec::new();
     let mut shared_claims: BTreeMap<String, Claim> = BTreeMap::new();
     for (i, (svc, rule)) in chosen.iter().enumerate() {
         let name = k8s_name[&svc.name].clone();
@@ -277,6 +305,14 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             match &m.source {
                 MountSource::Bind(src) => {
                     if let Some((claim_name, claim)) = rules.shared_claims.iter().find(|(_, c)| c.source == *src) {
+                        // A setting the service does not have cannot rule the claim out.
+                        let needed = claim
+                            .when
+                            .iter()
+                            .all(|(var, values)| env_plain.get(var).is_none_or(|have| values.contains(have)));
+                        if !needed {
+                            continue; // e.g. object storage instead of files: no shared folder
+                        }
                         shared_claims.entry(claim_name.clone()).or_insert_with(|| Claim {
                             name: claim_name.clone(),
                             size: claim.size.clone(),
@@ -386,6 +422,17 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 seed: vec![],
             });
         }
+        let security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
+        if security.read_only_root == Some(true) {
+            for (wi, path) in security.writable_paths.iter().flatten().enumerate() {
+                volumes.push(Volume {
+                    name: format!("writable-{wi}"),
+                    source: VolumeSource::EmptyDir { memory: false },
+                    mounts: vec![Mount { path: path.clone(), sub_path: None, read_only: false }],
+                    seed: vec![],
+                });
+            }
+        }
         dedupe_claims(&mut claims, &mut volumes, &name, &mut warnings);
 
         // Ports: the rules, else compose's container ports and `expose`.
@@ -414,21 +461,35 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         };
 
         let probe = probe(rule, svc, &ports, rules, &settings[i], &secret_values, &hosts, &mut warnings);
-        let security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
         let resources = rule.resources.clone().unwrap_or_else(|| rules.defaults.resources.clone());
 
         // Flows: hosts this workload's settings, commands and files point at, and depends_on.
         let mut talks_to = BTreeMap::new();
-        let mut texts: Vec<&str> = settings[i].values().map(|v| v.plain.as_str()).collect();
-        texts.extend(files.values().map(String::as_str));
+        let mut texts: Vec<&str> = files.values().map(String::as_str).collect();
         let cmd_text = command.iter().chain(args.iter()).flatten().cloned().collect::<Vec<_>>().join(" ");
         texts.push(&cmd_text);
         for target in &deployed {
             if *target == name {
                 continue;
             }
-            if texts.iter().any(|t| mentions_host(t, target, &rules.namespace)) {
+            let in_settings =
+                settings[i].iter().any(|(k, v)| setting_names_host(k, &v.plain, target, &rules.namespace));
+            if in_settings || texts.iter().any(|t| mentions_host(t, target, &rules.namespace)) {
                 talks_to.insert(target.clone(), "named as a host in its settings or config files".to_string());
+            }
+        }
+        for ext in &externals {
+            let mut still: Vec<String> = settings[i]
+                .iter()
+                .filter(|(k, v)| setting_names_host(k, &v.plain, ext, &rules.namespace))
+                .map(|(k, _)| k.clone())
+                .collect();
+            still.extend(files.iter().filter(|(_, t)| mentions_host(t, ext, &rules.namespace)).map(|(k, _)| k.clone()));
+            if mentions_host(&cmd_text, ext, &rules.namespace) {
+                still.push("its command".into());
+            }
+            if !still.is_empty() {
+                dangling.push(format!("{name} → {ext}: {}", still.join(", ")));
             }
         }
         for dep in &svc.depends_on {
@@ -449,6 +510,24 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 .collect()
         });
 
+        let release_slug = image_tag(svc.image.as_deref().unwrap_or_default()).map(|t| name_suffix(&t));
+        let jobs = rule
+            .jobs
+            .iter()
+            .map(|(job, j)| {
+                let label = format!("{name}-{job}");
+                let suffix = release_slug.clone().unwrap_or_else(|| "untagged".into());
+                let full: String = format!("{label}-{suffix}").chars().take(63).collect();
+                Job {
+                    name: full.trim_end_matches('-').to_string(),
+                    label,
+                    description: j.description.clone(),
+                    env: j.env.clone(),
+                    command: j.command.clone(),
+                    backoff_limit: j.backoff_limit.unwrap_or(6),
+                }
+            })
+            .collect();
         let mut w = Workload {
             upstream: svc.name.clone(),
             name: name.clone(),
@@ -474,9 +553,19 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             talks_to,
             networks,
             egress_only_to,
+            jobs,
+            init: rule.init.iter().map(|(n, argv)| (n.clone(), argv.clone())).collect(),
+            share_process_namespace: rule.share_process_namespace,
+            ingress: rule.ingress.clone(),
         };
         w.checksum = checksum(&w, uses_shared.then_some(&shared_config));
         workloads.push(w);
+    }
+    if !dangling.is_empty() {
+        return Err(Error::usage(
+            format!("settings still point at services run outside the cluster: {}", dangling.join("; ")),
+            "point them at your server, e.g. --set DB_HOST=db.example.com (and every URL that names the host)",
+        ));
     }
     // Flows only between workloads that share a compose network (or are reached from outside).
     let nets: BTreeMap<String, BTreeSet<String>> =
@@ -492,8 +581,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         .first()
         .and_then(|&i| chosen[i].0.image.as_deref())
         .or_else(|| chosen.first().and_then(|(s, _)| s.image.as_deref()))
-        .and_then(|img| img.rsplit_once(':').map(|(_, tag)| tag.to_string()))
-        .filter(|t| !t.contains('/'));
+        .and_then(image_tag);
 
     Ok(Plan {
         namespace: rules.namespace.clone(),
@@ -509,7 +597,25 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         warnings,
         storage_class: rules.storage_class.clone(),
         dns: rules.dns.clone(),
+        topology_key: rules.defaults.topology_key.clone(),
+        findings: Vec::new(),
     })
+    .map(|mut plan| {
+        plan.findings = crate::findings::accepted(&plan, rules);
+        plan
+    })
+}
+
+/// A tag as the end of an object name: `1.14.1` → `1-14-1`.
+fn name_suffix(tag: &str) -> String {
+    let dashed: String =
+        tag.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    dashed.trim_matches('-').to_string()
+}
+
+/// The tag of an image reference (`langgenius/dify-api:1.14.1` → `1.14.1`; none for a registry port).
+fn image_tag(image: &str) -> Option<String> {
+    image.rsplit_once(':').map(|(_, tag)| tag.to_string()).filter(|t| !t.contains('/'))
 }
 
 /// A setting after classification: its plain value (for host and flow analysis) and, when secret,

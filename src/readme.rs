@@ -1270,6 +1270,11 @@ impl<'a> Renderer<'a> {
         let rows: Vec<Vec<String>> =
             f.security_findings.iter().map(|s| vec![code(&s.check_id), code(&s.resource), s.reason.clone()]).collect();
         self.table(&header, &rows);
+        let ids = crate::findings::NOT_LISTED.iter().map(|c| code(c)).collect::<Vec<_>>().join(", ");
+        self.para(
+            &format!("Not listed per object, because every object of this tree fails them on purpose: {ids} (images by tag rather than digest, secrets read as environment variables because that is how Dify reads its settings, the user ID the image defines, the cluster's image pull policy)."),
+            &format!("次のチェック {ids} は、このツリーのすべてのオブジェクトで意図的に満たしていないため、個別には記載していません（イメージはダイジェストではなくタグで指定、Dify が設定を環境変数で読むため Secret を環境変数として渡す、ユーザー ID はイメージの定義に従う、イメージの pull ポリシーはクラスターの既定に従う）。"),
+        );
     }
 
     fn operations(&mut self) {

@@ -39,6 +39,12 @@ pub struct Rules {
     pub secrets: SecretRules,
     #[serde(default)]
     pub ignored_keys: BTreeMap<String, String>,
+    /// Settings every `shared_env` service gets, replacing upstream's value.
+    #[serde(default)]
+    pub shared_settings: BTreeMap<String, String>,
+    /// Why a checkov finding is accepted: check ID → reason (a service's `findings` win).
+    #[serde(default)]
+    pub findings: BTreeMap<String, String>,
     #[serde(default)]
     pub services: IndexMap<String, ServiceRule>,
     /// SHA-256 of the layered rules actually in force (preset and user file), for GENERATED.md.
@@ -52,6 +58,10 @@ pub struct SharedClaim {
     pub source: String,
     pub size: String,
     pub access_mode: String,
+    /// Only while these settings have one of the listed values (e.g. local file storage; a setting
+    /// the service lacks does not count against it); otherwise the bind mount is dropped, no claim.
+    #[serde(default)]
+    pub when: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -73,6 +83,8 @@ pub struct Defaults {
     pub resources: Resources,
     pub security: Security,
     pub probe: ProbeTiming,
+    /// Workloads with more than one replica spread their pods over this node label.
+    pub topology_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -83,6 +95,8 @@ pub enum Kind {
     Omit,
     /// Absorbed into other workloads (a one-shot helper), with a reason.
     Fold,
+    /// Run outside the cluster (a managed database): not deployed, and nothing may still point at it.
+    External,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -106,6 +120,8 @@ pub struct Security {
     pub run_as_group: Option<i64>,
     pub fs_group: Option<i64>,
     pub read_only_root: Option<bool>,
+    /// With a read-only root filesystem: paths that get an empty writable directory.
+    pub writable_paths: Option<Vec<String>>,
 }
 
 impl Security {
@@ -121,6 +137,7 @@ impl Security {
             run_as_group: over.run_as_group.or(self.run_as_group),
             fs_group: over.fs_group.or(self.fs_group),
             read_only_root: over.read_only_root.or(self.read_only_root),
+            writable_paths: over.writable_paths.clone().or_else(|| self.writable_paths.clone()),
         }
     }
 }
@@ -180,6 +197,43 @@ pub struct ServiceRule {
     pub env: BTreeMap<String, String>,
     pub resources: Option<Resources>,
     pub security: Option<Security>,
+    /// One-shot Jobs run from this service's pod (image, settings, storage): job name → rule.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, JobRule>,
+    /// Init containers of the service's own image and settings: name → argv.
+    #[serde(default)]
+    pub init: BTreeMap<String, Vec<String>>,
+    /// Containers of the pod share one process namespace (the first process is not PID 1).
+    #[serde(default)]
+    pub share_process_namespace: bool,
+    /// An Ingress in front of this service's Service.
+    pub ingress: Option<IngressRule>,
+    /// Why a checkov finding on this workload is accepted: check ID → reason.
+    #[serde(default)]
+    pub findings: BTreeMap<String, String>,
+}
+
+/// A Job made from a service's pod: named after the release, so it runs once per release.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobRule {
+    pub description: Option<String>,
+    /// Settings set on the Job's container, over the service's own.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub command: Option<Vec<String>>,
+    pub backoff_limit: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngressRule {
+    pub host: String,
+    /// Service port (default: the first).
+    pub port: Option<u16>,
+    /// Secret holding the TLS certificate for `host` (no TLS without it).
+    pub tls_secret: Option<String>,
+    pub class: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -222,10 +276,69 @@ pub struct TemplateVar {
     pub template: Option<String>,
 }
 
+/// Deployment choices from the command line, applied over the rules in force.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    /// Services run outside the cluster: a compose name, an older name or the workload name.
+    pub external: Vec<String>,
+    /// Service type of the services the rules expose (ClusterIP, NodePort or LoadBalancer).
+    pub expose: Option<String>,
+    /// An Ingress in front of the exposed service.
+    pub ingress: Option<IngressRule>,
+}
+
 impl Rules {
     /// The rule for an upstream service: by its name, else by one of the rules' older names.
     pub fn service(&self, upstream: &str) -> Option<&ServiceRule> {
         self.services.get(upstream).or_else(|| self.services.values().find(|r| r.also.iter().any(|a| a == upstream)))
+    }
+
+    /// Apply command-line choices. `services` are the compose file's service names.
+    pub fn apply(&mut self, choices: &Choices, services: &[String]) -> Result<()> {
+        for wanted in &choices.external {
+            let key = self
+                .services
+                .iter()
+                .find(|(k, r)| *k == wanted || r.also.contains(wanted) || r.name.as_ref() == Some(wanted))
+                .map(|(k, _)| k.clone())
+                .or_else(|| services.iter().find(|s| *s == wanted || crate::names::dns_label(s) == *wanted).cloned())
+                .ok_or_else(|| {
+                    Error::usage(
+                        format!("--external `{wanted}` names no service of the compose file or the rules"),
+                        format!("use a compose service or workload name, one of: {}", services.join(", ")),
+                    )
+                })?;
+            let rule = self.services.entry(key).or_default();
+            rule.kind = Some(Kind::External);
+            rule.reason = Some("runs outside the cluster (--external); its settings point at your server".into());
+        }
+        let exposed: Vec<String> = self
+            .services
+            .iter()
+            .filter(|(_, r)| r.service_type.as_deref().is_some_and(|t| t != "ClusterIP"))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if (choices.expose.is_some() || choices.ingress.is_some()) && exposed.is_empty() {
+            return Err(Error::usage(
+                "no service is exposed by the rules, so --expose and --ingress have nothing to apply to",
+                "give the entry service `service_type: LoadBalancer` in a rules file (--mappings)",
+            ));
+        }
+        for key in &exposed {
+            let rule = self.services.entry(key.clone()).or_default();
+            if let Some(t) = &choices.expose {
+                rule.service_type = Some(t.clone());
+            }
+            if let Some(ingress) = &choices.ingress {
+                rule.ingress = Some(ingress.clone());
+            }
+        }
+        if choices.external.is_empty() && choices.expose.is_none() && choices.ingress.is_none() {
+            return Ok(());
+        }
+        let seen = format!("{}{:?}", self.fingerprint, choices);
+        self.fingerprint = crate::upstream::sha256(seen.as_bytes());
+        Ok(())
     }
 }
 
@@ -296,6 +409,8 @@ fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
         defaults: Option<Value>,
         secrets: Option<Value>,
         ignored_keys: Option<BTreeMap<String, String>>,
+        shared_settings: Option<BTreeMap<String, String>>,
+        findings: Option<BTreeMap<String, String>>,
         services: Option<IndexMap<String, ServiceRule>>,
     }
     if !value.is_mapping() {

@@ -19,7 +19,8 @@ use crate::yaml;
 pub struct Options {
     pub compose: PathBuf,
     pub env_file: Option<PathBuf>,
-    /// `--set KEY=VALUE`: replaces the env source's value before anything is interpolated.
+    /// `--set KEY=VALUE`: replaces the value in the env source (before anything is interpolated)
+    /// and in every env file a service reads.
     pub set: Vec<(String, String)>,
     /// `--profile`: replaces `COMPOSE_PROFILES` when given.
     pub profiles: Option<Vec<String>>,
@@ -302,11 +303,12 @@ impl Context for Loader<'_> {
                     ),
                     help: "fix this line of the env file".to_string(),
                 })?;
-                // `--set` edits the env source, wherever a service reads it as an env file.
+                // `--set` edits the setting in every env file that has it (so it reaches settings that
+                // newer releases keep in `envs/**`), and adds it to the env source.
                 let is_source = self.env_source.as_ref().is_some_and(|s| normalize(s) == normalize(&p));
                 let overrides = self.overrides;
                 let env = self.env;
-                let over = |k: &str| if is_source { overrides.get(k).cloned() } else { None };
+                let over = |k: &str| overrides.get(k).cloned();
                 let expanded =
                     dotenv::expand(&entries, &over, &|k| env.get(k).cloned()).map_err(|(line, e)| Problem {
                         path: at.to_string(),

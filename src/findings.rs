@@ -1,0 +1,65 @@
+//! The security findings a tree accepts: what checkov (`validate-k8s --security`) reports on the
+//! emitted objects, predicted from the plan, each with the reason from the rules. The generated
+//! README lists them, and a test compares the list with checkov's own report.
+
+use crate::plan::{Plan, Workload};
+use crate::rules::{Kind, Rules};
+
+/// Checks every tree fails on purpose, named once in the README instead of per object: digest
+/// pinning, secrets read as environment variables (how Dify reads them), image-defined user IDs
+/// and the image pull policy.
+pub const NOT_LISTED: &[&str] = &["CKV_K8S_43", "CKV_K8S_35", "CKV_K8S_40", "CKV_K8S_15"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub check_id: String,
+    /// As checkov names it: `Deployment.dify.nginx`.
+    pub resource: String,
+    pub reason: String,
+}
+
+/// The findings of every workload and Job of the plan, in resource order.
+pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for w in &plan.workloads {
+        let kind = if w.kind == Kind::StatefulSet { "StatefulSet" } else { "Deployment" };
+        let mut resources = vec![format!("{kind}.{}.{}", plan.namespace, w.name)];
+        resources.extend(w.jobs.iter().map(|j| format!("Job.{}.{}", plan.namespace, j.name)));
+        let rule = rules.service(&w.upstream);
+        for check in failed_checks(w) {
+            let reason = rule
+                .and_then(|r| r.findings.get(check))
+                .or_else(|| rules.findings.get(check))
+                .cloned()
+                .unwrap_or_else(|| "no reason recorded in the rules".to_string());
+            for resource in &resources {
+                out.push(Finding { check_id: check.to_string(), resource: resource.clone(), reason: reason.clone() });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.resource, &a.check_id).cmp(&(&b.resource, &b.check_id)));
+    out
+}
+
+/// The checkov checks a workload's pods fail, from the decisions in its plan.
+fn failed_checks(w: &Workload) -> Vec<&'static str> {
+    let s = &w.security;
+    let mut checks = Vec::new();
+    if !w.resources.limits.contains_key("cpu") {
+        checks.push("CKV_K8S_11"); // CPU limits
+    }
+    let tag = w.image.rsplit_once(':').map(|(_, t)| t).filter(|t| !t.contains('/'));
+    if tag.is_none_or(|t| t == "latest") {
+        checks.push("CKV_K8S_14"); // image tag fixed
+    }
+    if s.read_only_root != Some(true) {
+        checks.push("CKV_K8S_22"); // read-only root filesystem
+    }
+    if s.run_as_non_root != Some(true) {
+        checks.push("CKV_K8S_23"); // root containers
+    }
+    if s.add_capabilities.as_ref().is_some_and(|c| !c.is_empty()) {
+        checks.push("CKV_K8S_25"); // added capabilities
+    }
+    checks
+}
