@@ -332,11 +332,7 @@ struct Cluster {
 
 impl Cluster {
     fn render(release: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("k8s");
-        generate(release, &out, &[]);
-        setup_secrets(&out);
-        let docs = render(&out);
+        let (_dir, docs) = generate_and_render(release, &[]);
         let policies = docs.iter().filter(|d| d["kind"].as_str() == Some("NetworkPolicy")).cloned().collect();
         let pods = workload_pods(&docs);
         Cluster { policies, docs, pods }
