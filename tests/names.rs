@@ -179,7 +179,7 @@ impl Tree {
     }
 
     fn workloads(&self) -> impl Iterator<Item = &Value> {
-        self.docs.iter().filter(|d| matches!(d["kind"].as_str(), Some("Deployment" | "StatefulSet")))
+        self.docs.iter().filter(|d| matches!(d["kind"].as_str(), Some("Deployment" | "StatefulSet" | "Job")))
     }
 
     fn env_of(&self, workload: &str) -> BTreeMap<String, String> {

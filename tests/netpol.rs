@@ -260,7 +260,7 @@ spec:
     assert!(!allowed(&egress_only, &stranger, &client, 80, "TCP"), "ingress isolated by default type");
 }
 
-/// Every workload's pod template as an endpoint, by workload name.
+/// Every workload's pod template as an endpoint, by workload name (`Job/<name>` for Jobs).
 fn workload_pods(docs: &[Value]) -> BTreeMap<String, Endpoint> {
     let namespace_labels: BTreeMap<String, Labels> = docs
         .iter()
@@ -273,11 +273,16 @@ fn workload_pods(docs: &[Value]) -> BTreeMap<String, Endpoint> {
         })
         .collect();
     docs.iter()
-        .filter(|d| matches!(d["kind"].as_str(), Some("Deployment" | "StatefulSet")))
-        .map(|d| {
+        .filter_map(|d| {
+            let kind = d["kind"].as_str()?;
             let name = d["metadata"]["name"].as_str().expect("workload name").to_string();
+            let (name, template) = match kind {
+                "Deployment" | "StatefulSet" => (name, &d["spec"]["template"]),
+                "Job" => (format!("Job/{name}"), &d["spec"]["template"]),
+                "CronJob" => (format!("CronJob/{name}"), &d["spec"]["jobTemplate"]["spec"]["template"]),
+                _ => return None,
+            };
             let namespace = d["metadata"]["namespace"].as_str().expect("workload namespace").to_string();
-            let template = &d["spec"]["template"];
             let ports = seq(&template["spec"]["containers"])
                 .iter()
                 .flat_map(|c| seq(&c["ports"]))
@@ -296,7 +301,7 @@ fn workload_pods(docs: &[Value]) -> BTreeMap<String, Endpoint> {
                 labels: labels_of(&template["metadata"]["labels"]),
                 ports,
             };
-            (name.clone(), Endpoint { name, pod: Some(pod), ip: None })
+            Some((name.clone(), Endpoint { name, pod: Some(pod), ip: None }))
         })
         .collect()
 }
@@ -397,6 +402,12 @@ fn isolation_holds(release: &str) {
     ];
     for (src, service, port) in must_allow {
         assert!(c.to_service(c.pod(src), service, *port), "{release}: {src} → {service}:{port} is denied");
+    }
+    // A migration Job (upstream's MODE=migration) takes the database lock in redis, then migrates.
+    for (name, job) in c.pods.iter().filter(|(name, _)| name.starts_with("Job/")) {
+        for (service, port) in [("postgres", 5432), ("redis", 6379)] {
+            assert!(c.to_service(job, service, port), "{release}: {name} → {service}:{port} is denied");
+        }
     }
     assert!(c.to_service(&outside, "nginx", 80), "{release}: the outside cannot reach nginx:80");
     for src in ["ssrf-proxy", "api", "worker", "plugin-daemon"] {
