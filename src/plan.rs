@@ -288,7 +288,9 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let fqdn = rule.fqdn_hosts.then_some((fqdn_suffix.as_str(), deployed.as_slice()));
         let render = |text: &str| -> String {
             let rendered = if rule.templates.is_empty() { text.to_string() } else { envsubst(text, &template_vars) };
-            let rendered = hosts.rewrite(&rendered, fqdn);
+            // A secret value in a file (the sandbox's `key: dify-sandbox`) becomes its placeholder:
+            // ConfigMaps hold no secrets, and the image reads the real one from the Secret.
+            let rendered = replace_known(&hosts.rewrite(&rendered, fqdn), &secret_values);
             rendered.replace(
                 &format!("resolver {}", rules.dns.docker_resolver),
                 &format!("resolver {}", rules.dns.cluster_resolver),

@@ -43,6 +43,17 @@ pub fn render(dir: &Path) -> Vec<Value> {
     serde_yaml_ng::Deserializer::from_str(&text).map(|d| Value::deserialize(d).expect("yaml doc")).collect()
 }
 
+/// The main job in a fresh directory: generate, run setup-secrets.sh, render. The tree is in
+/// `<dir>/k8s`; keep the directory alive while reading it.
+pub fn generate_and_render(release: &str, extra: &[&str]) -> (tempfile::TempDir, Vec<Value>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("k8s");
+    generate(release, &out, extra);
+    setup_secrets(&out);
+    let docs = render(&out);
+    (dir, docs)
+}
+
 pub fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
     docs.iter().find(|d| d["kind"].as_str() == Some(kind) && d["metadata"]["name"].as_str() == Some(name))
 }
