@@ -176,11 +176,6 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         for alias in svc.networks.values().flatten().chain(svc.container_name.iter()).chain(svc.hostname.iter()) {
             hosts.insert(alias, &name);
         }
-        // Older names of the same service (`db` for `db_postgres`) that settings still use as hosts.
-        let older = rule.map(|r| r.also.as_slice()).unwrap_or_default();
-        for old in older.iter().filter(|o| !project.services.contains_key(*o)) {
-            hosts.insert(old, &name);
-        }
         k8s_name.insert(svc.name.clone(), name.clone());
         let kind = rule.and_then(|r| r.kind).unwrap_or(rules.defaults.kind);
         if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold | Kind::External) {
