@@ -255,3 +255,32 @@ fn every_checkov_finding_is_explained_in_the_readme() {
         assert!(readme.contains(c), "README names the check {c} it does not list per object");
     }
 }
+
+#[test]
+fn every_choice_together_passes_validate_k8s() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k8s");
+    generate(
+        "1.14.1",
+        &out,
+        &[
+            "--external",
+            "postgres",
+            "--set",
+            "DB_HOST=pg.example.com",
+            "--set",
+            "STORAGE_TYPE=s3",
+            "--expose",
+            "ClusterIP",
+            "--ingress-host",
+            "dify.example.com",
+            "--ingress-tls-secret",
+            "dify-tls",
+        ],
+    );
+    setup_secrets(&out);
+    let tool = repo().join("../shared/tools/validate-k8s");
+    let o = std::process::Command::new("bash").arg(&tool).arg(&out).output().expect("validate-k8s");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && stdout.contains("validate-k8s: OK"), "{stdout}");
+}
