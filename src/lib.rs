@@ -102,6 +102,7 @@ fn facts(plan: &Plan) -> Facts {
                 image: w.image.clone(),
                 role: w.role.clone(),
                 description: w.description.clone(),
+                ingress: w.ingress.as_ref().map(|i| (i.host.clone(), i.tls_secret.is_some())),
             })
             .collect(),
         secret_files,

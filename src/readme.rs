@@ -62,6 +62,8 @@ pub struct WorkloadFacts {
     pub role: Option<String>,
     /// One-line purpose (English).
     pub description: Option<String>,
+    /// Host name of an Ingress in front of it, and whether it serves TLS.
+    pub ingress: Option<(String, bool)>,
 }
 
 /// A persistent volume claim as seen from a workload.
@@ -846,6 +848,15 @@ impl<'a> Renderer<'a> {
         if let Some(e) = self.entry() {
             let port = e.ports.first().copied().unwrap_or(80);
             match e.service_type.as_deref() {
+                _ if e.ingress.is_some() => {
+                    let (host, tls) = e.ingress.clone().unwrap_or_default();
+                    let url = format!("{}://{host}/install", if tls { "https" } else { "http" });
+                    self.para(
+                        &format!("The Ingress `{}` routes `{host}` to it. Point the name at your ingress controller's address, then open `{url}` to create the first administrator account:", e.name),
+                        &format!("Ingress `{}` が `{host}` をここへ転送します。この名前をイングレスコントローラーのアドレスに向けてから `{url}` を開き、最初の管理者アカウントを作成します。", e.name),
+                    );
+                    self.block("bash", &[format!("kubectl get ingress -n {ns} {}", e.name)]);
+                }
                 Some("LoadBalancer") => {
                     self.para(
                         "Find the external address in the `EXTERNAL-IP` column, then open `http://<EXTERNAL-IP>/install` to create the first administrator account:",
@@ -1857,6 +1868,7 @@ mod tests {
             image: format!("example/{name}:1.14.1"),
             role: role.map(Into::into),
             description: Some(format!("Purpose of {name}")),
+            ingress: None,
         }
     }
 
@@ -2204,6 +2216,7 @@ mod tests {
             image: "qdrant/qdrant".into(),
             role: Some("custom".into()),
             description: Some("Custom vector store".into()),
+            ingress: None,
         });
         let ja = render(&f, Lang::Ja);
         assert!(ja.contains("メインデータベース"));

@@ -169,7 +169,7 @@ fn exposure_choices_and_ingress() {
     assert_eq!(get(&docs, "Service", "nginx")["spec"]["type"], "LoadBalancer");
     assert!(find(&docs, "Ingress", "nginx").is_none());
 
-    let (_dir, docs) = rendered(&[
+    let (dir, docs) = rendered(&[
         "--expose",
         "ClusterIP",
         "--ingress-host",
@@ -187,6 +187,8 @@ fn exposure_choices_and_ingress() {
     assert_eq!(ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"], "nginx");
     // The ingress controller lives elsewhere: nginx still admits traffic from outside.
     assert!(find(&docs, "NetworkPolicy", "allow-ingress-nginx").is_some());
+    let readme = std::fs::read_to_string(dir.path().join("k8s/README.md")).unwrap();
+    assert!(readme.contains("https://dify.example.com/install"), "the guide sends operators to the Ingress");
 
     let (_dir, docs) = rendered(&["--expose", "NodePort"]);
     assert_eq!(get(&docs, "Service", "nginx")["spec"]["type"], "NodePort");
