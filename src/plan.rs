@@ -619,7 +619,7 @@ fn classify(
 }
 
 /// `scheme://user:password@host` → the password's byte range.
-fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
+pub fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
     let scheme_end = value.find("://")? + 3;
     let rest = &value[scheme_end..];
     let at = rest.find('@')?;
