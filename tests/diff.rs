@@ -109,3 +109,15 @@ fn changed_secret_defaults_are_masked() {
     assert!(report.contains("`LOG_LEVEL`: `INFO` → `DEBUG`"), "{report}");
     assert!(report.contains("# Dify release 1.0.0 → 1.1.0"), "{report}");
 }
+
+/// One step between neighbouring releases, the report the update workflow usually opens a PR with.
+#[test]
+fn report_from_1_13_3_to_1_14_0() {
+    let old = repo().join("tests/fixtures/releases/dify-1.13.3/docker-compose.yaml");
+    let (code, report, stderr) = diff(&old, &compose("1.14.0"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(report.contains("`POSTGRES_MAX_CONNECTIONS`: `100` → `200`"), "{report}");
+    assert!(report.contains("`langgenius/dify-plugin-daemon:0.6.0-local`"), "{report}");
+    assert!(!report.contains("## Services"), "no service came or went:\n{report}");
+    insta::assert_snapshot!("diff-1.13.3-1.14.0", report);
+}
