@@ -319,6 +319,12 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                         });
                         continue;
                     }
+                    if host_files.is_empty() && rule.templates.contains_key(&m.target) {
+                        warnings.push(format!(
+                            "service `{}`: `{src}` is not in the release folder, yet the rules render it as a template; it becomes an empty claim: copy it from upstream's docker/ folder",
+                            svc.name
+                        ));
+                    }
                     if host_files.is_empty() {
                         // A data folder Docker creates at run time: storage that outlives the pod.
                         let claim_name =
