@@ -79,7 +79,7 @@ fn a_missing_file_exits_2_naming_it() {
 fn release(dir: &Path, tag: &str, env: &str) -> std::path::PathBuf {
     fs::create_dir_all(dir).unwrap();
     let compose = format!(
-        "services:\n  api:\n    image: langgenius/dify-api:{tag}\n    environment:\n      SECRET_KEY: ${{SECRET_KEY}}\n      DB_URL: ${{DB_URL}}\n      LOG_LEVEL: ${{LOG_LEVEL}}\n"
+        "services:\n  api:\n    image: langgenius/dify-api:{tag}\n    stop_signal: SIGTERM\n    environment:\n      SECRET_KEY: ${{SECRET_KEY}}\n      DB_URL: ${{DB_URL}}\n      LOG_LEVEL: ${{LOG_LEVEL}}\n"
     );
     fs::write(dir.join("docker-compose.yaml"), compose).unwrap();
     fs::write(dir.join(".env.example"), env).unwrap();
@@ -108,6 +108,8 @@ fn changed_secret_defaults_are_masked() {
     assert!(report.contains("`DB_URL`: changed (secret, not shown)"), "{report}");
     assert!(report.contains("`LOG_LEVEL`: `INFO` → `DEBUG`"), "{report}");
     assert!(report.contains("# Dify release 1.0.0 → 1.1.0"), "{report}");
+    // A key the tool neither translates nor ignores is named as not covered.
+    assert!(report.contains("service key `stop_signal` is neither translated nor ignored (in `api`)"), "{report}");
 }
 
 /// One step between neighbouring releases, the report the update workflow usually opens a PR with.
@@ -120,4 +122,27 @@ fn report_from_1_13_3_to_1_14_0() {
     assert!(report.contains("`langgenius/dify-plugin-daemon:0.6.0-local`"), "{report}");
     assert!(!report.contains("## Services"), "no service came or went:\n{report}");
     insta::assert_snapshot!("diff-1.13.3-1.14.0", report);
+}
+
+#[test]
+fn coverage_follows_the_rules_flags() {
+    let run = |extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_compose2dify"))
+            .arg("diff")
+            .arg(compose("1.14.0"))
+            .arg(compose("1.14.1"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    assert!(run(&[]).contains("service `iris` (profile iris) has no rule"));
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules.yaml");
+    fs::write(&rules, "services:\n  iris:\n    kind: Omit\n    reason: not used here\n").unwrap();
+    let covered = run(&["--mappings", rules.to_str().unwrap()]);
+    assert!(!covered.contains("service `iris`"), "{covered}");
+    // The generic preset knows no service by name, so it lists none as uncovered.
+    assert!(!run(&["--preset", "generic"]).contains("has no rule"));
 }
