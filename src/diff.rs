@@ -25,15 +25,16 @@ pub fn report(old: &Project, new: &Project, rules: &Rules) -> Result<String> {
     let old_release = plan::plan(old, rules)?.release;
     let new_release = plan::plan(new, rules)?.release;
     let pairs = pair_services(old, new, rules);
-    let sections = [
+    let changes = [
         services_section(old, new, &pairs, rules),
         images_section(&pairs),
         source_settings_section(old, new, &secrets),
         container_settings_section(&pairs, &secrets),
         service_changes_section(&pairs, &secrets),
         files_section(old, new),
-        coverage_section(old, new, rules),
     ];
+    // Describes the new release alone, so it is printed even when nothing changed.
+    let coverage = coverage_section(old, new, rules);
 
     let name = |r: &Option<String>| r.clone().unwrap_or_else(|| "unknown".to_string());
     let mut out = String::new();
@@ -42,13 +43,10 @@ pub fn report(old: &Project, new: &Project, rules: &Rules) -> Result<String> {
     } else {
         let _ = writeln!(out, "# Dify release {} → {}", name(&old_release), name(&new_release));
     }
-    let written: Vec<&String> = sections.iter().filter(|s| !s.is_empty()).collect();
-    // The coverage section describes the new release alone; it is not a change.
-    let changed = sections[..sections.len() - 1].iter().any(|s| !s.is_empty());
-    if !changed {
+    if changes.iter().all(String::is_empty) {
         out.push_str("\nNo changes: both releases define the same services, images, settings and files.\n");
     }
-    for s in written {
+    for s in changes.iter().chain([&coverage]).filter(|s| !s.is_empty()) {
         out.push('\n');
         out.push_str(s.trim_end());
         out.push('\n');
@@ -404,7 +402,7 @@ fn words(items: &[String]) -> String {
     }
 }
 
-/// `+x`/`-y` lines for a list-valued key compared as sets.
+/// `added`/`removed` lines for a list-valued key, compared as sets (order is not a change).
 fn set_change(what: &str, old: &[String], new: &[String]) -> Vec<String> {
     let old: BTreeSet<&String> = old.iter().collect();
     let new: BTreeSet<&String> = new.iter().collect();
@@ -449,7 +447,7 @@ fn healthcheck(h: &Healthcheck, secrets: &Secrets) -> String {
     parts.join(", ")
 }
 
-/// A value as inline code, cut when long, with secrets hidden and table pipes escaped.
+/// A value as inline code, cut when long, with known secret values hidden. Table rows escape pipes.
 fn code(text: &str, secrets: &Secrets) -> String {
     let text = secrets.scrub(text);
     let mut shown: String = text.chars().take(MAX_VALUE_CHARS).collect();
