@@ -5,6 +5,7 @@
 //! and `write` puts the tree on disk (or `--check`s it).
 
 pub mod compose;
+pub mod diff;
 pub mod dotenv;
 pub mod emit;
 pub mod error;

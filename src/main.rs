@@ -27,6 +27,22 @@ enum Command {
         #[arg(default_value = "k8s")]
         dir: PathBuf,
     },
+    /// Print, as Markdown for a pull request, what changed between two releases' compose files.
+    Diff(DiffArgs),
+}
+
+#[derive(Args, Debug)]
+struct DiffArgs {
+    /// The old release's docker/docker-compose.yaml.
+    old: PathBuf,
+    /// The new release's docker/docker-compose.yaml.
+    new: PathBuf,
+    /// Rules to judge coverage and secrets by.
+    #[arg(long, value_enum, default_value_t = Preset::Dify)]
+    preset: Preset,
+    /// A rules file layered over the preset.
+    #[arg(long, value_name = "FILE")]
+    mappings: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -104,6 +120,7 @@ fn report(e: &Error) {
 fn try_main(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Some(Command::Secrets { dir }) => secrets_command(&dir),
+        Some(Command::Diff(args)) => diff_command(args),
         None => generate_command(cli.generate),
     }
 }
@@ -117,6 +134,16 @@ fn secrets_command(dir: &std::path::Path) -> Result<ExitCode, Error> {
     for p in &report.created {
         eprintln!("created {}", p.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Entry point of `compose2dify diff OLD NEW`: both folders are read as generation reads them.
+fn diff_command(args: DiffArgs) -> Result<ExitCode, Error> {
+    let rules = rules::load(args.preset, args.mappings.as_deref())?;
+    let read = |compose: PathBuf| upstream::load(&upstream::Options { compose, ..Default::default() });
+    let old = read(args.old)?;
+    let new = read(args.new)?;
+    print!("{}", compose2dify::diff::report(&old, &new, &rules)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -357,6 +357,12 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                         });
                         continue;
                     }
+                    if host_files.is_empty() && rule.templates.contains_key(&m.target) {
+                        warnings.push(format!(
+                            "service `{}`: `{src}` is not in the release folder, yet the rules render it as a template; it becomes an empty claim: copy it from upstream's docker/ folder",
+                            svc.name
+                        ));
+                    }
                     if host_files.is_empty() {
                         // A data folder Docker creates at run time: storage that outlives the pod.
                         let claim_name =
@@ -727,7 +733,7 @@ fn classify(
 }
 
 /// `scheme://user:password@host` → the password's byte range.
-fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
+pub fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
     let scheme_end = value.find("://")? + 3;
     let rest = &value[scheme_end..];
     let at = rest.find('@')?;

@@ -1,0 +1,533 @@
+//! `compose2dify diff OLD NEW`: what changed between two Dify releases' `docker/` folders, as
+//! Markdown for a pull request body. A pure function over two read projects and the rules, so the
+//! report can also say what the rules do not cover yet. Secret values are never printed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use crate::compose::{HealthTest, Healthcheck, Mount, MountSource, Service};
+use crate::error::Result;
+use crate::names::dns_label;
+use crate::plan;
+use crate::rules::{Kind, Rules, SecretMatcher};
+use crate::upstream::Project;
+
+/// Shown in place of a value that is secret or holds a secret.
+const HIDDEN: &str = "(secret, not shown)";
+/// Values longer than this are cut, so one setting cannot swamp the report.
+const MAX_VALUE_CHARS: usize = 80;
+/// Lists longer than this fold into a `<details>` block.
+const FOLD_AFTER: usize = 20;
+
+/// The Markdown report of what changed from `old` to `new`.
+pub fn report(old: &Project, new: &Project, rules: &Rules) -> Result<String> {
+    let secrets = Secrets::new(old, new, rules)?;
+    let old_release = plan::plan(old, rules)?.release;
+    let new_release = plan::plan(new, rules)?.release;
+    let pairs = pair_services(old, new, rules);
+    let changes = [
+        services_section(old, new, &pairs, rules),
+        images_section(&pairs),
+        source_settings_section(old, new, &secrets),
+        container_settings_section(&pairs, &secrets),
+        service_changes_section(&pairs, &secrets),
+        files_section(old, new),
+    ];
+    // Describes the new release alone, so it is printed even when nothing changed.
+    let coverage = coverage_section(old, new, rules);
+
+    let name = |r: &Option<String>| r.clone().unwrap_or_else(|| "unknown".to_string());
+    let mut out = String::new();
+    if old_release == new_release {
+        let _ = writeln!(out, "# Dify release {}", name(&new_release));
+    } else {
+        let _ = writeln!(out, "# Dify release {} → {}", name(&old_release), name(&new_release));
+    }
+    if changes.iter().all(String::is_empty) {
+        out.push_str("\nNo changes: both releases define the same services, images, settings and files.\n");
+    }
+    for s in changes.iter().chain([&coverage]).filter(|s| !s.is_empty()) {
+        out.push('\n');
+        out.push_str(s.trim_end());
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// A service of the old release and its counterpart in the new one (by name, or renamed).
+struct Pair<'a> {
+    old: &'a Service,
+    new: &'a Service,
+}
+
+struct Pairs<'a> {
+    both: Vec<Pair<'a>>,
+    added: Vec<&'a Service>,
+    removed: Vec<&'a Service>,
+}
+
+impl Pair<'_> {
+    /// `api`, or `db → db_postgres` for a renamed service.
+    fn label(&self) -> String {
+        if self.old.name == self.new.name {
+            format!("`{}`", self.new.name)
+        } else {
+            format!("`{}` → `{}`", self.old.name, self.new.name)
+        }
+    }
+}
+
+/// The Kubernetes name the rules give a compose service.
+fn k8s_name(name: &str, rules: &Rules) -> String {
+    rules.service(name).and_then(|r| r.name.clone()).unwrap_or_else(|| dns_label(name))
+}
+
+/// Image without its tag: `langgenius/dify-api`.
+fn image_repo(image: &str) -> &str {
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => image,
+    }
+}
+
+/// Same name first; then a service that left and one that came are a rename when the rules give
+/// both the same Kubernetes name, or else when they run the same image repository.
+fn pair_services<'a>(old: &'a Project, new: &'a Project, rules: &Rules) -> Pairs<'a> {
+    let mut both = Vec::new();
+    let mut added: Vec<&Service> = Vec::new();
+    for svc in new.services.values() {
+        match old.services.get(&svc.name) {
+            Some(o) => both.push(Pair { old: o, new: svc }),
+            None => added.push(svc),
+        }
+    }
+    let mut removed: Vec<&Service> = old.services.values().filter(|s| !new.services.contains_key(&s.name)).collect();
+    let same_name = |a: &Service, b: &Service| k8s_name(&a.name, rules) == k8s_name(&b.name, rules);
+    let same_image = |a: &Service, b: &Service| match (&a.image, &b.image) {
+        (Some(x), Some(y)) => image_repo(x) == image_repo(y),
+        _ => false,
+    };
+    for matches in [&same_name as &dyn Fn(&Service, &Service) -> bool, &same_image] {
+        let mut i = 0;
+        while i < added.len() {
+            match removed.iter().position(|o| matches(o, added[i])) {
+                Some(j) => {
+                    both.push(Pair { old: removed.remove(j), new: added.remove(i) });
+                }
+                None => i += 1,
+            }
+        }
+    }
+    // Report in the new file's order.
+    let order: BTreeMap<&str, usize> = new.services.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    both.sort_by_key(|p| order.get(p.new.name.as_str()).copied().unwrap_or(usize::MAX));
+    Pairs { both, added, removed }
+}
+
+fn services_section(old: &Project, new: &Project, pairs: &Pairs, rules: &Rules) -> String {
+    let mut out = String::new();
+    let describe = |s: &Service, project: &Project| {
+        let mut text = format!("`{}`", s.name);
+        if let Some(image) = &s.image {
+            let _ = write!(text, " ({image})");
+        }
+        if !s.profiles.is_empty() {
+            let _ = write!(text, ", profile {}", s.profiles.join(", "));
+        } else if !project.active.contains(&s.name) {
+            text.push_str(", not active");
+        }
+        text
+    };
+    if !pairs.added.is_empty() {
+        out.push_str("### Added\n\n");
+        for s in &pairs.added {
+            let rule = match rules.service(&s.name) {
+                Some(r) if matches!(r.kind, Some(Kind::Omit | Kind::Fold)) => {
+                    format!("not deployed ({})", r.reason.as_deref().unwrap_or("left out by the rules"))
+                }
+                Some(_) => format!("becomes `{}`", k8s_name(&s.name, rules)),
+                None => format!("no rule yet, translated generically as `{}`", k8s_name(&s.name, rules)),
+            };
+            let _ = writeln!(out, "- {}: {rule}", describe(s, new));
+        }
+        out.push('\n');
+    }
+    if !pairs.removed.is_empty() {
+        out.push_str("### Removed\n\n");
+        for s in &pairs.removed {
+            let _ = writeln!(out, "- {}", describe(s, old));
+        }
+        out.push('\n');
+    }
+    let renamed: Vec<&Pair> = pairs.both.iter().filter(|p| p.old.name != p.new.name).collect();
+    if !renamed.is_empty() {
+        out.push_str("### Renamed\n\n");
+        for p in renamed {
+            let _ = writeln!(out, "- {} (Kubernetes name `{}`)", p.label(), k8s_name(&p.new.name, rules));
+        }
+        out.push('\n');
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!("## Services\n\n{out}")
+}
+
+fn images_section(pairs: &Pairs) -> String {
+    let mut rows = String::new();
+    for p in &pairs.both {
+        if p.old.image != p.new.image {
+            let show = |i: &Option<String>| i.as_deref().map_or("(none, build only)".to_string(), |i| format!("`{i}`"));
+            let _ = writeln!(rows, "| {} | {} | {} |", p.label(), show(&p.old.image), show(&p.new.image));
+        }
+    }
+    if rows.is_empty() {
+        return rows;
+    }
+    format!("## Image tags\n\n| service | old | new |\n|---|---|---|\n{rows}\n")
+}
+
+/// Variables of the env source (`.env` or `.env.example`).
+fn source_settings_section(old: &Project, new: &Project, secrets: &Secrets) -> String {
+    // A variable that left the env source but still sets a container setting moved to an env file.
+    let still_read: BTreeSet<&str> = new
+        .services
+        .values()
+        .flat_map(|s| s.environment.iter().flat_map(|(k, v)| [k.as_str(), v.origin.as_str()]))
+        .collect();
+    let mut added = Vec::new();
+    let mut changed = Vec::new();
+    for (k, v) in &new.env {
+        match old.env.get(k) {
+            None => added.push(format!("`{k}` = {}", secrets.value(k, k, v))),
+            Some(o) if o != v => changed.push(format!("`{k}`: {}", secrets.change(k, k, o, v))),
+            Some(_) => {}
+        }
+    }
+    let (moved, removed): (Vec<&String>, Vec<&String>) =
+        old.env.keys().filter(|k| !new.env.contains_key(*k)).partition(|k| still_read.contains(k.as_str()));
+    let moved: Vec<String> = moved.into_iter().map(|k| format!("`{k}`")).collect();
+    let removed: Vec<String> = removed.into_iter().map(|k| format!("`{k}`")).collect();
+
+    let mut out = String::new();
+    out.push_str(&list("Default changed", &changed));
+    out.push_str(&list("Removed", &removed));
+    out.push_str(&list("Added", &added));
+    out.push_str(&list("Moved out of this file (a service's env file or environment still sets them)", &moved));
+    if out.is_empty() {
+        return out;
+    }
+    let file = if new.inputs.contains_key(".env") { ".env" } else { ".env.example" };
+    format!("## Variables of `{file}`\n\n{out}")
+}
+
+/// Container settings (compose `environment` plus the `env_file`s) of services in both releases,
+/// one row per setting and change, naming the services it applies to.
+fn container_settings_section(pairs: &Pairs, secrets: &Secrets) -> String {
+    // One table per kind of change; each row is (setting, value or change) → services.
+    let mut changed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let mut removed: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let mut added: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for p in &pairs.both {
+        let (old, new) = (&p.old.environment, &p.new.environment);
+        let service = format!("`{}`", p.new.name);
+        for (k, v) in new {
+            let (table, text) = match old.get(k) {
+                None => (&mut added, secrets.value(k, &v.origin, &v.value)),
+                Some(o) if o.value != v.value => {
+                    let origin = if secrets.is_secret_name(&o.origin) { &o.origin } else { &v.origin };
+                    (&mut changed, secrets.change(k, origin, &o.value, &v.value))
+                }
+                Some(_) => continue,
+            };
+            table.entry((k.clone(), text)).or_default().push(service.clone());
+        }
+        for (k, o) in old.iter().filter(|(k, _)| !new.contains_key(*k)) {
+            removed.entry((k.clone(), secrets.value(k, &o.origin, &o.value))).or_default().push(service.clone());
+        }
+    }
+    let mut out = String::new();
+    for (title, column, rows) in
+        [("Default changed", "old → new", &changed), ("Removed", "old value", &removed), ("Added", "value", &added)]
+    {
+        if rows.is_empty() {
+            continue;
+        }
+        let mut table = format!("| setting | {column} | services |\n|---|---|---|\n");
+        for ((k, text), services) in rows {
+            let _ = writeln!(table, "| `{k}` | {} | {} |", text.replace('|', "\\|"), services.join(", "));
+        }
+        if rows.len() > FOLD_AFTER {
+            let _ = write!(out, "<details><summary>{title} ({})</summary>\n\n{table}\n</details>\n\n", rows.len());
+        } else {
+            let _ = write!(out, "{title}:\n\n{table}\n");
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!(
+        "## Container settings\n\nCompose `environment` and `env_file` values after interpolation, for services in both releases.\n\n{out}"
+    )
+}
+
+/// Profiles, ports, volumes, networks and healthchecks of services in both releases.
+fn service_changes_section(pairs: &Pairs, secrets: &Secrets) -> String {
+    let mut out = String::new();
+    for p in &pairs.both {
+        let mut lines = Vec::new();
+        let (o, n) = (p.old, p.new);
+        if o.profiles != n.profiles {
+            lines.push(format!("profiles: {} → {}", words(&o.profiles), words(&n.profiles)));
+        }
+        let port = |s: &Service| -> Vec<String> {
+            s.ports
+                .iter()
+                .map(|p| match &p.published {
+                    Some(h) => format!("{h}:{}/{}", p.container, p.protocol),
+                    None => format!("{}/{}", p.container, p.protocol),
+                })
+                .chain(s.expose.iter().map(|e| format!("{e} (expose)")))
+                .collect()
+        };
+        lines.extend(set_change("ports", &port(o), &port(n)));
+        let mounts = |s: &Service| -> Vec<String> { s.volumes.iter().map(mount).collect() };
+        lines.extend(set_change("volumes", &mounts(o), &mounts(n)));
+        let nets = |s: &Service| -> Vec<String> { s.networks.keys().cloned().collect() };
+        lines.extend(set_change("networks", &nets(o), &nets(n)));
+        if o.healthcheck != n.healthcheck {
+            let show = |h: &Option<Healthcheck>| h.as_ref().map_or("none".to_string(), |h| healthcheck(h, secrets));
+            lines.push(format!("healthcheck: {} → {}", show(&o.healthcheck), show(&n.healthcheck)));
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "### {}\n", p.label());
+        for l in lines {
+            let _ = writeln!(out, "- {l}");
+        }
+        out.push('\n');
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!("## Service changes\n\n{out}")
+}
+
+/// Config and env files read beside the compose file (templates, env files), by content hash.
+fn files_section(old: &Project, new: &Project) -> String {
+    let skip = |name: &str| name == old.compose_name || name == new.compose_name;
+    let mut added = Vec::new();
+    let mut changed = Vec::new();
+    for (name, hash) in new.inputs.iter().filter(|(n, _)| !skip(n)) {
+        match old.inputs.get(name) {
+            None => added.push(format!("`{name}`")),
+            Some(h) if h != hash => changed.push(format!("`{name}`")),
+            Some(_) => {}
+        }
+    }
+    let removed: Vec<String> =
+        old.inputs.keys().filter(|n| !skip(n) && !new.inputs.contains_key(*n)).map(|n| format!("`{n}`")).collect();
+    let mut out = String::new();
+    out.push_str(&list("Added", &added));
+    out.push_str(&list("Removed", &removed));
+    out.push_str(&list("Changed", &changed));
+    if out.is_empty() {
+        return out;
+    }
+    format!("## Files read beside the compose file\n\n{out}")
+}
+
+/// What the rules do not know in the new release: services without a rule and service keys that
+/// are neither translated nor ignored with a reason.
+fn coverage_section(old: &Project, new: &Project, rules: &Rules) -> String {
+    let mut items = Vec::new();
+    for svc in new.services.values() {
+        if !rules.services.is_empty() && rules.service(&svc.name).is_none() {
+            let mut item = format!("service `{}`", svc.name);
+            if !svc.profiles.is_empty() {
+                let _ = write!(item, " (profile {})", svc.profiles.join(", "));
+            }
+            let _ = write!(item, " has no rule: it gets the generic translation as `{}`", k8s_name(&svc.name, rules));
+            if !old.services.contains_key(&svc.name) {
+                item.push_str("; new in this release");
+            }
+            items.push(item);
+        }
+    }
+    let mut keys: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for svc in new.services.values() {
+        for key in svc.unread.iter().filter(|k| !rules.ignored_keys.contains_key(*k)) {
+            keys.entry(key.as_str()).or_default().push(format!("`{}`", svc.name));
+        }
+    }
+    for (key, services) in keys {
+        items.push(format!("service key `{key}` is neither translated nor ignored (in {})", services.join(", ")));
+    }
+    for key in &new.unread_top {
+        items.push(format!("top-level key `{key}` is not translated"));
+    }
+    if items.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("## Not covered by the rules yet\n\n");
+    for i in items {
+        let _ = writeln!(out, "- {i}");
+    }
+    out
+}
+
+/// A titled bullet list, folded when long; empty when there is nothing to list.
+fn list(title: &str, items: &[String]) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    let bullets: String = items.iter().map(|i| format!("- {i}\n")).collect();
+    if items.len() > FOLD_AFTER {
+        format!("<details><summary>{title} ({})</summary>\n\n{bullets}\n</details>\n\n", items.len())
+    } else {
+        format!("{title}:\n\n{bullets}\n")
+    }
+}
+
+fn words(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_string()
+    } else {
+        items
+            .iter()
+            .map(|i| if i.is_empty() { "`\"\"`".to_string() } else { format!("`{i}`") })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `added`/`removed` lines for a list-valued key, compared as sets (order is not a change).
+fn set_change(what: &str, old: &[String], new: &[String]) -> Vec<String> {
+    let old: BTreeSet<&String> = old.iter().collect();
+    let new: BTreeSet<&String> = new.iter().collect();
+    let mut out = Vec::new();
+    for a in new.difference(&old) {
+        out.push(format!("{what}: added `{a}`"));
+    }
+    for r in old.difference(&new) {
+        out.push(format!("{what}: removed `{r}`"));
+    }
+    out
+}
+
+fn mount(m: &Mount) -> String {
+    let source = match &m.source {
+        MountSource::Bind(s) => s.clone(),
+        MountSource::Volume(v) => format!("volume {v}"),
+        MountSource::Anonymous => "anonymous".to_string(),
+        MountSource::Tmpfs => "tmpfs".to_string(),
+    };
+    format!("{source}:{}{}", m.target, if m.read_only { ":ro" } else { "" })
+}
+
+fn healthcheck(h: &Healthcheck, secrets: &Secrets) -> String {
+    if h.disabled {
+        return "disabled".to_string();
+    }
+    let mut parts = Vec::new();
+    match &h.test {
+        Some(HealthTest::Exec(argv)) => parts.push(code(&argv.join(" "), secrets)),
+        Some(HealthTest::Shell(cmd)) => parts.push(code(cmd, secrets)),
+        None => parts.push("(image default)".to_string()),
+    }
+    for (name, v) in [("interval", h.interval), ("timeout", h.timeout), ("start", h.start_period)] {
+        if let Some(s) = v {
+            parts.push(format!("{name} {s}s"));
+        }
+    }
+    if let Some(r) = h.retries {
+        parts.push(format!("retries {r}"));
+    }
+    parts.join(", ")
+}
+
+/// A value as inline code, cut when long, with known secret values hidden. Table rows escape pipes.
+fn code(text: &str, secrets: &Secrets) -> String {
+    let text = secrets.scrub(text);
+    let mut shown: String = text.chars().take(MAX_VALUE_CHARS).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    if shown.is_empty() {
+        return "(empty)".to_string();
+    }
+    format!("`{}`", shown.replace('`', "'"))
+}
+
+/// The rules' secret classification, applied to values of both releases.
+struct Secrets {
+    matcher: SecretMatcher,
+    /// Values that are secret somewhere (secret settings' values, published defaults), longest first.
+    values: Vec<String>,
+}
+
+impl Secrets {
+    fn new(old: &Project, new: &Project, rules: &Rules) -> Result<Self> {
+        let matcher = SecretMatcher::new(&rules.secrets)?;
+        let mut values: BTreeSet<String> = rules.secrets.public_values.iter().cloned().collect();
+        for p in [old, new] {
+            let source = p.env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            let settings = p.services.values().flat_map(|s| {
+                s.environment
+                    .iter()
+                    .flat_map(|(k, v)| [(k.as_str(), v.value.as_str()), (v.origin.as_str(), v.value.as_str())])
+            });
+            for (k, v) in source.chain(settings) {
+                if matcher.is_secret(k) && v.len() >= rules.secrets.min_value_length {
+                    values.insert(v.to_string());
+                }
+            }
+        }
+        let mut values: Vec<String> = values.into_iter().collect();
+        values.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        Ok(Self { matcher, values })
+    }
+
+    fn is_secret_name(&self, name: &str) -> bool {
+        self.matcher.is_secret(name)
+    }
+
+    /// Whether a setting's value must not be shown: a secret name, credentials in a URL, or a
+    /// value that holds a known secret.
+    fn hides(&self, key: &str, origin: &str, value: &str) -> bool {
+        self.matcher.is_secret(key)
+            || self.matcher.is_secret(origin)
+            || plan::url_with_credentials(value).is_some()
+            || self.values.iter().any(|s| value.contains(s.as_str()))
+    }
+
+    /// One value of a setting as shown in the report.
+    fn value(&self, key: &str, origin: &str, value: &str) -> String {
+        if self.hides(key, origin, value) {
+            HIDDEN.to_string()
+        } else {
+            code(value, self)
+        }
+    }
+
+    /// `old → new`, or a note that a secret changed.
+    fn change(&self, key: &str, origin: &str, old: &str, new: &str) -> String {
+        if self.hides(key, origin, old) || self.hides(key, origin, new) {
+            return format!("changed {HIDDEN}");
+        }
+        format!("{} → {}", code(old, self), code(new, self))
+    }
+
+    /// Free text (a healthcheck command, an image) with every known secret value replaced.
+    fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.values {
+            out = out.replace(s.as_str(), "***");
+        }
+        if let Some((start, end)) = plan::url_with_credentials(&out) {
+            out.replace_range(start..end, "***");
+        }
+        out
+    }
+}
