@@ -9,6 +9,7 @@ pub mod dotenv;
 pub mod emit;
 pub mod error;
 pub mod interpolate;
+pub mod merge;
 pub mod names;
 pub mod plan;
 pub mod readme;

@@ -135,7 +135,7 @@ pub enum VolumeSource {
 /// Build the plan. Pure: everything it needs was read into `project`.
 pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     let matcher = SecretMatcher::new(&rules.secrets)?;
-    let mut warnings = Vec::new();
+    let mut warnings = project.warnings.clone();
     let mut omitted = Vec::new();
 
     // 1. Which upstream services become workloads, and their names.
@@ -163,10 +163,10 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             }
             _ if svc.image.is_none() => {
                 warnings.push(format!(
-                    "service `{}` has no image (only `build:`); it is left out — give it an image in a rules file",
+                    "service `{}` has no image; it is left out — give it an image in a rules file",
                     svc.name
                 ));
-                omitted.push((svc.name.clone(), "no image to run (build only)".into()));
+                omitted.push((svc.name.clone(), "no image to run".into()));
             }
             _ => {
                 if rule.is_none() && !rules.services.is_empty() {
@@ -320,6 +320,12 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                         continue;
                     }
                     if host_files.is_empty() {
+                        if host == HostPath::Missing && looks_like_file(src) {
+                            warnings.push(format!(
+                                "service `{}` bind-mounts `{src}`, which is not beside the compose file; {} gets an empty volume instead",
+                                svc.name, m.target
+                            ));
+                        }
                         // A data folder Docker creates at run time: storage that outlives the pod.
                         let claim_name =
                             if kind == Kind::StatefulSet { vol_name.clone() } else { format!("{name}-{vol_name}") };
@@ -415,7 +421,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
 
         let probe = probe(rule, svc, &ports, rules, &settings[i], &secret_values, &hosts, &mut warnings);
         let security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
-        let resources = rule.resources.clone().unwrap_or_else(|| rules.defaults.resources.clone());
+        let resources = rule.resources.clone().unwrap_or_else(|| compose_resources(svc, &rules.defaults.resources));
 
         // Flows: hosts this workload's settings, commands and files point at, and depends_on.
         let mut talks_to = BTreeMap::new();
@@ -455,7 +461,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             kind,
             role: rule.role.clone(),
             description: rule.description.clone(),
-            replicas: rule.replicas.unwrap_or(rules.defaults.replicas),
+            replicas: rule.replicas.or(svc.replicas).unwrap_or(rules.defaults.replicas),
             image: svc.image.clone().unwrap_or_default(),
             command,
             args,
@@ -829,6 +835,25 @@ fn file_key(files: &BTreeMap<String, String>, name: &str, path: &str) -> String 
         return key;
     }
     clean(path.trim_start_matches('/'))
+}
+
+/// A bind source that names a file (`./nginx.conf`, `/etc/app.ini`) rather than a data folder.
+fn looks_like_file(src: &str) -> bool {
+    src.rsplit('/').next().is_some_and(|last| last.len() > 1 && last[1..].contains('.'))
+}
+
+/// The defaults with compose's own `deploy.resources` over them. A compose limit without a
+/// reservation drops the default request, so Kubernetes requests the limit (never more than it).
+fn compose_resources(svc: &Service, defaults: &Resources) -> Resources {
+    let mut r = defaults.clone();
+    for (k, v) in &svc.limits {
+        r.limits.insert(k.clone(), v.clone());
+        if !svc.requests.contains_key(k) {
+            r.requests.remove(k);
+        }
+    }
+    r.requests.extend(svc.requests.clone());
+    r
 }
 
 /// A claim described by a rule (or not), with the defaults filled in.
