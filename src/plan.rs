@@ -199,6 +199,18 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             }
         }
     }
+    // A service others wait to complete is a one-shot task, which a Deployment would restart.
+    let mut one_shot = BTreeSet::new();
+    for (svc, _) in &chosen {
+        for dep in svc.depends_on.iter().filter(|d| d.condition == "service_completed_successfully") {
+            if chosen.iter().any(|(s, _)| s.name == dep.service) && one_shot.insert(dep.service.clone()) {
+                warnings.push(format!(
+                    "service `{}` is a one-shot task (`{}` waits for it to complete); as a Deployment it restarts after it exits: run it as a Job with an overlay",
+                    dep.service, svc.name
+                ));
+            }
+        }
+    }
     for key in &project.unread_top {
         warnings.push(format!("top-level key `{key}` is not translated"));
     }
@@ -398,7 +410,14 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let ports: Vec<u16> = match &rule.ports {
             Some(p) => p.clone(),
             None => {
-                let mut p: Vec<u16> = svc.ports.iter().map(|p| p.container).chain(svc.expose.iter().copied()).collect();
+                for p in svc.ports.iter().filter(|p| !p.protocol.eq_ignore_ascii_case("tcp")) {
+                    warnings.push(format!(
+                        "service `{}`: port {}/{} is left out (the Service and probes carry TCP only); add it to the Service with an overlay",
+                        svc.name, p.container, p.protocol
+                    ));
+                }
+                let tcp = svc.ports.iter().filter(|p| p.protocol.eq_ignore_ascii_case("tcp"));
+                let mut p: Vec<u16> = tcp.map(|p| p.container).chain(svc.expose.iter().copied()).collect();
                 p.sort_unstable();
                 p.dedup();
                 p

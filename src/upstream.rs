@@ -216,6 +216,20 @@ pub fn load(opts: &Options) -> Result<Project> {
         .map(|s| s.name.clone())
         .collect();
 
+    for svc in services.values().filter(|s| active.contains(&s.name)) {
+        match svc.network_mode.as_deref() {
+            Some(mode) if mode.starts_with("service:") || mode.starts_with("container:") => warnings.push(format!(
+                "service `{}` shares the network of `{}` (network_mode); here it is a pod of its own reached through its Service: put both containers in one pod with an overlay if they must share localhost",
+                svc.name,
+                mode.split_once(':').map_or(mode, |(_, s)| s)
+            )),
+            Some("host") => warnings.push(format!(
+                "service `{}` uses the host's network (network_mode: host); here it is on the pod network: set hostNetwork in an overlay if it needs the node's",
+                svc.name
+            )),
+            _ => {}
+        }
+    }
     for svc in services.values().filter(|s| s.build_only && active.contains(&s.name)) {
         let image = svc.image.clone().unwrap_or_default();
         warnings.push(format!(
@@ -351,20 +365,21 @@ fn extends(services: &mut Mapping, file: &Path, main_dir: &Path, inputs: &mut In
     let snapshot = services.clone();
     for (name, value) in services.iter_mut() {
         if value.get("extends").is_some() {
-            *value = extended(name, &snapshot, file, main_dir, Path::new(""), 0, inputs)?;
+            *value = extended(name, &snapshot, file, main_dir, Path::new(""), &mut Vec::new(), inputs)?;
         }
     }
     Ok(())
 }
 
-/// One service with its `extends` chain merged in, paths rebased from folder `prefix`.
+/// One service with its `extends` chain merged in, paths rebased from folder `prefix`. `chain`
+/// holds the services being extended on the way here, to refuse a cycle.
 fn extended(
     name: &Value,
     services: &Mapping,
     file: &Path,
     main_dir: &Path,
     prefix: &Path,
-    depth: usize,
+    chain: &mut Vec<(PathBuf, String)>,
     inputs: &mut Inputs,
 ) -> Result<Value> {
     let shown = yaml::scalar_string(name).unwrap_or_default();
@@ -380,13 +395,16 @@ fn extended(
     let ext = svc.remove("extends");
     merge::rebase_service(&mut svc, prefix);
     let Some(ext) = ext else { return Ok(Value::Mapping(svc)) };
-    if depth >= MAX_DEPTH {
+    let link = (file.to_path_buf(), shown.clone());
+    if chain.contains(&link) || chain.len() >= MAX_DEPTH {
+        let names: Vec<&str> = chain.iter().map(|(_, n)| n.as_str()).chain([shown.as_str()]).collect();
         return Err(Error::file(
             file,
-            format!("`extends` of service `{shown}` goes deeper than {MAX_DEPTH} services"),
-            "services extend each other in a cycle; remove it",
+            format!("`extends` goes round in a cycle: {}", names.join(" → ")),
+            "a service cannot extend itself, directly or through others; remove one `extends`",
         ));
     }
+    chain.push(link);
     let (base_name, base_file) = match &ext {
         Value::String(s) => (Value::from(s.as_str()), None),
         Value::Mapping(m) => match m.get("service") {
@@ -410,7 +428,7 @@ fn extended(
         }
     };
     let base = match base_file {
-        None => extended(&base_name, services, file, main_dir, prefix, depth + 1, inputs)?,
+        None => extended(&base_name, services, file, main_dir, prefix, chain, inputs)?,
         Some(f) => {
             let path = normalize(&main_dir.join(prefix).join(&f));
             let text = read_text(&path, "compose file named by `extends`")?;
@@ -424,9 +442,10 @@ fn extended(
                 ));
             };
             let other_prefix = folder_of(main_dir, &path);
-            extended(&base_name, other_services, &path, main_dir, &other_prefix, depth + 1, inputs)?
+            extended(&base_name, other_services, &path, main_dir, &other_prefix, chain, inputs)?
         }
     };
+    chain.pop();
     let Value::Mapping(base) = base else { return Ok(Value::Mapping(svc)) };
     Ok(Value::Mapping(merge::merge_service(&base, &svc)))
 }
