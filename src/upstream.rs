@@ -83,7 +83,9 @@ pub fn load(opts: &Options) -> Result<Project> {
     inputs.insert(file_name(compose_path), sha256(text.as_bytes()));
     let mut notes = Vec::new();
     let mut warnings = Vec::new();
-    include(&mut top, compose_path, &dir, 0, &mut inputs)?;
+    // Where each included service was written, so problems in it point into that file.
+    let mut origins: HashMap<String, (PathBuf, String)> = HashMap::new();
+    include(&mut top, compose_path, &dir, 0, &mut inputs, &mut origins)?;
 
     // The pinned env source.
     let (env_path, env_text) = env_source(opts, &dir)?;
@@ -147,8 +149,10 @@ pub fn load(opts: &Options) -> Result<Project> {
     let mut services = IndexMap::new();
     for (name, value) in &services_value {
         let Some(name) = name.as_str() else { continue };
-        let mut svc =
-            Reader { ctx: &mut ctx }.service(name, value).map_err(|p| problem_error(compose_path, &text, &p))?;
+        let mut svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| match origins.get(name) {
+            Some((path, text)) => problem_error(path, text, &p),
+            None => problem_error(compose_path, &text, &p),
+        })?;
         if svc.image.is_none() && svc.has_build {
             svc.image = Some(names::dns_label(name));
             svc.build_only = true;
@@ -270,7 +274,14 @@ const MAX_DEPTH: usize = 16;
 /// Top-level `include:`: each file is read relative to the file naming it, its own includes first;
 /// its services, volumes, networks, configs and secrets join this file's, with relative paths
 /// rebased to the main compose folder. A service defined twice is refused, as compose does.
-fn include(top: &mut Mapping, file: &Path, main_dir: &Path, depth: usize, inputs: &mut Inputs) -> Result<()> {
+fn include(
+    top: &mut Mapping,
+    file: &Path,
+    main_dir: &Path,
+    depth: usize,
+    inputs: &mut Inputs,
+    origins: &mut HashMap<String, (PathBuf, String)>,
+) -> Result<()> {
     let Some(list) = top.remove("include") else { return Ok(()) };
     if depth >= MAX_DEPTH {
         return Err(Error::file(
@@ -314,7 +325,7 @@ fn include(top: &mut Mapping, file: &Path, main_dir: &Path, depth: usize, inputs
                     ))
                 }
             };
-            include(&mut included, &path, main_dir, depth + 1, inputs)?;
+            include(&mut included, &path, main_dir, depth + 1, inputs, origins)?;
             let prefix = folder_of(main_dir, &path);
             for section in ["services", "volumes", "networks", "configs", "secrets"] {
                 let Some(Value::Mapping(entries)) = included.remove(section) else { continue };
@@ -341,6 +352,10 @@ fn include(top: &mut Mapping, file: &Path, main_dir: &Path, depth: usize, inputs
                         } else if let Some(Value::String(f)) = m.get_mut("file") {
                             *f = merge::rebase(&prefix, f);
                         }
+                    }
+                    if section == "services" {
+                        let shown = yaml::scalar_string(&name).unwrap_or_default();
+                        origins.entry(shown).or_insert_with(|| (path.clone(), text.clone()));
                     }
                     target.insert(name, value);
                 }

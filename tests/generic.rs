@@ -262,3 +262,26 @@ fn refusals_by_design_name_the_place() {
         assert!(!Path::new(&tmp.path().join("k8s")).exists());
     }
 }
+
+#[test]
+fn a_problem_in_an_included_file_points_into_that_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("sub")).unwrap();
+    std::fs::write(tmp.path().join("compose.yaml"), "include: [sub/more.yaml]\nservices:\n  a:\n    image: x\n")
+        .unwrap();
+    std::fs::write(
+        tmp.path().join("sub/more.yaml"),
+        "services:\n  b:\n    image: y\n    ports:\n      - \"80:99999\"\n",
+    )
+    .unwrap();
+    let o = bin()
+        .arg(tmp.path().join("compose.yaml"))
+        .arg("-o")
+        .arg(tmp.path().join("k8s"))
+        .args(["--preset", "generic"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("sub/more.yaml:5:"), "{stderr}");
+}
