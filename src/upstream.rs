@@ -246,7 +246,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         for m in &svc.volumes {
             if let MountSource::Bind(src) = &m.source {
                 if !host_paths.contains_key(src) {
-                    let hp = read_host_path(&dir, src, &mut inputs)?;
+                    let hp = read_host_path(&dir, src, &mut inputs, &mut warnings)?;
                     host_paths.insert(src.clone(), hp);
                 }
             }
@@ -682,7 +682,7 @@ pub fn problem_error(path: &Path, text: &str, p: &Problem) -> Error {
 /// Files under a bind-mounted folder that we read at most (a data folder is not configuration).
 const MAX_DIR_FILES: usize = 64;
 
-fn read_host_path(dir: &Path, src: &str, inputs: &mut BTreeMap<String, String>) -> Result<HostPath> {
+fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec<String>) -> Result<HostPath> {
     if src.starts_with('/') || src.starts_with('~') {
         return Ok(HostPath::Missing); // outside the upstream tree: never read the local disk
     }
@@ -691,22 +691,33 @@ fn read_host_path(dir: &Path, src: &str, inputs: &mut BTreeMap<String, String>) 
         return Ok(HostPath::Missing);
     }
     if path.is_file() {
-        return Ok(match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => {
-                    inputs.insert(relative_name(dir, &path), sha256(text.as_bytes()));
-                    HostPath::File(text)
-                }
-                Err(_) => HostPath::Missing,
-            },
-            Err(_) => HostPath::Missing,
+        return Ok(match std::fs::read(&path).map(String::from_utf8) {
+            Ok(Ok(text)) => {
+                inputs.insert(relative_name(dir, &path), sha256(text.as_bytes()));
+                HostPath::File(text)
+            }
+            _ => {
+                warnings.push(format!(
+                    "`{src}` is not readable UTF-8 text, and ConfigMaps here hold text: mount it with an overlay"
+                ));
+                HostPath::Missing
+            }
         });
     }
     if path.is_dir() {
         let mut files = BTreeMap::new();
-        collect_dir(&path, &path, &mut files)?;
+        let mut binary = Vec::new();
+        collect_dir(&path, &path, &mut files, &mut binary)?;
         if files.len() > MAX_DIR_FILES {
+            warnings.push(format!(
+                "folder `{src}` holds more than {MAX_DIR_FILES} files, so it is taken for data: an empty claim; copy its files in yourself"
+            ));
             files.clear();
+        } else if let Some(first) = binary.first() {
+            warnings.push(format!(
+                "folder `{src}`: {} file(s) that are not text (first: {first}) are left out of its ConfigMap",
+                binary.len()
+            ));
         }
         for (name, text) in &files {
             inputs.insert(relative_name(dir, &path.join(name)), sha256(text.as_bytes()));
@@ -716,7 +727,9 @@ fn read_host_path(dir: &Path, src: &str, inputs: &mut BTreeMap<String, String>) 
     Ok(HostPath::Missing)
 }
 
-fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<()> {
+/// The text files below `dir` (names relative to `root`), at most one more than `MAX_DIR_FILES`;
+/// the names of files that are not UTF-8 text go to `binary`.
+fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>, binary: &mut Vec<String>) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -724,13 +737,15 @@ fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> R
         if out.len() > MAX_DIR_FILES {
             break;
         }
+        let name = p.strip_prefix(root).map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
         if p.is_dir() {
-            collect_dir(root, &p, out)?;
+            collect_dir(root, &p, out, binary)?;
         } else if let Ok(text) = std::fs::read_to_string(&p) {
-            let name = p.strip_prefix(root).map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
             if name != ".gitkeep" {
                 out.insert(name, text);
             }
+        } else {
+            binary.push(name);
         }
     }
     Ok(())

@@ -129,6 +129,10 @@ fn bind_mounts_files_and_folders_become_config_maps_and_missing_ones_warn() {
     let (_, stderr) = translate("17-missing-bind-mounts", &[]);
     assert!(stderr.contains("`./nginx/nginx.conf`, which is not beside the compose file"), "{stderr}");
     assert!(stderr.contains("`/var/run/docker.sock`"), "{stderr}");
+    let (docs, stderr) = translate("42-large-and-binary-folders", &[]);
+    assert!(stderr.contains("folder `./site` holds more than 64 files"), "{stderr}");
+    assert!(stderr.contains("(first: logo.png)"), "{stderr}");
+    assert!(file_content(&docs, "static", "site.css").contains("color"));
 }
 
 #[test]
