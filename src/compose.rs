@@ -108,8 +108,10 @@ pub struct Service {
     pub privileged: bool,
     pub read_only: bool,
     pub tmpfs: Vec<String>,
-    /// `deploy.replicas`.
+    /// `deploy.replicas` (or the older `scale`).
     pub replicas: Option<i32>,
+    /// `links`: (service, the alias it is reached by).
+    pub links: Vec<(String, String)>,
     /// `deploy.resources` (and the older `mem_limit`, `mem_reservation`, `cpus`) as Kubernetes
     /// quantities: reservations are requests, limits are limits; keys `cpu` and `memory`.
     pub requests: BTreeMap<String, String>,
@@ -170,6 +172,8 @@ pub const READ_KEYS: &[&str] = &[
     "read_only",
     "tmpfs",
     "deploy",
+    "links",
+    "scale",
     "mem_limit",
     "mem_reservation",
     "cpus",
@@ -242,7 +246,19 @@ impl<C: Context> Reader<'_, C> {
                         svc.expose.extend(port_range(number, &format!("{path}[{i}]"))?);
                     }
                 }
-                "volumes" => svc.volumes = self.volumes(v, &path)?,
+                "volumes" => svc.volumes = self.volumes(v, &path, &mut svc.unread)?,
+                "links" => {
+                    for link in self.list(v, &path)? {
+                        let (target, alias) = link.split_once(':').unwrap_or((&link, &link));
+                        svc.links.push((target.to_string(), alias.to_string()));
+                    }
+                }
+                "scale" => {
+                    let text = self.s(v, &path)?;
+                    let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
+                    let n = n.ok_or_else(|| problem(&path, &text, format!("scale `{text}` is not a count")))?;
+                    svc.replicas.get_or_insert(n);
+                }
                 "depends_on" => svc.depends_on = self.depends_on(v, &path)?,
                 "healthcheck" => svc.healthcheck = Some(self.healthcheck(v, &path)?),
                 "networks" => svc.networks = self.networks(v, &path)?,
@@ -294,6 +310,9 @@ impl<C: Context> Reader<'_, C> {
     /// restart policies) has no meaning for one Deployment and is ignored.
     fn deploy(&mut self, value: &Value, path: &str, svc: &mut Service) -> Result<(), Problem> {
         self.check_strings(value, path)?;
+        if value.get("mode").and_then(Value::as_str) == Some("global") {
+            svc.unread.push("deploy.mode: global (one pod per node, a DaemonSet)".to_string());
+        }
         if let Some(r) = value.get("replicas") {
             let text = self.s(r, &format!("{path}.replicas"))?;
             let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
@@ -416,7 +435,9 @@ impl<C: Context> Reader<'_, C> {
         Ok(out)
     }
 
-    fn volumes(&mut self, value: &Value, path: &str) -> Result<Vec<Mount>, Problem> {
+    /// Mounts; a long-syntax type with no Kubernetes counterpart (`npipe`, `cluster`, `image`) is
+    /// left out and listed in `unread`, so it is warned about.
+    fn volumes(&mut self, value: &Value, path: &str, unread: &mut Vec<String>) -> Result<Vec<Mount>, Problem> {
         let Value::Sequence(items) = value else {
             return Err(problem(path, "volumes", format!("volumes is {}, not a list", kind_of(value))));
         };
@@ -438,7 +459,8 @@ impl<C: Context> Reader<'_, C> {
                     ("volume", Some(s)) if !s.is_empty() => MountSource::Volume(s),
                     ("volume", _) => MountSource::Anonymous,
                     (other, _) => {
-                        return Err(problem(&at, other, format!("volume type `{other}` is not supported")));
+                        unread.push(format!("volumes (type {other} at {target})"));
+                        continue;
                     }
                 };
                 out.push(Mount { source, target, read_only });

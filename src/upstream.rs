@@ -159,6 +159,15 @@ pub fn load(opts: &Options) -> Result<Project> {
         }
         services.insert(name.to_string(), svc);
     }
+    // A link alias (`links: [db:database]`) names the linked service, like a network alias.
+    let links: Vec<(String, String)> = services.values().flat_map(|s| s.links.clone()).collect();
+    for (target, alias) in links {
+        if let Some(aliases) = services.get_mut(&target).and_then(|t| t.networks.values_mut().next()) {
+            if alias != target && !aliases.contains(&alias) {
+                aliases.push(alias);
+            }
+        }
+    }
     for svc in services.values() {
         for dep in svc.depends_on.iter().filter(|d| !services.contains_key(&d.service)) {
             warnings.push(format!("service `{}` depends on `{}`, which is not defined", svc.name, dep.service));

@@ -45,6 +45,8 @@ fn file_content<'a>(docs: &'a [Value], workload: &str, key: &str) -> &'a str {
 fn legacy_v1_file_is_read_and_said() {
     let (docs, stderr) = translate("02-v1-legacy", &[]);
     assert!(stderr.contains("legacy version 1 file"), "{stderr}");
+    assert_eq!(setting(&docs, "web", "REDIS_HOST"), Some("redis"), "a link alias names the linked service");
+    assert!(!stderr.contains("links"), "{stderr}");
     assert_eq!(container_ports(get(&docs, "Deployment", "web")), vec![8000]);
     assert!(find(&docs, "Deployment", "redis").is_some());
 }
@@ -192,6 +194,7 @@ fn deploy_replicas_and_resources_are_honoured() {
     assert_eq!(r["requests"]["memory"].as_str(), Some("128Mi"));
     assert_eq!(r["limits"]["cpu"].as_str(), Some("750m"));
     assert!(r["requests"]["cpu"].is_null(), "a limit without a reservation requests the limit");
+    assert_eq!(get(&docs, "Deployment", "api")["spec"]["replicas"].as_i64(), Some(2), "the older `scale`");
 }
 
 #[test]
@@ -210,6 +213,8 @@ fn extension_fields_are_silent_and_unknown_keys_warned() {
     let (_, stderr) = translate("28-extensions-unknown-keys", &[]);
     assert!(!stderr.contains("x-internal-note") && !stderr.contains("x-ports"), "{stderr}");
     assert!(stderr.contains("key `frobnicate` is not translated"), "{stderr}");
+    assert!(stderr.contains("deploy.mode: global"), "{stderr}");
+    assert!(stderr.contains("volumes (type npipe"), "an unknown mount type is left out, not refused: {stderr}");
     assert!(!stderr.contains("x-owner"), "{stderr}");
 }
 
