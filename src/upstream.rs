@@ -57,8 +57,8 @@ pub struct Project {
     pub inputs: BTreeMap<String, String>,
     /// One-line notes for stderr (example files read in place of missing ones, a legacy file).
     pub notes: Vec<String>,
-    /// Things read but not translated faithfully (secrets, build-only images, missing files); the
-    /// plan reports them with its own warnings, so `--strict` refuses them too.
+    /// Things read but not translated faithfully (secrets, build-only images, network modes, folders
+    /// too large or not text); the plan reports them with its own, so `--strict` refuses them too.
     pub warnings: Vec<String>,
 }
 

@@ -206,12 +206,35 @@ fn generic_project() -> Project {
     Project { _tmp: tmp, compose, rules: rules::load(Preset::Generic, None).unwrap() }
 }
 
+/// Every corpus case (`tests/corpus/`) copied once, with the rules of the generic preset.
+struct Corpus {
+    _tmp: tempfile::TempDir,
+    entries: Vec<(PathBuf, String)>,
+    rules: Rules,
+}
+
+fn corpus() -> Corpus {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&common::repo().join("tests/corpus"), tmp.path());
+    let mut entries = Vec::new();
+    let mut dirs: Vec<PathBuf> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let names = ["compose.yaml", "docker-compose.yml", "compose.json"];
+        if let Some(entry) = names.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+            let text = fs::read_to_string(&entry).unwrap();
+            entries.push((entry, text));
+        }
+    }
+    Corpus { _tmp: tmp, entries, rules: rules::load(Preset::Generic, None).unwrap() }
+}
+
 /// Read, plan and emit one text; any refusal must name the file, and a syntax error a line in it.
-fn pipeline(project: &Project, text: &str) -> Result<(), TestCaseError> {
-    fs::write(&project.compose, text).unwrap();
-    let opts = upstream::Options { compose: project.compose.clone(), ..Default::default() };
-    let result = upstream::load(&opts)
-        .and_then(|p| compose2dify::generate(&p, &project.rules, Settings { lang: Lang::En }).map(|_| ()));
+fn pipeline(compose: &Path, rules: &Rules, text: &str) -> Result<(), TestCaseError> {
+    fs::write(compose, text).unwrap();
+    let opts = upstream::Options { compose: compose.to_path_buf(), ..Default::default() };
+    let result =
+        upstream::load(&opts).and_then(|p| compose2dify::generate(&p, rules, Settings { lang: Lang::En }).map(|_| ()));
     if let Err(e) = result {
         check_error(&e, text)?;
     }
@@ -269,7 +292,20 @@ proptest! {
     fn mutated_generic_compose_through_the_pipeline(mutations in proptest::collection::vec(mutation(), 1..6)) {
         thread_local!(static PROJECT: Project = generic_project());
         let text = apply(GENERIC, &mutations);
-        PROJECT.with(|p| pipeline(p, &text))?;
+        PROJECT.with(|p| pipeline(&p.compose, &p.rules, &text))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn mutated_corpus_files_through_the_pipeline(case in any::<Index>(), mutations in proptest::collection::vec(mutation(), 1..6)) {
+        thread_local!(static CORPUS: Corpus = corpus());
+        CORPUS.with(|c| {
+            let (entry, original) = &c.entries[case.index(c.entries.len())];
+            pipeline(entry, &c.rules, &apply(original, &mutations))
+        })?;
     }
 }
 
@@ -281,7 +317,7 @@ proptest! {
         thread_local!(static PROJECT: Project = dify_project());
         let original = fs::read_to_string(common::compose("1.14.1")).unwrap();
         let text = apply(&original, &mutations);
-        PROJECT.with(|p| pipeline(p, &text))?;
+        PROJECT.with(|p| pipeline(&p.compose, &p.rules, &text))?;
     }
 }
 
