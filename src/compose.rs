@@ -242,8 +242,15 @@ impl<C: Context> Reader<'_, C> {
                 "ports" => svc.ports = self.ports(v, &path)?,
                 "expose" => {
                     for (i, item) in self.list(v, &path)?.into_iter().enumerate() {
-                        let number = item.split('/').next().unwrap_or_default();
-                        svc.expose.extend(port_range(number, &format!("{path}[{i}]"))?);
+                        let (number, protocol) = item.split_once('/').unwrap_or((&item, "tcp"));
+                        let numbers = port_range(number, &format!("{path}[{i}]"))?;
+                        if protocol.eq_ignore_ascii_case("tcp") {
+                            svc.expose.extend(numbers);
+                        } else {
+                            // Kept with its protocol, so the plan can tell it apart from TCP.
+                            let port = |container| Port { container, published: None, protocol: protocol.to_string() };
+                            svc.ports.extend(numbers.into_iter().map(port));
+                        }
                     }
                 }
                 "volumes" => svc.volumes = self.volumes(v, &path, &mut svc.unread)?,

@@ -111,6 +111,7 @@ fn ports_in_every_syntax_become_container_ports() {
     let expected: Vec<i64> = (3000..=3011).chain(4000..=4002).collect();
     assert_eq!(service_ports(get(&docs, "Service", "ports-zoo")), expected, "container ports, never host ports");
     assert!(stderr.contains("port 53/udp is left out"), "{stderr}");
+    assert!(stderr.contains("port 5353/udp is left out"), "an exposed UDP port too: {stderr}");
     assert_eq!(container(&docs, "ports-zoo")["livenessProbe"]["tcpSocket"]["port"].as_i64(), Some(3000));
 }
 
