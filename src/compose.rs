@@ -84,6 +84,8 @@ pub struct Service {
     pub name: String,
     pub image: Option<String>,
     pub has_build: bool,
+    /// Only `build:`: the image is named after the service and must be built and pushed.
+    pub build_only: bool,
     pub profiles: Vec<String>,
     pub command: Option<Command>,
     pub entrypoint: Option<Command>,
@@ -106,6 +108,14 @@ pub struct Service {
     pub privileged: bool,
     pub read_only: bool,
     pub tmpfs: Vec<String>,
+    /// `deploy.replicas` (or the older `scale`).
+    pub replicas: Option<i32>,
+    /// `links`: (service, the alias it is reached by).
+    pub links: Vec<(String, String)>,
+    /// `deploy.resources` (and the older `mem_limit`, `mem_reservation`, `cpus`) as Kubernetes
+    /// quantities: reservations are requests, limits are limits; keys `cpu` and `memory`.
+    pub requests: BTreeMap<String, String>,
+    pub limits: BTreeMap<String, String>,
     /// Keys of the service this model does not read (for the rules to ignore or the tool to warn).
     pub unread: Vec<String>,
 }
@@ -161,6 +171,12 @@ pub const READ_KEYS: &[&str] = &[
     "privileged",
     "read_only",
     "tmpfs",
+    "deploy",
+    "links",
+    "scale",
+    "mem_limit",
+    "mem_reservation",
+    "cpus",
 ];
 
 pub struct Reader<'c, C: Context> {
@@ -226,11 +242,30 @@ impl<C: Context> Reader<'_, C> {
                 "ports" => svc.ports = self.ports(v, &path)?,
                 "expose" => {
                     for (i, item) in self.list(v, &path)?.into_iter().enumerate() {
-                        let number = item.split('/').next().unwrap_or_default();
-                        svc.expose.extend(port_range(number, &format!("{path}[{i}]"))?);
+                        let (number, protocol) = item.split_once('/').unwrap_or((&item, "tcp"));
+                        let numbers = port_range(number, &format!("{path}[{i}]"))?;
+                        if protocol.eq_ignore_ascii_case("tcp") {
+                            svc.expose.extend(numbers);
+                        } else {
+                            // Kept with its protocol, so the plan can tell it apart from TCP.
+                            let port = |container| Port { container, published: None, protocol: protocol.to_string() };
+                            svc.ports.extend(numbers.into_iter().map(port));
+                        }
                     }
                 }
-                "volumes" => svc.volumes = self.volumes(v, &path)?,
+                "volumes" => svc.volumes = self.volumes(v, &path, &mut svc.unread)?,
+                "links" => {
+                    for link in self.list(v, &path)? {
+                        let (target, alias) = link.split_once(':').unwrap_or((&link, &link));
+                        svc.links.push((target.to_string(), alias.to_string()));
+                    }
+                }
+                "scale" => {
+                    let text = self.s(v, &path)?;
+                    let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
+                    let n = n.ok_or_else(|| problem(&path, &text, format!("scale `{text}` is not a count")))?;
+                    svc.replicas.get_or_insert(n);
+                }
                 "depends_on" => svc.depends_on = self.depends_on(v, &path)?,
                 "healthcheck" => svc.healthcheck = Some(self.healthcheck(v, &path)?),
                 "networks" => svc.networks = self.networks(v, &path)?,
@@ -244,6 +279,21 @@ impl<C: Context> Reader<'_, C> {
                 "privileged" => svc.privileged = self.flag(v, &path)?,
                 "read_only" => svc.read_only = self.flag(v, &path)?,
                 "tmpfs" => svc.tmpfs = self.list(v, &path)?,
+                "deploy" => self.deploy(v, &path, &mut svc)?,
+                "mem_limit" => {
+                    let q = memory(&self.s(v, &path)?, &path)?;
+                    svc.limits.entry("memory".into()).or_insert(q);
+                }
+                "mem_reservation" => {
+                    let q = memory(&self.s(v, &path)?, &path)?;
+                    svc.requests.entry("memory".into()).or_insert(q);
+                }
+                "cpus" => {
+                    let q = cpu(&self.s(v, &path)?, &path)?;
+                    svc.limits.entry("cpu".into()).or_insert(q);
+                }
+                // Extension fields are for tools and anchors; compose itself ignores them.
+                other if other.starts_with("x-") => {}
                 other => {
                     // Still interpolated, so an unset `${X:?}` anywhere in the file is refused.
                     self.check_strings(v, &path)?;
@@ -261,6 +311,32 @@ impl<C: Context> Reader<'_, C> {
             svc.networks.insert("default".to_string(), Vec::new());
         }
         Ok(svc)
+    }
+
+    /// `deploy.replicas` and `deploy.resources`; the rest of `deploy` (placement, update and
+    /// restart policies) has no meaning for one Deployment and is ignored.
+    fn deploy(&mut self, value: &Value, path: &str, svc: &mut Service) -> Result<(), Problem> {
+        self.check_strings(value, path)?;
+        if value.get("mode").and_then(Value::as_str) == Some("global") {
+            svc.unread.push("deploy.mode: global (one pod per node, a DaemonSet)".to_string());
+        }
+        if let Some(r) = value.get("replicas") {
+            let text = self.s(r, &format!("{path}.replicas"))?;
+            let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
+            svc.replicas = Some(n.ok_or_else(|| problem(path, &text, format!("replicas `{text}` is not a count")))?);
+        }
+        let Some(resources) = value.get("resources") else { return Ok(()) };
+        for (section, out) in [("limits", &mut svc.limits), ("reservations", &mut svc.requests)] {
+            let Some(block) = resources.get(section) else { continue };
+            let at = format!("{path}.resources.{section}");
+            if let Some(c) = block.get("cpus") {
+                out.insert("cpu".into(), cpu(&self.s(c, &at)?, &at)?);
+            }
+            if let Some(m) = block.get("memory") {
+                out.insert("memory".into(), memory(&self.s(m, &at)?, &at)?);
+            }
+        }
+        Ok(())
     }
 
     fn check_strings(&mut self, value: &Value, path: &str) -> Result<(), Problem> {
@@ -366,7 +442,9 @@ impl<C: Context> Reader<'_, C> {
         Ok(out)
     }
 
-    fn volumes(&mut self, value: &Value, path: &str) -> Result<Vec<Mount>, Problem> {
+    /// Mounts; a long-syntax type with no Kubernetes counterpart (`npipe`, `cluster`, `image`) is
+    /// left out and listed in `unread`, so it is warned about.
+    fn volumes(&mut self, value: &Value, path: &str, unread: &mut Vec<String>) -> Result<Vec<Mount>, Problem> {
         let Value::Sequence(items) = value else {
             return Err(problem(path, "volumes", format!("volumes is {}, not a list", kind_of(value))));
         };
@@ -388,7 +466,8 @@ impl<C: Context> Reader<'_, C> {
                     ("volume", Some(s)) if !s.is_empty() => MountSource::Volume(s),
                     ("volume", _) => MountSource::Anonymous,
                     (other, _) => {
-                        return Err(problem(&at, other, format!("volume type `{other}` is not supported")));
+                        unread.push(format!("volumes (type {other} at {target})"));
+                        continue;
                     }
                 };
                 out.push(Mount { source, target, read_only });
@@ -557,6 +636,50 @@ fn port_range(text: &str, path: &str) -> Result<Vec<u16>, Problem> {
     }
 }
 
+/// Compose CPUs (`0.5`, `2`) as a Kubernetes quantity (`500m`, `2`).
+fn cpu(text: &str, path: &str) -> Result<String, Problem> {
+    let n: f64 = text.trim().parse().map_err(|_| problem(path, text, format!("cpus `{text}` is not a number")))?;
+    if !n.is_finite() || n <= 0.0 || n > 1e6 {
+        return Err(problem(path, text, format!("cpus `{text}` is not a positive number")));
+    }
+    let milli = (n * 1000.0).round().max(1.0) as u64;
+    Ok(if milli % 1000 == 0 { (milli / 1000).to_string() } else { format!("{milli}m") })
+}
+
+/// A compose byte size (`512m`, `1g`, `256MB`, `1024`) as a Kubernetes quantity (`512Mi`, `1Gi`).
+fn memory(text: &str, path: &str) -> Result<String, Problem> {
+    let t = text.trim().to_ascii_lowercase();
+    let bad = || problem(path, text, format!("`{text}` is not a size (like 512m or 1g)"));
+    let digits = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let suffix = match unit.trim_end_matches('b').trim_end_matches('i') {
+        "" => "",
+        "k" => "Ki",
+        "m" => "Mi",
+        "g" => "Gi",
+        "t" => "Ti",
+        _ => return Err(bad()),
+    };
+    match number.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(format!("{n}{suffix}")),
+        _ => {
+            // Fractions (`1.5g`) in the next unit down.
+            let f: f64 = number.parse().map_err(|_| bad())?;
+            let (lower, factor) = match suffix {
+                "Ti" => ("Gi", 1024.0),
+                "Gi" => ("Mi", 1024.0),
+                "Mi" => ("Ki", 1024.0),
+                _ => ("", 1024.0),
+            };
+            let n = (f * factor).round() as u64;
+            if !f.is_finite() || f <= 0.0 || n == 0 {
+                return Err(bad());
+            }
+            Ok(format!("{n}{lower}"))
+        }
+    }
+}
+
 /// A compose duration (`1m30s`, `500ms`, `30s`) in whole seconds, at least 1.
 pub fn duration(text: &str, path: &str) -> Result<u32, Problem> {
     let bad = || problem(path, text, format!("`{text}` is not a duration (like 30s or 1m30s)"));
@@ -617,6 +740,19 @@ mod tests {
         let e = port_range("70000", "p").unwrap_err();
         assert!(e.message.contains("70000"));
         assert!(port_range("0", "p").is_err());
+    }
+
+    #[test]
+    fn resource_quantities() {
+        assert_eq!(cpu("0.5", "p").unwrap(), "500m");
+        assert_eq!(cpu("2", "p").unwrap(), "2");
+        assert!(cpu("-1", "p").is_err());
+        assert_eq!(memory("512M", "p").unwrap(), "512Mi");
+        assert_eq!(memory("1g", "p").unwrap(), "1Gi");
+        assert_eq!(memory("256mb", "p").unwrap(), "256Mi");
+        assert_eq!(memory("1.5g", "p").unwrap(), "1536Mi");
+        assert_eq!(memory("1048576", "p").unwrap(), "1048576");
+        assert!(memory("lots", "p").is_err());
     }
 
     #[test]

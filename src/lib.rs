@@ -11,6 +11,7 @@ pub mod emit;
 pub mod error;
 pub mod findings;
 pub mod interpolate;
+pub mod merge;
 pub mod names;
 pub mod plan;
 pub mod readme;

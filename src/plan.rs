@@ -160,7 +160,7 @@ pub enum VolumeSource {
 /// Build the plan. Pure: everything it needs was read into `project`.
 pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     let matcher = SecretMatcher::new(&rules.secrets)?;
-    let mut warnings = Vec::new();
+    let mut warnings = project.warnings.clone();
     let mut omitted = Vec::new();
 
     // 1. Which upstream services become workloads, and their names.
@@ -192,10 +192,10 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             }
             _ if svc.image.is_none() => {
                 warnings.push(format!(
-                    "service `{}` has no image (only `build:`); it is left out — give it an image in a rules file",
+                    "service `{}` has no image; it is left out — give it an image in a rules file",
                     svc.name
                 ));
-                omitted.push((svc.name.clone(), "no image to run (build only)".into()));
+                omitted.push((svc.name.clone(), "no image to run".into()));
             }
             _ => {
                 if rule.is_none() && !rules.services.is_empty() {
@@ -225,6 +225,18 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         for key in &svc.unread {
             if !rules.ignored_keys.contains_key(key) {
                 warnings.push(format!("service `{}`: key `{key}` is not translated", svc.name));
+            }
+        }
+    }
+    // A service others wait to complete is a one-shot task, which a Deployment would restart.
+    let mut one_shot = BTreeSet::new();
+    for (svc, _) in &chosen {
+        for dep in svc.depends_on.iter().filter(|d| d.condition == "service_completed_successfully") {
+            if chosen.iter().any(|(s, _)| s.name == dep.service) && one_shot.insert(dep.service.clone()) {
+                warnings.push(format!(
+                    "service `{}` is a one-shot task (`{}` waits for it to complete); as a Deployment it restarts after it exits: run it as a Job with an overlay",
+                    dep.service, svc.name
+                ));
             }
         }
     }
@@ -364,6 +376,12 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                         ));
                     }
                     if host_files.is_empty() {
+                        if host == HostPath::Missing && looks_like_file(src) {
+                            warnings.push(format!(
+                                "service `{}` bind-mounts `{src}`, which is not beside the compose file; {} gets an empty volume instead",
+                                svc.name, m.target
+                            ));
+                        }
                         // A data folder Docker creates at run time: storage that outlives the pod.
                         let claim_name =
                             if kind == Kind::StatefulSet { vol_name.clone() } else { format!("{name}-{vol_name}") };
@@ -447,7 +465,14 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let ports: Vec<u16> = match &rule.ports {
             Some(p) => p.clone(),
             None => {
-                let mut p: Vec<u16> = svc.ports.iter().map(|p| p.container).chain(svc.expose.iter().copied()).collect();
+                for p in svc.ports.iter().filter(|p| !p.protocol.eq_ignore_ascii_case("tcp")) {
+                    warnings.push(format!(
+                        "service `{}`: port {}/{} is left out (the Service and probes carry TCP only); add it to the Service with an overlay",
+                        svc.name, p.container, p.protocol
+                    ));
+                }
+                let tcp = svc.ports.iter().filter(|p| p.protocol.eq_ignore_ascii_case("tcp"));
+                let mut p: Vec<u16> = tcp.map(|p| p.container).chain(svc.expose.iter().copied()).collect();
                 p.sort_unstable();
                 p.dedup();
                 p
@@ -469,7 +494,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         };
 
         let probe = probe(rule, svc, &ports, rules, &settings[i], &secret_values, &hosts, &mut warnings);
-        let resources = rule.resources.clone().unwrap_or_else(|| rules.defaults.resources.clone());
+        let resources = rule.resources.clone().unwrap_or_else(|| compose_resources(svc, &rules.defaults.resources));
 
         // Flows: hosts this workload's settings, commands and files point at, and depends_on.
         let mut talks_to = BTreeMap::new();
@@ -542,7 +567,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             kind,
             role: rule.role.clone(),
             description: rule.description.clone(),
-            replicas: rule.replicas.unwrap_or(rules.defaults.replicas),
+            replicas: rule.replicas.or(svc.replicas).unwrap_or(rules.defaults.replicas),
             image: svc.image.clone().unwrap_or_default(),
             command,
             args,
@@ -943,6 +968,25 @@ fn file_key(files: &BTreeMap<String, String>, name: &str, path: &str) -> String 
         return key;
     }
     clean(path.trim_start_matches('/'))
+}
+
+/// A bind source that names a file (`./nginx.conf`, `/etc/app.ini`) rather than a data folder.
+fn looks_like_file(src: &str) -> bool {
+    src.rsplit('/').next().is_some_and(|last| last.len() > 1 && last[1..].contains('.'))
+}
+
+/// The defaults with compose's own `deploy.resources` over them. A compose limit without a
+/// reservation drops the default request, so Kubernetes requests the limit (never more than it).
+fn compose_resources(svc: &Service, defaults: &Resources) -> Resources {
+    let mut r = defaults.clone();
+    for (k, v) in &svc.limits {
+        r.limits.insert(k.clone(), v.clone());
+        if !svc.requests.contains_key(k) {
+            r.requests.remove(k);
+        }
+    }
+    r.requests.extend(svc.requests.clone());
+    r
 }
 
 /// A claim described by a rule (or not), with the defaults filled in.

@@ -6,13 +6,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 use indexmap::IndexMap;
-use serde_yaml_ng::Value;
+use serde_yaml_ng::{Mapping, Value};
 
 use crate::compose::{self, Context, EnvEntries, MountSource, Network, Problem, Reader, Service};
 use crate::dotenv;
-use crate::error::{Error, Result};
+use crate::error::{display_path, Error, Result};
 use crate::interpolate::{self, InterpolationError};
-use crate::yaml;
+use crate::{merge, names, yaml};
+
+/// Input files read so far, with the SHA-256 of their contents.
+type Inputs = BTreeMap<String, String>;
 
 /// What the user chose on the command line about the inputs.
 #[derive(Debug, Clone, Default)]
@@ -53,8 +56,11 @@ pub struct Project {
     pub host_paths: BTreeMap<String, HostPath>,
     /// Input files with their contents' SHA-256, named relative to the compose folder.
     pub inputs: BTreeMap<String, String>,
-    /// One-line notes for stderr (example files read in place of missing ones).
+    /// One-line notes for stderr (example files read in place of missing ones, a legacy file).
     pub notes: Vec<String>,
+    /// Things read but not translated faithfully (secrets, build-only images, network modes, folders
+    /// too large or not text); the plan reports them with its own, so `--strict` refuses them too.
+    pub warnings: Vec<String>,
 }
 
 /// Read the compose file and everything it names.
@@ -63,17 +69,24 @@ pub fn load(opts: &Options) -> Result<Project> {
     let text = read_text(compose_path, "compose file")?;
     let dir = compose_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = yaml::parse(compose_path, &text, "compose file")?;
-    let Value::Mapping(top) = &root else {
-        return Err(Error::file(
-            compose_path,
-            format!("the document is {}, not a mapping with `services:`", yaml::kind_of(&root)),
-            "pass Dify's docker/docker-compose.yaml",
-        ));
+    let mut top = match root {
+        Value::Mapping(m) => m,
+        other => {
+            return Err(Error::file(
+                compose_path,
+                format!("the document is {}, not a mapping with `services:`", yaml::kind_of(&other)),
+                "pass Dify's docker/docker-compose.yaml",
+            ))
+        }
     };
 
     let mut inputs = BTreeMap::new();
     inputs.insert(file_name(compose_path), sha256(text.as_bytes()));
     let mut notes = Vec::new();
+    let mut warnings = Vec::new();
+    // Where each included service was written, so problems in it point into that file.
+    let mut origins: HashMap<String, (PathBuf, String)> = HashMap::new();
+    include(&mut top, compose_path, &dir, 0, &mut inputs, &mut origins)?;
 
     // The pinned env source.
     let (env_path, env_text) = env_source(opts, &dir)?;
@@ -94,7 +107,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         env.entry(k.clone()).or_insert_with(|| v.clone());
     }
 
-    let services_value = match top.get("services") {
+    let mut services_value = match top.get("services") {
         Some(Value::Mapping(m)) => m.clone(),
         Some(other) => {
             return Err(Error::file(
@@ -104,7 +117,13 @@ pub fn load(opts: &Options) -> Result<Project> {
             ))
         }
         // Legacy v1 files: services at the top level, each with an image or build.
-        None if !top.is_empty() && top.iter().all(|(k, v)| is_legacy_service(k, v)) => top.clone(),
+        None if !top.is_empty() && top.iter().all(|(k, v)| is_legacy_service(k, v)) => {
+            notes.push(format!(
+                "{} is a legacy version 1 file (services at the top level, no `services:`); read as if they were under `services:`",
+                file_name(compose_path)
+            ));
+            top.clone()
+        }
         None => {
             return Err(Error::file(
                 compose_path,
@@ -116,6 +135,8 @@ pub fn load(opts: &Options) -> Result<Project> {
     if services_value.is_empty() {
         return Err(Error::file(compose_path, "`services:` is empty", "pass a compose file that defines services"));
     }
+    extends(&mut services_value, compose_path, &dir, &mut inputs)?;
+    configs_and_secrets(&mut services_value, &top, &mut warnings);
 
     let mut ctx = Loader {
         dir: dir.clone(),
@@ -129,8 +150,29 @@ pub fn load(opts: &Options) -> Result<Project> {
     let mut services = IndexMap::new();
     for (name, value) in &services_value {
         let Some(name) = name.as_str() else { continue };
-        let svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| problem_error(compose_path, &text, &p))?;
+        let mut svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| match origins.get(name) {
+            Some((path, text)) => problem_error(path, text, &p),
+            None => problem_error(compose_path, &text, &p),
+        })?;
+        if svc.image.is_none() && svc.has_build {
+            svc.image = Some(names::dns_label(name));
+            svc.build_only = true;
+        }
         services.insert(name.to_string(), svc);
+    }
+    // A link alias (`links: [db:database]`) names the linked service, like a network alias.
+    let links: Vec<(String, String)> = services.values().flat_map(|s| s.links.clone()).collect();
+    for (target, alias) in links {
+        if let Some(aliases) = services.get_mut(&target).and_then(|t| t.networks.values_mut().next()) {
+            if alias != target && !aliases.contains(&alias) {
+                aliases.push(alias);
+            }
+        }
+    }
+    for svc in services.values() {
+        for dep in svc.depends_on.iter().filter(|d| !services.contains_key(&d.service)) {
+            warnings.push(format!("service `{}` depends on `{}`, which is not defined", svc.name, dep.service));
+        }
     }
 
     if let Some(first) = ctx.examples_read.first() {
@@ -155,7 +197,10 @@ pub fn load(opts: &Options) -> Result<Project> {
     let unread_top = top
         .keys()
         .filter_map(Value::as_str)
-        .filter(|k| !k.starts_with("x-") && !matches!(*k, "services" | "networks" | "volumes" | "version" | "name"))
+        .filter(|k| {
+            !k.starts_with("x-")
+                && !matches!(*k, "services" | "networks" | "volumes" | "version" | "name" | "configs" | "secrets")
+        })
         .filter(|_| top.contains_key("services"))
         .map(str::to_string)
         .collect();
@@ -185,12 +230,33 @@ pub fn load(opts: &Options) -> Result<Project> {
         .map(|s| s.name.clone())
         .collect();
 
+    for svc in services.values().filter(|s| active.contains(&s.name)) {
+        match svc.network_mode.as_deref() {
+            Some(mode) if mode.starts_with("service:") || mode.starts_with("container:") => warnings.push(format!(
+                "service `{}` shares the network of `{}` (network_mode); here it is a pod of its own reached through its Service: put both containers in one pod with an overlay if they must share localhost",
+                svc.name,
+                mode.split_once(':').map_or(mode, |(_, s)| s)
+            )),
+            Some("host") => warnings.push(format!(
+                "service `{}` uses the host's network (network_mode: host); here it is on the pod network: set hostNetwork in an overlay if it needs the node's",
+                svc.name
+            )),
+            _ => {}
+        }
+    }
+    for svc in services.values().filter(|s| s.build_only && active.contains(&s.name)) {
+        let image = svc.image.clone().unwrap_or_default();
+        warnings.push(format!(
+            "service `{}` is built from source (`build:` without `image:`); it runs image `{image}`: build and push it, then `kustomize edit set image {image}=REGISTRY/{image}:TAG`",
+            svc.name
+        ));
+    }
     let mut host_paths = BTreeMap::new();
     for svc in services.values().filter(|s| active.contains(&s.name)) {
         for m in &svc.volumes {
             if let MountSource::Bind(src) = &m.source {
                 if !host_paths.contains_key(src) {
-                    let hp = read_host_path(&dir, src, &mut inputs)?;
+                    let hp = read_host_path(&dir, src, &mut inputs, &mut warnings)?;
                     host_paths.insert(src.clone(), hp);
                 }
             }
@@ -208,7 +274,263 @@ pub fn load(opts: &Options) -> Result<Project> {
         host_paths,
         inputs,
         notes,
+        warnings,
     })
+}
+
+/// Deepest chain of `include` files and of `extends`.
+const MAX_DEPTH: usize = 16;
+
+/// Top-level `include:`: each file is read relative to the file naming it, its own includes first;
+/// its services, volumes, networks, configs and secrets join this file's, with relative paths
+/// rebased to the main compose folder. A service defined twice is refused, as compose does.
+fn include(
+    top: &mut Mapping,
+    file: &Path,
+    main_dir: &Path,
+    depth: usize,
+    inputs: &mut Inputs,
+    origins: &mut HashMap<String, (PathBuf, String)>,
+) -> Result<()> {
+    let Some(list) = top.remove("include") else { return Ok(()) };
+    if depth >= MAX_DEPTH {
+        return Err(Error::file(
+            file,
+            format!("`include` nests deeper than {MAX_DEPTH} files"),
+            "a file includes itself, directly or through others; remove the cycle",
+        ));
+    }
+    let bad = || {
+        Error::file(
+            file,
+            "`include` entries are paths or mappings with `path:`",
+            "write `include: [other/compose.yaml]`",
+        )
+    };
+    let items = match list {
+        Value::Sequence(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    for item in items {
+        let paths: Vec<String> = match item.get("path").unwrap_or(&item) {
+            Value::String(p) => vec![p.clone()],
+            Value::Sequence(ps) => {
+                ps.iter().map(|p| p.as_str().map(str::to_string).ok_or_else(bad)).collect::<Result<_>>()?
+            }
+            _ => return Err(bad()),
+        };
+        for p in paths {
+            let path = normalize(&dir.join(&p));
+            let text = read_text(&path, "included compose file")?;
+            inputs.insert(relative_name(main_dir, &path), sha256(text.as_bytes()));
+            let mut included = match yaml::parse(&path, &text, "compose file")? {
+                Value::Mapping(m) => m,
+                other => {
+                    return Err(Error::file(
+                        &path,
+                        format!("the included file is {}, not a mapping", yaml::kind_of(&other)),
+                        "include a compose file",
+                    ))
+                }
+            };
+            include(&mut included, &path, main_dir, depth + 1, inputs, origins)?;
+            let prefix = folder_of(main_dir, &path);
+            for section in ["services", "volumes", "networks", "configs", "secrets"] {
+                let Some(Value::Mapping(entries)) = included.remove(section) else { continue };
+                let target = top.entry(Value::from(section)).or_insert_with(|| Value::Mapping(Mapping::new()));
+                let Value::Mapping(target) = target else { continue };
+                for (name, mut value) in entries {
+                    if target.contains_key(&name) {
+                        if section == "services" {
+                            return Err(Error::file(
+                                &path,
+                                format!(
+                                    "service `{}` is also defined by {}",
+                                    yaml::scalar_string(&name).unwrap_or_default(),
+                                    display_path(file)
+                                ),
+                                "rename one of them; compose refuses the same service twice",
+                            ));
+                        }
+                        continue;
+                    }
+                    if let Value::Mapping(m) = &mut value {
+                        if section == "services" {
+                            merge::rebase_service(m, &prefix);
+                        } else if let Some(Value::String(f)) = m.get_mut("file") {
+                            *f = merge::rebase(&prefix, f);
+                        }
+                    }
+                    if section == "services" {
+                        let shown = yaml::scalar_string(&name).unwrap_or_default();
+                        origins.entry(shown).or_insert_with(|| (path.clone(), text.clone()));
+                    }
+                    target.insert(name, value);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The folder of `path`, relative to the main compose folder (empty when it is that folder).
+fn folder_of(main_dir: &Path, path: &Path) -> PathBuf {
+    let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (parent, main) = (normalize(&parent), normalize(main_dir));
+    match parent.strip_prefix(&main) {
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => parent,
+    }
+}
+
+/// Resolve every service's `extends` (same file, or `file:` relative to the main folder).
+fn extends(services: &mut Mapping, file: &Path, main_dir: &Path, inputs: &mut Inputs) -> Result<()> {
+    let snapshot = services.clone();
+    for (name, value) in services.iter_mut() {
+        if value.get("extends").is_some() {
+            *value = extended(name, &snapshot, file, main_dir, Path::new(""), &mut Vec::new(), inputs)?;
+        }
+    }
+    Ok(())
+}
+
+/// One service with its `extends` chain merged in, paths rebased from folder `prefix`. `chain`
+/// holds the services being extended on the way here, to refuse a cycle.
+fn extended(
+    name: &Value,
+    services: &Mapping,
+    file: &Path,
+    main_dir: &Path,
+    prefix: &Path,
+    chain: &mut Vec<(PathBuf, String)>,
+    inputs: &mut Inputs,
+) -> Result<Value> {
+    let shown = yaml::scalar_string(name).unwrap_or_default();
+    let Some(value) = services.get(name) else {
+        return Err(Error::file(
+            file,
+            format!("`extends` names service `{shown}`, which this file does not define"),
+            "name a service of the file given in `extends.file` (or of this file)",
+        ));
+    };
+    let Value::Mapping(svc) = value else { return Ok(value.clone()) };
+    let mut svc = svc.clone();
+    let ext = svc.remove("extends");
+    merge::rebase_service(&mut svc, prefix);
+    let Some(ext) = ext else { return Ok(Value::Mapping(svc)) };
+    let link = (file.to_path_buf(), shown.clone());
+    if chain.contains(&link) || chain.len() >= MAX_DEPTH {
+        let names: Vec<&str> = chain.iter().map(|(_, n)| n.as_str()).chain([shown.as_str()]).collect();
+        return Err(Error::file(
+            file,
+            format!("`extends` goes round in a cycle: {}", names.join(" → ")),
+            "a service cannot extend itself, directly or through others; remove one `extends`",
+        ));
+    }
+    chain.push(link);
+    let (base_name, base_file) = match &ext {
+        Value::String(s) => (Value::from(s.as_str()), None),
+        Value::Mapping(m) => match m.get("service") {
+            Some(Value::String(s)) => {
+                (Value::from(s.as_str()), m.get("file").and_then(Value::as_str).map(str::to_string))
+            }
+            _ => {
+                return Err(Error::file(
+                    file,
+                    format!("`extends` of service `{shown}` has no `service:`"),
+                    "write `extends: {service: NAME, file: FILE}`",
+                ))
+            }
+        },
+        other => {
+            return Err(Error::file(
+                file,
+                format!("`extends` of service `{shown}` is {}", yaml::kind_of(other)),
+                "write `extends: NAME` or `extends: {service: NAME, file: FILE}`",
+            ))
+        }
+    };
+    let base = match base_file {
+        None => extended(&base_name, services, file, main_dir, prefix, chain, inputs)?,
+        Some(f) => {
+            let path = normalize(&main_dir.join(prefix).join(&f));
+            let text = read_text(&path, "compose file named by `extends`")?;
+            inputs.insert(relative_name(main_dir, &path), sha256(text.as_bytes()));
+            let other = yaml::parse(&path, &text, "compose file")?;
+            let Some(Value::Mapping(other_services)) = other.get("services") else {
+                return Err(Error::file(
+                    &path,
+                    "the file named by `extends` has no `services:`",
+                    "name a compose file with services",
+                ));
+            };
+            let other_prefix = folder_of(main_dir, &path);
+            extended(&base_name, other_services, &path, main_dir, &other_prefix, chain, inputs)?
+        }
+    };
+    chain.pop();
+    let Value::Mapping(base) = base else { return Ok(Value::Mapping(svc)) };
+    Ok(Value::Mapping(merge::merge_service(&base, &svc)))
+}
+
+/// Service `configs:` with a top-level `file:` become read-only bind mounts of that file (then
+/// ConfigMaps, like any bind-mounted file). `secrets:` are never copied into the tree: each one is
+/// a warning saying where the workload expects it.
+fn configs_and_secrets(services: &mut Mapping, top: &Mapping, warnings: &mut Vec<String>) {
+    let empty = Mapping::new();
+    let configs = top.get("configs").and_then(Value::as_mapping).unwrap_or(&empty);
+    for (name, svc) in services.iter_mut() {
+        let name = yaml::scalar_string(name).unwrap_or_default();
+        let Value::Mapping(svc) = svc else { continue };
+        let refs = |v: Option<Value>| -> Vec<(String, Option<String>)> {
+            let items = match v {
+                Some(Value::Sequence(items)) => items,
+                _ => Vec::new(),
+            };
+            items
+                .iter()
+                .filter_map(|item| match item {
+                    Value::String(s) => Some((s.clone(), None)),
+                    Value::Mapping(m) => Some((
+                        m.get("source").and_then(yaml::scalar_string)?,
+                        m.get("target").and_then(yaml::scalar_string),
+                    )),
+                    _ => None,
+                })
+                .collect()
+        };
+        for (source, target) in refs(svc.remove("configs")) {
+            let target = target.unwrap_or_else(|| format!("/{source}"));
+            match configs.get(source.as_str()).and_then(|c| c.get("file")).and_then(Value::as_str) {
+                Some(file) => {
+                    let mut mount = Mapping::new();
+                    mount.insert("type".into(), "bind".into());
+                    mount.insert("source".into(), file.into());
+                    mount.insert("target".into(), target.into());
+                    mount.insert("read_only".into(), true.into());
+                    match svc.entry("volumes".into()).or_insert_with(|| Value::Sequence(Vec::new())) {
+                        Value::Sequence(v) => v.push(Value::Mapping(mount)),
+                        _ => warnings.push(format!("service `{name}`: config `{source}` is not mounted (`volumes` is not a list)")),
+                    }
+                }
+                None => warnings.push(format!(
+                    "service `{name}` uses config `{source}`, which has no `file:` beside the compose file; mount it at {target} with an overlay"
+                )),
+            }
+        }
+        for (source, target) in refs(svc.remove("secrets")) {
+            let target = match target {
+                Some(t) if t.starts_with('/') => t,
+                Some(t) => format!("/run/secrets/{t}"),
+                None => format!("/run/secrets/{source}"),
+            };
+            warnings.push(format!(
+                "service `{name}` uses secret `{source}`, whose value is never copied into the tree; create a Secret and mount it at {target} with an overlay"
+            ));
+        }
+    }
 }
 
 fn is_legacy_service(key: &Value, value: &Value) -> bool {
@@ -371,7 +693,7 @@ pub fn problem_error(path: &Path, text: &str, p: &Problem) -> Error {
 /// Files under a bind-mounted folder that we read at most (a data folder is not configuration).
 const MAX_DIR_FILES: usize = 64;
 
-fn read_host_path(dir: &Path, src: &str, inputs: &mut BTreeMap<String, String>) -> Result<HostPath> {
+fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec<String>) -> Result<HostPath> {
     if src.starts_with('/') || src.starts_with('~') {
         return Ok(HostPath::Missing); // outside the upstream tree: never read the local disk
     }
@@ -380,22 +702,33 @@ fn read_host_path(dir: &Path, src: &str, inputs: &mut BTreeMap<String, String>) 
         return Ok(HostPath::Missing);
     }
     if path.is_file() {
-        return Ok(match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => {
-                    inputs.insert(relative_name(dir, &path), sha256(text.as_bytes()));
-                    HostPath::File(text)
-                }
-                Err(_) => HostPath::Missing,
-            },
-            Err(_) => HostPath::Missing,
+        return Ok(match std::fs::read(&path).map(String::from_utf8) {
+            Ok(Ok(text)) => {
+                inputs.insert(relative_name(dir, &path), sha256(text.as_bytes()));
+                HostPath::File(text)
+            }
+            _ => {
+                warnings.push(format!(
+                    "`{src}` is not readable UTF-8 text, and ConfigMaps here hold text: mount it with an overlay"
+                ));
+                HostPath::Missing
+            }
         });
     }
     if path.is_dir() {
         let mut files = BTreeMap::new();
-        collect_dir(&path, &path, &mut files)?;
+        let mut binary = Vec::new();
+        collect_dir(&path, &path, &mut files, &mut binary)?;
         if files.len() > MAX_DIR_FILES {
+            warnings.push(format!(
+                "folder `{src}` holds more than {MAX_DIR_FILES} files, so it is taken for data: an empty claim; copy its files in yourself"
+            ));
             files.clear();
+        } else if let Some(first) = binary.first() {
+            warnings.push(format!(
+                "folder `{src}`: {} file(s) that are not text (first: {first}) are left out of its ConfigMap",
+                binary.len()
+            ));
         }
         for (name, text) in &files {
             inputs.insert(relative_name(dir, &path.join(name)), sha256(text.as_bytes()));
@@ -405,7 +738,9 @@ fn read_host_path(dir: &Path, src: &str, inputs: &mut BTreeMap<String, String>) 
     Ok(HostPath::Missing)
 }
 
-fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<()> {
+/// The text files below `dir` (names relative to `root`), at most one more than `MAX_DIR_FILES`;
+/// the names of files that are not UTF-8 text go to `binary`.
+fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>, binary: &mut Vec<String>) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -413,13 +748,15 @@ fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> R
         if out.len() > MAX_DIR_FILES {
             break;
         }
+        let name = p.strip_prefix(root).map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
         if p.is_dir() {
-            collect_dir(root, &p, out)?;
+            collect_dir(root, &p, out, binary)?;
         } else if let Ok(text) = std::fs::read_to_string(&p) {
-            let name = p.strip_prefix(root).map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
             if name != ".gitkeep" {
                 out.insert(name, text);
             }
+        } else {
+            binary.push(name);
         }
     }
     Ok(())

@@ -13,6 +13,10 @@ pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Nodes a document may expand to once aliases are resolved (an alias bomb expands past it).
 pub const MAX_NODES: usize = 2_000_000;
 
+/// Deepest `[`/`{` nesting we hand to the YAML parser. libyaml's scanner slows down with the square of
+/// the depth (100,000 `[` take a minute), and the deserializer refuses 128 levels anyway.
+pub const MAX_FLOW_DEPTH: usize = 256;
+
 /// Parse one YAML document. `what` names the kind of file for the help text.
 pub fn parse(path: &Path, text: &str, what: &str) -> Result<Value> {
     if text.len() > MAX_INPUT_BYTES {
@@ -24,6 +28,15 @@ pub fn parse(path: &Path, text: &str, what: &str) -> Result<Value> {
     }
     if text.trim().is_empty() {
         return Err(Error::file(path, "file is empty", format!("pass a {what} with content")));
+    }
+    if let Some(offset) = too_deep(text) {
+        return Err(Error::at_offset(
+            path,
+            text,
+            offset,
+            format!("invalid YAML: brackets nest deeper than {MAX_FLOW_DEPTH} levels"),
+            "no compose file nests this deep; close the brackets or remove them",
+        ));
     }
     let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| syntax_error(path, text, &e, what))?;
     let mut budget = MAX_NODES;
@@ -55,8 +68,64 @@ fn syntax_error(path: &Path, text: &str, e: &serde_yaml_ng::Error, what: &str) -
     };
     match e.location() {
         Some(loc) => Error::at(path, text, loc.line(), loc.column(), format!("invalid YAML: {message}"), help),
-        None => Error::file(path, format!("invalid YAML: {message}"), help),
+        // The library gives no place for a second document; point at its start, else at line 1.
+        None => {
+            let (line, column) = second_document(text).unwrap_or((1, 1));
+            let help = if message.contains("more than one document") {
+                "a compose file is one YAML document: remove the `---` (or the text after the first value)".to_string()
+            } else {
+                help
+            };
+            Error::at(path, text, line, column, format!("invalid YAML: {message}"), help)
+        }
     }
+}
+
+/// Where a second document starts: a `---` or `...` line after some content.
+fn second_document(text: &str) -> Option<(usize, usize)> {
+    let mut seen_content = false;
+    for (i, line) in text.lines().enumerate() {
+        if seen_content && (line.starts_with("---") || line.starts_with("...")) {
+            return Some((i + 1, 1));
+        }
+        let t = line.trim();
+        seen_content |= !t.is_empty() && !t.starts_with('#') && !t.starts_with('%') && t != "---";
+    }
+    None
+}
+
+/// Byte offset of the first bracket nested deeper than `MAX_FLOW_DEPTH`, outside comments and quotes.
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    let starts_token =
+        |i: usize| i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',' | b':');
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'#' if starts_token(i) => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            quote @ (b'"' | b'\'') if starts_token(i) => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += if quote == b'"' && bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn count_nodes(value: &Value, budget: &mut usize) -> std::result::Result<(), ()> {
@@ -176,6 +245,23 @@ mod tests {
             ));
         }
         assert!(p(&text).is_err());
+    }
+
+    #[test]
+    fn deep_brackets_are_refused_quickly_with_a_place() {
+        let e = p(&format!("a: {}\n", "[".repeat(100_000))).unwrap_err();
+        assert_eq!(e.location.clone().map(|l| (l.line, l.column)), Some((1, 4 + MAX_FLOW_DEPTH)));
+        // Brackets inside quotes and comments do not count.
+        let quoted = format!("a: \"{}\"  # {}\n", "[".repeat(300), "{".repeat(300));
+        assert!(p(&quoted).is_ok());
+    }
+
+    #[test]
+    fn a_second_document_is_located() {
+        let e = p("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(e.location.clone().map(|l| l.line), Some(2), "{e}");
+        let e = p("|\n_").unwrap_err();
+        assert!(e.location.is_some(), "{e}");
     }
 
     #[test]

@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS visits (id serial primary key, at timestamptz default now());
