@@ -543,7 +543,8 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 .collect()
         });
 
-        let release_slug = image_tag(svc.image.as_deref().unwrap_or_default()).map(|t| name_suffix(&t));
+        let tag = image_tag(svc.image.as_deref().unwrap_or_default());
+        let release_slug = tag.as_deref().map(name_suffix);
         let jobs = rule
             .jobs
             .iter()
@@ -556,7 +557,10 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                     label,
                     description: j.description.clone(),
                     env: j.env.clone(),
-                    command: j.command.clone(),
+                    command: match &j.legacy {
+                        Some(l) if tag.as_deref().is_some_and(|t| older_than(t, &l.before)) => Some(l.command.clone()),
+                        _ => j.command.clone(),
+                    },
                     backoff_limit: j.backoff_limit.unwrap_or(6),
                 }
             })
@@ -637,6 +641,16 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         plan.findings = crate::findings::accepted(&plan, rules);
         plan
     })
+}
+
+/// Whether a version tag (`1.4.0`, `v0.15.3`) is older than `than`; tags that are not versions
+/// (`latest`, `main`) are not.
+fn older_than(tag: &str, than: &str) -> bool {
+    let parts = |v: &str| -> Option<Vec<u64>> {
+        let core = v.trim_start_matches('v').split(['-', '+']).next()?;
+        core.split('.').map(|p| p.parse().ok()).collect()
+    };
+    matches!((parts(tag), parts(than)), (Some(a), Some(b)) if a < b)
 }
 
 /// A tag as the end of an object name: `1.14.1` → `1-14-1`.
@@ -1046,6 +1060,15 @@ mod tests {
     fn envsubst_replaces_known_only() {
         let vars = BTreeMap::from([("NGINX_PORT".to_string(), "80".to_string()), ("X".to_string(), "1".to_string())]);
         assert_eq!(envsubst("listen ${NGINX_PORT}; $host $X ${Y}", &vars), "listen 80; $host 1 ${Y}");
+    }
+
+    #[test]
+    fn version_order() {
+        assert!(older_than("0.15.3", "1.8.0"));
+        assert!(older_than("v1.7.2", "1.8.0"));
+        assert!(!older_than("1.8.0", "1.8.0"));
+        assert!(!older_than("1.14.1", "1.8.0"));
+        assert!(!older_than("latest", "1.8.0"));
     }
 
     #[test]

@@ -223,6 +223,15 @@ pub struct JobRule {
     pub env: BTreeMap<String, String>,
     pub command: Option<Vec<String>>,
     pub backoff_limit: Option<i32>,
+    /// For images older than `before` (by their tag), run `command` instead.
+    pub legacy: Option<LegacyJob>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyJob {
+    pub before: String,
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -286,3 +286,19 @@ fn every_choice_together_passes_validate_k8s() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && stdout.contains("validate-k8s: OK"), "{stdout}");
 }
+
+#[test]
+fn images_without_mode_migration_run_the_migration_command_itself() {
+    let job_of = |release: &str| -> Value {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("k8s");
+        generate(release, &out, &[]);
+        let text = std::fs::read_to_string(out.join("services/api/job-migrate.yaml")).unwrap();
+        serde_yaml_ng::from_str(&text).unwrap()
+    };
+    let old = job_of("0.15.3");
+    assert_eq!(old["metadata"]["name"], "api-migrate-0-15-3");
+    assert_eq!(pod_spec(&old)["containers"][0]["command"][1], "upgrade-db", "0.15.3 would serve after migrating");
+    let new = job_of("1.8.0");
+    assert!(pod_spec(&new)["containers"][0]["command"].is_null(), "1.8.0 exits after MODE=migration");
+}
