@@ -105,6 +105,7 @@ fn facts(plan: &Plan) -> Facts {
                 role: w.role.clone(),
                 description: w.description.clone(),
                 ingress: w.ingress.as_ref().map(|i| (i.host.clone(), i.tls_secret.is_some())),
+                non_root_user: w.security.run_as_user.filter(|_| w.security.run_as_non_root == Some(true)),
             })
             .collect(),
         secret_files,

@@ -64,6 +64,8 @@ pub struct WorkloadFacts {
     pub description: Option<String>,
     /// Host name of an Ingress in front of it, and whether it serves TLS.
     pub ingress: Option<(String, bool)>,
+    /// The user ID it runs as when the rules make it run as non-root.
+    pub non_root_user: Option<i64>,
 }
 
 /// A persistent volume claim as seen from a workload.
@@ -984,11 +986,15 @@ impl<'a> Renderer<'a> {
         if let Some(p) = self.purpose_of(w) {
             lines.push(format!("- **{}**: {}", lbl("Purpose", "用途"), p.trim()));
         }
-        if known(w).is_some_and(|k| k.key == "sandbox") {
+        if let Some(uid) = w.non_root_user {
             lines.push(format!(
                 "- **{}**: {}",
                 lbl("Security", "セキュリティ"),
-                lbl("runs as non-root with restricted privileges", "非 root 実行、権限制限")
+                if self.lang == Lang::Ja {
+                    format!("非 root（uid {uid}）で実行、権限制限")
+                } else {
+                    format!("runs as non-root (uid {uid}) with restricted privileges")
+                }
             ));
         }
         for l in lines {
@@ -1247,10 +1253,13 @@ impl<'a> Renderer<'a> {
             "- Every container has a security context as strict as its image allows (non-root, no privilege escalation, dropped capabilities where possible).",
             "- すべてのコンテナに、イメージが許す範囲で最も厳しい Security Context を設定しています（非 root 実行、権限昇格の禁止、可能な範囲での capability 削除）。",
         );
-        if let Some(s) = self.by_key("sandbox") {
+        let non_root: Vec<String> =
+            f.workloads.iter().filter_map(|w| w.non_root_user.map(|uid| format!("`{}` (uid {uid})", w.name))).collect();
+        if !non_root.is_empty() {
+            let list = non_root.join(", ");
             self.tl(
-                &format!("- `{}` runs as non-root with restricted privileges.", s.name),
-                &format!("- `{}` は非 root で、権限を制限して実行されます。", s.name),
+                &format!("- These run as non-root with restricted privileges: {list}."),
+                &format!("- 次のワークロードは非 root で、権限を制限して実行されます: {list}。"),
             );
         }
         self.para(
@@ -1868,6 +1877,7 @@ mod tests {
             image: format!("example/{name}:1.14.1"),
             role: role.map(Into::into),
             description: Some(format!("Purpose of {name}")),
+            non_root_user: None,
             ingress: None,
         }
     }
@@ -2216,6 +2226,7 @@ mod tests {
             image: "qdrant/qdrant".into(),
             role: Some("custom".into()),
             description: Some("Custom vector store".into()),
+            non_root_user: None,
             ingress: None,
         });
         let ja = render(&f, Lang::Ja);
