@@ -1,0 +1,167 @@
+//! The performance targets, measured on whole processes of the release binary (start to
+//! exit, writing the tree), each the fastest of several runs, with the peak RSS of the child:
+//!
+//! - Dify 1.14.1: compose2dify takes at most half of what `kubectl kustomize` needs to render the tree;
+//! - `--preset generic` on 2,000 synthetic services: at most 2 s, at most 256 MB, at most 15× 200 services.
+//!
+//! Prints one line a measurement and PASS/FAIL a target; exits 1 when a target fails.
+//! Run: `cargo bench --bench targets`. `cargo bench --bench targets -- --generate N DIR` only writes
+//! a synthetic compose folder of N services (for hyperfine or a profiler).
+
+#[path = "support/synth.rs"]
+mod synth;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_compose2dify");
+
+/// Fastest wall time and largest peak RSS over `runs` runs of `cmd`; `before` runs untimed first.
+struct Measured {
+    time: Duration,
+    peak_mb: f64,
+}
+
+fn measure(runs: usize, mut before: impl FnMut(), mut cmd: impl FnMut() -> Command) -> Measured {
+    let mut best = Duration::MAX;
+    let mut peak_kb = 0;
+    for _ in 0..runs {
+        before();
+        let mut c = cmd();
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        let start = Instant::now();
+        // Reaped by `wait4` below, which also reports the child's peak RSS.
+        #[allow(clippy::zombie_processes)]
+        let child = c.spawn().expect("spawn");
+        let (ok, max_rss_kb) = wait_with_rusage(child.id());
+        best = best.min(start.elapsed());
+        assert!(ok, "{:?} failed", cmd().get_args().collect::<Vec<_>>());
+        peak_kb = peak_kb.max(max_rss_kb);
+    }
+    Measured { time: best, peak_mb: peak_kb as f64 / 1024.0 }
+}
+
+/// Wait for one child and return whether it exited 0, and its own peak RSS in KiB (`wait4`,
+/// unlike `getrusage(RUSAGE_CHILDREN)`, reports this child alone).
+fn wait_with_rusage(pid: u32) -> (bool, i64) {
+    let mut status = 0;
+    // SAFETY: plain syscall on our own child; `usage` is written by the kernel.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid as libc::pid_t, "wait4");
+    (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+fn runs_for(services: usize) -> usize {
+    if services >= 5000 {
+        3
+    } else {
+        7
+    }
+}
+
+/// One whole `--preset generic` run on a fresh output folder, for `services` synthetic services.
+fn synthetic(work: &Path, services: usize) -> Measured {
+    let dir = work.join(format!("synth-{services}"));
+    let compose = synth::write(&dir, services).expect("write synthetic compose");
+    let out = dir.join("k8s");
+    let m = measure(
+        runs_for(services),
+        || {
+            let _ = std::fs::remove_dir_all(&out);
+        },
+        || {
+            let mut c = Command::new(BIN);
+            c.arg(&compose).arg("-o").arg(&out).args(["--preset", "generic"]);
+            c
+        },
+    );
+    println!("process  generic {services:>5} services  {:>8.1} ms  {:>6.1} MB peak", ms(m.time), m.peak_mb);
+    m
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--generate") {
+        let n: usize = args.get(i + 1).and_then(|n| n.parse().ok()).expect("--generate N DIR");
+        let dir = PathBuf::from(args.get(i + 2).expect("--generate N DIR"));
+        let compose = synth::write(&dir, n).expect("write");
+        println!("{}", compose.display());
+        return ExitCode::SUCCESS;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut ok = true;
+
+    // Dify 1.14.1: compose2dify writing the tree vs kubectl kustomize rendering it.
+    let dify = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("compose/dify-1.14.1/docker-compose.yaml");
+    let tree = work.path().join("dify-k8s");
+    let ours = measure(
+        10,
+        || {
+            let _ = std::fs::remove_dir_all(&tree);
+        },
+        || {
+            let mut c = Command::new(BIN);
+            c.arg(&dify).arg("-o").arg(&tree);
+            c
+        },
+    );
+    let secrets = Command::new(BIN).arg("secrets").arg(&tree).stderr(Stdio::null()).status().expect("secrets");
+    assert!(secrets.success(), "compose2dify secrets failed");
+    let kustomize = measure(
+        10,
+        || {},
+        || {
+            let mut c = Command::new("kubectl");
+            c.arg("kustomize").arg(&tree);
+            c
+        },
+    );
+    println!("process  dify 1.14.1 compose2dify      {:>8.1} ms  {:>6.1} MB peak", ms(ours.time), ours.peak_mb);
+    println!(
+        "process  dify 1.14.1 kubectl kustomize {:>8.1} ms  {:>6.1} MB peak",
+        ms(kustomize.time),
+        kustomize.peak_mb
+    );
+
+    let mut sizes = vec![10, 100, 200, 1000, 2000, 5000];
+    if std::env::var_os("SCALE_QUICK").is_some() {
+        sizes = vec![200, 2000];
+    }
+    let mut at = std::collections::BTreeMap::new();
+    for n in sizes {
+        at.insert(n, synthetic(work.path(), n));
+    }
+
+    let (small, big) = (&at[&200], &at[&2000]);
+    let ratio = big.time.as_secs_f64() / small.time.as_secs_f64();
+    let dify_ratio = ours.time.as_secs_f64() / kustomize.time.as_secs_f64();
+    let targets = [
+        (format!("dify 1.14.1: compose2dify / kubectl kustomize = {dify_ratio:.2} (at most 0.5)"), dify_ratio <= 0.5),
+        (format!("2000 services: {:.0} ms (at most 2000 ms)", ms(big.time)), big.time <= Duration::from_secs(2)),
+        (format!("2000 services: {:.1} MB peak (at most 256 MB)", big.peak_mb), big.peak_mb <= 256.0),
+        (format!("2000 / 200 services: {ratio:.1}x the time (at most 15x)"), ratio <= 15.0),
+    ];
+    for (what, pass) in &targets {
+        println!("target   {}  {what}", verdict(*pass));
+        ok &= pass;
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
