@@ -122,6 +122,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         env_source: env_path.clone(),
         overrides: &overrides,
         cache: HashMap::new(),
+        interpolated: HashMap::new(),
         inputs: &mut inputs,
         examples_read: Vec::new(),
     };
@@ -235,6 +236,8 @@ struct Loader<'a> {
     env_source: Option<PathBuf>,
     overrides: &'a HashMap<String, String>,
     cache: HashMap<PathBuf, Option<EnvEntries>>,
+    /// Interpolated strings: a shared env block merged into every service repeats the same ones.
+    interpolated: HashMap<String, (String, Option<String>)>,
     inputs: &'a mut BTreeMap<String, String>,
     /// Env files read from their `.example` because the file itself is missing.
     examples_read: Vec<String>,
@@ -242,9 +245,15 @@ struct Loader<'a> {
 
 impl Context for Loader<'_> {
     fn interpolate(&mut self, raw: &str, path: &str) -> std::result::Result<(String, Option<String>), Problem> {
+        if let Some(done) = self.interpolated.get(raw) {
+            return Ok(done.clone());
+        }
         let env = self.env;
         match interpolate::interpolate(raw, &|k| env.get(k).cloned()) {
-            Ok(i) => Ok((i.value, i.sole_var)),
+            Ok(i) => {
+                self.interpolated.insert(raw.to_string(), (i.value.clone(), i.sole_var.clone()));
+                Ok((i.value, i.sole_var))
+            }
             Err(e) => Err(Problem {
                 path: path.to_string(),
                 needle: raw.to_string(),
