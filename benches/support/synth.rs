@@ -3,9 +3,9 @@
 //! Every service merges one large env anchor (host references such as `DB_HOST: svc_0`, URLs with
 //! credentials, secrets), adds its own settings naming its neighbour, bind-mounts a shared config
 //! file, its own config file and a data folder, has a healthcheck and depends on the service
-//! before it. Networks: `backend` and `frontend`, and `sandbox`, which is `internal: true`; every
-//! tenth service is only on `sandbox` (like Dify's sandbox), every fifth also joins it (like the
-//! SSRF proxy).
+//! before it. Networks: `backend` and `frontend`, and `sandbox`, which is `internal: true`; one
+//! service in ten is only on `sandbox` (like Dify's sandbox), another one in ten is on `backend` and
+//! `sandbox` (like the SSRF proxy).
 
 use std::fmt::Write as _;
 use std::fs;
