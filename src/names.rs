@@ -263,6 +263,20 @@ mod tests {
         assert_eq!(out.into_iter().collect::<Vec<_>>(), ["api", "db", "redis"]);
     }
 
+    proptest::proptest! {
+        /// The index finds exactly the names a search for each name finds.
+        #[test]
+        fn index_agrees_with_searching_each_name(text in "[a-c_.:/@= -]{0,40}") {
+            let names: Vec<String> = ["a", "b", "ab", "a-b", "c", "ab.c"].iter().map(|s| s.to_string()).collect();
+            let index = HostIndex::new(&names, "c");
+            let mut found = BTreeSet::new();
+            index.mentioned(&text, &mut found);
+            let searched: BTreeSet<&str> =
+                names.iter().filter(|n| mentions_host(&text, n, ".c.")).map(String::as_str).collect();
+            proptest::prop_assert_eq!(found, searched);
+        }
+    }
+
     #[test]
     fn fqdn_for_config_files() {
         let m = map();
