@@ -61,8 +61,8 @@ pub fn load(opts: &Options) -> Result<Project> {
     let compose_path = &opts.compose;
     let text = read_text(compose_path, "compose file")?;
     let dir = compose_path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let root = yaml::parse(compose_path, &text, "compose file")?;
-    let Value::Mapping(top) = &root else {
+    let mut root = yaml::parse(compose_path, &text, "compose file")?;
+    let Value::Mapping(top) = &mut root else {
         return Err(Error::file(
             compose_path,
             format!("the document is {}, not a mapping with `services:`", yaml::kind_of(&root)),
@@ -93,12 +93,13 @@ pub fn load(opts: &Options) -> Result<Project> {
         env.entry(k.clone()).or_insert_with(|| v.clone());
     }
 
-    let services_value = match top.get("services") {
-        Some(Value::Mapping(m)) => m.clone(),
+    // Taken out, not copied: the services are most of the file (the key stays, its value empty).
+    let services_value = match top.get_mut("services").map(std::mem::take) {
+        Some(Value::Mapping(m)) => m,
         Some(other) => {
             return Err(Error::file(
                 compose_path,
-                format!("`services` is {}, not a mapping", yaml::kind_of(other)),
+                format!("`services` is {}, not a mapping", yaml::kind_of(&other)),
                 "list the services under `services:`",
             ))
         }
