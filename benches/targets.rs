@@ -12,40 +12,51 @@
 #[path = "support/synth.rs"]
 mod synth;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_compose2dify");
 
-/// Fastest wall time, least CPU time (user + system) and largest peak RSS over `runs` runs of
-/// `cmd`; `before` runs untimed first. CPU time shows the work when other load stretches wall time.
+/// Fastest wall time, least CPU time (user + system) and largest peak RSS over several runs.
+/// CPU time shows the work when other load stretches wall time.
 struct Measured {
     time: Duration,
     cpu: Duration,
     peak_mb: f64,
 }
 
-fn measure(runs: usize, mut before: impl FnMut(), mut cmd: impl FnMut() -> Command) -> Measured {
-    let mut best = Duration::MAX;
-    let mut least_cpu = Duration::MAX;
-    let mut peak_kb = 0;
-    for _ in 0..runs {
-        before();
-        let mut c = cmd();
-        c.stdout(Stdio::null()).stderr(Stdio::null());
+impl Default for Measured {
+    fn default() -> Self {
+        Measured { time: Duration::MAX, cpu: Duration::MAX, peak_mb: 0.0 }
+    }
+}
+
+impl Measured {
+    /// Run `cmd` once to its exit (it must succeed) and keep the best figures.
+    fn run(&mut self, mut cmd: Command) {
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
         let start = Instant::now();
         // Reaped by `wait4` below, which also reports the child's peak RSS.
         #[allow(clippy::zombie_processes)]
-        let child = c.spawn().expect("spawn");
+        let child = cmd.spawn().expect("spawn");
         let (ok, usage) = wait_with_rusage(child.id());
-        best = best.min(start.elapsed());
-        assert!(ok, "{:?} failed", cmd().get_args().collect::<Vec<_>>());
+        self.time = self.time.min(start.elapsed());
+        assert!(ok, "{:?} failed", cmd.get_args().collect::<Vec<_>>());
         let seconds = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        least_cpu = least_cpu.min(seconds(usage.ru_utime) + seconds(usage.ru_stime));
-        peak_kb = peak_kb.max(usage.ru_maxrss);
+        self.cpu = self.cpu.min(seconds(usage.ru_utime) + seconds(usage.ru_stime));
+        self.peak_mb = self.peak_mb.max(usage.ru_maxrss as f64 / 1024.0);
     }
-    Measured { time: best, cpu: least_cpu, peak_mb: peak_kb as f64 / 1024.0 }
+}
+
+/// `runs` runs of `cmd(run)`.
+fn measure(runs: usize, cmd: impl Fn(usize) -> Command) -> Measured {
+    let mut m = Measured::default();
+    for run in 0..runs {
+        m.run(cmd(run));
+    }
+    m
 }
 
 /// Wait for one child and return whether it exited 0, and its own resource usage (`wait4`, unlike
@@ -83,24 +94,32 @@ fn runs_for(services: usize) -> usize {
     }
 }
 
-/// One whole `--preset generic` run on a fresh output folder, for `services` synthetic services.
-fn synthetic(work: &Path, services: usize) -> Measured {
-    let dir = work.join(format!("synth-{services}"));
-    let compose = synth::write(&dir, services).expect("write synthetic compose");
-    let out = dir.join("k8s");
-    let m = measure(
-        runs_for(services),
-        || {
-            let _ = std::fs::remove_dir_all(&out);
-        },
-        || {
+/// Whole `--preset generic` runs, each into a new output folder (removing the last one costs this
+/// VM's disk more than writing it), for synthetic folders of each size, taken
+/// in turns (a round runs every size once), so that a burst of load from elsewhere stretches all
+/// sizes alike rather than one of them.
+fn synthetic(work: &Path, sizes: &[usize]) -> BTreeMap<usize, Measured> {
+    let cases: Vec<(usize, PathBuf, PathBuf)> = sizes
+        .iter()
+        .map(|&n| {
+            let dir = work.join(format!("synth-{n}"));
+            let compose = synth::write(&dir, n).expect("write synthetic compose");
+            (n, compose, dir.join("k8s"))
+        })
+        .collect();
+    let mut at: BTreeMap<usize, Measured> = BTreeMap::new();
+    let rounds = sizes.iter().map(|&n| runs_for(n)).max().unwrap_or(0);
+    for round in 0..rounds {
+        for (n, compose, out) in cases.iter().filter(|(n, _, _)| round < runs_for(*n)) {
             let mut c = Command::new(BIN);
-            c.arg(&compose).arg("-o").arg(&out).args(["--preset", "generic"]);
-            c
-        },
-    );
-    println!("process  generic {services:>5} services       {}", row(&m));
-    m
+            c.arg(compose).arg("-o").arg(out.join(round.to_string())).args(["--preset", "generic"]);
+            at.entry(*n).or_default().run(c);
+        }
+    }
+    for (n, m) in &at {
+        println!("process  generic {n:>5} services       {}", row(m));
+    }
+    at
 }
 
 fn main() -> ExitCode {
@@ -119,29 +138,20 @@ fn main() -> ExitCode {
 
     // Dify 1.14.1: compose2dify writing the tree vs kubectl kustomize rendering it.
     let dify = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("compose/dify-1.14.1/docker-compose.yaml");
-    let tree = work.path().join("dify-k8s");
-    let ours = measure(
-        10,
-        || {
-            let _ = std::fs::remove_dir_all(&tree);
-        },
-        || {
-            let mut c = Command::new(BIN);
-            c.arg(&dify).arg("-o").arg(&tree);
-            c
-        },
-    );
+    let trees = work.path().join("dify-k8s");
+    let ours = measure(10, |run| {
+        let mut c = Command::new(BIN);
+        c.arg(&dify).arg("-o").arg(trees.join(run.to_string()));
+        c
+    });
+    let tree = trees.join("0");
     let secrets = Command::new(BIN).arg("secrets").arg(&tree).stderr(Stdio::null()).status().expect("secrets");
     assert!(secrets.success(), "compose2dify secrets failed");
-    let kustomize = measure(
-        10,
-        || {},
-        || {
-            let mut c = Command::new("kubectl");
-            c.arg("kustomize").arg(&tree);
-            c
-        },
-    );
+    let kustomize = measure(10, |_| {
+        let mut c = Command::new("kubectl");
+        c.arg("kustomize").arg(&tree);
+        c
+    });
     println!("process  dify 1.14.1 compose2dify      {}", row(&ours));
     println!("process  dify 1.14.1 kubectl kustomize {}", row(&kustomize));
 
@@ -149,10 +159,7 @@ fn main() -> ExitCode {
     if std::env::var_os("SCALE_QUICK").is_some() {
         sizes = vec![200, 2000];
     }
-    let mut at = std::collections::BTreeMap::new();
-    for n in sizes {
-        at.insert(n, synthetic(work.path(), n));
-    }
+    let at = synthetic(work.path(), &sizes);
 
     let (small, big) = (&at[&200], &at[&2000]);
     let ratio = big.time.as_secs_f64() / small.time.as_secs_f64();
