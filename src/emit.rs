@@ -663,9 +663,18 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
             })
             .collect()
     };
+    // Who talks to whom, indexed once (in workload order) rather than searched for every target.
+    let mut talkers: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
+    for w in &plan.workloads {
+        for target in w.talks_to.keys() {
+            talkers.entry(target).or_default().push(w);
+        }
+    }
+    let by_name: BTreeMap<&str, (usize, &Workload)> =
+        plan.workloads.iter().enumerate().map(|(i, w)| (w.name.as_str(), (i, w))).collect();
     for target in plan.workloads.iter().filter(|w| !w.ports.is_empty()) {
         let exposed = target.service_type != "ClusterIP" || target.ingress.is_some();
-        let sources: Vec<&Workload> = plan.workloads.iter().filter(|w| w.talks_to.contains_key(&target.name)).collect();
+        let sources: &[&Workload] = talkers.get(target.name.as_str()).map_or(&[], Vec::as_slice);
         if sources.is_empty() && !exposed {
             continue;
         }
@@ -712,11 +721,17 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
     }
     for w in &plan.workloads {
         let Some(members) = &w.egress_only_to else { continue };
-        let mut egress: Vec<NetworkPolicyEgressRule> = plan
-            .workloads
+        let mut reached: Vec<(usize, &Workload)> = w
+            .talks_to
+            .keys()
+            .filter(|t| members.contains(*t))
+            .filter_map(|t| by_name.get(t.as_str()).copied())
+            .filter(|(_, m)| !m.ports.is_empty())
+            .collect();
+        reached.sort_by_key(|(i, _)| *i); // in the plan's order
+        let mut egress: Vec<NetworkPolicyEgressRule> = reached
             .iter()
-            .filter(|m| members.contains(&m.name) && !m.ports.is_empty() && w.talks_to.contains_key(&m.name))
-            .map(|m| NetworkPolicyEgressRule { to: Some(vec![peer(&m.name)]), ports: Some(tcp_ports(&m.ports)) })
+            .map(|(_, m)| NetworkPolicyEgressRule { to: Some(vec![peer(&m.name)]), ports: Some(tcp_ports(&m.ports)) })
             .collect();
         egress.push(NetworkPolicyEgressRule {
             to: Some(vec![NetworkPolicyPeer {

@@ -1,7 +1,7 @@
 //! Compose names → DNS-1123 names, and rewriting of host references to them inside settings,
 //! commands and config files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// A DNS-1123 label from any compose name: `plugin_daemon` → `plugin-daemon`, `MyDB` → `my-db`.
 pub fn dns_label(name: &str) -> String {
@@ -86,15 +86,108 @@ impl HostMap {
     }
 }
 
-/// Whether `text` names `host` where a host stands (the same places `HostMap::rewrite` looks),
-/// short or fully qualified in `namespace`.
-pub fn mentions_host(text: &str, host: &str, namespace: &str) -> bool {
-    let fqdn = format!(".{namespace}.");
+/// The workload names flows are detected for, indexed once so that finding the hosts a text names
+/// costs one pass over the text, not one search per name (a plan with N workloads would otherwise
+/// scan every setting N times).
+#[derive(Debug, Clone)]
+pub struct HostIndex {
+    /// Names without a byte that starts or ends hosts (every DNS label): found by looking words up.
+    plain: HashSet<String>,
+    /// Length of the longest plain name: a longer word is not looked up.
+    longest: usize,
+    /// Names that contain one: searched for one by one.
+    odd: Vec<String>,
+    /// `.namespace.`: a name followed by it is named fully qualified.
+    fqdn: String,
+}
+
+impl HostIndex {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a String>, namespace: &str) -> Self {
+        let (mut plain, mut odd) = (HashSet::new(), Vec::new());
+        for name in names {
+            if name.is_empty() {
+                continue; // names nothing
+            }
+            if name.bytes().any(|b| ends_word(b) || before_host(b)) {
+                odd.push(name.clone());
+            } else {
+                plain.insert(name.clone());
+            }
+        }
+        let longest = plain.iter().map(String::len).max().unwrap_or(0);
+        HostIndex { plain, longest, odd, fqdn: format!(".{namespace}.") }
+    }
+
+    /// Add to `out` every indexed name that `text` names where a host stands (the same places
+    /// `HostMap::rewrite` looks), short or fully qualified in the namespace.
+    pub fn mentioned<'a>(&'a self, text: &str, out: &mut BTreeSet<&'a str>) {
+        let bytes = text.as_bytes();
+        // A name without host-ending bytes can only end where the run of other bytes it starts in
+        // ends, so each run is found once and only its host starts are looked up.
+        let mut run = 0;
+        while run < bytes.len() {
+            let end = run + bytes[run..].iter().position(|b| ends_word(*b)).unwrap_or(bytes.len() - run);
+            if ends_host(text, end) || text[end..].starts_with(&self.fqdn) {
+                for i in end.saturating_sub(self.longest).max(run)..end {
+                    if starts_host(text, i) {
+                        if let Some(name) = self.plain.get(&text[i..end]) {
+                            out.insert(name);
+                        }
+                    }
+                }
+            }
+            run = end + 1;
+        }
+        for name in &self.odd {
+            if mentions_host(text, name, &self.fqdn) {
+                out.insert(name);
+            }
+        }
+    }
+}
+
+impl HostIndex {
+    /// Like `mentioned`, for a setting: a value that is nothing but a name (`postgres`) names a host
+    /// only under a key that holds hosts (`DB_HOST`, not `DB_USERNAME` or `CELERY_BACKEND`).
+    pub fn mentioned_by_setting<'a>(&'a self, key: &str, value: &str, out: &mut BTreeSet<&'a str>) {
+        let bare = value.trim();
+        if let Some(name) = self.plain.get(bare).or_else(|| self.odd.iter().find(|o| *o == bare)) {
+            if is_host_key(key) {
+                out.insert(name);
+            }
+            return;
+        }
+        self.mentioned(value, out);
+    }
+}
+
+/// Whether a setting points at `host` (see `HostIndex::mentioned_by_setting`).
+pub fn setting_names_host(key: &str, value: &str, host: &str, namespace: &str) -> bool {
+    if value.trim() == host {
+        return is_host_key(key);
+    }
+    names_host(value, host, namespace)
+}
+
+/// Whether `text` names `host` where a host stands, short or fully qualified in `namespace`.
+pub fn names_host(text: &str, host: &str, namespace: &str) -> bool {
+    mentions_host(text, host, &format!(".{namespace}."))
+}
+
+/// Keys whose bare values are hosts.
+fn is_host_key(key: &str) -> bool {
+    const HOST_KEYS: &[&str] = &["HOST", "ENDPOINT", "URL", "URI", "ADDR", "SERVER", "DSN", "PROXY"];
+    let key = key.to_ascii_uppercase();
+    HOST_KEYS.iter().any(|k| key.contains(k))
+}
+
+/// Whether `text` names `host` where a host stands, followed by a host end or by `fqdn`.
+fn mentions_host(text: &str, host: &str, fqdn: &str) -> bool {
     let mut start = 0;
     while let Some(pos) = text[start..].find(host) {
         let i = start + pos;
         let end = i + host.len();
-        if starts_host(text, i) && (ends_host(text, end) || text[end..].starts_with(&fqdn)) {
+        if starts_host(text, i) && (ends_host(text, end) || text[end..].starts_with(fqdn)) {
             return true;
         }
         start = end;
@@ -102,15 +195,9 @@ pub fn mentions_host(text: &str, host: &str, namespace: &str) -> bool {
     false
 }
 
-/// Whether a setting points at `host`. A value that is nothing but the name (`postgres`) is a
-/// host only under a key that holds hosts (`DB_HOST`, not `DB_USERNAME` or `CELERY_BACKEND`); a
-/// name inside a URL or before a port is a host under any key.
-pub fn setting_names_host(key: &str, value: &str, host: &str, namespace: &str) -> bool {
-    if value.trim() == host {
-        const HOST_KEYS: &[&str] = &["HOST", "ENDPOINT", "URL", "URI", "ADDR", "SERVER", "DSN", "PROXY"];
-        return HOST_KEYS.iter().any(|k| key.to_ascii_uppercase().contains(k));
-    }
-    mentions_host(value, host, namespace)
+/// A byte that ends a host name where one is looked for: what `ends_host` accepts, and `.`.
+fn ends_word(b: u8) -> bool {
+    b == b'.' || matches!(b, b':' | b'/' | b';' | b',' | b'"' | b'\'' | b')' | b' ' | b'\t' | b'\n' | b'\r')
 }
 
 fn is_name_char(b: u8) -> bool {
@@ -121,9 +208,14 @@ fn starts_host(text: &str, i: usize) -> bool {
     let before = &text.as_bytes()[..i];
     match before.last() {
         Some(b'/') => before.ends_with(b"//"),
-        Some(c) => matches!(c, b'@' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b' ' | b'\t' | b'\n'),
+        Some(c) => before_host(*c),
         None => true,
     }
+}
+
+/// A byte after which a host may stand (besides `//`).
+fn before_host(b: u8) -> bool {
+    matches!(b, b'@' | b'=' | b',' | b';' | b'"' | b'\'' | b'(' | b' ' | b'\t' | b'\n')
 }
 
 fn ends_host(text: &str, end: usize) -> bool {
@@ -177,18 +269,55 @@ mod tests {
         assert_eq!(m.rewrite("proxy_pass http://plugin_daemon:5002;", None), "proxy_pass http://plugin-daemon:5002;");
     }
 
+    fn mentions(text: &str, host: &str) -> bool {
+        let names = [host.to_string(), "other".to_string()];
+        let index = HostIndex::new(&names, "dify");
+        let mut out = BTreeSet::new();
+        index.mentioned(text, &mut out);
+        out.contains(host)
+    }
+
     #[test]
     fn host_mentions() {
-        assert!(mentions_host("http://sandbox:8194", "sandbox", "dify"));
-        assert!(mentions_host("postgres", "postgres", "dify"));
-        assert!(!mentions_host("postgresql", "postgres", "dify"));
-        assert!(mentions_host("proxy_pass http://api.dify.svc.cluster.local:5001;", "api", "dify"));
-        assert!(!mentions_host("/app/api/storage", "api", "dify"));
-        assert!(!mentions_host("redis://:pw@cache.example.com:6379/1", "redis", "dify"), "a scheme is no host");
-        assert!(mentions_host("redis://:pw@redis:6379/1", "redis", "dify"));
+        assert!(mentions("http://sandbox:8194", "sandbox"));
+        assert!(mentions("postgres", "postgres"));
+        assert!(!mentions("postgresql", "postgres"));
+        assert!(!mentions("my-postgres", "postgres"));
+        assert!(mentions("proxy_pass http://api.dify.svc.cluster.local:5001;", "api"));
+        assert!(!mentions("proxy_pass http://api.other.svc.cluster.local:5001;", "api"));
+        assert!(!mentions("/app/api/storage", "api"));
+        assert!(mentions("a=b,api:1 (api)", "api"));
+        assert!(!mentions("redis://:pw@cache.example.com:6379/1", "redis"), "a scheme is no host");
+        assert!(mentions("redis://:pw@redis:6379/1", "redis"));
         assert!(setting_names_host("DB_HOST", "postgres", "postgres", "dify"));
         assert!(!setting_names_host("DB_USERNAME", "postgres", "postgres", "dify"), "a user name is no host");
         assert!(setting_names_host("DB_USERNAME", "postgres:5432", "postgres", "dify"));
+        // A name with a byte that ends hosts elsewhere is still found, by searching for it.
+        assert!(mentions("http://db.internal:5432", "db.internal"));
+        assert!(!mentions("http://db.internals:5432", "db.internal"));
+    }
+
+    #[test]
+    fn every_name_of_a_text_at_once() {
+        let names: Vec<String> = ["api", "redis", "db", "web"].iter().map(|s| s.to_string()).collect();
+        let index = HostIndex::new(&names, "dify");
+        let mut out = BTreeSet::new();
+        index.mentioned("redis://:pw@redis:6379/1 http://api:5001 db", &mut out);
+        assert_eq!(out.into_iter().collect::<Vec<_>>(), ["api", "db", "redis"]);
+    }
+
+    proptest::proptest! {
+        /// The index finds exactly the names a search for each name finds.
+        #[test]
+        fn index_agrees_with_searching_each_name(text in "[a-c_.:/@= -]{0,40}") {
+            let names: Vec<String> = ["a", "b", "ab", "a-b", "c", "ab.c"].iter().map(|s| s.to_string()).collect();
+            let index = HostIndex::new(&names, "c");
+            let mut found = BTreeSet::new();
+            index.mentioned(&text, &mut found);
+            let searched: BTreeSet<&str> =
+                names.iter().filter(|n| mentions_host(&text, n, ".c.")).map(String::as_str).collect();
+            proptest::prop_assert_eq!(found, searched);
+        }
     }
 
     #[test]

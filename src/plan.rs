@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::compose::{HealthTest, MountSource, Service};
 use crate::error::{Error, Result};
 use crate::interpolate;
-use crate::names::{dns_label, mentions_host, setting_names_host, HostMap};
+use crate::names::{dns_label, names_host, setting_names_host, HostIndex, HostMap};
 use crate::rules::{Kind, Resources, Rules, SecretMatcher, Security, ServiceRule};
 use crate::upstream::{HostPath, Project};
 
@@ -219,6 +219,15 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         }
     }
     let deployed: Vec<String> = chosen.iter().map(|(s, _)| k8s_name[&s.name].clone()).collect();
+    // Indexed once: flows, dependencies and internal networks are looked up per workload.
+    let host_index = HostIndex::new(&deployed, &rules.namespace);
+    let deployed_set: BTreeSet<&String> = deployed.iter().collect();
+    let mut net_members: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
+    for (svc, _) in &chosen {
+        for net in svc.networks.keys() {
+            net_members.entry(net).or_default().push(&k8s_name[&svc.name]);
+        }
+    }
 
     // 2. Every key of every service is accounted for.
     for (svc, _) in &chosen {
@@ -501,15 +510,15 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let mut texts: Vec<&str> = files.values().map(String::as_str).collect();
         let cmd_text = command.iter().chain(args.iter()).flatten().cloned().collect::<Vec<_>>().join(" ");
         texts.push(&cmd_text);
-        for target in &deployed {
-            if *target == name {
-                continue;
-            }
-            let in_settings =
-                settings[i].iter().any(|(k, v)| setting_names_host(k, &v.plain, target, &rules.namespace));
-            if in_settings || texts.iter().any(|t| mentions_host(t, target, &rules.namespace)) {
-                talks_to.insert(target.clone(), "named as a host in its settings or config files".to_string());
-            }
+        let mut named = BTreeSet::new();
+        for text in &texts {
+            host_index.mentioned(text, &mut named);
+        }
+        for (key, value) in &settings[i] {
+            host_index.mentioned_by_setting(key, &value.plain, &mut named);
+        }
+        for target in named.into_iter().filter(|t| *t != name) {
+            talks_to.insert(target.to_string(), "named as a host in its settings or config files".to_string());
         }
         for ext in &externals {
             let mut still: Vec<String> = settings[i]
@@ -517,8 +526,8 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 .filter(|(k, v)| setting_names_host(k, &v.plain, ext, &rules.namespace))
                 .map(|(k, _)| k.clone())
                 .collect();
-            still.extend(files.iter().filter(|(_, t)| mentions_host(t, ext, &rules.namespace)).map(|(k, _)| k.clone()));
-            if mentions_host(&cmd_text, ext, &rules.namespace) {
+            still.extend(files.iter().filter(|(_, t)| names_host(t, ext, &rules.namespace)).map(|(k, _)| k.clone()));
+            if names_host(&cmd_text, ext, &rules.namespace) {
                 still.push("its command".into());
             }
             if !still.is_empty() {
@@ -527,7 +536,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         }
         for dep in &svc.depends_on {
             if let Some(target) = k8s_name.get(&dep.service) {
-                if deployed.contains(target) && *target != name {
+                if deployed_set.contains(target) && *target != name {
                     talks_to.entry(target.clone()).or_insert_with(|| format!("depends_on {}", dep.service));
                 }
             }
@@ -536,10 +545,11 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let internal: BTreeSet<&String> =
             networks.iter().filter(|n| project.networks.get(*n).is_some_and(|x| x.internal)).collect();
         let egress_only_to = (!networks.is_empty() && internal.len() == networks.len()).then(|| {
-            chosen
+            internal
                 .iter()
-                .filter(|(other, _)| other.name != svc.name && other.networks.keys().any(|n| internal.contains(n)))
-                .map(|(other, _)| k8s_name[&other.name].clone())
+                .flat_map(|n| net_members.get(n).into_iter().flatten())
+                .filter(|other| ***other != name)
+                .map(|other| other.to_string())
                 .collect()
         });
 

@@ -1,7 +1,8 @@
 //! The rule files in `mappings/`: what every compose service becomes. Built-in presets are compiled
 //! into the binary; a user's file is layered on top (mappings merge key by key, lists are replaced).
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -356,15 +357,28 @@ pub struct SecretMatcher {
     patterns: GlobSet,
     not_secret: GlobSet,
     keys: Vec<String>,
+    /// Answers so far: every service that merges a shared env block asks about the same names.
+    answers: RefCell<HashMap<String, bool>>,
 }
 
 impl SecretMatcher {
     pub fn new(rules: &SecretRules) -> Result<Self> {
-        Ok(Self { patterns: globs(&rules.patterns)?, not_secret: globs(&rules.not_secret)?, keys: rules.keys.clone() })
+        Ok(Self {
+            patterns: globs(&rules.patterns)?,
+            not_secret: globs(&rules.not_secret)?,
+            keys: rules.keys.clone(),
+            answers: RefCell::default(),
+        })
     }
 
     pub fn is_secret(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k == key) || (self.patterns.is_match(key) && !self.not_secret.is_match(key))
+        if let Some(known) = self.answers.borrow().get(key) {
+            return *known;
+        }
+        let secret =
+            self.keys.iter().any(|k| k == key) || (self.patterns.is_match(key) && !self.not_secret.is_match(key));
+        self.answers.borrow_mut().insert(key.to_string(), secret);
+        secret
     }
 }
 

@@ -107,12 +107,13 @@ pub fn load(opts: &Options) -> Result<Project> {
         env.entry(k.clone()).or_insert_with(|| v.clone());
     }
 
-    let mut services_value = match top.get("services") {
-        Some(Value::Mapping(m)) => m.clone(),
+    // Taken out, not copied: the services are most of the file (the key stays, its value empty).
+    let mut services_value = match top.get_mut("services").map(std::mem::take) {
+        Some(Value::Mapping(m)) => m,
         Some(other) => {
             return Err(Error::file(
                 compose_path,
-                format!("`services` is {}, not a mapping", yaml::kind_of(other)),
+                format!("`services` is {}, not a mapping", yaml::kind_of(&other)),
                 "list the services under `services:`",
             ))
         }
@@ -144,6 +145,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         env_source: env_path.clone(),
         overrides: &overrides,
         cache: HashMap::new(),
+        interpolated: HashMap::new(),
         inputs: &mut inputs,
         examples_read: Vec::new(),
     };
@@ -558,6 +560,8 @@ struct Loader<'a> {
     env_source: Option<PathBuf>,
     overrides: &'a HashMap<String, String>,
     cache: HashMap<PathBuf, Option<EnvEntries>>,
+    /// Interpolated strings: a shared env block merged into every service repeats the same ones.
+    interpolated: HashMap<String, (String, Option<String>)>,
     inputs: &'a mut BTreeMap<String, String>,
     /// Env files read from their `.example` because the file itself is missing.
     examples_read: Vec<String>,
@@ -565,9 +569,15 @@ struct Loader<'a> {
 
 impl Context for Loader<'_> {
     fn interpolate(&mut self, raw: &str, path: &str) -> std::result::Result<(String, Option<String>), Problem> {
+        if let Some(done) = self.interpolated.get(raw) {
+            return Ok(done.clone());
+        }
         let env = self.env;
         match interpolate::interpolate(raw, &|k| env.get(k).cloned()) {
-            Ok(i) => Ok((i.value, i.sole_var)),
+            Ok(i) => {
+                self.interpolated.insert(raw.to_string(), (i.value.clone(), i.sole_var.clone()));
+                Ok((i.value, i.sole_var))
+            }
             Err(e) => Err(Problem {
                 path: path.to_string(),
                 needle: raw.to_string(),

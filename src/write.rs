@@ -1,7 +1,7 @@
 //! Putting the tree on disk: staged then moved into place, the tool's own stale files pruned, and
 //! nothing else touched. `--check` compares instead of writing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -58,13 +58,24 @@ pub fn write(tree: &Tree, out: &Path) -> Result<Outcome> {
         .map_err(|e| io_error(out, "write into the output folder", &e))?;
     let mut outcome = Outcome::default();
     let mut changed = Vec::new();
+    // Folders made so far, and whether each target folder exists: a tree of thousands of files has
+    // far fewer folders, and a new tree has none of them yet.
+    let mut made: HashSet<PathBuf> = HashSet::new();
+    let mut folder_exists: HashMap<PathBuf, bool> = HashMap::new();
     for (rel, content) in &tree.files {
         let target = out.join(rel);
-        if fs::read(&target).is_ok_and(|old| old == content.as_bytes()) {
-            outcome.unchanged += 1;
-            continue;
-        }
-        if target.is_dir() {
+        let folder = target.parent().unwrap_or(out);
+        let in_existing_folder = *folder_exists.entry(folder.to_path_buf()).or_insert_with(|| folder.is_dir());
+        let missing = !in_existing_folder
+            || match fs::read(&target) {
+                Ok(old) if old == content.as_bytes() => {
+                    outcome.unchanged += 1;
+                    continue;
+                }
+                Ok(_) => false,
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            };
+        if !missing && target.is_dir() {
             return Err(Error::file(
                 &target,
                 "a folder stands where a generated file goes",
@@ -72,8 +83,9 @@ pub fn write(tree: &Tree, out: &Path) -> Result<Outcome> {
             ));
         }
         let staged = stage.path().join(rel);
-        if let Some(parent) = staged.parent() {
+        if let Some(parent) = staged.parent().filter(|p| !made.contains(*p)) {
             fs::create_dir_all(parent).map_err(|e| io_error(parent, "create a folder", &e))?;
+            made.insert(parent.to_path_buf());
         }
         fs::write(&staged, content).map_err(|e| io_error(&staged, "write", &e))?;
         set_mode(&staged, rel)?;
@@ -85,8 +97,9 @@ pub fn write(tree: &Tree, out: &Path) -> Result<Outcome> {
 
     for (rel, staged) in changed {
         let target = out.join(&rel);
-        if let Some(parent) = target.parent() {
+        if let Some(parent) = target.parent().filter(|p| !made.contains(*p)) {
             fs::create_dir_all(parent).map_err(|e| io_error(parent, "create a folder", &e))?;
+            made.insert(parent.to_path_buf());
         }
         fs::rename(&staged, &target).map_err(|e| io_error(&target, "replace", &e))?;
         outcome.written += 1;
