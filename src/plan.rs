@@ -173,7 +173,15 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let rule = rules.service(&svc.name);
         let name = rule.and_then(|r| r.name.clone()).unwrap_or_else(|| dns_label(&svc.name));
         hosts.insert(&svc.name, &name);
-        for alias in svc.networks.values().flatten().chain(svc.container_name.iter()).chain(svc.hostname.iter()) {
+        let rule_aliases = rule.map(|r| r.host_aliases.as_slice()).unwrap_or_default();
+        for alias in svc
+            .networks
+            .values()
+            .flatten()
+            .chain(svc.container_name.iter())
+            .chain(svc.hostname.iter())
+            .chain(rule_aliases)
+        {
             hosts.insert(alias, &name);
         }
         k8s_name.insert(svc.name.clone(), name.clone());

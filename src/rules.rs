@@ -173,6 +173,9 @@ pub struct SecretRules {
 pub struct ServiceRule {
     #[serde(default)]
     pub also: Vec<String>,
+    /// Other host names upstream's settings reach this service by (through Docker's host).
+    #[serde(default)]
+    pub host_aliases: Vec<String>,
     pub name: Option<String>,
     pub kind: Option<Kind>,
     pub reason: Option<String>,
