@@ -563,6 +563,15 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
 
         let tag = image_tag(svc.image.as_deref().unwrap_or_default());
         let release_slug = tag.as_deref().map(name_suffix);
+        if kind == Kind::StatefulSet && !rule.jobs.is_empty() {
+            return Err(Error::usage(
+                format!(
+                    "the rules give `{}` a Job, but it is a StatefulSet, whose claims a Job cannot share",
+                    svc.name
+                ),
+                "move the `jobs:` rule to a Deployment's service",
+            ));
+        }
         let jobs = rule
             .jobs
             .iter()

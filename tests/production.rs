@@ -302,3 +302,15 @@ fn images_without_mode_migration_run_the_migration_command_itself() {
     let new = job_of("1.8.0");
     assert!(pod_spec(&new)["containers"][0]["command"].is_null(), "1.8.0 exits after MODE=migration");
 }
+
+#[test]
+fn a_job_on_a_stateful_set_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, "services:\n  redis:\n    jobs:\n      flush: {command: [redis-cli, flushall]}\n").unwrap();
+    let out = dir.path().join("k8s");
+    let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).arg("--mappings").arg(&rules).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("StatefulSet"));
+    assert!(!out.exists());
+}
