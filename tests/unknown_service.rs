@@ -15,7 +15,11 @@ fn with_agent_gateway(dir: &std::path::Path) -> std::path::PathBuf {
     assert!(status.success());
     let path = copy.join("docker-compose.yaml");
     let mut text = fs::read_to_string(&path).unwrap();
-    let service = "  agent_gateway:\n    image: example/agent-gateway:0.1.0\n    ports:\n      - \"7070:7070\"\n    environment:\n      API_URL: http://api:5001\n    networks:\n      - agent_net\n\n";
+    let service = "  agent_gateway:\n    image: example/agent-gateway:0.1.0\n    ports:\n      - \"7070:7070\"\n    env_file:\n      - path: ./envs/agent/agent.env\n        required: false\n    environment:\n      API_URL: http://api:5001\n    networks:\n      - agent_net\n\n";
+    // A new env file, shipped only as its .example, as upstream ships envs/** since 1.14.1.
+    fs::create_dir_all(copy.join("envs/agent")).unwrap();
+    fs::write(copy.join("envs/agent/agent.env.example"), "AGENT_LOG_LEVEL=info\nAGENT_TOKEN=agent-secret-value-123\n")
+        .unwrap();
     text = text.replacen("\nnetworks:\n", &format!("\n{service}networks:\n"), 1);
     text = text.replacen(
         "networks:\n  # create",
@@ -40,6 +44,17 @@ fn unknown_service_is_translated_with_a_warning() {
     assert!(out.join("services/agent-gateway/service.yaml").is_file());
     let policies = fs::read_to_string(out.join("base/networkpolicy.yaml")).unwrap();
     assert!(policies.contains("restrict-egress-agent-gateway"), "an internal-only member is fenced in");
+    let config = fs::read_to_string(out.join("services/agent-gateway/configmap.yaml")).unwrap();
+    assert!(config.contains("AGENT_LOG_LEVEL: info"), "settings of a new env file are carried");
+    let secret = fs::read_to_string(out.join("services/agent-gateway/secret.yaml.example")).unwrap();
+    assert!(secret.contains("AGENT_TOKEN: CHANGE_ME_AGENT_TOKEN"), "{secret}");
+    for (file, text) in read_tree(&out) {
+        assert!(!String::from_utf8_lossy(&text).contains("agent-secret-value-123"), "{file} leaks the new secret");
+    }
+    setup_secrets(&out);
+    let tool = repo().join("../shared/tools/validate-k8s");
+    let v = std::process::Command::new("bash").arg(&tool).arg(&out).output().unwrap();
+    assert!(v.status.success(), "an unseen release's tree validates: {}", String::from_utf8_lossy(&v.stdout));
 
     let strict = bin().arg(&compose).arg("-o").arg(tmp.path().join("strict")).arg("--strict").output().unwrap();
     assert_eq!(strict.status.code(), Some(2));
