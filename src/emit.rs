@@ -166,7 +166,7 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
                 }
             }
         }
-        if !w.ports.is_empty() {
+        if w.serves() {
             tree.add(&format!("{dir}/service.yaml"), to_yaml(&[service(plan, w, labels.clone())]));
             resources.push("service.yaml".into());
         }
@@ -254,13 +254,12 @@ fn service(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> Servi
             type_: Some(w.service_type.clone()),
             selector: Some(selector_labels(plan, &w.name)),
             ports: Some(
-                w.ports
-                    .iter()
-                    .map(|p| ServicePort {
-                        name: Some(port_name(*p)),
-                        port: i32::from(*p),
-                        target_port: Some(IntOrString::Int(i32::from(*p))),
-                        protocol: Some("TCP".into()),
+                protocol_ports(w)
+                    .map(|(p, protocol)| ServicePort {
+                        name: Some(port_name(p, protocol)),
+                        port: i32::from(p),
+                        target_port: Some(IntOrString::Int(i32::from(p))),
+                        protocol: Some(protocol.into()),
                         ..Default::default()
                     })
                     .collect(),
@@ -271,11 +270,16 @@ fn service(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> Servi
     }
 }
 
-fn port_name(p: u16) -> String {
-    match p {
-        80 => "http".into(),
-        443 => "https".into(),
-        _ => format!("tcp-{p}"),
+/// Every container port with its protocol: TCP ones first.
+fn protocol_ports(w: &Workload) -> impl Iterator<Item = (u16, &'static str)> + '_ {
+    w.ports.iter().map(|p| (*p, "TCP")).chain(w.udp_ports.iter().map(|p| (*p, "UDP")))
+}
+
+fn port_name(p: u16, protocol: &str) -> String {
+    match (p, protocol) {
+        (80, "TCP") => "http".into(),
+        (443, "TCP") => "https".into(),
+        _ => format!("{}-{p}", protocol.to_ascii_lowercase()),
     }
 }
 
@@ -505,13 +509,12 @@ fn pod_template(
         image: Some(w.image.clone()),
         command,
         args,
-        ports: (serves && !w.ports.is_empty()).then(|| {
-            w.ports
-                .iter()
-                .map(|p| ContainerPort {
-                    container_port: i32::from(*p),
-                    name: Some(port_name(*p)),
-                    protocol: Some("TCP".into()),
+        ports: (serves && w.serves()).then(|| {
+            protocol_ports(w)
+                .map(|(p, protocol)| ContainerPort {
+                    container_port: i32::from(p),
+                    name: Some(port_name(p, protocol)),
+                    protocol: Some(protocol.into()),
                     ..Default::default()
                 })
                 .collect()
@@ -653,12 +656,11 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
         pod_selector: Some(LabelSelector { match_labels: Some(selector_labels(plan, name)), ..Default::default() }),
         ..Default::default()
     };
-    let tcp_ports = |ports: &[u16]| -> Vec<NetworkPolicyPort> {
-        ports
-            .iter()
-            .map(|p| NetworkPolicyPort {
-                port: Some(IntOrString::Int(i32::from(*p))),
-                protocol: Some("TCP".into()),
+    let ports_of = |w: &Workload| -> Vec<NetworkPolicyPort> {
+        protocol_ports(w)
+            .map(|(p, protocol)| NetworkPolicyPort {
+                port: Some(IntOrString::Int(i32::from(p))),
+                protocol: Some(protocol.into()),
                 ..Default::default()
             })
             .collect()
@@ -672,7 +674,7 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
     }
     let by_name: BTreeMap<&str, (usize, &Workload)> =
         plan.workloads.iter().enumerate().map(|(i, w)| (w.name.as_str(), (i, w))).collect();
-    for target in plan.workloads.iter().filter(|w| !w.ports.is_empty()) {
+    for target in plan.workloads.iter().filter(|w| w.serves()) {
         let exposed = target.service_type != "ClusterIP" || target.ingress.is_some();
         let sources: &[&Workload] = talkers.get(target.name.as_str()).map_or(&[], Vec::as_slice);
         if sources.is_empty() && !exposed {
@@ -687,7 +689,7 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
                 None => format!("Service type {}", target.service_type),
             };
             why.insert(0, format!("anyone ({how})"));
-            rules.push(NetworkPolicyIngressRule { from: None, ports: Some(tcp_ports(&target.ports)) });
+            rules.push(NetworkPolicyIngressRule { from: None, ports: Some(ports_of(target)) });
         } else {
             rules.push(NetworkPolicyIngressRule {
                 from: Some(
@@ -697,7 +699,7 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
                         .map(peer)
                         .collect(),
                 ),
-                ports: Some(tcp_ports(&target.ports)),
+                ports: Some(ports_of(target)),
             });
         }
         out.push(NetworkPolicy {
@@ -726,12 +728,12 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
             .keys()
             .filter(|t| members.contains(*t))
             .filter_map(|t| by_name.get(t.as_str()).copied())
-            .filter(|(_, m)| !m.ports.is_empty())
+            .filter(|(_, m)| m.serves())
             .collect();
         reached.sort_by_key(|(i, _)| *i); // in the plan's order
         let mut egress: Vec<NetworkPolicyEgressRule> = reached
             .iter()
-            .map(|(_, m)| NetworkPolicyEgressRule { to: Some(vec![peer(&m.name)]), ports: Some(tcp_ports(&m.ports)) })
+            .map(|(_, m)| NetworkPolicyEgressRule { to: Some(vec![peer(&m.name)]), ports: Some(ports_of(m)) })
             .collect();
         egress.push(NetworkPolicyEgressRule {
             to: Some(vec![NetworkPolicyPeer {

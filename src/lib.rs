@@ -85,7 +85,7 @@ fn facts(plan: &Plan) -> Facts {
                 kind: if w.kind == Kind::StatefulSet { "StatefulSet".into() } else { "Deployment".into() },
                 replicas: w.replicas,
                 ports: w.ports.clone(),
-                service_type: (!w.ports.is_empty()).then(|| w.service_type.clone()),
+                service_type: w.serves().then(|| w.service_type.clone()),
                 probe: Some(w.probe.action.kind().to_string()),
                 claims: w
                     .claims

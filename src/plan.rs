@@ -47,7 +47,10 @@ pub struct Workload {
     pub image: String,
     pub command: Option<Vec<String>>,
     pub args: Option<Vec<String>>,
+    /// TCP container ports, exposed by the Service (probes use the first).
     pub ports: Vec<u16>,
+    /// UDP container ports, exposed by the Service too.
+    pub udp_ports: Vec<u16>,
     pub service_type: String,
     pub probe: Probe,
     pub uses_shared: bool,
@@ -75,6 +78,13 @@ pub struct Workload {
     pub init: Vec<(String, Vec<String>)>,
     pub share_process_namespace: bool,
     pub ingress: Option<crate::rules::IngressRule>,
+}
+
+impl Workload {
+    /// Whether it has a Service (any TCP or UDP port).
+    pub fn serves(&self) -> bool {
+        !self.ports.is_empty() || !self.udp_ports.is_empty()
+    }
 }
 
 /// A Job made from a workload's pod.
@@ -482,9 +492,10 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let ports: Vec<u16> = match &rule.ports {
             Some(p) => p.clone(),
             None => {
-                for p in svc.ports.iter().filter(|p| !p.protocol.eq_ignore_ascii_case("tcp")) {
+                for p in svc.ports.iter().filter(|p| !matches!(p.protocol.to_ascii_lowercase().as_str(), "tcp" | "udp"))
+                {
                     warnings.push(format!(
-                        "service `{}`: port {}/{} is left out (the Service and probes carry TCP only); add it to the Service with an overlay",
+                        "service `{}`: port {}/{} is left out (Services here carry TCP and UDP); add it with an overlay",
                         svc.name, p.container, p.protocol
                     ));
                 }
@@ -495,6 +506,13 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 p
             }
         };
+
+        let mut udp_ports: Vec<u16> = match &rule.ports {
+            Some(_) => Vec::new(),
+            None => svc.ports.iter().filter(|p| p.protocol.eq_ignore_ascii_case("udp")).map(|p| p.container).collect(),
+        };
+        udp_ports.sort_unstable();
+        udp_ports.dedup();
 
         // Commands: compose's unless the rules replace them; secret values become $(VAR) references.
         let entrypoint = rule.entrypoint.clone().or_else(|| svc.entrypoint.as_ref().map(|c| c.argv().to_vec()));
@@ -603,6 +621,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             command,
             args,
             ports,
+            udp_ports,
             service_type: rule.service_type.clone().unwrap_or_else(|| rules.defaults.service_type.clone()),
             probe,
             uses_shared,
@@ -922,7 +941,7 @@ fn probe(
         Some(port) => p.action = ProbeAction::Tcp(*port),
         None => {
             warnings.push(format!(
-                "service `{}` has no port and no healthcheck; its probe only checks that PID 1 runs",
+                "service `{}` has no TCP port and no healthcheck; its probe only checks that PID 1 runs",
                 svc.name
             ));
             p.action = ProbeAction::Exec(vec!["sh".into(), "-c".into(), "kill -0 1".into()]);

@@ -108,10 +108,25 @@ fn build_only_services_run_an_image_named_after_them() {
 #[test]
 fn ports_in_every_syntax_become_container_ports() {
     let (docs, stderr) = translate("22-ports-every-syntax", &[]);
-    let expected: Vec<i64> = (3000..=3011).chain(4000..=4002).collect();
-    assert_eq!(service_ports(get(&docs, "Service", "ports-zoo")), expected, "container ports, never host ports");
-    assert!(stderr.contains("port 53/udp is left out"), "{stderr}");
-    assert!(stderr.contains("port 5353/udp is left out"), "an exposed UDP port too: {stderr}");
+    let expected: Vec<i64> = (3000..=3011).chain(4000..=4002).chain([53, 5353]).collect();
+    let service = get(&docs, "Service", "ports-zoo");
+    assert_eq!(service_ports(service), expected, "container ports, never host ports");
+    let udp: Vec<i64> = service["spec"]["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|p| p["protocol"].as_str() == Some("UDP"))
+        .filter_map(|p| p["port"].as_i64())
+        .collect();
+    assert_eq!(udp, [53, 5353], "UDP ports (published and exposed) keep their protocol");
+    assert!(!stderr.contains("left out"), "{stderr}");
+    let container_udp = container(&docs, "ports-zoo")["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|p| p["protocol"].as_str() == Some("UDP"))
+        .count();
+    assert_eq!(container_udp, 2);
     assert_eq!(container(&docs, "ports-zoo")["livenessProbe"]["tcpSocket"]["port"].as_i64(), Some(3000));
 }
 
@@ -294,4 +309,23 @@ fn a_problem_in_an_included_file_points_into_that_file() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("sub/more.yaml:5:"), "{stderr}");
+}
+
+#[test]
+fn a_udp_flow_is_admitted_on_its_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let compose = dir.path().join("compose.yaml");
+    std::fs::write(
+        &compose,
+        "services:\n  resolver:\n    image: example/dns:1\n    ports: [\"53:53/udp\"]\n  app:\n    image: example/app:1\n    environment:\n      DNS_SERVER: resolver:53\n",
+    )
+    .unwrap();
+    let out = dir.path().join("k8s");
+    let o = bin().arg(&compose).arg("-o").arg(&out).args(["--preset", "generic"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    setup_secrets(&out);
+    let docs = render(&out);
+    let policy = get(&docs, "NetworkPolicy", "allow-ingress-resolver");
+    let port = &policy["spec"]["ingress"][0]["ports"][0];
+    assert_eq!((port["port"].as_i64(), port["protocol"].as_str()), (Some(53), Some("UDP")));
 }
