@@ -48,7 +48,7 @@ impl HostMap {
     /// stands: the whole text, or after `//`, `@`, whitespace, `=`, `,`, `;`, a quote or `(`, and
     /// followed by the end, `:`, `/`, whitespace, `;`, `,`, a quote or `)`. `fqdn` appends the
     /// cluster suffix (`.dify.svc.cluster.local`) to rewritten and already-correct hosts alike.
-    pub fn rewrite(&self, text: &str, fqdn: Option<(&str, &[String])>) -> String {
+    pub fn rewrite(&self, text: &str, fqdn: Option<(&str, &BTreeSet<&String>)>) -> String {
         if self.map.is_empty() && fqdn.is_none() {
             return text.to_string();
         }
@@ -65,7 +65,7 @@ impl HostMap {
                     let replacement = self.map.get(word).map(String::as_str);
                     let target = replacement.unwrap_or(word);
                     let rendered = match fqdn {
-                        Some((suffix, known)) if known.iter().any(|k| k == target) && followed_by_port(text, end) => {
+                        Some((suffix, known)) if known.contains(&target.to_string()) && followed_by_port(text, end) => {
                             Some(format!("{target}.{suffix}"))
                         }
                         _ => replacement.map(str::to_string),
@@ -323,7 +323,8 @@ mod tests {
     #[test]
     fn fqdn_for_config_files() {
         let m = map();
-        let known = vec!["api".to_string(), "plugin-daemon".to_string()];
+        let names = ["api".to_string(), "plugin-daemon".to_string()];
+        let known: BTreeSet<&String> = names.iter().collect();
         let out = m.rewrite(
             "proxy_pass http://api:5001;\nproxy_pass http://plugin_daemon:5002;\n$host",
             Some(("dify.svc.cluster.local", &known)),

@@ -324,7 +324,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let mut files = BTreeMap::new();
         let template_vars = template_vars(rule, &env_plain, project, svc);
         let fqdn_suffix = format!("{}.{}", rules.namespace, rules.dns.cluster_domain);
-        let fqdn = rule.fqdn_hosts.then_some((fqdn_suffix.as_str(), deployed.as_slice()));
+        let fqdn = rule.fqdn_hosts.then_some((fqdn_suffix.as_str(), &deployed_set));
         let render = |text: &str| -> String {
             let rendered = if rule.templates.is_empty() { text.to_string() } else { envsubst(text, &template_vars) };
             // A secret value in a file (the sandbox's `key: dify-sandbox`) becomes its placeholder:
