@@ -475,7 +475,13 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 seed: vec![],
             });
         }
-        let security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
+        let mut security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
+        let tag = image_tag(svc.image.as_deref().unwrap_or_default());
+        if let Some(since) = &rule.since {
+            if !tag.as_deref().is_some_and(|t| older_than(t, &since.release)) {
+                security = security.layered(&since.security);
+            }
+        }
         if security.read_only_root == Some(true) {
             for (wi, path) in security.writable_paths.iter().flatten().enumerate() {
                 volumes.push(Volume {
@@ -579,7 +585,6 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 .collect()
         });
 
-        let tag = image_tag(svc.image.as_deref().unwrap_or_default());
         let release_slug = tag.as_deref().map(name_suffix);
         if kind == Kind::StatefulSet && !rule.jobs.is_empty() {
             return Err(Error::usage(

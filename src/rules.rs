@@ -201,6 +201,8 @@ pub struct ServiceRule {
     pub env: BTreeMap<String, String>,
     pub resources: Option<Resources>,
     pub security: Option<Security>,
+    /// Security that applies from an image release on (a release whose image got its own user).
+    pub since: Option<SinceRule>,
     /// One-shot Jobs run from this service's pod (image, settings, storage): job name → rule.
     #[serde(default)]
     pub jobs: BTreeMap<String, JobRule>,
@@ -229,6 +231,14 @@ pub struct JobRule {
     pub backoff_limit: Option<i32>,
     /// For images older than `before` (by their tag), run `command` instead.
     pub legacy: Option<LegacyJob>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinceRule {
+    /// The first image tag it applies to; tags that are not versions (`latest`) count as newer.
+    pub release: String,
+    pub security: Security,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

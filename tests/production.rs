@@ -314,3 +314,18 @@ fn a_job_on_a_stateful_set_is_refused() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("StatefulSet"));
     assert!(!out.exists());
 }
+
+#[test]
+fn api_images_run_as_their_own_user_from_1_10_1() {
+    let security_of = |release: &str| -> Value {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("k8s");
+        generate(release, &out, &[]);
+        let text = std::fs::read_to_string(out.join("services/worker/deployment.yaml")).unwrap();
+        let d: Value = serde_yaml_ng::from_str(&text).unwrap();
+        pod_spec(&d)["containers"][0]["securityContext"].clone()
+    };
+    let new = security_of("1.14.1");
+    assert_eq!((new["runAsNonRoot"].as_bool(), new["runAsUser"].as_i64()), (Some(true), Some(1001)));
+    assert!(security_of("1.8.0")["runAsUser"].is_null(), "1.8.0's api image runs as root");
+}
