@@ -19,6 +19,17 @@ fn rendered(extra: &[&str]) -> (tempfile::TempDir, Vec<Value>) {
     (dir, docs)
 }
 
+/// Generate 1.14.1 with `extra`, expecting a refusal: exit 2, nothing written; returns stderr.
+fn refused(extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k8s");
+    let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).args(extra).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{extra:?}: {stderr}");
+    assert!(!out.exists(), "{extra:?}: nothing written");
+    stderr
+}
+
 fn pod_spec(obj: &Value) -> &Value {
     &obj["spec"]["template"]["spec"]
 }
@@ -119,13 +130,8 @@ fn every_pod_and_container_is_hardened() {
 #[test]
 fn external_postgres_and_redis_leave_nothing_pointing_at_them() {
     // Without new hosts, the settings would still name the bundled services: refused, named.
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("k8s");
-    let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).args(["--external", "postgres"]).output().unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stderr = refused(&["--external", "postgres"]);
     assert!(stderr.contains("DB_HOST") && stderr.contains("--set"), "{stderr}");
-    assert!(!out.exists(), "nothing written");
 
     let (_dir, docs) = rendered(&[
         "--external",
@@ -196,20 +202,9 @@ fn exposure_choices_and_ingress() {
 
 #[test]
 fn bad_choices_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("k8s");
-    let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).args(["--external", "nosuch"]).output().unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nosuch"));
-    let o = bin()
-        .arg(compose("1.14.1"))
-        .arg("-o")
-        .arg(&out)
-        .args(["--preset", "generic", "--ingress-host", "x.example.com"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2), "generic rules expose nothing");
-    assert!(!out.exists());
+    assert!(refused(&["--external", "nosuch"]).contains("nosuch"));
+    let stderr = refused(&["--preset", "generic", "--ingress-host", "x.example.com"]);
+    assert!(stderr.contains("no service is exposed"), "generic rules expose nothing: {stderr}");
 }
 
 /// `validate-k8s --security` summary: `(check, resource)` pairs checkov failed.
@@ -308,11 +303,7 @@ fn a_job_on_a_stateful_set_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.yaml");
     std::fs::write(&rules, "services:\n  redis:\n    jobs:\n      flush: {command: [redis-cli, flushall]}\n").unwrap();
-    let out = dir.path().join("k8s");
-    let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).arg("--mappings").arg(&rules).output().unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("StatefulSet"));
-    assert!(!out.exists());
+    assert!(refused(&["--mappings", rules.to_str().unwrap()]).contains("StatefulSet"));
 }
 
 #[test]
