@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use crate::compose::{HealthTest, Healthcheck, Mount, MountSource, Service};
 use crate::error::Result;
-use crate::names::dns_label;
 use crate::plan;
+use crate::plan::image_tag;
 use crate::rules::{Kind, Rules, SecretMatcher};
 use crate::upstream::Project;
 
@@ -77,17 +77,9 @@ impl Pair<'_> {
     }
 }
 
-/// The Kubernetes name the rules give a compose service.
-fn k8s_name(name: &str, rules: &Rules) -> String {
-    rules.service(name).and_then(|r| r.name.clone()).unwrap_or_else(|| dns_label(name))
-}
-
 /// Image without its tag: `langgenius/dify-api`.
 fn image_repo(image: &str) -> &str {
-    match image.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => image,
-    }
+    image_tag(image).map_or(image, |tag| &image[..image.len() - tag.len() - 1])
 }
 
 /// Same name first; then a service that left and one that came are a rename when the rules give
@@ -102,7 +94,7 @@ fn pair_services<'a>(old: &'a Project, new: &'a Project, rules: &Rules) -> Pairs
         }
     }
     let mut removed: Vec<&Service> = old.services.values().filter(|s| !new.services.contains_key(&s.name)).collect();
-    let same_name = |a: &Service, b: &Service| k8s_name(&a.name, rules) == k8s_name(&b.name, rules);
+    let same_name = |a: &Service, b: &Service| rules.workload_name(&a.name) == rules.workload_name(&b.name);
     let same_image = |a: &Service, b: &Service| match (&a.image, &b.image) {
         (Some(x), Some(y)) => image_repo(x) == image_repo(y),
         _ => false,
@@ -145,8 +137,8 @@ fn services_section(old: &Project, new: &Project, pairs: &Pairs, rules: &Rules) 
                 Some(r) if matches!(r.kind, Some(Kind::Omit | Kind::Fold)) => {
                     format!("not deployed ({})", r.reason.as_deref().unwrap_or("left out by the rules"))
                 }
-                Some(_) => format!("becomes `{}`", k8s_name(&s.name, rules)),
-                None => format!("no rule yet, translated generically as `{}`", k8s_name(&s.name, rules)),
+                Some(_) => format!("becomes `{}`", rules.workload_name(&s.name)),
+                None => format!("no rule yet, translated generically as `{}`", rules.workload_name(&s.name)),
             };
             let _ = writeln!(out, "- {}: {rule}", describe(s, new));
         }
@@ -163,7 +155,7 @@ fn services_section(old: &Project, new: &Project, pairs: &Pairs, rules: &Rules) 
     if !renamed.is_empty() {
         out.push_str("### Renamed\n\n");
         for p in renamed {
-            let _ = writeln!(out, "- {} (Kubernetes name `{}`)", p.label(), k8s_name(&p.new.name, rules));
+            let _ = writeln!(out, "- {} (Kubernetes name `{}`)", p.label(), rules.workload_name(&p.new.name));
         }
         out.push('\n');
     }
@@ -348,7 +340,8 @@ fn coverage_section(old: &Project, new: &Project, rules: &Rules) -> String {
             if !svc.profiles.is_empty() {
                 let _ = write!(item, " (profile {})", svc.profiles.join(", "));
             }
-            let _ = write!(item, " has no rule: it gets the generic translation as `{}`", k8s_name(&svc.name, rules));
+            let _ =
+                write!(item, " has no rule: it gets the generic translation as `{}`", rules.workload_name(&svc.name));
             if !old.services.contains_key(&svc.name) {
                 item.push_str("; new in this release");
             }

@@ -85,7 +85,7 @@ fn workload_labels(plan: &Plan, w: &Workload) -> BTreeMap<String, String> {
     if let Some(role) = &w.role {
         l.insert("app.kubernetes.io/component".into(), role.clone());
     }
-    if let Some((_, tag)) = w.image.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+    if let Some(tag) = crate::plan::image_tag(&w.image) {
         let tag: String =
             tag.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(63).collect();
         if !tag.is_empty() {

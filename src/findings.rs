@@ -48,8 +48,7 @@ fn failed_checks(w: &Workload) -> Vec<&'static str> {
     if !w.resources.limits.contains_key("cpu") {
         checks.push("CKV_K8S_11"); // CPU limits
     }
-    let tag = w.image.rsplit_once(':').map(|(_, t)| t).filter(|t| !t.contains('/'));
-    if tag.is_none_or(|t| t == "latest") {
+    if crate::plan::image_tag(&w.image).is_none_or(|t| t == "latest") {
         checks.push("CKV_K8S_14"); // image tag fixed
     }
     if s.read_only_root != Some(true) {

@@ -181,7 +181,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     let mut externals: Vec<String> = Vec::new();
     for svc in project.services.values() {
         let rule = rules.service(&svc.name);
-        let name = rule.and_then(|r| r.name.clone()).unwrap_or_else(|| dns_label(&svc.name));
+        let name = rules.workload_name(&svc.name);
         hosts.insert(&svc.name, &name);
         let rule_aliases = rule.map(|r| r.host_aliases.as_slice()).unwrap_or_default();
         for alias in svc
@@ -478,7 +478,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let mut security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
         let tag = image_tag(svc.image.as_deref().unwrap_or_default());
         if let Some(since) = &rule.since {
-            if !tag.as_deref().is_some_and(|t| older_than(t, &since.release)) {
+            if !tag.is_some_and(|t| older_than(t, &since.release)) {
                 security = security.layered(&since.security);
             }
         }
@@ -585,7 +585,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 .collect()
         });
 
-        let release_slug = tag.as_deref().map(name_suffix);
+        let release_slug = tag.map(name_suffix);
         if kind == Kind::StatefulSet && !rule.jobs.is_empty() {
             return Err(Error::usage(
                 format!(
@@ -608,7 +608,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                     description: j.description.clone(),
                     env: j.env.clone(),
                     command: match &j.legacy {
-                        Some(l) if tag.as_deref().is_some_and(|t| older_than(t, &l.before)) => Some(l.command.clone()),
+                        Some(l) if tag.is_some_and(|t| older_than(t, &l.before)) => Some(l.command.clone()),
                         _ => j.command.clone(),
                     },
                     backoff_limit: j.backoff_limit.unwrap_or(6),
@@ -669,7 +669,8 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         .first()
         .and_then(|&i| chosen[i].0.image.as_deref())
         .or_else(|| chosen.first().and_then(|(s, _)| s.image.as_deref()))
-        .and_then(image_tag);
+        .and_then(image_tag)
+        .map(str::to_string);
 
     Ok(Plan {
         namespace: rules.namespace.clone(),
@@ -712,8 +713,8 @@ fn name_suffix(tag: &str) -> String {
 }
 
 /// The tag of an image reference (`langgenius/dify-api:1.14.1` → `1.14.1`; none for a registry port).
-fn image_tag(image: &str) -> Option<String> {
-    image.rsplit_once(':').map(|(_, tag)| tag.to_string()).filter(|t| !t.contains('/'))
+pub fn image_tag(image: &str) -> Option<&str> {
+    image.rsplit_once(':').map(|(_, tag)| tag).filter(|t| !t.contains('/'))
 }
 
 /// A setting after classification: its plain value (for host and flow analysis) and, when secret,

@@ -316,6 +316,11 @@ impl Rules {
         self.services.get(upstream).or_else(|| self.services.values().find(|r| r.also.iter().any(|a| a == upstream)))
     }
 
+    /// The workload name of an upstream service: the rule's `name`, else its name made DNS-safe.
+    pub fn workload_name(&self, upstream: &str) -> String {
+        self.service(upstream).and_then(|r| r.name.clone()).unwrap_or_else(|| crate::names::dns_label(upstream))
+    }
+
     /// Apply command-line choices. `services` are the compose file's service names.
     pub fn apply(&mut self, choices: &Choices, services: &[String]) -> Result<()> {
         for wanted in &choices.external {
@@ -324,7 +329,7 @@ impl Rules {
                 .iter()
                 .find(|(k, r)| *k == wanted || r.also.contains(wanted) || r.name.as_ref() == Some(wanted))
                 .map(|(k, _)| k.clone())
-                .or_else(|| services.iter().find(|s| *s == wanted || crate::names::dns_label(s) == *wanted).cloned())
+                .or_else(|| services.iter().find(|s| *s == wanted || self.workload_name(s) == *wanted).cloned())
                 .ok_or_else(|| {
                     Error::usage(
                         format!("--external `{wanted}` names no service of the compose file or the rules"),
