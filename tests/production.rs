@@ -11,12 +11,7 @@ use common::*;
 use serde_yaml_ng::Value;
 
 fn rendered(extra: &[&str]) -> (tempfile::TempDir, Vec<Value>) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("k8s");
-    generate("1.14.1", &out, extra);
-    setup_secrets(&out);
-    let docs = render(&out);
-    (dir, docs)
+    generate_and_render("1.14.1", extra)
 }
 
 /// Generate 1.14.1 with `extra`, expecting a refusal: exit 2, nothing written; returns stderr.
@@ -209,10 +204,7 @@ fn bad_choices_are_refused() {
 
 /// `validate-k8s --security` summary: `(check, resource)` pairs checkov failed.
 fn checkov_failures(tree: &Path) -> BTreeSet<(String, String)> {
-    let tool = repo().join("../shared/tools/validate-k8s");
-    let o = std::process::Command::new("bash").arg(&tool).arg("--security").arg(tree).output().expect("validate-k8s");
-    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(o.status.success(), "validate-k8s --security failed:\n{stdout}{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = validate_k8s(tree, &["--security"]);
     let line =
         stdout.lines().find(|l| l.starts_with("checkov:")).unwrap_or_else(|| panic!("no checkov line:\n{stdout}"));
     let mut out = BTreeSet::new();
@@ -276,21 +268,12 @@ fn every_choice_together_passes_validate_k8s() {
         ],
     );
     setup_secrets(&out);
-    let tool = repo().join("../shared/tools/validate-k8s");
-    let o = std::process::Command::new("bash").arg(&tool).arg(&out).output().expect("validate-k8s");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success() && stdout.contains("validate-k8s: OK"), "{stdout}");
+    validate_k8s(&out, &[]);
 }
 
 #[test]
 fn images_without_mode_migration_run_the_migration_command_itself() {
-    let job_of = |release: &str| -> Value {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("k8s");
-        generate(release, &out, &[]);
-        let text = std::fs::read_to_string(out.join("services/api/job-migrate.yaml")).unwrap();
-        serde_yaml_ng::from_str(&text).unwrap()
-    };
+    let job_of = |release: &str| generated_file(release, "services/api/job-migrate.yaml");
     let old = job_of("0.15.3");
     assert_eq!(old["metadata"]["name"], "api-migrate-0-15-3");
     assert_eq!(pod_spec(&old)["containers"][0]["command"][1], "upgrade-db", "0.15.3 would serve after migrating");
@@ -308,12 +291,8 @@ fn a_job_on_a_stateful_set_is_refused() {
 
 #[test]
 fn api_images_run_as_their_own_user_from_1_10_1() {
-    let security_of = |release: &str| -> Value {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("k8s");
-        generate(release, &out, &[]);
-        let text = std::fs::read_to_string(out.join("services/worker/deployment.yaml")).unwrap();
-        let d: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let security_of = |release: &str| {
+        let d = generated_file(release, "services/worker/deployment.yaml");
         pod_spec(&d)["containers"][0]["securityContext"].clone()
     };
     let new = security_of("1.14.1");

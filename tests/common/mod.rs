@@ -54,6 +54,26 @@ pub fn generate_and_render(release: &str, extra: &[&str]) -> (tempfile::TempDir,
     (dir, docs)
 }
 
+/// `../shared/tools/validate-k8s [ARGS] DIR`, which must pass; returns its report.
+pub fn validate_k8s(dir: &Path, args: &[&str]) -> String {
+    let tool = repo().join("../shared/tools/validate-k8s");
+    assert!(tool.is_file(), "validate-k8s not found at {}", tool.display());
+    let o = Command::new("bash").arg(&tool).args(args).arg(dir).output().expect("run validate-k8s");
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "validate-k8s failed:\n{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("validate-k8s: OK"), "{stdout}");
+    stdout
+}
+
+/// One generated file of a release's tree, parsed (generated into a fresh directory).
+pub fn generated_file(release: &str, file: &str) -> Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("k8s");
+    generate(release, &out, &[]);
+    let text = std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    serde_yaml_ng::from_str(&text).expect("one YAML document")
+}
+
 pub fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
     docs.iter().find(|d| d["kind"].as_str() == Some(kind) && d["metadata"]["name"].as_str() == Some(name))
 }
