@@ -1,7 +1,7 @@
 //! The generic preset over a corpus of hand-written compose files (`tests/corpus/*/`): each one is
 //! translated by the binary with a time limit (never a crash, never a hang), then rendered with
 //! `kubectl kustomize` (and checked against Kubernetes 1.29's strict schemas by
-//! `../shared/tools/validate-k8s` when it is there). A case folder holding a `REFUSE` file is invalid by design: the tool must
+//! `tests/tools/validate-k8s`). A case folder holding a `REFUSE` file is invalid by design: the tool must
 //! refuse it with exit 2 and a message containing the text of `REFUSE`.
 
 mod common;
@@ -97,17 +97,14 @@ fn check(dir: &Path, tmp: &Path) -> Result<String, String> {
         return Err(format!("kubectl kustomize failed: {}", String::from_utf8_lossy(&k.stderr)));
     }
     // Strict schemas too (unknown fields, names, quantities), for the oldest Kubernetes we support.
-    let validate = repo().join("../shared/tools/validate-k8s");
-    if validate.is_file() {
-        let v = Command::new("bash")
-            .arg(&validate)
-            .args(["--k8s", "1.29"])
-            .arg(&out)
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !v.status.success() {
-            return Err(format!("validate-k8s failed: {}", String::from_utf8_lossy(&v.stdout)));
-        }
+    let v = Command::new("bash")
+        .arg(repo().join("tests/tools/validate-k8s"))
+        .args(["--k8s", "1.29"])
+        .arg(&out)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !v.status.success() {
+        return Err(format!("validate-k8s failed: {}", String::from_utf8_lossy(&v.stdout)));
     }
     let warnings = stderr.lines().filter(|l| l.starts_with("warning:")).count();
     Ok(format!("built ({warnings} warnings)"))

@@ -1,4 +1,4 @@
-//! Every release's tree passes ../shared/tools/validate-k8s (kubectl kustomize plus strict schemas for
+//! Every release's tree passes the project's tests/tools/validate-k8s (kubectl kustomize plus strict schemas for
 //! Kubernetes 1.29–1.37): the vendored ones in compose/ and the ones not vendored in
 //! tests/fixtures/releases/ (see its README).
 
@@ -52,4 +52,30 @@ fn releases_not_vendored_pass_validate_k8s() {
         // The release read from the image tags is the one the folder is named after.
         assert!(provenance.contains(&format!("- Release: {version}\n")), "{version}: {provenance}");
     }
+}
+
+/// The validator can fail: an unknown field, a bad quantity and a selector that matches no template
+/// label are each reported with the object they are in.
+#[test]
+fn the_validator_refuses_what_the_api_server_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k8s");
+    generate("1.14.1", &out, &[]);
+    setup_secrets(&out);
+    let deployment = out.join("services/web/deployment.yaml");
+    let text = std::fs::read_to_string(&deployment).unwrap();
+    let broken = text.replacen("spec:\n", "spec:\n  bogusField: 1\n", 1).replacen("memory: 1Gi", "memory: 1 GiB", 1);
+    assert_ne!(broken, text, "the edits apply");
+    std::fs::write(&deployment, broken).unwrap();
+    let o = std::process::Command::new("bash")
+        .arg(repo().join("tests/tools/validate-k8s"))
+        .args(["--k8s", "1.29"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success(), "{stdout}");
+    assert!(stdout.contains("Deployment dify/web") && stdout.contains("bogusField"), "{stdout}");
+    assert!(stdout.contains("'1 GiB' is not a quantity"), "{stdout}");
+    assert!(stdout.contains("validate-k8s: FAIL"), "{stdout}");
 }

@@ -1,0 +1,142 @@
+"""Strict offline checks of rendered Kubernetes documents (the project's own validator).
+
+Reads the output of `kubectl kustomize` and checks every document:
+  - against the strict JSON schemas that kubernetes-validate bundles, for several Kubernetes
+    versions (unknown fields are errors; a built-in kind with no schema is an error);
+  - custom resources against the OpenAPI schemas in --crd-schemas (one JSON file per
+    apiVersion and kind, see tests/fixtures/crds/README.md); a custom kind without one is an error;
+  - a few rules the API server enforces that schemas do not express: object names,
+    selectors against template labels, resource quantities.
+
+Prints one line per problem, then `SUMMARY <documents> <versions> <problems>`. Exit 0 when it ran.
+"""
+
+import json
+import os
+import re
+import sys
+
+import jsonschema
+import kubernetes_validate
+import yaml
+from kubernetes_validate import utils
+
+LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+SUBDOMAIN = re.compile(rf"^{LABEL}(\.{LABEL})*$")
+SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+QUANTITY = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+
+
+def versions_to_check(wanted):
+    """The versions asked for, else the newest four bundled and 1.29 (our oldest)."""
+    bundled = sorted({v.rsplit(".", 1)[0] for v in utils.all_versions()}, key=lambda v: tuple(map(int, v.split("."))))
+    if wanted:
+        asked = [".".join(v.strip().lstrip("v").split(".")[:2]) for v in wanted.split(",") if v.strip()]
+        missing = [v for v in asked if v not in bundled]
+        if missing:
+            sys.exit(f"kubernetes-validate bundles {bundled[0]}..{bundled[-1]}, not {', '.join(missing)}")
+        return asked
+    return sorted(set(bundled[-4:]) | ({"1.29"} & set(bundled)), key=lambda v: tuple(map(int, v.split("."))))
+
+
+def pod_spec(doc):
+    spec = doc.get("spec") or {}
+    if doc["kind"] == "CronJob":
+        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get("spec") or {}
+    if doc["kind"] == "Pod":
+        return spec
+    return (spec.get("template") or {}).get("spec") or {}
+
+
+def api_server_rules(doc):
+    """What the API server would refuse although the schema allows it."""
+    kind, meta = doc["kind"], doc.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    if kind in ("Service", "Namespace"):
+        if not SERVICE_NAME.match(name) or len(name) > 63:
+            yield f"metadata.name {name!r} is not a DNS-1035 label"
+    elif name and (not SUBDOMAIN.match(name) or len(name) > 253):
+        yield f"metadata.name {name!r} is not a DNS-1123 subdomain"
+    spec = doc.get("spec") or {}
+    if kind in WORKLOADS:
+        selector = (spec.get("selector") or {}).get("matchLabels") or {}
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        for key, value in selector.items():
+            if labels.get(key) != value:
+                yield f"spec.selector.matchLabels {key}={value} is not a label of spec.template"
+    pod = pod_spec(doc)
+    for container in (pod.get("containers") or []) + (pod.get("initContainers") or []):
+        for section in ("requests", "limits"):
+            for resource, quantity in ((container.get("resources") or {}).get(section) or {}).items():
+                if not QUANTITY.match(str(quantity)):
+                    yield f"container {container.get('name')}: resources.{section}.{resource} {quantity!r} is not a quantity"
+
+
+def crd_schemas(folder):
+    """`<apiVersion with / as _>_<Kind>.json` files → {(apiVersion, kind): schema}."""
+    schemas = {}
+    if not folder:
+        return schemas
+    for file in sorted(os.listdir(folder)):
+        if not file.endswith(".json"):
+            continue
+        with open(os.path.join(folder, file)) as f:
+            entry = json.load(f)
+        schemas[(entry["apiVersion"], entry["kind"])] = entry["schema"]
+    return schemas
+
+
+def strict(schema):
+    """A CRD's structural schema with unknown fields refused, as the API server prunes/refuses them."""
+    if isinstance(schema, dict):
+        out = {k: strict(v) for k, v in schema.items() if not k.startswith("x-kubernetes-")}
+        if out.get("type") == "object" and "properties" in out and "additionalProperties" not in out:
+            if not schema.get("x-kubernetes-preserve-unknown-fields"):
+                out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [strict(v) for v in schema]
+    return schema
+
+
+def main():
+    path, wanted, crd_folder = sys.argv[1], sys.argv[2], sys.argv[3]
+    versions = versions_to_check(wanted)
+    custom = crd_schemas(crd_folder)
+    with open(path) as f:
+        docs = [d for d in yaml.safe_load_all(f) if d is not None]
+    problems = []
+    for doc in docs:
+        if not isinstance(doc, dict) or "apiVersion" not in doc or "kind" not in doc:
+            problems.append(f"document without apiVersion and kind: {str(doc)[:60]!r}")
+            continue
+        meta = doc.get("metadata") or {}
+        where = f"{doc['kind']} {meta.get('namespace', '-')}/{meta.get('name', '?')}"
+        try:
+            problems.extend(f"{where}: {p}" for p in api_server_rules(doc))
+        except (AttributeError, TypeError) as e:
+            problems.append(f"{where}: malformed ({e})")
+        key = (doc["apiVersion"], doc["kind"])
+        if key in custom:
+            for error in jsonschema.Draft7Validator(strict(custom[key])).iter_errors(doc):
+                at = ".".join(map(str, error.path)) or "(root)"
+                problems.append(f"{where} [{doc['apiVersion']} schema]: {at}: {error.message}")
+            continue
+        failed = {}
+        for version in versions:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                at = ".".join(map(str, e.path)) or "(root)"
+                failed.setdefault(f"{at}: {e.message}", []).append(version)
+            except kubernetes_validate.SchemaNotFoundError:
+                failed.setdefault(f"no schema for {doc['apiVersion']} {doc['kind']} (removed, misspelt, or a custom resource without --crd-schemas)", []).append(version)
+        problems.extend(f"{where} [k8s {','.join(vs)}]: {msg}" for msg, vs in failed.items())
+    for p in problems:
+        print("ERROR", p)
+    print("SUMMARY", len(docs), ",".join(versions), len(problems))
+
+
+if __name__ == "__main__":
+    main()
