@@ -11,7 +11,7 @@ use compose2dify::readme::Lang;
 use compose2dify::rules::{self, Preset};
 use compose2dify::{dotenv, emit, generate, interpolate, plan, tree, upstream, yaml, Settings};
 use criterion::{criterion_group, criterion_main, Criterion};
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 fn newest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("compose/dify-1.14.1/docker-compose.yaml")

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 use crate::yaml::{kind_of, scalar_string};
 
@@ -643,7 +643,7 @@ fn cpu(text: &str, path: &str) -> Result<String, Problem> {
         return Err(problem(path, text, format!("cpus `{text}` is not a positive number")));
     }
     let milli = (n * 1000.0).round().max(1.0) as u64;
-    Ok(if milli % 1000 == 0 { (milli / 1000).to_string() } else { format!("{milli}m") })
+    Ok(if milli.is_multiple_of(1000) { (milli / 1000).to_string() } else { format!("{milli}m") })
 }
 
 /// A compose byte size (`512m`, `1g`, `256MB`, `1024`) as a Kubernetes quantity (`512Mi`, `1Gi`).

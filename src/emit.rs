@@ -55,7 +55,7 @@ impl Kustomization {
 /// The one serializer: every emitted document goes through here.
 pub fn to_yaml<T: Serialize>(docs: &[T]) -> String {
     docs.iter()
-        .map(|d| serde_yaml_ng::to_string(d).unwrap_or_else(|e| format!("# serialization failed: {e}\n")))
+        .map(|d| yaml_serde::to_string(d).unwrap_or_else(|e| format!("# serialization failed: {e}\n")))
         .collect::<Vec<_>>()
         .join("---\n")
 }

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::path::Path;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
-
 /// A position in an input file, 1-based as editors show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
@@ -32,8 +30,8 @@ pub struct Details {
     pub location: Option<Location>,
     pub message: String,
     pub help: String,
-    /// The input text and byte offset, for a snippet under the message.
-    snippet: Option<(NamedSource<String>, usize)>,
+    /// The line of input the location points into, for a snippet under the message.
+    snippet: Option<String>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -71,10 +69,10 @@ impl Error {
         help: impl Into<String>,
     ) -> Self {
         let file = display_path(path);
-        let offset = offset_of(text, line, column);
+        let snippet = text.lines().nth(line.saturating_sub(1)).map(str::to_string);
         Self(Box::new(Details {
             location: Some(Location { file: file.clone(), line, column }),
-            snippet: Some((NamedSource::new(file.clone(), text.to_string()), offset)),
+            snippet,
             file: Some(file),
             message: message.into(),
             help: help.into(),
@@ -113,18 +111,26 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl Diagnostic for Error {
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        (!self.help.is_empty()).then(|| Box::new(&self.help) as Box<dyn fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.snippet.as_ref().map(|(src, _)| src as &dyn SourceCode)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let (_, offset) = self.snippet.as_ref()?;
-        Some(Box::new(std::iter::once(LabeledSpan::at_offset(*offset, "here"))))
+impl Error {
+    /// The whole report for stderr: `error: file:line:col: what`, the input line with a caret under
+    /// the column, and what to do. `paint` colours the labels (a terminal without NO_COLOR).
+    pub fn report(&self, paint: bool) -> String {
+        let (red, cyan, bold, reset) =
+            if paint { ("\x1b[31m", "\x1b[36m", "\x1b[1m", "\x1b[0m") } else { ("", "", "", "") };
+        let mut out = format!("{bold}{red}error{reset}{bold}: {self}{reset}\n");
+        if let (Some(loc), Some(line)) = (&self.location, &self.snippet) {
+            let number = loc.line.to_string();
+            let pad = " ".repeat(number.len());
+            let shown: String = line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let caret = " ".repeat(loc.column.saturating_sub(1).min(shown.chars().count()));
+            out.push_str(&format!("{cyan}{pad} |{reset}\n"));
+            out.push_str(&format!("{cyan}{number} |{reset} {shown}\n"));
+            out.push_str(&format!("{cyan}{pad} |{reset} {caret}{red}^ here{reset}\n"));
+        }
+        if !self.help.is_empty() {
+            out.push_str(&format!("  {cyan}help{reset}: {}\n", self.help));
+        }
+        out
     }
 }
 
@@ -140,18 +146,6 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
-}
-
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let mut offset = 0;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line {
-            let col = l.char_indices().nth(column.saturating_sub(1)).map_or(l.len(), |(b, _)| b);
-            return offset + col.min(l.trim_end_matches('\n').len());
-        }
-        offset += l.len();
-    }
-    text.len()
 }
 
 fn floor_char_boundary(text: &str, mut i: usize) -> usize {
@@ -181,9 +175,10 @@ mod tests {
     }
 
     #[test]
-    fn offsets_round_trip() {
-        let text = "é: 1\nkey: [\n";
-        let off = offset_of(text, 2, 6);
-        assert_eq!(line_col(text, off), (2, 6));
+    fn report_shows_the_line_and_a_caret_under_the_column() {
+        let e = Error::at(Path::new("c.yaml"), "a: 1\nkey: [\n", 2, 6, "bad", "fix it");
+        assert_eq!(e.report(false), "error: c.yaml:2:6: bad\n  |\n2 | key: [\n  |      ^ here\n  help: fix it\n");
+        assert!(e.report(true).contains("\x1b[31m"), "coloured on a terminal");
+        assert_eq!(Error::usage("no", "").report(false), "error: no\n");
     }
 }

@@ -1,22 +1,40 @@
 //! The command line. Exit codes: 0 done (or up to date), 1 `--check` found drift, 2 refused input.
 
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use compose2dify::error::Error;
 use compose2dify::readme::Lang;
 use compose2dify::rules::{self, Preset};
 use compose2dify::{secrets, upstream, write, Settings};
 
+const EXAMPLES: &str = "Examples:
+  compose2dify docker/docker-compose.yaml -o k8s            write (or update) the tree
+  compose2dify docker/docker-compose.yaml -o k8s --check    exit 1 with a diff if the tree is stale
+  compose2dify docker/docker-compose.yaml -o -              print every object, write nothing
+  compose2dify docker/docker-compose.yaml -o k8s --set VECTOR_STORE=qdrant
+  compose2dify secrets k8s                                  fill every secret.yaml from its .example
+  compose2dify diff old/docker-compose.yaml new/docker-compose.yaml > report.md
+  compose2dify completions bash > /etc/bash_completion.d/compose2dify
+
+Exit codes: 0 done or up to date, 1 --check found drift, 2 refused input (nothing written).";
+
 #[derive(Parser, Debug)]
-#[command(name = "compose2dify", version, about = "Turn Dify's docker-compose.yaml into a complete kustomize tree")]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(name = "compose2dify", version = compose2dify::TOOL_VERSION, about = "Turn Dify's docker-compose.yaml into a complete kustomize tree")]
+#[command(args_conflicts_with_subcommands = true, after_help = EXAMPLES)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
     generate: GenerateArgs,
+    /// Print only errors (and, with --check, the diff).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print every note on every run and each file written or removed.
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -29,6 +47,11 @@ enum Command {
     },
     /// Print, as Markdown for a pull request, what changed between two releases' compose files.
     Diff(DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -47,11 +70,15 @@ struct DiffArgs {
 
 #[derive(Args, Debug)]
 struct GenerateArgs {
-    /// Dify's docker/docker-compose.yaml (with .env or .env.example beside it).
+    /// Dify's docker/docker-compose.yaml (with .env or .env.example beside it); `-` reads it from
+    /// standard input, with the current folder as its folder.
     compose: Option<PathBuf>,
-    /// Output folder.
+    /// Output folder; `-` prints every object of the tree to standard output and writes nothing.
     #[arg(short, long, default_value = "k8s")]
     output: PathBuf,
+    /// Write into a folder that holds files but no tree of compose2dify (no .compose2dify-manifest).
+    #[arg(long)]
+    force: bool,
     /// Read variables from this file instead of .env / .env.example beside the compose file.
     #[arg(long, value_name = "FILE")]
     env_file: Option<PathBuf>,
@@ -96,43 +123,83 @@ struct GenerateArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match try_main(cli) {
+    let out = Messages { quiet: cli.quiet, verbose: cli.verbose, paint: paint() };
+    match try_main(cli, &out) {
         Ok(code) => code,
         Err(e) => {
-            report(&e);
+            eprint!("{}", e.report(out.paint));
             ExitCode::from(2)
         }
     }
 }
 
-fn report(e: &Error) {
-    let mut text = String::new();
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
-    if handler.render_report(&mut text, e).is_err() || text.is_empty() {
-        text = format!("{e}\n  help: {}\n", e.help);
-    }
-    // The handler's own first line repeats the message; ours leads with `error:` instead.
-    let body = text.split_once('\n').map_or("", |(_, rest)| rest);
-    eprintln!("error: {e}");
-    eprint!("{body}");
+/// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+fn paint() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn try_main(cli: Cli) -> Result<ExitCode, Error> {
+/// What the user asked to see on stderr (`-q`, `-v`), and whether it may be coloured.
+struct Messages {
+    quiet: bool,
+    verbose: bool,
+    paint: bool,
+}
+
+impl Messages {
+    fn say(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    fn detail(&self, line: &str) {
+        if self.verbose {
+            eprintln!("{line}");
+        }
+    }
+
+    /// `label: text`, the label coloured on a terminal.
+    fn labelled(&self, label: &str, colour: &str, text: &str) {
+        if self.paint {
+            self.say(&format!("\x1b[{colour}m{label}\x1b[0m: {text}"));
+        } else {
+            self.say(&format!("{label}: {text}"));
+        }
+    }
+}
+
+/// Standard output that ends quietly when the reader has gone (`… | head`), as other CLIs do.
+fn print_out(text: &str) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Error::usage(format!("cannot write to standard output: {e}"), "check where the output goes")),
+    }
+}
+
+fn try_main(cli: Cli, out: &Messages) -> Result<ExitCode, Error> {
     match cli.command {
-        Some(Command::Secrets { dir }) => secrets_command(&dir),
+        Some(Command::Secrets { dir }) => secrets_command(&dir, out),
         Some(Command::Diff(args)) => diff_command(args),
-        None => generate_command(cli.generate),
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "compose2dify", &mut script);
+            print_out(&String::from_utf8_lossy(&script))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => generate_command(cli.generate, out),
     }
 }
 
 /// Entry point of `compose2dify secrets DIR`.
-fn secrets_command(dir: &std::path::Path) -> Result<ExitCode, Error> {
+fn secrets_command(dir: &Path, out: &Messages) -> Result<ExitCode, Error> {
     let report = secrets::setup(dir)?;
     for p in &report.kept {
-        eprintln!("kept    {}", p.display());
+        out.say(&format!("kept    {}", p.display()));
     }
     for p in &report.created {
-        eprintln!("created {}", p.display());
+        out.say(&format!("created {}", p.display()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -143,12 +210,12 @@ fn diff_command(args: DiffArgs) -> Result<ExitCode, Error> {
     let read = |compose: PathBuf| upstream::load(&upstream::Options { compose, ..Default::default() });
     let old = read(args.old)?;
     let new = read(args.new)?;
-    print!("{}", compose2dify::diff::report(&old, &new, &rules)?);
+    print_out(&compose2dify::diff::report(&old, &new, &rules)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Entry point of the main job: read upstream, plan, emit, write or check.
-fn generate_command(args: GenerateArgs) -> Result<ExitCode, Error> {
+fn generate_command(args: GenerateArgs, out: &Messages) -> Result<ExitCode, Error> {
     let compose = args.compose.ok_or_else(|| {
         Error::usage("no compose file given", "run `compose2dify path/to/docker/docker-compose.yaml -o k8s`")
     })?;
@@ -162,11 +229,26 @@ fn generate_command(args: GenerateArgs) -> Result<ExitCode, Error> {
             })?;
         set.push((k.to_string(), v.to_string()));
     }
+    let to_stdout = args.output.as_os_str() == "-";
+    if !to_stdout && !args.check && !args.force {
+        write::refuse_foreign(&args.output)?;
+    }
+    let stdin = if compose.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).map_err(|e| {
+            Error::usage(format!("cannot read the compose file from standard input: {e}"), "pipe a compose file in")
+        })?;
+        Some(bytes)
+    } else {
+        None
+    };
+    let compose = if stdin.is_some() { PathBuf::from("<stdin>") } else { compose };
     let opts = upstream::Options {
         compose,
         env_file: args.env_file,
         set,
         profiles: (!args.profiles.is_empty()).then_some(args.profiles),
+        stdin,
     };
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
     let project = upstream::load(&opts)?;
@@ -185,11 +267,15 @@ fn generate_command(args: GenerateArgs) -> Result<ExitCode, Error> {
     let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
     let (plan, tree) = compose2dify::generate(&project, &rules, Settings { lang })?;
 
+    // Notes describe the inputs; a tree already generated from them has seen them once.
+    let first_run = to_stdout || !args.output.join(write::MANIFEST).is_file();
     for note in &project.notes {
-        eprintln!("note: {note}");
+        if first_run || out.verbose {
+            out.labelled("note", "36", note);
+        }
     }
     for w in &plan.warnings {
-        eprintln!("warning: {w}");
+        out.labelled("warning", "33", w);
     }
     if args.strict && !plan.warnings.is_empty() {
         return Err(Error::usage(
@@ -197,30 +283,43 @@ fn generate_command(args: GenerateArgs) -> Result<ExitCode, Error> {
             "cover the services and keys named above in a rules file (--mappings), or drop --strict",
         ));
     }
+    if to_stdout {
+        if args.check {
+            return Err(Error::usage(
+                "--check compares with a folder, not with `-o -`",
+                "pass the tree's folder to -o",
+            ));
+        }
+        print_out(&tree.objects())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.check {
         return Ok(match write::check(&tree, &args.output) {
             None => {
-                eprintln!("{} is up to date", args.output.display());
+                out.say(&format!("{} is up to date", args.output.display()));
                 ExitCode::SUCCESS
             }
             Some(diff) => {
-                print!("{diff}");
-                eprintln!("{} is out of date: re-run without --check to update it", args.output.display());
+                print_out(&diff)?;
+                out.say(&format!("{} is out of date: re-run without --check to update it", args.output.display()));
                 ExitCode::from(1)
             }
         });
     }
     let outcome = write::write(&tree, &args.output)?;
-    eprintln!(
+    out.say(&format!(
         "wrote {}: {} workloads, {} files changed, {} unchanged, {} removed",
         args.output.display(),
         plan.workloads.len(),
         outcome.written,
         outcome.unchanged,
         outcome.removed.len()
-    );
+    ));
+    for file in &outcome.changed {
+        out.detail(&format!("wrote   {file}"));
+    }
     for r in &outcome.removed {
-        eprintln!("removed {r}");
+        out.say(&format!("removed {r}"));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_yaml_ng::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::upstream::normalize;
 
@@ -105,7 +105,7 @@ fn join(key: &str, old: &[Value], new: &[Value]) -> Vec<Value> {
                 }
             }
         } else {
-            serde_yaml_ng::to_string(v).unwrap_or_default()
+            yaml_serde::to_string(v).unwrap_or_default()
         }
     };
     let mut out: Vec<Value> = old.iter().filter(|o| !new.iter().any(|n| identity(n) == identity(o))).cloned().collect();
@@ -184,7 +184,7 @@ mod tests {
     use super::*;
 
     fn map(text: &str) -> Mapping {
-        serde_yaml_ng::from_str(text).unwrap()
+        yaml_serde::from_str(text).unwrap()
     }
 
     #[test]
@@ -198,8 +198,8 @@ mod tests {
         assert_eq!(m["command"], Value::from("y"));
         assert_eq!(m["environment"]["A"], Value::from("1"));
         assert_eq!(m["environment"]["B"], Value::from(3));
-        assert_eq!(m["ports"], serde_yaml_ng::from_str::<Value>("['80', '443']").unwrap());
-        assert_eq!(m["volumes"], serde_yaml_ng::from_str::<Value>("['v:/cache', './b:/data']").unwrap());
+        assert_eq!(m["ports"], yaml_serde::from_str::<Value>("['80', '443']").unwrap());
+        assert_eq!(m["volumes"], yaml_serde::from_str::<Value>("['v:/cache', './b:/data']").unwrap());
         assert_eq!(m["healthcheck"]["interval"], Value::from("5s"));
         assert_eq!(m["healthcheck"]["test"][1], Value::from("b"));
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use indexmap::IndexMap;
 use serde::Deserialize;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 use crate::error::{Error, Result};
 
@@ -426,8 +426,8 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
         check_user_rules(path, &text, &user_value)?;
         layer(&mut value, user_value);
     }
-    let fingerprint = crate::upstream::sha256(serde_yaml_ng::to_string(&value).unwrap_or_default().as_bytes());
-    let rules: Rules = serde_yaml_ng::from_value(value)
+    let fingerprint = crate::upstream::sha256(yaml_serde::to_string(&value).unwrap_or_default().as_bytes());
+    let rules: Rules = yaml_serde::from_value(value)
         .map_err(|e| Error::usage(format!("built-in rules are invalid: {e}"), "report this as a bug"))?;
     Ok(Rules { fingerprint, ..rules })
 }
@@ -462,7 +462,7 @@ fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
         ));
     }
     // Re-parse from text so errors carry a line and column.
-    let located: std::result::Result<Partial, _> = serde_yaml_ng::from_str(text);
+    let located: std::result::Result<Partial, _> = yaml_serde::from_str(text);
     match located {
         Ok(_) => Ok(()),
         Err(e) => {

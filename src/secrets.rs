@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rand::Rng;
-
 use crate::error::{Error, Result};
 
 const TOKEN: &str = "CHANGE_ME_";
@@ -26,6 +24,13 @@ pub fn setup(dir: &Path) -> Result<Report> {
     let mut examples = Vec::new();
     find_examples(dir, &mut examples);
     examples.sort();
+    if examples.is_empty() {
+        return Err(Error::file(
+            dir,
+            "no secret.yaml.example in this folder",
+            "pass the folder compose2dify generated (the one with kustomization.yaml and base/)",
+        ));
+    }
     let mut values: BTreeMap<String, String> = BTreeMap::new();
     for example in &examples {
         let secret = example.with_extension("");
@@ -34,7 +39,6 @@ pub fn setup(dir: &Path) -> Result<Report> {
         }
     }
     let mut report = Report::default();
-    let mut rng = rand::rng();
     for example in &examples {
         let secret = example.with_extension("");
         if secret.exists() {
@@ -44,13 +48,24 @@ pub fn setup(dir: &Path) -> Result<Report> {
         let text = fs::read_to_string(example)
             .map_err(|e| Error::file(example, format!("cannot read: {e}"), "make it readable"))?;
         for token in tokens(&text) {
-            values.entry(token).or_insert_with(|| (0..24).map(|_| format!("{:02x}", rng.random::<u8>())).collect());
+            if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token) {
+                slot.insert(random_hex()?);
+            }
         }
         let filled = fill(&text, &values);
         write_private(&secret, &filled)?;
         report.created.push(secret);
     }
     Ok(report)
+}
+
+/// 24 random bytes from the operating system, as 48 hex characters: safe in URLs, shells and YAML.
+fn random_hex() -> Result<String> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        Error::usage(format!("the operating system gave no random bytes: {e}"), "run it on a machine with /dev/urandom")
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn find_examples(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -31,3 +31,77 @@ impl Tree {
         out
     }
 }
+
+/// Kinds kustomize puts first, in its order (its "legacy" ordering); every other kind follows, by
+/// group, version and kind, then namespace and name.
+const KIND_ORDER: &[&str] = &[
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+
+/// An object's place in kustomize's order (kind rank, group/version/kind, namespace, name) and its text.
+type Placed = ((usize, String, String, String), String);
+
+impl Tree {
+    /// Every object the tree deploys as one YAML stream, in the order `kubectl kustomize` prints
+    /// them: the kustomizations' resources from the top, with each missing `secret.yaml` read from
+    /// its `.example` (placeholders, never values).
+    pub fn objects(&self) -> String {
+        let mut docs: Vec<Placed> = Vec::new();
+        self.collect("", &mut docs);
+        docs.sort_by(|a, b| a.0.cmp(&b.0));
+        docs.into_iter().map(|(_, doc)| format!("---\n{doc}")).collect()
+    }
+
+    fn collect(&self, folder: &str, docs: &mut Vec<Placed>) {
+        let at = |name: &str| if folder.is_empty() { name.to_string() } else { format!("{folder}/{name}") };
+        let Some(kustomization) = self.get(&at("kustomization.yaml")) else { return };
+        let Ok(parsed) = yaml_serde::from_str::<yaml_serde::Value>(kustomization) else { return };
+        for entry in parsed["resources"].as_sequence().into_iter().flatten().filter_map(|r| r.as_str()) {
+            let path = at(entry);
+            if self.get(&format!("{path}/kustomization.yaml")).is_some() {
+                self.collect(&path, docs);
+                continue;
+            }
+            let Some(text) = self.get(&path).or_else(|| self.get(&format!("{path}.example"))) else { continue };
+            for doc in text.split("\n---\n").map(|d| d.trim_start_matches("---\n").trim_end()) {
+                let Ok(value) = yaml_serde::from_str::<yaml_serde::Value>(doc) else { continue };
+                let kind = value["kind"].as_str().unwrap_or_default().to_string();
+                let (group, version) = value["apiVersion"].as_str().unwrap_or_default().rsplit_once('/').map_or(
+                    ("~G".to_string(), value["apiVersion"].as_str().unwrap_or_default().to_string()),
+                    |(g, v)| (g.to_string(), v.to_string()),
+                );
+                let rank = KIND_ORDER.iter().position(|k| *k == kind).unwrap_or(KIND_ORDER.len());
+                let gvk = if rank < KIND_ORDER.len() { String::new() } else { format!("{group}_{version}_{kind}") };
+                let meta = &value["metadata"];
+                let key = (
+                    rank,
+                    gvk,
+                    meta["namespace"].as_str().unwrap_or_default().to_string(),
+                    meta["name"].as_str().unwrap_or_default().to_string(),
+                );
+                docs.push((key, format!("{doc}\n")));
+            }
+        }
+    }
+}

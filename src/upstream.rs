@@ -2,11 +2,11 @@
 //! `.env.example`, or `--env-file`), the env files services name, and the files they bind-mount.
 //! This is the only module that reads input files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use indexmap::IndexMap;
-use serde_yaml_ng::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::compose::{self, Context, EnvEntries, MountSource, Network, Problem, Reader, Service};
 use crate::dotenv;
@@ -27,6 +27,9 @@ pub struct Options {
     pub set: Vec<(String, String)>,
     /// `--profile`: replaces `COMPOSE_PROFILES` when given.
     pub profiles: Option<Vec<String>>,
+    /// The compose file's bytes when they come from standard input (`-`); `compose` then only
+    /// names it, and its folder is the current one.
+    pub stdin: Option<Vec<u8>>,
 }
 
 /// A bind-mounted host path as found beside the compose file.
@@ -66,7 +69,10 @@ pub struct Project {
 /// Read the compose file and everything it names.
 pub fn load(opts: &Options) -> Result<Project> {
     let compose_path = &opts.compose;
-    let text = read_text(compose_path, "compose file")?;
+    let text = match &opts.stdin {
+        Some(bytes) => checked_text(compose_path, bytes.clone(), "compose file")?,
+        None => read_text(compose_path, "compose file")?,
+    };
     let dir = compose_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = yaml::parse(compose_path, &text, "compose file")?;
     let mut top = match root {
@@ -103,6 +109,7 @@ pub fn load(opts: &Options) -> Result<Project> {
             env.insert(k, v);
         }
     }
+    let source_keys: HashSet<String> = env.keys().cloned().collect();
     for (k, v) in &opts.set {
         env.entry(k.clone()).or_insert_with(|| v.clone());
     }
@@ -148,6 +155,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         interpolated: HashMap::new(),
         inputs: &mut inputs,
         examples_read: Vec::new(),
+        known: HashSet::new(),
     };
     let mut services = IndexMap::new();
     for (name, value) in &services_value {
@@ -177,6 +185,21 @@ pub fn load(opts: &Options) -> Result<Project> {
         }
     }
 
+    for (key, _) in &opts.set {
+        if !source_keys.contains(key) && !ctx.known.contains(key) {
+            let closest = ctx
+                .known
+                .iter()
+                .chain(&source_keys)
+                .map(|k| (strsim::levenshtein(k, key), k))
+                .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+                .min();
+            let hint = closest.map(|(_, k)| format!(" (did you mean `{k}`?)")).unwrap_or_default();
+            warnings.push(format!(
+                "--set {key}: no env source, env file or compose file uses `{key}`, so it changes nothing{hint}"
+            ));
+        }
+    }
     if let Some(first) = ctx.examples_read.first() {
         notes.push(format!(
             "{} env file(s) are missing, so their .example was read in their place (first: {first}); copy them without .example to customize",
@@ -565,6 +588,9 @@ struct Loader<'a> {
     inputs: &'a mut BTreeMap<String, String>,
     /// Env files read from their `.example` because the file itself is missing.
     examples_read: Vec<String>,
+    /// Every variable a compose string refers to and every key of an env file read: what `--set`
+    /// can change.
+    known: HashSet<String>,
 }
 
 impl Context for Loader<'_> {
@@ -575,6 +601,7 @@ impl Context for Loader<'_> {
         let env = self.env;
         match interpolate::interpolate(raw, &|k| env.get(k).cloned()) {
             Ok(i) => {
+                self.known.extend(i.vars.iter().cloned());
                 self.interpolated.insert(raw.to_string(), (i.value.clone(), i.sole_var.clone()));
                 Ok((i.value, i.sole_var))
             }
@@ -635,6 +662,7 @@ impl Context for Loader<'_> {
                     ),
                     help: "fix this line of the env file".to_string(),
                 })?;
+                self.known.extend(entries.iter().map(|e| e.key.clone()));
                 // `--set` edits the setting in every env file that has it (so it reaches settings that
                 // newer releases keep in `envs/**`), and adds it to the env source.
                 let is_source = self.env_source.as_ref().is_some_and(|s| normalize(s) == normalize(&p));
@@ -782,6 +810,11 @@ fn read_text(path: &Path, what: &str) -> Result<String> {
         let reason = if path.is_dir() { "is a directory, not a file".to_string() } else { format!("cannot read: {e}") };
         Error::file(path, reason, help)
     })?;
+    checked_text(path, bytes, what)
+}
+
+/// Input bytes as text: refused when too large or not UTF-8.
+fn checked_text(path: &Path, bytes: Vec<u8>, what: &str) -> Result<String> {
     if bytes.len() > yaml::MAX_INPUT_BYTES {
         return Err(Error::file(
             path,

@@ -16,6 +16,8 @@ pub const MANIFEST: &str = ".compose2dify-manifest";
 pub struct Outcome {
     pub written: usize,
     pub unchanged: usize,
+    /// Tree-relative paths of the files written (new or changed).
+    pub changed: Vec<String>,
     pub removed: Vec<String>,
 }
 
@@ -46,6 +48,23 @@ fn prepare_out(out: &Path) -> Result<()> {
         ));
     }
     fs::create_dir_all(out).map_err(|e| io_error(out, "create the output folder", &e))
+}
+
+/// Refuse a folder that holds files but was never written by the tool (no manifest): its
+/// `kustomization.yaml` or `README.md` are someone else's. `--force` skips this check.
+pub fn refuse_foreign(out: &Path) -> Result<()> {
+    if !out.is_dir() || out.join(MANIFEST).is_file() {
+        return Ok(());
+    }
+    let holds_files = fs::read_dir(out).map_err(|e| io_error(out, "read the output folder", &e))?.next().is_some();
+    if holds_files {
+        return Err(Error::file(
+            out,
+            format!("the folder holds files but no {MANIFEST}, so compose2dify did not write it"),
+            "pass a new or empty folder to -o, or add --force to write into it (files with the tree's names are replaced, others kept)",
+        ));
+    }
+    Ok(())
 }
 
 /// Write the tree into `out`. Everything is staged first; a failure before the moves leaves `out`
@@ -103,6 +122,7 @@ pub fn write(tree: &Tree, out: &Path) -> Result<Outcome> {
         }
         fs::rename(&staged, &target).map_err(|e| io_error(&target, "replace", &e))?;
         outcome.written += 1;
+        outcome.changed.push(rel);
     }
     for stale in previous_manifest(out).difference(&tree.files.keys().cloned().collect()) {
         let path = out.join(stale);

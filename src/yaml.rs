@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use serde_yaml_ng::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::error::{Error, Result};
 
@@ -38,7 +38,7 @@ pub fn parse(path: &Path, text: &str, what: &str) -> Result<Value> {
             "no compose file nests this deep; close the brackets or remove them",
         ));
     }
-    let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| syntax_error(path, text, &e, what))?;
+    let mut value: Value = yaml_serde::from_str(text).map_err(|e| syntax_error(path, text, &e, what))?;
     let mut budget = MAX_NODES;
     count_nodes(&value, &mut budget).map_err(|()| {
         Error::file(
@@ -57,7 +57,7 @@ pub fn parse(path: &Path, text: &str, what: &str) -> Result<Value> {
     Ok(value)
 }
 
-fn syntax_error(path: &Path, text: &str, e: &serde_yaml_ng::Error, what: &str) -> Error {
+fn syntax_error(path: &Path, text: &str, e: &yaml_serde::Error, what: &str) -> Error {
     let message = e.to_string();
     // The library appends " at line L column C"; the location goes in front instead.
     let message = message.split(" at line ").next().unwrap_or(&message).to_string();

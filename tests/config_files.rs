@@ -9,7 +9,7 @@ use std::path::Path;
 
 use common::*;
 use serde::Deserialize;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 fn seq(v: &Value) -> &[Value] {
     v.as_sequence().map(Vec::as_slice).unwrap_or(&[])
@@ -103,7 +103,7 @@ impl SecretNames {
     fn from_rules() -> Self {
         let read = |file: &str| -> Value {
             let text = std::fs::read_to_string(repo().join("mappings").join(file)).expect("rules file");
-            serde_yaml_ng::from_str(&text).expect("rules yaml")
+            yaml_serde::from_str(&text).expect("rules yaml")
         };
         let (generic, dify) = (read("generic.yaml"), read("dify.yaml"));
         let list = |field: &str| -> Vec<String> {
@@ -128,7 +128,7 @@ fn config_maps_in(tree: &Path) -> Vec<Value> {
         .filter(|(path, _)| path.ends_with(".yaml"))
         .flat_map(|(_, bytes)| {
             let text = String::from_utf8(bytes).expect("utf-8");
-            serde_yaml_ng::Deserializer::from_str(&text)
+            yaml_serde::Deserializer::from_str(&text)
                 .map(|d| Value::deserialize(d).expect("yaml doc"))
                 .collect::<Vec<_>>()
         })
@@ -159,7 +159,7 @@ fn no_config_map_holds_a_secret_looking_setting() {
 
 /// The sandbox's own key setting (`app.key` in its config.yaml).
 fn config_key(config_yaml: &str) -> Option<String> {
-    let config: Value = serde_yaml_ng::from_str(config_yaml).expect("sandbox config.yaml");
+    let config: Value = yaml_serde::from_str(config_yaml).expect("sandbox config.yaml");
     config["app"]["key"].as_str().map(String::from)
 }
 

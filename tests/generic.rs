@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 /// Translate a corpus case with the generic preset, make its secrets and render it.
 fn translate(case: &str, extra: &[&str]) -> (Vec<Value>, String) {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 struct Row {
     folder: &'static str,

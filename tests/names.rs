@@ -8,7 +8,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 const NAMESPACE: &str = "dify";
 
@@ -105,7 +105,7 @@ struct Project {
 impl Project {
     fn read(release: &str, generated_md: &str) -> Self {
         let text = std::fs::read_to_string(compose(release)).expect("compose file");
-        let file: Value = serde_yaml_ng::from_str(&text).expect("compose yaml");
+        let file: Value = yaml_serde::from_str(&text).expect("compose yaml");
         let mut hosts = BTreeMap::new();
         for (name, svc) in file["services"].as_mapping().expect("services") {
             let name = name.as_str().expect("service name").to_string();

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use common::*;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 type Labels = BTreeMap<String, String>;
 
@@ -191,7 +191,7 @@ fn allowed(policies: &[Value], src: &Endpoint, dst: &Endpoint, port: i64, protoc
 
 fn policies_from(text: &str) -> Vec<Value> {
     use serde::Deserialize;
-    serde_yaml_ng::Deserializer::from_str(text).map(|d| Value::deserialize(d).expect("policy yaml")).collect()
+    yaml_serde::Deserializer::from_str(text).map(|d| Value::deserialize(d).expect("policy yaml")).collect()
 }
 
 fn web_port() -> Vec<ContainerPort> {

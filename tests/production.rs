@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::*;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 fn rendered(extra: &[&str]) -> (tempfile::TempDir, Vec<Value>) {
     generate_and_render("1.14.1", extra)
@@ -82,7 +82,7 @@ fn one_migration_job_and_no_pod_migrates_on_start() {
     }
     // The Job reaches the database and Redis through the policies.
     let pg = get(&docs, "NetworkPolicy", "allow-ingress-postgres");
-    assert!(serde_yaml_ng::to_string(pg).unwrap().contains("api-migrate"), "postgres admits the migration Job");
+    assert!(yaml_serde::to_string(pg).unwrap().contains("api-migrate"), "postgres admits the migration Job");
 }
 
 #[test]
@@ -147,7 +147,7 @@ fn external_postgres_and_redis_leave_nothing_pointing_at_them() {
             assert!(find(&docs, kind, n).is_none(), "{kind}/{n} is gone");
         }
     }
-    let text = docs.iter().map(|d| serde_yaml_ng::to_string(d).unwrap()).collect::<String>();
+    let text = docs.iter().map(|d| yaml_serde::to_string(d).unwrap()).collect::<String>();
     assert!(text.contains("pg.example.com") && text.contains("cache.example.com"));
     for stale in ["DB_HOST: postgres", "REDIS_HOST: redis", "@redis:"] {
         assert!(!text.contains(stale), "{stale} survives");
@@ -158,7 +158,7 @@ fn external_postgres_and_redis_leave_nothing_pointing_at_them() {
 fn object_storage_drops_the_read_write_many_claim() {
     let (_dir, docs) = rendered(&["--set", "STORAGE_TYPE=s3"]);
     assert!(find(&docs, "PersistentVolumeClaim", "dify-storage").is_none());
-    let api = serde_yaml_ng::to_string(get(&docs, "Deployment", "api")).unwrap();
+    let api = yaml_serde::to_string(get(&docs, "Deployment", "api")).unwrap();
     assert!(!api.contains("dify-storage"), "no volume left on api");
     let (_dir, docs) = rendered(&[]);
     assert_eq!(get(&docs, "PersistentVolumeClaim", "dify-storage")["spec"]["accessModes"][0], "ReadWriteMany");

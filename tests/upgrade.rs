@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 
 use common::*;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 #[test]
 fn same_bytes_from_another_directory_with_hostile_environment() {

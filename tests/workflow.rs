@@ -4,13 +4,13 @@
 mod common;
 
 use common::*;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 #[test]
 fn update_workflow_parses_and_calls_generate_and_diff() {
     let path = repo().join("examples/update-dify.yml");
     let text = std::fs::read_to_string(&path).expect("examples/update-dify.yml");
-    let doc: Value = serde_yaml_ng::from_str(&text).expect("the workflow is YAML");
+    let doc: Value = yaml_serde::from_str(&text).expect("the workflow is YAML");
     let triggers = &doc["on"];
     assert!(!triggers["schedule"].is_null() && !triggers["workflow_dispatch"].is_null(), "{triggers:?}");
     let steps = doc["jobs"]["update"]["steps"].as_sequence().expect("jobs.update.steps");

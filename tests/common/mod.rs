@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::Deserialize;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 pub const RELEASES: &[&str] = &["0.15.3", "1.0.0", "1.4.0", "1.8.0", "1.14.0", "1.14.1"];
 
@@ -40,7 +40,7 @@ pub fn render(dir: &Path) -> Vec<Value> {
     let o = Command::new("kubectl").arg("kustomize").arg(dir).output().expect("kubectl on PATH");
     assert!(o.status.success(), "kubectl kustomize failed: {}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).expect("utf-8");
-    serde_yaml_ng::Deserializer::from_str(&text).map(|d| Value::deserialize(d).expect("yaml doc")).collect()
+    yaml_serde::Deserializer::from_str(&text).map(|d| Value::deserialize(d).expect("yaml doc")).collect()
 }
 
 /// The main job in a fresh directory: generate, run setup-secrets.sh, render. The tree is in
@@ -76,7 +76,7 @@ pub fn generated_file(release: &str, file: &str) -> Value {
     let out = dir.path().join("k8s");
     generate(release, &out, &[]);
     let text = std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-    serde_yaml_ng::from_str(&text).expect("one YAML document")
+    yaml_serde::from_str(&text).expect("one YAML document")
 }
 
 pub fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
