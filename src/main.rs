@@ -201,6 +201,20 @@ fn secrets_command(dir: &Path, out: &Messages) -> Result<ExitCode, Error> {
     for p in &report.created {
         out.say(&format!("created {}", p.display()));
     }
+    for (p, keys) in &report.added {
+        out.say(&format!("added   {}: {}", p.display(), keys.join(", ")));
+    }
+    for (p, keys) in &report.stale {
+        out.labelled(
+            "note",
+            "36",
+            &format!(
+                "{} keeps keys its .example no longer has (remove them when done): {}",
+                p.display(),
+                keys.join(", ")
+            ),
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,8 @@
 //! `compose2dify secrets DIR`: every `secret.yaml` from its `.example` with random values, the same
-//! value for the same placeholder everywhere, and never over an existing `secret.yaml`. The shell
-//! script `scripts/setup-secrets.sh` in the tree does the same for people without the tool.
+//! value for the same placeholder everywhere. An existing `secret.yaml` keeps every value it has and
+//! only gains the keys a newer `.example` added (an upgrade); keys the `.example` no longer has are
+//! reported, never deleted. The shell script `scripts/setup-secrets.sh` in the tree does the same for
+//! people without the tool.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,11 +12,16 @@ use crate::error::{Error, Result};
 
 const TOKEN: &str = "CHANGE_ME_";
 
-/// Paths of the secret files created and kept.
+/// What `setup` did to each secret file.
 #[derive(Debug, Default)]
 pub struct Report {
     pub created: Vec<PathBuf>,
+    /// Existing files left exactly as they were.
     pub kept: Vec<PathBuf>,
+    /// Existing files that gained keys (their `.example` has keys they lacked), with those keys.
+    pub added: Vec<(PathBuf, Vec<String>)>,
+    /// Existing files with keys their `.example` no longer has (kept, for the operator to remove).
+    pub stale: Vec<(PathBuf, Vec<String>)>,
 }
 
 pub fn setup(dir: &Path) -> Result<Report> {
@@ -31,30 +38,58 @@ pub fn setup(dir: &Path) -> Result<Report> {
             "pass the folder compose2dify generated (the one with kustomization.yaml and base/)",
         ));
     }
-    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    let read =
+        |p: &Path| fs::read_to_string(p).map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it readable"));
+    let mut pairs = Vec::new();
     for example in &examples {
         let secret = example.with_extension("");
-        if let (Ok(want), Ok(have)) = (fs::read_to_string(example), fs::read_to_string(&secret)) {
-            learn(&want, &have, &mut values);
+        let have = if secret.exists() { Some(read(&secret)?) } else { None };
+        pairs.push((read(example)?, secret, have));
+    }
+    // Values already chosen anywhere are the values of their placeholders everywhere.
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    for (want, _, have) in &pairs {
+        if let Some(have) = have {
+            learn(want, have, &mut values);
         }
     }
     let mut report = Report::default();
-    for example in &examples {
-        let secret = example.with_extension("");
-        if secret.exists() {
-            report.kept.push(secret);
-            continue;
-        }
-        let text = fs::read_to_string(example)
-            .map_err(|e| Error::file(example, format!("cannot read: {e}"), "make it readable"))?;
-        for token in tokens(&text) {
-            if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token) {
-                slot.insert(random_hex()?);
+    for (want, secret, have) in pairs {
+        let wanted = string_data(&want);
+        let missing: Vec<&(String, String)> = match &have {
+            None => wanted.iter().collect(),
+            Some(have) => {
+                let present = string_data(have);
+                let stale: Vec<String> = present
+                    .iter()
+                    .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                if !stale.is_empty() {
+                    report.stale.push((secret.clone(), stale));
+                }
+                wanted.iter().filter(|(k, _)| !present.iter().any(|(p, _)| p == k)).collect()
+            }
+        };
+        for (_, template) in &missing {
+            for token in tokens(template) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token) {
+                    slot.insert(random_hex()?);
+                }
             }
         }
-        let filled = fill(&text, &values);
-        write_private(&secret, &filled)?;
-        report.created.push(secret);
+        match have {
+            None => {
+                write_private(&secret, &fill(&want, &values))?;
+                report.created.push(secret);
+            }
+            Some(_) if missing.is_empty() => report.kept.push(secret),
+            Some(have) => {
+                let lines: Vec<String> = missing.iter().map(|(k, t)| fill(&format!("  {k}: {t}"), &values)).collect();
+                replace_private(&secret, &add_to_string_data(&have, &lines))?;
+                report.added.push((secret, missing.iter().map(|(k, _)| k.clone()).collect()));
+            }
+        }
     }
     Ok(report)
 }
@@ -66,6 +101,48 @@ fn random_hex() -> Result<String> {
         Error::usage(format!("the operating system gave no random bytes: {e}"), "run it on a machine with /dev/urandom")
     })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The `stringData` entries of a Secret as the tool writes it (`  KEY: value`, one a line): key and
+/// value text as written.
+fn string_data(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line == "stringData:" {
+            inside = true;
+        } else if inside && line.starts_with("  ") && !line.starts_with("   ") {
+            if let Some((key, value)) = line[2..].split_once(':') {
+                out.push((key.to_string(), value.trim_start().to_string()));
+            }
+        } else if inside && !line.starts_with(' ') {
+            inside = false;
+        }
+    }
+    out
+}
+
+/// The text with `lines` added at the end of its `stringData` block.
+fn add_to_string_data(text: &str, lines: &[String]) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    let mut added = false;
+    for line in text.lines() {
+        if inside && !added && !line.starts_with(' ') {
+            lines.iter().for_each(|l| out.push_str(&format!("{l}\n")));
+            added = true;
+        }
+        inside = inside || line == "stringData:";
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !added {
+        if !inside {
+            out.push_str("stringData:\n");
+        }
+        lines.iter().for_each(|l| out.push_str(&format!("{l}\n")));
+    }
+    out
 }
 
 fn find_examples(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -110,10 +187,12 @@ pub fn fill(text: &str, values: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// Values already chosen in an existing secret file: the same line of the example tells which.
+/// Values already chosen in an existing secret file: the same key of the example tells which.
 fn learn(example: &str, secret: &str, values: &mut BTreeMap<String, String>) {
-    for (want, have) in example.lines().zip(secret.lines()) {
-        for token in tokens(want) {
+    let have = string_data(secret);
+    for (key, want) in string_data(example) {
+        let Some((_, have)) = have.iter().find(|(k, _)| *k == key) else { continue };
+        for token in tokens(&want) {
             let Some(at) = want.find(&token) else { continue };
             let (prefix, suffix) = (&want[..at], &want[at + token.len()..]);
             if let Some(value) = have.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)) {
@@ -138,6 +217,14 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     opts.open(path).map_err(err)?.write_all(text.as_bytes()).map_err(err)
 }
 
+/// Replace a secret file: written beside it privately, then moved over it.
+fn replace_private(path: &Path, text: &str) -> Result<()> {
+    let staged = path.with_extension("yaml.new");
+    let _ = fs::remove_file(&staged);
+    write_private(&staged, text)?;
+    fs::rename(&staged, path).map_err(|e| Error::file(path, format!("cannot replace: {e}"), "make the folder writable"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,9 +239,25 @@ mod tests {
     }
 
     #[test]
-    fn learns_from_existing() {
+    fn learns_from_existing_by_key() {
         let mut v = BTreeMap::new();
-        learn("  URL: redis://:CHANGE_ME_R@redis\n", "  URL: redis://:abc@redis\n", &mut v);
-        assert_eq!(v.get("CHANGE_ME_R").map(String::as_str), Some("abc"));
+        let example = "stringData:\n  A: CHANGE_ME_A\n  URL: redis://:CHANGE_ME_R@redis\ntype: Opaque\n";
+        learn(example, "stringData:\n  URL: redis://:abc@redis\ntype: Opaque\n", &mut v);
+        assert_eq!(v.get("CHANGE_ME_R").map(String::as_str), Some("abc"), "the URL is on another line");
+        assert_eq!(v.get("CHANGE_ME_A"), None);
+    }
+
+    #[test]
+    fn keys_are_added_at_the_end_of_string_data() {
+        let text = "kind: Secret\nstringData:\n  A: x\ntype: Opaque\n";
+        assert_eq!(
+            add_to_string_data(text, &["  B: y".to_string()]),
+            "kind: Secret\nstringData:\n  A: x\n  B: y\ntype: Opaque\n"
+        );
+        assert_eq!(
+            add_to_string_data("stringData:\n  A: x\n", &["  B: y".to_string()]),
+            "stringData:\n  A: x\n  B: y\n"
+        );
+        assert_eq!(string_data(text), vec![("A".to_string(), "x".to_string())]);
     }
 }

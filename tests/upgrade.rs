@@ -189,3 +189,92 @@ fn set_changes_profiles_and_settings_like_editing_env() {
     assert!(!p.join("services/api-websocket").exists());
     assert!(p.join("services/weaviate").exists());
 }
+
+/// The `stringData` of every `secret.yaml` of a tree: file → key → value.
+fn secret_files(
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    read_tree(dir)
+        .into_iter()
+        .filter(|(path, _)| path.ends_with("secret.yaml"))
+        .map(|(path, bytes)| {
+            let doc: Value = yaml_serde::from_slice(&bytes).unwrap();
+            let data = doc["stringData"]
+                .as_mapping()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.as_str().unwrap().to_string(), v.as_str().unwrap_or("").to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (path, data)
+        })
+        .collect()
+}
+
+/// An upgrade from 1.8.0 to 1.14.1, with the script and with the command: every key of every
+/// `.example` is there afterwards, every value chosen before is unchanged, new keys that must agree
+/// with old ones (pairs) get the old value, and the keys added are named.
+#[test]
+fn upgrading_secrets_keeps_every_value_and_adds_every_new_key() {
+    for native in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("k8s");
+        generate("1.8.0", &out, &[]);
+        setup_secrets(&out);
+        let before = secret_files(&out);
+        generate("1.14.1", &out, &[]);
+        let report = if native {
+            let o = bin().arg("secrets").arg(&out).output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stderr).to_string()
+        } else {
+            let o = std::process::Command::new("sh").arg(out.join("scripts/setup-secrets.sh")).output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).to_string()
+        };
+        let after = secret_files(&out);
+        let mut added = 0;
+        for (path, bytes) in read_tree(&out).into_iter().filter(|(p, _)| p.ends_with("secret.yaml.example")) {
+            let example: Value = yaml_serde::from_slice(&bytes).unwrap();
+            let secret = path.trim_end_matches(".example");
+            let have = after.get(secret).unwrap_or_else(|| panic!("native={native}: no {secret}"));
+            for (key, template) in example["stringData"].as_mapping().into_iter().flatten() {
+                let key = key.as_str().unwrap();
+                let value = have.get(key).unwrap_or_else(|| panic!("native={native}: {secret} lacks {key}"));
+                if template.as_str().is_some_and(|t| t.contains("CHANGE_ME_")) {
+                    assert!(
+                        !value.contains("CHANGE_ME_") && !value.is_empty(),
+                        "native={native}: {secret} {key}={value}"
+                    );
+                }
+                if before.get(secret).is_some_and(|b| !b.contains_key(key)) {
+                    added += 1;
+                }
+            }
+        }
+        assert!(added > 20, "native={native}: the upgrade adds keys ({added})");
+        for (secret, old) in &before {
+            let Some(new) = after.get(secret) else { continue };
+            for (key, value) in old {
+                assert_eq!(new.get(key), Some(value), "native={native}: {secret} {key} changed");
+            }
+        }
+        // A new key paired with an old one gets the old value: the sandbox's key equals api's.
+        let shared = &after["base/secret.yaml"];
+        let sandbox = &after["services/sandbox/secret.yaml"];
+        assert_eq!(sandbox["API_KEY"], shared["CODE_EXECUTION_API_KEY"], "native={native}");
+        assert!(
+            report.contains("added   services/web/secret.yaml") || report.contains("web/secret.yaml: "),
+            "native={native}: {report}"
+        );
+        // Run again: nothing to add.
+        let again = bin().arg("secrets").arg(&out).output().unwrap();
+        assert!(
+            !String::from_utf8_lossy(&again.stderr).contains("added"),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert_eq!(secret_files(&out), after, "native={native}: a second run changes nothing");
+    }
+}
