@@ -3,15 +3,15 @@
 Reads the output of `kubectl kustomize` and checks every document:
   - against the strict JSON schemas that kubernetes-validate bundles, for several Kubernetes
     versions (unknown fields are errors; a built-in kind with no schema is an error);
-  - custom resources against the OpenAPI schemas in --crd-schemas (one JSON file per
-    apiVersion and kind, see tests/fixtures/crds/README.md); a custom kind without one is an error;
+  - custom resources against the OpenAPI schemas of the CustomResourceDefinitions in the folder
+    given as third argument (tests/fixtures/crds/, see its PROVENANCE.md); a custom kind without
+    one is an error;
   - a few rules the API server enforces that schemas do not express: object names,
     selectors against template labels, resource quantities.
 
 Prints one line per problem, then `SUMMARY <documents> <versions> <problems>`. Exit 0 when it ran.
 """
 
-import json
 import os
 import re
 import sys
@@ -74,16 +74,23 @@ def api_server_rules(doc):
 
 
 def crd_schemas(folder):
-    """`<apiVersion with / as _>_<Kind>.json` files → {(apiVersion, kind): schema}."""
+    """Every served version of the CustomResourceDefinitions in `folder` (*.yaml) →
+    {(apiVersion, kind): openAPIV3Schema}."""
     schemas = {}
-    if not folder:
+    if not folder or not os.path.isdir(folder):
         return schemas
     for file in sorted(os.listdir(folder)):
-        if not file.endswith(".json"):
+        if not file.endswith(".yaml"):
             continue
         with open(os.path.join(folder, file)) as f:
-            entry = json.load(f)
-        schemas[(entry["apiVersion"], entry["kind"])] = entry["schema"]
+            for crd in yaml.load_all(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+                if not crd or crd.get("kind") != "CustomResourceDefinition":
+                    continue
+                spec = crd["spec"]
+                for version in spec["versions"]:
+                    if version.get("served"):
+                        api_version = f"{spec['group']}/{version['name']}"
+                        schemas[(api_version, spec["names"]["kind"])] = version["schema"]["openAPIV3Schema"]
     return schemas
 
 
@@ -103,7 +110,7 @@ def strict(schema):
 def main():
     path, wanted, crd_folder = sys.argv[1], sys.argv[2], sys.argv[3]
     versions = versions_to_check(wanted)
-    custom = crd_schemas(crd_folder)
+    custom = None  # read when the first custom resource comes
     with open(path) as f:
         docs = [d for d in yaml.safe_load_all(f) if d is not None]
     problems = []
@@ -117,13 +124,8 @@ def main():
             problems.extend(f"{where}: {p}" for p in api_server_rules(doc))
         except (AttributeError, TypeError) as e:
             problems.append(f"{where}: malformed ({e})")
-        key = (doc["apiVersion"], doc["kind"])
-        if key in custom:
-            for error in jsonschema.Draft7Validator(strict(custom[key])).iter_errors(doc):
-                at = ".".join(map(str, error.path)) or "(root)"
-                problems.append(f"{where} [{doc['apiVersion']} schema]: {at}: {error.message}")
-            continue
         failed = {}
+        custom_kind = False
         for version in versions:
             try:
                 kubernetes_validate.validate(doc, version, strict=True)
@@ -131,7 +133,19 @@ def main():
                 at = ".".join(map(str, e.path)) or "(root)"
                 failed.setdefault(f"{at}: {e.message}", []).append(version)
             except kubernetes_validate.SchemaNotFoundError:
-                failed.setdefault(f"no schema for {doc['apiVersion']} {doc['kind']} (removed, misspelt, or a custom resource without --crd-schemas)", []).append(version)
+                custom_kind = True
+                break
+        if custom_kind:
+            if custom is None:
+                custom = crd_schemas(crd_folder)
+            schema = custom.get((doc["apiVersion"], doc["kind"]))
+            if schema is None:
+                problems.append(f"{where}: no schema for {doc['apiVersion']} {doc['kind']} (removed, misspelt, or a custom resource whose CRD is not in tests/fixtures/crds)")
+                continue
+            for error in jsonschema.Draft7Validator(strict(schema)).iter_errors(doc):
+                at = ".".join(map(str, error.path)) or "(root)"
+                problems.append(f"{where} [{doc['apiVersion']} schema]: {at}: {error.message}")
+            continue
         problems.extend(f"{where} [k8s {','.join(vs)}]: {msg}" for msg, vs in failed.items())
     for p in problems:
         print("ERROR", p)
