@@ -24,8 +24,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
+use crate::external_secret;
 use crate::plan::{Claim, Job as PlannedJob, Plan, ProbeAction, VolumeSource, Workload};
-use crate::rules::{IngressRule as IngressChoice, Kind};
+use crate::rules::{IngressRule as IngressChoice, Kind, SecretSource};
 use crate::tree::Tree;
 
 pub const MANAGED_BY: &str = "compose2dify";
@@ -125,15 +126,8 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
         ..Default::default()
     };
     tree.add("base/configmap.yaml", to_yaml(&[config]));
-    let secret = Secret {
-        metadata: meta(plan, &plan.shared_secret, common.clone()),
-        type_: Some("Opaque".into()),
-        string_data: Some(plan.shared_secrets.clone()),
-        ..Default::default()
-    };
-    tree.add("base/secret.yaml.example", to_yaml(&[secret]));
-    let mut base_resources =
-        vec!["namespace.yaml".to_string(), "configmap.yaml".to_string(), "secret.yaml".to_string()];
+    let mut base_resources = vec!["namespace.yaml".to_string(), "configmap.yaml".to_string()];
+    secret(plan, "base", &plan.shared_secret, common.clone(), &plan.shared_secrets, &mut base_resources, tree);
     if !plan.shared_claims.is_empty() {
         let pvcs: Vec<PersistentVolumeClaim> =
             plan.shared_claims.iter().map(|c| pvc(plan, c, common.clone())).collect();
@@ -199,14 +193,7 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
             resources.push("configmap.yaml".into());
         }
         if !w.secrets.is_empty() {
-            let s = Secret {
-                metadata: meta(plan, &format!("{}-secret", w.name), labels.clone()),
-                type_: Some("Opaque".into()),
-                string_data: Some(w.secrets.clone()),
-                ..Default::default()
-            };
-            tree.add(&format!("{dir}/secret.yaml.example"), to_yaml(&[s]));
-            resources.push("secret.yaml".into());
+            secret(plan, &dir, &format!("{}-secret", w.name), labels.clone(), &w.secrets, &mut resources, tree);
         }
         if w.replicas > 1 {
             let pdb = PodDisruptionBudget {
@@ -229,6 +216,31 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
         top.push(dir);
     }
     tree.add("kustomization.yaml", to_yaml(&[Kustomization::new(None, top)]));
+}
+
+/// A Secret of the tree, as `--secrets` wants it: a template for `secret.yaml` (files, listed), a
+/// template only (external: created in the cluster, not listed) or an ExternalSecret (listed).
+fn secret(
+    plan: &Plan,
+    dir: &str,
+    name: &str,
+    labels: BTreeMap<String, String>,
+    data: &BTreeMap<String, String>,
+    resources: &mut Vec<String>,
+    tree: &mut Tree,
+) {
+    let metadata = meta(plan, name, labels);
+    if let Some(external) = external_secret::for_secret(metadata.clone(), data, &plan.secret_source) {
+        tree.add(&format!("{dir}/external-secret.yaml"), to_yaml(&[external]));
+        resources.push("external-secret.yaml".into());
+        return;
+    }
+    let template =
+        Secret { metadata, type_: Some("Opaque".into()), string_data: Some(data.clone()), ..Default::default() };
+    tree.add(&format!("{dir}/secret.yaml.example"), to_yaml(&[template]));
+    if plan.secret_source == SecretSource::Files {
+        resources.push("secret.yaml".into());
+    }
 }
 
 fn pvc(plan: &Plan, c: &Claim, labels: BTreeMap<String, String>) -> PersistentVolumeClaim {

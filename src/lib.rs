@@ -9,6 +9,7 @@ pub mod diff;
 pub mod dotenv;
 pub mod emit;
 pub mod error;
+pub mod external_secret;
 pub mod findings;
 pub mod interpolate;
 pub mod merge;
@@ -23,7 +24,7 @@ pub mod write;
 pub mod yaml;
 
 use crate::plan::Plan;
-use crate::readme::{ClaimFacts, Facts, Lang, SecurityFinding, WorkloadFacts};
+use crate::readme::{ClaimFacts, Facts, Lang, SecretFacts, SecurityFinding, WorkloadFacts};
 use crate::rules::{Kind, Rules};
 use crate::tree::Tree;
 use crate::upstream::Project;
@@ -45,7 +46,9 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
     let plan = plan::plan(project, rules)?;
     let mut tree = Tree::default();
     emit::emit(&plan, &mut tree);
-    tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
+    if plan.secret_source == rules::SecretSource::Files {
+        tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
+    }
     tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n");
     tree.add("README.md", readme::render(&facts(&plan), settings.lang));
     tree.add("GENERATED.md", provenance(project, rules, &plan));
@@ -59,13 +62,31 @@ fn facts(plan: &Plan) -> Facts {
         access_mode: c.access_mode.clone(),
         mount_path: path.to_string(),
     };
-    let mut secret_files = vec!["base/secret.yaml.example".to_string()];
-    secret_files.extend(
+    // Every Secret the pods read, its keys and the placeholders (shared values) behind each.
+    let mut secrets = vec![(plan.shared_secret.clone(), "base".to_string(), &plan.shared_secrets)];
+    secrets.extend(
         plan.workloads
             .iter()
             .filter(|w| !w.secrets.is_empty())
-            .map(|w| format!("services/{}/secret.yaml.example", w.name)),
+            .map(|w| (format!("{}-secret", w.name), format!("services/{}", w.name), &w.secrets)),
     );
+    let templates = !matches!(plan.secret_source, rules::SecretSource::ExternalSecrets { .. });
+    let secret_files: Vec<String> =
+        secrets.iter().filter(|_| templates).map(|(_, dir, _)| format!("{dir}/secret.yaml.example")).collect();
+    let secrets: Vec<SecretFacts> = secrets
+        .into_iter()
+        .map(|(name, _, data)| SecretFacts {
+            name,
+            keys: data
+                .iter()
+                .map(|(k, v)| {
+                    let vars =
+                        secrets::tokens(v).iter().map(|t| t.trim_start_matches("CHANGE_ME_").to_string()).collect();
+                    (k.clone(), vars)
+                })
+                .collect(),
+        })
+        .collect();
     let shared_claim = plan.shared_claims.first().map(|c| {
         let path = plan
             .workloads
@@ -113,6 +134,8 @@ fn facts(plan: &Plan) -> Facts {
             })
             .collect(),
         secret_files,
+        secrets,
+        secret_source: plan.secret_source.clone(),
         shared_claim,
         storage_class: plan.storage_class.clone(),
         config_map: plan.config_map.clone(),

@@ -44,6 +44,13 @@ enum Command {
         /// The generated tree (default: k8s).
         #[arg(default_value = "k8s")]
         dir: PathBuf,
+        /// Make or complete the Secrets in the cluster (kubectl's current context) instead of
+        /// secret.yaml files: for trees generated with `--secrets external`.
+        #[arg(long)]
+        apply: bool,
+        /// The kubectl to run with --apply.
+        #[arg(long, value_name = "PATH", default_value = "kubectl", requires = "apply")]
+        kubectl: PathBuf,
     },
     /// Print, as Markdown for a pull request, what changed between two releases' compose files.
     Diff(DiffArgs),
@@ -119,6 +126,46 @@ struct GenerateArgs {
     /// IngressClass of the Ingress (default: the cluster's default class).
     #[arg(long, value_name = "CLASS", requires = "ingress_host")]
     ingress_class: Option<String>,
+    /// Where Secrets come from: `files` (secret.yaml from templates, git-ignored), `external` (created
+    /// in the cluster with `compose2dify secrets DIR --apply`; the tree only names them) or
+    /// `external-secrets` (ExternalSecret objects reading --secret-store).
+    #[arg(long, value_name = "MODE", default_value = "files", value_parser = ["files", "external", "external-secrets"])]
+    secrets: String,
+    /// The external-secrets.io store the ExternalSecrets read from.
+    #[arg(long, value_name = "NAME")]
+    secret_store: Option<String>,
+    /// Kind of that store.
+    #[arg(long, value_name = "KIND", default_value = "SecretStore", value_parser = ["SecretStore", "ClusterSecretStore"])]
+    secret_store_kind: String,
+    /// Remote keys are this prefix and the variable's name (`dify/DB_PASSWORD`).
+    #[arg(long, value_name = "PREFIX", default_value = "dify/")]
+    secret_prefix: String,
+}
+
+/// The `--secrets` choice, checked: a store is named for `external-secrets`, and only then.
+fn secret_source(args: &GenerateArgs) -> Result<rules::SecretSource, Error> {
+    let store = args.secret_store.as_deref();
+    match (args.secrets.as_str(), store) {
+        ("external-secrets", None) => Err(Error::usage(
+            "--secrets external-secrets needs the store the ExternalSecrets read from",
+            "name it: --secret-store vault (and --secret-store-kind ClusterSecretStore for a cluster-wide one)",
+        )),
+        ("external-secrets", Some(name)) if !compose2dify::names::is_dns_label(name) => Err(Error::usage(
+            format!("--secret-store `{name}` is not a DNS label (lower-case letters, digits and `-`, at most 63)"),
+            "pass the store's metadata.name, e.g. --secret-store vault-backend",
+        )),
+        ("external-secrets", Some(name)) => Ok(rules::SecretSource::ExternalSecrets {
+            store: name.to_string(),
+            store_kind: args.secret_store_kind.clone(),
+            prefix: args.secret_prefix.clone(),
+        }),
+        (mode, Some(_)) => Err(Error::usage(
+            format!("--secret-store is only read with --secrets external-secrets, not with --secrets {mode}"),
+            "add --secrets external-secrets, or drop --secret-store",
+        )),
+        ("external", None) => Ok(rules::SecretSource::External),
+        _ => Ok(rules::SecretSource::Files),
+    }
 }
 
 fn main() -> ExitCode {
@@ -180,7 +227,20 @@ fn print_out(text: &str) -> Result<(), Error> {
 
 fn try_main(cli: Cli, out: &Messages) -> Result<ExitCode, Error> {
     match cli.command {
-        Some(Command::Secrets { dir }) => secrets_command(&dir, out),
+        Some(Command::Secrets { dir, apply: true, kubectl }) => {
+            let applied = secrets::apply(&dir, &kubectl)?;
+            for s in &applied.kept {
+                out.say(&format!("kept    secret {s}"));
+            }
+            for s in &applied.created {
+                out.say(&format!("created secret {s}"));
+            }
+            for (s, keys) in &applied.added {
+                out.say(&format!("added   secret {s}: {}", keys.join(", ")));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Secrets { dir, .. }) => secrets_command(&dir, out),
         Some(Command::Diff(args)) => diff_command(args),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
@@ -230,6 +290,7 @@ fn diff_command(args: DiffArgs) -> Result<ExitCode, Error> {
 
 /// Entry point of the main job: read upstream, plan, emit, write or check.
 fn generate_command(args: GenerateArgs, out: &Messages) -> Result<ExitCode, Error> {
+    let secrets = secret_source(&args)?;
     let compose = args.compose.ok_or_else(|| {
         Error::usage("no compose file given", "run `compose2dify path/to/docker/docker-compose.yaml -o k8s`")
     })?;
@@ -275,6 +336,7 @@ fn generate_command(args: GenerateArgs, out: &Messages) -> Result<ExitCode, Erro
             tls_secret: args.ingress_tls_secret,
             class: args.ingress_class,
         }),
+        secrets,
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;

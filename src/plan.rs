@@ -34,6 +34,8 @@ pub struct Plan {
     pub topology_key: Option<String>,
     /// checkov findings the tree accepts, each with its reason (for the README).
     pub findings: Vec<crate::findings::Finding>,
+    /// Where the Secrets' values come from.
+    pub secret_source: crate::rules::SecretSource,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -688,6 +690,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         dns: rules.dns.clone(),
         topology_key: rules.defaults.topology_key.clone(),
         findings: Vec::new(),
+        secret_source: rules.secret_source.clone(),
     })
     .map(|mut plan| {
         plan.findings = crate::findings::accepted(&plan, rules);

@@ -6,6 +6,8 @@
 //! workloads they apply to, and so on. The output is deterministic (no timestamps, no
 //! absolute paths, no hash-map ordering) and ends with exactly one newline.
 
+use crate::rules::SecretSource;
+
 /// Language of the rendered guide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -24,6 +26,10 @@ pub struct Facts {
     pub workloads: Vec<WorkloadFacts>,
     /// Tree-relative paths of every `secret.yaml.example`.
     pub secret_files: Vec<String>,
+    /// Every Secret the pods read, with its keys.
+    pub secrets: Vec<SecretFacts>,
+    /// Where the Secrets' values come from (`--secrets`).
+    pub secret_source: crate::rules::SecretSource,
     /// The shared ReadWriteMany claim (e.g. `dify-storage`, 20Gi).
     pub shared_claim: Option<ClaimFacts>,
     /// StorageClass used by every claim, e.g. `standard`.
@@ -38,6 +44,14 @@ pub struct Facts {
     pub has_network_policies: bool,
     /// Name of the database migration Job, if any.
     pub migration_job: Option<String>,
+}
+
+/// One Secret of the tree: its name, and per key the variables (placeholders) its value is made of;
+/// keys with the same variable share one value.
+#[derive(Debug, Clone)]
+pub struct SecretFacts {
+    pub name: String,
+    pub keys: Vec<(String, Vec<String>)>,
 }
 
 /// One generated workload (one folder under `services/`).
@@ -480,6 +494,89 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// Whether the Secrets' values live outside the tree (`--secrets external` or `external-secrets`).
+    fn secrets_outside(&self) -> bool {
+        self.f.secret_source != SecretSource::Files
+    }
+
+    /// Step 2 when the tree only names its Secrets: every Secret with its keys, which keys share a
+    /// value, and how to make them.
+    fn secrets_from_outside(&mut self) {
+        let ns = self.ns();
+        match self.f.secret_source.clone() {
+            SecretSource::External => {
+                self.para(
+                    &format!("This tree names its Secrets but holds no secret data, so it can be deployed from a fresh clone (Argo CD, Flux). The Secrets below must exist in the namespace `{ns}` before the pods start. One command makes every one of them with random values, with the same value wherever keys must agree, through kubectl's current context; run again (after an upgrade), it adds the keys that are missing and never changes a value:"),
+                    &format!("このツリーは Secret を名前で参照するだけで、機密データを含みません。そのため新しいクローンからそのままデプロイできます（Argo CD、Flux）。下記の Secret は Pod の起動前にネームスペース `{ns}` に存在している必要があります。次のコマンドひとつで、kubectl の現在のコンテキストを通じてすべてをランダム値で作成します（一致が必要なキーには同じ値）。アップグレード後に再実行すると、足りないキーだけを追加し、既存の値は変更しません。"),
+                );
+                self.block("bash", &["compose2dify secrets k8s --apply".to_string()]);
+                self.para(
+                    "The `secret.yaml.example` files beside each kustomization are the templates it reads; they hold placeholders only.",
+                    "各 kustomization の隣にある `secret.yaml.example` は、このコマンドが読むテンプレートで、プレースホルダーだけを含みます。",
+                );
+                let rows = self.secret_rows();
+                self.table(
+                    &[
+                        self.pick("Secret", "Secret"),
+                        self.pick("key", "キー"),
+                        self.pick("same value as", "同じ値にするキー"),
+                    ],
+                    &rows,
+                );
+            }
+            SecretSource::ExternalSecrets { store, store_kind, prefix } => {
+                self.para(
+                    &format!("This tree holds no secret data: every Secret is made by an ExternalSecret (external-secrets.io) from the {store_kind} `{store}`, so the tree can be deployed from a fresh clone (Argo CD, Flux). External Secrets Operator must be installed and the store must hold every remote key below (`{prefix}<VARIABLE>`); keys that must agree read the same remote key. Random values are fine for the services you do not use, but every key must exist, or the ExternalSecret does not sync."),
+                    &format!("このツリーは機密データを含みません。すべての Secret は {store_kind} `{store}` から ExternalSecret（external-secrets.io）によって作成されるため、新しいクローンからそのままデプロイできます（Argo CD、Flux）。External Secrets Operator をインストールし、ストアに下記のすべてのリモートキー（`{prefix}<変数名>`）を用意してください。一致が必要なキーは同じリモートキーを読みます。使わないサービスの値はランダムで構いませんが、すべてのキーが存在しないと ExternalSecret は同期しません。"),
+                );
+                let mut used: std::collections::BTreeMap<&String, Vec<String>> = Default::default();
+                for secret in &self.f.secrets {
+                    for (key, vars) in &secret.keys {
+                        for var in vars {
+                            used.entry(var).or_default().push(format!("`{}/{key}`", secret.name));
+                        }
+                    }
+                }
+                let rows: Vec<Vec<String>> =
+                    used.into_iter().map(|(var, keys)| vec![format!("`{prefix}{var}`"), keys.join(", ")]).collect();
+                self.table(
+                    &[
+                        self.pick("remote key", "リモートキー"),
+                        self.pick("read as (Secret/key)", "読み込み先（Secret/キー）"),
+                    ],
+                    &rows,
+                );
+            }
+            SecretSource::Files => {}
+        }
+    }
+
+    /// One row per key of every Secret that carries a placeholder: Secret, key, and the other keys
+    /// that share its value.
+    fn secret_rows(&self) -> Vec<Vec<String>> {
+        let mut rows = Vec::new();
+        for secret in &self.f.secrets {
+            for (key, vars) in secret.keys.iter().filter(|(_, v)| !v.is_empty()) {
+                let third: Vec<String> = vars
+                    .iter()
+                    .map(|var| {
+                        let others: Vec<String> = self
+                            .f
+                            .secrets
+                            .iter()
+                            .flat_map(|s| s.keys.iter().map(move |(k, v)| (s, k, v)))
+                            .filter(|(s, k, v)| v.contains(var) && !(s.name == secret.name && *k == key))
+                            .map(|(s, k, _)| format!("{}/{k}", s.name))
+                            .collect();
+                        others.join(", ")
+                    })
+                    .collect();
+                rows.push(vec![format!("`{}`", secret.name), format!("`{key}`"), third.join(", ")]);
+            }
+        }
+        rows
+    }
+
     fn secret_copies(&self) -> Vec<String> {
         self.f
             .secret_files
@@ -540,7 +637,13 @@ impl<'a> Renderer<'a> {
                 ),
             ),
         ];
-        if f.secret_files.iter().any(|p| p == "base/secret.yaml.example") {
+        if matches!(f.secret_source, SecretSource::ExternalSecrets { .. }) {
+            base.push((
+                "external-secret.yaml".into(),
+                self.pick("ExternalSecret that makes the shared Secret", "共通の Secret を作成する ExternalSecret")
+                    .into(),
+            ));
+        } else if f.secret_files.iter().any(|p| p == "base/secret.yaml.example") {
             base.push((
                 "secret.yaml.example".into(),
                 self.pick("template for secret.yaml (shared secrets)", "secret.yaml のテンプレート（共通の機密情報）")
@@ -564,9 +667,11 @@ impl<'a> Renderer<'a> {
             let branch = if i + 1 == n { "└──" } else { "├──" };
             entries.push((format!("│   {branch} {file}"), note));
         }
+        let scripts = f.secret_source == SecretSource::Files;
+        let (services_branch, services_indent) = if scripts { ("├──", "│  ") } else { ("└──", "   ") };
         if !f.workloads.is_empty() {
             entries.push((
-                "├── services/".into(),
+                format!("{services_branch} services/"),
                 self.pick(
                     "one folder per workload, each with its own kustomization.yaml",
                     "サービスごとのフォルダ（それぞれ kustomization.yaml を持つ）",
@@ -581,14 +686,17 @@ impl<'a> Renderer<'a> {
                     Lang::En => note,
                     Lang::Ja => note.replace(" (", "（").replace(')', "）"),
                 };
-                entries.push((format!("│   {branch} {}/", w.name), note));
+                entries.push((format!("{services_indent} {branch} {}/", w.name), note));
             }
         }
-        entries.push(("└── scripts/".into(), String::new()));
-        entries.push((
-            "    └── setup-secrets.sh".into(),
-            self.pick("creates every secret.yaml with random values", "すべての secret.yaml をランダム値で作成").into(),
-        ));
+        if scripts {
+            entries.push(("└── scripts/".into(), String::new()));
+            entries.push((
+                "    └── setup-secrets.sh".into(),
+                self.pick("creates every secret.yaml with random values", "すべての secret.yaml をランダム値で作成")
+                    .into(),
+            ));
+        }
         let width = entries.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) + 2;
         let lines: Vec<String> = entries
             .iter()
@@ -702,7 +810,9 @@ impl<'a> Renderer<'a> {
 
         // 2. Secrets
         self.heading(3, "2. Secrets", "2. 機密情報の設定");
-        if f.secret_files.is_empty() {
+        if self.secrets_outside() {
+            self.secrets_from_outside();
+        } else if f.secret_files.is_empty() {
             self.para(
                 "This tree contains no secret templates, so there is nothing to set up here.",
                 "このツリーには機密情報のテンプレートがないため、この手順は不要です。",
@@ -805,7 +915,17 @@ impl<'a> Renderer<'a> {
             self.pick("# from the directory that contains k8s/", "# k8s/ を含むディレクトリから").to_string(),
             "cd k8s".to_string(),
         ];
-        if !f.secret_files.is_empty() {
+        if f.secret_source == SecretSource::External {
+            lines.push(String::new());
+            lines.push(
+                self.pick(
+                    "# create the Secrets in the cluster (only if not done yet)",
+                    "# クラスター内に Secret を作成（まだ実行していない場合）",
+                )
+                .to_string(),
+            );
+            lines.push("compose2dify secrets . --apply".into());
+        } else if !f.secret_files.is_empty() {
             lines.push(String::new());
             lines.push(
                 self.pick("# create the secrets (only if not done yet)", "# 機密情報の設定（まだ実行していない場合）")
@@ -1448,11 +1568,20 @@ impl<'a> Renderer<'a> {
                 "compose2dify path/to/dify/docker/docker-compose.yaml -o k8s/ --check".into(),
             ],
         );
-        if !f.secret_files.is_empty() {
-            self.para(
-                "If the diff adds keys to a `secret.yaml.example`, add them to the matching `secret.yaml` as well.",
-                "差分で `secret.yaml.example` にキーが追加された場合は、対応する `secret.yaml` にも追加してください。",
-            );
+        match &f.secret_source {
+            SecretSource::Files if !f.secret_files.is_empty() => self.para(
+                "If the diff adds keys to a `secret.yaml.example`, run `./scripts/setup-secrets.sh` (or `compose2dify secrets k8s`) again: it adds those keys to the matching `secret.yaml` with new values (values that must agree with existing ones are taken from them), never changes a value you have, and names the keys the new release no longer uses.",
+                "差分で `secret.yaml.example` にキーが追加された場合は、`./scripts/setup-secrets.sh`（または `compose2dify secrets k8s`）をもう一度実行してください。対応する `secret.yaml` にそのキーを新しい値で追加します（既存の値と一致すべき値はそこから引き継ぎます）。既存の値は変更せず、新しいリリースで使われなくなったキーは名前を表示します。",
+            ),
+            SecretSource::External => self.para(
+                "If the diff adds keys to a `secret.yaml.example`, run `compose2dify secrets k8s --apply` again: it adds the missing keys to the Secrets in the cluster and never changes a value they have.",
+                "差分で `secret.yaml.example` にキーが追加された場合は、`compose2dify secrets k8s --apply` をもう一度実行してください。クラスター内の Secret に足りないキーを追加し、既存の値は変更しません。",
+            ),
+            SecretSource::ExternalSecrets { .. } => self.para(
+                "If the diff adds remote keys to an `external-secret.yaml`, create them in the store before you sync: an ExternalSecret whose remote key is missing does not update its Secret.",
+                "差分で `external-secret.yaml` にリモートキーが追加された場合は、同期の前にストアに作成してください。リモートキーが欠けている ExternalSecret は Secret を更新しません。",
+            ),
+            SecretSource::Files => {}
         }
         self.heading(3, "Applying changes", "変更の適用");
         let mut lines = vec![
@@ -1983,6 +2112,8 @@ mod tests {
                 "services/redis/secret.yaml.example".into(),
                 "services/weaviate/secret.yaml.example".into(),
             ],
+            secrets: vec![],
+            secret_source: SecretSource::Files,
             shared_claim: Some(shared),
             storage_class: "standard".into(),
             config_map: "dify-config".into(),
@@ -2196,6 +2327,8 @@ mod tests {
             release: None,
             workloads: vec![],
             secret_files: vec![],
+            secrets: vec![],
+            secret_source: SecretSource::Files,
             shared_claim: None,
             storage_class: "standard".into(),
             config_map: "dify-config".into(),

@@ -51,6 +51,28 @@ pub struct Rules {
     /// SHA-256 of the layered rules actually in force (preset and user file), for GENERATED.md.
     #[serde(skip)]
     pub fingerprint: String,
+    /// Where the Secrets' values come from (`--secrets`).
+    #[serde(skip)]
+    pub secret_source: SecretSource,
+}
+
+/// Where the values of the tree's Secrets come from (`--secrets MODE`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `secret.yaml` files made from the `.example` templates beside them (setup-secrets.sh), git-ignored.
+    #[default]
+    Files,
+    /// Secrets created in the cluster out of band (`compose2dify secrets DIR --apply`); the tree only
+    /// names them.
+    External,
+    /// One ExternalSecret (external-secrets.io) per Secret, from a store.
+    ExternalSecrets {
+        store: String,
+        /// `SecretStore` or `ClusterSecretStore`.
+        store_kind: String,
+        /// Remote keys are `<prefix><VARIABLE>` (`dify/DB_PASSWORD`).
+        prefix: String,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -308,6 +330,8 @@ pub struct Choices {
     pub expose: Option<String>,
     /// An Ingress in front of the exposed service.
     pub ingress: Option<IngressRule>,
+    /// Where the Secrets' values come from.
+    pub secrets: SecretSource,
 }
 
 impl Rules {
@@ -361,7 +385,12 @@ impl Rules {
                 rule.ingress = Some(ingress.clone());
             }
         }
-        if choices.external.is_empty() && choices.expose.is_none() && choices.ingress.is_none() {
+        self.secret_source = choices.secrets.clone();
+        if choices.external.is_empty()
+            && choices.expose.is_none()
+            && choices.ingress.is_none()
+            && choices.secrets == SecretSource::Files
+        {
             return Ok(());
         }
         let seen = format!("{}{:?}", self.fingerprint, choices);

@@ -261,3 +261,214 @@ mod tests {
         assert_eq!(string_data(text), vec![("A".to_string(), "x".to_string())]);
     }
 }
+
+/// What `apply` did to each Secret in the cluster.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Secrets created (`namespace/name`).
+    pub created: Vec<String>,
+    /// Secrets that existed and gained keys, with those keys.
+    pub added: Vec<(String, Vec<String>)>,
+    /// Secrets that had every key already.
+    pub kept: Vec<String>,
+}
+
+/// A Secret template of the tree (`secret.yaml.example`): name, namespace and settings.
+struct Template {
+    name: String,
+    namespace: String,
+    data: BTreeMap<String, String>,
+}
+
+/// `compose2dify secrets DIR --apply`: every Secret the tree names, made or completed in the cluster
+/// through `kubectl` (the current context): missing Secrets are created with random values, existing
+/// ones keep every value and gain the keys they lack, and a placeholder already set anywhere keeps
+/// its value everywhere. Values go to kubectl through standard input and private files, never on a
+/// command line.
+pub fn apply(dir: &Path, kubectl: &Path) -> Result<Applied> {
+    let templates = templates(dir)?;
+    let mut existing: Vec<Option<BTreeMap<String, String>>> = Vec::new();
+    for t in &templates {
+        existing.push(cluster_secret(kubectl, t)?);
+    }
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    for (t, have) in templates.iter().zip(&existing) {
+        if let Some(have) = have {
+            learn_values(&t.data, have, &mut values);
+        }
+    }
+    let mut applied = Applied::default();
+    for (t, have) in templates.iter().zip(existing) {
+        let missing: BTreeMap<&String, &String> =
+            t.data.iter().filter(|(k, _)| have.as_ref().is_none_or(|h| !h.contains_key(*k))).collect();
+        let id = format!("{}/{}", t.namespace, t.name);
+        if missing.is_empty() {
+            applied.kept.push(id);
+            continue;
+        }
+        for template in missing.values() {
+            for token in tokens(template) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token) {
+                    slot.insert(random_hex()?);
+                }
+            }
+        }
+        let filled: BTreeMap<&String, String> = missing.iter().map(|(k, v)| (*k, fill(v, &values))).collect();
+        let staged = tempfile::Builder::new()
+            .prefix(".compose2dify-secret-")
+            .tempfile()
+            .map_err(|e| Error::usage(format!("cannot make a private temporary file: {e}"), "check TMPDIR"))?;
+        if have.is_none() {
+            let secret = serde_json::json!({
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": t.name, "namespace": t.namespace},
+                "stringData": filled,
+            });
+            fs::write(staged.path(), secret.to_string())
+                .map_err(|e| Error::file(staged.path(), e.to_string(), "check TMPDIR"))?;
+            run_kubectl(kubectl, &["create", "-f", &staged.path().to_string_lossy()])?;
+            applied.created.push(id);
+        } else {
+            fs::write(staged.path(), serde_json::json!({ "stringData": filled }).to_string())
+                .map_err(|e| Error::file(staged.path(), e.to_string(), "check TMPDIR"))?;
+            let file = staged.path().to_string_lossy().to_string();
+            run_kubectl(
+                kubectl,
+                &["patch", "secret", &t.name, "-n", &t.namespace, "--type", "merge", "--patch-file", &file],
+            )?;
+            applied.added.push((id, missing.keys().map(|k| k.to_string()).collect()));
+        }
+    }
+    Ok(applied)
+}
+
+fn templates(dir: &Path) -> Result<Vec<Template>> {
+    if !dir.is_dir() {
+        return Err(Error::file(dir, "not a folder", "pass the generated tree (the folder with kustomization.yaml)"));
+    }
+    let mut examples = Vec::new();
+    find_examples(dir, &mut examples);
+    examples.sort();
+    if examples.is_empty() {
+        return Err(Error::file(
+            dir,
+            "no secret.yaml.example in this folder",
+            "pass a tree generated with --secrets files or external (external-secrets trees read a store instead)",
+        ));
+    }
+    let mut out = Vec::new();
+    for example in examples {
+        let text = fs::read_to_string(&example)
+            .map_err(|e| Error::file(&example, format!("cannot read: {e}"), "make it readable"))?;
+        let doc: yaml_serde::Value = yaml_serde::from_str(&text)
+            .map_err(|e| Error::file(&example, format!("not a Secret template: {e}"), "regenerate the tree"))?;
+        let text_of = |v: &yaml_serde::Value| v.as_str().map(str::to_string);
+        let (Some(name), Some(namespace)) = (text_of(&doc["metadata"]["name"]), text_of(&doc["metadata"]["namespace"]))
+        else {
+            return Err(Error::file(
+                &example,
+                "a Secret template without metadata.name and namespace",
+                "regenerate the tree",
+            ));
+        };
+        let data = doc["stringData"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((text_of(k)?, text_of(v).unwrap_or_default())))
+            .collect();
+        out.push(Template { name, namespace, data });
+    }
+    Ok(out)
+}
+
+/// The Secret's decoded data in the cluster, or `None` when it does not exist.
+fn cluster_secret(kubectl: &Path, t: &Template) -> Result<Option<BTreeMap<String, String>>> {
+    let out = std::process::Command::new(kubectl)
+        .args(["get", "secret", &t.name, "-n", &t.namespace, "-o", "json", "--ignore-not-found"])
+        .output()
+        .map_err(|e| kubectl_missing(kubectl, &e))?;
+    if !out.status.success() {
+        return Err(Error::usage(
+            format!(
+                "kubectl get secret {}/{} failed: {}",
+                t.namespace,
+                t.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "check the kubectl context and your access to the namespace",
+        ));
+    }
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::usage(format!("kubectl printed no Secret: {e}"), "check the kubectl context"))?;
+    let mut data = BTreeMap::new();
+    for (key, value) in doc["data"].as_object().into_iter().flatten() {
+        let decoded = value.as_str().and_then(base64_decode).unwrap_or_default();
+        data.insert(key.clone(), String::from_utf8_lossy(&decoded).to_string());
+    }
+    Ok(Some(data))
+}
+
+/// Placeholder values from a Secret that has them: the same key of the template tells which.
+fn learn_values(
+    template: &BTreeMap<String, String>,
+    have: &BTreeMap<String, String>,
+    values: &mut BTreeMap<String, String>,
+) {
+    let as_text = |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect::<String>();
+    learn(&format!("stringData:\n{}", as_text(template)), &format!("stringData:\n{}", as_text(have)), values);
+}
+
+fn run_kubectl(kubectl: &Path, args: &[&str]) -> Result<()> {
+    let out = std::process::Command::new(kubectl).args(args).output().map_err(|e| kubectl_missing(kubectl, &e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!("kubectl {} failed: {}", args[..2].join(" "), String::from_utf8_lossy(&out.stderr).trim()),
+        "check the kubectl context and your access to the namespace",
+    ))
+}
+
+fn kubectl_missing(kubectl: &Path, e: &std::io::Error) -> Error {
+    Error::usage(format!("cannot run {}: {e}", kubectl.display()), "install kubectl, or pass --kubectl PATH")
+}
+
+/// Standard base64 (as Secret data is), `None` when it is not.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let sextet = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes().filter(|c| *c != b'=') {
+        acc = (acc << 6) | u32::from(sextet(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod apply_tests {
+    use super::*;
+
+    #[test]
+    fn base64_of_secret_data() {
+        assert_eq!(base64_decode("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(base64_decode("YWJjZA==").as_deref(), Some(&b"abcd"[..]));
+        assert_eq!(base64_decode("not base64!"), None);
+    }
+}
