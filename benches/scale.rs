@@ -27,7 +27,7 @@ fn scale(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("end-to-end", n), &opts, |b, opts| {
             b.iter(|| {
                 let project = upstream::load(opts).expect("load");
-                generate(&project, &rules, Settings { lang: Lang::En }).expect("generate")
+                generate(&project, &rules, Settings { lang: Lang::En, ..Default::default() }).expect("generate")
             })
         });
         group.bench_with_input(BenchmarkId::new("read", n), &opts, |b, opts| {

@@ -41,7 +41,7 @@ fn stages(c: &mut Criterion) {
     c.bench_function("1.14.1/end-to-end (read, plan, emit, no disk writes)", |b| {
         b.iter(|| {
             let project = upstream::load(&opts).expect("load");
-            generate(&project, &rules, Settings { lang: Lang::En }).expect("generate")
+            generate(&project, &rules, Settings { lang: Lang::En, ..Default::default() }).expect("generate")
         })
     });
     c.bench_function("1.14.1/read (yaml, merge, interpolate, env files)", |b| {

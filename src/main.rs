@@ -4,7 +4,8 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use compose2dify::error::Error;
 use compose2dify::readme::Lang;
 use compose2dify::rules::{self, Preset};
@@ -54,6 +55,16 @@ enum Command {
     },
     /// Print, as Markdown for a pull request, what changed between two releases' compose files.
     Diff(DiffArgs),
+    /// Regenerate a tree for another release with exactly the choices recorded in its GENERATED.md.
+    Upgrade {
+        /// The generated tree.
+        dir: PathBuf,
+        /// The new release's docker/docker-compose.yaml.
+        compose: PathBuf,
+        /// Compare instead of writing: exit 0 up to date, 1 with a diff.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -169,15 +180,47 @@ fn secret_source(args: &GenerateArgs) -> Result<rules::SecretSource, Error> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let out = Messages { quiet: cli.quiet, verbose: cli.verbose, paint: paint() };
-    match try_main(cli, &out) {
+    match try_main(cli, choices(&matches), &out) {
         Ok(code) => code,
         Err(e) => {
             eprint!("{}", e.report(out.paint));
             ExitCode::from(2)
         }
     }
+}
+
+/// Flags that say how to run, not what the tree is: they are not recorded as choices.
+const NOT_CHOICES: &[&str] = &["compose", "output", "check", "strict", "force", "quiet", "verbose", "help", "version"];
+
+/// The generation flags given on the command line, as `--flag value` lines (values shell-quoted), in
+/// the order clap lists them: what GENERATED.md records for `compose2dify upgrade`.
+fn choices(matches: &ArgMatches) -> Vec<String> {
+    if matches.subcommand().is_some() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for arg in Cli::command().get_arguments() {
+        let id = arg.get_id().as_str();
+        if NOT_CHOICES.contains(&id) || matches.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let Some(long) = arg.get_long() else { continue };
+        match matches.get_raw(id) {
+            Some(values) if arg.get_action().takes_values() => {
+                for value in values {
+                    out.push(format!("--{long} {}", shell_words::quote(&value.to_string_lossy())));
+                }
+            }
+            _ => out.push(format!("--{long}")),
+        }
+    }
+    out
 }
 
 /// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
@@ -225,7 +268,7 @@ fn print_out(text: &str) -> Result<(), Error> {
     }
 }
 
-fn try_main(cli: Cli, out: &Messages) -> Result<ExitCode, Error> {
+fn try_main(cli: Cli, choices: Vec<String>, out: &Messages) -> Result<ExitCode, Error> {
     match cli.command {
         Some(Command::Secrets { dir, apply: true, kubectl }) => {
             let applied = secrets::apply(&dir, &kubectl)?;
@@ -242,14 +285,61 @@ fn try_main(cli: Cli, out: &Messages) -> Result<ExitCode, Error> {
         }
         Some(Command::Secrets { dir, .. }) => secrets_command(&dir, out),
         Some(Command::Diff(args)) => diff_command(args),
+        Some(Command::Upgrade { dir, compose, check }) => upgrade_command(&dir, &compose, check, out),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "compose2dify", &mut script);
             print_out(&String::from_utf8_lossy(&script))?;
             Ok(ExitCode::SUCCESS)
         }
-        None => generate_command(cli.generate, out),
+        None => generate_command(cli.generate, choices, out),
     }
+}
+
+/// Entry point of `compose2dify upgrade DIR NEW_COMPOSE`: the tree's recorded choices, read back
+/// through the same flags, applied to another release; a choice that no longer applies is an error.
+fn upgrade_command(dir: &Path, compose: &Path, check: bool, out: &Messages) -> Result<ExitCode, Error> {
+    let generated = dir.join("GENERATED.md");
+    let text = std::fs::read_to_string(&generated).map_err(|e| {
+        Error::file(
+            &generated,
+            format!("cannot read: {e}"),
+            "pass a tree compose2dify generated (-o DIR of an earlier run)",
+        )
+    })?;
+    let lines = compose2dify::recorded_choices(&text).ok_or_else(|| {
+        Error::file(
+            &generated,
+            "records no choices (made by an older compose2dify)",
+            "generate it once more with your flags; from then on `upgrade` repeats them",
+        )
+    })?;
+    let mut argv: Vec<std::ffi::OsString> = vec!["compose2dify".into(), compose.into(), "-o".into(), dir.into()];
+    for line in &lines {
+        let words = shell_words::split(line).map_err(|e| {
+            Error::file(&generated, format!("the choice `{line}` cannot be read: {e}"), "fix or remove that line")
+        })?;
+        argv.extend(words.into_iter().map(Into::into));
+    }
+    if check {
+        argv.push("--check".into());
+    }
+    let matches = Cli::command().try_get_matches_from(&argv).map_err(|e| {
+        Error::file(
+            &generated,
+            format!("a recorded choice is not a flag of this compose2dify: {}", e.kind()),
+            "fix or remove that line",
+        )
+    })?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| {
+        Error::file(&generated, format!("a recorded choice cannot be read: {e}"), "fix or remove that line")
+    })?;
+    out.say(&format!(
+        "upgrade: {} with {}",
+        compose.display(),
+        if lines.is_empty() { "no choices".to_string() } else { lines.join(" ") }
+    ));
+    generate_with(cli.generate, choices(&matches), true, out)
 }
 
 /// Entry point of `compose2dify secrets DIR`.
@@ -289,7 +379,13 @@ fn diff_command(args: DiffArgs) -> Result<ExitCode, Error> {
 }
 
 /// Entry point of the main job: read upstream, plan, emit, write or check.
-fn generate_command(args: GenerateArgs, out: &Messages) -> Result<ExitCode, Error> {
+fn generate_command(args: GenerateArgs, recorded: Vec<String>, out: &Messages) -> Result<ExitCode, Error> {
+    generate_with(args, recorded, false, out)
+}
+
+/// The main job; `upgrade` refuses a `--set` that no longer changes anything (a choice the new
+/// release dropped) instead of warning.
+fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: &Messages) -> Result<ExitCode, Error> {
     let secrets = secret_source(&args)?;
     let compose = args.compose.ok_or_else(|| {
         Error::usage("no compose file given", "run `compose2dify path/to/docker/docker-compose.yaml -o k8s`")
@@ -341,7 +437,7 @@ fn generate_command(args: GenerateArgs, out: &Messages) -> Result<ExitCode, Erro
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;
     let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
-    let (plan, tree) = compose2dify::generate(&project, &rules, Settings { lang })?;
+    let (plan, tree) = compose2dify::generate(&project, &rules, Settings { lang, choices: recorded })?;
 
     // Notes describe the inputs; a tree already generated from them has seen them once.
     let first_run = to_stdout || !args.output.join(write::MANIFEST).is_file();
@@ -352,6 +448,16 @@ fn generate_command(args: GenerateArgs, out: &Messages) -> Result<ExitCode, Erro
     }
     for w in &plan.warnings {
         out.labelled("warning", "33", w);
+    }
+    let dropped: Vec<&String> = plan.warnings.iter().filter(|w| w.starts_with("--set ")).collect();
+    if upgrade && !dropped.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "a recorded choice no longer applies to this release: {}",
+                dropped.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("; ")
+            ),
+            "remove or change that line of the tree's GENERATED.md (## Choices), then run upgrade again",
+        ));
     }
     if args.strict && !plan.warnings.is_empty() {
         return Err(Error::usage(

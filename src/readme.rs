@@ -9,8 +9,9 @@
 use crate::rules::SecretSource;
 
 /// Language of the rendered guide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
+    #[default]
     En,
     Ja,
 }

@@ -233,8 +233,8 @@ fn corpus() -> Corpus {
 fn pipeline(compose: &Path, rules: &Rules, text: &str) -> Result<(), TestCaseError> {
     fs::write(compose, text).unwrap();
     let opts = upstream::Options { compose: compose.to_path_buf(), ..Default::default() };
-    let result =
-        upstream::load(&opts).and_then(|p| compose2dify::generate(&p, rules, Settings { lang: Lang::En }).map(|_| ()));
+    let result = upstream::load(&opts)
+        .and_then(|p| compose2dify::generate(&p, rules, Settings { lang: Lang::En, ..Default::default() }).map(|_| ()));
     if let Err(e) = result {
         check_error(&e, text)?;
     }

@@ -256,3 +256,47 @@ fn the_guide_lists_every_remote_key_and_every_secret() {
         }
     }
 }
+
+/// `upgrade` makes the new release's tree with exactly the choices the old one recorded: the same
+/// bytes as typing every flag again.
+#[test]
+fn upgrade_repeats_every_recorded_choice() {
+    let flags =
+        ["--secrets", "external", "--expose", "ClusterIP", "--set", "NGINX_CLIENT_MAX_BODY_SIZE=200M", "--lang", "ja"];
+    let (_keep, out) = fresh("1.8.0", &flags);
+    let generated = std::fs::read_to_string(out.join("GENERATED.md")).unwrap();
+    assert!(generated.contains("```choices\n--set 'NGINX_CLIENT_MAX_BODY_SIZE=200M'\n"), "{generated}");
+    let o = bin().arg("upgrade").arg(&out).arg(compose("1.14.1")).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_keep2, direct) = fresh("1.14.1", &flags);
+    assert_eq!(read_tree(&out), read_tree(&direct), "upgrade = the same flags typed again");
+    let check = bin().arg("upgrade").arg(&out).arg(compose("1.14.1")).arg("--check").output().unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stdout));
+}
+
+#[test]
+fn upgrade_refuses_a_choice_that_no_longer_applies() {
+    let (_keep, out) = fresh("1.14.1", &["--set", "NGINX_PORT=8080"]);
+    let generated = out.join("GENERATED.md");
+    let text = std::fs::read_to_string(&generated).unwrap();
+    let before = read_tree(&out);
+    for (line, expect) in [
+        ("--set 'NO_SUCH_SETTING=1'", "NO_SUCH_SETTING"),
+        ("--external nosuch", "nosuch"),
+        ("--no-such-flag", "not a flag"),
+    ] {
+        std::fs::write(&generated, text.replace("--set 'NGINX_PORT=8080'", line)).unwrap();
+        let o = bin().arg("upgrade").arg(&out).arg(compose("1.14.1")).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{line}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(expect), "{line}: {}", String::from_utf8_lossy(&o.stderr));
+        let mut now = read_tree(&out);
+        now.remove("GENERATED.md");
+        let mut was = before.clone();
+        was.remove("GENERATED.md");
+        assert_eq!(now, was, "{line}: nothing written");
+    }
+    std::fs::write(&generated, "# an old tree\n").unwrap();
+    let o = bin().arg("upgrade").arg(&out).arg(compose("1.14.1")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("records no choices"));
+}

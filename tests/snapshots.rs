@@ -12,7 +12,7 @@ fn tree(release: &str) -> String {
     let opts = upstream::Options { compose: compose(release), ..Default::default() };
     let project = upstream::load(&opts).expect("load");
     let rules = rules::load(Preset::Dify, None).expect("rules");
-    let (_, tree) = generate(&project, &rules, Settings { lang: Lang::En }).expect("generate");
+    let (_, tree) = generate(&project, &rules, Settings { lang: Lang::En, ..Default::default() }).expect("generate");
     // The build's commit is not part of the tree's meaning.
     tree.render().replace(compose2dify::TOOL_VERSION, "[version]")
 }
