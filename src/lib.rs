@@ -4,6 +4,7 @@
 //! the `rules` and makes every decision, `emit` turns the plan into k8s-openapi objects in a `tree`,
 //! and `write` puts the tree on disk (or `--check`s it).
 
+pub mod carry;
 pub mod compose;
 pub mod diff;
 pub mod dotenv;

@@ -55,6 +55,14 @@ enum Command {
     },
     /// Print, as Markdown for a pull request, what changed between two releases' compose files.
     Diff(DiffArgs),
+    /// Carry your customized .env and envs/**/*.env beside OLD to NEW's folder (new files from NEW's
+    /// .example with your changed settings put back); prints what was kept and what upstream added.
+    CarryEnv {
+        /// The old release's docker/docker-compose.yaml.
+        old: PathBuf,
+        /// The new release's docker/docker-compose.yaml.
+        new: PathBuf,
+    },
     /// Regenerate a tree for another release with exactly the choices recorded in its GENERATED.md.
     Upgrade {
         /// The generated tree.
@@ -285,6 +293,14 @@ fn try_main(cli: Cli, choices: Vec<String>, out: &Messages) -> Result<ExitCode, 
         }
         Some(Command::Secrets { dir, .. }) => secrets_command(&dir, out),
         Some(Command::Diff(args)) => diff_command(args),
+        Some(Command::CarryEnv { old, new }) => {
+            let carried = compose2dify::carry::carry(&old, &new)?;
+            for c in &carried {
+                out.say(&format!("carried {} ({} of your settings)", c.file, c.kept.len() + c.dropped_upstream.len()));
+            }
+            print_out(&compose2dify::carry::report(&carried))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Upgrade { dir, compose, check }) => upgrade_command(&dir, &compose, check, out),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();

@@ -300,3 +300,57 @@ fn upgrade_refuses_a_choice_that_no_longer_applies() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("records no choices"));
 }
+
+/// An operator's `.env` beside 1.8.0 moves to 1.14.1: the settings they changed keep their values
+/// (quotes and all), everything else is 1.14.1's `.env.example`, and the report names both.
+#[test]
+fn carry_env_keeps_the_operators_settings_and_upstreams_new_defaults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = |release: &str| {
+        let to = tmp.path().join(release);
+        let o = std::process::Command::new("cp")
+            .arg("-R")
+            .arg(repo().join(format!("compose/dify-{release}")))
+            .arg(&to)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        to
+    };
+    let (old, new) = (copy("1.8.0"), copy("1.14.1"));
+    let example = std::fs::read_to_string(old.join(".env.example")).unwrap();
+    assert!(example.contains("\nNGINX_CLIENT_MAX_BODY_SIZE=100M\n"));
+    let mine = example.replace("\nNGINX_CLIENT_MAX_BODY_SIZE=100M\n", "\nNGINX_CLIENT_MAX_BODY_SIZE=\"500M\"\n")
+        + "MY_OWN_SETTING=kept\n";
+    std::fs::write(old.join(".env"), &mine).unwrap();
+    let o = bin()
+        .arg("carry-env")
+        .arg(old.join("docker-compose.yaml"))
+        .arg(new.join("docker-compose.yaml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(report.contains("kept your value: `NGINX_CLIENT_MAX_BODY_SIZE`"), "{report}");
+    assert!(report.contains("`MY_OWN_SETTING`") && report.contains("added by this release"), "{report}");
+    let carried = std::fs::read_to_string(new.join(".env")).unwrap();
+    let upstream = std::fs::read_to_string(new.join(".env.example")).unwrap();
+    assert!(carried.contains("\nNGINX_CLIENT_MAX_BODY_SIZE=\"500M\"\n"), "the operator's line as written");
+    assert!(carried.ends_with("MY_OWN_SETTING=kept\n"));
+    let differing: Vec<(&str, &str)> = carried.lines().zip(upstream.lines()).filter(|(a, b)| a != b).collect();
+    assert_eq!(differing.len(), 1, "only the changed setting differs from 1.14.1's example: {differing:?}");
+    // The new tree is made from it.
+    let out = tmp.path().join("k8s");
+    let g = bin().arg(new.join("docker-compose.yaml")).arg("-o").arg(&out).output().unwrap();
+    assert!(g.status.success());
+    assert!(std::fs::read_to_string(out.join("services/nginx/configmap.yaml")).unwrap().contains("500M"));
+    // Never over an existing file.
+    let again = bin()
+        .arg("carry-env")
+        .arg(old.join("docker-compose.yaml"))
+        .arg(new.join("docker-compose.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(new.join(".env")).unwrap(), carried);
+}
