@@ -23,7 +23,7 @@ pub mod write;
 pub mod yaml;
 
 use crate::plan::Plan;
-use crate::readme::{ClaimFacts, Facts, Lang, SecurityFinding, WorkloadFacts};
+use crate::readme::{ClaimFacts, Facts, Lang, SecurityFacts, SecurityFinding, WorkloadFacts};
 use crate::rules::{Kind, Rules};
 use crate::tree::Tree;
 use crate::upstream::Project;
@@ -106,6 +106,12 @@ fn facts(plan: &Plan) -> Facts {
                 description: w.description.clone(),
                 ingress: w.ingress.as_ref().map(|i| (i.host.clone(), i.tls_secret.is_some())),
                 non_root_user: w.security.run_as_user.filter(|_| w.security.run_as_non_root == Some(true)),
+                security: security_facts(&w.security, w.security_note.clone().or_else(|| finding_reason(plan, w))),
+                init_security: w
+                    .folded
+                    .iter()
+                    .map(|f| (f.name.clone(), security_facts(&f.security, f.reason.clone())))
+                    .collect(),
             })
             .collect(),
         secret_files,
@@ -125,6 +131,32 @@ fn facts(plan: &Plan) -> Facts {
         has_network_policies: true,
         migration_job: plan.workloads.iter().flat_map(|w| &w.jobs).map(|j| j.name.clone()).next(),
     }
+}
+
+fn security_facts(s: &rules::Security, why: Option<String>) -> SecurityFacts {
+    SecurityFacts {
+        user: s.run_as_user,
+        non_root: s.run_as_non_root == Some(true),
+        capabilities: s.add_capabilities.clone().unwrap_or_default(),
+        read_only_root: s.read_only_root == Some(true),
+        why,
+    }
+}
+
+/// The reason the rules give for the workload running as root or with capabilities (its accepted
+/// checkov findings), when it does.
+fn finding_reason(plan: &Plan, w: &plan::Workload) -> Option<String> {
+    let resource = format!(".{}.{}", plan.namespace, w.name);
+    let reasons: Vec<&str> = ["CKV_K8S_23", "CKV_K8S_25"]
+        .iter()
+        .filter_map(|check| {
+            plan.findings
+                .iter()
+                .find(|f| f.check_id == *check && f.resource.ends_with(&resource))
+                .map(|f| f.reason.as_str())
+        })
+        .collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
 /// `GENERATED.md`: which release and inputs the tree was made from, and by which tool version.

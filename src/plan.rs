@@ -81,6 +81,8 @@ pub struct Workload {
     /// One-shot services folded into this pod because it mounts their storage (upstream's
     /// `init_permissions`): they run first, as init containers.
     pub folded: Vec<FoldedInit>,
+    /// Why its security context is what it is (from the rules), for the tree's security table.
+    pub security_note: Option<String>,
 }
 
 /// A folded one-shot service, run as an init container of a pod that mounts its bind source.
@@ -95,6 +97,10 @@ pub struct FoldedInit {
     pub volume: String,
     pub mount_path: String,
     pub security: Security,
+    /// Why it runs (the fold rule's reason).
+    pub reason: Option<String>,
+    /// Why checkov findings it causes are accepted (the fold rule's `findings`).
+    pub findings: BTreeMap<String, String>,
 }
 
 impl Workload {
@@ -199,7 +205,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     let mut hosts = HostMap::default();
     let mut k8s_name: BTreeMap<String, String> = BTreeMap::new();
     let mut externals: Vec<String> = Vec::new();
-    let mut folded: Vec<(&Service, &crate::rules::FoldRule)> = Vec::new();
+    let mut folded: Vec<(&Service, &crate::rules::FoldRule, Option<String>)> = Vec::new();
     for svc in project.services.values() {
         let rule = rules.service(&svc.name);
         let name = rules.workload_name(&svc.name);
@@ -229,7 +235,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                     externals.push(name);
                 }
                 if let (Kind::Fold, Some(fold), Some(_)) = (kind, rule.and_then(|r| r.fold.as_ref()), &svc.image) {
-                    folded.push((svc, fold));
+                    folded.push((svc, fold, rule.and_then(|r| r.reason.clone())));
                 }
             }
             _ if svc.image.is_none() => {
@@ -502,9 +508,11 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let mut security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
         let tag = image_tag(svc.image.as_deref().unwrap_or_default());
         let mut probe_rule = rule.probe.as_ref();
+        let mut security_note = rule.security_note.clone();
         for since in rule.since.iter().filter(|s| !tag.is_some_and(|t| older_than(t, &s.release))) {
             security = security.layered(&since.security);
             probe_rule = since.probe.as_ref().or(probe_rule);
+            security_note = since.security_note.clone().or(security_note);
         }
         if security.read_only_root == Some(true) {
             for (wi, path) in security.writable_paths.iter().flatten().enumerate() {
@@ -671,6 +679,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             share_process_namespace: rule.share_process_namespace,
             ingress: rule.ingress.clone(),
             folded: folded_here,
+            security_note,
         };
         w.checksum = checksum(&w, uses_shared.then_some(&shared_config));
         workloads.push(w);
@@ -980,13 +989,13 @@ fn probe(
 /// the pod volume of that source (a claim), at the folded service's own mount path.
 fn folded_inits(
     svc: &Service,
-    folded: &[(&Service, &crate::rules::FoldRule)],
+    folded: &[(&Service, &crate::rules::FoldRule, Option<String>)],
     volumes: &[Volume],
     rules: &Rules,
     hosts: &HostMap,
 ) -> Vec<FoldedInit> {
     let mut out = Vec::new();
-    for (one_shot, fold) in folded {
+    for (one_shot, fold, reason) in folded {
         let argv: Vec<String> = one_shot
             .entrypoint
             .iter()
@@ -1010,6 +1019,8 @@ fn folded_inits(
                     volume: v.name.clone(),
                     mount_path: theirs.target.clone(),
                     security: rules.defaults.security.layered(&fold.security),
+                    reason: reason.clone(),
+                    findings: fold.findings.clone(),
                 });
             }
         }

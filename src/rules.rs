@@ -208,6 +208,8 @@ pub struct ServiceRule {
     /// For a `Fold` service: it runs as an init container of every workload that mounts one of its
     /// bind sources (its own image and command, at its own mount path), with this security.
     pub fold: Option<FoldRule>,
+    /// Why its security context is what it is, for the tree's security table (one line).
+    pub security_note: Option<String>,
     /// One-shot Jobs run from this service's pod (image, settings, storage): job name → rule.
     #[serde(default)]
     pub jobs: BTreeMap<String, JobRule>,
@@ -248,6 +250,8 @@ pub struct SinceRule {
     pub security: Security,
     /// Replaces the service's probe.
     pub probe: Option<ProbeRule>,
+    /// Replaces the service's `security_note`.
+    pub security_note: Option<String>,
 }
 
 /// How a one-shot service folds into the pods that share its storage.
@@ -257,6 +261,9 @@ pub struct FoldRule {
     /// Layered over the defaults (dropped capabilities, no privilege escalation, seccomp).
     #[serde(default)]
     pub security: Security,
+    /// Why a checkov finding caused by the init container is accepted: check ID → reason.
+    #[serde(default)]
+    pub findings: BTreeMap<String, String>,
 }
 
 /// One rule, or a list of them.

@@ -655,3 +655,91 @@ fn statefulsets_are_governed_by_a_headless_service() {
         assert!(seen >= 2, "{release}: postgres and redis are StatefulSets");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The tree's README says what the pods do
+// ---------------------------------------------------------------------------------------------
+
+/// The security table's rows of a generated README: first cell → the other cells.
+fn security_rows(readme: &str, header: &str) -> Vec<Vec<String>> {
+    let start = readme.find(header).unwrap_or_else(|| panic!("no security table ({header})"));
+    readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn readme_security_table_is_what_the_pods_run_as() {
+    for release in ["1.14.1", "1.8.0", "0.15.3"] {
+        let docs = tree(release);
+        for (lang, header, image_default, read_only) in [
+            ("en", "| workload | runs as |", "image default", "read-only"),
+            ("ja", "| ワークロード | 実行ユーザー |", "イメージの既定", "読み取り専用"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("k8s");
+            generate(release, &out, &["--lang", lang]);
+            let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+            let rows = security_rows(&readme, header);
+            let mut seen = 0;
+            for w in docs.iter().filter(|d| matches!(d["kind"].as_str(), Some("Deployment" | "StatefulSet"))) {
+                let name = w["metadata"]["name"].as_str().unwrap();
+                let mut containers = vec![(format!("`{name}`"), main_container(w).clone())];
+                for init in w["spec"]["template"]["spec"]["initContainers"].as_sequence().into_iter().flatten() {
+                    if init["name"] == "init-permissions" {
+                        let label = if lang == "en" { "init container" } else { "init コンテナ" };
+                        containers.push((format!("`{name}` ({label} `init-permissions`)"), init.clone()));
+                    }
+                }
+                for (label, c) in containers {
+                    let row = rows
+                        .iter()
+                        .find(|r| r[0] == label)
+                        .unwrap_or_else(|| panic!("{release} {lang}: no row {label}"));
+                    let sc = &c["securityContext"];
+                    let runs_as = match sc["runAsUser"].as_i64() {
+                        Some(0) => "root (uid 0)".to_string(),
+                        Some(uid) => format!("uid {uid}"),
+                        None => image_default.to_string(),
+                    };
+                    assert_eq!(row[1], runs_as, "{release} {lang} {label}");
+                    let caps: Vec<String> = added_caps(&c).len().eq(&0).then(Vec::new).unwrap_or_else(|| {
+                        sc["capabilities"]["add"]
+                            .as_sequence()
+                            .unwrap()
+                            .iter()
+                            .map(|v| format!("`{}`", v.as_str().unwrap()))
+                            .collect()
+                    });
+                    let caps = if caps.is_empty() { "–".to_string() } else { caps.join(", ") };
+                    assert_eq!(row[2], caps, "{release} {lang} {label}");
+                    assert_eq!(
+                        row[3] == read_only,
+                        sc["readOnlyRootFilesystem"].as_bool() == Some(true),
+                        "{release} {lang} {label}"
+                    );
+                    seen += 1;
+                }
+            }
+            assert_eq!(seen, rows.len(), "{release} {lang}: one row per container");
+            // The sandbox row says what user code runs as, for the sandbox version of the release.
+            let sandbox = rows.iter().find(|r| r[0] == "`sandbox`").unwrap();
+            let version = image_tag(main_container(workload(&docs, "sandbox").unwrap()));
+            let expected = if has_fixture("dify-sandbox", &version, "internal/core/runner/uidpool/uid_pool.go") {
+                "untrusted code runs as a uid of its own per run (10000-10999, group 65537), chrooted, under seccomp"
+            } else {
+                "untrusted code runs as uid 65537, chrooted, under seccomp"
+            };
+            assert!(sandbox[4].contains(expected), "{release} {lang}: {}", sandbox[4]);
+            // web runs as its image's user: nothing in the guide says it starts as root.
+            let web = rows.iter().find(|r| r[0] == "`web`").unwrap();
+            assert!(web[1] == "uid 1001" && !web[4].contains("as root"), "{release} {lang}: {web:?}");
+            let root_finding =
+                readme.lines().any(|l| l.contains("`CKV_K8S_23`") && l.contains("`Deployment.dify.web`"));
+            assert!(!root_finding, "{release} {lang}: the guide says web starts as root");
+        }
+    }
+}
