@@ -271,12 +271,12 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Ve
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
-        One(SinceRule),
+        One(Box<SinceRule>),
         Many(Vec<SinceRule>),
     }
     Ok(match Option::<OneOrMany>::deserialize(d)? {
         None => Vec::new(),
-        Some(OneOrMany::One(r)) => vec![r],
+        Some(OneOrMany::One(r)) => vec![*r],
         Some(OneOrMany::Many(v)) => v,
     })
 }
