@@ -147,8 +147,12 @@ fn security_facts(s: &rules::Security, why: Option<String>) -> SecurityFacts {
 /// checkov findings), when it does.
 fn finding_reason(plan: &Plan, w: &plan::Workload) -> Option<String> {
     let resource = format!(".{}.{}", plan.namespace, w.name);
-    let reasons: Vec<&str> = ["CKV_K8S_23", "CKV_K8S_25"]
+    // Only the main container's own: a folded init container's findings are its own row's.
+    let root = (w.security.run_as_non_root != Some(true)).then_some("CKV_K8S_23");
+    let caps = w.security.add_capabilities.as_ref().filter(|c| !c.is_empty()).map(|_| "CKV_K8S_25");
+    let reasons: Vec<&str> = root
         .iter()
+        .chain(caps.iter())
         .filter_map(|check| {
             plan.findings
                 .iter()
