@@ -732,7 +732,7 @@ fn readme_security_table_is_what_the_pods_run_as() {
             let sandbox = rows.iter().find(|r| r[0] == "`sandbox`").unwrap();
             let version = image_tag(main_container(workload(&docs, "sandbox").unwrap()));
             let expected = if has_fixture("dify-sandbox", &version, "internal/core/runner/uidpool/uid_pool.go") {
-                "untrusted code runs as a uid of its own per run (10000-10999, group 65537), chrooted, under seccomp"
+                "untrusted code runs as a uid of its own per run (10000-10999, group sandbox), chrooted, under seccomp"
             } else {
                 "untrusted code runs as uid 65537, chrooted, under seccomp"
             };
