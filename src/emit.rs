@@ -161,7 +161,11 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
             }
         }
         if w.serves() {
-            tree.add(&format!("{dir}/service.yaml"), to_yaml(&[service(plan, w, labels.clone())]));
+            let mut services = vec![service(plan, w, labels.clone())];
+            if w.kind == Kind::StatefulSet {
+                services.push(governing_service(plan, w, labels.clone()));
+            }
+            tree.add(&format!("{dir}/service.yaml"), to_yaml(&services));
             resources.push("service.yaml".into());
         }
         if let (Some(rule), false) = (&w.ingress, w.ports.is_empty()) {
@@ -282,6 +286,23 @@ fn service(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> Servi
     }
 }
 
+/// The headless Service that governs a StatefulSet (stable pod names `<name>-0.<name>-headless`);
+/// clients keep using the ordinary Service.
+fn governing_service(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> Service {
+    let mut svc = service(plan, w, labels);
+    svc.metadata.name = Some(governing_service_name(w));
+    if let Some(spec) = svc.spec.as_mut() {
+        spec.type_ = Some("ClusterIP".into());
+        spec.cluster_ip = Some("None".into());
+    }
+    svc
+}
+
+fn governing_service_name(w: &Workload) -> String {
+    let base: String = w.name.chars().take(63 - "-headless".len()).collect();
+    format!("{}-headless", base.trim_end_matches('-'))
+}
+
 /// Every container port with its protocol: TCP ones first.
 fn protocol_ports(w: &Workload) -> impl Iterator<Item = (u16, &'static str)> + '_ {
     w.ports.iter().map(|p| (*p, "TCP")).chain(w.udp_ports.iter().map(|p| (*p, "UDP")))
@@ -376,7 +397,7 @@ fn statefulset(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> S
         metadata: meta(plan, &w.name, labels.clone()),
         spec: Some(StatefulSetSpec {
             replicas: Some(w.replicas),
-            service_name: Some(w.name.clone()),
+            service_name: Some(if w.serves() { governing_service_name(w) } else { w.name.clone() }),
             selector: LabelSelector { match_labels: Some(selector_labels(plan, &w.name)), ..Default::default() },
             template: pod_template(plan, w, labels, None),
             volume_claim_templates: (!templates.is_empty()).then_some(templates),
@@ -468,6 +489,27 @@ fn pod_template(
         }
     }
 
+    // Folded one-shot services run first, on the volume they share with this pod (if it has it).
+    let folded: Vec<Container> = w
+        .folded
+        .iter()
+        .filter(|f| volumes.iter().any(|v| v.name == f.volume))
+        .map(|f| Container {
+            name: f.name.clone(),
+            image: Some(f.image.clone()),
+            command: Some(f.command.clone()),
+            volume_mounts: Some(vec![VolumeMount {
+                name: f.volume.clone(),
+                mount_path: f.mount_path.clone(),
+                ..Default::default()
+            }]),
+            resources: Some(resources(w)),
+            security_context: Some(security_context(&f.security)),
+            ..Default::default()
+        })
+        .collect();
+    init_containers.splice(0..0, folded);
+
     let mut env_from = Vec::new();
     let cm = |name: String| EnvFromSource {
         config_map_ref: Some(ConfigMapEnvSource { name, ..Default::default() }),
@@ -514,6 +556,7 @@ fn pod_template(
         .map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() })
         .collect();
     let startup = w.probe.startup_seconds.map(|_| probe(w, true));
+    let liveness = w.probe.liveness.as_ref().map_or_else(|| probe(w, false), |a| probe_with(w, a, false));
     let probe = probe(w, false);
     let serves = job.is_none();
     let container = Container {
@@ -533,7 +576,7 @@ fn pod_template(
         }),
         env: (!env.is_empty()).then_some(env),
         env_from,
-        liveness_probe: serves.then(|| probe.clone()),
+        liveness_probe: serves.then_some(liveness),
         readiness_probe: serves.then_some(probe),
         startup_probe: startup.filter(|_| serves),
         volume_mounts: (!mounts.is_empty()).then_some(mounts),
@@ -600,7 +643,10 @@ fn resources(w: &Workload) -> ResourceRequirements {
 }
 
 fn container_security(w: &Workload) -> SecurityContext {
-    let s = &w.security;
+    security_context(&w.security)
+}
+
+fn security_context(s: &crate::rules::Security) -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: s.allow_privilege_escalation,
         capabilities: Some(Capabilities { add: s.add_capabilities.clone(), drop: s.drop_capabilities.clone() }),
@@ -614,6 +660,11 @@ fn container_security(w: &Workload) -> SecurityContext {
 }
 
 fn probe(w: &Workload, startup: bool) -> K8sProbe {
+    probe_with(w, &w.probe.action, startup)
+}
+
+/// A probe of the workload's timings that runs `action`.
+fn probe_with(w: &Workload, action: &ProbeAction, startup: bool) -> K8sProbe {
     let p = &w.probe;
     let mut probe = K8sProbe {
         period_seconds: Some(p.period_seconds),
@@ -621,7 +672,7 @@ fn probe(w: &Workload, startup: bool) -> K8sProbe {
         failure_threshold: Some(p.failure_threshold),
         ..Default::default()
     };
-    match &p.action {
+    match action {
         ProbeAction::Http { path, port } => {
             probe.http_get = Some(HTTPGetAction {
                 path: Some(path.clone()),

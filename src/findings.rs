@@ -26,9 +26,18 @@ pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
         let mut resources = vec![format!("{kind}.{}.{}", plan.namespace, w.name)];
         resources.extend(w.jobs.iter().map(|j| format!("Job.{}.{}", plan.namespace, j.name)));
         let rule = rules.service(&w.upstream);
-        for check in failed_checks(w) {
-            let reason = rule
-                .and_then(|r| r.findings.get(check))
+        let own = failed_checks(w);
+        let mut checks = own.clone();
+        for f in &w.folded {
+            checks.extend(folded_checks(f).into_iter().filter(|c| !own.contains(c)));
+        }
+        checks.sort_unstable();
+        checks.dedup();
+        for check in checks {
+            // A check only a folded init container fails is explained by its fold rule.
+            let folded = w.folded.iter().find_map(|f| f.findings.get(check)).filter(|_| !own.contains(&check));
+            let reason = folded
+                .or_else(|| rule.and_then(|r| r.findings.get(check)))
                 .or_else(|| rules.findings.get(check))
                 .cloned()
                 .unwrap_or_else(|| "no reason recorded in the rules".to_string());
@@ -39,6 +48,23 @@ pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
     }
     out.sort_by(|a, b| (&a.resource, &a.check_id).cmp(&(&b.resource, &b.check_id)));
     out
+}
+
+/// The checks a folded one-shot init container fails (its image tag, capabilities added back).
+/// Init containers count as containers for checkov; it runs as root, which CKV_K8S_23 judges by
+/// the pod and main container only.
+fn folded_checks(f: &crate::plan::FoldedInit) -> Vec<&'static str> {
+    let mut checks = Vec::new();
+    if crate::plan::image_tag(&f.image).is_none_or(|t| t == "latest") {
+        checks.push("CKV_K8S_14");
+    }
+    if f.security.read_only_root != Some(true) {
+        checks.push("CKV_K8S_22");
+    }
+    if f.security.add_capabilities.as_ref().is_some_and(|c| !c.is_empty()) {
+        checks.push("CKV_K8S_25");
+    }
+    checks
 }
 
 /// The checkov checks a workload's pods fail, from the decisions in its plan.

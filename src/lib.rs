@@ -25,7 +25,7 @@ pub mod write;
 pub mod yaml;
 
 use crate::plan::Plan;
-use crate::readme::{ClaimFacts, Facts, Lang, SecretFacts, SecurityFinding, WorkloadFacts};
+use crate::readme::{ClaimFacts, Facts, Lang, SecretFacts, SecurityFacts, SecurityFinding, WorkloadFacts};
 use crate::rules::{Kind, Rules};
 use crate::tree::Tree;
 use crate::upstream::Project;
@@ -136,6 +136,12 @@ fn facts(plan: &Plan) -> Facts {
                 description: w.description.clone(),
                 ingress: w.ingress.as_ref().map(|i| (i.host.clone(), i.tls_secret.is_some())),
                 non_root_user: w.security.run_as_user.filter(|_| w.security.run_as_non_root == Some(true)),
+                security: security_facts(&w.security, w.security_note.clone().or_else(|| finding_reason(plan, w))),
+                init_security: w
+                    .folded
+                    .iter()
+                    .map(|f| (f.name.clone(), security_facts(&f.security, f.reason.clone())))
+                    .collect(),
             })
             .collect(),
         secret_files,
@@ -169,6 +175,36 @@ pub fn recorded_choices(generated: &str) -> Option<Vec<String>> {
     let body = &generated[start..];
     let end = body.find(&format!("{CHOICES_FENCE_END}\n"))?;
     Some(body[..end].lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect())
+}
+
+fn security_facts(s: &rules::Security, why: Option<String>) -> SecurityFacts {
+    SecurityFacts {
+        user: s.run_as_user,
+        non_root: s.run_as_non_root == Some(true),
+        capabilities: s.add_capabilities.clone().unwrap_or_default(),
+        read_only_root: s.read_only_root == Some(true),
+        why,
+    }
+}
+
+/// The reason the rules give for the workload running as root or with capabilities (its accepted
+/// checkov findings), when it does.
+fn finding_reason(plan: &Plan, w: &plan::Workload) -> Option<String> {
+    let resource = format!(".{}.{}", plan.namespace, w.name);
+    // Only the main container's own: a folded init container's findings are its own row's.
+    let root = (w.security.run_as_non_root != Some(true)).then_some("CKV_K8S_23");
+    let caps = w.security.add_capabilities.as_ref().filter(|c| !c.is_empty()).map(|_| "CKV_K8S_25");
+    let reasons: Vec<&str> = root
+        .iter()
+        .chain(caps.iter())
+        .filter_map(|check| {
+            plan.findings
+                .iter()
+                .find(|f| f.check_id == *check && f.resource.ends_with(&resource))
+                .map(|f| f.reason.as_str())
+        })
+        .collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
 /// `GENERATED.md`: which release and inputs the tree was made from, and by which tool version.

@@ -80,6 +80,29 @@ pub struct Workload {
     pub init: Vec<(String, Vec<String>)>,
     pub share_process_namespace: bool,
     pub ingress: Option<crate::rules::IngressRule>,
+    /// One-shot services folded into this pod because it mounts their storage (upstream's
+    /// `init_permissions`): they run first, as init containers.
+    pub folded: Vec<FoldedInit>,
+    /// Why its security context is what it is (from the rules), for the tree's security table.
+    pub security_note: Option<String>,
+}
+
+/// A folded one-shot service, run as an init container of a pod that mounts its bind source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldedInit {
+    /// Container name (the upstream service's name made DNS-safe).
+    pub name: String,
+    pub image: String,
+    /// Its compose entrypoint and command, as one argv.
+    pub command: Vec<String>,
+    /// The pod volume of the shared source, mounted at the folded service's own path.
+    pub volume: String,
+    pub mount_path: String,
+    pub security: Security,
+    /// Why it runs (the fold rule's reason).
+    pub reason: Option<String>,
+    /// Why checkov findings it causes are accepted (the fold rule's `findings`).
+    pub findings: BTreeMap<String, String>,
 }
 
 impl Workload {
@@ -112,6 +135,9 @@ pub struct Probe {
     pub failure_threshold: i32,
     /// Seconds allowed for the first success (startupProbe), when slow to start.
     pub startup_seconds: Option<i32>,
+    /// A cheaper check for liveness than for readiness (a database that is recovering rejects
+    /// clients, and must not be restarted for it).
+    pub liveness: Option<ProbeAction>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +207,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     let mut hosts = HostMap::default();
     let mut k8s_name: BTreeMap<String, String> = BTreeMap::new();
     let mut externals: Vec<String> = Vec::new();
+    let mut folded: Vec<(&Service, &crate::rules::FoldRule, Option<String>)> = Vec::new();
     for svc in project.services.values() {
         let rule = rules.service(&svc.name);
         let name = rules.workload_name(&svc.name);
@@ -208,6 +235,9 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 omitted.push((svc.name.clone(), reason));
                 if kind == Kind::External {
                     externals.push(name);
+                }
+                if let (Kind::Fold, Some(fold), Some(_)) = (kind, rule.and_then(|r| r.fold.as_ref()), &svc.image) {
+                    folded.push((svc, fold, rule.and_then(|r| r.reason.clone())));
                 }
             }
             _ if svc.image.is_none() => {
@@ -479,10 +509,12 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         }
         let mut security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
         let tag = image_tag(svc.image.as_deref().unwrap_or_default());
-        if let Some(since) = &rule.since {
-            if !tag.is_some_and(|t| older_than(t, &since.release)) {
-                security = security.layered(&since.security);
-            }
+        let mut probe_rule = rule.probe.as_ref();
+        let mut security_note = rule.security_note.clone();
+        for since in rule.since.iter().filter(|s| !tag.is_some_and(|t| older_than(t, &s.release))) {
+            security = security.layered(&since.security);
+            probe_rule = since.probe.as_ref().or(probe_rule);
+            security_note = since.security_note.clone().or(security_note);
         }
         if security.read_only_root == Some(true) {
             for (wi, path) in security.writable_paths.iter().flatten().enumerate() {
@@ -495,6 +527,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             }
         }
         dedupe_claims(&mut claims, &mut volumes, &name, &mut warnings);
+        let folded_here = folded_inits(svc, &folded, &volumes, rules, &hosts);
 
         // Ports: the rules, else compose's container ports and `expose`.
         let ports: Vec<u16> = match &rule.ports {
@@ -536,7 +569,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             (None, c) => (None, c.map(scrub_args)),
         };
 
-        let probe = probe(rule, svc, &ports, rules, &settings[i], &secret_values, &hosts, &mut warnings);
+        let probe = probe(probe_rule, svc, &ports, rules, &settings[i], &secret_values, &hosts, &mut warnings);
         let resources = rule.resources.clone().unwrap_or_else(|| compose_resources(svc, &rules.defaults.resources));
 
         // Flows: hosts this workload's settings, commands and files point at, and depends_on.
@@ -647,6 +680,8 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             init: rule.init.iter().map(|(n, argv)| (n.clone(), argv.clone())).collect(),
             share_process_namespace: rule.share_process_namespace,
             ingress: rule.ingress.clone(),
+            folded: folded_here,
+            security_note,
         };
         w.checksum = checksum(&w, uses_shared.then_some(&shared_config));
         workloads.push(w);
@@ -885,7 +920,7 @@ fn scrub_secrets(arg: &str, env: &BTreeMap<String, Value>, known: &SecretValues,
 
 #[allow(clippy::too_many_arguments)]
 fn probe(
-    rule: &ServiceRule,
+    rule: Option<&crate::rules::ProbeRule>,
     svc: &Service,
     ports: &[u16],
     rules: &Rules,
@@ -901,24 +936,18 @@ fn probe(
         timeout_seconds: d.timeout_seconds,
         failure_threshold: d.failure_threshold,
         startup_seconds: None,
+        liveness: None,
     };
     let shell = |cmd: &str| {
         vec!["sh".to_string(), "-c".to_string(), scrub_secrets(&hosts.rewrite(cmd, None), env, known, "\"$", "\"")]
     };
-    if let Some(r) = &rule.probe {
+    if let Some(r) = rule {
         p.period_seconds = r.period_seconds.unwrap_or(p.period_seconds);
         p.timeout_seconds = r.timeout_seconds.unwrap_or(p.timeout_seconds);
         p.startup_seconds = r.startup_seconds;
-        if let Some(h) = &r.http {
-            p.action = ProbeAction::Http { path: h.path.clone(), port: h.port };
-            return p;
-        }
-        if let Some(port) = r.tcp {
-            p.action = ProbeAction::Tcp(port);
-            return p;
-        }
-        if let Some(argv) = &r.exec {
-            p.action = ProbeAction::Exec(argv.clone());
+        p.liveness = r.liveness.as_deref().and_then(rule_action);
+        if let Some(action) = rule_action(r) {
+            p.action = action;
             return p;
         }
     }
@@ -957,6 +986,60 @@ fn probe(
         }
     }
     p
+}
+
+/// The folded one-shot services whose bind sources `svc` mounts too, each as an init container on
+/// the pod volume of that source (a claim), at the folded service's own mount path.
+fn folded_inits(
+    svc: &Service,
+    folded: &[(&Service, &crate::rules::FoldRule, Option<String>)],
+    volumes: &[Volume],
+    rules: &Rules,
+    hosts: &HostMap,
+) -> Vec<FoldedInit> {
+    let mut out = Vec::new();
+    for (one_shot, fold, reason) in folded {
+        let argv: Vec<String> = one_shot
+            .entrypoint
+            .iter()
+            .chain(one_shot.command.iter())
+            .flat_map(|c| c.argv().iter().map(|a| hosts.rewrite(a, None)))
+            .collect();
+        for theirs in &one_shot.volumes {
+            let MountSource::Bind(src) = &theirs.source else { continue };
+            let ours = svc.volumes.iter().filter(|m| m.source == MountSource::Bind(src.clone()));
+            let volume = ours.filter_map(|m| {
+                volumes.iter().find(|v| {
+                    matches!(v.source, VolumeSource::SharedClaim(_) | VolumeSource::Claim(_))
+                        && v.mounts.iter().any(|mt| mt.path == m.target)
+                })
+            });
+            if let (Some(v), false) = (volume.into_iter().next(), argv.is_empty()) {
+                out.push(FoldedInit {
+                    name: dns_label(&one_shot.name),
+                    image: one_shot.image.clone().unwrap_or_default(),
+                    command: argv.clone(),
+                    volume: v.name.clone(),
+                    mount_path: theirs.target.clone(),
+                    security: rules.defaults.security.layered(&fold.security),
+                    reason: reason.clone(),
+                    findings: fold.findings.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The check a probe rule names, if any.
+fn rule_action(r: &crate::rules::ProbeRule) -> Option<ProbeAction> {
+    if let Some(h) = &r.http {
+        return Some(ProbeAction::Http { path: h.path.clone(), port: h.port });
+    }
+    if let Some(port) = r.tcp {
+        return Some(ProbeAction::Tcp(port));
+    }
+    r.exec.clone().map(ProbeAction::Exec)
 }
 
 /// Variables for rendering templates: the service's settings, then the rules' derived ones.

@@ -81,6 +81,22 @@ pub struct WorkloadFacts {
     pub ingress: Option<(String, bool)>,
     /// The user ID it runs as when the rules make it run as non-root.
     pub non_root_user: Option<i64>,
+    /// Its main container's security context, and that of init containers that differ from it.
+    pub security: SecurityFacts,
+    pub init_security: Vec<(String, SecurityFacts)>,
+}
+
+/// What a container runs as, for the security table.
+#[derive(Debug, Clone, Default)]
+pub struct SecurityFacts {
+    /// `runAsUser`, when the tree sets one.
+    pub user: Option<i64>,
+    pub non_root: bool,
+    /// Capabilities added back after dropping all.
+    pub capabilities: Vec<String>,
+    pub read_only_root: bool,
+    /// Why (from the rules: a note, else the reason of an accepted finding).
+    pub why: Option<String>,
 }
 
 /// A persistent volume claim as seen from a workload.
@@ -1374,15 +1390,7 @@ impl<'a> Renderer<'a> {
             "- Every container has a security context as strict as its image allows (non-root, no privilege escalation, dropped capabilities where possible).",
             "- すべてのコンテナに、イメージが許す範囲で最も厳しい Security Context を設定しています（非 root 実行、権限昇格の禁止、可能な範囲での capability 削除）。",
         );
-        let non_root: Vec<String> =
-            f.workloads.iter().filter_map(|w| w.non_root_user.map(|uid| format!("`{}` (uid {uid})", w.name))).collect();
-        if !non_root.is_empty() {
-            let list = non_root.join(", ");
-            self.tl(
-                &format!("- These run as non-root with restricted privileges: {list}."),
-                &format!("- 次のワークロードは非 root で、権限を制限して実行されます: {list}。"),
-            );
-        }
+        self.security_table();
         self.para(
             "To see which pods would violate the Pod Security Standards without blocking anything, label the namespace in warn mode:",
             "何もブロックせずに Pod Security Standards への違反を確認するには、ネームスペースに warn モードのラベルを付けます。",
@@ -1391,6 +1399,66 @@ impl<'a> Renderer<'a> {
             "bash",
             &[format!("kubectl label namespace {ns} pod-security.kubernetes.io/warn=restricted --overwrite")],
         );
+    }
+
+    /// One row per container whose security differs: who it runs as, what it may do, and why
+    /// (all from the plan and the rules, checked against the images by tests/images.rs).
+    fn security_table(&mut self) {
+        let f = self.f;
+        self.para(
+            "Every container drops all capabilities, may not escalate privileges and runs under the runtime's default seccomp profile; what each one runs as and adds back:",
+            "すべてのコンテナは capability をすべて削除し、権限昇格を禁止し、ランタイムの既定の seccomp プロファイルで動きます。各コンテナの実行ユーザーと追加する capability は次のとおりです。",
+        );
+        let user = |s: &SecurityFacts| match (s.user, s.non_root) {
+            (Some(uid), true) => format!("uid {uid}"),
+            (Some(0), _) => "root (uid 0)".to_string(),
+            (Some(uid), false) => format!("uid {uid}"),
+            (None, _) => self.pick("image default", "イメージの既定").to_string(),
+        };
+        let caps = |s: &SecurityFacts| {
+            if s.capabilities.is_empty() {
+                "–".to_string()
+            } else {
+                s.capabilities.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            }
+        };
+        let root_fs = |s: &SecurityFacts| {
+            self.pick(
+                if s.read_only_root { "read-only" } else { "writable" },
+                if s.read_only_root { "読み取り専用" } else { "書き込み可" },
+            )
+            .to_string()
+        };
+        let why = |s: &SecurityFacts| match (&s.why, s.non_root) {
+            (Some(w), _) => w.clone(),
+            (None, true) => self.pick("the image's own non-root user", "イメージ自身の非 root ユーザー").to_string(),
+            (None, false) => "–".to_string(),
+        };
+        let mut rows = Vec::new();
+        for w in &f.workloads {
+            rows.push(vec![
+                format!("`{}`", w.name),
+                user(&w.security),
+                caps(&w.security),
+                root_fs(&w.security),
+                why(&w.security),
+            ]);
+            for (name, s) in &w.init_security {
+                rows.push(vec![
+                    format!("`{}` ({} `{name}`)", w.name, self.pick("init container", "init コンテナ")),
+                    user(s),
+                    caps(s),
+                    root_fs(s),
+                    why(s),
+                ]);
+            }
+        }
+        let header = self.pick(
+            ["workload", "runs as", "capabilities added", "root filesystem", "why"],
+            ["ワークロード", "実行ユーザー", "追加する capability", "ルートファイルシステム", "理由"],
+        );
+        self.table(&header, &rows);
+        self.blank();
     }
 
     fn findings(&mut self) {
@@ -2008,6 +2076,8 @@ mod tests {
             role: role.map(Into::into),
             description: Some(format!("Purpose of {name}")),
             non_root_user: None,
+            security: SecurityFacts::default(),
+            init_security: Vec::new(),
             ingress: None,
         }
     }
@@ -2361,6 +2431,8 @@ mod tests {
             role: Some("custom".into()),
             description: Some("Custom vector store".into()),
             non_root_user: None,
+            security: SecurityFacts::default(),
+            init_security: Vec::new(),
             ingress: None,
         });
         let ja = render(&f, Lang::Ja);

@@ -223,8 +223,15 @@ pub struct ServiceRule {
     pub env: BTreeMap<String, String>,
     pub resources: Option<Resources>,
     pub security: Option<Security>,
-    /// Security that applies from an image release on (a release whose image got its own user).
-    pub since: Option<SinceRule>,
+    /// Settings that apply from an image tag on (a release whose image got its own user, a lighter
+    /// health check, a start-up that needs other capabilities): one rule or a list, in tag order.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub since: Vec<SinceRule>,
+    /// For a `Fold` service: it runs as an init container of every workload that mounts one of its
+    /// bind sources (its own image and command, at its own mount path), with this security.
+    pub fold: Option<FoldRule>,
+    /// Why its security context is what it is, for the tree's security table (one line).
+    pub security_note: Option<String>,
     /// One-shot Jobs run from this service's pod (image, settings, storage): job name → rule.
     #[serde(default)]
     pub jobs: BTreeMap<String, JobRule>,
@@ -260,7 +267,40 @@ pub struct JobRule {
 pub struct SinceRule {
     /// The first image tag it applies to; tags that are not versions (`latest`) count as newer.
     pub release: String,
+    /// Layered over the service's security.
+    #[serde(default)]
     pub security: Security,
+    /// Replaces the service's probe.
+    pub probe: Option<ProbeRule>,
+    /// Replaces the service's `security_note`.
+    pub security_note: Option<String>,
+}
+
+/// How a one-shot service folds into the pods that share its storage.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoldRule {
+    /// Layered over the defaults (dropped capabilities, no privilege escalation, seccomp).
+    #[serde(default)]
+    pub security: Security,
+    /// Why a checkov finding caused by the init container is accepted: check ID → reason.
+    #[serde(default)]
+    pub findings: BTreeMap<String, String>,
+}
+
+/// One rule, or a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<SinceRule>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Box<SinceRule>),
+        Many(Vec<SinceRule>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(r)) => vec![*r],
+        Some(OneOrMany::Many(v)) => v,
+    })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -291,6 +331,8 @@ pub struct ProbeRule {
     pub timeout_seconds: Option<i32>,
     /// Adds a startupProbe that allows this long for the first success.
     pub startup_seconds: Option<i32>,
+    /// A different check for liveness ({http}, {tcp} or {exec}); readiness keeps the one above.
+    pub liveness: Option<Box<ProbeRule>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,748 @@
+//! Image contracts: every fact the rules assume about an image (its user, the capabilities its
+//! start-up and isolation calls need, the programs a probe or init container calls) is checked
+//! against a verbatim copy of the file that makes it true (`tests/fixtures/images/`, see its
+//! PROVENANCE.md), for the image version each vendored release runs. A release whose Dockerfile or
+//! entrypoint changes fails here instead of on a cluster. Where a real program can show it, the step
+//! is run: the sandbox's privileged calls and upstream's `init_permissions` command run as root under
+//! exactly the capabilities the tree grants (`setpriv`), and fail with one less.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use serde::Deserialize;
+use yaml_serde::Value;
+
+/// A vendored image file: `tests/fixtures/images/<image>/<version>/<path>`.
+fn fixture(image: &str, version: &str, path: &str) -> String {
+    let file = repo().join("tests/fixtures/images").join(image).join(version).join(path);
+    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e} (vendor it, see PROVENANCE.md)", file.display()))
+}
+
+fn has_fixture(image: &str, version: &str, path: &str) -> bool {
+    repo().join("tests/fixtures/images").join(image).join(version).join(path).is_file()
+}
+
+/// Every object of a release's generated tree (read from the files, no kubectl needed).
+fn tree(release: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("k8s");
+    generate(release, &out, &[]);
+    let mut docs = Vec::new();
+    for (path, bytes) in read_tree(&out) {
+        let objects = path.ends_with(".yaml") || path.ends_with("secret.yaml.example");
+        if !objects || path.ends_with("kustomization.yaml") {
+            continue;
+        }
+        let text = String::from_utf8(bytes).expect("utf-8");
+        for d in yaml_serde::Deserializer::from_str(&text) {
+            docs.push(Value::deserialize(d).expect("yaml"));
+        }
+    }
+    docs
+}
+
+fn workload<'a>(docs: &'a [Value], name: &str) -> Option<&'a Value> {
+    docs.iter().find(|d| {
+        matches!(d["kind"].as_str(), Some("Deployment" | "StatefulSet")) && d["metadata"]["name"].as_str() == Some(name)
+    })
+}
+
+fn main_container(w: &Value) -> &Value {
+    &w["spec"]["template"]["spec"]["containers"][0]
+}
+
+fn image_tag(c: &Value) -> String {
+    let image = c["image"].as_str().expect("image");
+    image.rsplit_once(':').map(|(_, t)| t.to_string()).unwrap_or_default()
+}
+
+fn added_caps(c: &Value) -> BTreeSet<String> {
+    c["securityContext"]["capabilities"]["add"]
+        .as_sequence()
+        .map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn version_lt(a: &str, b: &str) -> bool {
+    let parts = |v: &str| -> Vec<u64> { v.split(['-', '.']).filter_map(|p| p.parse().ok()).collect() };
+    parts(a) < parts(b)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox
+// ---------------------------------------------------------------------------------------------
+
+/// The capabilities a dify-sandbox version needs, read from its sources: the isolation calls made
+/// before user code runs, and what its start-up and runner do as root.
+fn sandbox_needs(version: &str) -> BTreeSet<String> {
+    let mut caps = BTreeSet::new();
+    for lang in ["python", "nodejs"] {
+        let src = fixture("dify-sandbox", version, &format!("internal/core/lib/{lang}/add_seccomp.go"));
+        if src.contains("syscall.Chroot(") {
+            caps.insert("SYS_CHROOT".to_string());
+        }
+        if src.contains("syscall.Setuid(") {
+            caps.insert("SETUID".to_string());
+        }
+        if src.contains("syscall.Setgid(") || src.contains("syscall.Setgroups(") {
+            caps.insert("SETGID".to_string());
+        }
+        // The filter is installed after no_new_privs is set by the sandbox itself, so the
+        // container's allowPrivilegeEscalation: false (no_new_privs from the start) changes nothing
+        // and no CAP_SYS_ADMIN is needed for seccomp(2).
+        let nnp = src.find("lib.SetNoNewPrivs()").unwrap_or_else(|| panic!("{version} {lang}: no SetNoNewPrivs"));
+        let filter = src.find("lib.Seccomp(").unwrap_or_else(|| panic!("{version} {lang}: no lib.Seccomp"));
+        assert!(nnp < filter, "{version} {lang}: the seccomp filter is installed before no_new_privs");
+    }
+    let runner = fixture("dify-sandbox", version, "internal/core/runner/python/python.go");
+    if runner.contains("syscall.Chown(") {
+        caps.insert("CHOWN".to_string()); // the bootstrap is given to the run's uid
+    }
+    if runner.contains("[]byte(script), 0600)") {
+        caps.insert("DAC_READ_SEARCH".to_string()); // python3, still root, reads that 0600 file
+    }
+    if has_fixture("dify-sandbox", version, "docker/entrypoint.sh") {
+        let entry = fixture("dify-sandbox", version, "docker/entrypoint.sh");
+        if entry.contains("tar -x") {
+            // tar as root restores the archive's owners, then the modes of files it no longer owns.
+            caps.insert("CHOWN".to_string());
+            caps.insert("FOWNER".to_string());
+        }
+    }
+    caps
+}
+
+/// The sandbox's Dockerfile of a version (layout changed in 0.2.15).
+fn sandbox_dockerfile(version: &str) -> String {
+    if has_fixture("dify-sandbox", version, "docker/templates/production.dockerfile") {
+        fixture("dify-sandbox", version, "docker/templates/production.dockerfile")
+    } else {
+        fixture("dify-sandbox", version, "docker/amd64/dockerfile")
+    }
+}
+
+#[test]
+fn sandbox_starts_as_root_with_only_the_capabilities_its_sources_call() {
+    for release in RELEASES {
+        let docs = tree(release);
+        let sandbox = workload(&docs, "sandbox").unwrap_or_else(|| panic!("{release}: no sandbox"));
+        let c = main_container(sandbox);
+        let version = image_tag(c);
+        let dockerfile = sandbox_dockerfile(&version);
+        assert!(
+            !dockerfile.lines().any(|l| l.trim_start().starts_with("USER ")),
+            "{release}: dify-sandbox {version} now has a USER; revisit the sandbox rule"
+        );
+        let sc = &c["securityContext"];
+        assert!(sc["runAsUser"].as_i64().is_none_or(|u| u == 0), "{release}: the sandbox must start as root: {sc:?}");
+        assert_ne!(sc["runAsNonRoot"].as_bool(), Some(true), "{release}: the sandbox must start as root");
+        assert_eq!(sc["allowPrivilegeEscalation"].as_bool(), Some(false), "{release}");
+        assert_eq!(sc["seccompProfile"]["type"].as_str(), Some("RuntimeDefault"), "{release}");
+        assert_eq!(sc["capabilities"]["drop"][0].as_str(), Some("ALL"), "{release}");
+        let needs = sandbox_needs(&version);
+        assert!(needs.is_superset(&set(&["SYS_CHROOT", "SETUID", "SETGID"])), "{release}: {needs:?}");
+        assert_eq!(added_caps(c), needs, "{release}: dify-sandbox {version} needs exactly {needs:?}");
+        // Its seed init containers write the claims it reads: as the same root, with the same caps.
+        for init in sandbox["spec"]["template"]["spec"]["initContainers"].as_sequence().into_iter().flatten() {
+            assert_eq!(init["securityContext"], *sc, "{release}: {:?}", init["name"]);
+        }
+        // What user code runs as, from the sources (the tree's README says the same).
+        let user = fixture("dify-sandbox", &version, "internal/static/user.go");
+        assert!(user.contains("SANDBOX_USER_UID = 65537"), "{release}: sandbox uid changed");
+        if has_fixture("dify-sandbox", &version, "internal/core/runner/uidpool/uid_pool.go") {
+            let pool = fixture("dify-sandbox", &version, "internal/core/runner/uidpool/uid_pool.go");
+            assert!(pool.contains("NewUIDPool(10000, 11000)"), "{release}: uid pool range changed");
+        }
+    }
+}
+
+/// `setpriv` as root with only `caps` (and no_new_privs, as allowPrivilegeEscalation: false), then
+/// `sh -c script`; returns whether it succeeded, and its output.
+fn run_with_caps(caps: &BTreeSet<String>, script: &str) -> (bool, String) {
+    let bounding: String = std::iter::once("-all".to_string())
+        .chain(caps.iter().map(|c| format!("+{}", c.to_ascii_lowercase())))
+        .collect::<Vec<_>>()
+        .join(",");
+    let o = Command::new("setpriv")
+        .args(["--no-new-privs", "--inh-caps=-all", "--ambient-caps=-all", &format!("--bounding-set={bounding}")])
+        .args(["--", "sh", "-c", script])
+        .output()
+        .expect("setpriv (util-linux) must be installed: apt-get install util-linux");
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    (o.status.success(), text)
+}
+
+fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(euid, 0, "this test runs image steps as root under chosen capabilities: run cargo test as root");
+    for tool in ["setpriv", "chroot", "tar"] {
+        let ok =
+            Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
+        assert!(ok, "{tool} is needed (apt-get install util-linux coreutils tar)");
+    }
+}
+
+/// Shell steps that do what a sandbox version does as root, in `dir`.
+fn sandbox_steps(version: &str, dir: &Path) -> String {
+    let d = dir.display();
+    // Every version: chroot, drop supplementary groups, setgid, setuid to the sandbox user
+    // (GNU chroot --userspec makes the same calls, in the same order as 0.2.15's add_seccomp.go).
+    let mut steps = vec!["chroot --userspec=65537:65537 / /bin/true".to_string()];
+    let needs = sandbox_needs(version);
+    if needs.contains("DAC_READ_SEARCH") {
+        // python.go: write the bootstrap 0600, give it to the run's uid, python3 (root) reads it.
+        steps.push(format!(
+            "printf 'print(1)' > {d}/boot.py && chmod 600 {d}/boot.py && chown 10000:65537 {d}/boot.py && cat {d}/boot.py >/dev/null"
+        ));
+    }
+    if needs.contains("FOWNER") {
+        // entrypoint.sh: tar -xvf "$NODE_TAR_XZ" -C /opt, then run node.
+        steps.push(format!(
+            "tar -xf {d}/node.tar -C {d}/opt && test \"$(stat -c %a {d}/opt/node/bin/node)\" = 755 && {d}/opt/node/bin/node"
+        ));
+    }
+    steps.iter().map(|s| format!("{{ {s}; }}")).collect::<Vec<_>>().join(" && ")
+}
+
+/// An archive like Node's release tarball: files owned by a non-root user.
+fn node_archive(dir: &Path) {
+    let src = dir.join("src/node/bin");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(dir.join("opt")).unwrap();
+    std::fs::write(src.join("node"), "#!/bin/sh\nexit 0\n").unwrap();
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "chmod 755 {s}/node && tar --owner=1001 --group=1001 -cf {d}/node.tar -C {d}/src node",
+            s = src.display(),
+            d = dir.display()
+        ))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "making the test archive");
+}
+
+#[test]
+fn sandbox_steps_run_under_exactly_the_granted_capabilities() {
+    require_root();
+    for release in ["1.8.0", "1.14.1"] {
+        let docs = tree(release);
+        let c = main_container(workload(&docs, "sandbox").expect("sandbox"));
+        let version = image_tag(c);
+        let granted = added_caps(c);
+        let fresh = || {
+            let dir = tempfile::tempdir().unwrap();
+            node_archive(dir.path());
+            dir
+        };
+        let dir = fresh();
+        let (ok, out) = run_with_caps(&granted, &sandbox_steps(&version, dir.path()));
+        assert!(ok, "{release}: dify-sandbox {version}'s steps fail under {granted:?}: {out}");
+        for cap in &granted {
+            let mut fewer = granted.clone();
+            fewer.remove(cap);
+            let dir = fresh();
+            let (ok, _) = run_with_caps(&fewer, &sandbox_steps(&version, dir.path()));
+            assert!(!ok, "{release}: dify-sandbox {version} would not need {cap}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// init_permissions
+// ---------------------------------------------------------------------------------------------
+
+/// Upstream's one-shot: (image, command) of `init_permissions` in the release's compose file.
+fn upstream_init_permissions(release: &str) -> Option<(String, Vec<String>, String)> {
+    let text = std::fs::read_to_string(compose(release)).unwrap();
+    let compose: Value = yaml_serde::from_str(&text).unwrap();
+    let svc = &compose["services"]["init_permissions"];
+    if svc.is_null() {
+        return None;
+    }
+    let command: Vec<String> = svc["command"]
+        .as_sequence()
+        .expect("command list")
+        .iter()
+        .map(|v| v.as_str().unwrap().replace("$$", "$"))
+        .collect();
+    let volume = svc["volumes"][0].as_str().unwrap();
+    let (src, _) = volume.split_once(':').unwrap();
+    Some((svc["image"].as_str().unwrap().to_string(), command, src.to_string()))
+}
+
+/// Compose services of a release that bind-mount `src`, as workload names.
+fn mounting(release: &str, src: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(compose(release)).unwrap();
+    let compose: Value = yaml_serde::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for (name, svc) in compose["services"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let mounts = svc["volumes"].as_sequence().into_iter().flatten();
+        if name != "init_permissions" && mounts.filter_map(Value::as_str).any(|m| m.starts_with(&format!("{src}:"))) {
+            out.push(name.replace('_', "-"));
+        }
+    }
+    out
+}
+
+#[test]
+fn init_permissions_is_an_init_container_of_every_pod_that_mounts_its_folder() {
+    for release in RELEASES {
+        let docs = tree(release);
+        let Some((image, command, src)) = upstream_init_permissions(release) else {
+            // Releases without it keep fsGroup 1001 and no init container of that name.
+            for d in docs.iter().filter(|d| d["kind"].as_str() == Some("Deployment")) {
+                let inits = d["spec"]["template"]["spec"]["initContainers"].as_sequence().into_iter().flatten();
+                assert!(inits.into_iter().all(|i| i["name"] != "init-permissions"), "{release}");
+            }
+            let api = workload(&docs, "api").unwrap();
+            assert_eq!(api["spec"]["template"]["spec"]["securityContext"]["fsGroup"].as_i64(), Some(1001), "{release}");
+            continue;
+        };
+        let owners = mounting(release, &src);
+        assert!(owners.contains(&"api".to_string()) && owners.contains(&"worker".to_string()), "{release}: {owners:?}");
+        for name in &owners {
+            let w = workload(&docs, name).unwrap_or_else(|| panic!("{release}: no {name}"));
+            let spec = &w["spec"]["template"]["spec"];
+            let first = &spec["initContainers"][0];
+            assert_eq!(first["name"].as_str(), Some("init-permissions"), "{release} {name}: runs first");
+            assert_eq!(first["image"].as_str(), Some(image.as_str()), "{release} {name}");
+            let argv: Vec<&str> = first["command"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
+            assert_eq!(
+                argv,
+                command.iter().map(String::as_str).collect::<Vec<_>>(),
+                "{release} {name}: upstream's command"
+            );
+            let sc = &first["securityContext"];
+            assert_eq!(sc["runAsUser"].as_i64(), Some(0), "{release} {name}");
+            assert_eq!(added_caps(first), set(&["CHOWN", "DAC_OVERRIDE"]), "{release} {name}");
+            assert_eq!(sc["allowPrivilegeEscalation"].as_bool(), Some(false));
+            assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true));
+            let mount = &first["volumeMounts"][0];
+            let vol = spec["volumes"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == mount["name"])
+                .unwrap_or_else(|| panic!("{release} {name}: init container mounts no pod volume"));
+            assert_eq!(vol["persistentVolumeClaim"]["claimName"].as_str(), Some("dify-storage"), "{release} {name}");
+        }
+    }
+}
+
+#[test]
+fn init_permissions_command_runs_under_exactly_its_capabilities() {
+    require_root();
+    for release in ["1.14.0", "1.14.1"] {
+        let docs = tree(release);
+        let api = workload(&docs, "api").unwrap();
+        let init = &api["spec"]["template"]["spec"]["initContainers"][0];
+        let mount_path = init["volumeMounts"][0]["mountPath"].as_str().unwrap().to_string();
+        let script = init["command"][2].as_str().unwrap().to_string();
+        let granted = added_caps(init);
+        // A folder as a tree upgraded from a root-run release leaves it: root-owned files, and a
+        // private folder of another user.
+        let prepare = |dir: &Path| -> PathBuf {
+            let storage = dir.join("storage");
+            std::fs::create_dir_all(storage.join("upload_files/private")).unwrap();
+            std::fs::write(storage.join("upload_files/a.txt"), "x").unwrap();
+            let ok = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "chown -R 5000:5000 {0}/upload_files/private && chmod 700 {0}/upload_files/private",
+                    storage.display()
+                ))
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok);
+            storage
+        };
+        // Upstream's outcome: everything but the flag file is 1001's, and the flag file exists.
+        let initialized = |storage: &Path| {
+            let others = Command::new("find")
+                .arg(storage)
+                .args(["!", "-name", ".init_permissions", "!", "-user", "1001"])
+                .output()
+                .unwrap();
+            storage.join(".init_permissions").is_file() && others.stdout.is_empty()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let storage = prepare(dir.path());
+        let local = script.replace(&mount_path, &storage.display().to_string());
+        let (ok, out) = run_with_caps(&granted, &local);
+        assert!(ok, "{release}: init_permissions fails under {granted:?}: {out}");
+        assert!(initialized(&storage), "{release}: not every file is 1001's, or no flag file: {out}");
+        let (ok, again) = run_with_caps(&granted, &local);
+        assert!(ok && again.contains("already initialized"), "{release}: the second run is a no-op: {again}");
+        for cap in &granted {
+            let mut fewer = granted.clone();
+            fewer.remove(cap);
+            let dir = tempfile::tempdir().unwrap();
+            let storage = prepare(dir.path());
+            // Upstream's script ends with an echo, so judge it by what it leaves behind.
+            let (ok, out) = run_with_caps(&fewer, &script.replace(&mount_path, &storage.display().to_string()));
+            assert!(!(ok && initialized(&storage)), "{release}: init_permissions would not need {cap}: {out}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probes: only programs the image has
+// ---------------------------------------------------------------------------------------------
+
+/// The programs a probe's command starts: argv[0], or each simple command of an `sh -c` script.
+fn programs(argv: &[&str]) -> Vec<String> {
+    if argv.len() >= 3 && argv[0] == "sh" && argv[1] == "-c" {
+        argv[2]
+            .split(['|', ';', '&'])
+            .filter_map(|part| part.split_whitespace().next())
+            .filter(|w| !w.contains('='))
+            .map(str::to_string)
+            .collect()
+    } else {
+        argv.first().map(|a| vec![a.to_string()]).unwrap_or_default()
+    }
+}
+
+/// What the image of `c` provides to probes, from its vendored files; None for images without a
+/// contract here (nginx, squid, vector stores: other checks cover them).
+fn image_programs(release: &str, c: &Value) -> Option<BTreeSet<String>> {
+    let image = c["image"].as_str().unwrap();
+    let tag = image_tag(c);
+    let (repo, _) = image.rsplit_once(':').unwrap();
+    match repo {
+        "langgenius/dify-api" => {
+            // The nearest vendored release at or below this one.
+            let version = ["1.14.1", "1.14.0", "1.8.0", "0.15.3"]
+                .into_iter()
+                .find(|v| !version_lt(release, v))
+                .unwrap_or("0.15.3");
+            let dockerfile = fixture("dify-api", version, "api/Dockerfile");
+            let base = dockerfile.lines().find(|l| l.starts_with("FROM python:")).expect("FROM python:");
+            assert!(base.contains("-slim-bookworm"), "{release}: api base changed: {base}");
+            let python = fixture("python", "3.12-slim-bookworm", "3.12/slim-bookworm/Dockerfile");
+            assert!(python.starts_with("#") && python.contains("FROM debian:bookworm-slim"));
+            for f in [&dockerfile, &python] {
+                assert!(!f.contains("procps"), "{release}: procps is installed now; pgrep could be used");
+            }
+            // Debian's essential set (sh, grep) and the virtualenv's programs.
+            assert!(dockerfile.contains("ENV PATH=\"${VIRTUAL_ENV}/bin:${PATH}\""), "{release}");
+            let mut have = set(&["sh", "grep", "celery", "flask", "python"]);
+            if tag == release && has_fixture("dify-api", release, "api/celery_healthcheck.py") {
+                have.insert("celery_healthcheck".into());
+            }
+            Some(have)
+        }
+        "postgres" => {
+            let dockerfile = fixture("postgres", &tag, "15/alpine3.23/Dockerfile");
+            assert!(dockerfile.contains("make install-world-bin"), "pg_isready comes from install-world-bin");
+            assert!(dockerfile.contains("listen_addresses)\\s*=\\s*\\S+.*!\\1 = '*'"), "postgres listens on TCP");
+            assert!(dockerfile.contains("FROM alpine:"), "busybox sh and grep");
+            Some(set(&["sh", "grep", "pg_isready"]))
+        }
+        "redis" => {
+            let dockerfile = fixture("redis", &tag, "6.2/alpine/Dockerfile");
+            assert!(dockerfile.contains("redis-cli --version"), "redis-cli is installed");
+            assert!(dockerfile.contains("FROM alpine:"), "busybox sh and grep");
+            Some(set(&["sh", "grep", "redis-cli"]))
+        }
+        "langgenius/dify-plugin-daemon" => {
+            let version = tag.trim_end_matches("-local");
+            let dockerfile = fixture("dify-plugin-daemon", version, "docker/local.dockerfile");
+            assert!(
+                dockerfile.contains("update-alternatives --install /usr/bin/python3 python3"),
+                "plugin daemon {version}: python3"
+            );
+            Some(set(&["python3"]))
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn probes_call_only_programs_their_image_has() {
+    for release in RELEASES {
+        let docs = tree(release);
+        let mut checked = BTreeSet::new();
+        for w in docs.iter().filter(|d| matches!(d["kind"].as_str(), Some("Deployment" | "StatefulSet"))) {
+            let name = w["metadata"]["name"].as_str().unwrap().to_string();
+            let c = main_container(w);
+            let Some(have) = image_programs(release, c) else { continue };
+            for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                let Some(argv) = c[probe]["exec"]["command"].as_sequence() else { continue };
+                let argv: Vec<&str> = argv.iter().filter_map(Value::as_str).collect();
+                for program in programs(&argv) {
+                    assert!(
+                        have.contains(&program),
+                        "{release} {name} {probe}: `{program}` is not in its image ({argv:?})"
+                    );
+                }
+                let text = argv.join(" ");
+                assert!(!text.contains("app.celery inspect"), "{release} {name}: boots the whole app on every probe");
+                if text.contains("celery_healthcheck") {
+                    assert!(
+                        have.contains("celery_healthcheck"),
+                        "{release} {name}: no celery_healthcheck.py in this release"
+                    );
+                }
+            }
+            checked.insert(name);
+        }
+        // worker_beat is its own service from 1.4.0 on.
+        let present =
+            ["api", "worker", "worker-beat", "postgres", "redis"].into_iter().filter(|n| workload(&docs, n).is_some());
+        for name in present {
+            assert!(checked.contains(name), "{release}: {name}'s probes were not checked");
+        }
+    }
+}
+
+#[test]
+fn data_stores_are_ready_when_their_own_client_says_so_and_alive_while_they_accept() {
+    for release in RELEASES {
+        let docs = tree(release);
+        for (name, client, port) in [("postgres", "pg_isready", 5432), ("redis", "redis-cli", 6379)] {
+            let c = main_container(workload(&docs, name).unwrap());
+            let ready = c["readinessProbe"]["exec"]["command"][2].as_str().unwrap_or_default();
+            assert!(ready.contains(client) && ready.contains("127.0.0.1"), "{release} {name}: {ready}");
+            assert_eq!(c["livenessProbe"]["tcpSocket"]["port"].as_i64(), Some(port), "{release} {name}");
+        }
+        // redis-cli reads the password from REDISCLI_AUTH, which the redis pod gets from its Secret.
+        let redis = main_container(workload(&docs, "redis").unwrap());
+        let ready = redis["readinessProbe"]["exec"]["command"][2].as_str().unwrap();
+        assert!(!ready.contains(" -a "), "{release}: no password on the command line");
+        let secret = docs
+            .iter()
+            .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == "redis-secret")
+            .unwrap_or_else(|| panic!("{release}: no redis-secret"));
+        assert!(!secret["stringData"]["REDISCLI_AUTH"].is_null(), "{release}: REDISCLI_AUTH not in the Secret");
+        let from = redis["envFrom"].as_sequence().unwrap();
+        assert!(from.iter().any(|f| f["secretRef"]["name"] == "redis-secret"), "{release}");
+    }
+}
+
+#[test]
+fn worker_probes_follow_what_each_release_ships() {
+    for release in RELEASES {
+        let docs = tree(release);
+        let worker = main_container(workload(&docs, "worker").unwrap());
+        let ready = worker["readinessProbe"]["exec"]["command"][2].as_str().unwrap();
+        let live = worker["livenessProbe"]["exec"]["command"][2].as_str().unwrap();
+        let ships = has_fixture("dify-api", release, "api/celery_healthcheck.py");
+        assert_eq!(ready.contains("celery_healthcheck"), ships, "{release}: {ready}");
+        assert!(!live.contains("celery"), "{release}: liveness never pings a busy worker: {live}");
+        // PID 1 is celery: the entrypoint `exec`s it (checked where vendored).
+        if has_fixture("dify-api", release, "api/docker/entrypoint.sh") {
+            let entry = fixture("dify-api", release, "api/docker/entrypoint.sh");
+            assert!(entry.contains("exec celery -A") && entry.contains(" worker -P"), "{release}");
+            assert!(entry.contains("exec celery -A app.celery beat"), "{release}");
+            // The worker's command (up to its last continued line) names no node: celery@$HOSTNAME.
+            let start = entry.find("exec celery -A").unwrap();
+            let command: String = entry[start..]
+                .lines()
+                .scan(true, |go, l| {
+                    let take = *go;
+                    *go = l.trim_end().ends_with('\\');
+                    take.then(|| l.to_string())
+                })
+                .collect();
+            assert!(
+                !command.contains(" -n ") && !command.contains("--hostname"),
+                "{release}: node name is set now: {command}"
+            );
+        }
+    }
+    for release in ["1.14.0", "1.14.1"] {
+        let module = fixture("dify-api", release, "api/celery_healthcheck.py");
+        let imports_app = module.lines().any(|l| l.starts_with("import app") || l.starts_with("from app"));
+        assert!(!imports_app && module.contains("celery = Celery("), "{release}: no longer light");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn users_are_the_images_own() {
+    for release in RELEASES {
+        let docs = tree(release);
+        let sc = |name: &str| main_container(workload(&docs, name).unwrap())["securityContext"].clone();
+
+        // web: USER 1001 (group 0) from 0.9.2, user dify 1001:1001 from 1.11.0.
+        let web_version =
+            ["1.14.1", "1.14.0", "1.8.0", "0.15.3"].into_iter().find(|v| !version_lt(release, v)).unwrap();
+        let web = fixture("dify-web", web_version, "web/Dockerfile");
+        let web_sc = sc("web");
+        if web.lines().any(|l| l == "USER 1001") {
+            assert!(web.contains("chown -R 1001:0 /.pm2 /app/web"), "{release}: pm2 and the app are 1001's");
+            assert_eq!(web_sc["runAsUser"].as_i64(), Some(1001), "{release}");
+            assert!(web_sc["runAsGroup"].is_null(), "{release}: the image's group is 0");
+        } else {
+            assert!(web.contains("ARG dify_uid=1001") && web.contains("addgroup -S -g ${dify_uid} dify"));
+            assert!(web.lines().any(|l| l == "USER dify"), "{release}");
+            assert_eq!((web_sc["runAsUser"].as_i64(), web_sc["runAsGroup"].as_i64()), (Some(1001), Some(1001)));
+        }
+        assert_eq!(web_sc["runAsNonRoot"].as_bool(), Some(true), "{release}");
+
+        // api image: root up to 1.10.0, dify (1001:1001) from 1.10.1.
+        let api_version =
+            ["1.14.1", "1.14.0", "1.8.0", "0.15.3"].into_iter().find(|v| !version_lt(release, v)).unwrap();
+        let api = fixture("dify-api", api_version, "api/Dockerfile");
+        for name in ["api", "worker", "worker-beat"].into_iter().filter(|n| workload(&docs, n).is_some()) {
+            let s = sc(name);
+            if api.lines().any(|l| l == "USER dify") {
+                assert!(api.contains("ARG dify_uid=1001") && api.contains("useradd -r -u ${dify_uid} -g ${dify_uid}"));
+                assert_eq!(
+                    (s["runAsUser"].as_i64(), s["runAsGroup"].as_i64()),
+                    (Some(1001), Some(1001)),
+                    "{release} {name}"
+                );
+            } else {
+                assert!(!api.contains("\nUSER "), "{release}");
+                assert!(s["runAsUser"].is_null(), "{release} {name}: the image runs as root");
+            }
+        }
+
+        // postgres and redis: their images' users, whose entrypoints skip root-only steps.
+        let pg = fixture("postgres", "15-alpine", "15/alpine3.23/Dockerfile");
+        let pg_entry = fixture("postgres", "15-alpine", "15/alpine3.23/docker-entrypoint.sh");
+        assert!(pg.contains("addgroup -g 70 -S postgres") && pg.contains("adduser -u 70 -S -D -G postgres"));
+        assert!(pg_entry.contains("if [ \"$(id -u)\" = '0' ]; then"));
+        assert_eq!((sc("postgres")["runAsUser"].as_i64(), sc("postgres")["runAsGroup"].as_i64()), (Some(70), Some(70)));
+        let redis = fixture("redis", "6-alpine", "6.2/alpine/Dockerfile");
+        let redis_entry = fixture("redis", "6-alpine", "6.2/alpine/docker-entrypoint.sh");
+        assert!(redis.contains("addgroup -S -g 1000 redis") && redis.contains("adduser -S -G redis -u 999 redis"));
+        assert!(redis_entry.contains("\"$(id -u)\" = '0'"));
+        assert_eq!((sc("redis")["runAsUser"].as_i64(), sc("redis")["runAsGroup"].as_i64()), (Some(999), Some(1000)));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// StatefulSets
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn statefulsets_are_governed_by_a_headless_service() {
+    for release in RELEASES {
+        let docs = tree(release);
+        let services = |name: &str| {
+            docs.iter().find(|d| d["kind"] == "Service" && d["metadata"]["name"].as_str() == Some(name)).cloned()
+        };
+        let mut seen = 0;
+        for sts in docs.iter().filter(|d| d["kind"] == "StatefulSet") {
+            seen += 1;
+            let name = sts["metadata"]["name"].as_str().unwrap();
+            let governing = sts["spec"]["serviceName"].as_str().unwrap();
+            let headless = services(governing).unwrap_or_else(|| panic!("{release} {name}: no Service {governing}"));
+            assert_eq!(headless["spec"]["clusterIP"].as_str(), Some("None"), "{release} {name}: {governing}");
+            assert_eq!(headless["spec"]["selector"], sts["spec"]["selector"]["matchLabels"], "{release} {name}");
+            let client = services(name).unwrap_or_else(|| panic!("{release} {name}: the clients' Service is gone"));
+            assert!(client["spec"]["clusterIP"].is_null(), "{release} {name}: the clients' Service keeps a cluster IP");
+        }
+        assert!(seen >= 2, "{release}: postgres and redis are StatefulSets");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tree's README says what the pods do
+// ---------------------------------------------------------------------------------------------
+
+/// The security table's rows of a generated README: first cell → the other cells.
+fn security_rows(readme: &str, header: &str) -> Vec<Vec<String>> {
+    let start = readme.find(header).unwrap_or_else(|| panic!("no security table ({header})"));
+    readme[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn readme_security_table_is_what_the_pods_run_as() {
+    for release in ["1.14.1", "1.8.0", "0.15.3"] {
+        let docs = tree(release);
+        for (lang, header, image_default, read_only) in [
+            ("en", "| workload | runs as |", "image default", "read-only"),
+            ("ja", "| ワークロード | 実行ユーザー |", "イメージの既定", "読み取り専用"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("k8s");
+            generate(release, &out, &["--lang", lang]);
+            let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+            let rows = security_rows(&readme, header);
+            let mut seen = 0;
+            for w in docs.iter().filter(|d| matches!(d["kind"].as_str(), Some("Deployment" | "StatefulSet"))) {
+                let name = w["metadata"]["name"].as_str().unwrap();
+                let mut containers = vec![(format!("`{name}`"), main_container(w).clone())];
+                for init in w["spec"]["template"]["spec"]["initContainers"].as_sequence().into_iter().flatten() {
+                    if init["name"] == "init-permissions" {
+                        let label = if lang == "en" { "init container" } else { "init コンテナ" };
+                        containers.push((format!("`{name}` ({label} `init-permissions`)"), init.clone()));
+                    }
+                }
+                for (label, c) in containers {
+                    let row = rows
+                        .iter()
+                        .find(|r| r[0] == label)
+                        .unwrap_or_else(|| panic!("{release} {lang}: no row {label}"));
+                    let sc = &c["securityContext"];
+                    let runs_as = match sc["runAsUser"].as_i64() {
+                        Some(0) => "root (uid 0)".to_string(),
+                        Some(uid) => format!("uid {uid}"),
+                        None => image_default.to_string(),
+                    };
+                    assert_eq!(row[1], runs_as, "{release} {lang} {label}");
+                    let caps: Vec<String> = added_caps(&c).len().eq(&0).then(Vec::new).unwrap_or_else(|| {
+                        sc["capabilities"]["add"]
+                            .as_sequence()
+                            .unwrap()
+                            .iter()
+                            .map(|v| format!("`{}`", v.as_str().unwrap()))
+                            .collect()
+                    });
+                    let caps = if caps.is_empty() { "–".to_string() } else { caps.join(", ") };
+                    assert_eq!(row[2], caps, "{release} {lang} {label}");
+                    // A pod's own row explains the main container, not its init container.
+                    let init_row = label.contains("init-permissions");
+                    assert!(init_row || !row[4].contains("init-permissions"), "{release} {lang} {label}: {}", row[4]);
+                    assert_eq!(
+                        row[3] == read_only,
+                        sc["readOnlyRootFilesystem"].as_bool() == Some(true),
+                        "{release} {lang} {label}"
+                    );
+                    seen += 1;
+                }
+            }
+            assert_eq!(seen, rows.len(), "{release} {lang}: one row per container");
+            // The sandbox row says what user code runs as, for the sandbox version of the release.
+            let sandbox = rows.iter().find(|r| r[0] == "`sandbox`").unwrap();
+            let version = image_tag(main_container(workload(&docs, "sandbox").unwrap()));
+            let expected = if has_fixture("dify-sandbox", &version, "internal/core/runner/uidpool/uid_pool.go") {
+                "untrusted code runs as a uid of its own per run (10000-10999, group sandbox), chrooted, under seccomp"
+            } else {
+                "untrusted code runs as uid 65537, chrooted, under seccomp"
+            };
+            assert!(sandbox[4].contains(expected), "{release} {lang}: {}", sandbox[4]);
+            // web runs as its image's user: nothing in the guide says it starts as root.
+            let web = rows.iter().find(|r| r[0] == "`web`").unwrap();
+            assert!(web[1] == "uid 1001" && !web[4].contains("as root"), "{release} {lang}: {web:?}");
+            let root_finding =
+                readme.lines().any(|l| l.contains("`CKV_K8S_23`") && l.contains("`Deployment.dify.web`"));
+            assert!(!root_finding, "{release} {lang}: the guide says web starts as root");
+        }
+    }
+}
