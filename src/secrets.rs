@@ -25,19 +25,7 @@ pub struct Report {
 }
 
 pub fn setup(dir: &Path) -> Result<Report> {
-    if !dir.is_dir() {
-        return Err(Error::file(dir, "not a folder", "pass the generated tree (the folder with kustomization.yaml)"));
-    }
-    let mut examples = Vec::new();
-    find_examples(dir, &mut examples);
-    examples.sort();
-    if examples.is_empty() {
-        return Err(Error::file(
-            dir,
-            "no secret.yaml.example in this folder",
-            "pass the folder compose2dify generated (the one with kustomization.yaml and base/)",
-        ));
-    }
+    let examples = examples(dir)?;
     let read =
         |p: &Path| fs::read_to_string(p).map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it readable"));
     let mut pairs = Vec::new();
@@ -143,6 +131,24 @@ fn add_to_string_data(text: &str, lines: &[String]) -> String {
         lines.iter().for_each(|l| out.push_str(&format!("{l}\n")));
     }
     out
+}
+
+/// Every `secret.yaml.example` of a generated tree, sorted; refused when there is none.
+fn examples(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Err(Error::file(dir, "not a folder", "pass the generated tree (the folder with kustomization.yaml)"));
+    }
+    let mut examples = Vec::new();
+    find_examples(dir, &mut examples);
+    examples.sort();
+    if examples.is_empty() {
+        return Err(Error::file(
+            dir,
+            "no secret.yaml.example in this folder",
+            "pass the folder compose2dify generated with --secrets files or external (an external-secrets tree reads a store instead)",
+        ));
+    }
+    Ok(examples)
 }
 
 fn find_examples(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -343,21 +349,8 @@ pub fn apply(dir: &Path, kubectl: &Path) -> Result<Applied> {
 }
 
 fn templates(dir: &Path) -> Result<Vec<Template>> {
-    if !dir.is_dir() {
-        return Err(Error::file(dir, "not a folder", "pass the generated tree (the folder with kustomization.yaml)"));
-    }
-    let mut examples = Vec::new();
-    find_examples(dir, &mut examples);
-    examples.sort();
-    if examples.is_empty() {
-        return Err(Error::file(
-            dir,
-            "no secret.yaml.example in this folder",
-            "pass a tree generated with --secrets files or external (external-secrets trees read a store instead)",
-        ));
-    }
     let mut out = Vec::new();
-    for example in examples {
+    for example in examples(dir)? {
         let text = fs::read_to_string(&example)
             .map_err(|e| Error::file(&example, format!("cannot read: {e}"), "make it readable"))?;
         let doc: yaml_serde::Value = yaml_serde::from_str(&text)
