@@ -1105,8 +1105,7 @@ fn compose_resources(svc: &Service, defaults: &Resources) -> Resources {
 
 /// A claim described by a rule (or not), with the defaults filled in.
 fn claim(name: String, rule: Option<&crate::rules::ClaimRule>, rules: &Rules) -> Claim {
-    let access_mode =
-        rule.and_then(|c| c.access_mode.clone()).unwrap_or_else(|| rules.defaults.access_mode.clone());
+    let access_mode = rule.and_then(|c| c.access_mode.clone()).unwrap_or_else(|| rules.defaults.access_mode.clone());
     Claim {
         name,
         size: rule.and_then(|c| c.size.clone()).unwrap_or_else(|| rules.defaults.claim_size.clone()),
