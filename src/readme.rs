@@ -1268,7 +1268,12 @@ impl<'a> Renderer<'a> {
         }
         if !f.storage.recreated.is_empty() {
             self.tl(
-                &format!("- {} are updated with the `Recreate` strategy: the old pod stops before the new one starts, because a new pod on another node could never attach the ReadWriteOnce volume the old one holds. An update briefly stops them.", self.codes(&f.storage.recreated)),
+                &format!(
+                    "- {} {} updated with the `Recreate` strategy: the old pod stops before the new one starts, because a new pod on another node could never attach the ReadWriteOnce volume the old one holds. An update briefly stops {}.",
+                    self.codes(&f.storage.recreated),
+                    if f.storage.recreated.len() == 1 { "is" } else { "are" },
+                    if f.storage.recreated.len() == 1 { "it" } else { "them" },
+                ),
                 &format!("- {} は `Recreate` 戦略で更新されます。別のノードに作られた新しい Pod は、古い Pod が使っている ReadWriteOnce のボリュームを接続できないため、古い Pod を止めてから新しい Pod を起動します。更新中は短時間停止します。", self.codes(&f.storage.recreated)),
             );
         }
