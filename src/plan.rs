@@ -1273,6 +1273,16 @@ mod tests {
     }
 
     #[test]
+    fn nginx_times_in_seconds() {
+        for (t, s) in [("3600s", "3600"), ("90", "90"), ("10m", "600"), ("1h30m", "5400"), ("1d", "86400")] {
+            assert_eq!(nginx_seconds(t).as_deref(), Some(s), "{t}");
+        }
+        for bad in ["", "500ms", "1x", "s", "abc", "99999999999999999999s"] {
+            assert_eq!(nginx_seconds(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn url_credentials() {
         let v = "redis://:difyai123456@redis:6379/1";
         let r = url_with_credentials(v).unwrap();
