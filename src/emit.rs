@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
@@ -116,7 +116,12 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
 
     // base/
     let namespace = Namespace {
-        metadata: ObjectMeta { name: Some(plan.namespace.clone()), labels: Some(common.clone()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(plan.namespace.clone()),
+            labels: Some(common.clone()),
+            annotations: retain_annotations(plan),
+            ..Default::default()
+        },
         ..Default::default()
     };
     tree.add("base/namespace.yaml", to_yaml(&[namespace]));
@@ -248,13 +253,19 @@ fn secret(
 }
 
 fn pvc(plan: &Plan, c: &Claim, labels: BTreeMap<String, String>) -> PersistentVolumeClaim {
-    PersistentVolumeClaim { metadata: meta(plan, &c.name, labels), spec: Some(claim_spec(c)), ..Default::default() }
+    let metadata = ObjectMeta { annotations: retain_annotations(plan), ..meta(plan, &c.name, labels) };
+    PersistentVolumeClaim { metadata, spec: Some(claim_spec(c)), ..Default::default() }
+}
+
+/// The plan's annotations for objects that hold data (the Namespace, every claim).
+fn retain_annotations(plan: &Plan) -> Option<BTreeMap<String, String>> {
+    (!plan.retain_annotations.is_empty()).then(|| plan.retain_annotations.clone())
 }
 
 fn claim_spec(c: &Claim) -> PersistentVolumeClaimSpec {
     PersistentVolumeClaimSpec {
         access_modes: Some(vec![c.access_mode.clone()]),
-        storage_class_name: Some(c.storage_class.clone()),
+        storage_class_name: c.storage_class.clone(),
         resources: Some(VolumeResourceRequirements {
             requests: Some(BTreeMap::from([("storage".to_string(), Quantity(c.size.clone()))])),
             ..Default::default()
@@ -323,6 +334,7 @@ fn deployment(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> De
             replicas: Some(w.replicas),
             selector: LabelSelector { match_labels: Some(selector_labels(plan, &w.name)), ..Default::default() },
             template: pod_template(plan, w, labels, None),
+            strategy: w.recreate.then(|| DeploymentStrategy { type_: Some("Recreate".into()), ..Default::default() }),
             ..Default::default()
         }),
         ..Default::default()
@@ -350,8 +362,12 @@ fn job(plan: &Plan, w: &Workload, j: &PlannedJob) -> Job {
 
 fn ingress(plan: &Plan, w: &Workload, rule: &IngressChoice, labels: BTreeMap<String, String>) -> Ingress {
     let port = rule.port.or_else(|| w.ports.first().copied()).unwrap_or(80);
+    let metadata = ObjectMeta {
+        annotations: (!rule.annotations.is_empty()).then(|| rule.annotations.clone()),
+        ..meta(plan, &w.name, labels)
+    };
     Ingress {
-        metadata: meta(plan, &w.name, labels),
+        metadata,
         spec: Some(IngressSpec {
             ingress_class_name: rule.class.clone(),
             tls: rule.tls_secret.as_ref().map(|secret| {
@@ -387,6 +403,7 @@ fn statefulset(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> S
             metadata: ObjectMeta {
                 name: Some(c.name.clone()),
                 labels: Some(selector_labels(plan, &w.name)),
+                annotations: retain_annotations(plan),
                 ..Default::default()
             },
             spec: Some(claim_spec(c)),
@@ -418,7 +435,7 @@ fn pod_template(
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
     let mut init_containers = Vec::new();
-    for v in &w.volumes {
+    for v in job.map_or(&w.volumes, |j| &j.volumes) {
         // A StatefulSet's own claims come from its templates, mounted under the claim's name.
         let mount_name = match &v.source {
             VolumeSource::Claim(claim) if sts => claim.clone(),

@@ -25,7 +25,9 @@ pub mod write;
 pub mod yaml;
 
 use crate::plan::Plan;
-use crate::readme::{ClaimFacts, Facts, Lang, SecretFacts, SecurityFacts, SecurityFinding, WorkloadFacts};
+use crate::readme::{
+    ClaimFacts, Facts, Lang, SecretFacts, SecurityFacts, SecurityFinding, StorageFacts, WorkloadFacts,
+};
 use crate::rules::{Kind, Rules};
 use crate::tree::Tree;
 use crate::upstream::Project;
@@ -148,7 +150,7 @@ fn facts(plan: &Plan) -> Facts {
         secrets,
         secret_source: plan.secret_source.clone(),
         shared_claim,
-        storage_class: plan.storage_class.clone(),
+        storage: storage_facts(plan),
         config_map: plan.config_map.clone(),
         omitted: plan.omitted.clone(),
         security_findings: plan
@@ -205,6 +207,37 @@ fn finding_reason(plan: &Plan, w: &plan::Workload) -> Option<String> {
         })
         .collect();
     (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+/// Storage as the plan decided it, for the guide.
+fn storage_facts(plan: &Plan) -> StorageFacts {
+    let shared_claim_users = plan
+        .shared_claims
+        .first()
+        .map(|c| {
+            plan.workloads
+                .iter()
+                .flat_map(|w| w.volumes.iter().map(move |v| (w, v)))
+                .filter(|(_, v)| v.source == plan::VolumeSource::SharedClaim(c.name.clone()))
+                .flat_map(|(w, v)| v.mounts.iter().map(move |m| (w.name.clone(), m.path.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    StorageFacts {
+        rwo_class: plan.storage_class.clone(),
+        rwx_class: plan.rwx_storage_class.clone(),
+        rwx_class_chosen: plan.rwx_storage_class_chosen,
+        claim_classes: plan
+            .shared_claims
+            .iter()
+            .chain(plan.workloads.iter().flat_map(|w| &w.claims))
+            .map(|c| (c.name.clone(), c.storage_class.clone()))
+            .collect(),
+        shared_claim_users,
+        recreated: plan.workloads.iter().filter(|w| w.recreate).map(|w| w.name.clone()).collect(),
+        retain_annotations: plan.retain_annotations.iter().map(|(k, v)| format!("{k}: {v}")).collect(),
+        instance: plan.instance.clone(),
+    }
 }
 
 /// `GENERATED.md`: which release and inputs the tree was made from, and by which tool version.

@@ -142,9 +142,21 @@ struct GenerateArgs {
     /// TLS for the Ingress from this Secret (type kubernetes.io/tls, in the app's namespace).
     #[arg(long, value_name = "SECRET", requires = "ingress_host")]
     ingress_tls_secret: Option<String>,
-    /// IngressClass of the Ingress (default: the cluster's default class).
+    /// IngressClass of the Ingress (default: the cluster's default class). With `nginx`, the body
+    /// size and proxy timeouts follow the release's own nginx settings.
     #[arg(long, value_name = "CLASS", requires = "ingress_host")]
     ingress_class: Option<String>,
+    /// An annotation of the Ingress (repeatable); it wins over the annotations derived from settings.
+    #[arg(long = "ingress-annotation", value_name = "KEY=VALUE", requires = "ingress_host")]
+    ingress_annotations: Vec<String>,
+    /// StorageClass of every ReadWriteOnce claim; "" (the default) is the cluster's default class.
+    #[arg(long, value_name = "NAME")]
+    storage_class: Option<String>,
+    /// StorageClass of the ReadWriteMany claim (dify-storage): a shared file system (EFS, Azure
+    /// Files, Filestore, NFS, CephFS); "" is the cluster's default class. Object storage
+    /// (--set STORAGE_TYPE=s3) needs none.
+    #[arg(long, value_name = "NAME")]
+    rwx_storage_class: Option<String>,
     /// Where Secrets come from: `files` (secret.yaml from templates, git-ignored), `external` (created
     /// in the cluster with `compose2dify secrets DIR --apply`; the tree only names them) or
     /// `external-secrets` (ExternalSecret objects reading --secret-store).
@@ -437,6 +449,16 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
         profiles: (!args.profiles.is_empty()).then_some(args.profiles),
         stdin,
     };
+    let mut annotations = std::collections::BTreeMap::new();
+    for item in &args.ingress_annotations {
+        let (k, v) = item.split_once('=').ok_or_else(|| {
+            Error::usage(
+                format!("--ingress-annotation `{item}` is not KEY=VALUE"),
+                "write it as --ingress-annotation nginx.ingress.kubernetes.io/proxy-body-size=100m",
+            )
+        })?;
+        annotations.insert(k.to_string(), v.to_string());
+    }
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
     let project = upstream::load(&opts)?;
     let choices = rules::Choices {
@@ -447,8 +469,11 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
             port: None,
             tls_secret: args.ingress_tls_secret,
             class: args.ingress_class,
+            annotations,
         }),
         secrets,
+        storage_class: args.storage_class,
+        rwx_storage_class: args.rwx_storage_class,
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;

@@ -35,6 +35,33 @@ pub fn is_dns_label(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
+/// A DNS-1123 subdomain (a StorageClass or annotation-prefix name): dot-separated labels of
+/// lowercase letters, digits and `-`, each starting and ending alphanumeric, 253 characters at most.
+pub fn is_dns_subdomain(name: &str) -> bool {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(label)
+}
+
+/// A Kubernetes qualified name (label and annotation keys): an optional DNS-subdomain prefix and
+/// `/`, then up to 63 letters, digits, `-`, `_` and `.`, starting and ending alphanumeric.
+pub fn is_qualified_name(key: &str) -> bool {
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    name_ok && prefix.is_none_or(is_dns_subdomain)
+}
+
 /// Old host name → new host name, for every compose name (service, alias, container name) that
 /// differs from the Kubernetes Service name it now resolves to.
 #[derive(Debug, Clone, Default)]
@@ -244,6 +271,22 @@ fn followed_by_port(text: &str, end: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn subdomains_and_qualified_names() {
+        for ok in ["standard", "efs-sc", "azurefile-csi-premium", "nfs.example.com", "gp3"] {
+            assert!(super::is_dns_subdomain(ok), "{ok}");
+        }
+        for bad in ["", "Standard", "-x", "x-", "a..b", "a_b", "x y", &"a".repeat(254)] {
+            assert!(!super::is_dns_subdomain(bad), "{bad}");
+        }
+        for ok in ["nginx.ingress.kubernetes.io/proxy-body-size", "team", "a.b/C_d.e-f"] {
+            assert!(super::is_qualified_name(ok), "{ok}");
+        }
+        for bad in ["", "/x", "Ex.com/x", "x/", "a/b/c", "-x", "x y", &"a".repeat(64)] {
+            assert!(!super::is_qualified_name(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn map() -> HostMap {

@@ -28,7 +28,14 @@ pub struct Plan {
     /// Upstream services left out (inactive profile, omitted or folded), with the reason.
     pub omitted: Vec<(String, String)>,
     pub warnings: Vec<String>,
-    pub storage_class: String,
+    /// StorageClass of the ReadWriteOnce claims (none: the cluster's default class).
+    pub storage_class: Option<String>,
+    /// StorageClass of the ReadWriteMany claims (none: the cluster's default class), and whether
+    /// the operator chose it (a default class is rarely ReadWriteMany).
+    pub rwx_storage_class: Option<String>,
+    pub rwx_storage_class_chosen: bool,
+    /// Annotations on the Namespace and every claim (GitOps tools never prune or delete them).
+    pub retain_annotations: BTreeMap<String, String>,
     pub dns: crate::rules::Dns,
     /// Pods of workloads with more than one replica spread over this node label.
     pub topology_key: Option<String>,
@@ -79,7 +86,11 @@ pub struct Workload {
     /// Init containers of the workload's own image and settings: (name, argv).
     pub init: Vec<(String, Vec<String>)>,
     pub share_process_namespace: bool,
+    /// The Ingress in front of it, its annotations derived from settings with explicit ones over them.
     pub ingress: Option<crate::rules::IngressRule>,
+    /// Replace pods with `Recreate` (a Deployment with a ReadWriteOnce claim: a new pod on another
+    /// node would wait forever for the volume the old pod still holds).
+    pub recreate: bool,
     /// One-shot services folded into this pod because it mounts their storage (upstream's
     /// `init_permissions`): they run first, as init containers.
     pub folded: Vec<FoldedInit>,
@@ -125,6 +136,8 @@ pub struct Job {
     pub env: BTreeMap<String, String>,
     pub command: Option<Vec<String>>,
     pub backoff_limit: i32,
+    /// The volumes its pod mounts (the workload's, without claims when the rule says so).
+    pub volumes: Vec<Volume>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +175,8 @@ pub struct Claim {
     pub name: String,
     pub size: String,
     pub access_mode: String,
-    pub storage_class: String,
+    /// None: the cluster's default class (no `storageClassName`).
+    pub storage_class: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,12 +322,17 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     let in_shared_env = |svc: &Service| {
         rules.shared_env.iter().any(|n| n == &svc.name || rules.service(n).is_some_and(|r| r.also.contains(&svc.name)))
     };
+    let via = variable_origins(&chosen);
     let mut settings: Vec<BTreeMap<String, Value>> = Vec::new();
     for (svc, rule) in &chosen {
         let mut env: BTreeMap<String, Value> = BTreeMap::new();
         for (key, setting) in &svc.environment {
             let value = hosts.rewrite(&setting.value, None);
-            env.insert(key.clone(), classify(key, &value, &setting.origin, rules, &matcher, &secret_values));
+            let origin = match via.get(&(key.as_str(), setting.value.as_str())) {
+                Some(var) if setting.origin == *key => var,
+                _ => setting.origin.as_str(),
+            };
+            env.insert(key.clone(), classify(key, &value, origin, rules, &matcher, &secret_values));
         }
         let overrides = if in_shared_env(svc) { Some(&rules.shared_settings) } else { None };
         for (key, value) in overrides.into_iter().flatten().chain(&rule.env) {
@@ -390,7 +409,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                             name: claim_name.clone(),
                             size: claim.size.clone(),
                             access_mode: claim.access_mode.clone(),
-                            storage_class: rules.storage_class.clone(),
+                            storage_class: storage_class(&claim.access_mode, None, rules),
                         });
                         volumes.push(Volume {
                             name: claim_name.clone(),
@@ -647,6 +666,13 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                         _ => j.command.clone(),
                     },
                     backoff_limit: j.backoff_limit.unwrap_or(6),
+                    volumes: volumes
+                        .iter()
+                        .filter(|v| {
+                            j.claims || !matches!(v.source, VolumeSource::Claim(_) | VolumeSource::SharedClaim(_))
+                        })
+                        .cloned()
+                        .collect(),
                 }
             })
             .collect();
@@ -679,10 +705,12 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             jobs,
             init: rule.init.iter().map(|(n, argv)| (n.clone(), argv.clone())).collect(),
             share_process_namespace: rule.share_process_namespace,
-            ingress: rule.ingress.clone(),
             folded: folded_here,
             security_note,
+            ingress: rule.ingress.as_ref().map(|i| ingress(i, rule, &env_plain, &mut warnings, &svc.name)),
+            recreate: false,
         };
+        w.recreate = kind == Kind::Deployment && mounts_rwo_claim(&w, &shared_claims);
         w.checksum = checksum(&w, uses_shared.then_some(&shared_config));
         workloads.push(w);
     }
@@ -721,7 +749,10 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         workloads,
         omitted,
         warnings,
-        storage_class: rules.storage_class.clone(),
+        storage_class: rules.storage_class.clone().filter(|c| !c.is_empty()),
+        rwx_storage_class: rules.rwx_storage_class.clone().filter(|c| !c.is_empty()),
+        rwx_storage_class_chosen: rules.rwx_storage_class.is_some(),
+        retain_annotations: rules.retain_annotations.clone(),
         dns: rules.dns.clone(),
         topology_key: rules.defaults.topology_key.clone(),
         findings: Vec::new(),
@@ -729,8 +760,25 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     })
     .map(|mut plan| {
         plan.findings = crate::findings::accepted(&plan, rules);
+        plan.warnings.extend(rwx_class_warning(&plan));
         plan
     })
+}
+
+/// One variable, one placeholder: a setting that some workload gets through a variable of the env
+/// source (`INNER_API_KEY_FOR_PLUGIN: ${PLUGIN_DIFY_INNER_API_KEY}`) is named after that variable in
+/// every workload that has it with the same value, also where an env file sets it by its own name.
+/// (setting, value) → the variable.
+fn variable_origins<'a>(chosen: &[(&'a Service, &ServiceRule)]) -> BTreeMap<(&'a str, &'a str), &'a str> {
+    let mut via = BTreeMap::new();
+    for (svc, _) in chosen {
+        for (key, s) in &svc.environment {
+            if s.origin != *key {
+                via.entry((key.as_str(), s.value.as_str())).or_insert(s.origin.as_str());
+            }
+        }
+    }
+    via
 }
 
 /// Whether a version tag (`1.4.0`, `v0.15.3`) is older than `than`; tags that are not versions
@@ -1143,12 +1191,113 @@ fn compose_resources(svc: &Service, defaults: &Resources) -> Resources {
 
 /// A claim described by a rule (or not), with the defaults filled in.
 fn claim(name: String, rule: Option<&crate::rules::ClaimRule>, rules: &Rules) -> Claim {
+    let access_mode = rule.and_then(|c| c.access_mode.clone()).unwrap_or_else(|| rules.defaults.access_mode.clone());
     Claim {
         name,
         size: rule.and_then(|c| c.size.clone()).unwrap_or_else(|| rules.defaults.claim_size.clone()),
-        access_mode: rule.and_then(|c| c.access_mode.clone()).unwrap_or_else(|| rules.defaults.access_mode.clone()),
-        storage_class: rule.and_then(|c| c.storage_class.clone()).unwrap_or_else(|| rules.storage_class.clone()),
+        storage_class: storage_class(&access_mode, rule.and_then(|c| c.storage_class.as_deref()), rules),
+        access_mode,
     }
+}
+
+/// The class of a claim: its rule's own, else `--rwx-storage-class` for ReadWriteMany and
+/// `--storage-class` for the rest; empty means the cluster's default class (none).
+fn storage_class(access_mode: &str, own: Option<&str>, rules: &Rules) -> Option<String> {
+    let chosen = match own {
+        Some(c) => Some(c),
+        None if access_mode == "ReadWriteMany" => rules.rwx_storage_class.as_deref(),
+        None => rules.storage_class.as_deref(),
+    };
+    chosen.filter(|c| !c.is_empty()).map(str::to_string)
+}
+
+/// A ReadWriteMany claim left to the cluster's default class, which is block storage
+/// (ReadWriteOnce only) on EKS, AKS and GKE: the claim would stay Pending, so say what to choose.
+fn rwx_class_warning(plan: &Plan) -> Option<String> {
+    let rwx: Vec<&str> = plan
+        .shared_claims
+        .iter()
+        .chain(plan.workloads.iter().flat_map(|w| &w.claims))
+        .filter(|c| c.access_mode == "ReadWriteMany" && c.storage_class.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    (!rwx.is_empty() && !plan.rwx_storage_class_chosen).then(|| {
+        format!(
+            "the ReadWriteMany claim(s) {} use the cluster's default StorageClass, which is usually block storage (ReadWriteOnce only) and leaves them Pending: pass --rwx-storage-class NAME (a shared file system: Amazon EFS, Azure Files, Filestore, NFS, CephFS), --rwx-storage-class \"\" if your default class is ReadWriteMany, or --set STORAGE_TYPE=s3 (object storage needs no such claim)",
+            rwx.join(", ")
+        )
+    })
+}
+
+/// Whether a workload mounts a ReadWriteOnce claim (its own, or a shared one).
+fn mounts_rwo_claim(w: &Workload, shared: &BTreeMap<String, Claim>) -> bool {
+    w.volumes.iter().any(|v| {
+        let claim = match &v.source {
+            VolumeSource::Claim(name) => w.claims.iter().find(|c| &c.name == name),
+            VolumeSource::SharedClaim(name) => shared.get(name),
+            _ => None,
+        };
+        claim.is_some_and(|c| c.access_mode.starts_with("ReadWriteOnce"))
+    })
+}
+
+/// The Ingress of a workload: annotations its rule derives from the workload's own settings for
+/// the chosen IngressClass, with the operator's `--ingress-annotation`s over them.
+fn ingress(
+    choice: &crate::rules::IngressRule,
+    rule: &ServiceRule,
+    env: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+    service: &str,
+) -> crate::rules::IngressRule {
+    let mut annotations = BTreeMap::new();
+    let derived = choice.class.as_ref().and_then(|c| rule.ingress_annotations.get(c));
+    for (key, from) in derived.into_iter().flatten() {
+        let Some(value) = env.get(&from.setting).filter(|v| !v.is_empty()) else { continue };
+        let value = if from.seconds { nginx_seconds(value) } else { Some(value.clone()) };
+        match value {
+            Some(v) => {
+                annotations.insert(key.clone(), v);
+            }
+            None => warnings.push(format!(
+                "service `{service}`: {} is not an nginx time (`60s`, `1h`, `90`); the Ingress annotation {key} is left out",
+                from.setting
+            )),
+        }
+    }
+    annotations.extend(choice.annotations.clone());
+    crate::rules::IngressRule { annotations, ..choice.clone() }
+}
+
+/// An nginx time (`3600s`, `10m`, `1h`, `1h30m`, `90`; nginx's default unit is seconds) in whole
+/// seconds; none for anything else (milliseconds below a second, unknown units).
+pub fn nginx_seconds(value: &str) -> Option<String> {
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut any = false;
+    for c in value.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        any = true;
+    }
+    if !digits.is_empty() {
+        total = total.checked_add(digits.parse().ok()?)?;
+        any = true;
+    }
+    any.then(|| total.to_string())
 }
 
 /// Two mounts of one claim name (a StatefulSet template mounted twice) share one claim.
@@ -1207,6 +1356,16 @@ mod tests {
         assert!(!older_than("1.8.0", "1.8.0"));
         assert!(!older_than("1.14.1", "1.8.0"));
         assert!(!older_than("latest", "1.8.0"));
+    }
+
+    #[test]
+    fn nginx_times_in_seconds() {
+        for (t, s) in [("3600s", "3600"), ("90", "90"), ("10m", "600"), ("1h30m", "5400"), ("1d", "86400")] {
+            assert_eq!(nginx_seconds(t).as_deref(), Some(s), "{t}");
+        }
+        for bad in ["", "500ms", "1x", "s", "abc", "99999999999999999999s"] {
+            assert_eq!(nginx_seconds(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -33,8 +33,8 @@ pub struct Facts {
     pub secret_source: crate::rules::SecretSource,
     /// The shared ReadWriteMany claim (e.g. `dify-storage`, 20Gi).
     pub shared_claim: Option<ClaimFacts>,
-    /// StorageClass used by every claim, e.g. `standard`.
-    pub storage_class: String,
+    /// Storage classes, who mounts the shared claim, and what keeps claims from being deleted.
+    pub storage: StorageFacts,
     /// Name of the shared ConfigMap, e.g. `dify-config`.
     pub config_map: String,
     /// Upstream services left out of the tree, with the reason.
@@ -53,6 +53,27 @@ pub struct Facts {
 pub struct SecretFacts {
     pub name: String,
     pub keys: Vec<(String, Vec<String>)>,
+}
+
+/// Storage as the plan decided it.
+#[derive(Debug, Clone, Default)]
+pub struct StorageFacts {
+    /// Class of the ReadWriteOnce claims; none: the cluster's default class.
+    pub rwo_class: Option<String>,
+    /// Class of the ReadWriteMany claims; none: the cluster's default class.
+    pub rwx_class: Option<String>,
+    /// Whether the operator chose the ReadWriteMany class (`--rwx-storage-class`).
+    pub rwx_class_chosen: bool,
+    /// Every claim's class (claim name → class; none: the cluster's default).
+    pub claim_classes: std::collections::BTreeMap<String, Option<String>>,
+    /// Who mounts the shared claim: (workload, mount path).
+    pub shared_claim_users: Vec<(String, String)>,
+    /// Deployments replaced with the Recreate strategy (they mount a ReadWriteOnce claim).
+    pub recreated: Vec<String>,
+    /// Annotations on the Namespace and every claim (`key=value`).
+    pub retain_annotations: Vec<String>,
+    /// Value of the `app.kubernetes.io/part-of` label of every object.
+    pub instance: String,
 }
 
 /// One generated workload (one folder under `services/`).
@@ -130,6 +151,7 @@ pub fn render(facts: &Facts, lang: Lang) -> String {
     r.operations();
     r.updating();
     r.backup();
+    r.removing();
     r.troubleshooting();
     r.production();
     r.links();
@@ -799,19 +821,7 @@ impl<'a> Renderer<'a> {
             "- `kubectl` with its built-in kustomize support (`kubectl apply -k`)",
             "- kustomize を内蔵した `kubectl`（`kubectl apply -k` が使えること）",
         );
-        let sc = &f.storage_class;
-        self.tl(
-            &format!("- A StorageClass named `{sc}` (check with `kubectl get storageclass`)"),
-            &format!("- StorageClass `{sc}`（`kubectl get storageclass` で確認）"),
-        );
-        if let Some(c) = &f.shared_claim {
-            if c.access_mode == "ReadWriteMany" {
-                self.tl(
-                    &format!("- ReadWriteMany support for the shared claim `{}`: block-storage classes usually offer only ReadWriteOnce, so use a class backed by a shared file system (NFS, CephFS, Amazon EFS, Azure Files, Filestore, ...)", c.name),
-                    &format!("- 共有ボリューム `{}` のための ReadWriteMany 対応：ブロックストレージ系のクラスは通常 ReadWriteOnce のみのため、共有ファイルシステム（NFS、CephFS、Amazon EFS、Azure Files、Filestore など）を使うクラスが必要です", c.name),
-                );
-            }
-        }
+        self.storage_prerequisites();
         if let Some(lb) = f.workloads.iter().find(|w| w.service_type.as_deref() == Some("LoadBalancer")) {
             self.tl(
                 &format!("- Support for Services of type LoadBalancer (a cloud provider, or MetalLB or similar on bare metal), because `{}` is exposed that way", lb.name),
@@ -850,8 +860,8 @@ impl<'a> Renderer<'a> {
             lines.extend(self.secret_copies());
             self.block("bash", &lines);
             self.para(
-                "Then replace every `CHANGE_ME` placeholder with a strong value of your own (for example from `openssl rand -base64 42`). This shows any placeholder that is left:",
-                "その後、すべての `CHANGE_ME` プレースホルダーを独自の強力な値に置き換えます（例: `openssl rand -base64 42` の出力）。置き換え漏れは次のコマンドで確認できます。",
+                "Then replace every `CHANGE_ME` placeholder with a strong value of your own (for example from `openssl rand -hex 32`; keep values URL-safe: the Redis password also goes into `redis://` URLs, where `/`, `+` or `@` would break them). This shows any placeholder that is left:",
+                "その後、すべての `CHANGE_ME` プレースホルダーを独自の強力な値に置き換えます（例: `openssl rand -hex 32` の出力。Redis のパスワードは `redis://` の URL にも入り、`/`、`+`、`@` があると壊れるため、値は URL に使える文字だけにしてください）。置き換え漏れは次のコマンドで確認できます。",
             );
             let targets = self.secret_targets();
             self.block("bash", &[format!("grep -n CHANGE_ME {}", targets.join(" "))]);
@@ -1242,13 +1252,59 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    /// The first steps about storage: which classes the claims use and how to choose them.
+    fn storage_prerequisites(&mut self) {
+        let st = &self.f.storage;
+        match &st.rwo_class {
+            Some(sc) => self.tl(
+                &format!("- A StorageClass named `{sc}` for the ReadWriteOnce claims (check with `kubectl get storageclass`; regenerate with `--storage-class NAME` for another)"),
+                &format!("- ReadWriteOnce の PVC 用の StorageClass `{sc}`（`kubectl get storageclass` で確認。別のクラスにするには `--storage-class NAME` で再生成）"),
+            ),
+            None => self.tl(
+                "- A default StorageClass for the ReadWriteOnce claims: `kubectl get storageclass` marks it `(default)`. To use another class, regenerate with `--storage-class NAME`",
+                "- ReadWriteOnce の PVC 用の既定の StorageClass（`kubectl get storageclass` で `(default)` と表示されるもの）。別のクラスにするには `--storage-class NAME` で再生成します",
+            ),
+        }
+        let Some(c) = self.f.shared_claim.as_ref().filter(|c| c.access_mode == "ReadWriteMany") else {
+            return;
+        };
+        let fs = "Amazon EFS, Azure Files, Filestore, NFS, CephFS, ...";
+        match (&st.rwx_class, st.rwx_class_chosen) {
+            (Some(sc), _) => self.tl(
+                &format!("- A StorageClass named `{sc}` that offers ReadWriteMany, for the shared claim `{}` (a shared file system: {fs})", c.name),
+                &format!("- 共有 PVC `{}` 用の、ReadWriteMany に対応した StorageClass `{sc}`（共有ファイルシステム: {fs}）", c.name),
+            ),
+            (None, true) => self.tl(
+                &format!("- A default StorageClass that offers ReadWriteMany, for the shared claim `{}` (a shared file system: {fs})", c.name),
+                &format!("- 共有 PVC `{}` 用に、既定の StorageClass が ReadWriteMany に対応していること（共有ファイルシステム: {fs}）", c.name),
+            ),
+            (None, false) => self.tl(
+                &format!("- **A StorageClass for the shared claim `{}` (ReadWriteMany), chosen by you.** This tree was generated without `--rwx-storage-class`, so the claim asks the cluster's default class, which on EKS, AKS and GKE is block storage (ReadWriteOnce only): it would stay `Pending`, and `api` and `worker` with it. Regenerate with `--rwx-storage-class NAME`, naming a class backed by a shared file system ({fs}), or with `--rwx-storage-class \"\"` if your default class does offer ReadWriteMany", c.name),
+                &format!("- **共有 PVC `{}`（ReadWriteMany）用の StorageClass を選んでください。** このツリーは `--rwx-storage-class` なしで生成されたため、PVC はクラスターの既定のクラスを使います。EKS、AKS、GKE ではこれはブロックストレージ（ReadWriteOnce のみ）で、PVC は `Pending` のままになり、`api` と `worker` も起動しません。共有ファイルシステム（{fs}）のクラスを `--rwx-storage-class NAME` で指定して再生成するか、既定のクラスが ReadWriteMany に対応しているなら `--rwx-storage-class \"\"` で再生成してください", c.name),
+            ),
+        }
+        self.tl(
+            &format!("- Object storage needs no ReadWriteMany class at all: generated with `--set STORAGE_TYPE=s3` (and the bucket's settings), the tree has no `{}` claim", c.name),
+            &format!("- オブジェクトストレージなら ReadWriteMany のクラスは不要です。`--set STORAGE_TYPE=s3`（とバケットの設定）で生成したツリーには `{}` の PVC がありません", c.name),
+        );
+    }
+
+    /// The class of a claim as the guide shows it.
+    fn class_text(&self, claim: &str) -> String {
+        match self.f.storage.claim_classes.get(claim).cloned().flatten() {
+            Some(c) => code(&c),
+            None => self.pick("cluster default", "クラスターの既定").to_string(),
+        }
+    }
+
     fn storage(&mut self) {
         let f = self.f;
         let ns = self.ns();
         // (claim name, size, mode, users with mount path)
         let mut rows: Vec<(String, String, String, Vec<String>)> = Vec::new();
         if let Some(c) = &f.shared_claim {
-            rows.push((c.name.clone(), c.size.clone(), c.access_mode.clone(), vec![]));
+            let users = f.storage.shared_claim_users.iter().map(|(w, p)| format!("{w} (`{p}`)")).collect();
+            rows.push((c.name.clone(), c.size.clone(), c.access_mode.clone(), users));
         }
         for w in &f.workloads {
             for c in &w.claims {
@@ -1280,19 +1336,34 @@ impl<'a> Renderer<'a> {
             );
             return;
         }
-        let sc = &f.storage_class;
         self.para(
-            &format!("Every claim uses the StorageClass `{sc}`. To use another class, regenerate the tree with a different storage class (see `compose2dify --help`)."),
-            &format!("すべての PVC は StorageClass `{sc}` を使います。別のクラスを使う場合は、ストレージクラスを指定してツリーを再生成してください（`compose2dify --help` を参照）。"),
+            "Every claim of the tree, its StorageClass and who mounts it. ReadWriteOnce claims and claim templates take their class from `--storage-class NAME`, ReadWriteMany claims from `--rwx-storage-class NAME` (regenerate the tree to change them; an empty NAME is the cluster's default class).",
+            "ツリーのすべての PVC と、その StorageClass、マウントするワークロードです。ReadWriteOnce の PVC と volumeClaimTemplates のクラスは `--storage-class NAME`、ReadWriteMany の PVC のクラスは `--rwx-storage-class NAME` で決まります（変更するにはツリーを再生成します。NAME が空ならクラスターの既定のクラスです）。",
         );
         let header = self.pick(
-            ["PersistentVolumeClaim", "Size", "Access mode", "Used by (mount path)"],
-            ["PersistentVolumeClaim", "サイズ", "アクセスモード", "利用者（マウント先）"],
+            ["PersistentVolumeClaim", "Size", "Access mode", "StorageClass", "Used by (mount path)"],
+            ["PersistentVolumeClaim", "サイズ", "アクセスモード", "StorageClass", "利用者（マウント先）"],
         );
+        let class_of = |row: &str| {
+            let claim = f
+                .workloads
+                .iter()
+                .filter(|w| is_statefulset(w))
+                .flat_map(|w| w.claims.iter().map(move |c| (format!("{}-{}-", c.name, w.name), &c.name)))
+                .find(|(prefix, _)| row.starts_with(prefix.as_str()))
+                .map_or(row.to_string(), |(_, c)| c.clone());
+            self.class_text(&claim)
+        };
         let table_rows: Vec<Vec<String>> = rows
             .iter()
             .map(|(n, s, m, users)| {
-                vec![code(n), s.clone(), m.clone(), if users.is_empty() { "–".into() } else { join_plain(users) }]
+                vec![
+                    code(n),
+                    s.clone(),
+                    m.clone(),
+                    class_of(n),
+                    if users.is_empty() { "–".into() } else { join_plain(users) },
+                ]
             })
             .collect();
         self.table(&header, &table_rows);
@@ -1310,9 +1381,16 @@ impl<'a> Renderer<'a> {
             );
         }
         self.tl(
-            "- `kubectl delete -k .` also deletes the standalone claims of the tree, and with them possibly the data (depending on the class's reclaim policy). Check the policy with the command below and consider `Retain` for production.",
-            "- `kubectl delete -k .` はツリー内の単独の PVC も削除するため、StorageClass の回収ポリシー次第ではデータも失われます。次のコマンドでポリシーを確認し、本番環境では `Retain` を検討してください。",
+            "- ⚠️ `kubectl delete -k .` deletes the namespace and with it every claim, and the data with them unless the volumes' reclaim policy is `Retain` (see [Removing Dify](#removing-dify)). Check the policy with the command below (column `RECLAIMPOLICY`) and consider `Retain` for production.",
+            "- ⚠️ `kubectl delete -k .` は名前空間を削除し、それとともにすべての PVC を削除します。ボリュームの回収ポリシーが `Retain` でなければデータも失われます（[Dify の削除](#dify-の削除) を参照）。次のコマンドの `RECLAIMPOLICY` 列でポリシーを確認し、本番環境では `Retain` を検討してください。",
         );
+        if !f.storage.retain_annotations.is_empty() {
+            let keys = self.codes(&f.storage.retain_annotations);
+            self.tl(
+                &format!("- The namespace and every claim carry {keys}, so Argo CD and Flux never prune or delete them, even when their files leave the repository. `kubectl` does not read these annotations."),
+                &format!("- 名前空間とすべての PVC には {keys} が付いているため、ファイルがリポジトリから消えても Argo CD と Flux はそれらを削除しません。`kubectl` はこれらのアノテーションを読みません。"),
+            );
+        }
         let rwo_deps: Vec<String> = f
             .workloads
             .iter()
@@ -1325,13 +1403,18 @@ impl<'a> Renderer<'a> {
                 &format!("- {} は ReadWriteOnce の PVC をマウントするため、その Pod はすべて同じノードで動く必要があります。", self.codes(&rwo_deps)),
             );
         }
-        self.block(
-            "bash",
-            &[
-                format!("kubectl get pvc -n {ns}"),
-                format!("kubectl get storageclass {sc} -o jsonpath='{{.reclaimPolicy}}'"),
-            ],
-        );
+        if !f.storage.recreated.is_empty() {
+            self.tl(
+                &format!(
+                    "- {} {} updated with the `Recreate` strategy: the old pod stops before the new one starts, because a new pod on another node could never attach the ReadWriteOnce volume the old one holds. An update briefly stops {}.",
+                    self.codes(&f.storage.recreated),
+                    if f.storage.recreated.len() == 1 { "is" } else { "are" },
+                    if f.storage.recreated.len() == 1 { "it" } else { "them" },
+                ),
+                &format!("- {} は `Recreate` 戦略で更新されます。別のノードに作られた新しい Pod は、古い Pod が使っている ReadWriteOnce のボリュームを接続できないため、古い Pod を止めてから新しい Pod を起動します。更新中は短時間停止します。", self.codes(&f.storage.recreated)),
+            );
+        }
+        self.block("bash", &[format!("kubectl get pvc -n {ns}"), "kubectl get storageclass".to_string()]);
     }
 
     fn security(&mut self) {
@@ -1770,30 +1853,21 @@ impl<'a> Renderer<'a> {
             );
         }
 
-        // Files on claims mounted by Deployments.
-        let mut file_lines: Vec<String> = Vec::new();
-        let mut seen: Vec<String> = Vec::new();
-        for w in f.workloads.iter().filter(|w| is_deployment(w)) {
-            for c in &w.claims {
-                if seen.contains(&c.name) {
-                    continue;
-                }
-                seen.push(c.name.clone());
-                file_lines.push(format!(
-                    "kubectl exec -n {ns} {} -- tar czf - -C {} . > {}.tar.gz",
-                    kref(w),
-                    c.mount_path,
-                    c.name
-                ));
-            }
-        }
+        // Files on every claim no section above covers: the shared claim, Deployments' claims, and
+        // the claims of StatefulSets that have no backup of their own.
+        let (file_lines, restore_lines) = self.file_backups();
         if !file_lines.is_empty() {
             self.heading(3, "Files", "ファイルのバックアップ");
             self.para(
-                "Uploaded files, plugins and other data on the claims mounted by Deployments can be archived through a running pod (the image needs `tar`):",
-                "アップロードされたファイルやプラグインなど、Deployment がマウントする PVC 上のデータは、稼働中の Pod 経由でアーカイブできます（イメージに `tar` が必要です）。",
+                "Users' uploaded files, plugins and the other data on the claims below are archived through a running pod that mounts them (the image needs `tar`):",
+                "ユーザーがアップロードしたファイル、プラグイン、その他の PVC 上のデータは、それをマウントしている稼働中の Pod 経由でアーカイブします（イメージに `tar` が必要です）。",
             );
             self.block("bash", &file_lines);
+            self.para(
+                "To restore, unpack each archive through the same pod, before users work with the application again:",
+                "復元は、利用者がアプリケーションを使い始める前に、同じ Pod 経由で各アーカイブを展開します。",
+            );
+            self.block("bash", &restore_lines);
         }
 
         let vectors: Vec<String> = f
@@ -1822,6 +1896,80 @@ impl<'a> Renderer<'a> {
             "The export contains the Secrets (only base64-encoded), so store it as carefully as the `secret.yaml` files. The tree itself is best kept in git; the `secret.yaml` files belong in a separate safe place. If your storage supports CSI volume snapshots, snapshots of the claims are a convenient addition.",
             "エクスポートには Secret が（base64 エンコードのみで）含まれるため、`secret.yaml` と同じく厳重に保管してください。ツリー自体は git で管理し、`secret.yaml` は別の安全な場所に保管するのがおすすめです。ストレージが CSI のボリュームスナップショットに対応していれば、PVC のスナップショットも併用すると便利です。",
         );
+    }
+
+    /// `tar` through a pod for every claim that holds data and has no other backup above:
+    /// (backup lines, restore lines).
+    fn file_backups(&self) -> (Vec<String>, Vec<String>) {
+        let f = self.f;
+        let ns = self.ns();
+        let mut targets: Vec<(String, String, String)> = Vec::new(); // (pod target, path, archive name)
+        if let Some(c) = &f.shared_claim {
+            let user = f.storage.shared_claim_users.iter().find_map(|(w, p)| {
+                f.workloads.iter().find(|x| &x.name == w && x.replicas > 0).map(|x| (pod_target(x), p.clone()))
+            });
+            if let Some((target, path)) = user {
+                targets.push((target, path, c.name.clone()));
+            }
+        }
+        let own_backup = ["postgres", "redis", "vector-store"];
+        for w in &f.workloads {
+            if is_statefulset(w) && w.role.as_deref().is_some_and(|r| own_backup.contains(&r)) {
+                continue;
+            }
+            for c in w.claims.iter().filter(|c| !self.is_shared(&c.name)) {
+                let archive = if is_statefulset(w) { format!("{}-{}-0", c.name, w.name) } else { c.name.clone() };
+                if !targets.iter().any(|t| t.2 == archive) {
+                    targets.push((pod_target(w), c.mount_path.clone(), archive));
+                }
+            }
+        }
+        let backup = targets
+            .iter()
+            .map(|(t, path, name)| format!("kubectl exec -n {ns} {t} -- tar czf - -C {path} . > {name}.tar.gz"))
+            .collect();
+        let restore = targets
+            .iter()
+            .map(|(t, path, name)| format!("kubectl exec -i -n {ns} {t} -- tar xzf - -C {path} < {name}.tar.gz"))
+            .collect();
+        (backup, restore)
+    }
+
+    /// How to remove the application, keeping the data or not; the warning comes first.
+    fn removing(&mut self) {
+        let f = self.f;
+        let ns = self.ns();
+        self.heading(2, "Removing Dify", "Dify の削除");
+        self.para(
+            &format!("⚠️ **`kubectl delete -k .` deletes everything, data included.** It deletes the namespace `{ns}`, and with it every claim: the database, uploaded files, plugins and every other volume, which are gone for good unless their reclaim policy is `Retain` (see [Storage](#storage)). Take a backup first (see [Backup](#backup))."),
+            &format!("⚠️ **`kubectl delete -k .` はデータも含めてすべてを削除します。** 名前空間 `{ns}` を削除し、それとともにすべての PVC（データベース、アップロードされたファイル、プラグインなどすべてのボリューム）を削除します。回収ポリシーが `Retain` でなければ元に戻せません（[ストレージ](#ストレージ) を参照）。必ず先にバックアップを取ってください（[バックアップ](#バックアップ) を参照）。"),
+        );
+        self.para(
+            "To remove the application but keep its data, delete the workloads and leave the namespace, the claims, the settings and the secrets in place; `kubectl apply -k .` brings the application back on the same data:",
+            "データを残してアプリケーションだけを削除するには、ワークロードを削除し、名前空間、PVC、設定、Secret は残します。`kubectl apply -k .` で同じデータのままアプリケーションを戻せます。",
+        );
+        let part_of = &f.storage.instance;
+        self.block(
+            "bash",
+            &[format!(
+                "kubectl delete -n {ns} deployments,statefulsets,jobs,services,ingresses,poddisruptionbudgets -l app.kubernetes.io/part-of={part_of}"
+            )],
+        );
+        self.para(
+            "To keep the volumes even if the claims are deleted later, set the reclaim policy of their PersistentVolumes to `Retain` first:",
+            "後で PVC が削除されてもボリュームを残すには、先に PersistentVolume の回収ポリシーを `Retain` にします。",
+        );
+        self.block(
+            "bash",
+            &[format!(
+                "for pv in $(kubectl get pvc -n {ns} -o jsonpath='{{.items[*].spec.volumeName}}'); do kubectl patch pv \"$pv\" -p '{{\"spec\":{{\"persistentVolumeReclaimPolicy\":\"Retain\"}}}}'; done"
+            )],
+        );
+        self.para(
+            "Only when the data is no longer wanted (after a backup), remove everything:",
+            "データが不要になった場合に限り（バックアップの後で）、すべてを削除します。",
+        );
+        self.block("bash", &["kubectl delete -k .".to_string()]);
     }
 
     fn troubleshooting(&mut self) {
@@ -1871,14 +2019,15 @@ impl<'a> Renderer<'a> {
             ],
         );
         if let Some(c) = &f.shared_claim {
+            let class = self.class_text(&c.name);
             self.tl(
                 &format!(
-                    "- `{}` stays `Pending`: the StorageClass `{}` probably cannot provide {}.",
-                    c.name, f.storage_class, c.access_mode
+                    "- `{}` stays `Pending`: its StorageClass ({class}) probably cannot provide {}; regenerate with `--rwx-storage-class NAME` (see Prerequisites).",
+                    c.name, c.access_mode
                 ),
                 &format!(
-                    "- `{}` が `Pending` のまま: StorageClass `{}` が {} に対応していない可能性があります。",
-                    c.name, f.storage_class, c.access_mode
+                    "- `{}` が `Pending` のまま: その StorageClass（{class}）が {} に対応していない可能性があります。`--rwx-storage-class NAME` で再生成してください（前提条件を参照）。",
+                    c.name, c.access_mode
                 ),
             );
         }
@@ -2186,7 +2335,7 @@ mod tests {
             secrets: vec![],
             secret_source: SecretSource::Files,
             shared_claim: Some(shared),
-            storage_class: "standard".into(),
+            storage: StorageFacts::default(),
             config_map: "dify-config".into(),
             omitted: vec![
                 ("certbot".into(), "TLS comes from the cluster".into()),
@@ -2401,7 +2550,7 @@ mod tests {
             secrets: vec![],
             secret_source: SecretSource::Files,
             shared_claim: None,
-            storage_class: "standard".into(),
+            storage: StorageFacts::default(),
             config_map: "dify-config".into(),
             omitted: vec![],
             security_findings: vec![],

@@ -28,7 +28,17 @@ pub enum Preset {
 pub struct Rules {
     pub namespace: String,
     pub instance: String,
-    pub storage_class: String,
+    /// StorageClass of every ReadWriteOnce claim and claim template; none or empty: the cluster's
+    /// default class (no `storageClassName`).
+    #[serde(default)]
+    pub storage_class: Option<String>,
+    /// StorageClass of the ReadWriteMany claims; empty: the cluster's default class; none: not
+    /// chosen (the cluster's default, with a warning: default classes are rarely ReadWriteMany).
+    #[serde(default)]
+    pub rwx_storage_class: Option<String>,
+    /// Annotations on the Namespace and every claim, so GitOps tools never prune or delete data.
+    #[serde(default)]
+    pub retain_annotations: BTreeMap<String, String>,
     pub config_map: String,
     pub shared_secret: String,
     #[serde(default)]
@@ -243,6 +253,9 @@ pub struct ServiceRule {
     pub share_process_namespace: bool,
     /// An Ingress in front of this service's Service.
     pub ingress: Option<IngressRule>,
+    /// Ingress annotations per IngressClass, each from one of the service's own settings.
+    #[serde(default)]
+    pub ingress_annotations: BTreeMap<String, BTreeMap<String, IngressAnnotation>>,
     /// Why a checkov finding on this workload is accepted: check ID → reason.
     #[serde(default)]
     pub findings: BTreeMap<String, String>,
@@ -258,6 +271,10 @@ pub struct JobRule {
     pub env: BTreeMap<String, String>,
     pub command: Option<Vec<String>>,
     pub backoff_limit: Option<i32>,
+    /// Whether the Job mounts the service's claims (default true); a Job that needs none of them
+    /// must not wait for one that cannot bind.
+    #[serde(default = "yes")]
+    pub claims: bool,
     /// For images older than `before` (by their tag), run `command` instead.
     pub legacy: Option<LegacyJob>,
 }
@@ -319,6 +336,23 @@ pub struct IngressRule {
     /// Secret holding the TLS certificate for `host` (no TLS without it).
     pub tls_secret: Option<String>,
     pub class: Option<String>,
+    /// Annotations of the Ingress (`--ingress-annotation`); they win over derived ones.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An Ingress annotation whose value is one of the service's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngressAnnotation {
+    pub setting: String,
+    /// Convert an nginx time (`3600s`, `1h`, `90`) to whole seconds, as the annotation expects.
+    #[serde(default)]
+    pub seconds: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -374,6 +408,10 @@ pub struct Choices {
     pub ingress: Option<IngressRule>,
     /// Where the Secrets' values come from.
     pub secrets: SecretSource,
+    /// `--storage-class`: class of the ReadWriteOnce claims (empty: the cluster's default).
+    pub storage_class: Option<String>,
+    /// `--rwx-storage-class`: class of the ReadWriteMany claims (empty: the cluster's default).
+    pub rwx_storage_class: Option<String>,
 }
 
 impl Rules {
@@ -389,6 +427,32 @@ impl Rules {
 
     /// Apply command-line choices. `services` are the compose file's service names.
     pub fn apply(&mut self, choices: &Choices, services: &[String]) -> Result<()> {
+        for (flag, class) in
+            [("--storage-class", &choices.storage_class), ("--rwx-storage-class", &choices.rwx_storage_class)]
+        {
+            if let Some(c) = class.as_deref().filter(|c| !c.is_empty() && !crate::names::is_dns_subdomain(c)) {
+                return Err(Error::usage(
+                    format!("{flag} `{c}` is not a StorageClass name (a DNS subdomain: lowercase letters, digits, `-` and `.`)"),
+                    format!("name a class of `kubectl get storageclass`, or pass {flag} \"\" for the cluster's default class"),
+                ));
+            }
+        }
+        if let Some(ingress) = &choices.ingress {
+            for key in ingress.annotations.keys() {
+                if !crate::names::is_qualified_name(key) {
+                    return Err(Error::usage(
+                        format!("--ingress-annotation `{key}` is not an annotation key (`[prefix/]name`: a DNS subdomain prefix, a name of up to 63 letters, digits, `-`, `_`, `.`)"),
+                        "write it as --ingress-annotation nginx.ingress.kubernetes.io/proxy-body-size=100m",
+                    ));
+                }
+            }
+        }
+        if let Some(c) = &choices.storage_class {
+            self.storage_class = Some(c.clone());
+        }
+        if let Some(c) = &choices.rwx_storage_class {
+            self.rwx_storage_class = Some(c.clone());
+        }
         for wanted in &choices.external {
             let key = self
                 .services
@@ -432,6 +496,8 @@ impl Rules {
             && choices.expose.is_none()
             && choices.ingress.is_none()
             && choices.secrets == SecretSource::Files
+            && choices.storage_class.is_none()
+            && choices.rwx_storage_class.is_none()
         {
             return Ok(());
         }
@@ -513,6 +579,8 @@ fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
         namespace: Option<String>,
         instance: Option<String>,
         storage_class: Option<String>,
+        rwx_storage_class: Option<String>,
+        retain_annotations: Option<BTreeMap<String, String>>,
         config_map: Option<String>,
         shared_secret: Option<String>,
         shared_env: Option<Vec<String>>,

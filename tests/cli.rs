@@ -145,7 +145,7 @@ fn set_of_a_key_nothing_uses_is_a_warning_with_the_closest_key() {
         .args(["--set", "VECTOR_STORE=qdrant"])
         .output()
         .unwrap();
-    assert!(!text(&used.stderr).contains("--set"), "{}", text(&used.stderr));
+    assert!(!text(&used.stderr).contains("warning: --set"), "{}", text(&used.stderr));
 }
 
 /// `-o -` prints what `kubectl kustomize` renders of the written tree (its objects, in its order),

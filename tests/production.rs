@@ -61,12 +61,11 @@ fn one_migration_job_and_no_pod_migrates_on_start() {
     let jobs: Vec<&Value> = docs.iter().filter(|d| d["kind"].as_str() == Some("Job")).collect();
     let migrating: Vec<&&Value> = jobs
         .iter()
-        .filter(|j| setting(&docs, &pod_spec(j)["containers"][0], "MODE").as_deref() == Some("migration"))
+        .filter(|j| pod_spec(j)["containers"][0]["command"][2].as_str().is_some_and(|s| s.contains("flask upgrade-db")))
         .collect();
-    assert_eq!(migrating.len(), 1, "exactly one Job runs MODE=migration");
+    assert_eq!(migrating.len(), 1, "exactly one Job runs flask upgrade-db (what MODE=migration runs)");
     let job = migrating[0];
     assert_eq!(job["metadata"]["name"].as_str(), Some("api-migrate-1-14-1"), "named after the release");
-    assert_eq!(setting(&docs, &pod_spec(job)["containers"][0], "MIGRATION_ENABLED").as_deref(), Some("true"));
     assert!(job["spec"]["template"]["metadata"]["annotations"].is_null(), "no checksum: re-applying is a no-op");
     // The Job's pods are not the api's: the api Service and budget must not select them.
     let api_selector = &get(&docs, "Service", "api")["spec"]["selector"];
@@ -272,13 +271,16 @@ fn every_choice_together_passes_validate_k8s() {
 }
 
 #[test]
-fn images_without_mode_migration_run_the_migration_command_itself() {
-    let job_of = |release: &str| generated_file(release, "services/api/job-migrate.yaml");
-    let old = job_of("0.15.3");
-    assert_eq!(old["metadata"]["name"], "api-migrate-0-15-3");
-    assert_eq!(pod_spec(&old)["containers"][0]["command"][1], "upgrade-db", "0.15.3 would serve after migrating");
-    let new = job_of("1.8.0");
-    assert!(pod_spec(&new)["containers"][0]["command"].is_null(), "1.8.0 exits after MODE=migration");
+fn every_release_migrates_with_upgrade_db_and_checks_the_head() {
+    // Images before 1.8.0 know no MODE=migration (they would serve after migrating), and upgrade-db
+    // exits 0 when it skips: every release runs upgrade-db itself, then asks for the head.
+    for release in ["0.15.3", "1.8.0", "1.14.1"] {
+        let job = generated_file(release, "services/api/job-migrate.yaml");
+        let command = &pod_spec(&job)["containers"][0]["command"];
+        assert_eq!((command[0].as_str(), command[1].as_str()), (Some("sh"), Some("-c")), "{release}");
+        let script = command[2].as_str().unwrap_or_default();
+        assert!(script.contains("flask upgrade-db") && script.contains("'(head)'"), "{release}: {script}");
+    }
 }
 
 #[test]
