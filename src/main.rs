@@ -92,6 +92,12 @@ struct GenerateArgs {
     /// IngressClass of the Ingress (default: the cluster's default class).
     #[arg(long, value_name = "CLASS", requires = "ingress_host")]
     ingress_class: Option<String>,
+    /// Namespace of every object (default: the rules', `dify`); nginx's upstream names follow.
+    #[arg(long, value_name = "NAME")]
+    namespace: Option<String>,
+    /// The cluster's DNS domain (default `cluster.local`); nginx's upstream and resolver names follow.
+    #[arg(long, value_name = "DOMAIN")]
+    cluster_domain: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -179,6 +185,8 @@ fn generate_command(args: GenerateArgs) -> Result<ExitCode, Error> {
             tls_secret: args.ingress_tls_secret,
             class: args.ingress_class,
         }),
+        namespace: args.namespace,
+        cluster_domain: args.cluster_domain,
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;

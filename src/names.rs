@@ -26,6 +26,14 @@ pub fn dns_label(name: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
+/// Whether `name` is a DNS-1123 label (a namespace, a part of a domain).
+pub fn is_dns_label(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
 /// Old host name → new host name, for every compose name (service, alias, container name) that
 /// differs from the Kubernetes Service name it now resolves to.
 #[derive(Debug, Clone, Default)]

@@ -70,8 +70,10 @@ pub struct Workload {
     pub talks_to: BTreeMap<String, String>,
     /// Compose networks it is on.
     pub networks: BTreeSet<String>,
-    /// Only on internal networks: egress limited to those networks' members and DNS.
+    /// Only on internal networks: egress limited to its flows to those networks' members, and DNS.
     pub egress_only_to: Option<BTreeSet<String>>,
+    /// Egress limited to its flows, DNS and every address outside these blocks (the rules' `egress`).
+    pub internet_except: Option<Vec<String>>,
     /// One-shot Jobs run from this workload's pod (the release's database migration).
     pub jobs: Vec<Job>,
     /// Init containers of the workload's own image and settings: (name, argv).
@@ -277,17 +279,25 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         rules.shared_env.iter().any(|n| n == &svc.name || rules.service(n).is_some_and(|r| r.also.contains(&svc.name)))
     };
     let mut settings: Vec<BTreeMap<String, Value>> = Vec::new();
+    // Per workload: settings it merely inherits (the env source handed whole), which make no flow.
+    let mut inherited: Vec<BTreeSet<String>> = Vec::new();
     for (svc, rule) in &chosen {
         let mut env: BTreeMap<String, Value> = BTreeMap::new();
+        let mut not_own = BTreeSet::new();
         for (key, setting) in &svc.environment {
             let value = hosts.rewrite(&setting.value, None);
             env.insert(key.clone(), classify(key, &value, &setting.origin, rules, &matcher, &secret_values));
+            if setting.from_env_source && rule.inherits_env_source {
+                not_own.insert(key.clone());
+            }
         }
         let overrides = if in_shared_env(svc) { Some(&rules.shared_settings) } else { None };
         for (key, value) in overrides.into_iter().flatten().chain(&rule.env) {
             env.insert(key.clone(), classify(key, value, key, rules, &matcher, &secret_values));
+            not_own.remove(key);
         }
         settings.push(env);
+        inherited.push(not_own);
     }
 
     // 4. Shared settings: what every shared service has alike.
@@ -323,7 +333,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let mut claims = Vec::new();
         let mut files = BTreeMap::new();
         let template_vars = template_vars(rule, &env_plain, project, svc);
-        let fqdn_suffix = format!("{}.{}", rules.namespace, rules.dns.cluster_domain);
+        let fqdn_suffix = rules.dns.service_suffix(&rules.namespace);
         let fqdn = rule.fqdn_hosts.then_some((fqdn_suffix.as_str(), &deployed_set));
         let render = |text: &str| -> String {
             let rendered = if rule.templates.is_empty() { text.to_string() } else { envsubst(text, &template_vars) };
@@ -332,7 +342,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             let rendered = replace_known(&hosts.rewrite(&rendered, fqdn), &secret_values);
             rendered.replace(
                 &format!("resolver {}", rules.dns.docker_resolver),
-                &format!("resolver {}", rules.dns.cluster_resolver),
+                &format!("resolver {}", rules.dns.resolver()),
             )
         };
         for (mi, m) in svc.volumes.iter().enumerate() {
@@ -429,15 +439,15 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                     let is_file = matches!(host, HostPath::File(_));
                     let mut mounts = Vec::new();
                     for (file, text) in &host_files {
-                        let (path, content) = match rendered_at {
-                            Some(dest) if is_file => (dest.clone(), render(text)),
-                            Some(dest) => (
-                                format!("{}/{}", dest.trim_end_matches('/'), file.trim_end_matches(".template")),
-                                render(text),
-                            ),
-                            None if is_file => (m.target.clone(), render(text)),
-                            None => (format!("{}/{file}", m.target.trim_end_matches('/')), render(text)),
+                        let path = match rendered_at {
+                            Some(dest) if is_file => dest.clone(),
+                            Some(dest) => {
+                                format!("{}/{}", dest.trim_end_matches('/'), file.trim_end_matches(".template"))
+                            }
+                            None if is_file => m.target.clone(),
+                            None => format!("{}/{file}", m.target.trim_end_matches('/')),
                         };
+                        let content = render(&insert_text(text, &path, rule, &svc.name, &mut warnings));
                         let key = file_key(&files, path.rsplit('/').next().unwrap_or(&path), &path);
                         files.insert(key.clone(), content);
                         mounts.push(Mount { path, sub_path: Some(key), read_only: true });
@@ -547,7 +557,9 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             host_index.mentioned(text, &mut named);
         }
         for (key, value) in &settings[i] {
-            host_index.mentioned_by_setting(key, &value.plain, &mut named);
+            if !inherited[i].contains(key) {
+                host_index.mentioned_by_setting(key, &value.plain, &mut named);
+            }
         }
         for target in named.into_iter().filter(|t| *t != name) {
             talks_to.insert(target.to_string(), "named as a host in its settings or config files".to_string());
@@ -641,6 +653,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             talks_to,
             networks,
             egress_only_to,
+            internet_except: rule.egress.as_ref().map(|e| e.internet_except.clone()),
             jobs,
             init: rule.init.iter().map(|(n, argv)| (n.clone(), argv.clone())).collect(),
             share_process_namespace: rule.share_process_namespace,
@@ -954,6 +967,46 @@ fn probe(
         }
     }
     p
+}
+
+/// A file's text with the rules' inserts for its path (`path`: where the container reads it).
+fn insert_text(text: &str, path: &str, rule: &ServiceRule, service: &str, warnings: &mut Vec<String>) -> String {
+    let mut out = text.to_string();
+    for ins in rule.inserts.iter().filter(|i| i.file == path) {
+        let lines: Vec<&str> = out.lines().collect();
+        let indent_of = |line: &str| line[..line.len() - line.trim_start().len()].to_string();
+        let block = |indent: &str| -> Vec<String> {
+            ins.text.lines().map(|l| if l.is_empty() { String::new() } else { format!("{indent}{l}") }).collect()
+        };
+        let mut result: Vec<String> = Vec::new();
+        let mut done = false;
+        for line in &lines {
+            let starts =
+                |anchor: &Option<String>| anchor.as_ref().is_some_and(|a| line.trim_start().starts_with(a.as_str()));
+            if starts(&ins.before) && !done {
+                result.extend(block(&indent_of(line)));
+                done = true;
+            }
+            result.push(line.to_string());
+            if starts(&ins.after) {
+                result.extend(block(&format!("{}    ", indent_of(line))));
+                done = true;
+            }
+        }
+        if !done {
+            let anchor = ins.after.as_deref().or(ins.before.as_deref()).unwrap_or_default();
+            warnings.push(format!(
+                "service `{service}`: the rules insert text into `{path}` at `{anchor}`, which the file lacks; nothing was inserted"
+            ));
+            continue;
+        }
+        let mut joined = result.join("\n");
+        if out.ends_with('\n') {
+            joined.push('\n');
+        }
+        out = joined;
+    }
+    out
 }
 
 /// Variables for rendering templates: the service's settings, then the rules' derived ones.

@@ -69,8 +69,22 @@ pub struct SharedClaim {
 #[serde(deny_unknown_fields)]
 pub struct Dns {
     pub docker_resolver: String,
+    /// The cluster's DNS Service, as a name relative to the cluster domain (`kube-dns.kube-system.svc`).
     pub cluster_resolver: String,
+    /// The cluster's DNS domain (`cluster.local`; `--cluster-domain`).
     pub cluster_domain: String,
+}
+
+impl Dns {
+    /// The fully qualified name of a Service: `<name>.<namespace>.svc.<cluster domain>`.
+    pub fn service_suffix(&self, namespace: &str) -> String {
+        format!("{namespace}.svc.{}", self.cluster_domain)
+    }
+
+    /// The fully qualified name of the cluster's DNS Service.
+    pub fn resolver(&self) -> String {
+        format!("{}.{}", self.cluster_resolver, self.cluster_domain)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,6 +231,36 @@ pub struct ServiceRule {
     /// Why a checkov finding on this workload is accepted: check ID → reason.
     #[serde(default)]
     pub findings: BTreeMap<String, String>,
+    /// Text added to rendered files (a location nginx answers itself, a proxy's deny rule).
+    #[serde(default)]
+    pub inserts: Vec<InsertRule>,
+    /// An egress policy: the workload's flows, DNS, and addresses outside the cluster but these.
+    pub egress: Option<EgressRule>,
+    /// The service gets the project's env source (`.env`) whole through `env_file` but uses only
+    /// its own settings: a setting only the env source gives makes no flow (NetworkPolicy).
+    #[serde(default)]
+    pub inherits_env_source: bool,
+}
+
+/// Text added to a rendered file, before it is rendered (so it may use the template's variables):
+/// after every line that starts with `after` (indented one level deeper), or before the first line
+/// that starts with `before` (indented like it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsertRule {
+    /// The rendered file's path in the container.
+    pub file: String,
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub text: String,
+}
+
+/// Egress of a workload that reaches addresses outside the cluster.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressRule {
+    /// Every address is allowed except these blocks (IPv4 and IPv6 CIDRs).
+    pub internet_except: Vec<String>,
 }
 
 /// A Job made from a service's pod: named after the release, so it runs once per release.
@@ -308,6 +352,10 @@ pub struct Choices {
     pub expose: Option<String>,
     /// An Ingress in front of the exposed service.
     pub ingress: Option<IngressRule>,
+    /// Namespace of every object (a DNS label).
+    pub namespace: Option<String>,
+    /// The cluster's DNS domain (`cluster.local`).
+    pub cluster_domain: Option<String>,
 }
 
 impl Rules {
@@ -323,6 +371,24 @@ impl Rules {
 
     /// Apply command-line choices. `services` are the compose file's service names.
     pub fn apply(&mut self, choices: &Choices, services: &[String]) -> Result<()> {
+        if let Some(ns) = &choices.namespace {
+            if !crate::names::is_dns_label(ns) {
+                return Err(Error::usage(
+                    format!("--namespace `{ns}` is not a DNS label"),
+                    "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
+                ));
+            }
+            self.namespace = ns.clone();
+        }
+        if let Some(domain) = &choices.cluster_domain {
+            if !domain.split('.').all(crate::names::is_dns_label) || domain.len() > 253 {
+                return Err(Error::usage(
+                    format!("--cluster-domain `{domain}` is not a DNS domain"),
+                    "use DNS labels joined by dots, as the cluster's kubelet --cluster-domain (e.g. cluster.local)",
+                ));
+            }
+            self.dns.cluster_domain = domain.clone();
+        }
         for wanted in &choices.external {
             let key = self
                 .services
@@ -361,7 +427,12 @@ impl Rules {
                 rule.ingress = Some(ingress.clone());
             }
         }
-        if choices.external.is_empty() && choices.expose.is_none() && choices.ingress.is_none() {
+        if choices.external.is_empty()
+            && choices.expose.is_none()
+            && choices.ingress.is_none()
+            && choices.namespace.is_none()
+            && choices.cluster_domain.is_none()
+        {
             return Ok(());
         }
         let seen = format!("{}{:?}", self.fingerprint, choices);
