@@ -47,7 +47,7 @@ for example in $examples; do
         echo "kept    ${secret#"$root"/}"
         continue
     fi
-    for token in $(grep -o 'CHANGE_ME_[A-Za-z0-9_]*' "$example" | LC_ALL=C sort -u); do
+    grep -o 'CHANGE_ME_[A-Za-z0-9_]*' "$example" | LC_ALL=C sort -u | while read -r token; do
         grep -q "^$token " "$values" || printf '%s %s\n' "$token" "$(random_value)" >> "$values"
     done
     cp "$example" "$secret.tmp"
