@@ -1168,6 +1168,30 @@ mod tests {
     }
 
     #[test]
+    fn inserts_after_every_opening_line_or_before_the_first() {
+        let ins = |after: Option<&str>, before: Option<&str>, text: &str| crate::rules::InsertRule {
+            file: "/f".into(),
+            after: after.map(Into::into),
+            before: before.map(Into::into),
+            text: text.into(),
+        };
+        let rule = |i| ServiceRule { inserts: vec![i], ..ServiceRule::default() };
+        let mut warnings = Vec::new();
+        let conf = "server {\n  listen 80;\n}\nserver {\n}\n";
+        let got = insert_text(conf, "/f", &rule(ins(Some("server {"), None, "a;\nb;\n")), "s", &mut warnings);
+        assert_eq!(got, "server {\n    a;\n    b;\n  listen 80;\n}\nserver {\n    a;\n    b;\n}\n");
+        let squid = "acl x src all\n  http_access allow x\nhttp_access deny all\n";
+        let got =
+            insert_text(squid, "/f", &rule(ins(None, Some("http_access"), "http_access deny y\n")), "s", &mut warnings);
+        assert_eq!(got, "acl x src all\n  http_access deny y\n  http_access allow x\nhttp_access deny all\n");
+        assert!(warnings.is_empty());
+        // Another file is left alone; a missing anchor is said, not silently skipped.
+        assert_eq!(insert_text(conf, "/other", &rule(ins(Some("server {"), None, "a;")), "s", &mut warnings), conf);
+        assert_eq!(insert_text("x\n", "/f", &rule(ins(Some("server {"), None, "a;")), "s", &mut warnings), "x\n");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    #[test]
     fn version_order() {
         assert!(older_than("0.15.3", "1.8.0"));
         assert!(older_than("v1.7.2", "1.8.0"));
