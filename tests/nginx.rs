@@ -133,6 +133,7 @@ fn run_case(release: &str, flags: &[&str]) {
 
 /// Inside the namespace: nginx -t, then nginx with everything down, then with the stand-ins.
 fn inside(work: &Path) {
+    let _orphans = netns::Orphans::adopt();
     let case = std::fs::read_to_string(work.join("case")).expect("case");
     let mut lines = case.lines();
     let (ns, domain) = (lines.next().expect("ns"), lines.next().expect("domain"));

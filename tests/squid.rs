@@ -92,7 +92,9 @@ fn run_case(release: &str) {
 
 /// Inside the namespace: squid -k parse, the sandbox's namespace, squid, the requests.
 fn inside(work: &Path) {
+    let _orphans = netns::Orphans::adopt();
     let squid = netns::require("squid", "squid");
+    netns::require("nsenter", "util-linux");
     let parse =
         netns::unprivileged(&squid).args(["-k", "parse", "-f", "/etc/squid/squid.conf"]).output().expect("parse");
     let text = String::from_utf8_lossy(&parse.stderr).to_string();
@@ -111,6 +113,14 @@ fn inside(work: &Path) {
         Command::new("unshare").arg("-n").arg(&me).env("COMPOSE2DIFY_TEST_SANDBOX", "1").spawn().expect("sandbox");
     let _sandbox = netns::Running(child);
     let pid = _sandbox.0.id().to_string();
+    // `unshare` makes the namespace, then runs the stand-in: wait until the child is in it, or the
+    // veth's end would land in this namespace.
+    let ours = std::fs::read_link("/proc/self/ns/net").expect("own network namespace");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|theirs| theirs == ours) {
+        assert!(Instant::now() < deadline, "the sandbox's network namespace never appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let sh = |script: &str| {
         let o = Command::new("sh").args(["-c", script]).output().expect("sh");
         assert!(o.status.success(), "{script}: {}", String::from_utf8_lossy(&o.stderr));

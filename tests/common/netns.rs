@@ -73,11 +73,71 @@ pub fn unprivileged(program: &Path) -> Command {
     c
 }
 
-/// A started program, stopped when dropped.
+/// While it lives, this process adopts its descendants' orphans (squid's log daemon, nginx's
+/// workers); dropped (last, so declare it first), it stops and collects every child left, so that
+/// nothing the test started outlives it, even after a failed assertion.
+pub struct Orphans;
+
+impl Orphans {
+    pub fn adopt() -> Self {
+        // SAFETY: prctl(2) with integer arguments; no memory is passed.
+        let done = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        assert_eq!(done, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
+        Orphans
+    }
+}
+
+impl Drop for Orphans {
+    fn drop(&mut self) {
+        reap_orphans();
+    }
+}
+
+/// Stop (SIGKILL) and collect every child this process still has.
+fn reap_orphans() {
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // pid (comm) state ppid …: the fields after the last `)`.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
+        if ppid == Some(me.as_str()) {
+            if let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() {
+                // SAFETY: kill(2) on a child of this process.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+    // SAFETY: waitpid(2) for any child, without blocking; the status is written to a local.
+    let mut status = 0;
+    while unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } > 0 {}
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        // SAFETY: as above.
+        match unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } {
+            -1 => return, // no children left
+            0 => std::thread::sleep(Duration::from_millis(50)),
+            _ => {}
+        }
+    }
+}
+
+/// A started program, stopped when dropped: SIGTERM first, so that a master process (nginx) stops
+/// its workers rather than leaving them behind, then SIGKILL after five seconds.
 pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            // SAFETY: kill(2) on the pid of our own child, which we have not reaped yet.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
