@@ -150,6 +150,7 @@ fn facts(plan: &Plan) -> Facts {
         has_network_policies: true,
         migration_job: plan.workloads.iter().flat_map(|w| &w.jobs).map(|j| j.name.clone()).next(),
         cluster_domain: plan.dns.cluster_domain.clone(),
+        inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),
         fqdn_users: plan
             .workloads
             .iter()

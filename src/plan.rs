@@ -74,6 +74,8 @@ pub struct Workload {
     pub egress_only_to: Option<BTreeSet<String>>,
     /// Egress limited to its flows, DNS and every address outside these blocks (the rules' `egress`).
     pub internet_except: Option<Vec<String>>,
+    /// Settings it only inherits (the env source handed whole, `inherits_env_source`): no flows.
+    pub inherited: BTreeSet<String>,
     /// One-shot Jobs run from this workload's pod (the release's database migration).
     pub jobs: Vec<Job>,
     /// Init containers of the workload's own image and settings: (name, argv).
@@ -654,6 +656,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             networks,
             egress_only_to,
             internet_except: rule.egress.as_ref().map(|e| e.internet_except.clone()),
+            inherited: inherited[i].clone(),
             jobs,
             init: rule.init.iter().map(|(n, argv)| (n.clone(), argv.clone())).collect(),
             share_process_namespace: rule.share_process_namespace,

@@ -42,6 +42,8 @@ pub struct Facts {
     pub cluster_domain: String,
     /// Workloads whose config files name Services by their fully qualified names (nginx).
     pub fqdn_users: Vec<String>,
+    /// Workloads that get the whole `.env` but only inherit it: its hosts open no flow for them.
+    pub inherit_env_source: Vec<String>,
 }
 
 /// The egress policy of a workload (`restrict-egress-<name>`).
@@ -1088,10 +1090,13 @@ impl<'a> Renderer<'a> {
                 "- Ingress is denied by default for every pod in the namespace; only the flows implied by the compose networks and by references between services are allowed.",
                 "- ネームスペース内のすべての Pod で受信（Ingress）を既定で拒否し、compose のネットワーク定義やサービス間の参照から必要と分かる通信だけを許可します。",
             );
-            self.tl(
-                "- A flow comes from what a workload uses: its own settings (compose `environment:` and its own env files), config files and command. Settings it only inherits (the whole `.env` that compose hands to some services) open nothing.",
-                "- 通信の許可は、ワークロードが実際に使うもの（自身の設定＝compose の `environment:` と自身の env ファイル、設定ファイル、コマンド）から決めます。継承しただけの設定（compose が一部のサービスに丸ごと渡す `.env`）では何も許可しません。",
-            );
+            if !f.inherit_env_source.is_empty() {
+                let names = self.codes(&f.inherit_env_source);
+                self.tl(
+                    &format!("- A flow comes from what a workload uses: its own settings (compose `environment:` and its own env files), config files and command. {names} get the whole `.env` from compose but only inherit it: the hosts named there open nothing for them."),
+                    &format!("- 通信の許可は、ワークロードが実際に使うもの（自身の設定＝compose の `environment:` と自身の env ファイル、設定ファイル、コマンド）から決めます。{names} は compose から `.env` を丸ごと受け取りますが継承しているだけなので、そこに書かれたホストへの通信は許可しません。"),
+                );
+            }
             for w in &f.workloads {
                 let Some(e) = &w.egress else { continue };
                 let n = &w.name;
@@ -2075,6 +2080,7 @@ mod tests {
             migration_job: Some("api-migrate-1-14-1".into()),
             cluster_domain: "cluster.local".into(),
             fqdn_users: vec!["nginx".into()],
+            inherit_env_source: vec!["sandbox".into(), "web".into()],
         }
     }
 
@@ -2247,6 +2253,7 @@ mod tests {
         assert!(en.contains("`ssrf-proxy`'s proxy configuration denies requests to `10.0.0.0/8`"));
         assert!(en.contains("`nginx` is probed with `GET /healthz` :80, which it answers itself"));
         assert!(en.contains("regenerate the tree with `--namespace NAME`"));
+        assert!(en.contains("`sandbox`, `web` get the whole `.env` from compose but only inherit it"));
         assert!(en.contains("only `nginx` is reachable"));
         f.has_network_policies = false;
         for out in both(&f) {
@@ -2287,6 +2294,7 @@ mod tests {
             migration_job: None,
             cluster_domain: "cluster.local".into(),
             fqdn_users: vec![],
+            inherit_env_source: vec![],
         };
         for out in both(&f) {
             assert!(out.ends_with('\n') && !out.ends_with("\n\n"));
