@@ -15,6 +15,8 @@ pub struct Setting {
     pub value: String,
     /// The variable the value traces to: `${DB_PASSWORD:-x}` → `DB_PASSWORD`; an env-file line `K=v` → `K`.
     pub origin: String,
+    /// Read through `env_file` from the project's env source (`.env`): the whole settings file.
+    pub from_env_source: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +146,11 @@ pub trait Context {
     fn interpolate(&mut self, raw: &str, path: &str) -> Result<(String, Option<String>), Problem>;
     /// The settings of an env file as `(key, value, origin)`; `None` when it is optional and missing.
     fn env_file(&mut self, path: &str, required: bool, at: &str) -> Result<Option<EnvEntries>, Problem>;
+    /// Whether an `env_file` entry names the project's env source (`.env` beside the compose file,
+    /// read from its `.example` when missing, or the `--env-file`).
+    fn is_env_source(&self, _path: &str) -> bool {
+        false
+    }
 }
 
 /// Keys of a service that the model reads.
@@ -226,7 +233,7 @@ impl<C: Context> Reader<'_, C> {
             other => return Err(problem(name, name, format!("service `{name}` is {}, not a mapping", kind_of(other)))),
         };
         let mut svc = Service { name: name.to_string(), ..Service::default() };
-        let mut env_files: Vec<(String, String, String)> = Vec::new();
+        let mut env_files: Vec<(String, String, String, bool)> = Vec::new();
         let mut environment: Vec<(String, Setting)> = Vec::new();
         for (key, v) in map {
             let Some(key) = key.as_str() else { continue };
@@ -301,8 +308,11 @@ impl<C: Context> Reader<'_, C> {
                 }
             }
         }
-        for (key, value, origin) in env_files {
-            svc.environment.insert(key, Setting { value, origin });
+        for (key, value, origin, from_env_source) in env_files {
+            // A setting is inherited only when the env source alone gives it: a later `.env` entry
+            // that overrides the service's own env file keeps the setting the service's own.
+            let own_before = svc.environment.get(&key).is_some_and(|s| !s.from_env_source);
+            svc.environment.insert(key, Setting { value, origin, from_env_source: from_env_source && !own_before });
         }
         for (key, setting) in environment {
             svc.environment.insert(key, setting);
@@ -348,7 +358,7 @@ impl<C: Context> Reader<'_, C> {
         }
     }
 
-    fn env_files(&mut self, value: &Value, path: &str) -> Result<Vec<(String, String, String)>, Problem> {
+    fn env_files(&mut self, value: &Value, path: &str) -> Result<Vec<(String, String, String, bool)>, Problem> {
         let items: Vec<&Value> = match value {
             Value::Sequence(items) => items.iter().collect(),
             other => vec![other],
@@ -368,8 +378,9 @@ impl<C: Context> Reader<'_, C> {
                 }
                 other => (self.s(other, &at)?, true),
             };
+            let from_env_source = self.ctx.is_env_source(&file);
             if let Some(entries) = self.ctx.env_file(&file, required, &at)? {
-                out.extend(entries);
+                out.extend(entries.into_iter().map(|(k, v, o)| (k, v, o, from_env_source)));
             }
         }
         Ok(out)
@@ -388,7 +399,7 @@ impl<C: Context> Reader<'_, C> {
                         .ok_or_else(|| problem(path, &key, format!("`{key}` is {}, not a string", kind_of(v))))?;
                     let (value, sole) = self.ctx.interpolate(&raw, &format!("{path}.{key}"))?;
                     let origin = sole.unwrap_or_else(|| key.clone());
-                    out.push((key, Setting { value, origin }));
+                    out.push((key, Setting { value, origin, from_env_source: false }));
                 }
             }
             Value::Sequence(items) => {
@@ -397,7 +408,7 @@ impl<C: Context> Reader<'_, C> {
                     let Some((key, raw_value)) = raw.split_once('=') else { continue };
                     let (value, sole) = self.ctx.interpolate(raw_value, &format!("{path}.{key}"))?;
                     let origin = sole.unwrap_or_else(|| key.to_string());
-                    out.push((key.to_string(), Setting { value, origin }));
+                    out.push((key.to_string(), Setting { value, origin, from_env_source: false }));
                 }
             }
             Value::Null => {}

@@ -14,9 +14,9 @@ use k8s_openapi::api::core::v1::{
     VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
-    IngressTLS, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
-    NetworkPolicySpec, ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule, IngressServiceBackend,
+    IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec, ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -711,6 +711,20 @@ fn probe_with(w: &Workload, action: &ProbeAction, startup: bool) -> K8sProbe {
     probe
 }
 
+/// Every address but `blocks`: one peer for IPv4 and one for IPv6, each with the blocks of its family.
+fn internet_except(blocks: &[String]) -> Vec<NetworkPolicyPeer> {
+    [("0.0.0.0/0", false), ("::/0", true)]
+        .into_iter()
+        .map(|(cidr, v6)| NetworkPolicyPeer {
+            ip_block: Some(IPBlock {
+                cidr: cidr.into(),
+                except: Some(blocks.iter().filter(|b| b.contains(':') == v6).cloned().collect()),
+            }),
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// Default-deny ingress for the tool's pods, then one policy per allowed flow set, each saying why.
 pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
     let mut out = Vec::new();
@@ -801,12 +815,11 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
             }),
         });
     }
-    for w in &plan.workloads {
-        let Some(members) = &w.egress_only_to else { continue };
+    for w in plan.workloads.iter().filter(|w| w.egress_only_to.is_some() || w.internet_except.is_some()) {
         let mut reached: Vec<(usize, &Workload)> = w
             .talks_to
             .keys()
-            .filter(|t| members.contains(*t))
+            .filter(|t| w.egress_only_to.as_ref().is_none_or(|members| members.contains(*t)))
             .filter_map(|t| by_name.get(t.as_str()).copied())
             .filter(|(_, m)| m.serves())
             .collect();
@@ -833,16 +846,29 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
                 },
             ]),
         });
+        let flows: Vec<&str> = reached.iter().map(|(_, m)| m.name.as_str()).collect();
+        let flows = if flows.is_empty() { "no workload".to_string() } else { flows.join(", ") };
+        let why = match &w.internet_except {
+            Some(blocks) => {
+                egress.push(NetworkPolicyEgressRule { to: Some(internet_except(blocks)), ports: None });
+                format!(
+                    "{} reaches {flows}, DNS, and addresses outside the cluster except {}",
+                    w.name,
+                    blocks.join(", ")
+                )
+            }
+            None => format!(
+                "{} is only on internal compose networks ({}): it reaches what it uses there ({flows}) and DNS, nothing else",
+                w.name,
+                w.networks.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
         out.push(NetworkPolicy {
             metadata: ObjectMeta {
                 name: Some(format!("restrict-egress-{}", w.name)),
                 namespace: Some(plan.namespace.clone()),
                 labels: Some(own.clone()),
-                annotations: Some(reason(format!(
-                    "{} is only on internal compose networks ({}): it reaches their members and DNS, nothing else",
-                    w.name,
-                    w.networks.iter().cloned().collect::<Vec<_>>().join(", ")
-                ))),
+                annotations: Some(reason(why)),
                 ..Default::default()
             },
             spec: Some(NetworkPolicySpec {

@@ -144,6 +144,31 @@ fn facts(plan: &Plan) -> Facts {
                     .iter()
                     .map(|f| (f.name.clone(), security_facts(&f.security, f.reason.clone())))
                     .collect(),
+                http_probe: match &w.probe.action {
+                    plan::ProbeAction::Http { path, port } => {
+                        let local = format!("location = {path} {{");
+                        let answered = w.files.values().any(|t| {
+                            t.split(local.as_str()).nth(1).is_some_and(|rest| {
+                                rest.split('}')
+                                    .next()
+                                    .is_some_and(|b| b.contains("return ") && !b.contains("proxy_pass"))
+                            })
+                        });
+                        Some((path.clone(), *port, answered))
+                    }
+                    _ => None,
+                },
+                egress: (w.egress_only_to.is_some() || w.internet_except.is_some()).then(|| readme::EgressFacts {
+                    reaches: w
+                        .talks_to
+                        .keys()
+                        .filter(|t| w.egress_only_to.as_ref().is_none_or(|m| m.contains(*t)))
+                        .filter(|t| plan.workloads.iter().any(|o| &o.name == *t && o.serves()))
+                        .cloned()
+                        .collect(),
+                    internet_except: w.internet_except.clone(),
+                }),
+                proxy_denies: proxy_denies(w),
             })
             .collect(),
         secret_files,
@@ -164,6 +189,17 @@ fn facts(plan: &Plan) -> Facts {
             .collect(),
         has_network_policies: true,
         migration_job: plan.workloads.iter().flat_map(|w| &w.jobs).map(|j| j.name.clone()).next(),
+        cluster_domain: plan.dns.cluster_domain.clone(),
+        inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),
+        fqdn_users: plan
+            .workloads
+            .iter()
+            .filter(|w| {
+                let suffix = format!(".{}", plan.dns.service_suffix(&plan.namespace));
+                w.files.values().any(|t| t.contains(&suffix))
+            })
+            .map(|w| w.name.clone())
+            .collect(),
     }
 }
 
@@ -238,6 +274,26 @@ fn storage_facts(plan: &Plan) -> StorageFacts {
         retain_annotations: plan.retain_annotations.iter().map(|(k, v)| format!("{k}: {v}")).collect(),
         instance: plan.instance.clone(),
     }
+}
+
+/// The destinations a squid config denies first: the `dst` ACLs named by its first `http_access`
+/// line, when that line denies.
+fn proxy_denies(w: &plan::Workload) -> Vec<String> {
+    for text in w.files.values() {
+        let Some(first) = text.lines().map(str::trim).find(|l| l.starts_with("http_access ")) else { continue };
+        let Some(rule) = first.strip_prefix("http_access deny ") else { continue };
+        let mut blocks = Vec::new();
+        for acl in rule.split_whitespace().filter(|a| !a.starts_with('!')) {
+            let prefix = format!("acl {acl} dst ");
+            for line in text.lines().filter_map(|l| l.trim().strip_prefix(prefix.as_str())) {
+                blocks.extend(line.split_whitespace().take_while(|b| !b.starts_with('#')).map(str::to_string));
+            }
+        }
+        if !blocks.is_empty() {
+            return blocks;
+        }
+    }
+    Vec::new()
 }
 
 /// `GENERATED.md`: which release and inputs the tree was made from, and by which tool version.

@@ -146,6 +146,12 @@ struct GenerateArgs {
     /// size and proxy timeouts follow the release's own nginx settings.
     #[arg(long, value_name = "CLASS", requires = "ingress_host")]
     ingress_class: Option<String>,
+    /// Namespace of every object (default: the rules', `dify`); nginx's upstream names follow.
+    #[arg(long, value_name = "NAME")]
+    namespace: Option<String>,
+    /// The cluster's DNS domain (default `cluster.local`); nginx's upstream and resolver names follow.
+    #[arg(long, value_name = "DOMAIN")]
+    cluster_domain: Option<String>,
     /// An annotation of the Ingress (repeatable); it wins over the annotations derived from settings.
     #[arg(long = "ingress-annotation", value_name = "KEY=VALUE", requires = "ingress_host")]
     ingress_annotations: Vec<String>,
@@ -474,6 +480,8 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
         secrets,
         storage_class: args.storage_class,
         rwx_storage_class: args.rwx_storage_class,
+        namespace: args.namespace,
+        cluster_domain: args.cluster_domain,
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;

@@ -79,8 +79,12 @@ pub struct Workload {
     pub talks_to: BTreeMap<String, String>,
     /// Compose networks it is on.
     pub networks: BTreeSet<String>,
-    /// Only on internal networks: egress limited to those networks' members and DNS.
+    /// Only on internal networks: egress limited to its flows to those networks' members, and DNS.
     pub egress_only_to: Option<BTreeSet<String>>,
+    /// Egress limited to its flows, DNS and every address outside these blocks (the rules' `egress`).
+    pub internet_except: Option<Vec<String>>,
+    /// Settings it only inherits (the env source handed whole, `inherits_env_source`): no flows.
+    pub inherited: BTreeSet<String>,
     /// One-shot Jobs run from this workload's pod (the release's database migration).
     pub jobs: Vec<Job>,
     /// Init containers of the workload's own image and settings: (name, argv).
@@ -324,8 +328,11 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     };
     let via = variable_origins(&chosen);
     let mut settings: Vec<BTreeMap<String, Value>> = Vec::new();
+    // Per workload: settings it merely inherits (the env source handed whole), which make no flow.
+    let mut inherited: Vec<BTreeSet<String>> = Vec::new();
     for (svc, rule) in &chosen {
         let mut env: BTreeMap<String, Value> = BTreeMap::new();
+        let mut not_own = BTreeSet::new();
         for (key, setting) in &svc.environment {
             let value = hosts.rewrite(&setting.value, None);
             let origin = match via.get(&(key.as_str(), setting.value.as_str())) {
@@ -333,12 +340,17 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 _ => setting.origin.as_str(),
             };
             env.insert(key.clone(), classify(key, &value, origin, rules, &matcher, &secret_values));
+            if setting.from_env_source && rule.inherits_env_source {
+                not_own.insert(key.clone());
+            }
         }
         let overrides = if in_shared_env(svc) { Some(&rules.shared_settings) } else { None };
         for (key, value) in overrides.into_iter().flatten().chain(&rule.env) {
             env.insert(key.clone(), classify(key, value, key, rules, &matcher, &secret_values));
+            not_own.remove(key);
         }
         settings.push(env);
+        inherited.push(not_own);
     }
 
     // 4. Shared settings: what every shared service has alike.
@@ -374,7 +386,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let mut claims = Vec::new();
         let mut files = BTreeMap::new();
         let template_vars = template_vars(rule, &env_plain, project, svc);
-        let fqdn_suffix = format!("{}.{}", rules.namespace, rules.dns.cluster_domain);
+        let fqdn_suffix = rules.dns.service_suffix(&rules.namespace);
         let fqdn = rule.fqdn_hosts.then_some((fqdn_suffix.as_str(), &deployed_set));
         let render = |text: &str| -> String {
             let rendered = if rule.templates.is_empty() { text.to_string() } else { envsubst(text, &template_vars) };
@@ -383,7 +395,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             let rendered = replace_known(&hosts.rewrite(&rendered, fqdn), &secret_values);
             rendered.replace(
                 &format!("resolver {}", rules.dns.docker_resolver),
-                &format!("resolver {}", rules.dns.cluster_resolver),
+                &format!("resolver {}", rules.dns.resolver()),
             )
         };
         for (mi, m) in svc.volumes.iter().enumerate() {
@@ -480,15 +492,15 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                     let is_file = matches!(host, HostPath::File(_));
                     let mut mounts = Vec::new();
                     for (file, text) in &host_files {
-                        let (path, content) = match rendered_at {
-                            Some(dest) if is_file => (dest.clone(), render(text)),
-                            Some(dest) => (
-                                format!("{}/{}", dest.trim_end_matches('/'), file.trim_end_matches(".template")),
-                                render(text),
-                            ),
-                            None if is_file => (m.target.clone(), render(text)),
-                            None => (format!("{}/{file}", m.target.trim_end_matches('/')), render(text)),
+                        let path = match rendered_at {
+                            Some(dest) if is_file => dest.clone(),
+                            Some(dest) => {
+                                format!("{}/{}", dest.trim_end_matches('/'), file.trim_end_matches(".template"))
+                            }
+                            None if is_file => m.target.clone(),
+                            None => format!("{}/{file}", m.target.trim_end_matches('/')),
                         };
+                        let content = render(&insert_text(text, &path, rule, &svc.name, &mut warnings));
                         let key = file_key(&files, path.rsplit('/').next().unwrap_or(&path), &path);
                         files.insert(key.clone(), content);
                         mounts.push(Mount { path, sub_path: Some(key), read_only: true });
@@ -601,7 +613,9 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             host_index.mentioned(text, &mut named);
         }
         for (key, value) in &settings[i] {
-            host_index.mentioned_by_setting(key, &value.plain, &mut named);
+            if !inherited[i].contains(key) {
+                host_index.mentioned_by_setting(key, &value.plain, &mut named);
+            }
         }
         for target in named.into_iter().filter(|t| *t != name) {
             talks_to.insert(target.to_string(), "named as a host in its settings or config files".to_string());
@@ -702,6 +716,8 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             talks_to,
             networks,
             egress_only_to,
+            internet_except: rule.egress.as_ref().map(|e| e.internet_except.clone()),
+            inherited: inherited[i].clone(),
             jobs,
             init: rule.init.iter().map(|(n, argv)| (n.clone(), argv.clone())).collect(),
             share_process_namespace: rule.share_process_namespace,
@@ -1079,6 +1095,46 @@ fn folded_inits(
     out
 }
 
+/// A file's text with the rules' inserts for its path (`path`: where the container reads it).
+fn insert_text(text: &str, path: &str, rule: &ServiceRule, service: &str, warnings: &mut Vec<String>) -> String {
+    let mut out = text.to_string();
+    for ins in rule.inserts.iter().filter(|i| i.file == path) {
+        let lines: Vec<&str> = out.lines().collect();
+        let indent_of = |line: &str| line[..line.len() - line.trim_start().len()].to_string();
+        let block = |indent: &str| -> Vec<String> {
+            ins.text.lines().map(|l| if l.is_empty() { String::new() } else { format!("{indent}{l}") }).collect()
+        };
+        let mut result: Vec<String> = Vec::new();
+        let mut done = false;
+        for line in &lines {
+            let starts =
+                |anchor: &Option<String>| anchor.as_ref().is_some_and(|a| line.trim_start().starts_with(a.as_str()));
+            if starts(&ins.before) && !done {
+                result.extend(block(&indent_of(line)));
+                done = true;
+            }
+            result.push(line.to_string());
+            if starts(&ins.after) {
+                result.extend(block(&format!("{}    ", indent_of(line))));
+                done = true;
+            }
+        }
+        if !done {
+            let anchor = ins.after.as_deref().or(ins.before.as_deref()).unwrap_or_default();
+            warnings.push(format!(
+                "service `{service}`: the rules insert text into `{path}` at `{anchor}`, which the file lacks; nothing was inserted"
+            ));
+            continue;
+        }
+        let mut joined = result.join("\n");
+        if out.ends_with('\n') {
+            joined.push('\n');
+        }
+        out = joined;
+    }
+    out
+}
+
 /// The check a probe rule names, if any.
 fn rule_action(r: &crate::rules::ProbeRule) -> Option<ProbeAction> {
     if let Some(h) = &r.http {
@@ -1347,6 +1403,30 @@ mod tests {
     fn envsubst_replaces_known_only() {
         let vars = BTreeMap::from([("NGINX_PORT".to_string(), "80".to_string()), ("X".to_string(), "1".to_string())]);
         assert_eq!(envsubst("listen ${NGINX_PORT}; $host $X ${Y}", &vars), "listen 80; $host 1 ${Y}");
+    }
+
+    #[test]
+    fn inserts_after_every_opening_line_or_before_the_first() {
+        let ins = |after: Option<&str>, before: Option<&str>, text: &str| crate::rules::InsertRule {
+            file: "/f".into(),
+            after: after.map(Into::into),
+            before: before.map(Into::into),
+            text: text.into(),
+        };
+        let rule = |i| ServiceRule { inserts: vec![i], ..ServiceRule::default() };
+        let mut warnings = Vec::new();
+        let conf = "server {\n  listen 80;\n}\nserver {\n}\n";
+        let got = insert_text(conf, "/f", &rule(ins(Some("server {"), None, "a;\nb;\n")), "s", &mut warnings);
+        assert_eq!(got, "server {\n    a;\n    b;\n  listen 80;\n}\nserver {\n    a;\n    b;\n}\n");
+        let squid = "acl x src all\n  http_access allow x\nhttp_access deny all\n";
+        let got =
+            insert_text(squid, "/f", &rule(ins(None, Some("http_access"), "http_access deny y\n")), "s", &mut warnings);
+        assert_eq!(got, "acl x src all\n  http_access deny y\n  http_access allow x\nhttp_access deny all\n");
+        assert!(warnings.is_empty());
+        // Another file is left alone; a missing anchor is said, not silently skipped.
+        assert_eq!(insert_text(conf, "/other", &rule(ins(Some("server {"), None, "a;")), "s", &mut warnings), conf);
+        assert_eq!(insert_text("x\n", "/f", &rule(ins(Some("server {"), None, "a;")), "s", &mut warnings), "x\n");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
     }
 
     #[test]

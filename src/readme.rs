@@ -45,6 +45,21 @@ pub struct Facts {
     pub has_network_policies: bool,
     /// Name of the database migration Job, if any.
     pub migration_job: Option<String>,
+    /// The cluster's DNS domain the tree was generated for, e.g. `cluster.local`.
+    pub cluster_domain: String,
+    /// Workloads whose config files name Services by their fully qualified names (nginx).
+    pub fqdn_users: Vec<String>,
+    /// Workloads that get the whole `.env` but only inherit it: its hosts open no flow for them.
+    pub inherit_env_source: Vec<String>,
+}
+
+/// The egress policy of a workload (`restrict-egress-<name>`).
+#[derive(Debug, Clone, Default)]
+pub struct EgressFacts {
+    /// Workloads it may connect to (besides DNS).
+    pub reaches: Vec<String>,
+    /// Addresses outside the cluster it may reach: all but these blocks; `None`: none at all.
+    pub internet_except: Option<Vec<String>>,
 }
 
 /// One Secret of the tree: its name, and per key the variables (placeholders) its value is made of;
@@ -102,6 +117,13 @@ pub struct WorkloadFacts {
     pub ingress: Option<(String, bool)>,
     /// The user ID it runs as when the rules make it run as non-root.
     pub non_root_user: Option<i64>,
+    /// An HTTP probe's path and port, and whether its own config answers that path (nginx's
+    /// `location = /healthz { return 200; }`) rather than passing it on.
+    pub http_probe: Option<(String, u16, bool)>,
+    /// Its egress policy, when it has one.
+    pub egress: Option<EgressFacts>,
+    /// Destinations its proxy config denies before any other access rule (squid's `dst` ACL).
+    pub proxy_denies: Vec<String>,
     /// Its main container's security context, and that of init containers that differ from it.
     pub security: SecurityFacts,
     pub init_security: Vec<(String, SecurityFacts)>,
@@ -1215,16 +1237,41 @@ impl<'a> Renderer<'a> {
                 "- Ingress is denied by default for every pod in the namespace; only the flows implied by the compose networks and by references between services are allowed.",
                 "- ネームスペース内のすべての Pod で受信（Ingress）を既定で拒否し、compose のネットワーク定義やサービス間の参照から必要と分かる通信だけを許可します。",
             );
-            if let Some(s) = &sandbox {
-                match &ssrf {
-                    Some(p) => self.tl(
-                        &format!("- `{s}` reaches only `{p}` and DNS. It has no direct internet access; all its outbound HTTP goes through the proxy (upstream models this with the internal network `ssrf_proxy_network`)."),
-                        &format!("- `{s}` が通信できるのは `{p}` と DNS のみです。インターネットへ直接は出られず、外向きの HTTP はすべてプロキシを経由します（上流では内部ネットワーク `ssrf_proxy_network` で表現されています）。"),
-                    ),
+            if !f.inherit_env_source.is_empty() {
+                let names = self.codes(&f.inherit_env_source);
+                self.tl(
+                    &format!("- A flow comes from what a workload uses: its own settings (compose `environment:` and its own env files), config files and command. {names} get the whole `.env` from compose but only inherit it: the hosts named there open nothing for them."),
+                    &format!("- 通信の許可は、ワークロードが実際に使うもの（自身の設定＝compose の `environment:` と自身の env ファイル、設定ファイル、コマンド）から決めます。{names} は compose から `.env` を丸ごと受け取りますが継承しているだけなので、そこに書かれたホストへの通信は許可しません。"),
+                );
+            }
+            for w in &f.workloads {
+                let Some(e) = &w.egress else { continue };
+                let n = &w.name;
+                let reaches = if e.reaches.is_empty() {
+                    "DNS".to_string()
+                } else {
+                    format!("{} and DNS", self.codes(&e.reaches))
+                };
+                let reaches_ja = if e.reaches.is_empty() {
+                    "DNS".to_string()
+                } else {
+                    format!("{} と DNS", self.codes(&e.reaches))
+                };
+                match &e.internet_except {
                     None => self.tl(
-                        &format!("- `{s}` reaches only DNS; it has no direct internet access."),
-                        &format!("- `{s}` が通信できるのは DNS のみで、インターネットへ直接は出られません。"),
+                        &format!("- `{n}` reaches only {reaches} (`restrict-egress-{n}`): no other pod and no direct internet access; its outbound HTTP goes through the proxy (upstream models this with an internal compose network)."),
+                        &format!("- `{n}` が通信できるのは {reaches_ja} のみです（`restrict-egress-{n}`）。他の Pod にもインターネットにも直接は出られず、外向きの HTTP はプロキシを経由します（上流では compose の内部ネットワークで表現されています）。"),
                     ),
+                    Some(blocks) => self.tl(
+                        &format!("- `{n}` reaches {reaches}, and addresses outside the cluster except {} (`restrict-egress-{n}`): not the cloud's metadata service (169.254.169.254), the nodes, the API server or other pods.", self.codes(blocks)),
+                        &format!("- `{n}` が通信できるのは {reaches_ja}、および {} を除くクラスター外のアドレスです（`restrict-egress-{n}`）。クラウドのメタデータサービス（169.254.169.254）、ノード、API サーバー、他の Pod には届きません。", self.codes(blocks)),
+                    ),
+                }
+                if !w.proxy_denies.is_empty() {
+                    self.tl(
+                        &format!("- `{n}`'s proxy configuration denies requests to {} before any other access rule, so clusters whose network plugin ignores NetworkPolicies are protected too.", self.codes(&w.proxy_denies)),
+                        &format!("- `{n}` のプロキシ設定は、他のどのアクセス規則よりも先に {} 宛てのリクエストを拒否します。NetworkPolicy を実装しないネットワークプラグインのクラスターでも保護が働きます。", self.codes(&w.proxy_denies)),
+                    );
                 }
             }
             if let Some(e) = self.entry() {
@@ -1244,6 +1291,14 @@ impl<'a> Renderer<'a> {
                 "bash",
                 &[format!("kubectl get networkpolicy -n {ns}"), format!("kubectl describe networkpolicy -n {ns}")],
             );
+            if !f.fqdn_users.is_empty() {
+                let (users, domain) = (self.codes(&f.fqdn_users), &f.cluster_domain);
+                self.heading(3, "Namespace and cluster domain", "ネームスペースとクラスタードメイン");
+                self.tl(
+                    &format!("The config files of {users} name other Services by their full names (`<service>.{ns}.svc.{domain}`) and resolve them through `kube-dns.kube-system.svc.{domain}`. An overlay that moves the tree to another namespace (kustomize `namespace:`), or a cluster whose DNS domain is not `{domain}`, breaks those names at start: regenerate the tree with `--namespace NAME` and `--cluster-domain DOMAIN` instead."),
+                    &format!("{users} の設定ファイルは他の Service を完全修飾名（`<service>.{ns}.svc.{domain}`）で参照し、`kube-dns.kube-system.svc.{domain}` で名前解決します。オーバーレイで別のネームスペースへ移す（kustomize の `namespace:`）場合や、クラスターの DNS ドメインが `{domain}` でない場合は起動時に名前が解決できません。代わりに `--namespace NAME` と `--cluster-domain DOMAIN` を付けてツリーを再生成してください。"),
+                );
+            }
         } else {
             self.para(
                 "This tree contains no NetworkPolicies: every pod can reach every other pod and the internet. Add policies of your own (for example in an overlay) before exposing the installation.",
@@ -1600,6 +1655,18 @@ impl<'a> Renderer<'a> {
             if !none.is_empty() {
                 let label = self.pick("no probe", "プローブなし");
                 self.line(&format!("- **{label}**: {}", self.codes(&none)));
+            }
+            self.blank();
+            for w in &f.workloads {
+                let Some((path, port, local)) = &w.http_probe else { continue };
+                let (n, p) = (&w.name, format!("`GET {path}` :{port}"));
+                match local {
+                    true => self.tl(
+                        &format!("- `{n}` is probed with {p}, which it answers itself: its upstreams being down (web restarting) neither restarts it nor takes it out of its Service."),
+                        &format!("- `{n}` のプローブは {p} です。`{n}` 自身が応答するため、上流（再起動中の web など）が落ちていても `{n}` は再起動されず、Service からも外れません。"),
+                    ),
+                    false => self.tl(&format!("- `{n}` is probed with {p}."), &format!("- `{n}` のプローブは {p} です。")),
+                }
             }
         }
         self.para("Failing probes show up as events:", "プローブの失敗はイベントとして記録されます。");
@@ -2228,6 +2295,20 @@ mod tests {
             security: SecurityFacts::default(),
             init_security: Vec::new(),
             ingress: None,
+            http_probe: (name == "nginx").then(|| ("/healthz".into(), 80, true)),
+            egress: match name {
+                "sandbox" => Some(EgressFacts { reaches: vec!["ssrf-proxy".into()], internet_except: None }),
+                "ssrf-proxy" => Some(EgressFacts {
+                    reaches: vec!["sandbox".into()],
+                    internet_except: Some(vec!["10.0.0.0/8".into(), "169.254.0.0/16".into()]),
+                }),
+                _ => None,
+            },
+            proxy_denies: if name == "ssrf-proxy" {
+                vec!["10.0.0.0/8".into(), "169.254.0.0/16".into()]
+            } else {
+                vec![]
+            },
         }
     }
 
@@ -2348,6 +2429,9 @@ mod tests {
             }],
             has_network_policies: true,
             migration_job: Some("api-migrate-1-14-1".into()),
+            cluster_domain: "cluster.local".into(),
+            fqdn_users: vec!["nginx".into()],
+            inherit_env_source: vec!["sandbox".into(), "web".into()],
         }
     }
 
@@ -2516,6 +2600,11 @@ mod tests {
         let mut f = fixture();
         let [en, _] = both(&f);
         assert!(en.contains("`sandbox` reaches only `ssrf-proxy` and DNS"));
+        assert!(en.contains("`ssrf-proxy` reaches `sandbox` and DNS, and addresses outside the cluster except"));
+        assert!(en.contains("`ssrf-proxy`'s proxy configuration denies requests to `10.0.0.0/8`"));
+        assert!(en.contains("`nginx` is probed with `GET /healthz` :80, which it answers itself"));
+        assert!(en.contains("regenerate the tree with `--namespace NAME`"));
+        assert!(en.contains("`sandbox`, `web` get the whole `.env` from compose but only inherit it"));
         assert!(en.contains("only `nginx` is reachable"));
         f.has_network_policies = false;
         for out in both(&f) {
@@ -2556,6 +2645,9 @@ mod tests {
             security_findings: vec![],
             has_network_policies: false,
             migration_job: None,
+            cluster_domain: "cluster.local".into(),
+            fqdn_users: vec![],
+            inherit_env_source: vec![],
         };
         for out in both(&f) {
             assert!(out.ends_with('\n') && !out.ends_with("\n\n"));
@@ -2583,6 +2675,9 @@ mod tests {
             security: SecurityFacts::default(),
             init_security: Vec::new(),
             ingress: None,
+            http_probe: None,
+            egress: None,
+            proxy_denies: vec![],
         });
         let ja = render(&f, Lang::Ja);
         assert!(ja.contains("メインデータベース"));

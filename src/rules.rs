@@ -101,8 +101,22 @@ pub struct SharedClaim {
 #[serde(deny_unknown_fields)]
 pub struct Dns {
     pub docker_resolver: String,
+    /// The cluster's DNS Service, as a name relative to the cluster domain (`kube-dns.kube-system.svc`).
     pub cluster_resolver: String,
+    /// The cluster's DNS domain (`cluster.local`; `--cluster-domain`).
     pub cluster_domain: String,
+}
+
+impl Dns {
+    /// The fully qualified name of a Service: `<name>.<namespace>.svc.<cluster domain>`.
+    pub fn service_suffix(&self, namespace: &str) -> String {
+        format!("{namespace}.svc.{}", self.cluster_domain)
+    }
+
+    /// The fully qualified name of the cluster's DNS Service.
+    pub fn resolver(&self) -> String {
+        format!("{}.{}", self.cluster_resolver, self.cluster_domain)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -259,6 +273,36 @@ pub struct ServiceRule {
     /// Why a checkov finding on this workload is accepted: check ID → reason.
     #[serde(default)]
     pub findings: BTreeMap<String, String>,
+    /// Text added to rendered files (a location nginx answers itself, a proxy's deny rule).
+    #[serde(default)]
+    pub inserts: Vec<InsertRule>,
+    /// An egress policy: the workload's flows, DNS, and addresses outside the cluster but these.
+    pub egress: Option<EgressRule>,
+    /// The service gets the project's env source (`.env`) whole through `env_file` but uses only
+    /// its own settings: a setting only the env source gives makes no flow (NetworkPolicy).
+    #[serde(default)]
+    pub inherits_env_source: bool,
+}
+
+/// Text added to a rendered file, before it is rendered (so it may use the template's variables):
+/// after every line that starts with `after` (indented one level deeper), or before the first line
+/// that starts with `before` (indented like it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsertRule {
+    /// The rendered file's path in the container.
+    pub file: String,
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub text: String,
+}
+
+/// Egress of a workload that reaches addresses outside the cluster.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgressRule {
+    /// Every address is allowed except these blocks (IPv4 and IPv6 CIDRs).
+    pub internet_except: Vec<String>,
 }
 
 /// A Job made from a service's pod: named after the release, so it runs once per release.
@@ -412,6 +456,10 @@ pub struct Choices {
     pub storage_class: Option<String>,
     /// `--rwx-storage-class`: class of the ReadWriteMany claims (empty: the cluster's default).
     pub rwx_storage_class: Option<String>,
+    /// Namespace of every object (a DNS label).
+    pub namespace: Option<String>,
+    /// The cluster's DNS domain (`cluster.local`).
+    pub cluster_domain: Option<String>,
 }
 
 impl Rules {
@@ -452,6 +500,24 @@ impl Rules {
         }
         if let Some(c) = &choices.rwx_storage_class {
             self.rwx_storage_class = Some(c.clone());
+        }
+        if let Some(ns) = &choices.namespace {
+            if !crate::names::is_dns_label(ns) {
+                return Err(Error::usage(
+                    format!("--namespace `{ns}` is not a DNS label"),
+                    "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
+                ));
+            }
+            self.namespace = ns.clone();
+        }
+        if let Some(domain) = &choices.cluster_domain {
+            if !domain.split('.').all(crate::names::is_dns_label) || domain.len() > 253 {
+                return Err(Error::usage(
+                    format!("--cluster-domain `{domain}` is not a DNS domain"),
+                    "use DNS labels joined by dots, as the cluster's kubelet --cluster-domain (e.g. cluster.local)",
+                ));
+            }
+            self.dns.cluster_domain = domain.clone();
         }
         for wanted in &choices.external {
             let key = self
@@ -498,6 +564,8 @@ impl Rules {
             && choices.secrets == SecretSource::Files
             && choices.storage_class.is_none()
             && choices.rwx_storage_class.is_none()
+            && choices.namespace.is_none()
+            && choices.cluster_domain.is_none()
         {
             return Ok(());
         }

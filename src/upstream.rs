@@ -614,6 +614,13 @@ impl Context for Loader<'_> {
         }
     }
 
+    fn is_env_source(&self, file: &str) -> bool {
+        let path = normalize(&self.dir.join(file));
+        let example = PathBuf::from(format!("{}.example", path.display()));
+        let default = normalize(&self.dir.join(".env"));
+        path == default || self.env_source.as_ref().is_some_and(|s| [&path, &example].contains(&&normalize(s)))
+    }
+
     fn env_file(
         &mut self,
         file: &str,

@@ -197,3 +197,49 @@ fn secret_value(docs: &[Value], container: &Value, name: &str) -> Option<String>
         })
     })
 }
+
+/// squid's deny ACL and the ssrf-proxy's egress policy keep out the same blocks, so a cluster that
+/// ignores NetworkPolicies gets the same protection from squid alone.
+#[test]
+fn ssrf_proxy_acl_and_egress_policy_deny_the_same_blocks() {
+    for release in RELEASES {
+        let (_dir, docs) = generate_and_render(release, &[]);
+        let conf = mounted_files(&docs, "ssrf-proxy")["squid.conf"].clone();
+        let acl: Vec<String> = conf
+            .lines()
+            .find_map(|l| l.strip_prefix("acl compose2dify_private dst "))
+            .unwrap_or_else(|| panic!("{release}: squid.conf has no deny ACL for private destinations"))
+            .split_whitespace()
+            .map(|b| if b.contains('/') { b.to_string() } else { format!("{b}/128") })
+            .collect();
+        let first_access = conf.lines().position(|l| l.starts_with("http_access")).unwrap();
+        let deny = conf
+            .lines()
+            .position(|l| l.starts_with("http_access deny !compose2dify_reverse_proxy compose2dify_private"));
+        assert_eq!(deny, Some(first_access), "{release}: the deny must come before every other http_access");
+        let policy = get(&docs, "NetworkPolicy", "restrict-egress-ssrf-proxy");
+        let mut except: Vec<String> = seq(&policy["spec"]["egress"])
+            .iter()
+            .flat_map(|r| seq(&r["to"]))
+            .flat_map(|p| seq(&p["ipBlock"]["except"]))
+            .map(|b| b.as_str().unwrap().to_string())
+            .collect();
+        except.sort();
+        let mut acl = acl;
+        acl.sort();
+        assert_eq!(acl, except, "{release}: squid and the NetworkPolicy keep out different blocks");
+        for must in [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "169.254.0.0/16",
+            "127.0.0.0/8",
+            "fc00::/7",
+            "fe80::/10",
+            "::1/128",
+        ] {
+            assert!(acl.iter().any(|b| b == must), "{release}: {must} is not kept out");
+        }
+    }
+}

@@ -178,3 +178,15 @@ fn no_arguments_explains_usage() {
         .code(2)
         .stderr(predicate::str::contains("no compose file given"));
 }
+
+#[test]
+fn bad_namespace_and_cluster_domain() {
+    let compose = compose("1.14.1");
+    let compose = compose.to_str().unwrap();
+    for bad in ["Dify", "-dify", "dify_ns", "a.b", ""] {
+        refuses(&[compose, &format!("--namespace={bad}")], &["--namespace", "is not a DNS label"]);
+    }
+    for bad in ["cluster..local", "Cluster.local", "cluster.local.", "-x.local", "clu_ster.local"] {
+        refuses(&[compose, &format!("--cluster-domain={bad}")], &["--cluster-domain", "is not a DNS domain"]);
+    }
+}

@@ -329,3 +329,49 @@ fn a_udp_flow_is_admitted_on_its_protocol() {
     let port = &policy["spec"]["ingress"][0]["ports"][0];
     assert_eq!((port["port"].as_i64(), port["protocol"].as_str()), (Some(53), Some("UDP")));
 }
+
+/// Who may reach `target`, from the reason of its ingress policy.
+fn reached_by(tree: &Path, target: &str) -> String {
+    let text = std::fs::read_to_string(tree.join("base/networkpolicy.yaml")).unwrap();
+    let docs: Vec<Value> =
+        yaml_serde::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect();
+    let policy = docs.iter().find(|d| d["metadata"]["name"].as_str() == Some(&format!("allow-ingress-{target}")));
+    policy
+        .map(|p| p["metadata"]["annotations"]["compose2dify/reason"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// `env_file: .env` (the project's env source) counts as a service's own settings in the generic
+/// preset, so its hosts make flows; a rule `inherits_env_source: true` says the service only
+/// inherits the file, and then only its own settings make flows.
+#[test]
+fn env_source_as_env_file_makes_flows_unless_the_rules_say_inherited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let compose = tmp.path().join("compose.yaml");
+    std::fs::write(
+        &compose,
+        "services:\n  app:\n    image: app:1\n    env_file: .env\n  worker:\n    image: app:1\n    env_file: [.env]\n    environment:\n      QUEUE_HOST: queue\n  db:\n    image: postgres:16\n    ports: [\"5432\"]\n  queue:\n    image: redis:7\n    ports: [\"6379\"]\n",
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join(".env"), "DB_HOST=db\n").unwrap();
+    let run = |extra: &[&str], out: &Path| {
+        let o = bin().arg(&compose).arg("-o").arg(out).args(["--preset", "generic"]).args(extra).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let plain = tmp.path().join("plain");
+    run(&[], &plain);
+    let db = reached_by(&plain, "db");
+    assert!(db.contains("app (") && db.contains("worker ("), "{db}");
+    assert!(reached_by(&plain, "queue").contains("worker ("));
+
+    let rules = tmp.path().join("rules.yaml");
+    std::fs::write(&rules, "services:\n  app:\n    inherits_env_source: true\n").unwrap();
+    let ruled = tmp.path().join("ruled");
+    run(&["--mappings", rules.to_str().unwrap()], &ruled);
+    let db = reached_by(&ruled, "db");
+    assert!(!db.contains("app (") && db.contains("worker ("), "{db}");
+    assert!(reached_by(&ruled, "queue").contains("worker ("));
+    // The setting itself still reaches the container: only the flow is gone.
+    let config = std::fs::read_to_string(ruled.join("services/app/configmap.yaml")).unwrap();
+    assert!(config.contains("DB_HOST: db"), "{config}");
+}

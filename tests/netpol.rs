@@ -86,6 +86,9 @@ fn selector_matches(selector: &Value, l: &Labels) -> bool {
 
 fn cidr_contains(cidr: &str, ip: Ipv4Addr) -> bool {
     let (net, bits) = cidr.split_once('/').expect("CIDR with a prefix length");
+    if net.contains(':') {
+        return false; // an IPv6 block holds no IPv4 address
+    }
     let net: Ipv4Addr = net.parse().expect("IPv4 CIDR");
     let bits: u32 = bits.parse().expect("prefix length");
     let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
@@ -425,7 +428,35 @@ fn isolation_holds(release: &str) {
             "{release}: sandbox → internet:{port}"
         );
     }
-    let must_deny: &[(&Endpoint, &str, i64)] = &[
+    // The SSRF proxy reaches the internet but no private, loopback or link-local address (the
+    // cloud's metadata service, the API server, nodes), whatever its squid.conf lets through.
+    for ip in [[169, 254, 169, 254], [10, 0, 0, 1], [172, 16, 0, 1], [192, 168, 1, 1], [100, 64, 0, 1], [127, 0, 0, 1]]
+    {
+        let private = Endpoint::outside("private address", ip);
+        for port in [80, 443, 6443] {
+            assert!(
+                !allowed(&c.policies, c.pod("ssrf-proxy"), &private, port, "TCP"),
+                "{release}: ssrf-proxy → {ip:?}:{port} is allowed"
+            );
+        }
+    }
+    // Flows come from what a workload uses, not from the whole settings file it inherits.
+    let mut must_deny: Vec<(&Endpoint, &str, i64)> = vec![
+        (c.pod("sandbox"), "api", 5001),
+        (c.pod("sandbox"), "plugin-daemon", 5002),
+        (c.pod("sandbox"), "weaviate", 8080),
+        (c.pod("web"), "postgres", 5432),
+        (c.pod("web"), "redis", 6379),
+        (c.pod("web"), "weaviate", 8080),
+        (c.pod("web"), "sandbox", 8194),
+        (c.pod("ssrf-proxy"), "postgres", 5432),
+        (c.pod("ssrf-proxy"), "api", 5001),
+    ];
+    if c.pods.contains_key("api-websocket") {
+        must_deny.push((c.pod("sandbox"), "api-websocket", 5001));
+        must_deny.push((c.pod("web"), "api-websocket", 5001));
+    }
+    must_deny.extend_from_slice(&[
         (c.pod("sandbox"), "postgres", 5432),
         (c.pod("sandbox"), "redis", 6379),
         (&outside, "api", 5001),
@@ -438,8 +469,8 @@ fn isolation_holds(release: &str) {
         (&impostor, "postgres", 5432),
         (&impostor, "redis", 6379),
         (&impostor, "sandbox", 8194),
-    ];
-    for (src, service, port) in must_deny {
+    ]);
+    for (src, service, port) in &must_deny {
         assert!(!c.to_service(src, service, *port), "{release}: {} → {service}:{port} is allowed", src.name);
     }
 }
