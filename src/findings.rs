@@ -23,26 +23,30 @@ pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
     let mut out = Vec::new();
     for w in &plan.workloads {
         let kind = if w.kind == Kind::StatefulSet { "StatefulSet" } else { "Deployment" };
-        let mut resources = vec![format!("{kind}.{}.{}", plan.namespace, w.name)];
-        resources.extend(w.jobs.iter().map(|j| format!("Job.{}.{}", plan.namespace, j.name)));
+        // Each object with the volumes of its pod: a folded init container runs only in a pod that
+        // mounts its volume (the migration Job mounts no claim).
+        let mut resources = vec![(format!("{kind}.{}.{}", plan.namespace, w.name), &w.volumes)];
+        resources.extend(w.jobs.iter().map(|j| (format!("Job.{}.{}", plan.namespace, j.name), &j.volumes)));
         let rule = rules.service(&w.upstream);
         let own = failed_checks(w);
-        let mut checks = own.clone();
-        for f in &w.folded {
-            checks.extend(folded_checks(f).into_iter().filter(|c| !own.contains(c)));
-        }
-        checks.sort_unstable();
-        checks.dedup();
-        for check in checks {
-            // A check only a folded init container fails is explained by its fold rule.
-            let folded = w.folded.iter().find_map(|f| f.findings.get(check)).filter(|_| !own.contains(&check));
-            let reason = folded
-                .or_else(|| rule.and_then(|r| r.findings.get(check)))
-                .or_else(|| rules.findings.get(check))
-                .cloned()
-                .unwrap_or_else(|| "no reason recorded in the rules".to_string());
-            for resource in &resources {
-                out.push(Finding { check_id: check.to_string(), resource: resource.clone(), reason: reason.clone() });
+        for (resource, volumes) in resources {
+            let folded: Vec<&crate::plan::FoldedInit> =
+                w.folded.iter().filter(|f| volumes.iter().any(|v| v.name == f.volume)).collect();
+            let mut checks = own.clone();
+            for f in &folded {
+                checks.extend(folded_checks(f).into_iter().filter(|c| !own.contains(c)));
+            }
+            checks.sort_unstable();
+            checks.dedup();
+            for check in checks {
+                // A check only a folded init container fails is explained by its fold rule.
+                let by_fold = folded.iter().find_map(|f| f.findings.get(check)).filter(|_| !own.contains(&check));
+                let reason = by_fold
+                    .or_else(|| rule.and_then(|r| r.findings.get(check)))
+                    .or_else(|| rules.findings.get(check))
+                    .cloned()
+                    .unwrap_or_else(|| "no reason recorded in the rules".to_string());
+                out.push(Finding { check_id: check.to_string(), resource: resource.clone(), reason });
             }
         }
     }
