@@ -1773,20 +1773,26 @@ impl<'a> Renderer<'a> {
         self.heading(2, "Updating", "アップデート方法");
         self.heading(3, "Moving to a new Dify release", "新しい Dify リリースへの移行");
         self.para(
-            "Re-run `compose2dify` on the `docker/` directory of every new Dify release and review the diff, for example in a pull request. It rewrites the files it generates and leaves the `secret.yaml` files and any other file it did not generate alone. With `--check` it only reports whether the tree has drifted from what it would generate, without writing anything.",
-            "Dify の新しいリリースごとに、その `docker/` ディレクトリを対象に `compose2dify` を再実行し、差分をプルリクエストなどでレビューしてください。ツールは自身が生成するファイルだけを書き換え、`secret.yaml` やツールが生成していないファイルには手を触れません。`--check` を付けると、何も書き込まずに、ツリーが生成結果からずれているかどうかだけを報告します。",
+            "Regenerate the tree from the `docker/` directory of every new Dify release with `compose2dify upgrade`, which repeats exactly the choices this tree was made with (recorded in `GENERATED.md`, section Choices; a choice the new release no longer accepts is an error), and review the diff, for example in a pull request. `compose2dify carry-env OLD NEW` first moves your customized `.env` to the new release's folder. The tool rewrites the files it generates and leaves the `secret.yaml` files and any other file it did not generate alone. With `--check` it only reports whether the tree has drifted, without writing anything.",
+            "Dify の新しいリリースごとに、その `docker/` ディレクトリから `compose2dify upgrade` でツリーを再生成し、差分をプルリクエストなどでレビューしてください。`upgrade` はこのツリーの生成時の選択（`GENERATED.md` の Choices 節に記録）をそのまま繰り返します（新しいリリースで使えない選択はエラーになります）。カスタマイズした `.env` は、先に `compose2dify carry-env OLD NEW` で新しいリリースのフォルダへ移せます。ツールは自身が生成するファイルだけを書き換え、`secret.yaml` やツールが生成していないファイルには手を触れません。`--check` を付けると、何も書き込まずに、ツリーがずれているかどうかだけを報告します。",
         );
         self.block(
             "bash",
             &[
                 self.pick("# from the directory that contains k8s/", "# k8s/ を含むディレクトリから").to_string(),
-                "compose2dify path/to/dify/docker/docker-compose.yaml -o k8s/".into(),
+                "compose2dify upgrade k8s/ path/to/dify/docker/docker-compose.yaml".into(),
                 "git diff -- k8s/".into(),
                 String::new(),
                 self.pick("# drift check, writes nothing", "# ずれの確認のみ（書き込みなし）").to_string(),
-                "compose2dify path/to/dify/docker/docker-compose.yaml -o k8s/ --check".into(),
+                "compose2dify upgrade k8s/ path/to/dify/docker/docker-compose.yaml --check".into(),
             ],
         );
+        if f.migration_job.is_some() || !f.storage.claim_classes.is_empty() {
+            self.para(
+                "Claims keep their names from release to release, so the data stays where it is; the new release's migration Job (named after the release) runs once when the tree is applied, and the long-running pods wait for it.",
+                "PVC の名前はリリース間で変わらないため、データはそのまま残ります。新しいリリースのマイグレーション Job（リリース名付き）はツリーの適用時に一度だけ実行され、常駐する Pod はその完了を待ちます。",
+            );
+        }
         match &f.secret_source {
             SecretSource::Files if !f.secret_files.is_empty() => self.para(
                 "If the diff adds keys to a `secret.yaml.example`, run `./scripts/setup-secrets.sh` (or `compose2dify secrets k8s`) again: it adds those keys to the matching `secret.yaml` with new values (values that must agree with existing ones are taken from them), never changes a value you have, and names the keys the new release no longer uses.",
