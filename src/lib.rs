@@ -57,12 +57,12 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
         tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
     }
     tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n");
-    tree.add("README.md", readme::render(&facts(&plan), settings.lang));
+    tree.add("README.md", readme::render(&facts(&plan, rules), settings.lang));
     tree.add("GENERATED.md", provenance(project, rules, &plan, &settings.choices));
     Ok((plan, tree))
 }
 
-fn facts(plan: &Plan) -> Facts {
+fn facts(plan: &Plan, rules: &Rules) -> Facts {
     let claim = |c: &plan::Claim, path: &str| ClaimFacts {
         name: c.name.clone(),
         size: c.size.clone(),
@@ -191,6 +191,7 @@ fn facts(plan: &Plan) -> Facts {
         migration_job: plan.workloads.iter().flat_map(|w| &w.jobs).map(|j| j.name.clone()).next(),
         cluster_domain: plan.dns.cluster_domain.clone(),
         inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),
+        public_urls: public_url_facts(plan, rules),
         fqdn_users: plan
             .workloads
             .iter()
@@ -213,6 +214,29 @@ pub fn recorded_choices(generated: &str) -> Option<Vec<String>> {
     let body = &generated[start..];
     let end = body.find(&format!("{CHOICES_FENCE_END}\n"))?;
     Some(body[..end].lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect())
+}
+
+/// Where each public-URL setting of the rules sits in the tree, with its value (the shared
+/// ConfigMap's first).
+fn public_url_facts(plan: &Plan, rules: &Rules) -> Vec<readme::PublicUrlFacts> {
+    let mut out = Vec::new();
+    for key in rules.public_url.keys() {
+        let mut value = plan.shared_config.get(key).cloned();
+        let mut files = Vec::new();
+        if value.is_some() {
+            files.push("base/configmap.yaml".to_string());
+        }
+        for w in &plan.workloads {
+            if let Some(v) = w.config.get(key) {
+                value.get_or_insert_with(|| v.clone());
+                files.push(format!("services/{}/configmap.yaml", w.name));
+            }
+        }
+        if let Some(value) = value {
+            out.push(readme::PublicUrlFacts { key: key.clone(), value, files });
+        }
+    }
+    out
 }
 
 fn security_facts(s: &rules::Security, why: Option<String>) -> SecurityFacts {

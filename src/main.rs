@@ -152,6 +152,11 @@ struct GenerateArgs {
     /// The cluster's DNS domain (default `cluster.local`); nginx's upstream and resolver names follow.
     #[arg(long, value_name = "DOMAIN")]
     cluster_domain: Option<String>,
+    /// The address users type in their browser (`https://dify.example.com`): every setting that
+    /// sends a browser, webhook caller or plugin somewhere takes it (default with --ingress-host:
+    /// that host). A --set of one of them wins.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// An annotation of the Ingress (repeatable); it wins over the annotations derived from settings.
     #[arg(long = "ingress-annotation", value_name = "KEY=VALUE", requires = "ingress_host")]
     ingress_annotations: Vec<String>,
@@ -466,7 +471,33 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
         annotations.insert(k.to_string(), v.to_string());
     }
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
-    let project = upstream::load(&opts)?;
+    let mut project = upstream::load(&opts)?;
+    // The public URL's settings, where the release has them and no --set names them.
+    let scheme = if args.ingress_tls_secret.is_some() { "https" } else { "http" };
+    let public_url = args.public_url.clone().or_else(|| args.ingress_host.as_ref().map(|h| format!("{scheme}://{h}")));
+    if let Some(url) = &public_url {
+        if rules.public_url.is_empty() {
+            out.labelled("warning", "33", "--public-url changes nothing: the rules name no public-URL settings (`public_url` in a --mappings file)");
+        }
+        let known: std::collections::HashSet<&String> =
+            project.env.keys().chain(project.services.values().flat_map(|s| s.environment.keys())).collect();
+        let derived: Vec<(String, String)> = rules
+            .public_settings(url)?
+            .into_iter()
+            .filter(|(k, _)| known.contains(k) && !opts.set.iter().any(|(s, _)| s == k))
+            .collect();
+        if !derived.is_empty() {
+            let mut opts = opts;
+            opts.set = derived.into_iter().chain(opts.set).collect();
+            project = upstream::load(&opts)?;
+        }
+    } else if let Some(key) =
+        rules.public_url.keys().find(|k| project.env.get(*k).is_some_and(|v| v.contains("://localhost")))
+    {
+        project.notes.push(format!(
+            "{key} and other browser-facing settings point at localhost; pass --public-url https://<your domain> (see the tree's README, Public URL)"
+        ));
+    }
     let choices = rules::Choices {
         external: args.external,
         expose: args.expose,

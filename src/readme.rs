@@ -51,6 +51,17 @@ pub struct Facts {
     pub fqdn_users: Vec<String>,
     /// Workloads that get the whole `.env` but only inherit it: its hosts open no flow for them.
     pub inherit_env_source: Vec<String>,
+    /// The settings that send a browser somewhere (the rules' `public_url`) the tree has: name,
+    /// value, and the ConfigMap files that hold it.
+    pub public_urls: Vec<PublicUrlFacts>,
+}
+
+/// One public-URL setting in the tree.
+#[derive(Debug, Clone)]
+pub struct PublicUrlFacts {
+    pub key: String,
+    pub value: String,
+    pub files: Vec<String>,
 }
 
 /// The egress policy of a workload (`restrict-egress-<name>`).
@@ -463,6 +474,41 @@ impl<'a> Renderer<'a> {
         self.blank();
     }
 
+    /// Where browsers, webhook callers and plugins are sent, and how to change it.
+    fn public_urls(&mut self, f: &Facts) {
+        if f.public_urls.is_empty() {
+            return;
+        }
+        self.heading(4, "Public URL", "公開 URL");
+        let local = |v: &str| v.is_empty() || v.contains("://localhost") || v.contains("://127.0.0.1");
+        if f.public_urls.iter().any(|u| local(&u.value)) {
+            self.para(
+                "Browsers, webhook callers and plugins are sent to the addresses below. As generated, some are empty (Dify then derives the address from each request) or point at `localhost`, which only works on the machine that runs Docker Compose: the web UI's WebSocket, triggers and plugin endpoints would fail for every user. Regenerate with the address users type in their browser; it is written into every ConfigMap that holds one of these settings (with `--ingress-host` and no `--public-url`, the Ingress's host is used):",
+                "ブラウザ、Webhook の呼び出し元、プラグインは以下のアドレスに送られます。生成時点では空（Dify がリクエストごとに組み立てる）か `localhost` を指しており、`localhost` は Docker Compose を実行するマシンでしか通じません（Web UI の WebSocket、トリガー、プラグインのエンドポイントが利用者全員で失敗します）。利用者がブラウザに入力するアドレスを指定して再生成してください。これらの設定を持つすべての ConfigMap に書き込まれます（`--public-url` なしで `--ingress-host` を指定した場合は Ingress のホストが使われます）。",
+            );
+            self.block(
+                "bash",
+                &["compose2dify docker/docker-compose.yaml -o k8s --public-url https://dify.example.com".to_string()],
+            );
+        } else {
+            self.para(
+                "Browsers, webhook callers and plugins are sent to the addresses below, set from `--public-url` (or the Ingress's host). To change them, regenerate with another `--public-url`:",
+                "ブラウザ、Webhook の呼び出し元、プラグインは以下のアドレスに送られます（`--public-url` または Ingress のホストから設定）。変更する場合は別の `--public-url` で再生成してください。",
+            );
+        }
+        let header = self.pick(["setting", "value", "held in"], ["設定", "値", "ConfigMap ファイル"]);
+        let empty = self.pick("(empty)", "（空）");
+        let rows: Vec<Vec<String>> = f
+            .public_urls
+            .iter()
+            .map(|u| {
+                let value = if u.value.is_empty() { empty.to_string() } else { code(&u.value) };
+                vec![code(&u.key), value, u.files.iter().map(|x| code(x)).collect::<Vec<_>>().join(", ")]
+            })
+            .collect();
+        self.table(&header, &rows);
+    }
+
     fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
         self.blank();
         self.line(&format!("| {} |", header.join(" | ")));
@@ -838,7 +884,10 @@ impl<'a> Renderer<'a> {
 
         // 1. Prerequisites
         self.heading(3, "1. Prerequisites", "1. 前提条件");
-        self.tl("- A Kubernetes cluster (v1.20 or newer)", "- Kubernetes クラスター（v1.20 以上推奨）");
+        self.tl(
+            "- A Kubernetes cluster, v1.29 or newer (the tree is validated against the schemas of 1.29 to 1.37)",
+            "- Kubernetes クラスター v1.29 以上（ツリーは 1.29〜1.37 のスキーマで検証済み）",
+        );
         self.tl(
             "- `kubectl` with its built-in kustomize support (`kubectl apply -k`)",
             "- kustomize を内蔵した `kubectl`（`kubectl apply -k` が使えること）",
@@ -870,6 +919,10 @@ impl<'a> Renderer<'a> {
             self.para(
                 "The tree ships only templates (`secret.yaml.example`) whose values are `CHANGE_ME` placeholders. Each of them must become a real `secret.yaml` beside it before the first deployment. Use one of the two ways below.",
                 "ツリーに含まれるのは、値が `CHANGE_ME` のプレースホルダーになっているテンプレート（`secret.yaml.example`）だけです。初回デプロイの前に、それぞれの隣に実際の `secret.yaml` を作成する必要があります。以下のいずれかの方法で設定してください。",
+            );
+            self.para(
+                "These `secret.yaml` files stay on the machine that made them (git ignores them), so a GitOps controller (Argo CD, Flux) building the tree from git would not find them. For GitOps, regenerate with `--secrets external` (Secrets created once in the cluster with `compose2dify secrets k8s --apply`) or `--secrets external-secrets --secret-store NAME` (ExternalSecrets from your secret store).",
+                "これらの `secret.yaml` は作成したマシンにだけ存在し（git の対象外）、git からツリーを組み立てる GitOps コントローラー（Argo CD、Flux）からは見えません。GitOps で使う場合は `--secrets external`（`compose2dify secrets k8s --apply` でクラスターに一度だけ Secret を作成）または `--secrets external-secrets --secret-store NAME`（シークレットストアからの ExternalSecret）で再生成してください。",
             );
             self.heading(4, "Option 1: setup script (recommended)", "方法1: 自動セットアップスクリプト（推奨）");
             self.block("bash", &["cd k8s".to_string(), "./scripts/setup-secrets.sh".to_string()]);
@@ -904,24 +957,7 @@ impl<'a> Renderer<'a> {
 
         // 3. Settings
         self.heading(3, "3. Settings to review", "3. 環境に合わせて変更する設定");
-        self.heading(4, "`base/configmap.yaml`", "`base/configmap.yaml`");
-        self.para(
-            &format!("The ConfigMap `{}` holds the settings shared by all services. The public URLs are empty by default, which lets Dify derive them from each request. Set them when Dify is served under its own domain:", f.config_map),
-            &format!("ConfigMap `{}` には全サービス共通の設定が入っています。公開 URL は初期状態では空で、その場合 Dify はリクエストから URL を組み立てます。独自ドメインで公開する場合は設定してください。", f.config_map),
-        );
-        let comment = self.pick("# adjust to your domain", "# 必要に応じて変更");
-        self.block(
-            "yaml",
-            &[
-                comment.to_string(),
-                "CONSOLE_API_URL: \"https://dify.example.com\"".into(),
-                "CONSOLE_WEB_URL: \"https://dify.example.com\"".into(),
-                "SERVICE_API_URL: \"https://dify.example.com\"".into(),
-                "APP_API_URL: \"https://dify.example.com\"".into(),
-                "APP_WEB_URL: \"https://dify.example.com\"".into(),
-                "FILES_URL: \"https://dify.example.com\"".into(),
-            ],
-        );
+        self.public_urls(f);
         if let Some(e) = self.entry() {
             let ty = e.service_type.clone().unwrap_or_default();
             let path = format!("services/{}/service.yaml", e.name);
@@ -1274,6 +1310,12 @@ impl<'a> Renderer<'a> {
                     );
                 }
             }
+            if f.workloads.iter().any(|w| w.egress.is_some()) {
+                self.tl(
+                    "- Where egress is restricted, DNS stays open: port 53 (UDP and TCP) of any pod in any namespace, so the cluster's DNS is reached whatever its namespace and labels. A node-local DNS cache on a link-local address (NodeLocal DNSCache, `169.254.20.10`) is not a pod: if your cluster uses one, allow it in an overlay (an `ipBlock` egress rule to that address, port 53).",
+                    "- egress を制限した Pod でも DNS は開いています（任意のネームスペースの任意の Pod のポート 53、UDP と TCP）。クラスターの DNS がどのネームスペース・ラベルでも届きます。リンクローカルアドレス上のノードローカル DNS キャッシュ（NodeLocal DNSCache、`169.254.20.10`）は Pod ではないため、使っている場合はオーバーレイで許可してください（そのアドレスのポート 53 への `ipBlock` egress ルール）。",
+                );
+            }
             if let Some(e) = self.entry() {
                 self.tl(
                     &format!("- From outside the namespace, only `{}` is reachable.", e.name),
@@ -1467,6 +1509,25 @@ impl<'a> Renderer<'a> {
                     if f.storage.recreated.len() == 1 { "it" } else { "them" },
                 ),
                 &format!("- {} は `Recreate` 戦略で更新されます。別のノードに作られた新しい Pod は、古い Pod が使っている ReadWriteOnce のボリュームを接続できないため、古い Pod を止めてから新しい Pod を起動します。更新中は短時間停止します。", self.codes(&f.storage.recreated)),
+            );
+        }
+        // Init containers that change file owners, each with the workloads that run it.
+        let mut inits: Vec<(String, Vec<&WorkloadFacts>)> = Vec::new();
+        for w in f.workloads.iter() {
+            for (init, _) in &w.init_security {
+                match inits.iter_mut().find(|(n, _)| n == init) {
+                    Some((_, ws)) => ws.push(w),
+                    None => inits.push((init.clone(), vec![w])),
+                }
+            }
+        }
+        for (init, ws) in &inits {
+            let names: Vec<String> = ws.iter().map(|w| w.name.clone()).collect();
+            let of = self.codes(&names);
+            let logs = format!("kubectl logs -n {ns} {} -c {init}", kref(ws[0]));
+            self.tl(
+                &format!("- The init container `{init}` of {of} changes the owner of the files on its claim. On storage that refuses `chown` (an Amazon EFS access point, NFS with `root_squash`) it still ends successfully, as upstream's script does, and only its log shows the error (`{logs}`): such storage must itself give the files to the user the application runs as (on EFS, the access point's owner)."),
+                &format!("- {of} の init コンテナ `{init}` は PVC 上のファイルの所有者を変更します。`chown` を拒否するストレージ（Amazon EFS のアクセスポイント、`root_squash` の NFS）でも、上流のスクリプトどおり成功として終了し、エラーはログ（`{logs}`）にしか現れません。そのようなストレージでは、ストレージ側でファイルの所有者をアプリケーションの実行ユーザーにしてください（EFS ではアクセスポイントの所有者）。"),
             );
         }
         self.block("bash", &[format!("kubectl get pvc -n {ns}"), "kubectl get storageclass".to_string()]);
@@ -1851,8 +1912,8 @@ impl<'a> Renderer<'a> {
         }
         if kinds.len() > 1 {
             self.para(
-                "Changes to the generated ConfigMaps roll the pods that use them automatically. After editing a `secret.yaml`, apply it and restart the workloads:",
-                "生成された ConfigMap の変更は、それを使う Pod に自動的に反映（再起動）されます。`secret.yaml` を編集した場合は、適用したうえでワークロードを再起動してください。",
+                "A settings change made by regenerating the tree rolls exactly the pods that read it: each pod template carries a checksum of its settings, and the checksum changes with them. A ConfigMap or `secret.yaml` edited by hand changes no checksum, so nothing restarts: apply it and restart the workloads yourself:",
+                "ツリーを再生成して設定を変えた場合は、その設定を読む Pod だけが自動的に入れ替わります（Pod テンプレートが設定のチェックサムを持ち、設定とともに変わるため）。ConfigMap や `secret.yaml` を手で編集してもチェックサムは変わらず、何も再起動しません。適用したうえで、ワークロードを自分で再起動してください。",
             );
             self.block("bash", &kinds);
         }
@@ -2438,6 +2499,11 @@ mod tests {
             cluster_domain: "cluster.local".into(),
             fqdn_users: vec!["nginx".into()],
             inherit_env_source: vec!["sandbox".into(), "web".into()],
+            public_urls: vec![PublicUrlFacts {
+                key: "NEXT_PUBLIC_SOCKET_URL".into(),
+                value: "ws://localhost".into(),
+                files: vec!["base/configmap.yaml".into(), "services/web/configmap.yaml".into()],
+            }],
         }
     }
 
@@ -2654,6 +2720,7 @@ mod tests {
             cluster_domain: "cluster.local".into(),
             fqdn_users: vec![],
             inherit_env_source: vec![],
+            public_urls: vec![],
         };
         for out in both(&f) {
             assert!(out.ends_with('\n') && !out.ends_with("\n\n"));

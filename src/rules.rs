@@ -53,6 +53,11 @@ pub struct Rules {
     /// Settings every `shared_env` service gets, replacing upstream's value.
     #[serde(default)]
     pub shared_settings: BTreeMap<String, String>,
+    /// The settings a browser (or a caller outside the cluster) is sent to, and their value for a
+    /// public URL (`--public-url`): `{url}` is the URL, `{ws}` the same with `ws`/`wss`, `{host}`
+    /// its host. Settings a release does not have are skipped.
+    #[serde(default)]
+    pub public_url: IndexMap<String, String>,
     /// Why a checkov finding is accepted: check ID → reason (a service's `findings` win).
     #[serde(default)]
     pub findings: BTreeMap<String, String>,
@@ -473,6 +478,38 @@ impl Rules {
         self.service(upstream).and_then(|r| r.name.clone()).unwrap_or_else(|| crate::names::dns_label(upstream))
     }
 
+    /// The settings `--public-url URL` sets (the rules' `public_url`, filled in), in rule order. The
+    /// URL is `http(s)://host[:port][/path]`; a trailing `/` is dropped.
+    pub fn public_settings(&self, url: &str) -> Result<Vec<(String, String)>> {
+        let bad = || {
+            Error::usage(
+                format!("--public-url `{url}` is not an http(s) URL"),
+                "give the address users type in their browser, e.g. --public-url https://dify.example.com",
+            )
+        };
+        let url = url.trim_end_matches('/');
+        let (ws, rest) = match url.split_once("://") {
+            Some(("https", rest)) => ("wss", rest),
+            Some(("http", rest)) => ("ws", rest),
+            _ => return Err(bad()),
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+        let port_ok = authority.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_ok_and(|p| p > 0));
+        if !crate::names::is_dns_subdomain(&host.to_ascii_lowercase()) && host.parse::<std::net::Ipv4Addr>().is_err()
+            || !port_ok
+            || rest.contains(['?', '#', ' ', '"', '\\'])
+        {
+            return Err(bad());
+        }
+        let ws_url = format!("{ws}://{rest}");
+        Ok(self
+            .public_url
+            .iter()
+            .map(|(k, t)| (k.clone(), t.replace("{url}", url).replace("{ws}", &ws_url).replace("{host}", host)))
+            .collect())
+    }
+
     /// Apply command-line choices. `services` are the compose file's service names.
     pub fn apply(&mut self, choices: &Choices, services: &[String]) -> Result<()> {
         for (flag, class) in
@@ -658,6 +695,7 @@ fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
         secrets: Option<Value>,
         ignored_keys: Option<BTreeMap<String, String>>,
         shared_settings: Option<BTreeMap<String, String>>,
+        public_url: Option<IndexMap<String, String>>,
         findings: Option<BTreeMap<String, String>>,
         services: Option<IndexMap<String, ServiceRule>>,
     }
