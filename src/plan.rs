@@ -327,6 +327,8 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         rules.shared_env.iter().any(|n| n == &svc.name || rules.service(n).is_some_and(|r| r.also.contains(&svc.name)))
     };
     let via = variable_origins(&chosen);
+    let groups = reach_groups(&chosen);
+    let literals = shared_literals(&chosen, &groups, rules, &matcher);
     let mut settings: Vec<BTreeMap<String, Value>> = Vec::new();
     // Per workload: settings it merely inherits (the env source handed whole), which make no flow.
     let mut inherited: Vec<BTreeSet<String>> = Vec::new();
@@ -339,14 +341,15 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 Some(var) if setting.origin == *key => var,
                 _ => setting.origin.as_str(),
             };
-            env.insert(key.clone(), classify(key, &value, origin, rules, &matcher, &secret_values));
+            let shared = literals.get(&(groups[&svc.name], setting.value.clone()));
+            env.insert(key.clone(), classify(key, &value, origin, rules, &matcher, &secret_values, shared));
             if setting.from_env_source && rule.inherits_env_source {
                 not_own.insert(key.clone());
             }
         }
         let overrides = if in_shared_env(svc) { Some(&rules.shared_settings) } else { None };
         for (key, value) in overrides.into_iter().flatten().chain(&rule.env) {
-            env.insert(key.clone(), classify(key, value, key, rules, &matcher, &secret_values));
+            env.insert(key.clone(), classify(key, value, key, rules, &matcher, &secret_values, None));
             not_own.remove(key);
         }
         settings.push(env);
@@ -894,6 +897,16 @@ struct SecretValues {
     vars: BTreeMap<String, Vec<String>>,
 }
 
+/// A value that switches something on or off (`yes`, `false`, `1`, …): never a secret, whatever
+/// the setting's name (`ALLOW_EMPTY_PASSWORD=yes`, `MYSQL_RANDOM_ROOT_PASSWORD=1`).
+fn is_flag(value: &str) -> bool {
+    ["yes", "no", "true", "false", "0", "1"].iter().any(|f| value.eq_ignore_ascii_case(f))
+}
+
+/// A setting's value: plain, or secret (with placeholders). `shared` is the placeholder of a
+/// secret setting with the same literal value among the services this one reaches or is reached by
+/// (a database's password and its client's), which this one takes unless the rules pair it.
+#[allow(clippy::too_many_arguments)]
 fn classify(
     key: &str,
     value: &str,
@@ -901,14 +914,21 @@ fn classify(
     rules: &Rules,
     matcher: &SecretMatcher,
     known: &SecretValues,
+    shared: Option<&String>,
 ) -> Value {
     let plain = value.to_string();
     let named_secret = matcher.is_secret(key) || matcher.is_secret(origin);
+    if named_secret && is_flag(value) {
+        return Value { plain, secret: None };
+    }
     if named_secret {
+        let paired = rules.secrets.pairs.contains_key(origin) || rules.secrets.pairs.values().any(|v| v == origin);
         let secret = if value.is_empty() && !rules.secrets.generate.iter().any(|g| g == key || g == origin) {
             String::new()
         } else if let Some(url) = url_with_credentials(value) {
             placeholder_in_url(&url, value, key, rules, known)
+        } else if let Some(token) = shared.filter(|_| !paired) {
+            token.clone()
         } else {
             placeholder(origin, rules)
         };
@@ -917,12 +937,90 @@ fn classify(
     if let Some(url) = url_with_credentials(value) {
         return Value { plain, secret: Some(placeholder_in_url(&url, value, key, rules, known)) };
     }
-    // A setting that carries a secret value inside it is secret too.
+    // A setting that carries a secret value inside it is secret too; one whose whole value merely
+    // equals a secret's (`MYSQL_USER: wordpress` beside `MYSQL_PASSWORD: wordpress`) is not, unless
+    // that value is a published default (which must never survive anywhere).
+    let equals_private =
+        known.list.iter().any(|(v, _)| v == value) && !rules.secrets.public_values.iter().any(|p| p == value);
     let scrubbed = replace_known(value, known);
-    if scrubbed != value {
+    if scrubbed != value && !equals_private {
         return Value { plain, secret: Some(scrubbed) };
     }
     Value { plain, secret: None }
+}
+
+/// Services that reach one another (a setting names the other's host, `depends_on`, `links`),
+/// grouped: index of each service's group.
+fn reach_groups(chosen: &[(&Service, &ServiceRule)]) -> BTreeMap<String, usize> {
+    let names: Vec<&str> = chosen.iter().map(|(s, _)| s.name.as_str()).collect();
+    let mut parent: Vec<usize> = (0..names.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    // Every name a service answers to: its own, its aliases, container name and hostname.
+    let mut answers: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, (svc, _)) in chosen.iter().enumerate() {
+        answers.insert(svc.name.as_str(), i);
+        for alias in svc.networks.values().flatten().chain(svc.container_name.iter()).chain(svc.hostname.iter()) {
+            answers.insert(alias.as_str(), i);
+        }
+    }
+    let answer_names: Vec<String> = answers.keys().map(|n| n.to_string()).collect();
+    let index = HostIndex::new(&answer_names, "");
+    for (i, (svc, _)) in chosen.iter().enumerate() {
+        let mut peers: Vec<usize> = Vec::new();
+        peers.extend(svc.depends_on.iter().filter_map(|d| answers.get(d.service.as_str()).copied()));
+        peers.extend(svc.links.iter().filter_map(|(t, _)| answers.get(t.as_str()).copied()));
+        let mut named = BTreeSet::new();
+        for (key, s) in &svc.environment {
+            index.mentioned_by_setting(key, &s.value, &mut named);
+        }
+        peers.extend(named.iter().filter_map(|n| answers.get(n).copied()));
+        for j in peers {
+            let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+            parent[a] = b;
+        }
+    }
+    (0..names.len()).map(|i| (names[i].to_string(), root(&mut parent, i))).collect()
+}
+
+/// Per group of services that reach one another, each private literal value of a secret setting
+/// and the placeholder every secret setting with that value shares: named after a password
+/// setting first, then by name.
+fn shared_literals(
+    chosen: &[(&Service, &ServiceRule)],
+    groups: &BTreeMap<String, usize>,
+    rules: &Rules,
+    matcher: &SecretMatcher,
+) -> BTreeMap<(usize, String), String> {
+    let mut candidates: Vec<(usize, &str, &str)> = Vec::new();
+    for (svc, _) in chosen.iter().filter(|_| rules.secrets.share_equal_values) {
+        for (key, s) in &svc.environment {
+            let var = if matcher.is_secret(&s.origin) { s.origin.as_str() } else { key.as_str() };
+            if matcher.is_secret(var)
+                && !s.value.is_empty()
+                && !is_flag(&s.value)
+                && url_with_credentials(&s.value).is_none()
+                && !rules.secrets.public_values.iter().any(|p| *p == s.value)
+            {
+                candidates.push((groups[&svc.name], var, s.value.as_str()));
+            }
+        }
+    }
+    candidates.sort_by_key(|(g, k, _)| (*g, !k.contains("PASSWORD"), *k));
+    let mut out: BTreeMap<(usize, String), String> = BTreeMap::new();
+    let mut holders: BTreeMap<(usize, String), BTreeSet<&str>> = BTreeMap::new();
+    for (g, var, value) in candidates {
+        out.entry((g, value.to_string())).or_insert_with(|| placeholder(var, rules));
+        holders.entry((g, value.to_string())).or_default().insert(var);
+    }
+    // A value only one variable holds needs no sharing.
+    out.retain(|k, _| holders[k].len() > 1);
+    out
 }
 
 /// `scheme://user:password@host` → the password's byte range.

@@ -217,6 +217,10 @@ pub struct SecretRules {
     #[serde(default)]
     pub public_values: Vec<String>,
     pub min_value_length: usize,
+    /// Secret settings with the same literal value, in services that reach one another, share one
+    /// placeholder (a database's password and its client's); `pairs` win.
+    #[serde(default)]
+    pub share_equal_values: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
