@@ -151,6 +151,12 @@ pub trait Context {
     fn is_env_source(&self, _path: &str) -> bool {
         false
     }
+    /// The value of a variable of the env source (`.env`, `--env-file`, `--set`), for an
+    /// `environment` entry that names only its key (`- SESSION_SECRET`, `SESSION_SECRET:`), as
+    /// compose takes it; `None` when unset (compose then leaves the setting out). `at` names the entry.
+    fn variable(&mut self, _key: &str, _at: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Keys of a service that the model reads.
@@ -393,7 +399,11 @@ impl<C: Context> Reader<'_, C> {
                 for (k, v) in m {
                     let key = scalar_string(k).unwrap_or_default();
                     if v.is_null() {
-                        continue; // "take it from the shell": never, the environment is not an input
+                        // Compose takes it from its environment: here the pinned env source.
+                        if let Some(value) = self.ctx.variable(&key, &format!("{path}.{key}")) {
+                            out.push((key.clone(), Setting { value, origin: key, from_env_source: false }));
+                        }
+                        continue;
                     }
                     let raw = scalar_string(v)
                         .ok_or_else(|| problem(path, &key, format!("`{key}` is {}, not a string", kind_of(v))))?;
@@ -405,7 +415,15 @@ impl<C: Context> Reader<'_, C> {
             Value::Sequence(items) => {
                 for item in items {
                     let raw = scalar_string(item).unwrap_or_default();
-                    let Some((key, raw_value)) = raw.split_once('=') else { continue };
+                    let Some((key, raw_value)) = raw.split_once('=') else {
+                        let key = raw.trim().to_string();
+                        if let Some(value) =
+                            self.ctx.variable(&key, &format!("{path}.{key}")).filter(|_| !key.is_empty())
+                        {
+                            out.push((key.clone(), Setting { value, origin: key, from_env_source: false }));
+                        }
+                        continue;
+                    };
                     let (value, sole) = self.ctx.interpolate(raw_value, &format!("{path}.{key}"))?;
                     let origin = sole.unwrap_or_else(|| key.to_string());
                     out.push((key.to_string(), Setting { value, origin, from_env_source: false }));
@@ -485,9 +503,22 @@ impl<C: Context> Reader<'_, C> {
                 continue;
             }
             let text = self.s(item, &at)?;
-            let parts: Vec<&str> = text.split(':').collect();
+            // A Windows host path (`C:\data:/data`, `D:/x:/x:ro`) keeps its drive's colon.
+            let drive = windows_drive(&text);
+            let mut parts: Vec<&str> = text[drive.len()..].split(':').collect();
+            let first = format!("{drive}{}", parts[0]);
+            parts[0] = &first;
             let mount = match parts.as_slice() {
-                [target] => Mount { source: MountSource::Anonymous, target: target.to_string(), read_only: false },
+                [target] if drive.is_empty() => {
+                    Mount { source: MountSource::Anonymous, target: target.to_string(), read_only: false }
+                }
+                [_] => {
+                    return Err(problem(
+                        &at,
+                        &text,
+                        format!("`{text}` names a Windows host path but no container path"),
+                    ))
+                }
                 [source, target, rest @ ..] => {
                     let read_only = rest.iter().any(|m| m.split(',').any(|o| o == "ro"));
                     let source = if is_host_path(source) {
@@ -610,7 +641,21 @@ pub fn problem(path: &str, needle: &str, message: impl Into<String>) -> Problem 
 }
 
 fn is_host_path(source: &str) -> bool {
-    source.starts_with('.') || source.starts_with('/') || source.starts_with('~') || source.contains('/')
+    source.starts_with('.')
+        || source.starts_with('/')
+        || source.starts_with('~')
+        || source.contains('/')
+        || !windows_drive(source).is_empty()
+}
+
+/// `C:` of a Windows path (`C:\data`, `c:/data`), else empty.
+fn windows_drive(text: &str) -> &str {
+    let b = text.as_bytes();
+    if b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/') {
+        &text[..2]
+    } else {
+        ""
+    }
 }
 
 pub fn parse_bool(text: &str) -> Option<bool> {

@@ -475,12 +475,13 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                                 svc.name, m.target
                             ));
                         }
-                        // A data folder Docker creates at run time: storage that outlives the pod.
-                        let claim_name =
-                            if kind == Kind::StatefulSet { vol_name.clone() } else { format!("{name}-{vol_name}") };
+                        // A data folder Docker creates at run time: storage that outlives the pod,
+                        // named after the service and the container path (reordering mounts renames
+                        // nothing).
+                        let (vol, claim_name) = path_claim(&name, &m.target, kind);
                         claims.push(claim(claim_name.clone(), None, rules));
                         volumes.push(Volume {
-                            name: vol_name.clone(),
+                            name: vol,
                             source: VolumeSource::Claim(claim_name),
                             mounts: vec![mount],
                             seed: vec![],
@@ -521,11 +522,24 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                         seed: vec![],
                     });
                 }
-                MountSource::Anonymous | MountSource::Tmpfs => {
-                    let memory = matches!(m.source, MountSource::Tmpfs);
+                MountSource::Anonymous => {
+                    // Docker keeps an anonymous volume across restarts of the container (a database's
+                    // `- /var/lib/mysql`): a claim, named after the service and the path.
+                    let claim_rule = rule.claims.get(&m.target);
+                    let (vol, default_name) = path_claim(&name, &m.target, kind);
+                    let claim_name = claim_rule.and_then(|c| c.name.clone()).unwrap_or(default_name);
+                    claims.push(claim(claim_name.clone(), claim_rule, rules));
+                    volumes.push(Volume {
+                        name: if claim_rule.is_some() { claim_name.clone() } else { vol },
+                        source: VolumeSource::Claim(claim_name),
+                        mounts: vec![mount],
+                        seed: vec![],
+                    });
+                }
+                MountSource::Tmpfs => {
                     volumes.push(Volume {
                         name: vol_name,
-                        source: VolumeSource::EmptyDir { memory },
+                        source: VolumeSource::EmptyDir { memory: true },
                         mounts: vec![mount],
                         seed: vec![],
                     });
@@ -1325,6 +1339,21 @@ fn file_key(files: &BTreeMap<String, String>, name: &str, path: &str) -> String 
 }
 
 /// A bind source that names a file (`./nginx.conf`, `/etc/app.ini`) rather than a data folder.
+/// The pod volume and the claim (or, in a StatefulSet, the claim template) for data at `target`
+/// of workload `name`: named from the path, so they do not move when mounts are reordered.
+fn path_claim(name: &str, target: &str, kind: Kind) -> (String, String) {
+    let label = dns_label(target.trim_matches('/'));
+    let label = if label.is_empty() { "root".to_string() } else { label };
+    let fit = |s: String| s.chars().take(63).collect::<String>().trim_end_matches('-').to_string();
+    // A StatefulSet's claims are `<template>-<name>-<ordinal>`: the template leaves room for both.
+    let template = fit(label.chars().take(63usize.saturating_sub(name.len() + 8)).collect());
+    if kind == Kind::StatefulSet {
+        (template.clone(), template)
+    } else {
+        (fit(format!("data-{label}")), fit(format!("{name}-{label}")))
+    }
+}
+
 fn looks_like_file(src: &str) -> bool {
     src.rsplit('/').next().is_some_and(|last| last.len() > 1 && last[1..].contains('.'))
 }

@@ -156,6 +156,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         inputs: &mut inputs,
         examples_read: Vec::new(),
         known: HashSet::new(),
+        unset: Vec::new(),
     };
     let mut services = IndexMap::new();
     for (name, value) in &services_value {
@@ -185,6 +186,12 @@ pub fn load(opts: &Options) -> Result<Project> {
         }
     }
 
+    for (at, key) in &ctx.unset {
+        let service = at.strip_prefix("services.").unwrap_or(at).split('.').next().unwrap_or(at);
+        warnings.push(format!(
+            "service `{service}`: `environment` names `{key}` without a value and the env source does not set it, so it is left out, as compose does; set it in .env or pass --set {key}=VALUE"
+        ));
+    }
     for (key, _) in &opts.set {
         if !source_keys.contains(key) && !ctx.known.contains(key) {
             let closest = ctx
@@ -591,9 +598,20 @@ struct Loader<'a> {
     /// Every variable a compose string refers to and every key of an env file read: what `--set`
     /// can change.
     known: HashSet<String>,
+    /// `environment` entries that name only a key the env source does not set: (service path, key).
+    unset: Vec<(String, String)>,
 }
 
 impl Context for Loader<'_> {
+    fn variable(&mut self, key: &str, at: &str) -> Option<String> {
+        self.known.insert(key.to_string());
+        let value = self.env.get(key).cloned();
+        if value.is_none() {
+            self.unset.push((at.to_string(), key.to_string()));
+        }
+        value
+    }
+
     fn interpolate(&mut self, raw: &str, path: &str) -> std::result::Result<(String, Option<String>), Problem> {
         if let Some(done) = self.interpolated.get(raw) {
             return Ok(done.clone());

@@ -166,3 +166,87 @@ services:
     assert_eq!(db["MARIADB_RANDOM_ROOT_PASSWORD"], "1");
     assert!(!in_secret(&out.docs, "db", "ALLOW_EMPTY_PASSWORD"));
 }
+
+fn claims_of(docs: &[Value], workload: &str) -> BTreeMap<String, String> {
+    // mount path → claim name
+    let pod = &get(docs, "Deployment", workload)["spec"]["template"]["spec"];
+    let volumes: BTreeMap<&str, &str> = pod["volumes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| Some((v["name"].as_str()?, v["persistentVolumeClaim"]["claimName"].as_str()?)))
+        .collect();
+    pod["containers"][0]["volumeMounts"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Some((m["mountPath"].as_str()?.to_string(), volumes.get(m["name"].as_str()?)?.to_string())))
+        .collect()
+}
+
+// Item 3: an anonymous volume keeps its data across restarts, as Docker's does.
+#[test]
+fn anonymous_volumes_become_claims_named_after_service_and_path() {
+    let out = translate(
+        "services:\n  db:\n    image: mysql:8.0\n    volumes:\n      - /var/lib/mysql\n      - type: volume\n        target: /backups\n      - type: tmpfs\n        target: /run/mysqld\n",
+        &[],
+    );
+    let claims = claims_of(&out.docs, "db");
+    assert_eq!(claims.get("/var/lib/mysql").map(String::as_str), Some("db-var-lib-mysql"), "{claims:?}");
+    assert_eq!(claims.get("/backups").map(String::as_str), Some("db-backups"));
+    assert!(find(&out.docs, "PersistentVolumeClaim", "db-var-lib-mysql").is_some());
+    assert!(!claims.contains_key("/run/mysqld"), "tmpfs stays in memory");
+    // A claim-holding Deployment never runs two pods on one ReadWriteOnce volume during a rollout.
+    assert_eq!(get(&out.docs, "Deployment", "db")["spec"]["strategy"]["type"], "Recreate");
+}
+
+// Names that do not move: reordering a service's volumes renames no claim.
+#[test]
+fn reordering_volumes_renames_no_claim() {
+    let a = "services:\n  app:\n    image: nginx:1.27\n    volumes:\n      - ./uploads:/srv/uploads\n      - /var/cache/app\n      - logs:/var/log/app\nvolumes:\n  logs: {}\n";
+    let b = "services:\n  app:\n    image: nginx:1.27\n    volumes:\n      - logs:/var/log/app\n      - /var/cache/app\n      - ./uploads:/srv/uploads\nvolumes:\n  logs: {}\n";
+    let (ca, cb) = (claims_of(&translate(a, &[]).docs, "app"), claims_of(&translate(b, &[]).docs, "app"));
+    assert_eq!(ca.len(), 3, "{ca:?}");
+    assert_eq!(ca, cb);
+    assert_eq!(ca["/srv/uploads"], "app-srv-uploads");
+    assert_eq!(ca["/var/log/app"], "logs");
+}
+
+// Item 4: `- KEY` and `KEY:` take the value from the env source, as compose does.
+#[test]
+fn key_only_environment_entries_take_the_env_source_value() {
+    let dir = folder(&[
+        (
+            "compose.yaml",
+            "services:\n  app:\n    image: nginx:1.27\n    environment:\n      - SESSION_SECRET\n      - LOG_LEVEL\n      - UNSET_ONE\n  other:\n    image: nginx:1.27\n    environment:\n      LOG_LEVEL:\n      REGION:\n",
+        ),
+        (".env", "SESSION_SECRET=s3cr3t-from-dotenv\nLOG_LEVEL=debug\n"),
+    ]);
+    let out = translate_in(dir.path(), &["--set", "REGION=eu-west-1"]);
+    let app = environment(&out.docs, "Deployment", "app");
+    let other = environment(&out.docs, "Deployment", "other");
+    assert_eq!(app["LOG_LEVEL"], "debug");
+    assert_eq!(other["LOG_LEVEL"], "debug");
+    assert_eq!(other["REGION"], "eu-west-1", "--set is part of the env source");
+    assert!(in_secret(&out.docs, "app", "SESSION_SECRET"), "a secret name still goes to a Secret");
+    assert!(!app.contains_key("UNSET_ONE"), "unset: left out, as compose does");
+    assert!(out.stderr.contains("`UNSET_ONE` without a value"), "{}", out.stderr);
+    assert!(out.stderr.contains("service `app`"), "{}", out.stderr);
+}
+
+// Item 8: Windows host paths keep their drive.
+#[test]
+fn windows_paths_are_host_paths_not_a_claim_named_after_the_drive() {
+    let out = translate(
+        "services:\n  app:\n    image: nginx:1.27\n    volumes:\n      - C:\\data:/data\n      - 'd:/logs:/logs:ro'\n",
+        &[],
+    );
+    let claims = claims_of(&out.docs, "app");
+    assert!(!claims.values().any(|c| c == "c" || c == "d"), "{claims:?}");
+    assert!(find(&out.docs, "PersistentVolumeClaim", "c").is_none());
+    assert_eq!(claims.get("/data").map(String::as_str), Some("app-data"), "{claims:?}");
+    assert!(claims.contains_key("/logs"), "{claims:?}");
+    let dir = folder(&[("compose.yaml", "services:\n  app:\n    image: nginx:1.27\n    volumes:\n      - C:\\data\n")]);
+    let stderr = refuse(dir.path(), &[]);
+    assert!(stderr.contains("compose.yaml:5:"), "{stderr}");
+}
