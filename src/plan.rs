@@ -1019,7 +1019,7 @@ fn shared_literals(
                 && !s.value.is_empty()
                 && !is_flag(&s.value)
                 && url_with_credentials(&s.value).is_none()
-                && !rules.secrets.public_values.iter().any(|p| *p == s.value)
+                && !rules.secrets.public_values.contains(&s.value)
             {
                 candidates.push((groups[&svc.name], var, s.value.as_str()));
             }

@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use yaml_serde::Value;
@@ -23,7 +23,6 @@ fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 struct Out {
     _dir: tempfile::TempDir,
-    tree: PathBuf,
     docs: Vec<Value>,
     stderr: String,
 }
@@ -44,7 +43,7 @@ fn translate_in(dir: &Path, extra: &[&str]) -> Out {
     assert!(o.status.success(), "{stderr}");
     setup_secrets(&tree);
     let docs = render(&tree);
-    Out { _dir: out, tree, docs, stderr }
+    Out { _dir: out, docs, stderr }
 }
 
 fn translate(compose: &str, extra: &[&str]) -> Out {
