@@ -109,6 +109,11 @@ pub struct Service {
     pub cap_drop: Vec<String>,
     pub privileged: bool,
     pub read_only: bool,
+    /// `stdin_open` and `tty`: the container keeps stdin open / gets a terminal.
+    pub stdin_open: bool,
+    pub tty: bool,
+    /// `group_add`: supplementary groups, as written (ids or names).
+    pub group_add: Vec<String>,
     pub tmpfs: Vec<String>,
     /// `deploy.replicas` (or the older `scale`).
     pub replicas: Option<i32>,
@@ -184,6 +189,9 @@ pub const READ_KEYS: &[&str] = &[
     "privileged",
     "read_only",
     "tmpfs",
+    "stdin_open",
+    "tty",
+    "group_add",
     "deploy",
     "links",
     "scale",
@@ -292,6 +300,9 @@ impl<C: Context> Reader<'_, C> {
                 "privileged" => svc.privileged = self.flag(v, &path)?,
                 "read_only" => svc.read_only = self.flag(v, &path)?,
                 "tmpfs" => svc.tmpfs = self.list(v, &path)?,
+                "stdin_open" => svc.stdin_open = self.flag(v, &path)?,
+                "tty" => svc.tty = self.flag(v, &path)?,
+                "group_add" => svc.group_add = self.list(v, &path)?,
                 "deploy" => self.deploy(v, &path, &mut svc)?,
                 "mem_limit" => {
                     let q = memory(&self.s(v, &path)?, &path)?;

@@ -599,6 +599,9 @@ fn pod_template(
         volume_mounts: (!mounts.is_empty()).then_some(mounts),
         resources: Some(resources(w)),
         security_context: Some(container_security(w)),
+        working_dir: w.working_dir.clone(),
+        stdin: w.stdin.then_some(true),
+        tty: w.tty.then_some(true),
         ..Default::default()
     };
 
@@ -627,8 +630,10 @@ fn pod_template(
             init_containers: (!init_containers.is_empty()).then_some(init_containers),
             containers: vec![container],
             volumes: (!volumes.is_empty()).then_some(volumes),
+            hostname: w.hostname.clone().filter(|_| job.is_none()),
             security_context: Some(PodSecurityContext {
                 fs_group: w.security.fs_group,
+                supplemental_groups: (!w.supplemental_groups.is_empty()).then(|| w.supplemental_groups.clone()),
                 seccomp_profile: w.security.seccomp.clone().map(|t| SeccompProfile { type_: t, ..Default::default() }),
                 ..Default::default()
             }),
@@ -668,6 +673,7 @@ fn security_context(s: &crate::rules::Security) -> SecurityContext {
         allow_privilege_escalation: s.allow_privilege_escalation,
         capabilities: Some(Capabilities { add: s.add_capabilities.clone(), drop: s.drop_capabilities.clone() }),
         read_only_root_filesystem: s.read_only_root,
+        privileged: s.privileged,
         run_as_non_root: s.run_as_non_root,
         run_as_user: s.run_as_user,
         run_as_group: s.run_as_group,

@@ -42,6 +42,7 @@ pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
                 // A check only a folded init container fails is explained by its fold rule.
                 let by_fold = folded.iter().find_map(|f| f.findings.get(check)).filter(|_| !own.contains(&check));
                 let reason = by_fold
+                    .or_else(|| w.compose_findings.get(check))
                     .or_else(|| rule.and_then(|r| r.findings.get(check)))
                     .or_else(|| rules.findings.get(check))
                     .cloned()
@@ -90,5 +91,22 @@ fn failed_checks(w: &Workload) -> Vec<&'static str> {
     if s.add_capabilities.as_ref().is_some_and(|c| !c.is_empty()) {
         checks.push("CKV_K8S_25"); // added capabilities
     }
+    if s.add_capabilities.as_ref().is_some_and(|c| c.iter().any(|c| c == "SYS_ADMIN" || c == "ALL")) {
+        checks.push("CKV_K8S_39"); // CAP_SYS_ADMIN
+    }
+    if s.privileged == Some(true) {
+        checks.push("CKV_K8S_16"); // privileged containers
+    }
+    if s.allow_privilege_escalation != Some(false) {
+        checks.push("CKV_K8S_20"); // allowPrivilegeEscalation
+    }
+    let drops = |cap: &str| s.drop_capabilities.as_ref().is_some_and(|d| d.iter().any(|d| d == "ALL" || d == cap));
+    if !drops("NET_RAW") {
+        checks.push("CKV_K8S_28"); // NET_RAW
+    }
+    if !drops("ALL") {
+        checks.push("CKV_K8S_37"); // capabilities not all dropped
+    }
+    checks.sort_unstable();
     checks
 }

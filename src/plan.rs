@@ -100,6 +100,17 @@ pub struct Workload {
     pub folded: Vec<FoldedInit>,
     /// Why its security context is what it is (from the rules), for the tree's security table.
     pub security_note: Option<String>,
+    /// Compose's `working_dir`, `stdin_open`, `tty`.
+    pub working_dir: Option<String>,
+    pub stdin: bool,
+    pub tty: bool,
+    /// Compose's `hostname` (a Deployment's pods; a StatefulSet names its pods' hosts itself).
+    pub hostname: Option<String>,
+    /// Compose's numeric `group_add`.
+    pub supplemental_groups: Vec<i64>,
+    /// Why checkov findings caused by what the compose file asks for (privileged, cap_add, root) are
+    /// accepted: check → reason, over the rules' reasons.
+    pub compose_findings: BTreeMap<String, String>,
 }
 
 /// A folded one-shot service, run as an init container of a pod that mounts its bind source.
@@ -564,6 +575,8 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             probe_rule = since.probe.as_ref().or(probe_rule);
             security_note = since.security_note.clone().or(security_note);
         }
+        let mut compose_findings = BTreeMap::new();
+        let security = compose_security(svc, security, &mut warnings, &mut compose_findings);
         if security.read_only_root == Some(true) {
             for (wi, path) in security.writable_paths.iter().flatten().enumerate() {
                 volumes.push(Volume {
@@ -742,6 +755,12 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             security_note,
             ingress: rule.ingress.as_ref().map(|i| ingress(i, rule, &env_plain, &mut warnings, &svc.name)),
             recreate: false,
+            working_dir: svc.working_dir.clone().filter(|d| !d.is_empty()),
+            stdin: svc.stdin_open,
+            tty: svc.tty,
+            hostname: pod_hostname(svc, kind, &mut warnings),
+            supplemental_groups: group_ids(svc, &mut warnings),
+            compose_findings,
         };
         w.recreate = kind == Kind::Deployment && mounts_rwo_claim(&w, &shared_claims);
         w.checksum = checksum(&w, uses_shared.then_some(&shared_config));
@@ -1162,6 +1181,146 @@ fn probe(
         }
     }
     p
+}
+
+/// The security context with what the compose file asks for laid over the rules: its `user`,
+/// `read_only`, `cap_add`, `cap_drop` and `privileged`. The rules' hardening never takes away
+/// what compose asks for; where they differ, compose wins and a warning says so.
+fn compose_security(
+    svc: &Service,
+    mut s: Security,
+    warnings: &mut Vec<String>,
+    findings: &mut BTreeMap<String, String>,
+) -> Security {
+    let name = &svc.name;
+    let mut accept = |checks: &[&str], reason: String| {
+        for c in checks {
+            findings.entry(c.to_string()).or_insert_with(|| reason.clone());
+        }
+    };
+    if let Some(user) = svc.user.as_deref().filter(|u| !u.trim().is_empty()) {
+        let (uid, gid) = user.split_once(':').map_or((user, None), |(u, g)| (u, Some(g)));
+        // `root` is uid and gid 0 in every image; other names need the image's /etc/passwd.
+        let id = |t: &str| if t.trim() == "root" { Ok(0) } else { t.trim().parse::<i64>() };
+        match id(uid) {
+            Ok(uid) if uid >= 0 => {
+                if s.run_as_user.is_some_and(|r| r != uid) {
+                    warnings.push(format!(
+                        "service `{name}`: runs as user {uid}, as its `user` asks (the rules chose {})",
+                        s.run_as_user.unwrap_or_default()
+                    ));
+                }
+                s.run_as_user = Some(uid);
+                if uid == 0 && s.run_as_non_root == Some(true) {
+                    warnings.push(format!(
+                        "service `{name}`: runs as root, as its `user` asks, although the rules want non-root users"
+                    ));
+                }
+                s.run_as_non_root = (uid != 0).then_some(true);
+                if uid == 0 {
+                    accept(&["CKV_K8S_23"], format!("the compose file runs it as root (`user: {user}`), kept as it asks"));
+                }
+                match gid.map(id) {
+                    Some(Ok(g)) if g >= 0 => s.run_as_group = Some(g),
+                    Some(_) => warnings.push(format!(
+                        "service `{name}`: group `{}` of `user: {user}` is a name; Kubernetes takes numeric ids, so the image's group applies (set runAsGroup in an overlay)",
+                        gid.unwrap_or_default()
+                    )),
+                    None => {}
+                }
+            }
+            _ => warnings.push(format!(
+                "service `{name}`: `user: {user}` is a name; Kubernetes takes numeric ids, so the image's own user applies (set runAsUser in an overlay)"
+            )),
+        }
+    }
+    if svc.read_only {
+        s.read_only_root = Some(true);
+    }
+    let cap = |c: &String| c.trim().to_ascii_uppercase().trim_start_matches("CAP_").to_string();
+    if !svc.cap_add.is_empty() {
+        let mut add = s.add_capabilities.take().unwrap_or_default();
+        for c in svc.cap_add.iter().map(cap) {
+            if !add.contains(&c) {
+                add.push(c.clone());
+            }
+            // A capability compose adds is never dropped by name (dropping ALL still lets `add` through).
+            if let Some(drop) = s.drop_capabilities.as_mut() {
+                drop.retain(|d| *d != c || c == "ALL");
+            }
+        }
+        let asked = svc.cap_add.join(", ");
+        accept(
+            &["CKV_K8S_25", "CKV_K8S_39"],
+            format!("the compose file adds these capabilities (`cap_add: {asked}`), kept as it asks"),
+        );
+        s.add_capabilities = Some(add);
+    }
+    if !svc.cap_drop.is_empty() {
+        let mut drop = s.drop_capabilities.take().unwrap_or_default();
+        let add = s.add_capabilities.clone().unwrap_or_default();
+        for c in svc.cap_drop.iter().map(cap) {
+            if !drop.contains(&c) && !drop.iter().any(|d| d == "ALL") && !add.contains(&c) {
+                drop.push(c);
+            }
+        }
+        s.drop_capabilities = Some(drop);
+    }
+    if svc.privileged {
+        warnings.push(format!(
+            "service `{name}`: runs privileged, as its `privileged: true` asks: it gets every capability and device of its node (remove it from the compose file if the image does not need it)"
+        ));
+        s.privileged = Some(true);
+        accept(
+            &["CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_28", "CKV_K8S_37", "CKV_K8S_23"],
+            "the compose file runs it privileged (`privileged: true`), kept as it asks".to_string(),
+        );
+        // The API server refuses privileged with allowPrivilegeEscalation false; a privileged
+        // container has every capability, so a drop list would only mislead.
+        s.allow_privilege_escalation = None;
+        s.drop_capabilities = None;
+    }
+    s
+}
+
+/// A Deployment's pods get compose's `hostname` when it is a DNS label; a StatefulSet's controller
+/// names each pod's host after the pod (the name still resolves through the Service alias).
+fn pod_hostname(svc: &Service, kind: Kind, warnings: &mut Vec<String>) -> Option<String> {
+    let host = svc.hostname.as_deref().filter(|h| !h.is_empty())?;
+    if kind == Kind::StatefulSet {
+        warnings.push(format!(
+            "service `{}`: `hostname: {host}` is not set on the pods, whose StatefulSet names each pod's host after the pod; other pods still reach it as `{host}`",
+            svc.name
+        ));
+        return None;
+    }
+    let label = host.len() <= 63
+        && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !host.starts_with('-')
+        && !host.ends_with('-');
+    if !label {
+        warnings.push(format!(
+            "service `{}`: `hostname: {host}` is not a DNS label (lower-case letters, digits and `-`, up to 63), so the pods keep their generated host names",
+            svc.name
+        ));
+        return None;
+    }
+    Some(host.to_string())
+}
+
+/// Compose's `group_add` as numeric ids; names are left out with a warning.
+fn group_ids(svc: &Service, warnings: &mut Vec<String>) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for g in &svc.group_add {
+        match g.trim().parse::<i64>() {
+            Ok(id) if id >= 0 => ids.push(id),
+            _ => warnings.push(format!(
+                "service `{}`: group `{g}` of `group_add` is a name; Kubernetes takes numeric ids (add its id to supplementalGroups in an overlay)",
+                svc.name
+            )),
+        }
+    }
+    ids
 }
 
 /// The folded one-shot services whose bind sources `svc` mounts too, each as an init container on

@@ -174,6 +174,8 @@ pub struct Security {
     pub read_only_root: Option<bool>,
     /// With a read-only root filesystem: paths that get an empty writable directory.
     pub writable_paths: Option<Vec<String>>,
+    /// `privileged: true`: only where the compose file asks for it (never from the rules' defaults).
+    pub privileged: Option<bool>,
 }
 
 impl Security {
@@ -190,6 +192,7 @@ impl Security {
             fs_group: over.fs_group.or(self.fs_group),
             read_only_root: over.read_only_root.or(self.read_only_root),
             writable_paths: over.writable_paths.clone().or_else(|| self.writable_paths.clone()),
+            privileged: over.privileged.or(self.privileged),
         }
     }
 }

@@ -249,3 +249,51 @@ fn windows_paths_are_host_paths_not_a_claim_named_after_the_drive() {
     let stderr = refuse(dir.path(), &[]);
     assert!(stderr.contains("compose.yaml:5:"), "{stderr}");
 }
+
+// Item 2: what compose sets on a container is set on the pod.
+#[test]
+fn container_keys_reach_the_pod() {
+    let out = translate(
+        r#"
+services:
+  app:
+    image: nginx:1.27
+    user: "1000:1001"
+    working_dir: /srv/app
+    read_only: true
+    cap_add: [NET_BIND_SERVICE]
+    cap_drop: [NET_RAW]
+    stdin_open: true
+    tty: true
+    group_add: ["2000", audio]
+    hostname: app-host
+  dind:
+    image: docker:27-dind
+    privileged: true
+    user: root
+"#,
+        &[],
+    );
+    let pod = &get(&out.docs, "Deployment", "app")["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    let s = &c["securityContext"];
+    assert_eq!(s["runAsUser"].as_i64(), Some(1000));
+    assert_eq!(s["runAsGroup"].as_i64(), Some(1001));
+    assert_eq!(s["runAsNonRoot"].as_bool(), Some(true));
+    assert_eq!(s["readOnlyRootFilesystem"].as_bool(), Some(true));
+    assert_eq!(s["capabilities"]["add"][0], "NET_BIND_SERVICE");
+    assert_eq!(s["capabilities"]["drop"][0], "ALL", "the rules' drop of ALL stays: NET_RAW is in it");
+    assert_eq!(c["workingDir"], "/srv/app");
+    assert_eq!(c["stdin"].as_bool(), Some(true));
+    assert_eq!(c["tty"].as_bool(), Some(true));
+    assert_eq!(pod["hostname"], "app-host");
+    assert_eq!(pod["securityContext"]["supplementalGroups"][0].as_i64(), Some(2000));
+    assert!(out.stderr.contains("group `audio` of `group_add` is a name"), "{}", out.stderr);
+
+    let d = &get(&out.docs, "Deployment", "dind")["spec"]["template"]["spec"]["containers"][0]["securityContext"];
+    assert_eq!(d["privileged"].as_bool(), Some(true), "the rules never take away what compose asks for");
+    assert!(d["allowPrivilegeEscalation"].is_null(), "the API server refuses privileged with it false");
+    assert!(out.stderr.contains("service `dind`: runs privileged"), "{}", out.stderr);
+    assert_eq!(d["runAsUser"].as_i64(), Some(0), "`user: root` is uid 0");
+    assert!(d["runAsNonRoot"].is_null());
+}
