@@ -117,6 +117,20 @@ pub struct Service {
     pub tmpfs: Vec<String>,
     /// `deploy.replicas` (or the older `scale`).
     pub replicas: Option<i32>,
+    /// `restart` (`no`, `always`, `on-failure`, `unless-stopped`), or `deploy.restart_policy`'s
+    /// condition in the same words (`none` → `no`, `any` → `always`).
+    pub restart: Option<String>,
+    /// `on-failure:N` or `deploy.restart_policy.max_attempts`.
+    pub max_attempts: Option<i32>,
+    /// `deploy.mode: global`: one container per node.
+    pub global: bool,
+    /// `deploy.placement.constraints` as written (`node.labels.zone == a`).
+    pub constraints: Vec<String>,
+    /// `deploy.placement.preferences[].spread` (`node.labels.zone`).
+    pub spread: Vec<String>,
+    /// `deploy.update_config`: `parallelism` and `order` (`stop-first`, `start-first`).
+    pub update_parallelism: Option<i32>,
+    pub update_order: Option<String>,
     /// `links`: (service, the alias it is reached by).
     pub links: Vec<(String, String)>,
     /// `deploy.resources` (and the older `mem_limit`, `mem_reservation`, `cpus`) as Kubernetes
@@ -189,6 +203,7 @@ pub const READ_KEYS: &[&str] = &[
     "privileged",
     "read_only",
     "tmpfs",
+    "restart",
     "stdin_open",
     "tty",
     "group_add",
@@ -300,6 +315,30 @@ impl<C: Context> Reader<'_, C> {
                 "privileged" => svc.privileged = self.flag(v, &path)?,
                 "read_only" => svc.read_only = self.flag(v, &path)?,
                 "tmpfs" => svc.tmpfs = self.list(v, &path)?,
+                "restart" => {
+                    let text = self.s(v, &path)?;
+                    let (word, attempts) = text.split_once(':').unwrap_or((&text, ""));
+                    let word = word.trim();
+                    if !matches!(word, "no" | "always" | "on-failure" | "unless-stopped") {
+                        return Err(problem(
+                            &path,
+                            &text,
+                            format!("restart `{text}` is not one of no, always, on-failure[:N], unless-stopped"),
+                        ));
+                    }
+                    if !attempts.is_empty() {
+                        let n = attempts.trim().parse::<i32>().ok().filter(|n| *n >= 0 && word == "on-failure");
+                        let n = n.ok_or_else(|| {
+                            problem(
+                                &path,
+                                &text,
+                                format!("restart `{text}`: only on-failure takes a count, like on-failure:3"),
+                            )
+                        })?;
+                        svc.max_attempts.get_or_insert(n);
+                    }
+                    svc.restart.get_or_insert(word.to_string());
+                }
                 "stdin_open" => svc.stdin_open = self.flag(v, &path)?,
                 "tty" => svc.tty = self.flag(v, &path)?,
                 "group_add" => svc.group_add = self.list(v, &path)?,
@@ -340,27 +379,129 @@ impl<C: Context> Reader<'_, C> {
         Ok(svc)
     }
 
-    /// `deploy.replicas` and `deploy.resources`; the rest of `deploy` (placement, update and
-    /// restart policies) has no meaning for one Deployment and is ignored.
+    /// `deploy`: replicas, resources, mode, restart policy, placement and update order. Keys with no
+    /// Kubernetes counterpart go to `unread` as `deploy.<key>`, so they are ignored with a reason
+    /// or warned about by name.
     fn deploy(&mut self, value: &Value, path: &str, svc: &mut Service) -> Result<(), Problem> {
         self.check_strings(value, path)?;
-        if value.get("mode").and_then(Value::as_str) == Some("global") {
-            svc.unread.push("deploy.mode: global (one pod per node, a DaemonSet)".to_string());
+        let Value::Mapping(map) = value else { return Ok(()) };
+        for (key, v) in map {
+            let Some(key) = key.as_str() else { continue };
+            let at = format!("{path}.{key}");
+            match key {
+                "mode" => match self.s(v, &at)?.as_str() {
+                    "global" => svc.global = true,
+                    "replicated" => {}
+                    other => svc.unread.push(format!("deploy.mode: {other}")),
+                },
+                "replicas" => {
+                    let text = self.s(v, &at)?;
+                    let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
+                    svc.replicas =
+                        Some(n.ok_or_else(|| problem(&at, &text, format!("replicas `{text}` is not a count")))?);
+                }
+                "resources" => self.resources(v, &at, svc)?,
+                "restart_policy" => {
+                    let Value::Mapping(m) = v else { continue };
+                    for (k, x) in m {
+                        let k = k.as_str().unwrap_or_default();
+                        let at = format!("{at}.{k}");
+                        match k {
+                            "condition" => {
+                                let text = self.s(x, &at)?;
+                                let word = match text.as_str() {
+                                    "none" => "no",
+                                    "on-failure" => "on-failure",
+                                    "any" => "always",
+                                    _ => {
+                                        return Err(problem(
+                                            &at,
+                                            &text,
+                                            format!("restart condition `{text}` is not one of none, on-failure, any"),
+                                        ))
+                                    }
+                                };
+                                svc.restart = Some(word.to_string());
+                            }
+                            "max_attempts" => {
+                                let text = self.s(x, &at)?;
+                                let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
+                                svc.max_attempts = Some(n.ok_or_else(|| {
+                                    problem(&at, &text, format!("max_attempts `{text}` is not a count"))
+                                })?);
+                            }
+                            other => svc.unread.push(format!("deploy.restart_policy.{other}")),
+                        }
+                    }
+                }
+                "placement" => {
+                    let Value::Mapping(m) = v else { continue };
+                    for (k, x) in m {
+                        let k = k.as_str().unwrap_or_default();
+                        let at = format!("{at}.{k}");
+                        match k {
+                            "constraints" => svc.constraints = self.list(x, &at)?,
+                            "preferences" => {
+                                for (i, p) in x.as_sequence().into_iter().flatten().enumerate() {
+                                    match p.get("spread") {
+                                        Some(spread) => svc.spread.push(self.s(spread, &format!("{at}[{i}]"))?),
+                                        None => svc.unread.push("deploy.placement.preferences".into()),
+                                    }
+                                }
+                            }
+                            other => svc.unread.push(format!("deploy.placement.{other}")),
+                        }
+                    }
+                }
+                "update_config" => {
+                    let Value::Mapping(m) = v else { continue };
+                    for (k, x) in m {
+                        let k = k.as_str().unwrap_or_default();
+                        let at = format!("{at}.{k}");
+                        match k {
+                            "parallelism" => {
+                                let text = self.s(x, &at)?;
+                                let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
+                                svc.update_parallelism = Some(n.ok_or_else(|| {
+                                    problem(&at, &text, format!("parallelism `{text}` is not a count"))
+                                })?);
+                            }
+                            "order" => {
+                                let text = self.s(x, &at)?;
+                                if !matches!(text.as_str(), "stop-first" | "start-first") {
+                                    return Err(problem(
+                                        &at,
+                                        &text,
+                                        format!("update order `{text}` is not stop-first or start-first"),
+                                    ));
+                                }
+                                svc.update_order = Some(text);
+                            }
+                            other => svc.unread.push(format!("deploy.update_config.{other}")),
+                        }
+                    }
+                }
+                other => svc.unread.push(format!("deploy.{other}")),
+            }
         }
-        if let Some(r) = value.get("replicas") {
-            let text = self.s(r, &format!("{path}.replicas"))?;
-            let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
-            svc.replicas = Some(n.ok_or_else(|| problem(path, &text, format!("replicas `{text}` is not a count")))?);
-        }
-        let Some(resources) = value.get("resources") else { return Ok(()) };
+        Ok(())
+    }
+
+    /// `deploy.resources`: reservations are requests, limits are limits.
+    fn resources(&mut self, resources: &Value, path: &str, svc: &mut Service) -> Result<(), Problem> {
         for (section, out) in [("limits", &mut svc.limits), ("reservations", &mut svc.requests)] {
             let Some(block) = resources.get(section) else { continue };
-            let at = format!("{path}.resources.{section}");
+            let at = format!("{path}.{section}");
             if let Some(c) = block.get("cpus") {
                 out.insert("cpu".into(), cpu(&self.s(c, &at)?, &at)?);
             }
             if let Some(m) = block.get("memory") {
                 out.insert("memory".into(), memory(&self.s(m, &at)?, &at)?);
+            }
+            if let Value::Mapping(m) = block {
+                for k in m.keys().filter_map(Value::as_str).filter(|k| !matches!(*k, "cpus" | "memory")) {
+                    svc.unread.push(format!("deploy.resources.{section}.{k}"));
+                }
             }
         }
         Ok(())

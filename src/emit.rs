@@ -3,15 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::apps::v1::{
+    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec, DeploymentStrategy,
+    RollingUpdateDaemonSet, RollingUpdateDeployment, StatefulSet, StatefulSetSpec,
+};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, ExecAction, HTTPGetAction, KeyToPath, Namespace, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec,
-    Probe as K8sProbe, ResourceRequirements, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Service,
-    ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume as K8sVolume, VolumeMount,
-    VolumeResourceRequirements,
+    Affinity, Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, ExecAction, HTTPGetAction, KeyToPath, Namespace, NodeAffinity,
+    NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as K8sProbe,
+    ResourceRequirements, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, TopologySpreadConstraint, Volume as K8sVolume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule, IngressServiceBackend,
@@ -25,7 +28,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
 use crate::external_secret;
-use crate::plan::{Claim, Job as PlannedJob, Plan, ProbeAction, VolumeSource, Workload};
+use crate::plan::{Claim, Job as PlannedJob, OneShot, Plan, ProbeAction, VolumeSource, Workload};
 use crate::rules::{IngressRule as IngressChoice, Kind, SecretSource};
 use crate::tree::Tree;
 
@@ -154,9 +157,21 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
                 tree.add(&format!("{dir}/statefulset.yaml"), to_yaml(&[statefulset(plan, w, labels.clone())]));
                 resources.push("statefulset.yaml".to_string());
             }
-            _ => {
-                tree.add(&format!("{dir}/deployment.yaml"), to_yaml(&[deployment(plan, w, labels.clone())]));
-                resources.push("deployment.yaml".to_string());
+            kind => {
+                match (kind, &w.one_shot) {
+                    (Kind::DaemonSet, _) => {
+                        tree.add(&format!("{dir}/daemonset.yaml"), to_yaml(&[daemonset(plan, w, labels.clone())]));
+                        resources.push("daemonset.yaml".to_string());
+                    }
+                    (Kind::Job, Some(o)) => {
+                        tree.add(&format!("{dir}/job.yaml"), to_yaml(&[one_shot(plan, w, o, labels.clone())]));
+                        resources.push("job.yaml".to_string());
+                    }
+                    _ => {
+                        tree.add(&format!("{dir}/deployment.yaml"), to_yaml(&[deployment(plan, w, labels.clone())]));
+                        resources.push("deployment.yaml".to_string());
+                    }
+                }
                 if !w.claims.is_empty() {
                     let pvcs: Vec<PersistentVolumeClaim> =
                         w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
@@ -334,7 +349,54 @@ fn deployment(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> De
             replicas: Some(w.replicas),
             selector: LabelSelector { match_labels: Some(selector_labels(plan, &w.name)), ..Default::default() },
             template: pod_template(plan, w, labels, None),
-            strategy: w.recreate.then(|| DeploymentStrategy { type_: Some("Recreate".into()), ..Default::default() }),
+            strategy: if w.recreate {
+                Some(DeploymentStrategy { type_: Some("Recreate".into()), ..Default::default() })
+            } else {
+                w.rollout.as_ref().map(|(surge, unavailable)| DeploymentStrategy {
+                    type_: Some("RollingUpdate".into()),
+                    rolling_update: Some(RollingUpdateDeployment {
+                        max_surge: Some(int_or_percent(surge)),
+                        max_unavailable: Some(int_or_percent(unavailable)),
+                    }),
+                })
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn int_or_percent(text: &str) -> IntOrString {
+    text.parse::<i32>().map_or_else(|_| IntOrString::String(text.to_string()), IntOrString::Int)
+}
+
+/// One pod per node (compose's `deploy.mode: global`).
+fn daemonset(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> DaemonSet {
+    DaemonSet {
+        metadata: meta(plan, &w.name, labels.clone()),
+        spec: Some(DaemonSetSpec {
+            selector: LabelSelector { match_labels: Some(selector_labels(plan, &w.name)), ..Default::default() },
+            template: pod_template(plan, w, labels, None),
+            update_strategy: w.rollout.as_ref().map(|(surge, unavailable)| DaemonSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDaemonSet {
+                    max_surge: Some(int_or_percent(surge)),
+                    max_unavailable: Some(int_or_percent(unavailable)),
+                }),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A one-shot service as a Job: named after its pod (see `OneShot`), no probes.
+fn one_shot(plan: &Plan, w: &Workload, o: &OneShot, labels: BTreeMap<String, String>) -> Job {
+    Job {
+        metadata: meta(plan, &o.object_name, labels.clone()),
+        spec: Some(JobSpec {
+            backoff_limit: Some(o.backoff_limit),
+            template: pod_template(plan, w, labels, None),
             ..Default::default()
         }),
         ..Default::default()
@@ -575,7 +637,7 @@ fn pod_template(
     let startup = w.probe.startup_seconds.map(|_| probe(w, true));
     let liveness = w.probe.liveness.as_ref().map_or_else(|| probe(w, false), |a| probe_with(w, a, false));
     let probe = probe(w, false);
-    let serves = job.is_none();
+    let serves = job.is_none() && w.one_shot.is_none();
     let container = Container {
         name: job.map_or_else(|| w.name.clone(), |j| j.label.clone()),
         image: Some(w.image.clone()),
@@ -607,24 +669,34 @@ fn pod_template(
 
     // A Job's template is immutable: it carries no checksum, so re-applying the same release is a no-op.
     let annotations = serves.then(|| BTreeMap::from([("checksum/config".to_string(), w.checksum.clone())]));
-    let spread = plan.topology_key.as_ref().filter(|_| serves && w.replicas > 1).map(|key| {
-        vec![TopologySpreadConstraint {
-            max_skew: 1,
-            topology_key: key.clone(),
-            when_unsatisfiable: "ScheduleAnyway".into(),
-            label_selector: Some(LabelSelector {
-                match_labels: Some(selector_labels(plan, &w.name)),
+    // Over nodes (the rules' key) when several replicas run, and over compose's spread preferences.
+    let keys = plan.topology_key.iter().filter(|_| serves && w.replicas > 1 && w.kind != Kind::DaemonSet);
+    let keys: Vec<&String> = keys.chain(w.spread.iter().filter(|_| job.is_none())).collect();
+    let spread = (!keys.is_empty()).then(|| {
+        keys.iter()
+            .enumerate()
+            .filter(|(i, k)| !keys[..*i].contains(k))
+            .map(|(_, key)| TopologySpreadConstraint {
+                max_skew: 1,
+                topology_key: key.to_string(),
+                when_unsatisfiable: "ScheduleAnyway".into(),
+                label_selector: Some(LabelSelector {
+                    match_labels: Some(selector_labels(plan, &w.name)),
+                    ..Default::default()
+                }),
                 ..Default::default()
-            }),
-            ..Default::default()
-        }]
+            })
+            .collect()
     });
     PodTemplateSpec {
         metadata: Some(ObjectMeta { labels: Some(labels), annotations, ..Default::default() }),
         spec: Some(PodSpec {
             automount_service_account_token: Some(false),
             enable_service_links: Some(false),
-            restart_policy: job.map(|_| "OnFailure".to_string()),
+            restart_policy: job
+                .map(|_| "OnFailure".to_string())
+                .or_else(|| w.one_shot.as_ref().map(|o| o.restart_policy.clone())),
+            affinity: node_affinity(w),
             share_process_namespace: w.share_process_namespace.then_some(true),
             topology_spread_constraints: spread,
             init_containers: (!init_containers.is_empty()).then_some(init_containers),
@@ -640,6 +712,31 @@ fn pod_template(
             ..Default::default()
         }),
     }
+}
+
+/// Compose's placement constraints: one node selector term, every expression required.
+fn node_affinity(w: &Workload) -> Option<Affinity> {
+    (!w.node_affinity.is_empty()).then(|| Affinity {
+        node_affinity: Some(NodeAffinity {
+            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                node_selector_terms: vec![NodeSelectorTerm {
+                    match_expressions: Some(
+                        w.node_affinity
+                            .iter()
+                            .map(|(key, operator, values)| NodeSelectorRequirement {
+                                key: key.clone(),
+                                operator: operator.clone(),
+                                values: (!values.is_empty()).then(|| values.clone()),
+                            })
+                            .collect(),
+                    ),
+                    ..Default::default()
+                }],
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
 }
 
 fn files_volume(name: &str, w: &Workload, only: Option<&Vec<String>>) -> K8sVolume {

@@ -3,7 +3,7 @@
 //! README lists them, and a test compares the list with checkov's own report.
 
 use crate::plan::{Plan, Workload};
-use crate::rules::{Kind, Rules};
+use crate::rules::Rules;
 
 /// Checks every tree fails on purpose, named once in the README instead of per object: digest
 /// pinning, secrets read as environment variables (how Dify reads them), image-defined user IDs
@@ -22,10 +22,11 @@ pub struct Finding {
 pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
     let mut out = Vec::new();
     for w in &plan.workloads {
-        let kind = if w.kind == Kind::StatefulSet { "StatefulSet" } else { "Deployment" };
+        let kind = w.kind.object_kind();
+        let object = w.one_shot.as_ref().map_or(&w.name, |o| &o.object_name);
         // Each object with the volumes of its pod: a folded init container runs only in a pod that
         // mounts its volume (the migration Job mounts no claim).
-        let mut resources = vec![(format!("{kind}.{}.{}", plan.namespace, w.name), &w.volumes)];
+        let mut resources = vec![(format!("{kind}.{}.{object}", plan.namespace), &w.volumes)];
         resources.extend(w.jobs.iter().map(|j| (format!("Job.{}.{}", plan.namespace, j.name), &j.volumes)));
         let rule = rules.service(&w.upstream);
         let own = failed_checks(w);

@@ -28,7 +28,7 @@ use crate::plan::Plan;
 use crate::readme::{
     ClaimFacts, Facts, Lang, SecretFacts, SecurityFacts, SecurityFinding, StorageFacts, WorkloadFacts,
 };
-use crate::rules::{Kind, Rules};
+use crate::rules::Rules;
 use crate::tree::Tree;
 use crate::upstream::Project;
 
@@ -114,11 +114,12 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
             .map(|w| WorkloadFacts {
                 name: w.name.clone(),
                 upstream: w.upstream.clone(),
-                kind: if w.kind == Kind::StatefulSet { "StatefulSet".into() } else { "Deployment".into() },
+                kind: w.kind.object_kind().into(),
+                object_name: w.one_shot.as_ref().map_or_else(|| w.name.clone(), |o| o.object_name.clone()),
                 replicas: w.replicas,
                 ports: w.ports.clone(),
                 service_type: w.serves().then(|| w.service_type.clone()),
-                probe: Some(w.probe.action.kind().to_string()),
+                probe: w.one_shot.is_none().then(|| w.probe.action.kind().to_string()),
                 claims: w
                     .claims
                     .iter()
@@ -252,7 +253,8 @@ fn security_facts(s: &rules::Security, why: Option<String>) -> SecurityFacts {
 /// The reason the rules give for the workload running as root or with capabilities (its accepted
 /// checkov findings), when it does.
 fn finding_reason(plan: &Plan, w: &plan::Workload) -> Option<String> {
-    let resource = format!(".{}.{}", plan.namespace, w.name);
+    let object = w.one_shot.as_ref().map_or(&w.name, |o| &o.object_name);
+    let resource = format!(".{}.{object}", plan.namespace);
     // Only the main container's own: a folded init container's findings are its own row's.
     let root = (w.security.run_as_non_root != Some(true)).then_some("CKV_K8S_23");
     let caps = w.security.add_capabilities.as_ref().filter(|c| !c.is_empty()).map(|_| "CKV_K8S_25");

@@ -111,6 +111,25 @@ pub struct Workload {
     /// Why checkov findings caused by what the compose file asks for (privileged, cap_add, root) are
     /// accepted: check → reason, over the rules' reasons.
     pub compose_findings: BTreeMap<String, String>,
+    /// A Job workload: how it runs to completion.
+    pub one_shot: Option<OneShot>,
+    /// Node affinity from compose's placement constraints: (label, operator, values), all required.
+    pub node_affinity: Vec<(String, String, Vec<String>)>,
+    /// Node labels its pods spread over (placement preferences), besides the rules' topology key.
+    pub spread: Vec<String>,
+    /// Rolling update from compose's `update_config`: (maxSurge, maxUnavailable).
+    pub rollout: Option<(String, String)>,
+}
+
+/// A service that runs to completion, as a Job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneShot {
+    /// The Job's name: the workload's name and a hash of its pod, so that a changed task is a new
+    /// Job that runs once (a Job's pod template cannot change), and an unchanged one is not re-run.
+    pub object_name: String,
+    /// `Never` (compose `restart: "no"`) or `OnFailure` (`on-failure`).
+    pub restart_policy: String,
+    pub backoff_limit: i32,
 }
 
 /// A folded one-shot service, run as an init container of a pod that mounts its bind source.
@@ -237,6 +256,14 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     let mut k8s_name: BTreeMap<String, String> = BTreeMap::new();
     let mut externals: Vec<String> = Vec::new();
     let mut folded: Vec<(&Service, &crate::rules::FoldRule, Option<String>)> = Vec::new();
+    // Services others wait to complete (`condition: service_completed_successfully`) are one-shot tasks.
+    let awaited: BTreeSet<&str> = project
+        .services
+        .values()
+        .flat_map(|s| &s.depends_on)
+        .filter(|d| d.condition == "service_completed_successfully")
+        .map(|d| d.service.as_str())
+        .collect();
     for svc in project.services.values() {
         let rule = rules.service(&svc.name);
         let name = rules.workload_name(&svc.name);
@@ -253,7 +280,10 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             hosts.insert(alias, &name);
         }
         k8s_name.insert(svc.name.clone(), name.clone());
-        let kind = rule.and_then(|r| r.kind).unwrap_or(rules.defaults.kind);
+        let kind = match rule.and_then(|r| r.kind) {
+            Some(kind) => kind,
+            None => compose_kind(svc, &awaited, &mut warnings).unwrap_or(rules.defaults.kind),
+        };
         if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold | Kind::External) {
             omitted.push((svc.name.clone(), format!("profile not active ({})", svc.profiles.join(", "))));
             continue;
@@ -313,18 +343,6 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         for key in &svc.unread {
             if !rules.ignored_keys.contains_key(key) {
                 warnings.push(format!("service `{}`: key `{key}` is not translated", svc.name));
-            }
-        }
-    }
-    // A service others wait to complete is a one-shot task, which a Deployment would restart.
-    let mut one_shot = BTreeSet::new();
-    for (svc, _) in &chosen {
-        for dep in svc.depends_on.iter().filter(|d| d.condition == "service_completed_successfully") {
-            if chosen.iter().any(|(s, _)| s.name == dep.service) && one_shot.insert(dep.service.clone()) {
-                warnings.push(format!(
-                    "service `{}` is a one-shot task (`{}` waits for it to complete); as a Deployment it restarts after it exits: run it as a Job with an overlay",
-                    dep.service, svc.name
-                ));
             }
         }
     }
@@ -395,7 +413,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let env_plain: BTreeMap<String, String> =
             settings[i].iter().map(|(k, v)| (k.clone(), v.plain.clone())).collect();
 
-        let kind = rule.kind.unwrap_or(rules.defaults.kind);
+        let kind = rule.kind.or_else(|| compose_kind(svc, &awaited, &mut Vec::new())).unwrap_or(rules.defaults.kind);
         let mut volumes = Vec::new();
         let mut claims = Vec::new();
         let mut files = BTreeMap::new();
@@ -761,9 +779,27 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             hostname: pod_hostname(svc, kind, &mut warnings),
             supplemental_groups: group_ids(svc, &mut warnings),
             compose_findings,
+            one_shot: None,
+            node_affinity: node_affinity(svc, &mut warnings),
+            spread: spread_keys(svc, &mut warnings),
+            rollout: rollout(svc, kind, &mut warnings),
         };
+        if kind == Kind::DaemonSet {
+            w.replicas = 1;
+            if !w.claims.is_empty() {
+                warnings.push(format!(
+                    "service `{}` runs one pod per node (`deploy.mode: global`), and they all mount its claims ({}); a ReadWriteOnce claim attaches to one node only: use a ReadWriteMany class or node-local storage in an overlay",
+                    svc.name,
+                    w.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
         w.recreate = kind == Kind::Deployment && mounts_rwo_claim(&w, &shared_claims);
         w.checksum = checksum(&w, uses_shared.then_some(&shared_config));
+        if kind == Kind::Job {
+            w.replicas = 1;
+            w.one_shot = Some(one_shot(svc, &w));
+        }
         workloads.push(w);
     }
     if !dangling.is_empty() {
@@ -1281,6 +1317,127 @@ fn compose_security(
         s.drop_capabilities = None;
     }
     s
+}
+
+/// The kind compose's own keys ask for: `deploy.mode: global` → DaemonSet; `restart: "no"` (or a
+/// restart policy of `none`) on a service with no ports, or a service others wait to complete →
+/// Job. `on-failure` stays a Deployment: it is how compose files keep servers up. A server with
+/// `restart: "no"` (it has ports) stays a Deployment too, with a warning. None: the rules' default.
+fn compose_kind(svc: &Service, awaited: &BTreeSet<&str>, warnings: &mut Vec<String>) -> Option<Kind> {
+    if svc.global {
+        return Some(Kind::DaemonSet);
+    }
+    if awaited.contains(svc.name.as_str()) {
+        return Some(Kind::Job);
+    }
+    if svc.restart.as_deref() != Some("no") {
+        return None;
+    }
+    if svc.ports.is_empty() && svc.expose.is_empty() {
+        return Some(Kind::Job);
+    }
+    warnings.push(format!(
+        "service `{}` has `restart: \"no\"` but serves ports, so it runs as a Deployment, which Kubernetes restarts when it exits",
+        svc.name
+    ));
+    None
+}
+
+/// How a one-shot service runs as a Job. Kubernetes starts it without waiting for the services it
+/// depends on, so even `restart: "no"` is retried (new pods, up to compose's max attempts or 6)
+/// rather than failing once because its database was not up yet.
+fn one_shot(svc: &Service, w: &Workload) -> OneShot {
+    let mut text = w.checksum.clone();
+    for part in std::iter::once(&w.image).chain(w.command.iter().flatten()).chain(w.args.iter().flatten()) {
+        text.push('\0');
+        text.push_str(part);
+    }
+    let hash = crate::upstream::sha256(text.as_bytes());
+    let base: String = w.name.chars().take(63 - 9).collect();
+    OneShot {
+        object_name: format!("{}-{}", base.trim_end_matches('-'), &hash[..8]),
+        restart_policy: if svc.restart.as_deref() == Some("on-failure") { "OnFailure" } else { "Never" }.to_string(),
+        backoff_limit: svc.max_attempts.unwrap_or(6),
+    }
+}
+
+/// Compose's placement constraints as required node affinity (every constraint must hold, as in
+/// swarm); a constraint on something nodes have no label for is left out with a warning.
+fn node_affinity(svc: &Service, warnings: &mut Vec<String>) -> Vec<(String, String, Vec<String>)> {
+    let mut out = Vec::new();
+    for c in &svc.constraints {
+        let parsed =
+            c.split_once("==").map(|(l, r)| (l, r, true)).or_else(|| c.split_once("!=").map(|(l, r)| (l, r, false)));
+        let Some((lhs, rhs, equal)) = parsed else {
+            warnings
+                .push(format!("service `{}`: placement constraint `{c}` is neither `==` nor `!=`; left out", svc.name));
+            continue;
+        };
+        let (lhs, rhs) = (lhs.trim(), rhs.trim().to_string());
+        let op = if equal { "In" } else { "NotIn" }.to_string();
+        let arch = |a: &str| match a {
+            "x86_64" => "amd64".to_string(),
+            "aarch64" => "arm64".to_string(),
+            other => other.to_string(),
+        };
+        let expr = match lhs {
+            "node.hostname" => Some(("kubernetes.io/hostname".to_string(), op, vec![rhs])),
+            "node.platform.os" => Some(("kubernetes.io/os".to_string(), op, vec![rhs])),
+            "node.platform.arch" => Some(("kubernetes.io/arch".to_string(), op, vec![arch(&rhs)])),
+            "node.role" => {
+                let manager = (rhs == "manager") == equal;
+                let op = if manager { "Exists" } else { "DoesNotExist" };
+                Some(("node-role.kubernetes.io/control-plane".to_string(), op.to_string(), Vec::new()))
+            }
+            l => l.strip_prefix("node.labels.").map(|label| (label.to_string(), op, vec![rhs])),
+        };
+        match expr {
+            Some(e) => out.push(e),
+            None => warnings.push(format!(
+                "service `{}`: placement constraint `{c}` has no node label in Kubernetes; left out (add a nodeSelector in an overlay)",
+                svc.name
+            )),
+        }
+    }
+    out
+}
+
+/// Node labels of compose's `preferences: - spread: node.labels.X`.
+fn spread_keys(svc: &Service, warnings: &mut Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for key in &svc.spread {
+        match key.trim().strip_prefix("node.labels.") {
+            Some(label) if !out.iter().any(|k| k == label) => out.push(label.to_string()),
+            Some(_) => {}
+            None => warnings.push(format!(
+                "service `{}`: placement preference `spread: {key}` names no node label; left out",
+                svc.name
+            )),
+        }
+    }
+    out
+}
+
+/// Compose's `update_config` (`parallelism`, `order`) as a rolling update's (maxSurge,
+/// maxUnavailable): stop-first replaces N pods at a time, start-first starts N new ones first;
+/// parallelism 0 is all at once.
+fn rollout(svc: &Service, kind: Kind, warnings: &mut Vec<String>) -> Option<(String, String)> {
+    if svc.update_parallelism.is_none() && svc.update_order.is_none() {
+        return None;
+    }
+    if !matches!(kind, Kind::Deployment | Kind::DaemonSet) {
+        warnings.push(format!(
+            "service `{}`: `deploy.update_config` is left out: a {} replaces its pods one at a time",
+            svc.name,
+            kind.object_kind()
+        ));
+        return None;
+    }
+    let n = match svc.update_parallelism.unwrap_or(1) {
+        0 => "100%".to_string(),
+        n => n.to_string(),
+    };
+    Some(if svc.update_order.as_deref() == Some("start-first") { (n, "0".into()) } else { ("0".into(), n) })
 }
 
 /// A Deployment's pods get compose's `hostname` when it is a DNS label; a StatefulSet's controller

@@ -109,8 +109,10 @@ pub struct WorkloadFacts {
     pub name: String,
     /// Compose service name, e.g. `db_postgres`.
     pub upstream: String,
-    /// `Deployment` or `StatefulSet`.
+    /// `Deployment`, `StatefulSet`, `DaemonSet` or `Job`.
     pub kind: String,
+    /// The object's name: the folder's, but for a Job (its name carries a hash of its pod).
+    pub object_name: String,
     pub replicas: i32,
     /// Container ports exposed by its Service.
     pub ports: Vec<u16>,
@@ -341,7 +343,7 @@ fn is_statefulset(w: &WorkloadFacts) -> bool {
 
 /// `deployment/api`, `statefulset/postgres`, ... (usable with rollout, scale, logs, exec).
 fn kref(w: &WorkloadFacts) -> String {
-    format!("{}/{}", w.kind.to_ascii_lowercase(), w.name)
+    format!("{}/{}", w.kind.to_ascii_lowercase(), w.object_name)
 }
 
 /// A target for `kubectl exec` / `kubectl logs`: the first pod of a StatefulSet,
@@ -1047,8 +1049,14 @@ impl<'a> Renderer<'a> {
 
         if !f.workloads.is_empty() {
             self.para("Wait until every workload is rolled out:", "すべてのワークロードの起動完了を待ちます。");
-            let lines: Vec<String> =
-                f.workloads.iter().map(|w| format!("kubectl rollout status -n {ns} {}", kref(w))).collect();
+            let lines: Vec<String> = f
+                .workloads
+                .iter()
+                .map(|w| match w.kind.as_str() {
+                    "Job" => format!("kubectl wait -n {ns} --for=condition=complete --timeout=10m {}", kref(w)),
+                    _ => format!("kubectl rollout status -n {ns} {}", kref(w)),
+                })
+                .collect();
             self.block("bash", &lines);
         }
 
@@ -2048,7 +2056,8 @@ impl<'a> Renderer<'a> {
         }
         let own_backup = ["postgres", "redis", "vector-store"];
         for w in &f.workloads {
-            if is_statefulset(w) && w.role.as_deref().is_some_and(|r| own_backup.contains(&r)) {
+            // A Job's pods have finished: nothing to exec into.
+            if w.kind == "Job" || is_statefulset(w) && w.role.as_deref().is_some_and(|r| own_backup.contains(&r)) {
                 continue;
             }
             for c in w.claims.iter().filter(|c| !self.is_shared(&c.name)) {
@@ -2350,6 +2359,7 @@ mod tests {
             name: name.into(),
             upstream: upstream.into(),
             kind: kind.into(),
+            object_name: name.into(),
             replicas,
             ports: ports.to_vec(),
             service_type: service_type.map(Into::into),
@@ -2736,6 +2746,7 @@ mod tests {
             name: "qdrant".into(),
             upstream: "qdrant".into(),
             kind: "StatefulSet".into(),
+            object_name: "qdrant".into(),
             replicas: 1,
             ports: vec![6333],
             service_type: Some("ClusterIP".into()),

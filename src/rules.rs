@@ -143,6 +143,11 @@ pub struct Defaults {
 pub enum Kind {
     Deployment,
     StatefulSet,
+    /// One pod per node (compose's `deploy.mode: global`).
+    DaemonSet,
+    /// Runs to completion (compose's `restart: "no"` / `on-failure`, or a service others wait to
+    /// complete).
+    Job,
     /// Left out of the tree, with a reason.
     Omit,
     /// Absorbed into other workloads (a one-shot helper), with a reason.
@@ -176,6 +181,18 @@ pub struct Security {
     pub writable_paths: Option<Vec<String>>,
     /// `privileged: true`: only where the compose file asks for it (never from the rules' defaults).
     pub privileged: Option<bool>,
+}
+
+impl Kind {
+    /// The Kubernetes kind a workload of this kind is emitted as.
+    pub fn object_kind(self) -> &'static str {
+        match self {
+            Kind::StatefulSet => "StatefulSet",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::Job => "Job",
+            _ => "Deployment",
+        }
+    }
 }
 
 impl Security {

@@ -297,3 +297,120 @@ services:
     assert_eq!(d["runAsUser"].as_i64(), Some(0), "`user: root` is uid 0");
     assert!(d["runAsNonRoot"].is_null());
 }
+
+// Item 5: one-shot services are Jobs, global services DaemonSets, placement and update order kept.
+#[test]
+fn restart_mode_placement_and_update_order_choose_the_object() {
+    let compose = r#"
+services:
+  seed:
+    image: example/seed:1.0
+    restart: "no"
+  retry:
+    image: example/seed:1.0
+    deploy:
+      restart_policy:
+        condition: none
+        max_attempts: 2
+  agent:
+    image: example/agent:2.1
+    deploy:
+      mode: global
+      update_config:
+        parallelism: 2
+  web:
+    image: nginx:1.27
+    restart: on-failure
+    ports: ["8080:80"]
+    deploy:
+      replicas: 3
+      placement:
+        constraints:
+          - node.labels.disk == ssd
+          - node.hostname != old-box
+          - node.platform.arch == x86_64
+          - node.role == manager
+          - engine.labels.x == y
+        preferences:
+          - spread: node.labels.zone
+      update_config:
+        parallelism: 1
+        order: start-first
+        delay: 10s
+  server:
+    image: nginx:1.27
+    restart: "no"
+    expose: ["80"]
+"#;
+    let dir = folder(&[("compose.yaml", compose)]);
+    let out = translate_in(dir.path(), &[]);
+    let jobs: Vec<&Value> = out.docs.iter().filter(|d| d["kind"] == "Job").collect();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    let seed = jobs.iter().find(|j| j["metadata"]["name"].as_str().unwrap().starts_with("seed-")).unwrap();
+    let pod = &seed["spec"]["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Never");
+    assert!(pod["containers"][0]["livenessProbe"].is_null(), "a task is not probed");
+    assert_eq!(seed["spec"]["backoffLimit"].as_i64(), Some(6));
+    let retry = jobs.iter().find(|j| j["metadata"]["name"].as_str().unwrap().starts_with("retry-")).unwrap();
+    assert_eq!(retry["spec"]["backoffLimit"].as_i64(), Some(2));
+    assert!(find(&out.docs, "Deployment", "seed").is_none());
+
+    let agent = get(&out.docs, "DaemonSet", "agent");
+    assert_eq!(agent["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"].as_i64(), Some(2));
+
+    let web = get(&out.docs, "Deployment", "web");
+    assert_eq!(web["spec"]["replicas"].as_i64(), Some(3), "on-failure keeps a server a Deployment");
+    assert_eq!(web["spec"]["strategy"]["rollingUpdate"]["maxSurge"].as_i64(), Some(1));
+    assert_eq!(web["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"].as_i64(), Some(0));
+    let pod = &web["spec"]["template"]["spec"];
+    let exprs = &pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        [0]["matchExpressions"];
+    let exprs: Vec<String> = exprs
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let values: Vec<&str> = e["values"].as_sequence().into_iter().flatten().filter_map(Value::as_str).collect();
+            format!("{} {} {}", e["key"].as_str().unwrap(), e["operator"].as_str().unwrap(), values.join(","))
+        })
+        .collect();
+    assert_eq!(
+        exprs,
+        [
+            "disk In ssd",
+            "kubernetes.io/hostname NotIn old-box",
+            "kubernetes.io/arch In amd64",
+            "node-role.kubernetes.io/control-plane Exists "
+        ]
+    );
+    assert!(out.stderr.contains("`engine.labels.x == y` has no node label"), "{}", out.stderr);
+    let keys: Vec<&str> = pod["topologySpreadConstraints"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| t["topologyKey"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["kubernetes.io/hostname", "zone"]);
+    assert!(
+        !out.stderr.contains("deploy.update_config.delay"),
+        "ignored with a reason in the rules, not warned: {}",
+        out.stderr
+    );
+
+    assert!(find(&out.docs, "Deployment", "server").is_some(), "a server with restart: no stays up");
+    assert!(out.stderr.contains("service `server` has `restart: \"no\"` but serves ports"), "{}", out.stderr);
+
+    // A changed task is a new Job (a Job's pod cannot change); an unchanged one keeps its name.
+    let again = translate_in(dir.path(), &[]);
+    let name = |docs: &[Value]| -> String {
+        docs.iter()
+            .find(|d| d["kind"] == "Job" && d["metadata"]["name"].as_str().unwrap().starts_with("seed-"))
+            .unwrap()["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(name(&out.docs), name(&again.docs));
+    let changed = translate(&compose.replace("example/seed:1.0\n    restart", "example/seed:1.1\n    restart"), &[]);
+    assert_ne!(name(&out.docs), name(&changed.docs));
+}

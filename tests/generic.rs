@@ -226,10 +226,11 @@ fn profiles_choose_the_services() {
 
 #[test]
 fn extension_fields_are_silent_and_unknown_keys_warned() {
-    let (_, stderr) = translate("28-extensions-unknown-keys", &[]);
+    let (docs, stderr) = translate("28-extensions-unknown-keys", &[]);
+    assert!(find(&docs, "DaemonSet", "app").is_some(), "deploy.mode: global is one pod per node");
     assert!(!stderr.contains("x-internal-note") && !stderr.contains("x-ports"), "{stderr}");
     assert!(stderr.contains("key `frobnicate` is not translated"), "{stderr}");
-    assert!(stderr.contains("deploy.mode: global"), "{stderr}");
+    assert!(stderr.contains("key `stop_signal` is not translated"), "{stderr}");
     assert!(stderr.contains("volumes (type npipe"), "an unknown mount type is left out, not refused: {stderr}");
     assert!(!stderr.contains("x-owner"), "{stderr}");
 }
@@ -259,9 +260,11 @@ fn environment_as_list_or_map_with_empty_and_unset_values() {
 }
 
 #[test]
-fn depends_on_opens_the_flow_and_one_shot_tasks_are_warned() {
-    let (docs, stderr) = translate("27-queue-workers", &[]);
-    assert!(stderr.contains("service `migrate` is a one-shot task"), "{stderr}");
+fn depends_on_opens_the_flow_and_one_shot_tasks_become_jobs() {
+    let (docs, _) = translate("27-queue-workers", &[]);
+    let job = docs.iter().find(|d| d["kind"] == "Job").expect("the task others wait for is a Job");
+    assert!(job["metadata"]["name"].as_str().unwrap().starts_with("migrate-"), "{job:?}");
+    assert!(find(&docs, "Deployment", "migrate").is_none());
     assert_eq!(get(&docs, "Deployment", "worker")["spec"]["replicas"].as_i64(), Some(4));
     let policies =
         format!("{:?}", docs.iter().filter(|d| d["kind"].as_str() == Some("NetworkPolicy")).collect::<Vec<_>>());
