@@ -36,8 +36,24 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Port {
     pub container: u16,
+    /// The host port as written (`8080`, a range `8000-8002`); none or empty: a random one.
     pub published: Option<String>,
     pub protocol: String,
+    /// From `ports:` (published on the host), not `expose:`.
+    pub publish: bool,
+    /// The host address it is published on (`127.0.0.1`: the host alone can reach it).
+    pub host_ip: Option<String>,
+}
+
+impl Port {
+    /// Published where other machines can reach it (not on a loopback address).
+    pub fn reachable_from_outside(&self) -> bool {
+        self.publish
+            && !self.host_ip.as_deref().is_some_and(|ip| {
+                let ip = ip.trim_start_matches('[').trim_end_matches(']');
+                ip.starts_with("127.") || ip == "::1" || ip == "localhost"
+            })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,7 +300,13 @@ impl<C: Context> Reader<'_, C> {
                             svc.expose.extend(numbers);
                         } else {
                             // Kept with its protocol, so the plan can tell it apart from TCP.
-                            let port = |container| Port { container, published: None, protocol: protocol.to_string() };
+                            let port = |container| Port {
+                                container,
+                                published: None,
+                                protocol: protocol.to_string(),
+                                publish: false,
+                                host_ip: None,
+                            };
                             svc.ports.extend(numbers.into_iter().map(port));
                         }
                     }
@@ -596,28 +618,54 @@ impl<C: Context> Reader<'_, C> {
             let at = format!("{path}[{i}]");
             if let Value::Mapping(m) = item {
                 let target = m.get("target").ok_or_else(|| problem(&at, "target", "port has no `target`"))?;
+                let raw = scalar_string(target).unwrap_or_default();
                 let target = self.s(target, &at)?;
                 let published = m.get("published").map(|p| self.s(p, &at)).transpose()?;
+                if let Some(host) = published.as_deref().filter(|h| !h.trim().is_empty()) {
+                    port_range(host, &at)?;
+                }
+                let host_ip = m.get("host_ip").map(|p| self.s(p, &at)).transpose()?;
                 let protocol = m.get("protocol").map(|p| self.s(p, &at)).transpose()?.unwrap_or_else(|| "tcp".into());
-                for container in port_range(&target, &at)? {
-                    out.push(Port { container, published: published.clone(), protocol: protocol.clone() });
+                for container in port_range(&target, &at).map_err(|e| unset_hint(e, &raw))? {
+                    out.push(Port {
+                        container,
+                        published: published.clone(),
+                        protocol: protocol.clone(),
+                        publish: true,
+                        host_ip: host_ip.clone(),
+                    });
                 }
                 continue;
             }
+            let raw = scalar_string(item).unwrap_or_default();
             let text = self.s(item, &at)?;
             let (spec, protocol) = match text.rsplit_once('/') {
                 Some((spec, proto)) => (spec.to_string(), proto.to_string()),
                 None => (text.clone(), "tcp".to_string()),
             };
-            // [ip:][host:]container — the container part is after the last colon.
-            let (published, container) = match spec.rsplit_once(':') {
-                Some((host, container)) => {
-                    (Some(host.rsplit(':').next().unwrap_or(host).to_string()), container.to_string())
-                }
+            // [ip:][host:]container; an IPv6 address is in brackets (`[::1]:8080:80`).
+            let (host_ip, rest) = match spec.strip_prefix('[').and_then(|r| r.split_once("]:")) {
+                Some((ip, rest)) => (Some(ip.to_string()), rest.to_string()),
                 None => (None, spec.clone()),
             };
-            for port in port_range(&container, &at)? {
-                out.push(Port { container: port, published: published.clone(), protocol: protocol.clone() });
+            let parts: Vec<&str> = rest.split(':').collect();
+            let (host_ip, published, container) = match parts.as_slice() {
+                [container] => (host_ip, None, *container),
+                [host, container] => (host_ip, Some(host.to_string()), *container),
+                [ip @ .., host, container] => (Some(ip.join(":")), Some(host.to_string()), *container),
+                [] => (host_ip, None, ""),
+            };
+            if let Some(host) = published.as_deref().filter(|h| !h.is_empty()) {
+                port_range(host, &at).map_err(|e| unset_hint(e, &raw))?;
+            }
+            for port in port_range(container, &at).map_err(|e| unset_hint(e, &raw))? {
+                out.push(Port {
+                    container: port,
+                    published: published.clone(),
+                    protocol: protocol.clone(),
+                    publish: true,
+                    host_ip: host_ip.clone(),
+                });
             }
         }
         Ok(out)
@@ -816,6 +864,35 @@ pub fn parse_bool(text: &str) -> Option<bool> {
         "false" | "no" | "off" | "0" | "" => Some(false),
         _ => None,
     }
+}
+
+/// A port problem whose text came from variables (`${APP_PORT}`): name them, since an empty or
+/// wrong port is most often an unset variable.
+fn unset_hint(mut p: Problem, raw: &str) -> Problem {
+    let mut names: Vec<String> = Vec::new();
+    let mut rest = raw;
+    while let Some(i) = rest.find('$') {
+        rest = &rest[i + 1..];
+        let braced = rest.starts_with('{');
+        let body = if braced { &rest[1..] } else { rest };
+        let name: String = body.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if !names.is_empty() {
+        let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        p.message = if p.message.starts_with("invalid port ``") {
+            format!("empty port in `{raw}`: {list} is unset or empty")
+        } else {
+            format!("{} in `{raw}`, from {list}", p.message)
+        };
+        p.help = format!("set {list} in the env file (.env or --env-file) or with --set, or fix `{raw}`");
+        if p.needle.is_empty() {
+            p.needle = raw.to_string();
+        }
+    }
+    p
 }
 
 /// `8080` or a range `3000-3002`; each number must be a port (1–65535).

@@ -295,21 +295,41 @@ fn service(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> Servi
         spec: Some(ServiceSpec {
             type_: Some(w.service_type.clone()),
             selector: Some(selector_labels(plan, &w.name)),
-            ports: Some(
-                protocol_ports(w)
-                    .map(|(p, protocol)| ServicePort {
-                        name: Some(port_name(p, protocol)),
-                        port: i32::from(p),
-                        target_port: Some(IntOrString::Int(i32::from(p))),
-                        protocol: Some(protocol.into()),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
+            ports: Some(service_ports(w)),
             ..Default::default()
         }),
         ..Default::default()
     }
+}
+
+/// Every container port, on the same port number; a Service reached from outside the cluster
+/// (not ClusterIP) also listens on the host ports compose publishes (`"8080:80"`: 8080 → 80).
+fn service_ports(w: &Workload) -> Vec<ServicePort> {
+    let mut ports: Vec<ServicePort> = protocol_ports(w)
+        .map(|(p, protocol)| ServicePort {
+            name: Some(port_name(p, protocol)),
+            port: i32::from(p),
+            target_port: Some(IntOrString::Int(i32::from(p))),
+            protocol: Some(protocol.into()),
+            ..Default::default()
+        })
+        .collect();
+    if w.service_type != "ClusterIP" {
+        for (container, host, protocol) in &w.published {
+            let Some(host) = host.filter(|h| h != container) else { continue };
+            let taken = ports.iter().any(|p| p.port == i32::from(host) && p.protocol.as_deref() == Some(*protocol));
+            if !taken {
+                ports.push(ServicePort {
+                    name: Some(format!("pub-{}-{host}", protocol.to_ascii_lowercase())),
+                    port: i32::from(host),
+                    target_port: Some(IntOrString::Int(i32::from(*container))),
+                    protocol: Some((*protocol).into()),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    ports
 }
 
 /// The headless Service that governs a StatefulSet (stable pod names `<name>-0.<name>-headless`);
@@ -874,20 +894,43 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
     for target in plan.workloads.iter().filter(|w| w.serves()) {
         let exposed = target.service_type != "ClusterIP" || target.ingress.is_some();
         let sources: &[&Workload] = talkers.get(target.name.as_str()).map_or(&[], Vec::as_slice);
-        if sources.is_empty() && !exposed {
+        if sources.is_empty() && !exposed && target.published.is_empty() {
             continue;
         }
         let mut why: Vec<String> =
             sources.iter().map(|s| format!("{} ({})", s.name, s.talks_to[&target.name])).collect();
         let mut rules = Vec::new();
-        if exposed {
+        if !target.published.is_empty() {
+            // The compose file publishes these ports: the stack's entry points, open to anyone
+            // (whatever the Service's type); its other ports only to the workloads that use them.
+            let ports: Vec<NetworkPolicyPort> = target
+                .published
+                .iter()
+                .map(|(c, _, protocol)| NetworkPolicyPort {
+                    port: Some(IntOrString::Int(i32::from(*c))),
+                    protocol: Some((*protocol).into()),
+                    ..Default::default()
+                })
+                .collect();
+            let list: Vec<String> = target
+                .published
+                .iter()
+                .map(|(c, h, pr)| match h {
+                    Some(h) => format!("{h}:{c}/{}", pr.to_ascii_lowercase()),
+                    None => format!("{c}/{}", pr.to_ascii_lowercase()),
+                })
+                .collect();
+            why.insert(0, format!("anyone on the ports compose publishes ({})", list.join(", ")));
+            rules.push(NetworkPolicyIngressRule { from: None, ports: Some(ports) });
+        } else if exposed {
             let how = match &target.ingress {
                 Some(i) => format!("Service type {}, Ingress {}", target.service_type, i.host),
                 None => format!("Service type {}", target.service_type),
             };
             why.insert(0, format!("anyone ({how})"));
             rules.push(NetworkPolicyIngressRule { from: None, ports: Some(ports_of(target)) });
-        } else {
+        }
+        if (!exposed || !target.published.is_empty()) && !sources.is_empty() {
             rules.push(NetworkPolicyIngressRule {
                 from: Some(
                     sources

@@ -60,6 +60,11 @@ pub struct Workload {
     pub ports: Vec<u16>,
     /// UDP container ports, exposed by the Service too.
     pub udp_ports: Vec<u16>,
+    /// Ports the compose file publishes, when they are entry points (the rules'
+    /// `published_ports_are_entry_points`): (container port, published port, `TCP`/`UDP`). Anyone
+    /// may reach these container ports; a Service that is not ClusterIP also listens on the
+    /// published port.
+    pub published: Vec<(u16, Option<u16>, &'static str)>,
     pub service_type: String,
     pub probe: Probe,
     pub uses_shared: bool,
@@ -633,6 +638,11 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         };
         udp_ports.sort_unstable();
         udp_ports.dedup();
+        let published = if rules.published_ports_are_entry_points && rule.ports.is_none() {
+            published_ports(svc, &ports, &udp_ports)
+        } else {
+            Vec::new()
+        };
 
         // Commands: compose's unless the rules replace them; secret values become $(VAR) references.
         let entrypoint = rule.entrypoint.clone().or_else(|| svc.entrypoint.as_ref().map(|c| c.argv().to_vec()));
@@ -750,7 +760,12 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             args,
             ports,
             udp_ports,
-            service_type: rule.service_type.clone().unwrap_or_else(|| rules.defaults.service_type.clone()),
+            service_type: rule
+                .service_type
+                .clone()
+                .or_else(|| rules.published_service_type.clone().filter(|_| !published.is_empty()))
+                .unwrap_or_else(|| rules.defaults.service_type.clone()),
+            published,
             probe,
             uses_shared,
             config,
@@ -1317,6 +1332,25 @@ fn compose_security(
         s.drop_capabilities = None;
     }
     s
+}
+
+/// The ports a service publishes (`"8080:80"`, long syntax with `published`): container port,
+/// published port (a range or an empty host part publishes on a random port: none), protocol.
+fn published_ports(svc: &Service, tcp: &[u16], udp: &[u16]) -> Vec<(u16, Option<u16>, &'static str)> {
+    let mut out: Vec<(u16, Option<u16>, &'static str)> = Vec::new();
+    for p in svc.ports.iter().filter(|p| p.reachable_from_outside()) {
+        let host = p.published.as_deref().unwrap_or_default();
+        let protocol = if p.protocol.eq_ignore_ascii_case("udp") { "UDP" } else { "TCP" };
+        let served = if protocol == "UDP" { udp } else { tcp };
+        if !served.contains(&p.container) {
+            continue;
+        }
+        let host = host.trim().parse::<u16>().ok().filter(|h| *h != 0);
+        if !out.iter().any(|(c, h, pr)| *c == p.container && *pr == protocol && *h == host) {
+            out.push((p.container, host, protocol));
+        }
+    }
+    out
 }
 
 /// The kind compose's own keys ask for: `deploy.mode: global` → DaemonSet; `restart: "no"` (or a

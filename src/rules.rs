@@ -63,6 +63,13 @@ pub struct Rules {
     pub findings: BTreeMap<String, String>,
     #[serde(default)]
     pub services: IndexMap<String, ServiceRule>,
+    /// A port the compose file publishes (`"8080:80"`) is an entry point of the stack: anyone may
+    /// reach that port (and only it), and `--expose TYPE` sets its Service's type.
+    #[serde(default)]
+    pub published_ports_are_entry_points: bool,
+    /// `--expose TYPE` for the services that publish ports (when they are entry points).
+    #[serde(skip)]
+    pub published_service_type: Option<String>,
     /// SHA-256 of the layered rules actually in force (preset and user file), for GENERATED.md.
     #[serde(skip)]
     pub fingerprint: String,
@@ -603,7 +610,10 @@ impl Rules {
             .filter(|(_, r)| r.service_type.as_deref().is_some_and(|t| t != "ClusterIP"))
             .map(|(k, _)| k.clone())
             .collect();
-        if (choices.expose.is_some() || choices.ingress.is_some()) && exposed.is_empty() {
+        if exposed.is_empty() && self.published_ports_are_entry_points && choices.ingress.is_none() {
+            // The compose file's published ports are the entry points: the plan gives them the type.
+            self.published_service_type = choices.expose.clone();
+        } else if (choices.expose.is_some() || choices.ingress.is_some()) && exposed.is_empty() {
             return Err(Error::usage(
                 "no service is exposed by the rules, so --expose and --ingress have nothing to apply to",
                 "give the entry service `service_type: LoadBalancer` in a rules file (--mappings)",

@@ -376,15 +376,15 @@ fn include(
                 for (name, mut value) in entries {
                     if target.contains_key(&name) {
                         if section == "services" {
-                            return Err(Error::file(
-                                &path,
-                                format!(
-                                    "service `{}` is also defined by {}",
-                                    yaml::scalar_string(&name).unwrap_or_default(),
-                                    display_path(file)
-                                ),
-                                "rename one of them; compose refuses the same service twice",
-                            ));
+                            // The first definition: an earlier included file, else the file naming this one.
+                            let shown = yaml::scalar_string(&name).unwrap_or_default();
+                            let first = origins.get(&shown).map_or(file, |(p, _)| p.as_path());
+                            let message = format!("service `{shown}` is also defined by {}", display_path(first));
+                            let help = "rename one of them; compose refuses the same service twice";
+                            return Err(match yaml::locate(&text, "services", &format!("{shown}:")) {
+                                Some((line, col)) => Error::at(&path, &text, line, col, message, help),
+                                None => Error::file(&path, message, help),
+                            });
                         }
                         continue;
                     }
@@ -747,7 +747,7 @@ fn interpolation_error(path: &Path, text: &str, line: Option<usize>, e: &Interpo
 pub fn problem_error(path: &Path, text: &str, p: &Problem) -> Error {
     let message = format!("{}: {}", p.path, p.message);
     let help = if p.help.is_empty() { "fix the value in the compose file".to_string() } else { p.help.clone() };
-    match (!p.needle.is_empty()).then(|| yaml::find_line(text, &p.needle)).flatten() {
+    match yaml::locate(text, &p.path, &p.needle) {
         Some((line, col)) => Error::at(path, text, line, col, message, help),
         None => Error::file(path, message, help),
     }

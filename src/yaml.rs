@@ -203,9 +203,195 @@ pub fn find_line(text: &str, needle: &str) -> Option<(usize, usize)> {
     Some(crate::error::line_col(text, offset))
 }
 
+/// Where the value at `path` (`services.b.ports[0]`, as the reader names places) is written, and
+/// `needle` inside it: the block of each path segment is found by following the text's
+/// indentation, so a value that also appears in another service is pointed at where it is. A
+/// segment the text does not show (a merged-in key, a list entry written `KEY=value`) stops the
+/// walk, and the needle is searched for in the block reached; the whole text is the last resort.
+pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
+    let lines: Vec<(usize, &str)> = {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            out.push((offset, line.trim_end_matches(['\n', '\r'])));
+            offset += line.len();
+        }
+        out
+    };
+    // A block: from (line, column) to the end of line `end - 1`.
+    let mut block = Block { line: 0, col: 0, end: lines.len(), item: false };
+    let mut found_any = false;
+    for segment in segments(path) {
+        let next = match segment {
+            Segment::Key(k) => block.key(&lines, &k),
+            Segment::Index(i) => block.index(&lines, i),
+        };
+        match next {
+            Some(b) => {
+                block = b;
+                found_any = true;
+            }
+            None => break,
+        }
+    }
+    let start = lines.get(block.line).map_or(text.len(), |(o, _)| o + block.col);
+    let end = lines.get(block.end).map_or(text.len(), |(o, _)| *o);
+    let inside = &text[start.min(end)..end];
+    match (!needle.is_empty()).then(|| inside.find(needle)).flatten() {
+        Some(at) => Some(crate::error::line_col(text, start + at)),
+        None if found_any => Some(crate::error::line_col(text, start)),
+        None => find_line(text, needle),
+    }
+}
+
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+fn segments(path: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+        if !key.is_empty() {
+            out.push(Segment::Key(key.to_string()));
+        }
+        while let Some((n, after)) = rest.split_once(']') {
+            if let Ok(i) = n.parse() {
+                out.push(Segment::Index(i));
+            }
+            rest = after.strip_prefix('[').unwrap_or(after);
+        }
+    }
+    out
+}
+
+/// Part of the text: from column `col` of `line` to the end of line `end - 1`. `item`: it starts
+/// at a list entry's `- `, whose content counts as indented past the dash.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    line: usize,
+    col: usize,
+    end: usize,
+    item: bool,
+}
+
+/// A line's content with its column, or none for blank and comment lines.
+fn content(line: &str, from: usize) -> Option<(usize, &str)> {
+    let rest = line.get(from..)?;
+    let trimmed = rest.trim_start();
+    (!trimmed.is_empty() && !trimmed.starts_with('#')).then(|| (from + rest.len() - trimmed.len(), trimmed))
+}
+
+impl Block {
+    /// The lines of the block: (line index, column, content), the first from the block's column.
+    fn entries<'t>(&self, lines: &[(usize, &'t str)]) -> Vec<(usize, usize, &'t str)> {
+        (self.line..self.end.min(lines.len()))
+            .filter_map(|i| {
+                let from = if i == self.line { self.col } else { 0 };
+                let (col, text) = content(lines[i].1, from)?;
+                // A list entry's own first line: its content starts after the dash.
+                if i == self.line && self.item {
+                    let after = text.strip_prefix('-')?.trim_start();
+                    return (!after.is_empty()).then(|| (i, col + (text.len() - after.len()), after));
+                }
+                Some((i, col, text))
+            })
+            .collect()
+    }
+
+    /// The value of mapping key `key` in this block.
+    fn key(&self, lines: &[(usize, &str)], key: &str) -> Option<Block> {
+        let entries = self.entries(lines);
+        let &(_, indent, _) = entries.first()?;
+        let forms = [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")];
+        let mut found = None;
+        for (n, &(i, col, text)) in entries.iter().enumerate() {
+            if col < indent {
+                break;
+            }
+            if col != indent {
+                continue;
+            }
+            if let Some(form) = forms.iter().find(|f| {
+                text.starts_with(f.as_str()) && text[f.len()..].chars().next().is_none_or(char::is_whitespace)
+            }) {
+                found = Some((n, i, col + form.len()));
+                break;
+            }
+        }
+        let (n, line, col) = found?;
+        let end = entries[n + 1..].iter().find(|(_, c, _)| *c <= indent).map_or(self.end, |(i, _, _)| *i);
+        Some(Block { line, col, end, item: false })
+    }
+
+    /// Entry `index` of the list in this block (block style `- x` lines, or a one-line `[a, b]`).
+    fn index(&self, lines: &[(usize, &str)], index: usize) -> Option<Block> {
+        let entries = self.entries(lines);
+        let &(first, indent, text) = entries.first()?;
+        if let Some(flow) = text.strip_prefix('[') {
+            // Entries of a flow list on one line, split at top-level commas outside quotes.
+            let base = indent + 1;
+            let (mut depth, mut quote, mut start, mut n) = (0usize, None::<char>, 0usize, 0usize);
+            for (at, c) in flow.char_indices() {
+                match (quote, c) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, '"' | '\'') => quote = Some(c),
+                    (None, '[' | '{') => depth += 1,
+                    (None, ']' | '}') if depth > 0 => depth -= 1,
+                    (None, ',' | ']') if depth == 0 => {
+                        if n == index {
+                            let item = &flow[start..at];
+                            let lead = item.len() - item.trim_start().len();
+                            return Some(Block { line: first, col: base + start + lead, end: first + 1, item: false });
+                        }
+                        n += 1;
+                        start = at + 1;
+                    }
+                    _ => {}
+                }
+            }
+            return None;
+        }
+        let items: Vec<usize> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, col, text))| *col == indent && (text.starts_with("- ") || *text == "-"))
+            .map(|(n, _)| n)
+            .collect();
+        let &n = items.get(index)?;
+        let end = entries[n + 1..].iter().find(|(_, c, _)| *c <= indent).map_or(self.end, |(i, _, _)| *i);
+        let (line, col, _) = entries[n];
+        Some(Block { line, col, end, item: true })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn locate_never_panics(text in "[ a-z:\\-\\[\\],\"'#é\n]{0,200}", path in "[a-z.\\[\\]0-9]{0,20}", needle in "[a-z:é]{0,4}") {
+            let _ = locate(&text, &path, &needle);
+        }
+    }
+
+    #[test]
+    fn locate_follows_the_path_not_the_first_match() {
+        let text = "services:\n  a:\n    ports:\n      - \"99999:80\"\n  b:\n    image: x\n    ports:\n      - \"8080:80\"\n      - \"99999:80\"\n    environment:\n      K: v\n";
+        assert_eq!(locate(text, "services.b.ports[1]", "99999"), Some((9, 10)));
+        assert_eq!(locate(text, "services.a.ports[0]", "99999"), Some((4, 10)));
+        assert_eq!(locate(text, "services.b.environment.K", ""), Some((11, 9)));
+        let flow = "services:\n  a:\n    ports: [\"1:1\"]\n  b:\n    ports: [\"80\", \"70000\"]\n";
+        assert_eq!(locate(flow, "services.b.ports[1]", "70000"), Some((5, 20)));
+        // A key the text does not show (merged in): the needle in the block reached, else anywhere.
+        assert_eq!(locate(text, "services.b.nothere", "8080"), Some((8, 10)));
+        assert_eq!(locate(text, "x.y", "image"), Some((6, 5)));
+        let items = "s:\n  - name: a\n    port: 1\n  - name: b\n    port: 1\n";
+        assert_eq!(locate(items, "s[1].port", "1"), Some((5, 11)));
+    }
 
     fn p(text: &str) -> Result<Value> {
         parse(Path::new("c.yaml"), text, "compose file")

@@ -414,3 +414,43 @@ services:
     let changed = translate(&compose.replace("example/seed:1.0\n    restart", "example/seed:1.1\n    restart"), &[]);
     assert_ne!(name(&out.docs), name(&changed.docs));
 }
+
+// Names and errors: a host port is validated; the error points at the value in its own service
+// (not at the same text in another one); an empty port from an unset variable names the variable.
+#[test]
+fn port_errors_point_at_their_own_service_and_name_the_variable() {
+    let dir = folder(&[(
+        "compose.yaml",
+        "services:\n  a:\n    image: nginx:1.27\n    environment:\n      NOTE: \"99999:80\"\n  b:\n    image: nginx:1.27\n    ports:\n      - \"8080:80\"\n      - \"99999:80\"\n",
+    )]);
+    let stderr = refuse(dir.path(), &[]);
+    assert!(stderr.contains("invalid port `99999`"), "{stderr}");
+    assert!(stderr.contains("compose.yaml:10:10"), "the place of b's port, not a's text: {stderr}");
+
+    let dir = folder(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx:1.27\n    ports:\n      - \"8080:${APP_PORT}\"\n",
+    )]);
+    let stderr = refuse(dir.path(), &[]);
+    assert!(stderr.contains("`APP_PORT`"), "{stderr}");
+    assert!(stderr.contains("compose.yaml:5:"), "{stderr}");
+    assert!(stderr.contains("--set"), "{stderr}");
+}
+
+// Names and errors: a service defined by two included files names the first file, and points at
+// the second definition.
+#[test]
+fn an_include_conflict_names_the_file_of_the_first_definition() {
+    let dir = folder(&[
+        (
+            "compose.yaml",
+            "include:\n  - one/compose.yaml\n  - two/compose.yaml\nservices:\n  main:\n    image: nginx:1.27\n",
+        ),
+        ("one/compose.yaml", "services:\n  cache:\n    image: redis:7\n"),
+        ("two/compose.yaml", "services:\n  other:\n    image: nginx:1.27\n  cache:\n    image: valkey/valkey:8\n"),
+    ]);
+    let stderr = refuse(dir.path(), &[]);
+    assert!(stderr.contains("service `cache` is also defined by"), "{stderr}");
+    assert!(stderr.contains("one/compose.yaml"), "the first definition is in one/: {stderr}");
+    assert!(stderr.contains("two/compose.yaml:4:3"), "the second, where it is: {stderr}");
+}

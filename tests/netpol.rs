@@ -346,6 +346,27 @@ impl Cluster {
         Cluster { policies, docs, pods }
     }
 
+    /// A compose file translated with `--preset generic`.
+    fn generic(compose: &str, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("compose.yaml"), compose).unwrap();
+        let out = dir.path().join("k8s");
+        let o = bin()
+            .arg(dir.path().join("compose.yaml"))
+            .arg("-o")
+            .arg(&out)
+            .args(["--preset", "generic"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        setup_secrets(&out);
+        let docs = render(&out);
+        let policies = docs.iter().filter(|d| d["kind"].as_str() == Some("NetworkPolicy")).cloned().collect();
+        let pods = workload_pods(&docs);
+        Cluster { policies, docs, pods }
+    }
+
     fn pod(&self, name: &str) -> &Endpoint {
         self.pods.get(name).unwrap_or_else(|| panic!("no workload {name}"))
     }
@@ -519,4 +540,43 @@ fn every_policy_says_why_and_selects_by_own_labels() {
             assert!(targets.count() > 0, "{release}: policy {name} selects no pod");
         }
     }
+}
+
+/// Issue 14 item 7: a port the compose file publishes is the stack's entry point: the outside
+/// reaches it (and only it) under the default-deny policies; `--expose` gives it a Service type,
+/// and that Service listens on the published port too.
+#[test]
+fn published_ports_are_reachable_from_outside_and_nothing_else_is() {
+    let compose = r#"
+services:
+  web:
+    image: nginx:1.27
+    ports: ["8080:80", "127.0.0.1:9000:9000", "53:53/udp"]
+    expose: ["9100"]
+    depends_on: [db]
+    environment:
+      DB_HOST: db
+  db:
+    image: postgres:16
+    expose: ["5432"]
+"#;
+    let c = Cluster::generic(compose, &[]);
+    let outside = Endpoint::outside("outside client", [203, 0, 113, 7]);
+    assert!(c.to_service(&outside, "web", 80), "the published port is open");
+    assert!(c.to_service(&outside, "web", 53), "a published UDP port too");
+    assert!(!c.to_service(&outside, "web", 9000), "a port published on the host's loopback is not");
+    assert!(!c.to_service(&outside, "web", 9100), "an exposed port is for the stack only");
+    assert!(!c.to_service(&outside, "db", 5432), "nothing unpublished is reachable");
+    assert!(c.to_service(c.pod("web"), "db", 5432), "the flows of the stack still hold");
+    assert_eq!(get(&c.docs, "Service", "web")["spec"]["type"], "ClusterIP", "no type unless --expose asks");
+
+    let c = Cluster::generic(compose, &["--expose", "LoadBalancer"]);
+    let web = get(&c.docs, "Service", "web");
+    assert_eq!(web["spec"]["type"], "LoadBalancer");
+    assert_eq!(get(&c.docs, "Service", "db")["spec"]["type"], "ClusterIP", "only services that publish");
+    assert_eq!(through_service(&c.docs, c.pod("web"), "web", 8080).0, 80, "the published port forwards to 80");
+    assert!(c.to_service(&outside, "web", 8080));
+    assert!(!c.to_service(&outside, "web", 9100), "only the published ports, whatever the Service's type");
+    assert!(!c.to_service(&outside, "db", 5432));
+    assert!(c.to_service(c.pod("web"), "db", 5432));
 }
