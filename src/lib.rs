@@ -331,6 +331,16 @@ fn provenance(project: &Project, rules: &Rules, plan: &Plan, choices: &[String])
         "- Profiles: {}\n",
         if project.profiles.is_empty() { "(none)".to_string() } else { project.profiles.join(", ") }
     ));
+    if !project.merged.is_empty() {
+        let files: Vec<String> =
+            std::iter::once(&project.compose_name).chain(&project.merged).map(|f| format!("`{f}`")).collect();
+        let how = if project.found_override {
+            " (the last is the override file found beside the first, merged as `docker compose` does; `--no-override` leaves it out)"
+        } else {
+            ", merged in this order"
+        };
+        out.push_str(&format!("- Compose files: {}{how}\n", files.join(", ")));
+    }
     out.push_str(&format!("- Rules: sha256 {}\n", rules.fingerprint));
     out.push_str(&format!(
         "\n## Choices\n\n`compose2dify upgrade k8s NEW/docker-compose.yaml` makes another release's tree with exactly these:\n\n{CHOICES_FENCE}\n{}{CHOICES_FENCE_END}\n",

@@ -16,6 +16,7 @@ const EXAMPLES: &str = "Examples:
   compose2dify docker/docker-compose.yaml -o k8s --check    exit 1 with a diff if the tree is stale
   compose2dify docker/docker-compose.yaml -o -              print every object, write nothing
   compose2dify docker/docker-compose.yaml -o k8s --set VECTOR_STORE=qdrant
+  compose2dify -f docker/docker-compose.yaml -f prod.yaml -o k8s   merge files in order
   compose2dify secrets k8s                                  fill every secret.yaml from its .example
   compose2dify diff old/docker-compose.yaml new/docker-compose.yaml > report.md
   compose2dify completions bash > /etc/bash_completion.d/compose2dify
@@ -97,8 +98,18 @@ struct DiffArgs {
 #[derive(Args, Debug)]
 struct GenerateArgs {
     /// Dify's docker/docker-compose.yaml (with .env or .env.example beside it); `-` reads it from
-    /// standard input, with the current folder as its folder.
-    compose: Option<PathBuf>,
+    /// standard input, with the current folder as its folder. More files are merged over it in
+    /// order, with compose's merge rules; relative paths in every file are read from the first one's
+    /// folder.
+    compose: Vec<PathBuf>,
+    /// A compose file (repeatable, as `docker compose -f` and `kompose -f`): the same as naming the
+    /// files as arguments.
+    #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "compose")]
+    files: Vec<PathBuf>,
+    /// With a single compose file, do not merge the `compose.override.yaml` /
+    /// `docker-compose.override.yaml` beside it (which `docker compose` merges in that folder).
+    #[arg(long)]
+    no_override: bool,
     /// Output folder; `-` prints every object of the tree to standard output and writes nothing.
     #[arg(short, long, default_value = "k8s")]
     output: PathBuf,
@@ -227,7 +238,8 @@ fn main() -> ExitCode {
 }
 
 /// Flags that say how to run, not what the tree is: they are not recorded as choices.
-const NOT_CHOICES: &[&str] = &["compose", "output", "check", "strict", "force", "quiet", "verbose", "help", "version"];
+const NOT_CHOICES: &[&str] =
+    &["compose", "files", "output", "check", "strict", "force", "quiet", "verbose", "help", "version"];
 
 /// The generation flags given on the command line, as `--flag value` lines (values shell-quoted), in
 /// the order clap lists them: what GENERATED.md records for `compose2dify upgrade`.
@@ -426,9 +438,20 @@ fn generate_command(args: GenerateArgs, recorded: Vec<String>, out: &Messages) -
 /// release dropped) instead of warning.
 fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: &Messages) -> Result<ExitCode, Error> {
     let secrets = secret_source(&args)?;
-    let compose = args.compose.ok_or_else(|| {
-        Error::usage("no compose file given", "run `compose2dify path/to/docker/docker-compose.yaml -o k8s`")
-    })?;
+    let mut files = if args.files.is_empty() { args.compose } else { args.files };
+    if files.is_empty() {
+        return Err(Error::usage(
+            "no compose file given",
+            "run `compose2dify path/to/docker/docker-compose.yaml -o k8s`",
+        ));
+    }
+    let compose = files.remove(0);
+    if files.iter().any(|f| f.as_os_str() == "-") || (compose.as_os_str() == "-" && !files.is_empty()) {
+        return Err(Error::usage(
+            "`-` (standard input) can only be the one compose file",
+            "write the piped file to disk to merge it with others",
+        ));
+    }
     let mut set = Vec::new();
     for item in &args.set {
         let (k, v) = item
@@ -455,6 +478,8 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
     let compose = if stdin.is_some() { PathBuf::from("<stdin>") } else { compose };
     let opts = upstream::Options {
         compose,
+        more: files,
+        find_override: !args.no_override,
         env_file: args.env_file,
         set,
         profiles: (!args.profiles.is_empty()).then_some(args.profiles),
@@ -519,6 +544,17 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
     let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
     let (plan, tree) = compose2dify::generate(&project, &rules, Settings { lang, choices: recorded })?;
 
+    // Said on every run: the tree differs from the compose file named on the command line.
+    if let (true, Some(file)) = (project.found_override, project.merged.last()) {
+        out.labelled(
+            "note",
+            "36",
+            &format!(
+                "{file} is merged over {}, as `docker compose` does in that folder (--no-override leaves it out)",
+                project.compose_name
+            ),
+        );
+    }
     // Notes describe the inputs; a tree already generated from them has seen them once.
     let first_run = to_stdout || !args.output.join(write::MANIFEST).is_file();
     for note in &project.notes {

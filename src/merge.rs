@@ -1,7 +1,10 @@
-//! Compose's merge rules, for `extends` (a service over its base) and `include` (files brought in
-//! from elsewhere), on the generic YAML tree: mappings merge key by key, lists that add up (ports,
-//! volumes, env files …) are joined, everything else is replaced. Also rebasing the relative paths
-//! of a service read from another folder, so every path is relative to the main compose file.
+//! Compose's merge rules, for `extends` (a service over its base), `include` (files brought in
+//! from elsewhere) and several compose files (`a.yaml b.yaml`, an override file beside the main one),
+//! on the generic YAML tree: mappings merge key by key, lists that add up (ports, volumes, env files
+//! …) are joined, everything else is replaced; `!reset` removes what the earlier file set and
+//! `!override` replaces it whole (https://docs.docker.com/reference/compose-file/merge/). Also
+//! rebasing the relative paths of a service read from another folder, so every path is relative to
+//! the main compose file.
 
 use std::path::{Path, PathBuf};
 
@@ -34,14 +37,113 @@ const JOINED: &[&str] = &[
 /// Keys that hold `KEY=VALUE` lists or mappings, merged as mappings.
 const KEYED: &[&str] = &["environment", "labels", "sysctls", "extra_hosts", "annotations", "depends_on"];
 
-/// `over` (the extending service) merged onto `base` (the service it extends).
+/// What a later file says of a key: merge with the earlier value, remove it, or replace it whole.
+enum Say<'a> {
+    Merge(&'a Value),
+    Reset,
+    Override(&'a Value),
+}
+
+fn say(value: &Value) -> Say<'_> {
+    match value {
+        Value::Tagged(t) if t.tag == "reset" => Say::Reset,
+        Value::Tagged(t) if t.tag == "override" => Say::Override(&t.value),
+        other => Say::Merge(other),
+    }
+}
+
+/// Remove the merge tags left in a value: `!reset` entries go, `!override` values stay as they are.
+/// A file's own tags mean nothing once nothing earlier is left to merge with.
+pub fn strip_tags(value: &mut Value) {
+    match value {
+        Value::Mapping(m) => {
+            m.retain(|_, v| !matches!(say(v), Say::Reset));
+            for v in m.values_mut() {
+                strip_tags(v);
+            }
+        }
+        Value::Sequence(items) => {
+            items.retain(|v| !matches!(say(v), Say::Reset));
+            items.iter_mut().for_each(strip_tags);
+        }
+        Value::Tagged(t) if t.tag == "override" => {
+            let mut inner = std::mem::take(&mut t.value);
+            strip_tags(&mut inner);
+            *value = inner;
+        }
+        _ => {}
+    }
+}
+
+/// A later compose file's top level merged onto the earlier ones': services service by service
+/// (as `merge_service`), every other section key by key.
+pub fn merge_file(base: &mut Mapping, over: Mapping) {
+    for (k, v) in over {
+        let value = match (k.as_str(), base.get(&k), say(&v)) {
+            (_, _, Say::Reset) => {
+                base.remove(&k);
+                continue;
+            }
+            (_, _, Say::Override(v)) => v.clone(),
+            (Some("services"), Some(Value::Mapping(old)), Say::Merge(Value::Mapping(new))) => {
+                let mut services = old.clone();
+                for (name, svc) in new {
+                    let merged = match (services.get(name), say(svc)) {
+                        (_, Say::Reset) => {
+                            services.remove(name);
+                            continue;
+                        }
+                        (Some(Value::Mapping(a)), Say::Merge(Value::Mapping(b))) => Value::Mapping(merge_service(a, b)),
+                        (_, Say::Override(v) | Say::Merge(v)) => v.clone(),
+                    };
+                    services.insert(name.clone(), merged);
+                }
+                Value::Mapping(services)
+            }
+            (_, Some(Value::Mapping(old)), Say::Merge(Value::Mapping(new))) => Value::Mapping(merge_maps(old, new)),
+            (_, _, Say::Merge(v)) => v.clone(),
+        };
+        base.insert(k, value);
+    }
+}
+
+/// `over` (the extending service, or the service in a later file) merged onto `base`.
 pub fn merge_service(base: &Mapping, over: &Mapping) -> Mapping {
     let mut out = base.clone();
     for (k, v) in over {
         let key = k.as_str().unwrap_or_default();
+        let v = match say(v) {
+            Say::Reset => {
+                out.remove(k);
+                continue;
+            }
+            Say::Override(v) => {
+                out.insert(k.clone(), v.clone());
+                continue;
+            }
+            Say::Merge(v) => v,
+        };
         let merged = match out.get(k) {
             None => v.clone(),
             Some(old) if KEYED.contains(&key) => Value::Mapping(merge_maps(&as_map(old), &as_map(v))),
+            // `networks: [a]` and `networks: {a: {aliases: [x]}}` name the same attachments; a bare
+            // name in the later file keeps what the earlier one said of that network.
+            Some(old) if key == "networks" => {
+                let mut nets = as_map(old);
+                for (name, cfg) in as_map(v) {
+                    match (nets.get(&name), &cfg) {
+                        (Some(_), Value::Null) => {}
+                        (Some(Value::Mapping(a)), Value::Mapping(b)) => {
+                            let m = merge_maps(a, b);
+                            nets.insert(name, Value::Mapping(m));
+                        }
+                        _ => {
+                            nets.insert(name, cfg);
+                        }
+                    }
+                }
+                Value::Mapping(nets)
+            }
             Some(Value::Sequence(old)) if JOINED.contains(&key) => {
                 let new = match v {
                     Value::Sequence(items) => items.clone(),
@@ -64,9 +166,14 @@ pub fn merge_service(base: &Mapping, over: &Mapping) -> Mapping {
 fn merge_maps(base: &Mapping, over: &Mapping) -> Mapping {
     let mut out = base.clone();
     for (k, v) in over {
-        let merged = match (out.get(k), v) {
-            (Some(Value::Mapping(old)), Value::Mapping(new)) => Value::Mapping(merge_maps(old, new)),
-            _ => v.clone(),
+        let merged = match (out.get(k), say(v)) {
+            (_, Say::Reset) => {
+                out.remove(k);
+                continue;
+            }
+            (_, Say::Override(v)) => v.clone(),
+            (Some(Value::Mapping(old)), Say::Merge(Value::Mapping(new))) => Value::Mapping(merge_maps(old, new)),
+            (_, Say::Merge(v)) => v.clone(),
         };
         out.insert(k.clone(), merged);
     }
@@ -202,6 +309,36 @@ mod tests {
         assert_eq!(m["volumes"], yaml_serde::from_str::<Value>("['v:/cache', './b:/data']").unwrap());
         assert_eq!(m["healthcheck"]["interval"], Value::from("5s"));
         assert_eq!(m["healthcheck"]["test"][1], Value::from("b"));
+    }
+
+    #[test]
+    fn a_later_file_merges_resets_and_overrides() {
+        let mut base = map("services:\n  a: {image: x, ports: ['80'], environment: {A: '1', B: '2'}, networks: {front: {aliases: [web]}}}\n  b: {image: y}\nvolumes: {data: {driver: local}}\nx-note: 1\n");
+        let over = map("services:\n  a: {ports: ['443'], environment: {B: !reset null}, networks: [front, back], healthcheck: !override {test: [CMD, t]}}\n  b: !reset\n  c: {image: z}\nvolumes: {data: {name: kept}}\nx-note: !reset\n");
+        merge_file(&mut base, over);
+        let mut top = Value::Mapping(base);
+        strip_tags(&mut top);
+        let a = &top["services"]["a"];
+        assert_eq!(a["ports"], yaml_serde::from_str::<Value>("['80', '443']").unwrap());
+        assert_eq!(a["environment"]["A"], Value::from("1"));
+        assert!(a["environment"].get("B").is_none(), "!reset removes one entry");
+        assert_eq!(a["networks"]["front"]["aliases"][0], Value::from("web"), "a bare name keeps the aliases");
+        assert!(a["networks"].get("back").is_some());
+        assert_eq!(a["healthcheck"]["test"][1], Value::from("t"));
+        assert!(top["services"].get("b").is_none(), "!reset removes a service");
+        assert_eq!(top["services"]["c"]["image"], Value::from("z"));
+        assert_eq!(top["volumes"]["data"]["driver"], Value::from("local"));
+        assert_eq!(top["volumes"]["data"]["name"], Value::from("kept"));
+        assert!(top.get("x-note").is_none());
+    }
+
+    #[test]
+    fn tags_of_a_single_file_are_dropped() {
+        let mut top: Value =
+            yaml_serde::from_str("services:\n  a:\n    image: !override x\n    ports: !reset ['80']\n").unwrap();
+        strip_tags(&mut top);
+        assert_eq!(top["services"]["a"]["image"], Value::from("x"));
+        assert!(top["services"]["a"].get("ports").is_none());
     }
 
     #[test]

@@ -749,7 +749,7 @@ fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
             let message = message.split(" at line ").next().unwrap_or(&message).to_string();
             let help = "see mappings/dify.yaml for the fields a rule takes";
             match e.location() {
-                Some(l) => Err(Error::at(path, text, l.line(), l.column(), format!("invalid rules: {message}"), help)),
+                Some(l) => Err(Error::at_offset(path, text, l.index(), format!("invalid rules: {message}"), help)),
                 None => Err(Error::file(path, format!("invalid rules: {message}"), help)),
             }
         }

@@ -20,7 +20,13 @@ type Inputs = BTreeMap<String, String>;
 /// What the user chose on the command line about the inputs.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// The first compose file; its folder is the folder every relative path is read from.
     pub compose: PathBuf,
+    /// Compose files merged over it, in order (`a.yaml b.yaml`, `-f a.yaml -f b.yaml`).
+    pub more: Vec<PathBuf>,
+    /// With no `more`, merge the override file beside `compose` (`compose.override.yaml` …), as
+    /// `docker compose` does in that folder. The command line sets it unless `--no-override`.
+    pub find_override: bool,
     pub env_file: Option<PathBuf>,
     /// `--set KEY=VALUE`: replaces the value in the env source (before anything is interpolated)
     /// and in every env file a service reads.
@@ -46,6 +52,10 @@ pub enum HostPath {
 pub struct Project {
     /// The compose file as given on the command line.
     pub compose_name: String,
+    /// Compose files merged over it, in order, named relative to its folder; the flag says whether
+    /// the last one is the override file found beside it.
+    pub merged: Vec<String>,
+    pub found_override: bool,
     pub services: IndexMap<String, Service>,
     /// Services whose profiles are active (or that have none).
     pub active: BTreeSet<String>,
@@ -93,6 +103,45 @@ pub fn load(opts: &Options) -> Result<Project> {
     // Where each included service was written, so problems in it point into that file.
     let mut origins: HashMap<String, (PathBuf, String)> = HashMap::new();
     include(&mut top, compose_path, &dir, 0, &mut inputs, &mut origins)?;
+
+    // Later compose files, merged in order; their relative paths are read from the first file's
+    // folder, as compose reads them.
+    let mut more = opts.more.clone();
+    let found_override = match override_beside(opts) {
+        Some(path) => {
+            more.push(path);
+            true
+        }
+        None => false,
+    };
+    // Each later file with the services it names, so a problem points into the file that set it.
+    let mut later: Vec<(PathBuf, String, HashSet<String>)> = Vec::new();
+    let mut merged = Vec::new();
+    for path in &more {
+        let text = read_text(path, "compose file")?;
+        merged.push(relative_name(&dir, path));
+        inputs.insert(relative_name(&dir, path), sha256(text.as_bytes()));
+        let mut over = match yaml::parse(path, &text, "compose file")? {
+            Value::Mapping(m) => m,
+            other => {
+                return Err(Error::file(
+                    path,
+                    format!("the document is {}, not a mapping with `services:`", yaml::kind_of(&other)),
+                    "pass a compose file to merge over the first one",
+                ))
+            }
+        };
+        include(&mut over, path, &dir, 0, &mut inputs, &mut origins)?;
+        let named = match over.get("services") {
+            Some(Value::Mapping(m)) => m.keys().filter_map(yaml::scalar_string).collect(),
+            _ => HashSet::new(),
+        };
+        merge::merge_file(&mut top, over);
+        later.push((path.clone(), text, named));
+    }
+    let mut top_value = Value::Mapping(top);
+    merge::strip_tags(&mut top_value);
+    let Value::Mapping(mut top) = top_value else { unreachable!("a mapping stays a mapping") };
 
     // The pinned env source.
     let (env_path, env_text) = env_source(opts, &dir)?;
@@ -161,9 +210,17 @@ pub fn load(opts: &Options) -> Result<Project> {
     let mut services = IndexMap::new();
     for (name, value) in &services_value {
         let Some(name) = name.as_str() else { continue };
-        let mut svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| match origins.get(name) {
-            Some((path, text)) => problem_error(path, text, &p),
-            None => problem_error(compose_path, &text, &p),
+        let mut svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| {
+            // The latest file that names this service and holds the value, else where it was defined.
+            let first =
+                origins.get(name).map_or((compose_path.as_path(), text.as_str()), |(p, t)| (p.as_path(), t.as_str()));
+            later
+                .iter()
+                .rev()
+                .filter(|(_, _, named)| named.contains(name))
+                .map(|(p, t, _)| (p.as_path(), t.as_str()))
+                .find(|(_, t)| yaml::holds(t, &p.path, &p.needle))
+                .map_or_else(|| problem_error(first.0, first.1, &p), |(path, t)| problem_error(path, t, &p))
         })?;
         if svc.image.is_none() && svc.has_build {
             svc.image = Some(names::dns_label(name));
@@ -297,6 +354,8 @@ pub fn load(opts: &Options) -> Result<Project> {
 
     Ok(Project {
         compose_name: file_name(compose_path),
+        merged,
+        found_override,
         services,
         active,
         profiles,
@@ -308,6 +367,20 @@ pub fn load(opts: &Options) -> Result<Project> {
         notes,
         warnings,
     })
+}
+
+/// Override files `docker compose` merges over the compose file of their folder, in its order of
+/// preference (compose-go's `DefaultOverrideFileNames`).
+const OVERRIDE_NAMES: &[&str] =
+    &["compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml"];
+
+/// The override file beside a single compose file read from disk, when asked to look for one.
+fn override_beside(opts: &Options) -> Option<PathBuf> {
+    if !opts.find_override || !opts.more.is_empty() || opts.stdin.is_some() {
+        return None;
+    }
+    let dir = opts.compose.parent().map(Path::to_path_buf).unwrap_or_default();
+    OVERRIDE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file() && normalize(p) != normalize(&opts.compose))
 }
 
 /// Deepest chain of `include` files and of `extends`.

@@ -67,7 +67,9 @@ fn syntax_error(path: &Path, text: &str, e: &yaml_serde::Error, what: &str) -> E
         format!("fix the YAML syntax of this {what} at the place shown")
     };
     match e.location() {
-        Some(loc) => Error::at(path, text, loc.line(), loc.column(), format!("invalid YAML: {message}"), help),
+        // The library counts U+2028, U+2029 and a lone CR as line breaks; editors and our messages count
+        // only LF, so the place is taken from its byte index.
+        Some(loc) => Error::at_offset(path, text, loc.index(), format!("invalid YAML: {message}"), help),
         // The library gives no place for a second document; point at its start, else at line 1.
         None => {
             let (line, column) = second_document(text).unwrap_or((1, 1));
@@ -209,15 +211,7 @@ pub fn find_line(text: &str, needle: &str) -> Option<(usize, usize)> {
 /// segment the text does not show (a merged-in key, a list entry written `KEY=value`) stops the
 /// walk, and the needle is searched for in the block reached; the whole text is the last resort.
 pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
-    let lines: Vec<(usize, &str)> = {
-        let mut out = Vec::new();
-        let mut offset = 0;
-        for line in text.split_inclusive('\n') {
-            out.push((offset, line.trim_end_matches(['\n', '\r'])));
-            offset += line.len();
-        }
-        out
-    };
+    let lines = lines_of(text);
     // A block: from (line, column) to the end of line `end - 1`.
     let mut block = Block { line: 0, col: 0, end: lines.len(), item: false };
     let mut found_any = false;
@@ -242,6 +236,36 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
         None if found_any => Some(crate::error::line_col(text, start)),
         None => find_line(text, needle),
     }
+}
+
+/// Whether this text itself writes the value at `path` with `needle` in it: every key of the path up
+/// to its first list index is written (indexes count entries of the merged list, not of this file),
+/// and the needle is inside. Of several merged compose files, the one that holds the value is the
+/// one to point at.
+pub fn holds(text: &str, path: &str, needle: &str) -> bool {
+    let lines = lines_of(text);
+    let mut block = Block { line: 0, col: 0, end: lines.len(), item: false };
+    for segment in segments(path) {
+        let Segment::Key(k) = segment else { break };
+        match block.key(&lines, &k) {
+            Some(b) => block = b,
+            None => return false,
+        }
+    }
+    let start = lines.get(block.line).map_or(text.len(), |(o, _)| o + block.col);
+    let end = lines.get(block.end).map_or(text.len(), |(o, _)| *o);
+    needle.is_empty() || text[start.min(end)..end].contains(needle)
+}
+
+/// Each line with the byte offset it starts at, without its line break.
+fn lines_of(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        out.push((offset, line.trim_end_matches(['\n', '\r'])));
+        offset += line.len();
+    }
+    out
 }
 
 enum Segment {
@@ -419,6 +443,23 @@ mod tests {
         let e = p("services:\n  api:\n    image: x\n   bad: indent\n").unwrap_err();
         let loc = e.location.clone().expect("location");
         assert_eq!(loc.line, 4, "{e}");
+    }
+
+    #[test]
+    fn holds_asks_for_every_key_and_the_needle() {
+        let text = "services:\n  app:\n    image: a\n  db:\n    ports:\n      - \"99999:80\"\n";
+        assert!(holds(text, "services.db.ports[3]", "99999"), "indexes of the merged list are not this file's");
+        assert!(!holds(text, "services.app.ports[0]", "99999"), "app writes no ports here");
+        assert!(!holds(text, "services.db.ports[0]", "12345"));
+        assert!(holds(text, "services.app", ""));
+    }
+
+    #[test]
+    fn a_unicode_line_separator_is_not_a_line_break_in_the_place_shown() {
+        // U+2028 breaks the line for the YAML library, not for editors: the place counts LF only.
+        let e = p("a: b\n\u{2028}c d: e: f\n").unwrap_err();
+        let loc = e.location.clone().expect("location");
+        assert_eq!((loc.line, loc.column), (2, 8), "{e}");
     }
 
     #[test]

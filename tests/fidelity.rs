@@ -454,3 +454,162 @@ fn an_include_conflict_names_the_file_of_the_first_definition() {
     assert!(stderr.contains("one/compose.yaml"), "the first definition is in one/: {stderr}");
     assert!(stderr.contains("two/compose.yaml:4:3"), "the second, where it is: {stderr}");
 }
+
+/// Run the binary in `dir` (relative file names as a user types them) with these arguments, the
+/// generic preset and `-o k8s`: exit code, stderr and the tree folder.
+fn run_in(dir: &Path, args: &[&str]) -> (Option<i32>, String, std::path::PathBuf) {
+    let o = bin().current_dir(dir).args(args).args(["-o", "k8s", "--preset", "generic"]).output().unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).to_string(), dir.join("k8s"))
+}
+
+fn image_of(docs: &[Value], workload: &str) -> String {
+    get(docs, "Deployment", workload)["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+const BASE: &str = "services:\n  app:\n    image: nginx:1.26\n    environment:\n      A: \"1\"\n      B: \"2\"\n    ports:\n      - \"8080:80\"\n    volumes:\n      - ./conf:/etc/app\n";
+
+// Item 6: with one compose file, the override file beside it is merged as `docker compose` merges
+// it in that folder (said on stderr on every run, recorded in GENERATED.md); --no-override leaves it
+// out.
+#[test]
+fn the_override_file_beside_a_single_compose_file_is_merged_and_said() {
+    let dir = folder(&[
+        ("compose.yaml", BASE),
+        ("conf/app.conf", "a = 1\n"),
+        (
+            "compose.override.yaml",
+            "services:\n  app:\n    image: nginx:1.27\n    environment:\n      B: \"3\"\n      C: \"4\"\n    ports:\n      - \"8443:443\"\n  extra:\n    image: redis:7\n",
+        ),
+    ]);
+    let (code, stderr, tree) = run_in(dir.path(), &["compose.yaml"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("compose.override.yaml is merged over compose.yaml, as `docker compose` does"), "{stderr}");
+    let generated = std::fs::read_to_string(tree.join("GENERATED.md")).unwrap();
+    assert!(
+        generated.contains("- Compose files: `compose.yaml`, `compose.override.yaml` (the last is the override file"),
+        "{generated}"
+    );
+    assert!(generated.contains("`compose.override.yaml` "), "its hash is an input: {generated}");
+    setup_secrets(&tree);
+    let docs = render(&tree);
+    assert_eq!(image_of(&docs, "app"), "nginx:1.27");
+    let env = environment(&docs, "Deployment", "app");
+    assert_eq!((env["A"].as_str(), env["B"].as_str(), env["C"].as_str()), ("1", "3", "4"));
+    assert_eq!(container_ports(get(&docs, "Deployment", "app")), vec![80, 443], "ports add up");
+    assert!(find(&docs, "Deployment", "extra").is_some(), "a service only the override defines");
+
+    // A second run says it again (other notes are said once).
+    let (code, again, _) = run_in(dir.path(), &["compose.yaml"]);
+    assert_eq!(code, Some(0), "{again}");
+    assert!(again.contains("compose.override.yaml is merged over"), "{again}");
+
+    std::fs::remove_dir_all(&tree).unwrap();
+    let (code, stderr, tree) = run_in(dir.path(), &["compose.yaml", "--no-override"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("merged over"), "{stderr}");
+    let generated = std::fs::read_to_string(tree.join("GENERATED.md")).unwrap();
+    assert!(!generated.contains("Compose files"), "{generated}");
+    assert!(generated.contains("--no-override"), "a recorded choice, so `upgrade` keeps it: {generated}");
+    setup_secrets(&tree);
+    let docs = render(&tree);
+    assert_eq!(image_of(&docs, "app"), "nginx:1.26");
+    assert!(find(&docs, "Deployment", "extra").is_none());
+}
+
+// Item 6: several files merge in order with compose's rules — mappings key by key, ports and
+// volumes add up (a volume on the same container path replaced), command replaced, `!reset`
+// removes, `!override` replaces whole — whether named as arguments or with -f; paths in every file
+// are read from the first one's folder.
+#[test]
+fn several_compose_files_merge_in_order_with_reset_and_override() {
+    let dir = folder(&[
+        ("compose.yaml", BASE),
+        ("conf/app.conf", "a = 1\n"),
+        ("conf2/app.conf", "a = 2\n"),
+        (
+            "ops/prod.yaml",
+            "services:\n  app:\n    command: [nginx, -g, daemon off;]\n    environment: !override\n      ONLY: \"yes\"\n    volumes:\n      - ./conf2:/etc/app\n  cache:\n    image: redis:7\n    ports:\n      - \"6379:6379\"\n",
+        ),
+        ("ops/noports.yaml", "services:\n  cache:\n    ports: !reset []\n    command: [redis-server, --save, \"\"]\n"),
+        // docker compose itself would merge this beside compose.yaml; naming files turns that off.
+        ("compose.override.yaml", "services:\n  app:\n    image: busybox:1\n"),
+    ]);
+    let (code, stderr, tree) = run_in(dir.path(), &["compose.yaml", "ops/prod.yaml", "ops/noports.yaml"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let generated = std::fs::read_to_string(tree.join("GENERATED.md")).unwrap();
+    assert!(
+        generated
+            .contains("- Compose files: `compose.yaml`, `ops/prod.yaml`, `ops/noports.yaml`, merged in this order"),
+        "{generated}"
+    );
+    setup_secrets(&tree);
+    let docs = render(&tree);
+    assert_eq!(image_of(&docs, "app"), "nginx:1.26", "the override file is not merged when files are named");
+    let env = environment(&docs, "Deployment", "app");
+    assert_eq!(env.get("ONLY").map(String::as_str), Some("yes"));
+    assert!(!env.contains_key("A") && !env.contains_key("B"), "!override replaced the whole mapping: {env:?}");
+    let app = &get(&docs, "Deployment", "app")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(app["args"][0].as_str().or(app["command"][0].as_str()), Some("nginx"));
+    // The config folder mounted at /etc/app is the second file's (same target replaced), read from
+    // the first file's folder.
+    let configs: Vec<String> = docs
+        .iter()
+        .filter(|d| d["kind"] == "ConfigMap")
+        .filter_map(|d| d["data"]["app.conf"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(configs, vec!["a = 2\n".to_string()], "{configs:?}");
+    assert!(container_ports(get(&docs, "Deployment", "cache")).is_empty(), "!reset [] removed the ports");
+    let cache = &get(&docs, "Deployment", "cache")["spec"]["template"]["spec"]["containers"][0];
+    let words: Vec<&str> = cache["args"]
+        .as_sequence()
+        .or(cache["command"].as_sequence())
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(words.contains(&"--save"), "{words:?}");
+
+    // The same files with -f make the same tree.
+    let named = read_tree(&tree);
+    std::fs::remove_dir_all(&tree).unwrap();
+    let (code, stderr, tree) =
+        run_in(dir.path(), &["-f", "compose.yaml", "-f", "ops/prod.yaml", "--file", "ops/noports.yaml"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let strip_secrets = |t: std::collections::BTreeMap<String, Vec<u8>>| -> Vec<(String, Vec<u8>)> {
+        t.into_iter().filter(|(k, _)| !k.ends_with("secret.yaml")).collect()
+    };
+    assert_eq!(strip_secrets(named), strip_secrets(read_tree(&tree)));
+}
+
+// Item 6, errors: a bad value set by a later file points into that file; `-` merges with nothing;
+// -f and arguments are not mixed; a missing later file is named.
+#[test]
+fn merged_files_report_problems_in_the_file_that_set_them() {
+    let dir = folder(&[
+        ("compose.yaml", BASE),
+        ("conf/app.conf", "a = 1\n"),
+        ("prod.yaml", "services:\n  app:\n    ports:\n      - \"99999:80\"\n"),
+    ]);
+    let (code, stderr, tree) = run_in(dir.path(), &["compose.yaml", "prod.yaml"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("prod.yaml:4:10"), "the value's place in the file that set it: {stderr}");
+    assert!(!tree.exists(), "nothing written");
+
+    let (code, stderr, _) = run_in(dir.path(), &["compose.yaml", "missing.yaml"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("missing.yaml"), "{stderr}");
+
+    let (code, stderr, _) = run_in(dir.path(), &["-", "prod.yaml"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("standard input"), "{stderr}");
+
+    let (code, stderr, _) = run_in(dir.path(), &["compose.yaml", "-f", "prod.yaml"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+
+    let (code, stderr, _) = run_in(dir.path(), &["compose.yaml", "conf"]);
+    assert_eq!(code, Some(2), "a folder is not a compose file: {stderr}");
+}
