@@ -708,6 +708,15 @@ impl<C: Context> Reader<'_, C> {
             let mut parts: Vec<&str> = text[drive.len()..].split(':').collect();
             let first = format!("{drive}{}", parts[0]);
             parts[0] = &first;
+            // A Windows container path (`C:\data:D:\config:rw`, a Windows container) keeps its too.
+            let joined;
+            if parts.len() > 2
+                && parts[1].len() == 1
+                && !windows_drive(&format!("{}:{}", parts[1], parts[2])).is_empty()
+            {
+                joined = format!("{}:{}", parts[1], parts[2]);
+                parts.splice(1..3, [joined.as_str()]);
+            }
             let mount = match parts.as_slice() {
                 [target] if drive.is_empty() => {
                     Mount { source: MountSource::Anonymous, target: target.to_string(), read_only: false }

@@ -25,6 +25,7 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::ByteString;
 use serde::Serialize;
 
 use crate::external_secret;
@@ -153,6 +154,15 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
         let mut resources = Vec::new();
         let labels = workload_labels(plan, w);
         match w.kind {
+            // A container of another workload's pod (network_mode): only its claims here.
+            _ if w.joins.is_some() => {
+                if !w.claims.is_empty() {
+                    let pvcs: Vec<PersistentVolumeClaim> =
+                        w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
+                    tree.add(&format!("{dir}/pvc.yaml"), to_yaml(&pvcs));
+                    resources.push("pvc.yaml".into());
+                }
+            }
             Kind::StatefulSet => {
                 tree.add(&format!("{dir}/statefulset.yaml"), to_yaml(&[statefulset(plan, w, labels.clone())]));
                 resources.push("statefulset.yaml".to_string());
@@ -188,7 +198,7 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
             tree.add(&format!("{dir}/service.yaml"), to_yaml(&services));
             resources.push("service.yaml".into());
         }
-        if let (Some(rule), false) = (&w.ingress, w.ports.is_empty()) {
+        if let (Some(rule), false) = (&w.ingress, !w.serves()) {
             tree.add(&format!("{dir}/ingress.yaml"), to_yaml(&[ingress(plan, w, rule, labels.clone())]));
             resources.push("ingress.yaml".into());
         }
@@ -205,10 +215,12 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
                 ..Default::default()
             });
         }
-        if !w.files.is_empty() {
+        if !w.files.is_empty() || !w.binary_files.is_empty() {
             maps.push(ConfigMap {
                 metadata: meta(plan, &format!("{}-files", w.name), labels.clone()),
-                data: Some(w.files.clone()),
+                data: (!w.files.is_empty()).then(|| w.files.clone()),
+                binary_data: (!w.binary_files.is_empty())
+                    .then(|| w.binary_files.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
                 ..Default::default()
             });
         }
@@ -219,7 +231,7 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
         if !w.secrets.is_empty() {
             secret(plan, &dir, &format!("{}-secret", w.name), labels.clone(), &w.secrets, &mut resources, tree);
         }
-        if w.replicas > 1 {
+        if w.replicas > 1 && w.joins.is_none() {
             let pdb = PodDisruptionBudget {
                 metadata: meta(plan, &w.name, labels.clone()),
                 spec: Some(PodDisruptionBudgetSpec {
@@ -234,6 +246,9 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
             };
             tree.add(&format!("{dir}/pdb.yaml"), to_yaml(&[pdb]));
             resources.push("pdb.yaml".into());
+        }
+        if resources.is_empty() {
+            continue; // a container of another pod with no settings, files or claims of its own
         }
         resources.sort();
         tree.add(&format!("{dir}/kustomization.yaml"), to_yaml(&[Kustomization::new(ns, resources)]));
@@ -513,180 +528,26 @@ fn pod_template(
     labels: BTreeMap<String, String>,
     job: Option<&PlannedJob>,
 ) -> PodTemplateSpec {
-    let sts = w.kind == Kind::StatefulSet;
-    let mut volumes = Vec::new();
-    let mut mounts = Vec::new();
-    let mut init_containers = Vec::new();
-    for v in job.map_or(&w.volumes, |j| &j.volumes) {
-        // A StatefulSet's own claims come from its templates, mounted under the claim's name.
-        let mount_name = match &v.source {
-            VolumeSource::Claim(claim) if sts => claim.clone(),
-            _ => v.name.clone(),
-        };
-        let source = match &v.source {
-            VolumeSource::SharedClaim(claim) => Some(K8sVolume {
-                name: v.name.clone(),
-                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                    claim_name: claim.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            VolumeSource::Claim(_) if sts => None,
-            VolumeSource::Claim(claim) => Some(K8sVolume {
-                name: v.name.clone(),
-                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                    claim_name: claim.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            VolumeSource::Files => Some(files_volume(&v.name, w, None)),
-            VolumeSource::EmptyDir { memory } => Some(K8sVolume {
-                name: v.name.clone(),
-                empty_dir: Some(EmptyDirVolumeSource {
-                    medium: memory.then(|| "Memory".to_string()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-        };
-        volumes.extend(source);
-        for m in &v.mounts {
-            mounts.push(VolumeMount {
-                name: mount_name.clone(),
-                mount_path: m.path.clone(),
-                sub_path: m.sub_path.clone(),
-                read_only: m.read_only.then_some(true),
-                ..Default::default()
-            });
-        }
-        if !v.seed.is_empty() {
-            let seed_volume = format!("{}-seed", v.name);
-            volumes.push(files_volume(&seed_volume, w, Some(&v.seed)));
-            init_containers.push(Container {
-                name: format!("seed-{}", v.name).chars().take(63).collect(),
-                image: Some(w.image.clone()),
-                command: Some(vec![
-                    "sh".into(),
-                    "-c".into(),
-                    "for f in /seed/*; do cp \"$f\" \"/target/$(basename \"$f\")\"; done".into(),
-                ]),
-                volume_mounts: Some(vec![
-                    VolumeMount {
-                        name: seed_volume,
-                        mount_path: "/seed".into(),
-                        read_only: Some(true),
-                        ..Default::default()
-                    },
-                    VolumeMount { name: mount_name.clone(), mount_path: "/target".into(), ..Default::default() },
-                ]),
-                resources: Some(resources(w)),
-                security_context: Some(container_security(w)),
-                ..Default::default()
-            });
-        }
-    }
-
-    // Folded one-shot services run first, on the volume they share with this pod (if it has it).
-    let folded: Vec<Container> = w
-        .folded
-        .iter()
-        .filter(|f| volumes.iter().any(|v| v.name == f.volume))
-        .map(|f| Container {
-            name: f.name.clone(),
-            image: Some(f.image.clone()),
-            command: Some(f.command.clone()),
-            volume_mounts: Some(vec![VolumeMount {
-                name: f.volume.clone(),
-                mount_path: f.mount_path.clone(),
-                ..Default::default()
-            }]),
-            resources: Some(resources(w)),
-            security_context: Some(security_context(&f.security)),
-            ..Default::default()
-        })
-        .collect();
-    init_containers.splice(0..0, folded);
-
-    let mut env_from = Vec::new();
-    let cm = |name: String| EnvFromSource {
-        config_map_ref: Some(ConfigMapEnvSource { name, ..Default::default() }),
-        ..Default::default()
-    };
-    let sec = |name: String| EnvFromSource {
-        secret_ref: Some(SecretEnvSource { name, ..Default::default() }),
-        ..Default::default()
-    };
-    if w.uses_shared {
-        env_from.push(cm(plan.config_map.clone()));
-    }
-    if !w.config.is_empty() {
-        env_from.push(cm(format!("{}-config", w.name)));
-    }
-    if w.uses_shared && !plan.shared_secrets.is_empty() {
-        env_from.push(sec(plan.shared_secret.clone()));
-    }
-    if !w.secrets.is_empty() {
-        env_from.push(sec(format!("{}-secret", w.name)));
-    }
-
-    let env_from = (!env_from.is_empty()).then_some(env_from);
-    if job.is_none() {
-        for (name, argv) in &w.init {
-            init_containers.push(Container {
-                name: name.clone(),
-                image: Some(w.image.clone()),
-                command: Some(argv.clone()),
-                env_from: env_from.clone(),
-                resources: Some(resources(w)),
-                security_context: Some(container_security(w)),
-                ..Default::default()
-            });
-        }
-    }
-    let (command, args) = match job.and_then(|j| j.command.clone()) {
-        Some(command) => (Some(command), None),
-        None => (w.command.clone(), w.args.clone()),
-    };
-    let env: Vec<EnvVar> = job
-        .iter()
-        .flat_map(|j| &j.env)
-        .map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() })
-        .collect();
-    let startup = w.probe.startup_seconds.map(|_| probe(w, true));
-    let liveness = w.probe.liveness.as_ref().map_or_else(|| probe(w, false), |a| probe_with(w, a, false));
-    let probe = probe(w, false);
+    let (mut volumes, mut init_containers, container) = pod_parts(plan, w, job);
     let serves = job.is_none() && w.one_shot.is_none();
-    let container = Container {
-        name: job.map_or_else(|| w.name.clone(), |j| j.label.clone()),
-        image: Some(w.image.clone()),
-        command,
-        args,
-        ports: (serves && w.serves()).then(|| {
-            protocol_ports(w)
-                .map(|(p, protocol)| ContainerPort {
-                    container_port: i32::from(p),
-                    name: Some(port_name(p, protocol)),
-                    protocol: Some(protocol.into()),
-                    ..Default::default()
-                })
-                .collect()
-        }),
-        env: (!env.is_empty()).then_some(env),
-        env_from,
-        liveness_probe: serves.then_some(liveness),
-        readiness_probe: serves.then_some(probe),
-        startup_probe: startup.filter(|_| serves),
-        volume_mounts: (!mounts.is_empty()).then_some(mounts),
-        resources: Some(resources(w)),
-        security_context: Some(container_security(w)),
-        working_dir: w.working_dir.clone(),
-        stdin: w.stdin.then_some(true),
-        tty: w.tty.then_some(true),
-        ..Default::default()
-    };
-
+    let mut containers = vec![container];
+    // Services that share this one's network (compose's network_mode): containers of this pod,
+    // each with its own settings, files and mounts; a volume name taken already gets its name first.
+    for j in joined(plan, w).filter(|_| job.is_none()) {
+        let (vols, inits, mut c) = pod_parts(plan, j, None);
+        for mut v in vols {
+            if volumes.iter().any(|o: &K8sVolume| o.name == v.name) {
+                let renamed: String = format!("{}-{}", j.name, v.name).chars().take(63).collect();
+                for m in c.volume_mounts.iter_mut().flatten().filter(|m| m.name == v.name) {
+                    m.name = renamed.clone();
+                }
+                v.name = renamed;
+            }
+            volumes.push(v);
+        }
+        init_containers.extend(inits);
+        containers.push(c);
+    }
     // A Job's template is immutable: it carries no checksum, so re-applying the same release is a no-op.
     let annotations = serves.then(|| BTreeMap::from([("checksum/config".to_string(), w.checksum.clone())]));
     // Over nodes (the rules' key) when several replicas run, and over compose's spread preferences.
@@ -720,7 +581,7 @@ fn pod_template(
             share_process_namespace: w.share_process_namespace.then_some(true),
             topology_spread_constraints: spread,
             init_containers: (!init_containers.is_empty()).then_some(init_containers),
-            containers: vec![container],
+            containers,
             volumes: (!volumes.is_empty()).then_some(volumes),
             hostname: w.hostname.clone().filter(|_| job.is_none()),
             security_context: Some(PodSecurityContext {
@@ -732,6 +593,11 @@ fn pod_template(
             ..Default::default()
         }),
     }
+}
+
+/// The workloads that run as containers of `w`'s pod (network_mode), in plan order.
+fn joined<'a>(plan: &'a Plan, w: &'a Workload) -> impl Iterator<Item = &'a Workload> + 'a {
+    plan.workloads.iter().filter(move |j| j.joins.as_deref() == Some(w.name.as_str()))
 }
 
 /// Compose's placement constraints: one node selector term, every expression required.
@@ -1029,4 +895,186 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
         });
     }
     out
+}
+
+/// One workload's part of a pod: its volumes, init containers and container.
+fn pod_parts(plan: &Plan, w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVolume>, Vec<Container>, Container) {
+    let sts = w.kind == Kind::StatefulSet;
+    let mut volumes = Vec::new();
+    let mut mounts = Vec::new();
+    let mut init_containers = Vec::new();
+    for v in job.map_or(&w.volumes, |j| &j.volumes) {
+        // A StatefulSet's own claims come from its templates, mounted under the claim's name.
+        let mount_name = match &v.source {
+            VolumeSource::Claim(claim) if sts => claim.clone(),
+            _ => v.name.clone(),
+        };
+        let source = match &v.source {
+            VolumeSource::SharedClaim(claim) => Some(K8sVolume {
+                name: v.name.clone(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: claim.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            VolumeSource::Claim(_) if sts => None,
+            VolumeSource::Claim(claim) => Some(K8sVolume {
+                name: v.name.clone(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: claim.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            VolumeSource::Files => Some(files_volume(&v.name, w, None)),
+            VolumeSource::EmptyDir { memory } => Some(K8sVolume {
+                name: v.name.clone(),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    medium: memory.then(|| "Memory".to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        volumes.extend(source);
+        for m in &v.mounts {
+            mounts.push(VolumeMount {
+                name: mount_name.clone(),
+                mount_path: m.path.clone(),
+                sub_path: m.sub_path.clone(),
+                read_only: m.read_only.then_some(true),
+                ..Default::default()
+            });
+        }
+        if !v.seed.is_empty() {
+            let seed_volume = format!("{}-seed", v.name);
+            volumes.push(files_volume(&seed_volume, w, Some(&v.seed)));
+            init_containers.push(Container {
+                name: format!("seed-{}", v.name).chars().take(63).collect(),
+                image: Some(w.image.clone()),
+                command: Some(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "for f in /seed/*; do cp \"$f\" \"/target/$(basename \"$f\")\"; done".into(),
+                ]),
+                volume_mounts: Some(vec![
+                    VolumeMount {
+                        name: seed_volume,
+                        mount_path: "/seed".into(),
+                        read_only: Some(true),
+                        ..Default::default()
+                    },
+                    VolumeMount { name: mount_name.clone(), mount_path: "/target".into(), ..Default::default() },
+                ]),
+                resources: Some(resources(w)),
+                security_context: Some(container_security(w)),
+                ..Default::default()
+            });
+        }
+    }
+
+    // Folded one-shot services run first, on the volume they share with this pod (if it has it).
+    let folded: Vec<Container> = w
+        .folded
+        .iter()
+        .filter(|f| volumes.iter().any(|v| v.name == f.volume))
+        .map(|f| Container {
+            name: f.name.clone(),
+            image: Some(f.image.clone()),
+            command: Some(f.command.clone()),
+            volume_mounts: Some(vec![VolumeMount {
+                name: f.volume.clone(),
+                mount_path: f.mount_path.clone(),
+                ..Default::default()
+            }]),
+            resources: Some(resources(w)),
+            security_context: Some(security_context(&f.security)),
+            ..Default::default()
+        })
+        .collect();
+    init_containers.splice(0..0, folded);
+
+    let mut env_from = Vec::new();
+    let cm = |name: String| EnvFromSource {
+        config_map_ref: Some(ConfigMapEnvSource { name, ..Default::default() }),
+        ..Default::default()
+    };
+    let sec = |name: String| EnvFromSource {
+        secret_ref: Some(SecretEnvSource { name, ..Default::default() }),
+        ..Default::default()
+    };
+    if w.uses_shared {
+        env_from.push(cm(plan.config_map.clone()));
+    }
+    if !w.config.is_empty() {
+        env_from.push(cm(format!("{}-config", w.name)));
+    }
+    if w.uses_shared && !plan.shared_secrets.is_empty() {
+        env_from.push(sec(plan.shared_secret.clone()));
+    }
+    if !w.secrets.is_empty() {
+        env_from.push(sec(format!("{}-secret", w.name)));
+    }
+
+    let env_from = (!env_from.is_empty()).then_some(env_from);
+    if job.is_none() {
+        for (name, argv) in &w.init {
+            init_containers.push(Container {
+                name: name.clone(),
+                image: Some(w.image.clone()),
+                command: Some(argv.clone()),
+                env_from: env_from.clone(),
+                resources: Some(resources(w)),
+                security_context: Some(container_security(w)),
+                ..Default::default()
+            });
+        }
+    }
+    let (command, args) = match job.and_then(|j| j.command.clone()) {
+        Some(command) => (Some(command), None),
+        None => (w.command.clone(), w.args.clone()),
+    };
+    let env: Vec<EnvVar> = job
+        .iter()
+        .flat_map(|j| &j.env)
+        .map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() })
+        .collect();
+    let startup = w.probe.startup_seconds.map(|_| probe(w, true));
+    let liveness = w.probe.liveness.as_ref().map_or_else(|| probe(w, false), |a| probe_with(w, a, false));
+    let probe = probe(w, false);
+    let serves = job.is_none() && w.one_shot.is_none();
+    let container = Container {
+        name: job.map_or_else(|| w.name.clone(), |j| j.label.clone()),
+        image: Some(w.image.clone()),
+        command,
+        args,
+        ports: Some(
+            protocol_ports(w)
+                .filter(|_| serves && (w.serves() || w.joins.is_some()))
+                .filter(|port| !joined(plan, w).any(|j| protocol_ports(j).any(|q| q == *port)))
+                .map(|(p, protocol)| ContainerPort {
+                    container_port: i32::from(p),
+                    name: Some(port_name(p, protocol)),
+                    protocol: Some(protocol.into()),
+                    ..Default::default()
+                })
+                .collect::<Vec<_>>(),
+        )
+        .filter(|p| !p.is_empty()),
+        env: (!env.is_empty()).then_some(env),
+        env_from,
+        liveness_probe: serves.then_some(liveness),
+        readiness_probe: serves.then_some(probe),
+        startup_probe: startup.filter(|_| serves),
+        volume_mounts: (!mounts.is_empty()).then_some(mounts),
+        resources: Some(resources(w)),
+        security_context: Some(container_security(w)),
+        working_dir: w.working_dir.clone(),
+        stdin: w.stdin.then_some(true),
+        tty: w.tty.then_some(true),
+        ..Default::default()
+    };
+
+    (volumes, init_containers, container)
 }

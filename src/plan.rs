@@ -76,6 +76,8 @@ pub struct Workload {
     pub claims: Vec<Claim>,
     /// Config files: ConfigMap key → content (→ `<name>-files`).
     pub files: BTreeMap<String, String>,
+    /// Config files that are not text (→ `binaryData` of `<name>-files`).
+    pub binary_files: BTreeMap<String, Vec<u8>>,
     pub resources: Resources,
     pub security: Security,
     /// Hash of every setting and file the pods read, so a change rolls them.
@@ -124,6 +126,10 @@ pub struct Workload {
     pub spread: Vec<String>,
     /// Rolling update from compose's `update_config`: (maxSurge, maxUnavailable).
     pub rollout: Option<(String, String)>,
+    /// Compose's `network_mode: service:X`: this service runs as a second container of X's pod (they
+    /// share localhost, as in compose). Its folder keeps its settings, files and claims; it has no
+    /// pod, Service or policy of its own: X's carry its ports and flows.
+    pub joins: Option<String>,
 }
 
 /// A service that runs to completion, as a Job.
@@ -157,8 +163,9 @@ pub struct FoldedInit {
 
 impl Workload {
     /// Whether it has a Service (any TCP or UDP port).
+    /// It has a Service: ports, and a pod of its own (not a container in another's pod).
     pub fn serves(&self) -> bool {
-        !self.ports.is_empty() || !self.udp_ports.is_empty()
+        (!self.ports.is_empty() || !self.udp_ports.is_empty()) && self.joins.is_none()
     }
 }
 
@@ -422,6 +429,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         let mut volumes = Vec::new();
         let mut claims = Vec::new();
         let mut files = BTreeMap::new();
+        let mut binary_files = BTreeMap::new();
         let template_vars = template_vars(rule, &env_plain, project, svc);
         let fqdn_suffix = rules.dns.service_suffix(&rules.namespace);
         let fqdn = rule.fqdn_hosts.then_some((fqdn_suffix.as_str(), &deployed_set));
@@ -475,15 +483,29 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                             BTreeMap::from([(file, text.clone())])
                         }
                         HostPath::Dir(files) => files.clone(),
-                        HostPath::Missing => BTreeMap::new(),
+                        HostPath::Missing | HostPath::Binary(_) => BTreeMap::new(),
                     };
+                    // A file that is not text (an archive, a key store): from the ConfigMap's
+                    // binaryData, byte for byte.
+                    if let (HostPath::Binary(bytes), None) = (&host, rule.claims.get(&m.target)) {
+                        let file = src.rsplit('/').next().unwrap_or(src);
+                        let key = file_key(&files, &binary_files, file, &m.target);
+                        binary_files.insert(key.clone(), bytes.clone());
+                        volumes.push(Volume {
+                            name: vol_name,
+                            source: VolumeSource::Files,
+                            mounts: vec![Mount { path: m.target.clone(), sub_path: Some(key), read_only: true }],
+                            seed: vec![],
+                        });
+                        continue;
+                    }
                     if let Some(claim_rule) = rule.claims.get(&m.target) {
                         let claim_name = claim_rule.name.clone().unwrap_or_else(|| vol_name.clone());
                         claims.push(claim(claim_name.clone(), Some(claim_rule), rules));
                         let mut seed = Vec::new();
                         if claim_rule.seed {
                             for (file, text) in &host_files {
-                                let key = file_key(&files, file, &m.target);
+                                let key = file_key(&files, &binary_files, file, &m.target);
                                 files.insert(key.clone(), render(text));
                                 seed.push(key);
                             }
@@ -500,6 +522,25 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                         warnings.push(format!(
                             "service `{}`: `{src}` is not in the release folder, yet the rules render it as a template; it becomes an empty claim: copy it from upstream's docker/ folder",
                             svc.name
+                        ));
+                    }
+                    // A path of the Docker host itself (`/srv/conf`, `~/x`, `C:\data`): the cluster
+                    // has none of its files. Mounted read-only, the container only reads what is
+                    // there, so an empty volume would only hide the image's own files: nothing is
+                    // mounted. Written to, it is data: a claim, said by name.
+                    let on_docker_host = host == HostPath::Missing
+                        && (src.starts_with('/') || src.starts_with('~') || src.get(1..2) == Some(":"));
+                    if on_docker_host && m.read_only {
+                        warnings.push(format!(
+                            "service `{}` mounts `{src}` of the Docker host read-only at {}; the cluster has no such files, so nothing is mounted there (put them in a ConfigMap, or a hostPath volume, with an overlay)",
+                            svc.name, m.target
+                        ));
+                        continue;
+                    }
+                    if on_docker_host && !looks_like_file(src) {
+                        warnings.push(format!(
+                            "service `{}` mounts `{src}` of the Docker host at {}; it becomes an empty claim that keeps what the container writes there: copy existing data in yourself",
+                            svc.name, m.target
                         ));
                     }
                     if host_files.is_empty() {
@@ -539,7 +580,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                             None => format!("{}/{file}", m.target.trim_end_matches('/')),
                         };
                         let content = render(&insert_text(text, &path, rule, &svc.name, &mut warnings));
-                        let key = file_key(&files, path.rsplit('/').next().unwrap_or(&path), &path);
+                        let key = file_key(&files, &binary_files, path.rsplit('/').next().unwrap_or(&path), &path);
                         files.insert(key.clone(), content);
                         mounts.push(Mount { path, sub_path: Some(key), read_only: true });
                     }
@@ -773,6 +814,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             volumes,
             claims,
             files,
+            binary_files,
             resources,
             security,
             checksum: String::new(),
@@ -798,6 +840,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             node_affinity: node_affinity(svc, &mut warnings),
             spread: spread_keys(svc, &mut warnings),
             rollout: rollout(svc, kind, &mut warnings),
+            joins: None,
         };
         if kind == Kind::DaemonSet {
             w.replicas = 1;
@@ -823,6 +866,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             "point them at your server, e.g. --set DB_HOST=db.example.com (and every URL that names the host)",
         ));
     }
+    join_network_namespaces(project, &mut workloads, &mut warnings);
     // Flows only between workloads that share a compose network (or are reached from outside).
     let nets: BTreeMap<String, BTreeSet<String>> =
         workloads.iter().map(|w| (w.name.clone(), w.networks.clone())).collect();
@@ -1208,18 +1252,12 @@ fn probe(
                 HealthTest::Exec(argv) => ProbeAction::Exec(argv.iter().map(|a| hosts.rewrite(a, None)).collect()),
                 HealthTest::Shell(cmd) => ProbeAction::Exec(shell(cmd)),
             };
-            if let Some(i) = hc.interval {
-                p.period_seconds = i as i32;
-            }
-            if let Some(t) = hc.timeout {
-                p.timeout_seconds = (t as i32).min(p.period_seconds.max(1));
-            }
-            if let Some(r) = hc.retries {
-                p.failure_threshold = (r as i32).max(1);
-            }
-            p.startup_seconds = hc.start_period.map(|s| s as i32);
+            timings(&mut p, hc);
             return p;
         }
+        // Timings without a test keep the image's own check in compose; ours (the port below)
+        // runs on compose's schedule all the same.
+        timings(&mut p, hc);
     }
     match ports.first() {
         Some(port) => p.action = ProbeAction::Tcp(*port),
@@ -1232,6 +1270,22 @@ fn probe(
         }
     }
     p
+}
+
+/// A compose healthcheck's interval, timeout, retries and start period on a probe.
+fn timings(p: &mut Probe, hc: &crate::compose::Healthcheck) {
+    if let Some(i) = hc.interval {
+        p.period_seconds = i as i32;
+    }
+    if let Some(t) = hc.timeout {
+        p.timeout_seconds = (t as i32).min(p.period_seconds.max(1));
+    }
+    if let Some(r) = hc.retries {
+        p.failure_threshold = (r as i32).max(1);
+    }
+    if hc.start_period.is_some() {
+        p.startup_seconds = hc.start_period.map(|s| s as i32);
+    }
 }
 
 /// The security context with what the compose file asks for laid over the rules: its `user`,
@@ -1675,14 +1729,14 @@ pub fn envsubst(text: &str, vars: &BTreeMap<String, String>) -> String {
     out
 }
 
-fn file_key(files: &BTreeMap<String, String>, name: &str, path: &str) -> String {
+fn file_key(files: &BTreeMap<String, String>, binary: &BTreeMap<String, Vec<u8>>, name: &str, path: &str) -> String {
     let clean = |s: &str| {
         s.chars()
             .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
             .collect::<String>()
     };
     let key = clean(name);
-    if !files.contains_key(&key) {
+    if !files.contains_key(&key) && !binary.contains_key(&key) {
         return key;
     }
     clean(path.trim_start_matches('/'))
@@ -1861,12 +1915,104 @@ fn dedupe_claims(claims: &mut Vec<Claim>, volumes: &mut Vec<Volume>, workload: &
     *volumes = merged;
 }
 
+/// `network_mode: service:X`: the service shares X's network namespace, so it runs in X's pod as a
+/// second container. X's Service and policies take its ports, its flows become X's, flows to it go
+/// to X. Only between long-running Deployments; otherwise it stays a pod of its own, with a warning.
+fn join_network_namespaces(project: &Project, workloads: &mut [Workload], warnings: &mut Vec<String>) {
+    let index: BTreeMap<String, usize> = workloads.iter().enumerate().map(|(i, w)| (w.upstream.clone(), i)).collect();
+    let mut joins = Vec::new();
+    for (i, w) in workloads.iter().enumerate() {
+        let Some(svc) = project.services.get(&w.upstream) else { continue };
+        let Some(mode) = svc.network_mode.as_deref() else { continue };
+        let Some(target) = mode.strip_prefix("service:").or_else(|| mode.strip_prefix("container:")) else {
+            continue;
+        };
+        // `container:NAME` names a container: the service whose container_name (or name) it is.
+        let host = project
+            .services
+            .values()
+            .find(|s| s.name == target || s.container_name.as_deref() == Some(target))
+            .and_then(|s| index.get(&s.name).copied());
+        let Some(j) = host.filter(|&j| j != i) else {
+            warnings.push(format!(
+                "service `{}` shares the network of `{target}` (network_mode), which is not deployed here; it is a pod of its own",
+                w.name
+            ));
+            continue;
+        };
+        let x = &workloads[j];
+        let joinable = |w: &Workload| w.kind == Kind::Deployment && w.one_shot.is_none();
+        let svc_x = project.services.get(&x.upstream);
+        if !joinable(w) || !joinable(x) || svc_x.is_some_and(|s| s.network_mode.is_some()) {
+            warnings.push(format!(
+                "service `{}` shares the network of `{}` (network_mode), but only two long-running Deployments can share a pod here; it is a pod of its own reached through its Service",
+                w.name, x.name
+            ));
+            continue;
+        }
+        if w.replicas != x.replicas {
+            warnings.push(format!(
+                "service `{}` runs in `{}`'s pod (network_mode), so it has {}'s {} replica(s), not its own {}",
+                w.name, x.name, x.name, x.replicas, w.replicas
+            ));
+        }
+        joins.push((i, j));
+    }
+    for (i, j) in joins {
+        let joined = workloads[i].clone();
+        let host_name = workloads[j].name.clone();
+        let x = &mut workloads[j];
+        for p in &joined.ports {
+            if !x.ports.contains(p) {
+                x.ports.push(*p);
+            }
+        }
+        for p in &joined.udp_ports {
+            if !x.udp_ports.contains(p) {
+                x.udp_ports.push(*p);
+            }
+        }
+        x.published.extend(joined.published.iter().filter(|p| !x.published.contains(p)).cloned().collect::<Vec<_>>());
+        for (t, why) in &joined.talks_to {
+            if *t != host_name {
+                x.talks_to.entry(t.clone()).or_insert_with(|| why.clone());
+            }
+        }
+        x.recreate |= joined.recreate;
+        x.checksum = crate::upstream::sha256(format!("{}\0{}", x.checksum, joined.checksum).as_bytes());
+        for (k, v) in &joined.compose_findings {
+            x.compose_findings.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        let w = &mut workloads[i];
+        w.joins = Some(host_name.clone());
+        w.talks_to.clear();
+        w.networks.clear();
+        w.egress_only_to = None;
+        w.internet_except = None;
+        w.ingress = None;
+        let joined_name = w.name.clone();
+        for other in workloads.iter_mut() {
+            if let Some(why) = other.talks_to.remove(&joined_name) {
+                if other.name != host_name {
+                    other.talks_to.entry(host_name.clone()).or_insert(why);
+                }
+            }
+        }
+    }
+}
+
 fn checksum(w: &Workload, shared: Option<&BTreeMap<String, String>>) -> String {
     let mut text = String::new();
     for (k, v) in shared.into_iter().flatten().chain(&w.config).chain(&w.files) {
         text.push_str(k);
         text.push('\0');
         text.push_str(v);
+        text.push('\0');
+    }
+    for (k, bytes) in &w.binary_files {
+        text.push_str(k);
+        text.push('\0');
+        text.push_str(&crate::upstream::sha256(bytes));
         text.push('\0');
     }
     crate::upstream::sha256(text.as_bytes())

@@ -42,6 +42,8 @@ pub struct Options {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostPath {
     File(String),
+    /// A file that is not text, small enough for a ConfigMap's `binaryData`.
+    Binary(Vec<u8>),
     /// A folder with files (name relative to the folder → text). Empty when upstream ships it empty.
     Dir(BTreeMap<String, String>),
     Missing,
@@ -320,17 +322,11 @@ pub fn load(opts: &Options) -> Result<Project> {
         .collect();
 
     for svc in services.values().filter(|s| active.contains(&s.name)) {
-        match svc.network_mode.as_deref() {
-            Some(mode) if mode.starts_with("service:") || mode.starts_with("container:") => warnings.push(format!(
-                "service `{}` shares the network of `{}` (network_mode); here it is a pod of its own reached through its Service: put both containers in one pod with an overlay if they must share localhost",
-                svc.name,
-                mode.split_once(':').map_or(mode, |(_, s)| s)
-            )),
-            Some("host") => warnings.push(format!(
+        if svc.network_mode.as_deref() == Some("host") {
+            warnings.push(format!(
                 "service `{}` uses the host's network (network_mode: host); here it is on the pod network: set hostNetwork in an overlay if it needs the node's",
                 svc.name
-            )),
-            _ => {}
+            ));
         }
     }
     for svc in services.values().filter(|s| s.build_only && active.contains(&s.name)) {
@@ -826,6 +822,10 @@ pub fn problem_error(path: &Path, text: &str, p: &Problem) -> Error {
     }
 }
 
+/// Largest file that is not text we put in a ConfigMap's `binaryData`: an object holds at most 1 MiB,
+/// and the API server stores binary data as base64 (4/3 of its size).
+const MAX_BINARY_BYTES: usize = 700 * 1024;
+
 /// Files under a bind-mounted folder that we read at most (a data folder is not configuration).
 const MAX_DIR_FILES: usize = 64;
 
@@ -838,15 +838,23 @@ fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec
         return Ok(HostPath::Missing);
     }
     if path.is_file() {
-        return Ok(match std::fs::read(&path).map(String::from_utf8) {
-            Ok(Ok(text)) => {
-                inputs.insert(relative_name(dir, &path), sha256(text.as_bytes()));
-                HostPath::File(text)
+        return Ok(match std::fs::read(&path) {
+            Ok(bytes) => {
+                inputs.insert(relative_name(dir, &path), sha256(&bytes));
+                match String::from_utf8(bytes) {
+                    Ok(text) => HostPath::File(text),
+                    Err(e) if e.as_bytes().len() <= MAX_BINARY_BYTES => HostPath::Binary(e.into_bytes()),
+                    Err(e) => {
+                        warnings.push(format!(
+                            "`{src}` is not text and, at {} bytes, too large for a ConfigMap (at most {MAX_BINARY_BYTES}): it becomes an empty volume; mount it with an overlay",
+                            e.as_bytes().len()
+                        ));
+                        HostPath::Missing
+                    }
+                }
             }
-            _ => {
-                warnings.push(format!(
-                    "`{src}` is not readable UTF-8 text, and ConfigMaps here hold text: mount it with an overlay"
-                ));
+            Err(_) => {
+                warnings.push(format!("`{src}` is not readable: it becomes an empty volume; mount it with an overlay"));
                 HostPath::Missing
             }
         });

@@ -237,14 +237,18 @@ fn key_only_environment_entries_take_the_env_source_value() {
 #[test]
 fn windows_paths_are_host_paths_not_a_claim_named_after_the_drive() {
     let out = translate(
-        "services:\n  app:\n    image: nginx:1.27\n    volumes:\n      - C:\\data:/data\n      - 'd:/logs:/logs:ro'\n",
+        "services:\n  app:\n    image: nginx:1.27\n    volumes:\n      - C:\\data:/data\n      - 'd:/logs:/logs:ro'\n      - C:\\Users\\data:D:\\config:rw\n",
         &[],
     );
+    // A Windows container path keeps its drive too (kompose's volume-mounts/windows case).
+    assert!(claims_of(&out.docs, "app").contains_key("D:\\config"), "{:?}", claims_of(&out.docs, "app"));
     let claims = claims_of(&out.docs, "app");
     assert!(!claims.values().any(|c| c == "c" || c == "d"), "{claims:?}");
     assert!(find(&out.docs, "PersistentVolumeClaim", "c").is_none());
     assert_eq!(claims.get("/data").map(String::as_str), Some("app-data"), "{claims:?}");
-    assert!(claims.contains_key("/logs"), "{claims:?}");
+    // Read-only from the Docker host: nothing to mount in the cluster, said by name.
+    assert!(!claims.contains_key("/logs"), "{claims:?}");
+    assert!(out.stderr.contains("mounts `d:/logs` of the Docker host read-only"), "{}", out.stderr);
     let dir = folder(&[("compose.yaml", "services:\n  app:\n    image: nginx:1.27\n    volumes:\n      - C:\\data\n")]);
     let stderr = refuse(dir.path(), &[]);
     assert!(stderr.contains("compose.yaml:5:"), "{stderr}");
@@ -612,4 +616,97 @@ fn merged_files_report_problems_in_the_file_that_set_them() {
 
     let (code, stderr, _) = run_in(dir.path(), &["compose.yaml", "conf"]);
     assert_eq!(code, Some(2), "a folder is not a compose file: {stderr}");
+}
+
+// kompose's configmap-file-configs case: a path of the Docker host mounted read-only is not an
+// empty volume hiding the image's own files (the container keeps its /tmp); written to, it is a
+// claim, and both are said by name.
+#[test]
+fn docker_host_paths_are_said_and_a_read_only_one_hides_nothing() {
+    let out = translate(
+        "services:\n  app:\n    image: busybox:1\n    volumes:\n      - /tmp:/tmp:ro\n      - /srv/data:/data\n",
+        &[],
+    );
+    let claims = claims_of(&out.docs, "app");
+    assert!(!claims.contains_key("/tmp"), "{claims:?}");
+    assert!(claims.contains_key("/data"), "{claims:?}");
+    let mounts = &get(&out.docs, "Deployment", "app")["spec"]["template"]["spec"]["containers"][0]["volumeMounts"];
+    assert!(!mounts.as_sequence().into_iter().flatten().any(|m| m["mountPath"] == "/tmp"), "{mounts:?}");
+    assert!(out.stderr.contains("mounts `/tmp` of the Docker host read-only at /tmp"), "{}", out.stderr);
+    assert!(out.stderr.contains("mounts `/srv/data` of the Docker host at /data"), "{}", out.stderr);
+}
+
+// kompose's configmap-volume case: a bind-mounted file that is not text (an archive) reaches the
+// container byte for byte, from the ConfigMap's binaryData, instead of an empty volume.
+#[test]
+fn a_bind_mounted_file_that_is_not_text_arrives_byte_for_byte() {
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    let dir = folder(&[(
+        "compose.yaml",
+        "services:\n  app:\n    image: busybox:1\n    volumes:\n      - ./configs.tar:/data/configs.tar\n",
+    )]);
+    std::fs::write(dir.path().join("configs.tar"), &bytes).unwrap();
+    let out = translate_in(dir.path(), &[]);
+    assert!(claims_of(&out.docs, "app").is_empty(), "no claim: {:?}", claims_of(&out.docs, "app"));
+    let cm = get(&out.docs, "ConfigMap", "app-files");
+    let b64 = cm["binaryData"]["configs.tar"].as_str().expect("binaryData");
+    let mut child = std::process::Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b64.as_bytes()).unwrap();
+    assert_eq!(child.wait_with_output().unwrap().stdout, bytes);
+    let mounts = &get(&out.docs, "Deployment", "app")["spec"]["template"]["spec"]["containers"][0]["volumeMounts"];
+    let m = mounts.as_sequence().unwrap().iter().find(|m| m["mountPath"] == "/data/configs.tar").expect("mounted");
+    assert_eq!(m["subPath"], Value::from("configs.tar"));
+}
+
+// kompose's healthcheck case: a healthcheck with timings and no test (the image's own check in
+// compose) puts those timings on the probe the tree derives from the port.
+#[test]
+fn healthcheck_timings_without_a_test_reach_the_derived_probe() {
+    let out = translate(
+        "services:\n  db:\n    image: mysql:8\n    ports:\n      - \"3306\"\n    healthcheck:\n      interval: 11s\n      timeout: 2s\n      retries: 6\n",
+        &[],
+    );
+    let c = &get(&out.docs, "Deployment", "db")["spec"]["template"]["spec"]["containers"][0];
+    for probe in ["readinessProbe", "livenessProbe"] {
+        let p = &c[probe];
+        assert_eq!(p["tcpSocket"]["port"], Value::from(3306), "{probe}: {p:?}");
+        assert_eq!(p["periodSeconds"], Value::from(11), "{probe}: {p:?}");
+        assert_eq!(p["timeoutSeconds"], Value::from(2), "{probe}: {p:?}");
+        assert_eq!(p["failureThreshold"], Value::from(6), "{probe}: {p:?}");
+    }
+}
+
+// kompose's network-mode-service case: `network_mode: service:client` shares client's network, so
+// server is a second container of client's pod (localhost is shared, as in compose); client's
+// Service carries server's port, server keeps its own settings.
+#[test]
+fn a_service_sharing_another_ones_network_is_a_container_of_its_pod() {
+    let out = translate(
+        "services:\n  client:\n    image: busybox:1\n    command: [sleep, infinity]\n    ports:\n      - \"8080:8080\"\n  server:\n    image: nginx:1.27\n    network_mode: service:client\n    environment:\n      MODE: side\n    expose:\n      - \"9000\"\n    volumes:\n      - cache:/cache\nvolumes:\n  cache:\n",
+        &[],
+    );
+    assert!(find(&out.docs, "Deployment", "server").is_none(), "no pod of its own");
+    assert!(find(&out.docs, "Service", "server").is_none());
+    let pod = &get(&out.docs, "Deployment", "client")["spec"]["template"]["spec"];
+    let containers = pod["containers"].as_sequence().unwrap();
+    assert_eq!(containers.len(), 2, "{containers:?}");
+    assert_eq!(containers[1]["name"], Value::from("server"));
+    assert_eq!(containers[1]["image"], Value::from("nginx:1.27"));
+    // Each container declares its own port.
+    assert_eq!(container_ports(get(&out.docs, "Deployment", "client")), vec![8080]);
+    assert_eq!(containers[1]["ports"][0]["containerPort"], Value::from(9000));
+    assert_eq!(service_ports(get(&out.docs, "Service", "client")), vec![8080, 9000]);
+    assert_eq!(environment(&out.docs, "Deployment", "client").get("MODE"), None, "client's own settings");
+    let server_env = containers[1]["envFrom"][0]["configMapRef"]["name"].as_str().unwrap();
+    assert_eq!(get(&out.docs, "ConfigMap", server_env)["data"]["MODE"], Value::from("side"));
+    let mounts = containers[1]["volumeMounts"].as_sequence().unwrap();
+    assert!(mounts.iter().any(|m| m["mountPath"] == "/cache"), "{mounts:?}");
+    assert!(find(&out.docs, "PersistentVolumeClaim", "cache").is_some());
+    assert!(!out.stderr.contains("shares the network"), "nothing to warn about: {}", out.stderr);
 }

@@ -269,8 +269,12 @@ fn depends_on_opens_the_flow_and_one_shot_tasks_become_jobs() {
     let policies =
         format!("{:?}", docs.iter().filter(|d| d["kind"].as_str() == Some("NetworkPolicy")).collect::<Vec<_>>());
     assert!(policies.contains("broker"), "worker → broker is allowed: {policies}");
-    let (_, stderr) = translate("11-network-mode-ipc", &[]);
-    assert!(stderr.contains("shares the network of `vpn`"), "{stderr}");
+    // `network_mode: service:vpn`: behind_vpn runs in vpn's pod (its traffic goes through the VPN).
+    let (docs, stderr) = translate("11-network-mode-ipc", &[]);
+    assert!(find(&docs, "Deployment", "behind-vpn").is_none(), "{stderr}");
+    let containers = get(&docs, "Deployment", "vpn")["spec"]["template"]["spec"]["containers"].clone();
+    assert_eq!(containers[1]["image"], Value::from("example/downloader:2"), "{containers:?}");
+    assert!(stderr.contains("`monitor` uses the host's network"), "{stderr}");
 }
 
 #[test]
