@@ -910,16 +910,8 @@ fn pod_parts(plan: &Plan, w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVol
             _ => v.name.clone(),
         };
         let source = match &v.source {
-            VolumeSource::SharedClaim(claim) => Some(K8sVolume {
-                name: v.name.clone(),
-                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                    claim_name: claim.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
             VolumeSource::Claim(_) if sts => None,
-            VolumeSource::Claim(claim) => Some(K8sVolume {
+            VolumeSource::SharedClaim(claim) | VolumeSource::Claim(claim) => Some(K8sVolume {
                 name: v.name.clone(),
                 persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
                     claim_name: claim.clone(),
