@@ -210,6 +210,26 @@ pub fn names_host(text: &str, host: &str, namespace: &str) -> bool {
     mentions_host(text, host, &format!(".{namespace}."))
 }
 
+/// The ports `text` names right after `host` (`db:5432` in `postgres://app:pw@db:5432/app`).
+pub fn ports_after_host(text: &str, host: &str) -> Vec<u16> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some(pos) = text[start..].find(host) {
+        let i = start + pos;
+        let end = i + host.len();
+        if starts_host(text, i) && followed_by_port(text, end) {
+            let digits: String = text[end + 1..].chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(port) = digits.parse::<u16>() {
+                if port > 0 && !out.contains(&port) {
+                    out.push(port);
+                }
+            }
+        }
+        start = end;
+    }
+    out
+}
+
 /// Keys whose bare values are hosts.
 fn is_host_key(key: &str) -> bool {
     const HOST_KEYS: &[&str] = &["HOST", "ENDPOINT", "URL", "URI", "ADDR", "SERVER", "DSN", "PROXY"];
@@ -327,6 +347,14 @@ mod tests {
         let mut out = BTreeSet::new();
         index.mentioned(text, &mut out);
         out.contains(host)
+    }
+
+    #[test]
+    fn ports_after_a_host() {
+        assert_eq!(ports_after_host("postgres://app:pw@db:5432/app", "db"), vec![5432]);
+        assert_eq!(ports_after_host("db:5432,db:5433 mydb:1", "db"), vec![5432, 5433]);
+        assert!(ports_after_host("db/x dbx:1 db:", "db").is_empty());
+        assert!(ports_after_host("db:99999", "db").is_empty());
     }
 
     #[test]

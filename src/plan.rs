@@ -382,7 +382,11 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 Some(var) if setting.origin == *key => var,
                 _ => setting.origin.as_str(),
             };
-            let shared = literals.get(&(groups[&svc.name], setting.value.clone()));
+            let literal = match url_with_credentials(&setting.value) {
+                Some((a, b)) => setting.value[a..b].to_string(),
+                None => setting.value.clone(),
+            };
+            let shared = literals.get(&(groups[&svc.name], literal));
             env.insert(key.clone(), classify(key, &value, origin, rules, &matcher, &secret_values, shared));
             if setting.from_env_source && rule.inherits_env_source {
                 not_own.insert(key.clone());
@@ -866,6 +870,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             "point them at your server, e.g. --set DB_HOST=db.example.com (and every URL that names the host)",
         ));
     }
+    ports_named_by_clients(&mut workloads, &mut warnings);
     join_network_namespaces(project, &mut workloads, &mut warnings);
     // Flows only between workloads that share a compose network (or are reached from outside).
     let nets: BTreeMap<String, BTreeSet<String>> =
@@ -1054,7 +1059,7 @@ fn classify(
         let secret = if value.is_empty() && !rules.secrets.generate.iter().any(|g| g == key || g == origin) {
             String::new()
         } else if let Some(url) = url_with_credentials(value) {
-            placeholder_in_url(&url, value, key, rules, known)
+            placeholder_in_url(&url, value, key, rules, known, shared)
         } else if let Some(token) = shared.filter(|_| !paired) {
             token.clone()
         } else {
@@ -1063,7 +1068,7 @@ fn classify(
         return Value { plain, secret: Some(secret) };
     }
     if let Some(url) = url_with_credentials(value) {
-        return Value { plain, secret: Some(placeholder_in_url(&url, value, key, rules, known)) };
+        return Value { plain, secret: Some(placeholder_in_url(&url, value, key, rules, known, shared)) };
     }
     // A setting that carries a secret value inside it is secret too; one whose whole value merely
     // equals a secret's (`MYSQL_USER: wordpress` beside `MYSQL_PASSWORD: wordpress`) is not, unless
@@ -1129,10 +1134,18 @@ fn shared_literals(
     for (svc, _) in chosen.iter().filter(|_| rules.secrets.share_equal_values) {
         for (key, s) in &svc.environment {
             let var = if matcher.is_secret(&s.origin) { s.origin.as_str() } else { key.as_str() };
+            // The password inside a URL (`postgres://app:PW@db/app`) is the same secret as the
+            // database's own password setting when their values are equal.
+            if let Some((a, b)) = url_with_credentials(&s.value) {
+                let password = &s.value[a..b];
+                if !is_flag(password) && !rules.secrets.public_values.iter().any(|p| p == password) {
+                    candidates.push((groups[&svc.name], key.as_str(), password));
+                }
+                continue;
+            }
             if matcher.is_secret(var)
                 && !s.value.is_empty()
                 && !is_flag(&s.value)
-                && url_with_credentials(&s.value).is_none()
                 && !rules.secrets.public_values.contains(&s.value)
             {
                 candidates.push((groups[&svc.name], var, s.value.as_str()));
@@ -1166,7 +1179,17 @@ pub fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
     (end > start).then_some((start, end))
 }
 
-fn placeholder_in_url(range: &(usize, usize), value: &str, key: &str, rules: &Rules, known: &SecretValues) -> String {
+/// The URL with its password replaced by a placeholder: the one of the env-source variable named
+/// after its host, else the one its value shares with a reachable service's setting (`shared`), else
+/// the env source's for that value, else `<KEY>_PASSWORD`'s.
+fn placeholder_in_url(
+    range: &(usize, usize),
+    value: &str,
+    key: &str,
+    rules: &Rules,
+    known: &SecretValues,
+    shared: Option<&String>,
+) -> String {
     let password = &value[range.0..range.1];
     let host: String = value[range.1 + 1..]
         .chars()
@@ -1177,6 +1200,7 @@ fn placeholder_in_url(range: &(usize, usize), value: &str, key: &str, rules: &Ru
     let holders = known.vars.get(password).cloned().unwrap_or_default();
     let own_host = holders.iter().find(|v| !host.is_empty() && v.contains(&host)).map(|v| placeholder(v, rules));
     let token = own_host
+        .or_else(|| shared.cloned())
         .or_else(|| known.list.iter().find(|(v, _)| v == password).map(|(_, t)| t.clone()))
         .unwrap_or_else(|| placeholder(&format!("{key}_PASSWORD"), rules));
     format!("{}{}{}", &value[..range.0], token, &value[range.1..])
@@ -1913,6 +1937,46 @@ fn dedupe_claims(claims: &mut Vec<Claim>, volumes: &mut Vec<Volume>, workload: &
         }
     }
     *volumes = merged;
+}
+
+/// On a compose network every port a container listens on is reachable, declared or not: a
+/// database without `ports:` or `expose:` is reached on the port its clients name (`db:5432` in a
+/// URL). Such a port becomes the service's, so its Service listens there and its probe checks it.
+fn ports_named_by_clients(workloads: &mut [Workload], warnings: &mut Vec<String>) {
+    let mut found: BTreeMap<String, Vec<u16>> = BTreeMap::new();
+    for w in workloads.iter() {
+        let texts: Vec<&String> = w
+            .config
+            .values()
+            .chain(w.secrets.values())
+            .chain(w.files.values())
+            .chain(w.command.iter().flatten())
+            .chain(w.args.iter().flatten())
+            .collect();
+        for target in w.talks_to.keys() {
+            let ports = found.entry(target.clone()).or_default();
+            for text in &texts {
+                for p in crate::names::ports_after_host(text, target) {
+                    if !ports.contains(&p) {
+                        ports.push(p);
+                    }
+                }
+            }
+        }
+    }
+    for t in workloads.iter_mut() {
+        let Some(ports) = found.get(&t.name) else { continue };
+        let declared = !t.ports.is_empty() || !t.udp_ports.is_empty();
+        if declared || t.one_shot.is_some() || ports.is_empty() {
+            continue;
+        }
+        t.ports = ports.clone();
+        if matches!(&t.probe.action, ProbeAction::Exec(argv) if argv.last().is_some_and(|a| a == "kill -0 1")) {
+            t.probe.action = ProbeAction::Tcp(ports[0]);
+            let fallback = format!("service `{}` has no TCP port and no healthcheck", t.upstream);
+            warnings.retain(|w| !w.starts_with(&fallback));
+        }
+    }
 }
 
 /// `network_mode: service:X`: the service shares X's network namespace, so it runs in X's pod as a

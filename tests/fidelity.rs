@@ -710,3 +710,38 @@ fn a_service_sharing_another_ones_network_is_a_container_of_its_pod() {
     assert!(find(&out.docs, "PersistentVolumeClaim", "cache").is_some());
     assert!(!out.stderr.contains("shares the network"), "nothing to warn about: {}", out.stderr);
 }
+
+// Item 1, in a URL: the password inside a client's connection URL and the database's own password
+// setting, equal in compose, get one generated value.
+#[test]
+fn a_password_inside_a_url_shares_the_databases_value() {
+    let dir = folder(&[
+        (
+            "compose.yaml",
+            "services:\n  api:\n    image: example/api:2\n    environment:\n      DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ${DB_PASSWORD}\n",
+        ),
+        (".env", "DB_PASSWORD=s3cret\n"),
+    ]);
+    let out = translate_in(dir.path(), &[]);
+    let url = environment(&out.docs, "Deployment", "api")["DATABASE_URL"].clone();
+    let password = environment(&out.docs, "Deployment", "db")["POSTGRES_PASSWORD"].clone();
+    assert!(!password.is_empty() && password != "s3cret", "{password}");
+    assert_eq!(url, format!("postgres://app:{password}@db:5432/app"));
+}
+
+// On a compose network every port is reachable, declared or not: a database without `ports:` is
+// reached on the port its client names (`db:5432`), so its Service listens there, its policy lets
+// the client in on it, and its probe checks it.
+#[test]
+fn an_undeclared_port_a_client_names_is_the_services_port() {
+    let out = translate(
+        "services:\n  api:\n    image: example/api:2\n    environment:\n      DATABASE_URL: postgres://app:pw@db:5432/app\n  db:\n    image: postgres:16\n",
+        &[],
+    );
+    assert_eq!(service_ports(get(&out.docs, "Service", "db")), vec![5432]);
+    let c = &get(&out.docs, "Deployment", "db")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["readinessProbe"]["tcpSocket"]["port"], Value::from(5432));
+    let policy = get(&out.docs, "NetworkPolicy", "allow-ingress-db");
+    assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], Value::from(5432), "{policy:?}");
+    assert!(!out.stderr.contains("`db` has no TCP port"), "{}", out.stderr);
+}
