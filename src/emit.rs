@@ -654,7 +654,10 @@ fn container_security(w: &Workload) -> SecurityContext {
 fn security_context(s: &crate::rules::Security) -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: s.allow_privilege_escalation,
-        capabilities: Some(Capabilities { add: s.add_capabilities.clone(), drop: s.drop_capabilities.clone() }),
+        capabilities: Some(Capabilities {
+            add: s.add_capabilities.clone().filter(|a| !a.is_empty()),
+            drop: s.drop_capabilities.clone(),
+        }),
         read_only_root_filesystem: s.read_only_root,
         privileged: s.privileged,
         run_as_non_root: s.run_as_non_root,

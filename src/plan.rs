@@ -1386,14 +1386,19 @@ fn compose_security(
         s.add_capabilities = Some(add);
     }
     if !svc.cap_drop.is_empty() {
+        // What compose drops leaves the rules' list of capabilities added back (Docker's defaults,
+        // for the generic preset), unless compose also adds it.
+        let asked: Vec<String> = svc.cap_add.iter().map(cap).collect();
         let mut drop = s.drop_capabilities.take().unwrap_or_default();
-        let add = s.add_capabilities.clone().unwrap_or_default();
+        let mut add = s.add_capabilities.take().unwrap_or_default();
         for c in svc.cap_drop.iter().map(cap) {
+            add.retain(|a| asked.contains(a) || (c != "ALL" && *a != c));
             if !drop.contains(&c) && !drop.iter().any(|d| d == "ALL") && !add.contains(&c) {
                 drop.push(c);
             }
         }
         s.drop_capabilities = Some(drop);
+        s.add_capabilities = Some(add);
     }
     if svc.privileged {
         warnings.push(format!(

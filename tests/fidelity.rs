@@ -285,7 +285,8 @@ services:
     assert_eq!(s["runAsGroup"].as_i64(), Some(1001));
     assert_eq!(s["runAsNonRoot"].as_bool(), Some(true));
     assert_eq!(s["readOnlyRootFilesystem"].as_bool(), Some(true));
-    assert_eq!(s["capabilities"]["add"][0], "NET_BIND_SERVICE");
+    let added: Vec<&str> = s["capabilities"]["add"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(added.contains(&"NET_BIND_SERVICE") && !added.contains(&"NET_RAW"), "{added:?}");
     assert_eq!(s["capabilities"]["drop"][0], "ALL", "the rules' drop of ALL stays: NET_RAW is in it");
     assert_eq!(c["workingDir"], "/srv/app");
     assert_eq!(c["stdin"].as_bool(), Some(true));
@@ -744,4 +745,27 @@ fn an_undeclared_port_a_client_names_is_the_services_port() {
     let policy = get(&out.docs, "NetworkPolicy", "allow-ingress-db");
     assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], Value::from(5432), "{policy:?}");
     assert!(!out.stderr.contains("`db` has no TCP port"), "{}", out.stderr);
+}
+
+// What compose drops leaves Docker's default capabilities the generic preset adds back; dropping ALL
+// leaves only what compose adds.
+#[test]
+fn cap_drop_narrows_the_default_capabilities() {
+    let out = translate(
+        "services:\n  a:\n    image: nginx:1.27\n    cap_drop: [NET_BIND_SERVICE, MKNOD]\n  b:\n    image: example/vpn:1\n    cap_drop: [ALL]\n    cap_add: [NET_ADMIN]\n",
+        &[],
+    );
+    let caps = |w: &str| -> Vec<String> {
+        get(&out.docs, "Deployment", w)["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"]
+            ["add"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let a = caps("a");
+    assert!(a.contains(&"CHOWN".to_string()) && a.contains(&"SETUID".to_string()), "{a:?}");
+    assert!(!a.contains(&"NET_BIND_SERVICE".to_string()) && !a.contains(&"MKNOD".to_string()), "{a:?}");
+    assert_eq!(caps("b"), vec!["NET_ADMIN".to_string()]);
 }

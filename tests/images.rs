@@ -746,3 +746,75 @@ fn readme_security_table_is_what_the_pods_run_as() {
         }
     }
 }
+
+/// nginx, as root in a fresh network namespace under exactly `caps` (no_new_privs, as
+/// allowPrivilegeEscalation: false): its master binds port 80 and its workers drop to www-data, as
+/// the official image's do. The body it serves on 127.0.0.1:80, or what went wrong.
+fn nginx_under_caps(caps: &BTreeSet<String>) -> Result<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let conf = format!(
+        "user www-data;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n  server {{ listen 127.0.0.1:80; location / {{ return 200 \"served\\n\"; }} }}\n}}\n"
+    );
+    std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+    let bounding: String = std::iter::once("-all".to_string())
+        .chain(caps.iter().map(|c| format!("+{}", c.to_ascii_lowercase())))
+        .collect::<Vec<_>>()
+        .join(",");
+    let script = format!(
+        "ip link set lo up || exit 3\n\
+         setpriv --no-new-privs --inh-caps=-all --ambient-caps=-all --bounding-set={bounding} -- nginx -c {d}/nginx.conf || exit 4\n\
+         sleep 0.3\n\
+         python3 -c 'import urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1/\", timeout=5).read().decode().strip())'\n\
+         status=$?\n\
+         kill \"$(cat {d}/nginx.pid)\"\n\
+         exit $status\n"
+    );
+    let o = Command::new("unshare")
+        .args(["-n", "sh", "-c", &script])
+        .output()
+        .expect("unshare (util-linux) must be installed: apt-get install util-linux");
+    let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+    let text = format!("{}{}{log}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    if o.status.success() {
+        Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
+    } else {
+        Err(text)
+    }
+}
+
+/// The generic preset gives a container what `docker compose up` does: Docker's default
+/// capabilities (all dropped, those added back, NET_RAW left out). An image that starts as root,
+/// binds a low port and drops to its own user (nginx here, the Debian build of the program the
+/// official image runs) serves under exactly them, and cannot start without them.
+#[test]
+fn generic_capabilities_let_an_image_that_starts_as_root_serve() {
+    require_root();
+    for tool in ["nginx", "unshare", "ip", "python3"] {
+        let ok = Command::new("sh")
+            .args(["-c", &format!("command -v {tool} || test -x /usr/sbin/{tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(ok, "{tool} is needed (apt-get install nginx-light util-linux iproute2 python3)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  web:\n    image: nginx:1.27\n    ports:\n      - \"8080:80\"\n",
+    )
+    .unwrap();
+    let tree = dir.path().join("k8s");
+    let o = bin().arg(dir.path().join("compose.yaml")).args(["--preset", "generic", "-o"]).arg(&tree).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    setup_secrets(&tree);
+    let docs = render(&tree);
+    let c = main_container(workload(&docs, "web").expect("web"));
+    assert_eq!(c["securityContext"]["capabilities"]["drop"][0], Value::from("ALL"));
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], Value::from(false));
+    let caps = added_caps(c);
+    assert!(!caps.contains("NET_RAW"), "{caps:?}");
+    assert_eq!(nginx_under_caps(&caps).as_deref(), Ok("served"));
+    // With none of them it cannot bind its port: the check can fail.
+    assert!(nginx_under_caps(&BTreeSet::new()).is_err());
+}
