@@ -108,6 +108,7 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
     Facts {
         namespace: plan.namespace.clone(),
         release: plan.release.clone(),
+        guide: rules.guide.clone(),
         workloads: plan
             .workloads
             .iter()

@@ -21,8 +21,10 @@ pub enum Lang {
 pub struct Facts {
     /// Namespace of every object, e.g. `dify`.
     pub namespace: String,
-    /// Dify release taken from the image tags, e.g. `Some("1.14.1")`.
+    /// The release taken from the image tags, e.g. `Some("1.14.1")` (said only for a named product).
     pub release: Option<String>,
+    /// What the rules say of the application (name, upstream compose file, links, workload titles).
+    pub guide: crate::rules::Guide,
     /// Workloads in folder order.
     pub workloads: Vec<WorkloadFacts>,
     /// Tree-relative paths of every `secret.yaml.example`.
@@ -197,116 +199,9 @@ pub fn render(facts: &Facts, lang: Lang) -> String {
 // Known workloads
 // ---------------------------------------------------------------------------
 
-/// Human titles and purposes for the workloads Dify ships; keyed by folder name or role.
-struct Known {
-    key: &'static str,
-    title_en: &'static str,
-    title_ja: &'static str,
-    purpose_en: &'static str,
-    purpose_ja: &'static str,
-}
-
-const KNOWN: &[Known] = &[
-    Known {
-        key: "postgres",
-        title_en: "PostgreSQL",
-        title_ja: "PostgreSQL",
-        purpose_en: "Main database (accounts, apps, workflows, plugin metadata)",
-        purpose_ja: "メインデータベース（アカウント、アプリ、ワークフロー、プラグイン情報）",
-    },
-    Known {
-        key: "redis",
-        title_en: "Redis",
-        title_ja: "Redis",
-        purpose_en: "Cache, sessions and Celery message broker",
-        purpose_ja: "キャッシュ、セッション、Celery ブローカー",
-    },
-    Known {
-        key: "api",
-        title_en: "API server",
-        title_ja: "API サーバー",
-        purpose_en: "REST API for the console, the web apps and the service API",
-        purpose_ja: "コンソール・Web アプリ・サービス API 向けの REST API",
-    },
-    Known {
-        key: "api-websocket",
-        title_en: "API WebSocket server",
-        title_ja: "API WebSocket サーバー",
-        purpose_en: "WebSocket endpoint for real-time collaboration",
-        purpose_ja: "リアルタイム共同編集用の WebSocket エンドポイント",
-    },
-    Known {
-        key: "worker",
-        title_en: "Celery worker",
-        title_ja: "Celery ワーカー",
-        purpose_en: "Background tasks (document indexing, workflow runs, mail)",
-        purpose_ja: "バックグラウンドタスク処理（ドキュメントのインデックス作成、ワークフロー実行、メール送信など）",
-    },
-    Known {
-        key: "worker-beat",
-        title_en: "Celery beat",
-        title_ja: "Celery Beat",
-        purpose_en: "Scheduler that queues periodic tasks for the worker",
-        purpose_ja: "定期タスクをワーカーに投入するスケジューラー",
-    },
-    Known {
-        key: "web",
-        title_en: "Web frontend",
-        title_ja: "Web フロントエンド",
-        purpose_en: "Next.js user interface",
-        purpose_ja: "Next.js によるフロントエンド",
-    },
-    Known {
-        key: "sandbox",
-        title_en: "Sandbox",
-        title_ja: "Sandbox",
-        purpose_en: "Isolated execution of code written in workflows",
-        purpose_ja: "ワークフロー内のコードを隔離して実行する環境",
-    },
-    Known {
-        key: "plugin-daemon",
-        title_en: "Plugin daemon",
-        title_ja: "プラグインデーモン",
-        purpose_en: "Installs, runs and manages plugins",
-        purpose_ja: "プラグインのインストール・実行・管理",
-    },
-    Known {
-        key: "ssrf-proxy",
-        title_en: "SSRF proxy",
-        title_ja: "SSRF プロキシ",
-        purpose_en: "Outbound HTTP proxy (Squid) that guards against SSRF",
-        purpose_ja: "SSRF 攻撃対策の外向き HTTP プロキシ（Squid）",
-    },
-    Known {
-        key: "nginx",
-        title_en: "Nginx",
-        title_ja: "Nginx",
-        purpose_en: "Reverse proxy and single entry point",
-        purpose_ja: "リバースプロキシ（外部からの唯一の入口）",
-    },
-    Known {
-        key: "vector-store",
-        title_en: "Vector store",
-        title_ja: "ベクトルストア",
-        purpose_en: "Vector database for knowledge retrieval",
-        purpose_ja: "ナレッジ検索用のベクトルデータベース",
-    },
-    Known {
-        key: "weaviate",
-        title_en: "Weaviate",
-        title_ja: "Weaviate",
-        purpose_en: "Vector database for knowledge retrieval",
-        purpose_ja: "ナレッジ検索用のベクトルデータベース",
-    },
-];
-
-fn known_key(key: &str) -> Option<&'static Known> {
-    KNOWN.iter().find(|k| k.key == key)
-}
-
-/// Looks a workload up by folder name first, then by role.
-fn known(w: &WorkloadFacts) -> Option<&'static Known> {
-    known_key(&w.name).or_else(|| w.role.as_deref().and_then(known_key))
+/// The rules' title and purpose of a workload: by folder name first, then by role.
+fn known<'a>(guide: &'a crate::rules::Guide, w: &WorkloadFacts) -> Option<&'a crate::rules::GuideWorkload> {
+    guide.workloads.get(&w.name).or_else(|| w.role.as_deref().and_then(|r| guide.workloads.get(r)))
 }
 
 /// Which part of the stack a workload belongs to.
@@ -435,10 +330,80 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Appends one line.
+    /// Appends one line, in the application's own name (see `own`).
     fn line(&mut self, s: &str) {
-        self.out.push_str(s);
+        let s = self.own(s);
+        self.out.push_str(&s);
         self.out.push('\n');
+    }
+
+    /// The guide's sentences name Dify, whose preset they were written for; for another product
+    /// they name it instead, and with none (the generic preset) they speak of the application and its
+    /// releases. Dify's own guide is unchanged, byte for byte.
+    fn own(&self, text: &str) -> String {
+        match self.f.guide.product.as_deref() {
+            Some("Dify") => text.to_string(),
+            Some(p) => {
+                let slug = p.to_lowercase().replace(' ', "-");
+                text.replace("#removing-dify", &format!("#removing-{slug}"))
+                    .replace("#dify-の削除", &format!("#{slug}-の削除"))
+                    .replace("Dify", p)
+            }
+            None => {
+                const NEUTRAL: &[(&str, &str)] = &[
+                    ("#removing-dify", "#removing-the-application"),
+                    ("#dify-の削除", "#アプリケーションの削除"),
+                    (
+                        "from Dify's Docker Compose setup (`docker/docker-compose.yaml` and the files next to it)",
+                        "from its Docker Compose setup (the compose file and the files next to it)",
+                    ),
+                    (
+                        "の Docker Compose 構成（`docker/docker-compose.yaml` とその周辺ファイル）",
+                        "の Docker Compose 構成（compose ファイルとその周辺ファイル）",
+                    ),
+                    ("the `docker/` directory of every new Dify release", "the compose setup of every new release"),
+                    (
+                        "Dify の新しいリリースごとに、その `docker/` ディレクトリから",
+                        "新しいリリースごとに、その Compose 構成から",
+                    ),
+                    ("# Dify on Kubernetes", "# The application on Kubernetes"),
+                    ("アプリケーション の Docker Compose 構成", "アプリケーションの Docker Compose 構成"),
+                    ("path/to/dify/docker/docker-compose.yaml", "path/to/new/compose.yaml"),
+                    ("> dify-backup.yaml", "> backup.yaml"),
+                    (
+                        "Users' uploaded files, plugins and the other data on the claims below",
+                        "The data on the claims below",
+                    ),
+                    ("ユーザーがアップロードしたファイル、プラグイン、その他の PVC 上のデータ", "PVC 上のデータ"),
+                    (
+                        "every claim: the database, uploaded files, plugins and every other volume",
+                        "every claim and the data on it",
+                    ),
+                    (
+                        "すべての PVC（データベース、アップロードされたファイル、プラグインなどすべてのボリューム）",
+                        "すべての PVC",
+                    ),
+                    ("# Dify Kubernetes Deployment", "# アプリケーションの Kubernetes デプロイ"),
+                    ("Removing Dify", "Removing the application"),
+                    ("Dify の削除", "アプリケーションの削除"),
+                    ("a new Dify release", "a new release"),
+                    ("an earlier Dify release", "an earlier release"),
+                    ("every Dify release", "every release"),
+                    ("新しい Dify リリース", "新しいリリース"),
+                    ("以前の Dify リリース", "以前のリリース"),
+                    ("Dify のリリースごとに", "リリースごとに"),
+                    ("Dify's", "the application's"),
+                    ("Dify の", "アプリケーションの"),
+                    ("Dify が", "アプリケーションが"),
+                ];
+                let mut out = text.to_string();
+                for (from, to) in NEUTRAL {
+                    out = out.replace(from, to);
+                }
+                let rest = if out.is_ascii() { "the application" } else { "アプリケーション" };
+                out.replace("Dify", rest)
+            }
+        }
     }
 
     /// Appends one line in the current language.
@@ -576,17 +541,17 @@ impl<'a> Renderer<'a> {
     }
 
     fn title_of(&self, w: &WorkloadFacts) -> String {
-        match known(w) {
-            Some(k) => self.pick(k.title_en, k.title_ja).to_string(),
+        match known(&self.f.guide, w) {
+            Some(k) => self.pick(&k.title.en, &k.title.ja).to_string(),
             None => w.name.clone(),
         }
     }
 
     fn purpose_of(&self, w: &WorkloadFacts) -> Option<String> {
-        let k = known(w);
+        let k = known(&self.f.guide, w);
         match self.lang {
-            Lang::En => w.description.clone().or_else(|| k.map(|k| k.purpose_en.to_string())),
-            Lang::Ja => k.map(|k| k.purpose_ja.to_string()).or_else(|| w.description.clone()),
+            Lang::En => w.description.clone().or_else(|| k.map(|k| k.purpose.en.clone())),
+            Lang::Ja => k.map(|k| k.purpose.ja.clone()).or_else(|| w.description.clone()),
         }
     }
 
@@ -597,9 +562,10 @@ impl<'a> Renderer<'a> {
     }
 
     fn release_text(&self) -> String {
-        match &self.f.release {
-            Some(r) => format!("Dify {r}"),
-            None => "Dify".to_string(),
+        match (&self.f.guide.product, &self.f.release) {
+            (Some(p), Some(r)) => format!("{p} {r}"),
+            (Some(p), None) => p.clone(),
+            (None, _) => self.pick("the application", "アプリケーション").to_string(),
         }
     }
 
@@ -1330,7 +1296,13 @@ impl<'a> Renderer<'a> {
                     &format!("- ネームスペースの外から到達できるのは `{}` だけです。", e.name),
                 );
             }
-            let egress = self.names_of(&["api", "worker", "plugin-daemon"]);
+            // Dify's workloads that call model providers and plugin sources (a fact of Dify, not of
+            // any compose file with an `api` service).
+            let egress = if self.f.guide.product.is_some() {
+                self.names_of(&["api", "worker", "plugin-daemon"])
+            } else {
+                vec![]
+            };
             if !egress.is_empty() {
                 self.tl(
                     &format!("- {} keep internet access, which they need to call model providers and plugin sources.", self.codes(&egress)),
@@ -2311,7 +2283,7 @@ impl<'a> Renderer<'a> {
 
     fn links(&mut self) {
         self.heading(2, "Links", "参考リンク");
-        let items: [(&str, &str, &str); 7] = [
+        let kubernetes: [(&str, &str, &str); 4] = [
             ("Kubernetes documentation", "Kubernetes 公式ドキュメント", "https://kubernetes.io/docs/"),
             ("Kustomize", "Kustomize", "https://kubectl.docs.kubernetes.io/references/kustomize/"),
             (
@@ -2324,12 +2296,18 @@ impl<'a> Renderer<'a> {
                 "Pod Security Standards",
                 "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
             ),
-            ("Dify documentation", "Dify 公式ドキュメント", "https://docs.dify.ai/"),
-            ("Dify releases", "Dify のリリース一覧", "https://github.com/langgenius/dify/releases"),
-            ("Checkov", "Checkov", "https://www.checkov.io/"),
         ];
+        // The application's own links (the rules'), then the checker the security section cites.
+        let own: Vec<(String, String, String)> =
+            self.f.guide.links.iter().map(|l| (l.en.clone(), l.ja.clone(), l.url.clone())).collect();
+        let items: Vec<(String, String, String)> = kubernetes
+            .iter()
+            .map(|(en, ja, url)| (en.to_string(), ja.to_string(), url.to_string()))
+            .chain(own)
+            .chain([("Checkov".to_string(), "Checkov".to_string(), "https://www.checkov.io/".to_string())])
+            .collect();
         for (en, ja, url) in items {
-            let s = format!("- [{}]({url})", self.pick(en, ja));
+            let s = format!("- [{}]({url})", self.pick(&en, &ja));
             self.line(&s);
         }
     }
@@ -2397,6 +2375,7 @@ mod tests {
         Facts {
             namespace: "dify".into(),
             release: Some("1.14.1".into()),
+            guide: crate::rules::load(crate::rules::Preset::Dify, None).unwrap().guide,
             workloads: vec![
                 wl(
                     "postgres",
@@ -2716,6 +2695,7 @@ mod tests {
         let f = Facts {
             namespace: "dify".into(),
             release: None,
+            guide: crate::rules::Guide::default(),
             workloads: vec![],
             secret_files: vec![],
             secrets: vec![],

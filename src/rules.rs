@@ -28,6 +28,9 @@ pub enum Preset {
 pub struct Rules {
     pub namespace: String,
     pub instance: String,
+    /// What the tree's README says of the application; empty (the generic preset): a neutral guide.
+    #[serde(default)]
+    pub guide: Guide,
     /// StorageClass of every ReadWriteOnce claim and claim template; none or empty: the cluster's
     /// default class (no `storageClassName`).
     #[serde(default)]
@@ -188,6 +191,45 @@ pub struct Security {
     pub writable_paths: Option<Vec<String>>,
     /// `privileged: true`: only where the compose file asks for it (never from the rules' defaults).
     pub privileged: Option<bool>,
+}
+
+/// The application's own words for the tree's README (`guide:` in mappings/dify.yaml).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Guide {
+    /// The application's name (`Dify`); none: the guide speaks of "the application".
+    pub product: Option<String>,
+    /// Where upstream keeps its compose setup, as the guide names it (`docker/docker-compose.yaml`).
+    pub compose_file: Option<String>,
+    /// Links at the end of the guide, after the Kubernetes ones.
+    #[serde(default)]
+    pub links: Vec<GuideLink>,
+    /// Title and purpose of a workload, by folder name or role.
+    #[serde(default)]
+    pub workloads: BTreeMap<String, GuideWorkload>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GuideLink {
+    pub en: String,
+    pub ja: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GuideWorkload {
+    pub title: Text,
+    pub purpose: Text,
+}
+
+/// A text in both languages of the guide.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub en: String,
+    pub ja: String,
 }
 
 impl Kind {

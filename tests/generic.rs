@@ -382,3 +382,37 @@ fn env_source_as_env_file_makes_flows_unless_the_rules_say_inherited() {
     let config = std::fs::read_to_string(ruled.join("services/app/configmap.yaml")).unwrap();
     assert!(config.contains("DB_HOST: db"), "{config}");
 }
+
+/// The tree's README of a generic tree speaks of "the application", never of Dify or its services
+/// (their titles, purposes and links live in mappings/dify.yaml), in both languages; Dify's still
+/// names Dify and its workloads.
+#[test]
+fn the_guide_of_a_generic_tree_never_names_dify() {
+    for case in ["01-web-db", "25-wordpress-mysql", "27-queue-workers", "33-kafka-zookeeper"] {
+        let dir = repo().join("tests/corpus").join(case);
+        let compose = ["compose.yaml", "docker-compose.yml", "compose.json"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+            .expect("a compose file");
+        for lang in ["en", "ja"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let out = tmp.path().join("k8s");
+            let o =
+                bin().arg(&compose).arg("-o").arg(&out).args(["--preset", "generic", "--lang", lang]).output().unwrap();
+            assert!(o.status.success(), "{case}: {}", String::from_utf8_lossy(&o.stderr));
+            let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+            for word in
+                ["Dify", "dify-backup", "Next.js", "Celery", "docs.dify.ai", "model provider", "モデルプロバイダー"]
+            {
+                assert!(!readme.contains(word), "{case} ({lang}): the guide says `{word}`");
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    generate("1.14.1", &tmp.path().join("k8s"), &[]);
+    let dify = std::fs::read_to_string(tmp.path().join("k8s/README.md")).unwrap();
+    assert!(dify.starts_with("# Dify on Kubernetes"), "{}", &dify[..80]);
+    assert!(dify.contains("API server"), "workload titles from mappings/dify.yaml");
+    assert!(dify.contains("(https://docs.dify.ai/)"));
+}
