@@ -349,6 +349,13 @@ impl<'a> Renderer<'a> {
                     .replace("#dify-の削除", &format!("#{slug}-の削除"))
                     .replace("Dify", p)
             }
+            // Most lines name nothing to change: one scan for what every pattern below holds.
+            None if !["ify", "uploaded files", "アップロード", "アプリケーション の", "すべての PVC（"]
+                .iter()
+                .any(|k| text.contains(k)) =>
+            {
+                text.to_string()
+            }
             None => {
                 const NEUTRAL: &[(&str, &str)] = &[
                     ("#removing-dify", "#removing-the-application"),

@@ -11,33 +11,39 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Plain settings in the shared anchor besides the named ones (Dify's api has a few hundred).
-const PLAIN_SETTINGS: usize = 60;
+/// Plain settings in the shared anchor besides the named ones, in the default shape (73 in all).
+pub const PLAIN_SETTINGS: usize = 60;
 
 /// Write `docker-compose.yaml`, `.env.example` and the bind-mounted files for `services` services
 /// into `dir`; returns the compose file's path.
 pub fn write(dir: &Path, services: usize) -> std::io::Result<PathBuf> {
+    write_with(dir, services, PLAIN_SETTINGS)
+}
+
+/// The same with `plain` plain settings in the shared anchor (Dify's api has over 700 settings;
+/// `plain + 13` in all).
+pub fn write_with(dir: &Path, services: usize, plain: usize) -> std::io::Result<PathBuf> {
     fs::create_dir_all(dir.join("conf"))?;
-    fs::write(dir.join(".env.example"), env_example())?;
+    fs::write(dir.join(".env.example"), env_example(plain))?;
     fs::write(dir.join("conf/app.conf"), "log_format main '$remote_addr $status';\nresolver 127.0.0.11;\n")?;
     for i in 0..services {
         fs::write(dir.join(format!("conf/svc_{i}.conf")), own_conf(i, services))?;
     }
     let compose = dir.join("docker-compose.yaml");
-    fs::write(&compose, compose_text(services))?;
+    fs::write(&compose, compose_text(services, plain))?;
     Ok(compose)
 }
 
-fn env_example() -> String {
+fn env_example(plain: usize) -> String {
     let mut out = String::from("# synthetic env source\nLOG_LEVEL=INFO\nDB_PASSWORD=synthetic-db-password\n");
     out.push_str("REDIS_PASSWORD=synthetic-redis-password\nSECRET_KEY=sk-synthetic-0123456789abcdef\n");
-    for n in (0..PLAIN_SETTINGS).step_by(3) {
+    for n in (0..plain).step_by(3) {
         let _ = writeln!(out, "SETTING_{n:02}=from-env-{n}");
     }
     out
 }
 
-fn compose_text(services: usize) -> String {
+fn compose_text(services: usize, plain: usize) -> String {
     let mut out = String::from("x-shared-env: &shared-env\n");
     out.push_str("  LOG_LEVEL: ${LOG_LEVEL:-INFO}\n");
     out.push_str(
@@ -48,7 +54,7 @@ fn compose_text(services: usize) -> String {
     out.push_str("  CELERY_BROKER_URL: redis://:${REDIS_PASSWORD:-difyai123456}@svc_1:6379/1\n");
     out.push_str("  SANDBOX_ENDPOINT: http://svc_9:8194\n  SSRF_PROXY_HTTP_URL: http://svc_4:3128\n");
     out.push_str("  SECRET_KEY: ${SECRET_KEY:-}\n  CONSOLE_API_URL: ${CONSOLE_API_URL:-}\n");
-    for n in 0..PLAIN_SETTINGS {
+    for n in 0..plain {
         let _ = writeln!(out, "  SETTING_{n:02}: ${{SETTING_{n:02}:-value-{n}}}");
     }
     out.push_str("\nservices:\n");
