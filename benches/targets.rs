@@ -1,8 +1,13 @@
 //! The issue's performance targets, measured on whole processes of the release binary (start to
 //! exit, writing the tree), each the fastest of several runs, with the peak RSS of the child:
 //!
-//! - Dify 1.14.1: compose2dify takes at most half of what `kubectl kustomize` needs to render the tree;
-//! - `--preset generic` on 2,000 synthetic services: at most 2 s, at most 256 MB, at most 15× 200 services.
+//! - Dify 1.14.1: compose2dify takes at most half of what `kubectl kustomize` needs to render the tree
+//!   (issue 8), and at most 0.15× (issue 16); re-running over the tree and `--check` are no slower
+//!   than writing a fresh one (issue 16);
+//! - `--preset generic` on 2,000 synthetic services: at most 2 s, at most 256 MB, at most 15× 200
+//!   services (issue 8);
+//! - 2,000 services whose shared anchor holds 200 settings: at most 1.5 s, at most 200 MB, at most 12×
+//!   the 200-service case; time per service and per setting reported (issue 16).
 //!
 //! Prints one line a measurement and PASS/FAIL a target; exits 1 when a target fails.
 //! Run: `cargo bench --bench targets` (`SCALE_QUICK=1`: only 200 and 2,000 services).
@@ -98,12 +103,12 @@ fn runs_for(services: usize) -> usize {
 /// VM's disk more than writing it), for synthetic folders of each size, taken
 /// in turns (a round runs every size once), so that a burst of load from elsewhere stretches all
 /// sizes alike rather than one of them.
-fn synthetic(work: &Path, sizes: &[usize]) -> BTreeMap<usize, Measured> {
+fn synthetic(work: &Path, sizes: &[usize], plain: usize) -> BTreeMap<usize, Measured> {
     let cases: Vec<(usize, PathBuf, PathBuf)> = sizes
         .iter()
         .map(|&n| {
-            let dir = work.join(format!("synth-{n}"));
-            let compose = synth::write(&dir, n).expect("write synthetic compose");
+            let dir = work.join(format!("synth-{n}-{plain}"));
+            let compose = synth::write_with(&dir, n, plain).expect("write synthetic compose");
             (n, compose, dir.join("k8s"))
         })
         .collect();
@@ -117,10 +122,15 @@ fn synthetic(work: &Path, sizes: &[usize]) -> BTreeMap<usize, Measured> {
         }
     }
     for (n, m) in &at {
-        println!("process  generic {n:>5} services       {}", row(m));
+        let settings = plain + SETTINGS_BESIDE_PLAIN;
+        println!("process  generic {n:>5} services × {settings:>3} settings {}", row(m));
     }
     at
 }
+
+/// Settings of each synthetic service besides the plain ones of the shared anchor (named shared
+/// ones and its own).
+const SETTINGS_BESIDE_PLAIN: usize = 13;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -152,14 +162,35 @@ fn main() -> ExitCode {
         c.arg("kustomize").arg(&tree);
         c
     });
+    // Over the tree it made (nothing to write) and --check, both on the first run's tree.
+    let again = measure(10, |_| {
+        let mut c = Command::new(BIN);
+        c.arg(&dify).arg("-o").arg(&tree);
+        c
+    });
+    let check = measure(10, |_| {
+        let mut c = Command::new(BIN);
+        c.arg(&dify).arg("-o").arg(&tree).arg("--check");
+        c
+    });
     println!("process  dify 1.14.1 compose2dify      {}", row(&ours));
+    println!("process  dify 1.14.1 again, unchanged  {}", row(&again));
+    println!("process  dify 1.14.1 --check           {}", row(&check));
     println!("process  dify 1.14.1 kubectl kustomize {}", row(&kustomize));
 
     let mut sizes = vec![10, 100, 200, 1000, 2000, 5000];
     if std::env::var_os("SCALE_QUICK").is_some() {
         sizes = vec![200, 2000];
     }
-    let at = synthetic(work.path(), &sizes);
+    let at = synthetic(work.path(), &sizes, synth::PLAIN_SETTINGS);
+    // Issue 16's shape: 200 settings in every service (Dify's api has over 700).
+    let wide_plain = 200 - SETTINGS_BESIDE_PLAIN;
+    let wide = synthetic(work.path(), &[200, 2000], wide_plain);
+    let (wide_small, wide_big) = (&wide[&200], &wide[&2000]);
+    let per_service = ms(wide_big.time) * 1000.0 / 2000.0;
+    let per_setting = ms(wide_big.time) * 1000.0 / (2000.0 * 200.0);
+    println!("per      2000 services × 200 settings: {per_service:.0} µs a service, {per_setting:.2} µs a setting");
+    let wide_ratio = wide_big.time.as_secs_f64() / wide_small.time.as_secs_f64();
 
     let (small, big) = (&at[&200], &at[&2000]);
     let ratio = big.time.as_secs_f64() / small.time.as_secs_f64();
@@ -169,6 +200,26 @@ fn main() -> ExitCode {
         (format!("2000 services: {:.0} ms (at most 2000 ms)", ms(big.time)), big.time <= Duration::from_secs(2)),
         (format!("2000 services: {:.1} MB peak (at most 256 MB)", big.peak_mb), big.peak_mb <= 256.0),
         (format!("2000 / 200 services: {ratio:.1}x the time (at most 15x)"), ratio <= 15.0),
+        (format!("dify 1.14.1: compose2dify / kubectl kustomize = {dify_ratio:.2} (at most 0.15)"), dify_ratio <= 0.15),
+        (
+            format!(
+                "dify 1.14.1: again {:.1} ms, --check {:.1} ms, fresh {:.1} ms (no slower)",
+                ms(again.time),
+                ms(check.time),
+                ms(ours.time)
+            ),
+            // One millisecond of slack: the runs are whole processes.
+            again.time <= ours.time + Duration::from_millis(1) && check.time <= ours.time + Duration::from_millis(1),
+        ),
+        (
+            format!("2000 services × 200 settings: {:.0} ms (at most 1500 ms)", ms(wide_big.time)),
+            wide_big.time <= Duration::from_millis(1500),
+        ),
+        (
+            format!("2000 services × 200 settings: {:.1} MB peak (at most 200 MB)", wide_big.peak_mb),
+            wide_big.peak_mb <= 200.0,
+        ),
+        (format!("2000 / 200 services × 200 settings: {wide_ratio:.1}x the time (at most 12x)"), wide_ratio <= 12.0),
     ];
     for (what, pass) in &targets {
         println!("target   {}  {what}", verdict(*pass));

@@ -21,7 +21,9 @@ pub struct Finding {
 /// The findings of every workload and Job of the plan, in resource order.
 pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
     let mut out = Vec::new();
-    for w in &plan.workloads {
+    // A service running in another's pod (network_mode) has no object: its container's checks are
+    // its host's.
+    for w in plan.workloads.iter().filter(|w| w.joins.is_none()) {
         let kind = w.kind.object_kind();
         let object = w.one_shot.as_ref().map_or(&w.name, |o| &o.object_name);
         // Each object with the volumes of its pod: a folded init container runs only in a pod that
@@ -29,7 +31,12 @@ pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
         let mut resources = vec![(format!("{kind}.{}.{object}", plan.namespace), &w.volumes)];
         resources.extend(w.jobs.iter().map(|j| (format!("Job.{}.{}", plan.namespace, j.name), &j.volumes)));
         let rule = rules.service(&w.upstream);
-        let own = failed_checks(w);
+        let mut own = failed_checks(w);
+        for j in plan.workloads.iter().filter(|j| j.joins.as_deref() == Some(w.name.as_str())) {
+            own.extend(failed_checks(j));
+        }
+        own.sort_unstable();
+        own.dedup();
         for (resource, volumes) in resources {
             let folded: Vec<&crate::plan::FoldedInit> =
                 w.folded.iter().filter(|f| volumes.iter().any(|v| v.name == f.volume)).collect();

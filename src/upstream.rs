@@ -230,6 +230,8 @@ pub fn load(opts: &Options) -> Result<Project> {
         }
         services.insert(name.to_string(), svc);
     }
+    // The generic tree of the services (every merged anchor expanded) is read: free it before the rest.
+    drop(services_value);
     // A link alias (`links: [db:database]`) names the linked service, like a network alias.
     let links: Vec<(String, String)> = services.values().flat_map(|s| s.links.clone()).collect();
     for (target, alias) in links {
@@ -488,6 +490,9 @@ fn folder_of(main_dir: &Path, path: &Path) -> PathBuf {
 
 /// Resolve every service's `extends` (same file, or `file:` relative to the main folder).
 fn extends(services: &mut Mapping, file: &Path, main_dir: &Path, inputs: &mut Inputs) -> Result<()> {
+    if !services.values().any(|v| v.get("extends").is_some()) {
+        return Ok(()); // nothing to resolve: no copy of every service
+    }
     let snapshot = services.clone();
     for (name, value) in services.iter_mut() {
         if value.get("extends").is_some() {

@@ -769,3 +769,22 @@ fn cap_drop_narrows_the_default_capabilities() {
     assert!(!a.contains(&"NET_BIND_SERVICE".to_string()) && !a.contains(&"MKNOD".to_string()), "{a:?}");
     assert_eq!(caps("b"), vec!["NET_ADMIN".to_string()]);
 }
+
+// A fresh disk has lost+found at its root, which postgres' initdb refuses and compose's empty volume
+// never shows: a claim at postgres' data path gets PGDATA one folder down (the rules'
+// `claim_settings`), unless the compose file sets PGDATA itself.
+#[test]
+fn postgres_on_a_claim_keeps_its_data_one_folder_down() {
+    let out = translate(
+        "services:\n  db:\n    image: postgres:16\n    volumes:\n      - /var/lib/postgresql/data\n  own:\n    image: postgres:16\n    environment:\n      PGDATA: /var/lib/postgresql/data/mine\n    volumes:\n      - pg:/var/lib/postgresql/data\nvolumes:\n  pg:\n",
+        &[],
+    );
+    assert_eq!(
+        environment(&out.docs, "Deployment", "db").get("PGDATA").map(String::as_str),
+        Some("/var/lib/postgresql/data/pgdata")
+    );
+    assert_eq!(
+        environment(&out.docs, "Deployment", "own").get("PGDATA").map(String::as_str),
+        Some("/var/lib/postgresql/data/mine")
+    );
+}
