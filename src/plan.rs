@@ -1263,7 +1263,7 @@ fn probe(
         period_seconds: d.period_seconds,
         timeout_seconds: d.timeout_seconds,
         failure_threshold: d.failure_threshold,
-        startup_seconds: None,
+        startup_seconds: d.startup_seconds,
         liveness: None,
     };
     let shell = |cmd: &str| {

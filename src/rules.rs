@@ -283,6 +283,10 @@ pub struct ProbeTiming {
     pub period_seconds: i32,
     pub timeout_seconds: i32,
     pub failure_threshold: i32,
+    /// How long a pod may take to start before its liveness probe counts (a startupProbe); none: no
+    /// allowance beyond the liveness probe's own failures.
+    #[serde(default)]
+    pub startup_seconds: Option<i32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -788,3 +788,21 @@ fn postgres_on_a_claim_keeps_its_data_one_folder_down() {
         Some("/var/lib/postgresql/data/mine")
     );
 }
+
+// compose kills nothing that is slow to start; a database's first start (mysql's temporary server
+// runs without networking) can take minutes: liveness counts only after the startup probe passes,
+// within the rules' allowance (300 s) or compose's own start_period.
+#[test]
+fn a_slow_first_start_is_not_killed() {
+    let out = translate(
+        "services:\n  db:\n    image: mysql:8\n    ports:\n      - \"3306\"\n  app:\n    image: example/app:1\n    ports:\n      - \"80\"\n    healthcheck:\n      test: [CMD, true]\n      interval: 10s\n      start_period: 120s\n",
+        &[],
+    );
+    let startup =
+        |w: &str| get(&out.docs, "Deployment", w)["spec"]["template"]["spec"]["containers"][0]["startupProbe"].clone();
+    let db = startup("db");
+    assert_eq!(db["tcpSocket"]["port"], Value::from(3306), "{db:?}");
+    assert_eq!(db["periodSeconds"].as_i64().unwrap() * db["failureThreshold"].as_i64().unwrap(), 300, "{db:?}");
+    let app = startup("app");
+    assert_eq!(app["periodSeconds"].as_i64().unwrap() * app["failureThreshold"].as_i64().unwrap(), 120, "{app:?}");
+}
