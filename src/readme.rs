@@ -1984,6 +1984,13 @@ impl<'a> Renderer<'a> {
                 "ユーザーがアップロードしたファイル、プラグイン、その他の PVC 上のデータは、それをマウントしている稼働中の Pod 経由でアーカイブします（イメージに `tar` が必要です）。",
             );
             self.block("bash", &file_lines);
+            if self.f.guide.product.is_none() {
+                // Which of a generic stack's claims hold a database is not known to the rules.
+                self.para(
+                    "A database's files copied while it runs may not restore: for a database's claim, use its own dump tool (`pg_dump`, `mysqldump`, `redis-cli --rdb`) through `kubectl exec`, or scale its Deployment to 0 replicas and archive through a pod of your own that mounts the claim; unpack a database's archive only while it is stopped.",
+                    "稼働中のデータベースのファイルをコピーしても、復元できるとは限りません。データベースの PVC には、そのデータベース自身のダンプツール（`pg_dump`、`mysqldump`、`redis-cli --rdb`）を `kubectl exec` で使うか、Deployment のレプリカ数を 0 にしてから、その PVC をマウントする別の Pod でアーカイブしてください。データベースのアーカイブの展開も、停止中に行ってください。",
+                );
+            }
             self.para(
                 "To restore, unpack each archive through the same pod, before users work with the application again:",
                 "復元は、利用者がアプリケーションを使い始める前に、同じ Pod 経由で各アーカイブを展開します。",
