@@ -87,16 +87,7 @@ pub fn load(opts: &Options) -> Result<Project> {
     };
     let dir = compose_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = yaml::parse(compose_path, &text, "compose file")?;
-    let mut top = match root {
-        Value::Mapping(m) => m,
-        other => {
-            return Err(Error::file(
-                compose_path,
-                format!("the document is {}, not a mapping with `services:`", yaml::kind_of(&other)),
-                "pass Dify's docker/docker-compose.yaml",
-            ))
-        }
-    };
+    let mut top = compose_mapping(compose_path, root, "pass Dify's docker/docker-compose.yaml")?;
 
     let mut inputs = BTreeMap::new();
     inputs.insert(file_name(compose_path), sha256(text.as_bytes()));
@@ -123,16 +114,11 @@ pub fn load(opts: &Options) -> Result<Project> {
         let text = read_text(path, "compose file")?;
         merged.push(relative_name(&dir, path));
         inputs.insert(relative_name(&dir, path), sha256(text.as_bytes()));
-        let mut over = match yaml::parse(path, &text, "compose file")? {
-            Value::Mapping(m) => m,
-            other => {
-                return Err(Error::file(
-                    path,
-                    format!("the document is {}, not a mapping with `services:`", yaml::kind_of(&other)),
-                    "pass a compose file to merge over the first one",
-                ))
-            }
-        };
+        let mut over = compose_mapping(
+            path,
+            yaml::parse(path, &text, "compose file")?,
+            "pass a compose file to merge over the first one",
+        )?;
         include(&mut over, path, &dir, 0, &mut inputs, &mut origins)?;
         let named = match over.get("services") {
             Some(Value::Mapping(m)) => m.keys().filter_map(yaml::scalar_string).collect(),
@@ -365,6 +351,18 @@ pub fn load(opts: &Options) -> Result<Project> {
         notes,
         warnings,
     })
+}
+
+/// A compose file's document as its top-level mapping, else the refusal naming what it is.
+fn compose_mapping(path: &Path, document: Value, help: &str) -> Result<Mapping> {
+    match document {
+        Value::Mapping(m) => Ok(m),
+        other => Err(Error::file(
+            path,
+            format!("the document is {}, not a mapping with `services:`", yaml::kind_of(&other)),
+            help,
+        )),
+    }
 }
 
 /// Override files `docker compose` merges over the compose file of their folder, in its order of

@@ -228,8 +228,7 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
             None => break,
         }
     }
-    let start = lines.get(block.line).map_or(text.len(), |(o, _)| o + block.col);
-    let end = lines.get(block.end).map_or(text.len(), |(o, _)| *o);
+    let (start, end) = block.bytes(text, &lines);
     let inside = &text[start.min(end)..end];
     match (!needle.is_empty()).then(|| inside.find(needle)).flatten() {
         Some(at) => Some(crate::error::line_col(text, start + at)),
@@ -252,8 +251,7 @@ pub fn holds(text: &str, path: &str, needle: &str) -> bool {
             None => return false,
         }
     }
-    let start = lines.get(block.line).map_or(text.len(), |(o, _)| o + block.col);
-    let end = lines.get(block.end).map_or(text.len(), |(o, _)| *o);
+    let (start, end) = block.bytes(text, &lines);
     needle.is_empty() || text[start.min(end)..end].contains(needle)
 }
 
@@ -308,6 +306,12 @@ fn content(line: &str, from: usize) -> Option<(usize, &str)> {
 }
 
 impl Block {
+    /// Where the block starts in `text` (its key or item) and where it ends.
+    fn bytes(&self, text: &str, lines: &[(usize, &str)]) -> (usize, usize) {
+        let start = lines.get(self.line).map_or(text.len(), |(o, _)| o + self.col);
+        (start, lines.get(self.end).map_or(text.len(), |(o, _)| *o))
+    }
+
     /// The lines of the block: (line index, column, content), the first from the block's column.
     fn entries<'t>(&self, lines: &[(usize, &'t str)]) -> Vec<(usize, usize, &'t str)> {
         (self.line..self.end.min(lines.len()))

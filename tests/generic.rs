@@ -8,14 +8,19 @@ use std::path::Path;
 use common::*;
 use yaml_serde::Value;
 
-/// Translate a corpus case with the generic preset, make its secrets and render it.
-fn translate(case: &str, extra: &[&str]) -> (Vec<Value>, String) {
+/// A corpus case's compose file, whichever name it has.
+fn corpus_compose(case: &str) -> std::path::PathBuf {
     let dir = repo().join("tests/corpus").join(case);
-    let compose = ["compose.yaml", "docker-compose.yml", "compose.json"]
+    ["compose.yaml", "docker-compose.yml", "compose.json"]
         .iter()
         .map(|n| dir.join(n))
         .find(|p| p.is_file())
-        .expect("a compose file");
+        .expect("a compose file")
+}
+
+/// Translate a corpus case with the generic preset, make its secrets and render it.
+fn translate(case: &str, extra: &[&str]) -> (Vec<Value>, String) {
+    let compose = corpus_compose(case);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("k8s");
     let o = bin().arg(&compose).arg("-o").arg(&out).args(["--preset", "generic"]).args(extra).output().unwrap();
@@ -389,12 +394,7 @@ fn env_source_as_env_file_makes_flows_unless_the_rules_say_inherited() {
 #[test]
 fn the_guide_of_a_generic_tree_never_names_dify() {
     for case in ["01-web-db", "25-wordpress-mysql", "27-queue-workers", "33-kafka-zookeeper"] {
-        let dir = repo().join("tests/corpus").join(case);
-        let compose = ["compose.yaml", "docker-compose.yml", "compose.json"]
-            .iter()
-            .map(|n| dir.join(n))
-            .find(|p| p.is_file())
-            .expect("a compose file");
+        let compose = corpus_compose(case);
         for lang in ["en", "ja"] {
             let tmp = tempfile::tempdir().unwrap();
             let out = tmp.path().join("k8s");

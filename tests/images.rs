@@ -167,10 +167,7 @@ fn sandbox_starts_as_root_with_only_the_capabilities_its_sources_call() {
 /// `setpriv` as root with only `caps` (and no_new_privs, as allowPrivilegeEscalation: false), then
 /// `sh -c script`; returns whether it succeeded, and its output.
 fn run_with_caps(caps: &BTreeSet<String>, script: &str) -> (bool, String) {
-    let bounding: String = std::iter::once("-all".to_string())
-        .chain(caps.iter().map(|c| format!("+{}", c.to_ascii_lowercase())))
-        .collect::<Vec<_>>()
-        .join(",");
+    let bounding = bounding_set(caps);
     let o = Command::new("setpriv")
         .args(["--no-new-privs", "--inh-caps=-all", "--ambient-caps=-all", &format!("--bounding-set={bounding}")])
         .args(["--", "sh", "-c", script])
@@ -178,6 +175,14 @@ fn run_with_caps(caps: &BTreeSet<String>, script: &str) -> (bool, String) {
         .expect("setpriv (util-linux) must be installed: apt-get install util-linux");
     let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     (o.status.success(), text)
+}
+
+/// setpriv's `--bounding-set` value that keeps exactly `caps`.
+fn bounding_set(caps: &BTreeSet<String>) -> String {
+    std::iter::once("-all".to_string())
+        .chain(caps.iter().map(|c| format!("+{}", c.to_ascii_lowercase())))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn require_root() {
@@ -758,10 +763,7 @@ fn nginx_under_caps(caps: &BTreeSet<String>) -> Result<String, String> {
         "user www-data;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n  server {{ listen 127.0.0.1:80; location / {{ return 200 \"served\\n\"; }} }}\n}}\n"
     );
     std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
-    let bounding: String = std::iter::once("-all".to_string())
-        .chain(caps.iter().map(|c| format!("+{}", c.to_ascii_lowercase())))
-        .collect::<Vec<_>>()
-        .join(",");
+    let bounding = bounding_set(caps);
     let script = format!(
         "ip link set lo up || exit 3\n\
          setpriv --no-new-privs --inh-caps=-all --ambient-caps=-all --bounding-set={bounding} -- nginx -c {d}/nginx.conf || exit 4\n\
