@@ -820,3 +820,45 @@ fn generic_capabilities_let_an_image_that_starts_as_root_serve() {
     // With none of them it cannot bind its port: the check can fail.
     assert!(nginx_under_caps(&BTreeSet::new()).is_err());
 }
+
+/// The capabilities the generic preset adds back are Docker's defaults (what `docker compose up`
+/// gives a container), NET_RAW left out: read from moby's own list.
+#[test]
+fn generic_capabilities_are_dockers_defaults_but_net_raw() {
+    let source = fixture("moby", "b985e23", "daemon/pkg/oci/caps/defaults.go");
+    let docker: BTreeSet<String> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("\"CAP_").and_then(|c| c.strip_suffix("\",")))
+        .map(str::to_string)
+        .collect();
+    assert!(docker.contains("NET_RAW") && docker.len() >= 10, "moby's list as read: {docker:?}");
+    let rules = compose2dify::rules::load(compose2dify::rules::Preset::Generic, None).unwrap();
+    let added: BTreeSet<String> =
+        rules.defaults.security.add_capabilities.clone().unwrap_or_default().into_iter().collect();
+    let expected: BTreeSet<String> = docker.into_iter().filter(|c| c != "NET_RAW").collect();
+    assert_eq!(added, expected);
+    assert_eq!(rules.defaults.security.drop_capabilities.as_deref(), Some(&["ALL".to_string()][..]));
+}
+
+/// postgres on a claim: PGDATA one folder below the image's data path works because the image's
+/// entrypoint creates "$PGDATA" at start and the Dockerfile's PGDATA is the mount path the rule
+/// matches.
+#[test]
+fn postgres_creates_the_pgdata_the_generic_rules_set() {
+    let dockerfile = fixture("postgres", "15-alpine", "15/alpine3.23/Dockerfile");
+    let entrypoint = fixture("postgres", "15-alpine", "15/alpine3.23/docker-entrypoint.sh");
+    assert!(dockerfile.contains("ENV PGDATA /var/lib/postgresql/data\n"));
+    assert!(entrypoint.contains("docker_create_db_directories() {"));
+    assert!(entrypoint.contains("\tmkdir -p \"$PGDATA\"\n"));
+    let rules = compose2dify::rules::load(compose2dify::rules::Preset::Generic, None).unwrap();
+    let rule = rules
+        .claim_settings
+        .iter()
+        .find(|c| c.path == "/var/lib/postgresql/data")
+        .expect("a rule for postgres' data path");
+    let pgdata = &rule.settings["PGDATA"];
+    assert!(
+        pgdata.starts_with("/var/lib/postgresql/data/") && pgdata.len() > "/var/lib/postgresql/data/".len(),
+        "{pgdata}"
+    );
+}
