@@ -2,6 +2,7 @@
 //! emitted objects, predicted from the plan, each with the reason from the rules. The generated
 //! README lists them, and a test compares the list with checkov's own report.
 
+pub use crate::plan::Finding;
 use crate::plan::{Plan, Workload};
 use crate::rules::Rules;
 
@@ -9,14 +10,6 @@ use crate::rules::Rules;
 /// pinning, secrets read as environment variables (how Dify reads them), image-defined user IDs
 /// and the image pull policy.
 pub const NOT_LISTED: &[&str] = &["CKV_K8S_43", "CKV_K8S_35", "CKV_K8S_40", "CKV_K8S_15"];
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub check_id: String,
-    /// As checkov names it: `Deployment.dify.nginx`.
-    pub resource: String,
-    pub reason: String,
-}
 
 /// The findings of every workload and Job of the plan, in resource order.
 pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {

@@ -52,7 +52,8 @@ pub struct Settings {
 
 /// The complete output tree for a project: manifests, README, provenance, scripts.
 pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
-    let plan = plan::plan(project, rules)?;
+    let mut plan = plan::plan(project, rules)?;
+    plan.findings = findings::accepted(&plan, rules);
     let mut tree = Tree::default();
     emit::emit(&plan, &mut tree);
     if plan.secret_source == rules::SecretSource::Files {

@@ -1,0 +1,141 @@
+//! The plan: one record per workload with every decision made (kind, names, ports, probes,
+//! storage, settings and secrets, config files, network flows). Built from the compose model and
+//! the rules in passes, one module each, over a shared context; the emitters only turn it into
+//! objects.
+//!
+//! | pass | module |
+//! |---|---|
+//! | 1–2. services chosen, names, untranslated keys | `select` |
+//! | 3–4. settings, secrets and the shared ones | `settings` |
+//! | 5. each workload, from: | `workload` |
+//! | — mounts, claims, config files | `storage`, `files` |
+//! | — compose's container and pod keys | `pod` |
+//! | — ports, entry points, Ingress | `entry` |
+//! | — probes | `probes` |
+//! | — flows and networks | `flows` |
+//! | 6. ports clients name, shared network namespaces, flows within networks | `entry`, `flows` |
+
+mod entry;
+mod files;
+mod flows;
+mod pod;
+mod probes;
+mod release;
+mod select;
+mod settings;
+mod storage;
+mod types;
+mod workload;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{Error, Result};
+use crate::names::HostIndex;
+use crate::rules::Rules;
+use crate::upstream::Project;
+
+pub use entry::nginx_seconds;
+pub use files::envsubst;
+pub use release::image_tag;
+pub use settings::{placeholder, url_with_credentials};
+pub use types::*;
+
+/// What every pass of a workload reads: the inputs, the chosen services and their names, the
+/// settings' secret values, and the indexes built once.
+struct Ctx<'a> {
+    pub project: &'a Project,
+    pub rules: &'a Rules,
+    pub sel: &'a select::Selection<'a>,
+    pub settings: &'a settings::Settings,
+    /// Workload names, as a set.
+    pub deployed: BTreeSet<&'a String>,
+    /// Workload names, indexed for finding them in settings and texts.
+    pub host_index: HostIndex,
+    /// Members of each compose network.
+    pub net_members: BTreeMap<&'a String, Vec<&'a String>>,
+    /// What follows a Service's name in its fully qualified name (`.dify.svc.cluster.local`).
+    pub fqdn_suffix: String,
+}
+
+/// Build the plan. Pure: everything it needs was read into `project`. The checkov findings the
+/// plan accepts are `findings::accepted`'s, added by `generate`.
+pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
+    let mut warnings = project.warnings.clone();
+    let mut sel = select::select(project, rules, &mut warnings)?;
+    let mut settings = settings::settings(project, rules, &sel)?;
+    let mut each = std::mem::take(&mut settings.each);
+    let omitted = std::mem::take(&mut sel.omitted);
+    let ctx = Ctx {
+        project,
+        rules,
+        sel: &sel,
+        settings: &settings,
+        deployed: sel.deployed.iter().collect(),
+        host_index: HostIndex::new(&sel.deployed, &rules.namespace),
+        net_members: sel.network_members(),
+        fqdn_suffix: rules.dns.service_suffix(&rules.namespace),
+    };
+    let mut workloads = Vec::new();
+    let mut dangling: Vec<String> = Vec::new();
+    let mut shared_claims: BTreeMap<String, Claim> = BTreeMap::new();
+    for (i, env) in each.iter_mut().enumerate() {
+        workloads.push(workload::workload(&ctx, i, env, &mut shared_claims, &mut dangling, &mut warnings)?);
+        // Its settings now live in the workload: free them as we go (they are most of the memory).
+        *env = BTreeMap::new();
+    }
+    if !dangling.is_empty() {
+        return Err(Error::usage(
+            format!("settings still point at services run outside the cluster: {}", dangling.join("; ")),
+            "point them at your server, e.g. --set DB_HOST=db.example.com (and every URL that names the host)",
+        ));
+    }
+    entry::ports_named_by_clients(&mut workloads, &mut warnings);
+    flows::join_network_namespaces(project, &mut workloads, &mut warnings);
+    flows::within_networks(&mut workloads);
+    workloads.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut plan = assemble(rules, &sel, settings, workloads, omitted, shared_claims, warnings);
+    plan.warnings.extend(storage::rwx_class_warning(&plan));
+    Ok(plan)
+}
+
+/// The plan's own fields beside its workloads: the rules' names and classes, and the release (the
+/// image tag of the first shared service, else of the first service).
+fn assemble(
+    rules: &Rules,
+    sel: &select::Selection,
+    settings: settings::Settings,
+    workloads: Vec<Workload>,
+    mut omitted: Vec<(String, String)>,
+    shared_claims: BTreeMap<String, Claim>,
+    warnings: Vec<String>,
+) -> Plan {
+    omitted.sort();
+    let release = settings
+        .shared_idx
+        .first()
+        .and_then(|&i| sel.chosen[i].0.image.as_deref())
+        .or_else(|| sel.chosen.first().and_then(|(s, _)| s.image.as_deref()))
+        .and_then(image_tag)
+        .map(str::to_string);
+    Plan {
+        namespace: rules.namespace.clone(),
+        instance: rules.instance.clone(),
+        release,
+        config_map: rules.config_map.clone(),
+        shared_secret: rules.shared_secret.clone(),
+        shared_config: settings.shared_config,
+        shared_secrets: settings.shared_secrets,
+        shared_claims: shared_claims.into_values().collect(),
+        workloads,
+        omitted,
+        warnings,
+        storage_class: rules.storage_class.clone().filter(|c| !c.is_empty()),
+        rwx_storage_class: rules.rwx_storage_class.clone().filter(|c| !c.is_empty()),
+        rwx_storage_class_chosen: rules.rwx_storage_class.is_some(),
+        retain_annotations: rules.retain_annotations.clone(),
+        dns: rules.dns.clone(),
+        topology_key: rules.defaults.topology_key.clone(),
+        findings: Vec::new(),
+        secret_source: rules.secret_source.clone(),
+    }
+}

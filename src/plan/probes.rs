@@ -1,0 +1,102 @@
+//! Probes: the rules' check, else compose's healthcheck, else a TCP check of the first port (or
+//! a process check), with compose's timings and the rules' startup allowance.
+
+use std::collections::BTreeMap;
+
+use crate::compose::{HealthTest, Service};
+use crate::names::HostMap;
+use crate::rules::Rules;
+
+use super::settings::{scrub_secrets, SecretValues, Value};
+use super::{Probe, ProbeAction};
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn probe(
+    rule: Option<&crate::rules::ProbeRule>,
+    svc: &Service,
+    ports: &[u16],
+    rules: &Rules,
+    env: &BTreeMap<String, Value>,
+    known: &SecretValues,
+    hosts: &HostMap,
+    warnings: &mut Vec<String>,
+) -> Probe {
+    let d = &rules.defaults.probe;
+    let mut p = Probe {
+        action: ProbeAction::Tcp(0),
+        period_seconds: d.period_seconds,
+        timeout_seconds: d.timeout_seconds,
+        failure_threshold: d.failure_threshold,
+        startup_seconds: d.startup_seconds,
+        liveness: None,
+    };
+    let shell = |cmd: &str| {
+        vec!["sh".to_string(), "-c".to_string(), scrub_secrets(&hosts.rewrite(cmd, None), env, known, "\"$", "\"")]
+    };
+    if let Some(r) = rule {
+        p.period_seconds = r.period_seconds.unwrap_or(p.period_seconds);
+        p.timeout_seconds = r.timeout_seconds.unwrap_or(p.timeout_seconds);
+        p.startup_seconds = r.startup_seconds;
+        p.liveness = r.liveness.as_deref().and_then(rule_action);
+        if let Some(action) = rule_action(r) {
+            p.action = action;
+            return p;
+        }
+    }
+    if let Some(hc) = svc.healthcheck.as_ref().filter(|h| !h.disabled) {
+        if let Some(test) = &hc.test {
+            p.action = match test {
+                HealthTest::Exec(argv)
+                    if argv.iter().any(|a| known.list.iter().any(|(s, _)| a.contains(s.as_str()))) =>
+                {
+                    ProbeAction::Exec(shell(&shell_words::join(argv)))
+                }
+                HealthTest::Exec(argv) => ProbeAction::Exec(argv.iter().map(|a| hosts.rewrite(a, None)).collect()),
+                HealthTest::Shell(cmd) => ProbeAction::Exec(shell(cmd)),
+            };
+            timings(&mut p, hc);
+            return p;
+        }
+        // Timings without a test keep the image's own check in compose; ours (the port below)
+        // runs on compose's schedule all the same.
+        timings(&mut p, hc);
+    }
+    match ports.first() {
+        Some(port) => p.action = ProbeAction::Tcp(*port),
+        None => {
+            warnings.push(format!(
+                "service `{}` has no TCP port and no healthcheck; its probe only checks that PID 1 runs",
+                svc.name
+            ));
+            p.action = ProbeAction::Exec(vec!["sh".into(), "-c".into(), "kill -0 1".into()]);
+        }
+    }
+    p
+}
+
+/// A compose healthcheck's interval, timeout, retries and start period on a probe.
+pub(super) fn timings(p: &mut Probe, hc: &crate::compose::Healthcheck) {
+    if let Some(i) = hc.interval {
+        p.period_seconds = i as i32;
+    }
+    if let Some(t) = hc.timeout {
+        p.timeout_seconds = (t as i32).min(p.period_seconds.max(1));
+    }
+    if let Some(r) = hc.retries {
+        p.failure_threshold = (r as i32).max(1);
+    }
+    if hc.start_period.is_some() {
+        p.startup_seconds = hc.start_period.map(|s| s as i32);
+    }
+}
+
+/// The check a probe rule names, if any.
+pub(super) fn rule_action(r: &crate::rules::ProbeRule) -> Option<ProbeAction> {
+    if let Some(h) = &r.http {
+        return Some(ProbeAction::Http { path: h.path.clone(), port: h.port });
+    }
+    if let Some(port) = r.tcp {
+        return Some(ProbeAction::Tcp(port));
+    }
+    r.exec.clone().map(ProbeAction::Exec)
+}

@@ -1,0 +1,37 @@
+//! Image tags and release versions.
+
+/// Whether a version tag (`1.4.0`, `v0.15.3`) is older than `than`; tags that are not versions
+/// (`latest`, `main`) are not.
+pub(super) fn older_than(tag: &str, than: &str) -> bool {
+    let parts = |v: &str| -> Option<Vec<u64>> {
+        let core = v.trim_start_matches('v').split(['-', '+']).next()?;
+        core.split('.').map(|p| p.parse().ok()).collect()
+    };
+    matches!((parts(tag), parts(than)), (Some(a), Some(b)) if a < b)
+}
+
+/// A tag as the end of an object name: `1.14.1` → `1-14-1`.
+pub(super) fn name_suffix(tag: &str) -> String {
+    let dashed: String =
+        tag.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    dashed.trim_matches('-').to_string()
+}
+
+/// The tag of an image reference (`langgenius/dify-api:1.14.1` → `1.14.1`; none for a registry port).
+pub fn image_tag(image: &str) -> Option<&str> {
+    image.rsplit_once(':').map(|(_, tag)| tag).filter(|t| !t.contains('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_order() {
+        assert!(older_than("0.15.3", "1.8.0"));
+        assert!(older_than("v1.7.2", "1.8.0"));
+        assert!(!older_than("1.8.0", "1.8.0"));
+        assert!(!older_than("1.14.1", "1.8.0"));
+        assert!(!older_than("latest", "1.8.0"));
+    }
+}

@@ -1,0 +1,164 @@
+//! Pass 1: which upstream services become workloads, under which names, and every name a workload
+//! answers to; pass 2: every key of every chosen service is translated or said.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::compose::Service;
+use crate::error::{Error, Result};
+use crate::names::HostMap;
+use crate::rules::{FoldRule, Kind, Rules, ServiceRule};
+use crate::upstream::Project;
+
+use super::pod::compose_kind;
+
+/// The services that become workloads, with their rules, and what the later passes look up.
+pub(super) struct Selection<'a> {
+    /// Services that become workloads, in compose order, each with its rule (or an empty one).
+    pub chosen: Vec<(&'a Service, &'a ServiceRule)>,
+    /// Every name a service answers to (its own, aliases, container name, hostname) → workload.
+    pub hosts: HostMap,
+    /// Upstream service name → workload name, for every service (chosen or not).
+    pub k8s_name: BTreeMap<String, String>,
+    /// Workload names of services the rules run outside the cluster.
+    pub externals: Vec<String>,
+    /// Services folded into the pods that mount their storage, with the fold rule and its reason.
+    pub folded: Vec<(&'a Service, &'a FoldRule, Option<String>)>,
+    /// Services others wait to complete (`condition: service_completed_successfully`).
+    pub awaited: BTreeSet<&'a str>,
+    /// Upstream services left out, with the reason.
+    pub omitted: Vec<(String, String)>,
+    /// Workload names, in the order of `chosen`.
+    pub deployed: Vec<String>,
+}
+
+impl Selection<'_> {
+    /// The workload name of a chosen service.
+    pub fn name(&self, svc: &Service) -> &str {
+        &self.k8s_name[&svc.name]
+    }
+
+    /// Members (workload names) of each compose network.
+    pub fn network_members(&self) -> BTreeMap<&String, Vec<&String>> {
+        let mut members: BTreeMap<&String, Vec<&String>> = BTreeMap::new();
+        for (svc, _) in &self.chosen {
+            for net in svc.networks.keys() {
+                members.entry(net).or_default().push(&self.k8s_name[&svc.name]);
+            }
+        }
+        members
+    }
+}
+
+/// The kind of a service: its rule's, else what compose says (a one-shot task, `deploy.mode:
+/// global`), else the rules' default.
+pub(super) fn kind_of(svc: &Service, rule: Option<&ServiceRule>, rules: &Rules, awaited: &BTreeSet<&str>) -> Kind {
+    rule.and_then(|r| r.kind).or_else(|| compose_kind(svc, awaited, &mut Vec::new())).unwrap_or(rules.defaults.kind)
+}
+
+pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut Vec<String>) -> Result<Selection<'a>> {
+    // Services others wait to complete are one-shot tasks.
+    let awaited: BTreeSet<&str> = project
+        .services
+        .values()
+        .flat_map(|s| &s.depends_on)
+        .filter(|d| d.condition == "service_completed_successfully")
+        .map(|d| d.service.as_str())
+        .collect();
+    let mut sel = Selection {
+        chosen: Vec::new(),
+        hosts: HostMap::default(),
+        k8s_name: BTreeMap::new(),
+        externals: Vec::new(),
+        folded: Vec::new(),
+        awaited,
+        omitted: Vec::new(),
+        deployed: Vec::new(),
+    };
+    static EMPTY_RULE: std::sync::OnceLock<ServiceRule> = std::sync::OnceLock::new();
+    let empty_rule = EMPTY_RULE.get_or_init(ServiceRule::default);
+    for svc in project.services.values() {
+        let rule = rules.service(&svc.name);
+        let name = rules.workload_name(&svc.name);
+        sel.hosts.insert(&svc.name, &name);
+        let rule_aliases = rule.map(|r| r.host_aliases.as_slice()).unwrap_or_default();
+        for alias in svc
+            .networks
+            .values()
+            .flatten()
+            .chain(svc.container_name.iter())
+            .chain(svc.hostname.iter())
+            .chain(rule_aliases)
+        {
+            sel.hosts.insert(alias, &name);
+        }
+        sel.k8s_name.insert(svc.name.clone(), name.clone());
+        let kind = match rule.and_then(|r| r.kind) {
+            Some(kind) => kind,
+            None => compose_kind(svc, &sel.awaited, warnings).unwrap_or(rules.defaults.kind),
+        };
+        if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold | Kind::External) {
+            sel.omitted.push((svc.name.clone(), format!("profile not active ({})", svc.profiles.join(", "))));
+            continue;
+        }
+        match kind {
+            Kind::Omit | Kind::Fold | Kind::External => {
+                let reason = rule.and_then(|r| r.reason.clone()).unwrap_or_else(|| "left out by the rules".into());
+                sel.omitted.push((svc.name.clone(), reason));
+                if kind == Kind::External {
+                    sel.externals.push(name);
+                }
+                if let (Kind::Fold, Some(fold), Some(_)) = (kind, rule.and_then(|r| r.fold.as_ref()), &svc.image) {
+                    sel.folded.push((svc, fold, rule.and_then(|r| r.reason.clone())));
+                }
+            }
+            _ if svc.image.is_none() => {
+                warnings.push(format!(
+                    "service `{}` has no image; it is left out — give it an image in a rules file",
+                    svc.name
+                ));
+                sel.omitted.push((svc.name.clone(), "no image to run".into()));
+            }
+            _ => {
+                if rule.is_none() && !rules.services.is_empty() {
+                    warnings.push(format!(
+                        "service `{}` is not covered by the rules; translated generically as `{name}`",
+                        svc.name
+                    ));
+                }
+                sel.chosen.push((svc, rule.unwrap_or(empty_rule)));
+            }
+        }
+    }
+    let mut seen_names = BTreeSet::new();
+    for (svc, _) in &sel.chosen {
+        let name = &sel.k8s_name[&svc.name];
+        if !seen_names.insert(name.clone()) {
+            return Err(Error::usage(
+                format!("two services become the workload `{name}` (one of them is `{}`)", svc.name),
+                "give one of them another `name:` in a rules file (--mappings)",
+            ));
+        }
+    }
+    sel.deployed = sel.chosen.iter().map(|(s, _)| sel.k8s_name[&s.name].clone()).collect();
+    untranslated_keys(project, rules, &sel.chosen, warnings);
+    Ok(sel)
+}
+
+/// Pass 2: every key of every service is accounted for: translated, ignored by a rule, or said.
+fn untranslated_keys(
+    project: &Project,
+    rules: &Rules,
+    chosen: &[(&Service, &ServiceRule)],
+    warnings: &mut Vec<String>,
+) {
+    for (svc, _) in chosen {
+        for key in &svc.unread {
+            if !rules.ignored_keys.contains_key(key) {
+                warnings.push(format!("service `{}`: key `{key}` is not translated", svc.name));
+            }
+        }
+    }
+    for key in &project.unread_top {
+        warnings.push(format!("top-level key `{key}` is not translated"));
+    }
+}

@@ -1,0 +1,217 @@
+//! Pass 5: one chosen service → one workload, from its settings, mounts, security, ports,
+//! commands, probe, flows and jobs (each from its own pass module).
+
+use std::collections::BTreeMap;
+
+use crate::compose::Service;
+use crate::error::{Error, Result};
+use crate::rules::{Kind, Security, ServiceRule};
+
+use super::entry::{ingress, ports};
+use super::files::folded_inits;
+use super::flows::flows;
+use super::pod::{
+    compose_resources, compose_security, group_ids, node_affinity, one_shot, pod_hostname, rollout, spread_keys,
+};
+use super::probes::probe;
+use super::release::{image_tag, name_suffix, older_than};
+use super::settings::{checksum, scrub_secrets, split, Value};
+use super::storage::{claim_settings, dedupe_claims, mounts, mounts_rwo_claim, writable_paths};
+use super::{Claim, Ctx, Job, Volume, VolumeSource, Workload};
+
+/// The workload of the `i`th chosen service, with `env` its settings (pass 3). Shared claims it
+/// mounts are added to `shared_claims`; settings naming a service run outside go to `dangling`.
+pub(super) fn workload(
+    ctx: &Ctx,
+    i: usize,
+    env: &BTreeMap<String, Value>,
+    shared_claims: &mut BTreeMap<String, Claim>,
+    dangling: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Workload> {
+    let (svc, rule) = ctx.sel.chosen[i];
+    let rules = ctx.rules;
+    let name = ctx.sel.name(svc).to_string();
+    let uses_shared = ctx.settings.shared_idx.contains(&i);
+    let (config, secrets) = if uses_shared {
+        split(env.iter().filter(|(k, _)| !ctx.settings.shared.contains_key(*k)))
+    } else {
+        split(env.iter())
+    };
+    let env_plain: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.clone(), v.plain.clone())).collect();
+    let kind = super::select::kind_of(svc, Some(rule), rules, &ctx.sel.awaited);
+    if kind == Kind::StatefulSet && !rule.jobs.is_empty() {
+        return Err(Error::usage(
+            format!("the rules give `{}` a Job, but it is a StatefulSet, whose claims a Job cannot share", svc.name),
+            "move the `jobs:` rule to a Deployment's service",
+        ));
+    }
+    let mut storage = mounts(ctx, (svc, rule), &name, kind, &env_plain, shared_claims, warnings);
+    let tag = image_tag(svc.image.as_deref().unwrap_or_default());
+    let (security, probe_rule, security_note) = security_since(rule, tag, rules);
+    let mut compose_findings = BTreeMap::new();
+    let security = compose_security(svc, security, warnings, &mut compose_findings);
+    writable_paths(&security, &mut storage.volumes);
+    dedupe_claims(&mut storage.claims, &mut storage.volumes, &name, warnings);
+    let folded_here = folded_inits(svc, &ctx.sel.folded, &storage.volumes, rules, &ctx.sel.hosts);
+    let (ports, udp_ports, published) = ports(svc, rule, rules, warnings);
+    let (command, args) = commands(ctx, svc, rule, env);
+    let probe = probe(probe_rule, svc, &ports, rules, env, &ctx.settings.secret_values, &ctx.sel.hosts, warnings);
+    let resources = rule.resources.clone().unwrap_or_else(|| compose_resources(svc, &rules.defaults.resources));
+    let cmd_text = command.iter().chain(args.iter()).flatten().cloned().collect::<Vec<_>>().join(" ");
+    let flows = flows(ctx, svc, &name, env, &ctx.settings.inherited[i], &storage.files, &cmd_text, dangling);
+    let jobs = jobs(rule, &name, tag, &storage.volumes);
+    let mut w = Workload {
+        upstream: svc.name.clone(),
+        name: name.clone(),
+        kind,
+        role: rule.role.clone(),
+        description: rule.description.clone(),
+        replicas: rule.replicas.or(svc.replicas).unwrap_or(rules.defaults.replicas),
+        image: svc.image.clone().unwrap_or_default(),
+        command,
+        args,
+        ports,
+        udp_ports,
+        service_type: rule
+            .service_type
+            .clone()
+            .or_else(|| rules.published_service_type.clone().filter(|_| !published.is_empty()))
+            .unwrap_or_else(|| rules.defaults.service_type.clone()),
+        published,
+        probe,
+        uses_shared,
+        config,
+        secrets,
+        volumes: storage.volumes,
+        claims: storage.claims,
+        files: storage.files,
+        binary_files: storage.binary_files,
+        resources,
+        security,
+        checksum: String::new(),
+        talks_to: flows.talks_to,
+        networks: flows.networks,
+        egress_only_to: flows.egress_only_to,
+        internet_except: rule.egress.as_ref().map(|e| e.internet_except.clone()),
+        inherited: ctx.settings.inherited[i].clone(),
+        jobs,
+        init: rule.init.iter().map(|(n, argv)| (n.clone(), argv.clone())).collect(),
+        share_process_namespace: rule.share_process_namespace,
+        folded: folded_here,
+        security_note,
+        ingress: rule.ingress.as_ref().map(|i| ingress(i, rule, &env_plain, warnings, &svc.name)),
+        recreate: false,
+        working_dir: svc.working_dir.clone().filter(|d| !d.is_empty()),
+        stdin: svc.stdin_open,
+        tty: svc.tty,
+        hostname: pod_hostname(svc, kind, warnings),
+        supplemental_groups: group_ids(svc, warnings),
+        compose_findings,
+        one_shot: None,
+        node_affinity: node_affinity(svc, warnings),
+        spread: spread_keys(svc, warnings),
+        rollout: rollout(svc, kind, warnings),
+        joins: None,
+    };
+    finish(&mut w, svc, ctx, shared_claims, warnings);
+    Ok(w)
+}
+
+/// The rules' security, probe rule and note for the service, with the rules for the image's
+/// release (`since:`) layered over them.
+fn security_since<'a>(
+    rule: &'a ServiceRule,
+    tag: Option<&str>,
+    rules: &crate::rules::Rules,
+) -> (Security, Option<&'a crate::rules::ProbeRule>, Option<String>) {
+    let mut security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
+    let mut probe_rule = rule.probe.as_ref();
+    let mut security_note = rule.security_note.clone();
+    for since in rule.since.iter().filter(|s| !tag.is_some_and(|t| older_than(t, &s.release))) {
+        security = security.layered(&since.security);
+        probe_rule = since.probe.as_ref().or(probe_rule);
+        security_note = since.security_note.clone().or(security_note);
+    }
+    (security, probe_rule, security_note)
+}
+
+/// Commands: compose's unless the rules replace them; hosts renamed, and secret values become
+/// `$(VAR)` references to the setting that holds them.
+fn commands(
+    ctx: &Ctx,
+    svc: &Service,
+    rule: &ServiceRule,
+    env: &BTreeMap<String, Value>,
+) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let entrypoint = rule.entrypoint.clone().or_else(|| svc.entrypoint.as_ref().map(|c| c.argv().to_vec()));
+    let command = rule.command.clone().or_else(|| svc.command.as_ref().map(|c| c.argv().to_vec()));
+    let scrub_args = |argv: Vec<String>| -> Vec<String> {
+        argv.into_iter()
+            .map(|a| scrub_secrets(&ctx.sel.hosts.rewrite(&a, None), env, &ctx.settings.secret_values, "$(", ")"))
+            .collect()
+    };
+    match (entrypoint, command) {
+        (Some(e), c) if e.is_empty() => (None, c.map(scrub_args)),
+        (Some(e), c) => (Some(scrub_args(e)), c.map(scrub_args)),
+        (None, c) => (None, c.map(scrub_args)),
+    }
+}
+
+/// The rules' Jobs run from the workload's pod (the release's database migration), each named
+/// with the release so each release's Job runs once.
+fn jobs(rule: &ServiceRule, name: &str, tag: Option<&str>, volumes: &[Volume]) -> Vec<Job> {
+    let release_slug = tag.map(name_suffix);
+    rule.jobs
+        .iter()
+        .map(|(job, j)| {
+            let label = format!("{name}-{job}");
+            let suffix = release_slug.clone().unwrap_or_else(|| "untagged".into());
+            let full: String = format!("{label}-{suffix}").chars().take(63).collect();
+            Job {
+                name: full.trim_end_matches('-').to_string(),
+                label,
+                description: j.description.clone(),
+                env: j.env.clone(),
+                command: match &j.legacy {
+                    Some(l) if tag.is_some_and(|t| older_than(t, &l.before)) => Some(l.command.clone()),
+                    _ => j.command.clone(),
+                },
+                backoff_limit: j.backoff_limit.unwrap_or(6),
+                volumes: volumes
+                    .iter()
+                    .filter(|v| j.claims || !matches!(v.source, VolumeSource::Claim(_) | VolumeSource::SharedClaim(_)))
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// What follows from the workload as a whole: one pod per node, settings a fresh claim needs,
+/// Recreate for a ReadWriteOnce claim, the checksum of what its pods read, a Job's run.
+fn finish(
+    w: &mut Workload,
+    svc: &Service,
+    ctx: &Ctx,
+    shared_claims: &BTreeMap<String, Claim>,
+    warnings: &mut Vec<String>,
+) {
+    if w.kind == Kind::DaemonSet {
+        w.replicas = 1;
+        if !w.claims.is_empty() {
+            warnings.push(format!(
+                "service `{}` runs one pod per node (`deploy.mode: global`), and they all mount its claims ({}); a ReadWriteOnce claim attaches to one node only: use a ReadWriteMany class or node-local storage in an overlay",
+                svc.name,
+                w.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    claim_settings(w, svc, ctx.rules);
+    w.recreate = w.kind == Kind::Deployment && mounts_rwo_claim(w, shared_claims);
+    w.checksum = checksum(w, w.uses_shared.then_some(&ctx.settings.shared_config));
+    if w.kind == Kind::Job {
+        w.replicas = 1;
+        w.one_shot = Some(one_shot(svc, w));
+    }
+}
