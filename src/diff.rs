@@ -11,6 +11,7 @@ use crate::plan;
 use crate::plan::image_tag;
 use crate::rules::{Kind, Rules, SecretMatcher};
 use crate::upstream::Project;
+use crate::warning::WarningKind;
 
 /// Shown in place of a value that is secret or holds a secret.
 const HIDDEN: &str = "(secret, not shown)";
@@ -333,33 +334,39 @@ fn files_section(old: &Project, new: &Project) -> String {
 /// What the rules do not know in the new release: services without a rule and service keys that
 /// are neither translated nor ignored with a reason.
 fn coverage_section(old: &Project, new: &Project, rules: &Rules) -> String {
+    // The plan's own list (`plan::coverage`), of every service of the new release, not only those
+    // its profiles deploy.
     let mut items = Vec::new();
-    for svc in new.services.values() {
-        if !rules.services.is_empty() && rules.service(&svc.name).is_none() {
-            let mut item = format!("service `{}`", svc.name);
-            if !svc.profiles.is_empty() {
-                let _ = write!(item, " (profile {})", svc.profiles.join(", "));
-            }
-            let _ =
-                write!(item, " has no rule: it gets the generic translation as `{}`", rules.workload_name(&svc.name));
-            if !old.services.contains_key(&svc.name) {
-                item.push_str("; new in this release");
-            }
-            items.push(item);
-        }
-    }
     let mut keys: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for svc in new.services.values() {
-        for key in svc.unread.iter().filter(|k| !rules.ignored_keys.contains_key(*k)) {
-            keys.entry(key.as_str()).or_default().push(format!("`{}`", svc.name));
+    let found = plan::coverage(new, rules, new.services.values());
+    for w in &found {
+        let svc = w.service.as_ref().and_then(|s| new.services.get(s));
+        match (w.kind, svc, &w.key) {
+            (WarningKind::Uncovered, Some(svc), _) => {
+                let mut item = format!("service `{}`", svc.name);
+                if !svc.profiles.is_empty() {
+                    let _ = write!(item, " (profile {})", svc.profiles.join(", "));
+                }
+                let _ = write!(
+                    item,
+                    " has no rule: it gets the generic translation as `{}`",
+                    rules.workload_name(&svc.name)
+                );
+                if !old.services.contains_key(&svc.name) {
+                    item.push_str("; new in this release");
+                }
+                items.push(item);
+            }
+            (WarningKind::Untranslated, Some(svc), Some(key)) => {
+                keys.entry(key.as_str()).or_default().push(format!("`{}`", svc.name))
+            }
+            _ => {}
         }
     }
     for (key, services) in keys {
         items.push(format!("service key `{key}` is neither translated nor ignored (in {})", services.join(", ")));
     }
-    for key in &new.unread_top {
-        items.push(format!("top-level key `{key}` is not translated"));
-    }
+    items.extend(found.iter().filter(|w| w.service.is_none()).map(|w| w.text.clone()));
     if items.is_empty() {
         return String::new();
     }

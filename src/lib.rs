@@ -21,6 +21,7 @@ pub mod rules;
 pub mod secrets;
 pub mod tree;
 pub mod upstream;
+pub mod warning;
 pub mod write;
 pub mod yaml;
 

@@ -563,9 +563,14 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
         }
     }
     for w in &plan.warnings {
-        out.labelled("warning", "33", w);
+        out.labelled("warning", "33", &w.to_string());
     }
-    let dropped: Vec<&String> = plan.warnings.iter().filter(|w| w.starts_with("--set ")).collect();
+    let dropped: Vec<&String> = plan
+        .warnings
+        .iter()
+        .filter(|w| w.kind == compose2dify::warning::WarningKind::UnusedChoice)
+        .map(|w| &w.text)
+        .collect();
     if upgrade && !dropped.is_empty() {
         return Err(Error::usage(
             format!(

@@ -12,6 +12,7 @@ use crate::compose::{self, Context, EnvEntries, MountSource, Network, Problem, R
 use crate::dotenv;
 use crate::error::{display_path, Error, Result};
 use crate::interpolate::{self, InterpolationError};
+use crate::warning::{Warning, WarningKind};
 use crate::{merge, names, yaml};
 
 /// Input files read so far, with the SHA-256 of their contents.
@@ -71,11 +72,13 @@ pub struct Project {
     pub host_paths: BTreeMap<String, HostPath>,
     /// Input files with their contents' SHA-256, named relative to the compose folder.
     pub inputs: BTreeMap<String, String>,
+    /// Where each service key that is not read (`unread`) is written: (service, key) → place.
+    pub unread_places: BTreeMap<(String, String), crate::error::Location>,
     /// One-line notes for stderr (example files read in place of missing ones, a legacy file).
     pub notes: Vec<String>,
     /// Things read but not translated faithfully (secrets, build-only images, network modes, folders
     /// too large or not text); the plan reports them with its own, so `--strict` refuses them too.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Read the compose file and everything it names.
@@ -196,20 +199,36 @@ pub fn load(opts: &Options) -> Result<Project> {
         unset: Vec::new(),
     };
     let mut services = IndexMap::new();
+    let mut unread_places = BTreeMap::new();
+    // The latest file that names this service and holds the value at `path`, else where the service
+    // was defined.
+    let written_in = |name: &str, path: &str, needle: &str| -> (&Path, &str) {
+        let first =
+            origins.get(name).map_or((compose_path.as_path(), text.as_str()), |(p, t)| (p.as_path(), t.as_str()));
+        later
+            .iter()
+            .rev()
+            .filter(|(_, _, named)| named.contains(name))
+            .map(|(p, t, _)| (p.as_path(), t.as_str()))
+            .find(|(_, t)| yaml::holds(t, path, needle))
+            .unwrap_or(first)
+    };
     for (name, value) in &services_value {
         let Some(name) = name.as_str() else { continue };
         let mut svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| {
-            // The latest file that names this service and holds the value, else where it was defined.
-            let first =
-                origins.get(name).map_or((compose_path.as_path(), text.as_str()), |(p, t)| (p.as_path(), t.as_str()));
-            later
-                .iter()
-                .rev()
-                .filter(|(_, _, named)| named.contains(name))
-                .map(|(p, t, _)| (p.as_path(), t.as_str()))
-                .find(|(_, t)| yaml::holds(t, &p.path, &p.needle))
-                .map_or_else(|| problem_error(first.0, first.1, &p), |(path, t)| problem_error(path, t, &p))
+            let (path, t) = written_in(name, &p.path, &p.needle);
+            problem_error(path, t, &p)
         })?;
+        for key in &svc.unread {
+            // The key itself (`volumes (type npipe …)` names the key `volumes`).
+            let at = format!("services.{name}");
+            let needle = format!("{}:", key.split(" (").next().unwrap_or(key));
+            let (path, t) = written_in(name, &at, &needle);
+            if let Some((line, column)) = yaml::locate(t, &at, &needle) {
+                let place = crate::error::Location { file: crate::error::display_path(path), line, column };
+                unread_places.insert((name.to_string(), key.clone()), place);
+            }
+        }
         if svc.image.is_none() && svc.has_build {
             svc.image = Some(names::dns_label(name));
             svc.build_only = true;
@@ -229,15 +248,21 @@ pub fn load(opts: &Options) -> Result<Project> {
     }
     for svc in services.values() {
         for dep in svc.depends_on.iter().filter(|d| !services.contains_key(&d.service)) {
-            warnings.push(format!("service `{}` depends on `{}`, which is not defined", svc.name, dep.service));
+            warnings.push(
+                Warning::new(
+                    WarningKind::Network,
+                    format!("service `{}` depends on `{}`, which is not defined", svc.name, dep.service),
+                )
+                .service(&svc.name),
+            );
         }
     }
 
     for (at, key) in &ctx.unset {
         let service = at.strip_prefix("services.").unwrap_or(at).split('.').next().unwrap_or(at);
-        warnings.push(format!(
+        warnings.push(Warning::new(WarningKind::Setting, format!(
             "service `{service}`: `environment` names `{key}` without a value and the env source does not set it, so it is left out, as compose does; set it in .env or pass --set {key}=VALUE"
-        ));
+        )).service(service).key(key));
     }
     for (key, _) in &opts.set {
         if !source_keys.contains(key) && !ctx.known.contains(key) {
@@ -249,9 +274,15 @@ pub fn load(opts: &Options) -> Result<Project> {
                 .filter(|(d, k)| *d <= (k.len() / 3).max(2))
                 .min();
             let hint = closest.map(|(_, k)| format!(" (did you mean `{k}`?)")).unwrap_or_default();
-            warnings.push(format!(
+            warnings.push(
+                Warning::new(
+                    WarningKind::UnusedChoice,
+                    format!(
                 "--set {key}: no env source, env file or compose file uses `{key}`, so it changes nothing{hint}"
-            ));
+            ),
+                )
+                .key(key),
+            );
         }
     }
     if let Some(first) = ctx.examples_read.first() {
@@ -311,18 +342,18 @@ pub fn load(opts: &Options) -> Result<Project> {
 
     for svc in services.values().filter(|s| active.contains(&s.name)) {
         if svc.network_mode.as_deref() == Some("host") {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Network, format!(
                 "service `{}` uses the host's network (network_mode: host); here it is on the pod network: set hostNetwork in an overlay if it needs the node's",
                 svc.name
-            ));
+            )).service(&svc.name));
         }
     }
     for svc in services.values().filter(|s| s.build_only && active.contains(&s.name)) {
         let image = svc.image.clone().unwrap_or_default();
-        warnings.push(format!(
+        warnings.push(Warning::new(WarningKind::Image, format!(
             "service `{}` is built from source (`build:` without `image:`); it runs image `{image}`: build and push it, then `kustomize edit set image {image}=REGISTRY/{image}:TAG`",
             svc.name
-        ));
+        )).service(&svc.name));
     }
     let mut host_paths = BTreeMap::new();
     for svc in services.values().filter(|s| active.contains(&s.name)) {
@@ -350,6 +381,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         inputs,
         notes,
         warnings,
+        unread_places,
     })
 }
 
@@ -582,7 +614,7 @@ fn extended(
 /// Service `configs:` with a top-level `file:` become read-only bind mounts of that file (then
 /// ConfigMaps, like any bind-mounted file). `secrets:` are never copied into the tree: each one is
 /// a warning saying where the workload expects it.
-fn configs_and_secrets(services: &mut Mapping, top: &Mapping, warnings: &mut Vec<String>) {
+fn configs_and_secrets(services: &mut Mapping, top: &Mapping, warnings: &mut Vec<Warning>) {
     let empty = Mapping::new();
     let configs = top.get("configs").and_then(Value::as_mapping).unwrap_or(&empty);
     for (name, svc) in services.iter_mut() {
@@ -616,12 +648,12 @@ fn configs_and_secrets(services: &mut Mapping, top: &Mapping, warnings: &mut Vec
                     mount.insert("read_only".into(), true.into());
                     match svc.entry("volumes".into()).or_insert_with(|| Value::Sequence(Vec::new())) {
                         Value::Sequence(v) => v.push(Value::Mapping(mount)),
-                        _ => warnings.push(format!("service `{name}`: config `{source}` is not mounted (`volumes` is not a list)")),
+                        _ => warnings.push(Warning::new(WarningKind::Config, format!("service `{name}`: config `{source}` is not mounted (`volumes` is not a list)")).service(&name)),
                     }
                 }
-                None => warnings.push(format!(
+                None => warnings.push(Warning::new(WarningKind::Config, format!(
                     "service `{name}` uses config `{source}`, which has no `file:` beside the compose file; mount it at {target} with an overlay"
-                )),
+                )).service(&name)),
             }
         }
         for (source, target) in refs(svc.remove("secrets")) {
@@ -630,9 +662,9 @@ fn configs_and_secrets(services: &mut Mapping, top: &Mapping, warnings: &mut Vec
                 Some(t) => format!("/run/secrets/{t}"),
                 None => format!("/run/secrets/{source}"),
             };
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Config, format!(
                 "service `{name}` uses secret `{source}`, whose value is never copied into the tree; create a Secret and mount it at {target} with an overlay"
-            ));
+            )).service(&name));
         }
     }
 }
@@ -832,7 +864,7 @@ const MAX_BINARY_BYTES: usize = 700 * 1024;
 /// Files under a bind-mounted folder that we read at most (a data folder is not configuration).
 const MAX_DIR_FILES: usize = 64;
 
-fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec<String>) -> Result<HostPath> {
+fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec<Warning>) -> Result<HostPath> {
     if src.starts_with('/') || src.starts_with('~') {
         return Ok(HostPath::Missing); // outside the upstream tree: never read the local disk
     }
@@ -848,16 +880,19 @@ fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec
                     Ok(text) => HostPath::File(text),
                     Err(e) if e.as_bytes().len() <= MAX_BINARY_BYTES => HostPath::Binary(e.into_bytes()),
                     Err(e) => {
-                        warnings.push(format!(
+                        warnings.push(Warning::new(WarningKind::Storage, format!(
                             "`{src}` is not text and, at {} bytes, too large for a ConfigMap (at most {MAX_BINARY_BYTES}): it becomes an empty volume; mount it with an overlay",
                             e.as_bytes().len()
-                        ));
+                        )));
                         HostPath::Missing
                     }
                 }
             }
             Err(_) => {
-                warnings.push(format!("`{src}` is not readable: it becomes an empty volume; mount it with an overlay"));
+                warnings.push(Warning::new(
+                    WarningKind::Storage,
+                    format!("`{src}` is not readable: it becomes an empty volume; mount it with an overlay"),
+                ));
                 HostPath::Missing
             }
         });
@@ -867,14 +902,17 @@ fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec
         let mut binary = Vec::new();
         collect_dir(&path, &path, &mut files, &mut binary)?;
         if files.len() > MAX_DIR_FILES {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Storage, format!(
                 "folder `{src}` holds more than {MAX_DIR_FILES} files, so it is taken for data: an empty claim; copy its files in yourself"
-            ));
+            )));
             files.clear();
         } else if let Some(first) = binary.first() {
-            warnings.push(format!(
-                "folder `{src}`: {} file(s) that are not text (first: {first}) are left out of its ConfigMap",
-                binary.len()
+            warnings.push(Warning::new(
+                WarningKind::Storage,
+                format!(
+                    "folder `{src}`: {} file(s) that are not text (first: {first}) are left out of its ConfigMap",
+                    binary.len()
+                ),
             ));
         }
         for (name, text) in &files {

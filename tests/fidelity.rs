@@ -603,6 +603,12 @@ fn merged_files_report_problems_in_the_file_that_set_them() {
     assert!(stderr.contains("prod.yaml:4:10"), "the value's place in the file that set it: {stderr}");
     assert!(!tree.exists(), "nothing written");
 
+    // A warning too: a key the tool does not translate is said where the later file writes it.
+    std::fs::write(dir.path().join("extra.yaml"), "services:\n  app:\n    stop_signal: SIGINT\n").unwrap();
+    let (code, stderr, _) = run_in(dir.path(), &["compose.yaml", "extra.yaml"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("extra.yaml:3:5: service `app`: key `stop_signal` is not translated"), "{stderr}");
+
     let (code, stderr, _) = run_in(dir.path(), &["compose.yaml", "missing.yaml"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("missing.yaml"), "{stderr}");

@@ -234,7 +234,13 @@ fn extension_fields_are_silent_and_unknown_keys_warned() {
     let (docs, stderr) = translate("28-extensions-unknown-keys", &[]);
     assert!(find(&docs, "DaemonSet", "app").is_some(), "deploy.mode: global is one pod per node");
     assert!(!stderr.contains("x-internal-note") && !stderr.contains("x-ports"), "{stderr}");
-    assert!(stderr.contains("key `frobnicate` is not translated"), "{stderr}");
+    // Each said where it is written (compose.yaml line 11: `    frobnicate: true`).
+    assert!(
+        stderr.contains(
+            "28-extensions-unknown-keys/compose.yaml:11:5: service `app`: key `frobnicate` is not translated"
+        ),
+        "{stderr}"
+    );
     assert!(stderr.contains("key `stop_signal` is not translated"), "{stderr}");
     assert!(stderr.contains("volumes (type npipe"), "an unknown mount type is left out, not refused: {stderr}");
     assert!(!stderr.contains("x-owner"), "{stderr}");

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::compose::Service;
 use crate::rules::{Rules, ServiceRule};
+use crate::warning::{Warning, WarningKind};
 
 use super::{ProbeAction, Workload};
 
@@ -17,16 +18,22 @@ pub(super) fn ports(
     svc: &Service,
     rule: &ServiceRule,
     rules: &Rules,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> (Vec<u16>, Vec<u16>, Vec<Published>) {
     let ports: Vec<u16> = match &rule.ports {
         Some(p) => p.clone(),
         None => {
             for p in svc.ports.iter().filter(|p| !matches!(p.protocol.to_ascii_lowercase().as_str(), "tcp" | "udp")) {
-                warnings.push(format!(
+                warnings.push(
+                    Warning::new(
+                        WarningKind::Port,
+                        format!(
                     "service `{}`: port {}/{} is left out (Services here carry TCP and UDP); add it with an overlay",
                     svc.name, p.container, p.protocol
-                ));
+                ),
+                    )
+                    .service(&svc.name),
+                );
             }
             let tcp = svc.ports.iter().filter(|p| p.protocol.eq_ignore_ascii_case("tcp"));
             let mut p: Vec<u16> = tcp.map(|p| p.container).chain(svc.expose.iter().copied()).collect();
@@ -74,7 +81,7 @@ pub(super) fn ingress(
     choice: &crate::rules::IngressRule,
     rule: &ServiceRule,
     env: &BTreeMap<String, String>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
     service: &str,
 ) -> crate::rules::IngressRule {
     let mut annotations = BTreeMap::new();
@@ -86,10 +93,10 @@ pub(super) fn ingress(
             Some(v) => {
                 annotations.insert(key.clone(), v);
             }
-            None => warnings.push(format!(
+            None => warnings.push(Warning::new(WarningKind::Ingress, format!(
                 "service `{service}`: {} is not an nginx time (`60s`, `1h`, `90`); the Ingress annotation {key} is left out",
                 from.setting
-            )),
+            )).service(service)),
         }
     }
     annotations.extend(choice.annotations.clone());
@@ -130,7 +137,7 @@ pub fn nginx_seconds(value: &str) -> Option<String> {
 /// On a compose network every port a container listens on is reachable, declared or not: a
 /// database without `ports:` or `expose:` is reached on the port its clients name (`db:5432` in a
 /// URL). Such a port becomes the service's, so its Service listens there and its probe checks it.
-pub(super) fn ports_named_by_clients(workloads: &mut [Workload], warnings: &mut Vec<String>) {
+pub(super) fn ports_named_by_clients(workloads: &mut [Workload], warnings: &mut Vec<Warning>) {
     // Only services that declare no port and run for good can gain one: the others are not searched for.
     let portless: BTreeSet<String> = workloads
         .iter()
@@ -170,8 +177,8 @@ pub(super) fn ports_named_by_clients(workloads: &mut [Workload], warnings: &mut 
         t.ports = ports.clone();
         if matches!(&t.probe.action, ProbeAction::Exec(argv) if argv.last().is_some_and(|a| a == "kill -0 1")) {
             t.probe.action = ProbeAction::Tcp(ports[0]);
-            let fallback = format!("service `{}` has no TCP port and no healthcheck", t.upstream);
-            warnings.retain(|w| !w.starts_with(&fallback));
+            // The fallback probe's warning no longer holds: the port is checked.
+            warnings.retain(|w| !(w.kind == WarningKind::Probe && w.service.as_ref() == Some(&t.upstream)));
         }
     }
 }

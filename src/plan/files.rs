@@ -8,6 +8,7 @@ use crate::interpolate;
 use crate::names::{dns_label, HostMap};
 use crate::rules::{Rules, ServiceRule};
 use crate::upstream::{HostPath, Project};
+use crate::warning::{Warning, WarningKind};
 
 use super::{FoldedInit, Volume, VolumeSource};
 
@@ -60,7 +61,7 @@ pub(super) fn insert_text(
     path: &str,
     rule: &ServiceRule,
     service: &str,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> String {
     let mut out = text.to_string();
     for ins in rule.inserts.iter().filter(|i| i.file == path) {
@@ -86,9 +87,9 @@ pub(super) fn insert_text(
         }
         if !done {
             let anchor = ins.after.as_deref().or(ins.before.as_deref()).unwrap_or_default();
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Config, format!(
                 "service `{service}`: the rules insert text into `{path}` at `{anchor}`, which the file lacks; nothing was inserted"
-            ));
+            )).service(service));
             continue;
         }
         let mut joined = result.join("\n");

@@ -8,6 +8,7 @@ use crate::compose::Service;
 use crate::names::{names_host, setting_names_host};
 use crate::rules::Kind;
 use crate::upstream::Project;
+use crate::warning::{Warning, WarningKind};
 
 use super::settings::Value;
 use super::{Ctx, Workload};
@@ -92,7 +93,7 @@ pub(super) fn within_networks(workloads: &mut [Workload]) {
 /// `network_mode: service:X`: the service shares X's network namespace, so it runs in X's pod as a
 /// second container. X's Service and policies take its ports, its flows become X's, flows to it go
 /// to X. Only between long-running Deployments; otherwise it stays a pod of its own, with a warning.
-pub(super) fn join_network_namespaces(project: &Project, workloads: &mut [Workload], warnings: &mut Vec<String>) {
+pub(super) fn join_network_namespaces(project: &Project, workloads: &mut [Workload], warnings: &mut Vec<Warning>) {
     let index: BTreeMap<String, usize> = workloads.iter().enumerate().map(|(i, w)| (w.upstream.clone(), i)).collect();
     let mut joins = Vec::new();
     for (i, w) in workloads.iter().enumerate() {
@@ -108,27 +109,33 @@ pub(super) fn join_network_namespaces(project: &Project, workloads: &mut [Worklo
             .find(|s| s.name == target || s.container_name.as_deref() == Some(target))
             .and_then(|s| index.get(&s.name).copied());
         let Some(j) = host.filter(|&j| j != i) else {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Network, format!(
                 "service `{}` shares the network of `{target}` (network_mode), which is not deployed here; it is a pod of its own",
                 w.name
-            ));
+            )).service(&w.upstream));
             continue;
         };
         let x = &workloads[j];
         let joinable = |w: &Workload| w.kind == Kind::Deployment && w.one_shot.is_none();
         let svc_x = project.services.get(&x.upstream);
         if !joinable(w) || !joinable(x) || svc_x.is_some_and(|s| s.network_mode.is_some()) {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Network, format!(
                 "service `{}` shares the network of `{}` (network_mode), but only two long-running Deployments can share a pod here; it is a pod of its own reached through its Service",
                 w.name, x.name
-            ));
+            )).service(&w.upstream));
             continue;
         }
         if w.replicas != x.replicas {
-            warnings.push(format!(
-                "service `{}` runs in `{}`'s pod (network_mode), so it has {}'s {} replica(s), not its own {}",
-                w.name, x.name, x.name, x.replicas, w.replicas
-            ));
+            warnings.push(
+                Warning::new(
+                    WarningKind::Network,
+                    format!(
+                        "service `{}` runs in `{}`'s pod (network_mode), so it has {}'s {} replica(s), not its own {}",
+                        w.name, x.name, x.name, x.replicas, w.replicas
+                    ),
+                )
+                .service(&w.upstream),
+            );
         }
         joins.push((i, j));
     }

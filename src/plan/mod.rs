@@ -37,6 +37,7 @@ use crate::upstream::Project;
 pub use entry::nginx_seconds;
 pub use files::envsubst;
 pub use release::image_tag;
+pub use select::coverage;
 pub use settings::{placeholder, url_with_credentials};
 pub use types::*;
 
@@ -107,7 +108,7 @@ fn assemble(
     workloads: Vec<Workload>,
     mut omitted: Vec<(String, String)>,
     shared_claims: BTreeMap<String, Claim>,
-    warnings: Vec<String>,
+    warnings: Vec<crate::warning::Warning>,
 ) -> Plan {
     omitted.sort();
     let release = settings

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::compose::Service;
 use crate::rules::{Kind, Resources, Security};
+use crate::warning::{Warning, WarningKind};
 
 use super::{OneShot, Workload};
 
@@ -14,7 +15,7 @@ use super::{OneShot, Workload};
 pub(super) fn compose_security(
     svc: &Service,
     mut s: Security,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
     findings: &mut BTreeMap<String, String>,
 ) -> Security {
     let name = &svc.name;
@@ -30,16 +31,16 @@ pub(super) fn compose_security(
         match id(uid) {
             Ok(uid) if uid >= 0 => {
                 if s.run_as_user.is_some_and(|r| r != uid) {
-                    warnings.push(format!(
+                    warnings.push(Warning::new(WarningKind::Security, format!(
                         "service `{name}`: runs as user {uid}, as its `user` asks (the rules chose {})",
                         s.run_as_user.unwrap_or_default()
-                    ));
+                    )).service(name));
                 }
                 s.run_as_user = Some(uid);
                 if uid == 0 && s.run_as_non_root == Some(true) {
-                    warnings.push(format!(
+                    warnings.push(Warning::new(WarningKind::Security, format!(
                         "service `{name}`: runs as root, as its `user` asks, although the rules want non-root users"
-                    ));
+                    )).service(name));
                 }
                 s.run_as_non_root = (uid != 0).then_some(true);
                 if uid == 0 {
@@ -47,16 +48,16 @@ pub(super) fn compose_security(
                 }
                 match gid.map(id) {
                     Some(Ok(g)) if g >= 0 => s.run_as_group = Some(g),
-                    Some(_) => warnings.push(format!(
+                    Some(_) => warnings.push(Warning::new(WarningKind::Security, format!(
                         "service `{name}`: group `{}` of `user: {user}` is a name; Kubernetes takes numeric ids, so the image's group applies (set runAsGroup in an overlay)",
                         gid.unwrap_or_default()
-                    )),
+                    )).service(name)),
                     None => {}
                 }
             }
-            _ => warnings.push(format!(
+            _ => warnings.push(Warning::new(WarningKind::Security, format!(
                 "service `{name}`: `user: {user}` is a name; Kubernetes takes numeric ids, so the image's own user applies (set runAsUser in an overlay)"
-            )),
+            )).service(name)),
         }
     }
     if svc.read_only {
@@ -97,9 +98,9 @@ pub(super) fn compose_security(
         s.add_capabilities = Some(add);
     }
     if svc.privileged {
-        warnings.push(format!(
+        warnings.push(Warning::new(WarningKind::Security, format!(
             "service `{name}`: runs privileged, as its `privileged: true` asks: it gets every capability and device of its node (remove it from the compose file if the image does not need it)"
-        ));
+        )).service(name));
         s.privileged = Some(true);
         accept(
             &["CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_28", "CKV_K8S_37", "CKV_K8S_23"],
@@ -117,7 +118,7 @@ pub(super) fn compose_security(
 /// restart policy of `none`) on a service with no ports, or a service others wait to complete →
 /// Job. `on-failure` stays a Deployment: it is how compose files keep servers up. A server with
 /// `restart: "no"` (it has ports) stays a Deployment too, with a warning. None: the rules' default.
-pub(super) fn compose_kind(svc: &Service, awaited: &BTreeSet<&str>, warnings: &mut Vec<String>) -> Option<Kind> {
+pub(super) fn compose_kind(svc: &Service, awaited: &BTreeSet<&str>, warnings: &mut Vec<Warning>) -> Option<Kind> {
     if svc.global {
         return Some(Kind::DaemonSet);
     }
@@ -130,10 +131,10 @@ pub(super) fn compose_kind(svc: &Service, awaited: &BTreeSet<&str>, warnings: &m
     if svc.ports.is_empty() && svc.expose.is_empty() {
         return Some(Kind::Job);
     }
-    warnings.push(format!(
+    warnings.push(Warning::new(WarningKind::Pod, format!(
         "service `{}` has `restart: \"no\"` but serves ports, so it runs as a Deployment, which Kubernetes restarts when it exits",
         svc.name
-    ));
+    )).service(&svc.name));
     None
 }
 
@@ -157,14 +158,19 @@ pub(super) fn one_shot(svc: &Service, w: &Workload) -> OneShot {
 
 /// Compose's placement constraints as required node affinity (every constraint must hold, as in
 /// swarm); a constraint on something nodes have no label for is left out with a warning.
-pub(super) fn node_affinity(svc: &Service, warnings: &mut Vec<String>) -> Vec<(String, String, Vec<String>)> {
+pub(super) fn node_affinity(svc: &Service, warnings: &mut Vec<Warning>) -> Vec<(String, String, Vec<String>)> {
     let mut out = Vec::new();
     for c in &svc.constraints {
         let parsed =
             c.split_once("==").map(|(l, r)| (l, r, true)).or_else(|| c.split_once("!=").map(|(l, r)| (l, r, false)));
         let Some((lhs, rhs, equal)) = parsed else {
-            warnings
-                .push(format!("service `{}`: placement constraint `{c}` is neither `==` nor `!=`; left out", svc.name));
+            warnings.push(
+                Warning::new(
+                    WarningKind::Pod,
+                    format!("service `{}`: placement constraint `{c}` is neither `==` nor `!=`; left out", svc.name),
+                )
+                .service(&svc.name),
+            );
             continue;
         };
         let (lhs, rhs) = (lhs.trim(), rhs.trim().to_string());
@@ -187,26 +193,35 @@ pub(super) fn node_affinity(svc: &Service, warnings: &mut Vec<String>) -> Vec<(S
         };
         match expr {
             Some(e) => out.push(e),
-            None => warnings.push(format!(
-                "service `{}`: placement constraint `{c}` has no node label in Kubernetes; left out (add a nodeSelector in an overlay)",
-                svc.name
-            )),
+            None => warnings.push(
+                Warning::new(WarningKind::Pod, format!(
+                    "service `{}`: placement constraint `{c}` has no node label in Kubernetes; left out (add a nodeSelector in an overlay)",
+                    svc.name
+                ))
+                .service(&svc.name),
+            ),
         }
     }
     out
 }
 
 /// Node labels of compose's `preferences: - spread: node.labels.X`.
-pub(super) fn spread_keys(svc: &Service, warnings: &mut Vec<String>) -> Vec<String> {
+pub(super) fn spread_keys(svc: &Service, warnings: &mut Vec<Warning>) -> Vec<String> {
     let mut out = Vec::new();
     for key in &svc.spread {
         match key.trim().strip_prefix("node.labels.") {
             Some(label) if !out.iter().any(|k| k == label) => out.push(label.to_string()),
             Some(_) => {}
-            None => warnings.push(format!(
-                "service `{}`: placement preference `spread: {key}` names no node label; left out",
-                svc.name
-            )),
+            None => warnings.push(
+                Warning::new(
+                    WarningKind::Pod,
+                    format!(
+                        "service `{}`: placement preference `spread: {key}` names no node label; left out",
+                        svc.name
+                    ),
+                )
+                .service(&svc.name),
+            ),
         }
     }
     out
@@ -215,16 +230,22 @@ pub(super) fn spread_keys(svc: &Service, warnings: &mut Vec<String>) -> Vec<Stri
 /// Compose's `update_config` (`parallelism`, `order`) as a rolling update's (maxSurge,
 /// maxUnavailable): stop-first replaces N pods at a time, start-first starts N new ones first;
 /// parallelism 0 is all at once.
-pub(super) fn rollout(svc: &Service, kind: Kind, warnings: &mut Vec<String>) -> Option<(String, String)> {
+pub(super) fn rollout(svc: &Service, kind: Kind, warnings: &mut Vec<Warning>) -> Option<(String, String)> {
     if svc.update_parallelism.is_none() && svc.update_order.is_none() {
         return None;
     }
     if !matches!(kind, Kind::Deployment | Kind::DaemonSet) {
-        warnings.push(format!(
-            "service `{}`: `deploy.update_config` is left out: a {} replaces its pods one at a time",
-            svc.name,
-            kind.object_kind()
-        ));
+        warnings.push(
+            Warning::new(
+                WarningKind::Pod,
+                format!(
+                    "service `{}`: `deploy.update_config` is left out: a {} replaces its pods one at a time",
+                    svc.name,
+                    kind.object_kind()
+                ),
+            )
+            .service(&svc.name),
+        );
         return None;
     }
     let n = match svc.update_parallelism.unwrap_or(1) {
@@ -236,13 +257,13 @@ pub(super) fn rollout(svc: &Service, kind: Kind, warnings: &mut Vec<String>) -> 
 
 /// A Deployment's pods get compose's `hostname` when it is a DNS label; a StatefulSet's controller
 /// names each pod's host after the pod (the name still resolves through the Service alias).
-pub(super) fn pod_hostname(svc: &Service, kind: Kind, warnings: &mut Vec<String>) -> Option<String> {
+pub(super) fn pod_hostname(svc: &Service, kind: Kind, warnings: &mut Vec<Warning>) -> Option<String> {
     let host = svc.hostname.as_deref().filter(|h| !h.is_empty())?;
     if kind == Kind::StatefulSet {
-        warnings.push(format!(
+        warnings.push(Warning::new(WarningKind::Pod, format!(
             "service `{}`: `hostname: {host}` is not set on the pods, whose StatefulSet names each pod's host after the pod; other pods still reach it as `{host}`",
             svc.name
-        ));
+        )).service(&svc.name));
         return None;
     }
     let label = host.len() <= 63
@@ -250,25 +271,25 @@ pub(super) fn pod_hostname(svc: &Service, kind: Kind, warnings: &mut Vec<String>
         && !host.starts_with('-')
         && !host.ends_with('-');
     if !label {
-        warnings.push(format!(
+        warnings.push(Warning::new(WarningKind::Pod, format!(
             "service `{}`: `hostname: {host}` is not a DNS label (lower-case letters, digits and `-`, up to 63), so the pods keep their generated host names",
             svc.name
-        ));
+        )).service(&svc.name));
         return None;
     }
     Some(host.to_string())
 }
 
 /// Compose's `group_add` as numeric ids; names are left out with a warning.
-pub(super) fn group_ids(svc: &Service, warnings: &mut Vec<String>) -> Vec<i64> {
+pub(super) fn group_ids(svc: &Service, warnings: &mut Vec<Warning>) -> Vec<i64> {
     let mut ids = Vec::new();
     for g in &svc.group_add {
         match g.trim().parse::<i64>() {
             Ok(id) if id >= 0 => ids.push(id),
-            _ => warnings.push(format!(
+            _ => warnings.push(Warning::new(WarningKind::Security, format!(
                 "service `{}`: group `{g}` of `group_add` is a name; Kubernetes takes numeric ids (add its id to supplementalGroups in an overlay)",
                 svc.name
-            )),
+            )).service(&svc.name)),
         }
     }
     ids

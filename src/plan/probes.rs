@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::compose::{HealthTest, Service};
 use crate::names::HostMap;
 use crate::rules::Rules;
+use crate::warning::{Warning, WarningKind};
 
 use super::settings::{scrub_secrets, SecretValues, Value};
 use super::{Probe, ProbeAction};
@@ -19,7 +20,7 @@ pub(super) fn probe(
     env: &BTreeMap<String, Value>,
     known: &SecretValues,
     hosts: &HostMap,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Probe {
     let d = &rules.defaults.probe;
     let mut p = Probe {
@@ -64,10 +65,16 @@ pub(super) fn probe(
     match ports.first() {
         Some(port) => p.action = ProbeAction::Tcp(*port),
         None => {
-            warnings.push(format!(
-                "service `{}` has no TCP port and no healthcheck; its probe only checks that PID 1 runs",
-                svc.name
-            ));
+            warnings.push(
+                Warning::new(
+                    WarningKind::Probe,
+                    format!(
+                        "service `{}` has no TCP port and no healthcheck; its probe only checks that PID 1 runs",
+                        svc.name
+                    ),
+                )
+                .service(&svc.name),
+            );
             p.action = ProbeAction::Exec(vec!["sh".into(), "-c".into(), "kill -0 1".into()]);
         }
     }

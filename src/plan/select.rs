@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::names::HostMap;
 use crate::rules::{FoldRule, Kind, Rules, ServiceRule};
 use crate::upstream::Project;
+use crate::warning::{Warning, WarningKind};
 
 use super::pod::compose_kind;
 
@@ -55,7 +56,7 @@ pub(super) fn kind_of(svc: &Service, rule: Option<&ServiceRule>, rules: &Rules, 
     rule.and_then(|r| r.kind).or_else(|| compose_kind(svc, awaited, &mut Vec::new())).unwrap_or(rules.defaults.kind)
 }
 
-pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut Vec<String>) -> Result<Selection<'a>> {
+pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut Vec<Warning>) -> Result<Selection<'a>> {
     // Services others wait to complete are one-shot tasks.
     let awaited: BTreeSet<&str> = project
         .services
@@ -112,21 +113,19 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
                 }
             }
             _ if svc.image.is_none() => {
-                warnings.push(format!(
-                    "service `{}` has no image; it is left out — give it an image in a rules file",
-                    svc.name
-                ));
+                warnings.push(
+                    Warning::new(
+                        WarningKind::LeftOut,
+                        format!(
+                            "service `{}` has no image; it is left out — give it an image in a rules file",
+                            svc.name
+                        ),
+                    )
+                    .service(&svc.name),
+                );
                 sel.omitted.push((svc.name.clone(), "no image to run".into()));
             }
-            _ => {
-                if rule.is_none() && !rules.services.is_empty() {
-                    warnings.push(format!(
-                        "service `{}` is not covered by the rules; translated generically as `{name}`",
-                        svc.name
-                    ));
-                }
-                sel.chosen.push((svc, rule.unwrap_or(empty_rule)));
-            }
+            _ => sel.chosen.push((svc, rule.unwrap_or(empty_rule))),
         }
     }
     let mut seen_names = BTreeSet::new();
@@ -140,25 +139,39 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
         }
     }
     sel.deployed = sel.chosen.iter().map(|(s, _)| sel.k8s_name[&s.name].clone()).collect();
-    untranslated_keys(project, rules, &sel.chosen, warnings);
+    warnings.extend(coverage(project, rules, sel.chosen.iter().map(|(s, _)| *s)));
     Ok(sel)
 }
 
-/// Pass 2: every key of every service is accounted for: translated, ignored by a rule, or said.
-fn untranslated_keys(
+/// Pass 2, and the release report's list of what the rules do not cover yet: of `services`, each one
+/// the rules do not name (when they name services at all: it is translated generically), each key
+/// neither translated nor ignored by a rule (with where it is written), and each top-level key
+/// that is not translated. The plan says these of the services it deploys; `diff` of every service.
+pub fn coverage<'a>(
     project: &Project,
     rules: &Rules,
-    chosen: &[(&Service, &ServiceRule)],
-    warnings: &mut Vec<String>,
-) {
-    for (svc, _) in chosen {
-        for key in &svc.unread {
-            if !rules.ignored_keys.contains_key(key) {
-                warnings.push(format!("service `{}`: key `{key}` is not translated", svc.name));
-            }
+    services: impl IntoIterator<Item = &'a Service> + Clone,
+) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for svc in services.clone() {
+        if !rules.services.is_empty() && rules.service(&svc.name).is_none() {
+            let text = format!(
+                "service `{}` is not covered by the rules; translated generically as `{}`",
+                svc.name,
+                rules.workload_name(&svc.name)
+            );
+            out.push(Warning::new(WarningKind::Uncovered, text).service(&svc.name));
+        }
+    }
+    for svc in services {
+        for key in svc.unread.iter().filter(|k| !rules.ignored_keys.contains_key(*k)) {
+            let place = project.unread_places.get(&(svc.name.clone(), key.clone())).cloned();
+            let text = format!("service `{}`: key `{key}` is not translated", svc.name);
+            out.push(Warning::new(WarningKind::Untranslated, text).service(&svc.name).key(key).at(place));
         }
     }
     for key in &project.unread_top {
-        warnings.push(format!("top-level key `{key}` is not translated"));
+        out.push(Warning::new(WarningKind::Untranslated, format!("top-level key `{key}` is not translated")).key(key));
     }
+    out
 }

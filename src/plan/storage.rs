@@ -8,6 +8,7 @@ use crate::compose::{MountSource, Service};
 use crate::names::dns_label;
 use crate::rules::{Kind, Rules, ServiceRule};
 use crate::upstream::HostPath;
+use crate::warning::{Warning, WarningKind};
 
 use super::files::{envsubst, insert_text, template_vars};
 use super::settings::replace_known;
@@ -45,7 +46,7 @@ pub(super) fn mounts(
     kind: Kind,
     env_plain: &BTreeMap<String, String>,
     shared_claims: &mut BTreeMap<String, Claim>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Mounts {
     let mut m = Mounting {
         ctx,
@@ -98,7 +99,7 @@ impl Mounting<'_> {
         mi: usize,
         m: &crate::compose::Mount,
         shared_claims: &mut BTreeMap<String, Claim>,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) {
         let rules = self.ctx.rules;
         let vol_name = format!("v{mi}-{}", dns_label(m.target.rsplit('/').find(|s| !s.is_empty()).unwrap_or("root")));
@@ -135,7 +136,7 @@ impl Mounting<'_> {
         vol_name: String,
         mount: Mount,
         shared_claims: &mut BTreeMap<String, Claim>,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) {
         let (rules, svc) = (self.ctx.rules, self.svc);
         if let Some((claim_name, claim)) = rules.shared_claims.iter().find(|(_, c)| c.source == src) {
@@ -189,20 +190,20 @@ impl Mounting<'_> {
             return;
         }
         if host_files.is_empty() && self.rule.templates.contains_key(&m.target) {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Storage, format!(
                 "service `{}`: `{src}` is not in the release folder, yet the rules render it as a template; it becomes an empty claim: copy it from upstream's docker/ folder",
                 svc.name
-            ));
+            )).service(&svc.name));
         }
         if self.docker_host_path(src, &host, m, warnings) {
             return;
         }
         if host_files.is_empty() {
             if host == HostPath::Missing && looks_like_file(src) {
-                warnings.push(format!(
+                warnings.push(Warning::new(WarningKind::Storage, format!(
                     "service `{}` bind-mounts `{src}`, which is not beside the compose file; {} gets an empty volume instead",
                     svc.name, m.target
-                ));
+                )).service(&svc.name));
             }
             // A data folder Docker creates at run time: storage that outlives the pod, named after
             // the service and the container path (reordering mounts renames nothing).
@@ -223,22 +224,22 @@ impl Mounting<'_> {
         src: &str,
         host: &HostPath,
         m: &crate::compose::Mount,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) -> bool {
         let on_docker_host =
             *host == HostPath::Missing && (src.starts_with('/') || src.starts_with('~') || src.get(1..2) == Some(":"));
         if on_docker_host && m.read_only {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Storage, format!(
                 "service `{}` mounts `{src}` of the Docker host read-only at {}; the cluster has no such files, so nothing is mounted there (put them in a ConfigMap, or a hostPath volume, with an overlay)",
                 self.svc.name, m.target
-            ));
+            )).service(&self.svc.name));
             return true;
         }
         if on_docker_host && !looks_like_file(src) {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Storage, format!(
                 "service `{}` mounts `{src}` of the Docker host at {}; it becomes an empty claim that keeps what the container writes there: copy existing data in yourself",
                 self.svc.name, m.target
-            ));
+            )).service(&self.svc.name));
         }
         false
     }
@@ -250,7 +251,7 @@ impl Mounting<'_> {
         is_file: bool,
         m: &crate::compose::Mount,
         vol_name: String,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) {
         let rendered_at = self.rule.templates.get(&m.target);
         if rendered_at.is_some_and(String::is_empty) {
@@ -365,7 +366,7 @@ pub(super) fn storage_class(access_mode: &str, own: Option<&str>, rules: &Rules)
 
 /// A ReadWriteMany claim left to the cluster's default class, which is block storage
 /// (ReadWriteOnce only) on EKS, AKS and GKE: the claim would stay Pending, so say what to choose.
-pub(super) fn rwx_class_warning(plan: &Plan) -> Option<String> {
+pub(super) fn rwx_class_warning(plan: &Plan) -> Option<Warning> {
     let rwx: Vec<&str> = plan
         .shared_claims
         .iter()
@@ -374,10 +375,10 @@ pub(super) fn rwx_class_warning(plan: &Plan) -> Option<String> {
         .map(|c| c.name.as_str())
         .collect();
     (!rwx.is_empty() && !plan.rwx_storage_class_chosen).then(|| {
-        format!(
+        Warning::new(WarningKind::Storage, format!(
             "the ReadWriteMany claim(s) {} use the cluster's default StorageClass, which is usually block storage (ReadWriteOnce only) and leaves them Pending: pass --rwx-storage-class NAME (a shared file system: Amazon EFS, Azure Files, Filestore, NFS, CephFS), --rwx-storage-class \"\" if your default class is ReadWriteMany, or --set STORAGE_TYPE=s3 (object storage needs no such claim)",
             rwx.join(", ")
-        )
+        ))
     })
 }
 
@@ -398,13 +399,16 @@ pub(super) fn dedupe_claims(
     claims: &mut Vec<Claim>,
     volumes: &mut Vec<Volume>,
     workload: &str,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) {
     let mut seen: BTreeMap<String, Claim> = BTreeMap::new();
     claims.retain(|c| match seen.get(&c.name) {
         Some(prev) => {
             if prev != c {
-                warnings.push(format!("workload `{workload}`: claim `{}` is described twice; the first wins", c.name));
+                warnings.push(Warning::new(
+                    WarningKind::Storage,
+                    format!("workload `{workload}`: claim `{}` is described twice; the first wins", c.name),
+                ));
             }
             false
         }

@@ -20,7 +20,7 @@ pub struct Plan {
     pub workloads: Vec<Workload>,
     /// Upstream services left out (inactive profile, omitted or folded), with the reason.
     pub omitted: Vec<(String, String)>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
     /// StorageClass of the ReadWriteOnce claims (none: the cluster's default class).
     pub storage_class: Option<String>,
     /// StorageClass of the ReadWriteMany claims (none: the cluster's default class), and whether

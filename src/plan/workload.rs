@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::compose::Service;
 use crate::error::{Error, Result};
 use crate::rules::{Kind, Security, ServiceRule};
+use crate::warning::{Warning, WarningKind};
 
 use super::entry::{ingress, ports};
 use super::files::folded_inits;
@@ -27,7 +28,7 @@ pub(super) fn workload(
     env: &BTreeMap<String, Value>,
     shared_claims: &mut BTreeMap<String, Claim>,
     dangling: &mut Vec<String>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<Workload> {
     let (svc, rule) = ctx.sel.chosen[i];
     let rules = ctx.rules;
@@ -195,16 +196,16 @@ fn finish(
     svc: &Service,
     ctx: &Ctx,
     shared_claims: &BTreeMap<String, Claim>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) {
     if w.kind == Kind::DaemonSet {
         w.replicas = 1;
         if !w.claims.is_empty() {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningKind::Storage, format!(
                 "service `{}` runs one pod per node (`deploy.mode: global`), and they all mount its claims ({}); a ReadWriteOnce claim attaches to one node only: use a ReadWriteMany class or node-local storage in an overlay",
                 svc.name,
                 w.claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
-            ));
+            )).service(&svc.name));
         }
     }
     claim_settings(w, svc, ctx.rules);
