@@ -9,8 +9,8 @@ use crate::compose::{HealthTest, Healthcheck, Mount, MountSource, Service};
 use crate::error::Result;
 use crate::plan;
 use crate::plan::image_tag;
+use crate::project::Project;
 use crate::rules::{Kind, Rules, SecretMatcher};
-use crate::upstream::Project;
 use crate::warning::WarningKind;
 
 /// Shown in place of a value that is secret or holds a secret.

@@ -12,10 +12,13 @@ pub mod emit;
 pub mod error;
 pub mod external_secret;
 pub mod findings;
+pub mod hash;
 pub mod interpolate;
 pub mod merge;
 pub mod names;
+pub mod paths;
 pub mod plan;
+pub mod project;
 pub mod readme;
 pub mod rules;
 pub mod secrets;
@@ -28,12 +31,12 @@ pub mod yaml;
 use std::collections::HashMap;
 
 use crate::plan::Plan;
+use crate::project::Project;
 use crate::readme::{
     ClaimFacts, Facts, Lang, SecretFacts, SecurityFacts, SecurityFinding, StorageFacts, WorkloadFacts,
 };
 use crate::rules::Rules;
 use crate::tree::Tree;
-use crate::upstream::Project;
 
 pub const SETUP_SECRETS: &str = include_str!("assets/setup-secrets.sh");
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use yaml_serde::{Mapping, Value};
 
-use crate::upstream::normalize;
+use crate::paths::normalize;
 
 /// Lists that compose joins when merging, rather than replacing.
 const JOINED: &[&str] = &[

@@ -701,7 +701,7 @@ impl Rules {
             return Ok(());
         }
         let seen = format!("{}{:?}", self.fingerprint, choices);
-        self.fingerprint = crate::upstream::sha256(seen.as_bytes());
+        self.fingerprint = crate::hash::sha256(seen.as_bytes());
         Ok(())
     }
 }
@@ -762,7 +762,7 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
         check_user_rules(path, &text, &user_value)?;
         layer(&mut value, user_value);
     }
-    let fingerprint = crate::upstream::sha256(yaml_serde::to_string(&value).unwrap_or_default().as_bytes());
+    let fingerprint = crate::hash::sha256(yaml_serde::to_string(&value).unwrap_or_default().as_bytes());
     let rules: Rules = yaml_serde::from_value(value)
         .map_err(|e| Error::usage(format!("built-in rules are invalid: {e}"), "report this as a bug"))?;
     Ok(Rules { fingerprint, ..rules })

@@ -3,15 +3,18 @@
 //! This is the only module that reads input files.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use yaml_serde::{Mapping, Value};
 
-use crate::compose::{self, Context, EnvEntries, MountSource, Network, Problem, Reader, Service};
+use crate::compose::{self, Context, EnvEntries, MountSource, Network, Problem, Reader};
 use crate::dotenv;
 use crate::error::{display_path, Error, Result};
+use crate::hash::sha256;
 use crate::interpolate::{self, InterpolationError};
+use crate::paths::{file_name, normalize, relative_name};
+pub use crate::project::{HostPath, Project};
 use crate::warning::{Warning, WarningKind};
 use crate::{merge, names, yaml};
 
@@ -37,48 +40,6 @@ pub struct Options {
     /// The compose file's bytes when they come from standard input (`-`); `compose` then only
     /// names it, and its folder is the current one.
     pub stdin: Option<Vec<u8>>,
-}
-
-/// A bind-mounted host path as found beside the compose file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostPath {
-    File(String),
-    /// A file that is not text, small enough for a ConfigMap's `binaryData`.
-    Binary(Vec<u8>),
-    /// A folder with files (name relative to the folder → text). Empty when upstream ships it empty.
-    Dir(BTreeMap<String, String>),
-    Missing,
-}
-
-/// Everything read from upstream, ready for planning. No further I/O happens after this.
-#[derive(Debug, Clone)]
-pub struct Project {
-    /// The compose file as given on the command line.
-    pub compose_name: String,
-    /// Compose files merged over it, in order, named relative to its folder; the flag says whether
-    /// the last one is the override file found beside it.
-    pub merged: Vec<String>,
-    pub found_override: bool,
-    pub services: IndexMap<String, Service>,
-    /// Services whose profiles are active (or that have none).
-    pub active: BTreeSet<String>,
-    pub profiles: Vec<String>,
-    pub networks: BTreeMap<String, Network>,
-    /// Top-level keys of the compose file other than services/networks/volumes and `x-` blocks.
-    pub unread_top: Vec<String>,
-    /// The env source after `--set` and interpolation (name → value), file order.
-    pub env: IndexMap<String, String>,
-    /// Bind-mount sources of active services, keyed by the path as written (`./nginx/ssl`).
-    pub host_paths: BTreeMap<String, HostPath>,
-    /// Input files with their contents' SHA-256, named relative to the compose folder.
-    pub inputs: BTreeMap<String, String>,
-    /// Where each service key that is not read (`unread`) is written: (service, key) → place.
-    pub unread_places: BTreeMap<(String, String), crate::error::Location>,
-    /// One-line notes for stderr (example files read in place of missing ones, a legacy file).
-    pub notes: Vec<String>,
-    /// Things read but not translated faithfully (secrets, build-only images, network modes, folders
-    /// too large or not text); the plan reports them with its own, so `--strict` refuses them too.
-    pub warnings: Vec<Warning>,
 }
 
 /// Read the compose file and everything it names.
@@ -976,37 +937,4 @@ fn checked_text(path: &Path, bytes: Vec<u8>, what: &str) -> Result<String> {
             format!("pass the {what}, not a binary file"),
         )
     })
-}
-
-/// Lexically resolve `.` and `..` (the files may not exist; symlinks are not followed).
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
-fn relative_name(dir: &Path, path: &Path) -> String {
-    let n = normalize(path);
-    let d = normalize(dir);
-    n.strip_prefix(&d).unwrap_or(&n).to_string_lossy().replace('\\', "/")
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "docker-compose.yaml".into())
-}
-
-pub fn sha256(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

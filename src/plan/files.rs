@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use crate::compose::{MountSource, Service};
 use crate::interpolate;
 use crate::names::{dns_label, HostMap};
+use crate::project::{HostPath, Project};
 use crate::rules::{Rules, ServiceRule};
-use crate::upstream::{HostPath, Project};
 use crate::warning::{Warning, WarningKind};
 
 use super::{FoldedInit, Volume, VolumeSource};

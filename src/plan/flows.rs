@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::compose::Service;
 use crate::names::{names_host, setting_names_host};
+use crate::project::Project;
 use crate::rules::Kind;
-use crate::upstream::Project;
 use crate::warning::{Warning, WarningKind};
 
 use super::settings::Value;
@@ -160,7 +160,7 @@ pub(super) fn join_network_namespaces(project: &Project, workloads: &mut [Worklo
             }
         }
         x.recreate |= joined.recreate;
-        x.checksum = crate::upstream::sha256(format!("{}\0{}", x.checksum, joined.checksum).as_bytes());
+        x.checksum = crate::hash::sha256(format!("{}\0{}", x.checksum, joined.checksum).as_bytes());
         for (k, v) in &joined.compose_findings {
             x.compose_findings.entry(k.clone()).or_insert_with(|| v.clone());
         }

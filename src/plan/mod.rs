@@ -31,8 +31,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::names::HostIndex;
+use crate::project::Project;
 use crate::rules::Rules;
-use crate::upstream::Project;
 
 pub use entry::nginx_seconds;
 pub use files::envsubst;

@@ -147,7 +147,7 @@ pub(super) fn one_shot(svc: &Service, w: &Workload) -> OneShot {
         text.push('\0');
         text.push_str(part);
     }
-    let hash = crate::upstream::sha256(text.as_bytes());
+    let hash = crate::hash::sha256(text.as_bytes());
     let base: String = w.name.chars().take(63 - 9).collect();
     OneShot {
         object_name: format!("{}-{}", base.trim_end_matches('-'), &hash[..8]),

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::compose::Service;
 use crate::error::{Error, Result};
 use crate::names::HostMap;
+use crate::project::Project;
 use crate::rules::{FoldRule, Kind, Rules, ServiceRule};
-use crate::upstream::Project;
 use crate::warning::{Warning, WarningKind};
 
 use super::pod::compose_kind;

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::compose::Service;
 use crate::error::Result;
 use crate::names::HostIndex;
+use crate::project::Project;
 use crate::rules::{Rules, SecretMatcher, ServiceRule};
-use crate::upstream::Project;
 
 use super::select::Selection;
 use super::Workload;
@@ -396,10 +396,10 @@ pub(super) fn checksum(w: &Workload, shared: Option<&BTreeMap<String, String>>) 
     for (k, bytes) in &w.binary_files {
         text.push_str(k);
         text.push('\0');
-        text.push_str(&crate::upstream::sha256(bytes));
+        text.push_str(&crate::hash::sha256(bytes));
         text.push('\0');
     }
-    crate::upstream::sha256(text.as_bytes())
+    crate::hash::sha256(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::compose::{MountSource, Service};
 use crate::names::dns_label;
+use crate::project::HostPath;
 use crate::rules::{Kind, Rules, ServiceRule};
-use crate::upstream::HostPath;
 use crate::warning::{Warning, WarningKind};
 
 use super::files::{envsubst, insert_text, template_vars};
