@@ -231,7 +231,7 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
         if !w.secrets.is_empty() {
             secret(plan, &dir, &format!("{}-secret", w.name), labels.clone(), &w.secrets, &mut resources, tree);
         }
-        if w.replicas > 1 && w.joins.is_none() {
+        if w.disruption_budget {
             let pdb = PodDisruptionBudget {
                 metadata: meta(plan, &w.name, labels.clone()),
                 spec: Some(PodDisruptionBudgetSpec {
@@ -550,14 +550,11 @@ fn pod_template(
     }
     // A Job's template is immutable: it carries no checksum, so re-applying the same release is a no-op.
     let annotations = serves.then(|| BTreeMap::from([("checksum/config".to_string(), w.checksum.clone())]));
-    // Over nodes (the rules' key) when several replicas run, and over compose's spread preferences.
-    let keys = plan.topology_key.iter().filter(|_| serves && w.replicas > 1 && w.kind != Kind::DaemonSet);
-    let keys: Vec<&String> = keys.chain(w.spread.iter().filter(|_| job.is_none())).collect();
+    // The workload's own pods spread as the plan says; a Job made from them does not.
+    let keys: &[String] = if job.is_none() { &w.spread_over } else { &[] };
     let spread = (!keys.is_empty()).then(|| {
         keys.iter()
-            .enumerate()
-            .filter(|(i, k)| !keys[..*i].contains(k))
-            .map(|(_, key)| TopologySpreadConstraint {
+            .map(|key| TopologySpreadConstraint {
                 max_skew: 1,
                 topology_key: key.to_string(),
                 when_unsatisfiable: "ScheduleAnyway".into(),
@@ -694,11 +691,9 @@ fn probe_with(w: &Workload, action: &ProbeAction, startup: bool) -> K8sProbe {
         }
         ProbeAction::Exec(argv) => probe.exec = Some(ExecAction { command: Some(argv.clone()) }),
     }
-    if startup {
-        let total = p.startup_seconds.unwrap_or(0).max(p.period_seconds);
-        let period = 10.min(p.period_seconds).max(1);
+    if let (true, Some((period, failures))) = (startup, p.startup) {
         probe.period_seconds = Some(period);
-        probe.failure_threshold = Some((total + period - 1) / period);
+        probe.failure_threshold = Some(failures);
     }
     probe
 }
@@ -761,7 +756,7 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
     let by_name: BTreeMap<&str, (usize, &Workload)> =
         plan.workloads.iter().enumerate().map(|(i, w)| (w.name.as_str(), (i, w))).collect();
     for target in plan.workloads.iter().filter(|w| w.serves()) {
-        let exposed = target.service_type != "ClusterIP" || target.ingress.is_some();
+        let exposed = target.exposed;
         let sources: &[&Workload] = talkers.get(target.name.as_str()).map_or(&[], Vec::as_slice);
         if sources.is_empty() && !exposed && target.published.is_empty() {
             continue;
@@ -1035,7 +1030,7 @@ fn pod_parts(plan: &Plan, w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVol
         .flat_map(|j| &j.env)
         .map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() })
         .collect();
-    let startup = w.probe.startup_seconds.map(|_| probe(w, true));
+    let startup = w.probe.startup.map(|_| probe(w, true));
     let liveness = w.probe.liveness.as_ref().map_or_else(|| probe(w, false), |a| probe_with(w, a, false));
     let probe = probe(w, false);
     let serves = job.is_none() && w.one_shot.is_none();

@@ -93,10 +93,34 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     entry::ports_named_by_clients(&mut workloads, &mut warnings);
     flows::join_network_namespaces(project, &mut workloads, &mut warnings);
     flows::within_networks(&mut workloads);
+    for w in &mut workloads {
+        objects(w, rules);
+    }
     workloads.sort_by(|a, b| a.name.cmp(&b.name));
     let mut plan = assemble(rules, &sel, settings, workloads, omitted, shared_claims, warnings);
     plan.warnings.extend(storage::rwx_class_warning(&plan));
     Ok(plan)
+}
+
+/// The last pass: what follows for the workload's objects once everything else is known (the
+/// emitters only build them).
+fn objects(w: &mut Workload, rules: &Rules) {
+    let serves = w.one_shot.is_none();
+    w.disruption_budget = w.replicas > 1 && w.joins.is_none();
+    w.exposed = w.service_type != "ClusterIP" || w.ingress.is_some();
+    let over_nodes = serves && w.replicas > 1 && w.kind != crate::rules::Kind::DaemonSet;
+    w.spread_over.clear();
+    for key in rules.defaults.topology_key.iter().filter(|_| over_nodes).chain(&w.spread) {
+        if !w.spread_over.contains(key) {
+            w.spread_over.push(key.clone());
+        }
+    }
+    let p = &mut w.probe;
+    p.startup = p.startup_seconds.map(|s| {
+        let total = s.max(p.period_seconds);
+        let period = 10.min(p.period_seconds).max(1);
+        (period, (total + period - 1) / period)
+    });
 }
 
 /// The plan's own fields beside its workloads: the rules' names and classes, and the release (the

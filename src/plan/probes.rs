@@ -29,6 +29,7 @@ pub(super) fn probe(
         timeout_seconds: d.timeout_seconds,
         failure_threshold: d.failure_threshold,
         startup_seconds: d.startup_seconds,
+        startup: None,
         liveness: None,
     };
     let shell = |cmd: &str| {

@@ -124,6 +124,14 @@ pub struct Workload {
     /// share localhost, as in compose). Its folder keeps its settings, files and claims; it has no
     /// pod, Service or policy of its own: X's carry its ports and flows.
     pub joins: Option<String>,
+    /// A PodDisruptionBudget keeps one pod running through node drains (several replicas, a pod of
+    /// its own).
+    pub disruption_budget: bool,
+    /// Reached from outside the cluster: its Service is not ClusterIP, or an Ingress leads to it.
+    pub exposed: bool,
+    /// Node labels its pods spread over: the rules' topology key when several replicas of a pod
+    /// that serves run (not one per node), then compose's placement preferences.
+    pub spread_over: Vec<String>,
 }
 
 /// A service that runs to completion, as a Job.
@@ -188,6 +196,9 @@ pub struct Probe {
     pub failure_threshold: i32,
     /// Seconds allowed for the first success (startupProbe), when slow to start.
     pub startup_seconds: Option<i32>,
+    /// The startupProbe that allows them: (period, failure threshold), checking at least every 10
+    /// seconds (or the probe's own period when shorter). Set by the last pass.
+    pub startup: Option<(i32, i32)>,
     /// A cheaper check for liveness than for readiness (a database that is recovering rejects
     /// clients, and must not be restarted for it).
     pub liveness: Option<ProbeAction>,

@@ -114,6 +114,9 @@ pub(super) fn workload(
         spread: spread_keys(svc, warnings),
         rollout: rollout(svc, kind, warnings),
         joins: None,
+        disruption_budget: false,
+        exposed: false,
+        spread_over: Vec::new(),
     };
     finish(&mut w, svc, ctx, shared_claims, warnings);
     Ok(w)
