@@ -436,9 +436,57 @@ fn generate_command(args: GenerateArgs, recorded: Vec<String>, out: &Messages) -
 
 /// The main job; `upgrade` refuses a `--set` that no longer changes anything (a choice the new
 /// release dropped) instead of warning.
-fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: &Messages) -> Result<ExitCode, Error> {
+fn generate_with(
+    mut args: GenerateArgs,
+    recorded: Vec<String>,
+    upgrade: bool,
+    out: &Messages,
+) -> Result<ExitCode, Error> {
     let secrets = secret_source(&args)?;
-    let mut files = if args.files.is_empty() { args.compose } else { args.files };
+    let opts = read_options(&mut args)?;
+    let to_stdout = args.output.as_os_str() == "-";
+    if !to_stdout && !args.check && !args.force {
+        write::refuse_foreign(&args.output)?;
+    }
+    let annotations = ingress_annotations(&args)?;
+    let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
+    let project = read_with_public_url(&args, opts, &rules, out)?;
+    let choices = rules::Choices {
+        external: std::mem::take(&mut args.external),
+        expose: std::mem::take(&mut args.expose),
+        ingress: args.ingress_host.take().map(|host| rules::IngressRule {
+            host,
+            port: None,
+            tls_secret: args.ingress_tls_secret.take(),
+            class: args.ingress_class.take(),
+            annotations,
+        }),
+        secrets,
+        storage_class: args.storage_class.take(),
+        rwx_storage_class: args.rwx_storage_class.take(),
+        namespace: args.namespace.take(),
+        cluster_domain: args.cluster_domain.take(),
+    };
+    let services: Vec<String> = project.services.keys().cloned().collect();
+    rules.apply(&choices, &services)?;
+    let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
+    let (plan, tree) = compose2dify::generate(&project, &rules, Settings { lang, choices: recorded })?;
+    // Notes describe the inputs; a tree already generated from them has seen them once.
+    let first_run = to_stdout || !args.output.join(write::MANIFEST).is_file();
+    say_notes_and_warnings(&project, &plan, first_run, out);
+    refuse_warnings(&plan, upgrade, args.strict)?;
+    let code = deliver(&tree, &args, plan.workloads.len(), out)?;
+    // The process ends here: freeing the read project, the plan and the tree one allocation at a
+    // time would only delay the exit (about 4% of a 2,000-service run).
+    std::mem::forget((project, plan, tree));
+    Ok(code)
+}
+
+/// What to read: the compose files (the first, or standard input, and those merged over it), the
+/// env file, `--set`s and profiles.
+fn read_options(args: &mut GenerateArgs) -> Result<upstream::Options, Error> {
+    let mut files =
+        if args.files.is_empty() { std::mem::take(&mut args.compose) } else { std::mem::take(&mut args.files) };
     if files.is_empty() {
         return Err(Error::usage(
             "no compose file given",
@@ -462,10 +510,6 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
             })?;
         set.push((k.to_string(), v.to_string()));
     }
-    let to_stdout = args.output.as_os_str() == "-";
-    if !to_stdout && !args.check && !args.force {
-        write::refuse_foreign(&args.output)?;
-    }
     let stdin = if compose.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::stdin().read_to_end(&mut bytes).map_err(|e| {
@@ -476,15 +520,19 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
         None
     };
     let compose = if stdin.is_some() { PathBuf::from("<stdin>") } else { compose };
-    let opts = upstream::Options {
+    Ok(upstream::Options {
         compose,
         more: files,
         find_override: !args.no_override,
-        env_file: args.env_file,
+        env_file: args.env_file.take(),
         set,
-        profiles: (!args.profiles.is_empty()).then_some(args.profiles),
+        profiles: (!args.profiles.is_empty()).then(|| std::mem::take(&mut args.profiles)),
         stdin,
-    };
+    })
+}
+
+/// `--ingress-annotation KEY=VALUE`s.
+fn ingress_annotations(args: &GenerateArgs) -> Result<std::collections::BTreeMap<String, String>, Error> {
     let mut annotations = std::collections::BTreeMap::new();
     for item in &args.ingress_annotations {
         let (k, v) = item.split_once('=').ok_or_else(|| {
@@ -495,9 +543,19 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
         })?;
         annotations.insert(k.to_string(), v.to_string());
     }
-    let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
+    Ok(annotations)
+}
+
+/// The project, read again with the public URL's settings (where the release has them and no
+/// `--set` names them) when `--public-url` or `--ingress-host` gives one; else a note when a
+/// browser-facing setting points at localhost.
+fn read_with_public_url(
+    args: &GenerateArgs,
+    opts: upstream::Options,
+    rules: &rules::Rules,
+    out: &Messages,
+) -> Result<compose2dify::project::Project, Error> {
     let mut project = upstream::load(&opts)?;
-    // The public URL's settings, where the release has them and no --set names them.
     let scheme = if args.ingress_tls_secret.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().or_else(|| args.ingress_host.as_ref().map(|h| format!("{scheme}://{h}")));
     if let Some(url) = &public_url {
@@ -523,27 +581,17 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
             "{key} and other browser-facing settings point at localhost; pass --public-url https://<your domain> (see the tree's README, Public URL)"
         ));
     }
-    let choices = rules::Choices {
-        external: args.external,
-        expose: args.expose,
-        ingress: args.ingress_host.map(|host| rules::IngressRule {
-            host,
-            port: None,
-            tls_secret: args.ingress_tls_secret,
-            class: args.ingress_class,
-            annotations,
-        }),
-        secrets,
-        storage_class: args.storage_class,
-        rwx_storage_class: args.rwx_storage_class,
-        namespace: args.namespace,
-        cluster_domain: args.cluster_domain,
-    };
-    let services: Vec<String> = project.services.keys().cloned().collect();
-    rules.apply(&choices, &services)?;
-    let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
-    let (plan, tree) = compose2dify::generate(&project, &rules, Settings { lang, choices: recorded })?;
+    Ok(project)
+}
 
+/// The override file merged (every run), the notes about the inputs (the first run, or with
+/// --verbose), and every warning.
+fn say_notes_and_warnings(
+    project: &compose2dify::project::Project,
+    plan: &compose2dify::plan::Plan,
+    first_run: bool,
+    out: &Messages,
+) {
     // Said on every run: the tree differs from the compose file named on the command line.
     if let (true, Some(file)) = (project.found_override, project.merged.last()) {
         out.labelled(
@@ -555,8 +603,6 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
             ),
         );
     }
-    // Notes describe the inputs; a tree already generated from them has seen them once.
-    let first_run = to_stdout || !args.output.join(write::MANIFEST).is_file();
     for note in &project.notes {
         if first_run || out.verbose {
             out.labelled("note", "36", note);
@@ -565,28 +611,40 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
     for w in &plan.warnings {
         out.labelled("warning", "33", &w.to_string());
     }
-    let dropped: Vec<&String> = plan
+}
+
+/// `upgrade` refuses a recorded choice that changes nothing; `--strict` refuses any warning.
+fn refuse_warnings(plan: &compose2dify::plan::Plan, upgrade: bool, strict: bool) -> Result<(), Error> {
+    let dropped: Vec<&str> = plan
         .warnings
         .iter()
         .filter(|w| w.kind == compose2dify::warning::WarningKind::UnusedChoice)
-        .map(|w| &w.text)
+        .map(|w| w.text.as_str())
         .collect();
     if upgrade && !dropped.is_empty() {
         return Err(Error::usage(
-            format!(
-                "a recorded choice no longer applies to this release: {}",
-                dropped.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("; ")
-            ),
+            format!("a recorded choice no longer applies to this release: {}", dropped.join("; ")),
             "remove or change that line of the tree's GENERATED.md (## Choices), then run upgrade again",
         ));
     }
-    if args.strict && !plan.warnings.is_empty() {
+    if strict && !plan.warnings.is_empty() {
         return Err(Error::usage(
             format!("{} warning(s) with --strict", plan.warnings.len()),
             "cover the services and keys named above in a rules file (--mappings), or drop --strict",
         ));
     }
-    if to_stdout {
+    Ok(())
+}
+
+/// The tree to standard output (`-o -`), compared with the folder (`--check`: exit 1 when out of
+/// date), or written into it.
+fn deliver(
+    tree: &compose2dify::tree::Tree,
+    args: &GenerateArgs,
+    workloads: usize,
+    out: &Messages,
+) -> Result<ExitCode, Error> {
+    if args.output.as_os_str() == "-" {
         if args.check {
             return Err(Error::usage(
                 "--check compares with a folder, not with `-o -`",
@@ -597,7 +655,7 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
         return Ok(ExitCode::SUCCESS);
     }
     if args.check {
-        return Ok(match write::check(&tree, &args.output) {
+        return Ok(match write::check(tree, &args.output) {
             None => {
                 out.say(&format!("{} is up to date", args.output.display()));
                 ExitCode::SUCCESS
@@ -609,11 +667,10 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
             }
         });
     }
-    let outcome = write::write(&tree, &args.output)?;
+    let outcome = write::write(tree, &args.output)?;
     out.say(&format!(
-        "wrote {}: {} workloads, {} files changed, {} unchanged, {} removed",
+        "wrote {}: {workloads} workloads, {} files changed, {} unchanged, {} removed",
         args.output.display(),
-        plan.workloads.len(),
         outcome.written,
         outcome.unchanged,
         outcome.removed.len()
@@ -624,8 +681,5 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
     for r in &outcome.removed {
         out.say(&format!("removed {r}"));
     }
-    // The process ends here: freeing the read project, the plan and the tree one allocation at a
-    // time would only delay the exit (about 4% of a 2,000-service run).
-    std::mem::forget((project, plan, tree));
     Ok(ExitCode::SUCCESS)
 }
