@@ -48,6 +48,12 @@ impl Error {
         }))
     }
 
+    /// The same problem with other help.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.0.help = help.into();
+        self
+    }
+
     /// A problem with a whole file (missing, unreadable, wrong shape).
     pub fn file(path: &Path, message: impl Into<String>, help: impl Into<String>) -> Self {
         Self(Box::new(Details {

@@ -422,7 +422,10 @@ fn secrets_command(dir: &Path, out: &Messages) -> Result<ExitCode, Error> {
 /// Entry point of `compose2dify diff OLD NEW`: both folders are read as generation reads them.
 fn diff_command(args: DiffArgs) -> Result<ExitCode, Error> {
     let rules = rules::load(args.preset, args.mappings.as_deref())?;
-    let read = |compose: PathBuf| upstream::load(&upstream::Options { compose, ..Default::default() });
+    let expected = expected_compose(&rules);
+    let read = |compose: PathBuf| {
+        upstream::load(&upstream::Options { compose, expected: expected.clone(), ..Default::default() })
+    };
     let old = read(args.old)?;
     let new = read(args.new)?;
     print_out(&compose2dify::diff::report(&old, &new, &rules)?)?;
@@ -450,6 +453,7 @@ fn generate_with(
     }
     let annotations = ingress_annotations(&args)?;
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
+    let opts = upstream::Options { expected: expected_compose(&rules), ..opts };
     let project = read_with_public_url(&args, opts, &rules, out)?;
     let choices = rules::Choices {
         external: std::mem::take(&mut args.external),
@@ -480,6 +484,16 @@ fn generate_with(
     // time would only delay the exit (about 4% of a 2,000-service run).
     std::mem::forget((project, plan, tree));
     Ok(code)
+}
+
+/// The compose file the rules are for, as an error's help names it (`Dify's
+/// docker/docker-compose.yaml`); none for the generic preset.
+fn expected_compose(rules: &rules::Rules) -> Option<String> {
+    match (&rules.guide.product, &rules.guide.compose_file) {
+        (Some(product), Some(file)) => Some(format!("{product}'s {file}")),
+        (Some(product), None) => Some(format!("{product}'s compose file")),
+        _ => None,
+    }
 }
 
 /// What to read: the compose files (the first, or standard input, and those merged over it), the
@@ -528,6 +542,7 @@ fn read_options(args: &mut GenerateArgs) -> Result<upstream::Options, Error> {
         set,
         profiles: (!args.profiles.is_empty()).then(|| std::mem::take(&mut args.profiles)),
         stdin,
+        expected: None,
     })
 }
 

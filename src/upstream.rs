@@ -40,18 +40,25 @@ pub struct Options {
     /// The compose file's bytes when they come from standard input (`-`); `compose` then only
     /// names it, and its folder is the current one.
     pub stdin: Option<Vec<u8>>,
+    /// What the compose file should be, for the help of an error about it (`Dify's
+    /// docker/docker-compose.yaml`, from the rules' `guide:`); none: any compose file.
+    pub expected: Option<String>,
 }
 
 /// Read the compose file and everything it names.
 pub fn load(opts: &Options) -> Result<Project> {
     let compose_path = &opts.compose;
+    let expected = opts.expected.as_deref().unwrap_or("a compose file (compose.yaml, docker-compose.yml)");
     let text = match &opts.stdin {
         Some(bytes) => checked_text(compose_path, bytes.clone(), "compose file")?,
-        None => read_text(compose_path, "compose file")?,
+        None => read_text(compose_path, "compose file").map_err(|e| match compose_path.is_file() {
+            true => e,
+            false => e.with_help(format!("check the path; pass {expected}")),
+        })?,
     };
     let dir = compose_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = yaml::parse(compose_path, &text, "compose file")?;
-    let mut top = compose_mapping(compose_path, root, "pass Dify's docker/docker-compose.yaml")?;
+    let mut top = compose_mapping(compose_path, root, &format!("pass {expected}"))?;
 
     let mut inputs = BTreeMap::new();
     inputs.insert(file_name(compose_path), sha256(text.as_bytes()));
@@ -911,7 +918,7 @@ fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>, bina
 fn read_text(path: &Path, what: &str) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| {
         let help = match e.kind() {
-            std::io::ErrorKind::NotFound => format!("check the path; pass Dify's docker/ {what}"),
+            std::io::ErrorKind::NotFound => "check the path".to_string(),
             std::io::ErrorKind::PermissionDenied => "make the file readable".to_string(),
             _ => format!("pass a readable {what}"),
         };

@@ -45,6 +45,25 @@ fn missing_file() {
     refuses(&["nowhere/docker-compose.yaml"], &["nowhere/docker-compose.yaml", "cannot read"]);
 }
 
+/// The help names the compose file the preset is for: Dify's for the Dify rules, any compose file
+/// for the generic preset (which never speaks of Dify).
+#[test]
+fn the_help_names_the_compose_file_of_the_preset() {
+    refuses(&["nowhere/docker-compose.yaml"], &["help: check the path; pass Dify's docker/docker-compose.yaml"]);
+    refuses(
+        &["nowhere/compose.yaml", "--preset", "generic"],
+        &["help: check the path; pass a compose file (compose.yaml, docker-compose.yml)"],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let p = case(tmp.path(), b"- a list\n", None);
+    refuses(&[p.to_str().unwrap(), "--preset", "generic"], &["not a mapping", "help: pass a compose file"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_compose2dify"))
+        .args([p.to_str().unwrap(), "--preset", "generic", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("Dify"), "{o:?}");
+}
+
 #[test]
 fn directory_instead_of_file() {
     refuses(&["."], &["is a directory"]);
