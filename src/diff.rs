@@ -39,10 +39,12 @@ pub fn report(old: &Project, new: &Project, rules: &Rules) -> Result<String> {
 
     let name = |r: &Option<String>| r.clone().unwrap_or_else(|| "unknown".to_string());
     let mut out = String::new();
+    // The application the rules are for (`Dify release 1.14.1`); a generic report is titled `Release`.
+    let title = rules.guide.product.as_ref().map_or_else(|| "Release".to_string(), |p| format!("{p} release"));
     if old_release == new_release {
-        let _ = writeln!(out, "# Dify release {}", name(&new_release));
+        let _ = writeln!(out, "# {title} {}", name(&new_release));
     } else {
-        let _ = writeln!(out, "# Dify release {} → {}", name(&old_release), name(&new_release));
+        let _ = writeln!(out, "# {title} {} → {}", name(&old_release), name(&new_release));
     }
     if changes.iter().all(String::is_empty) {
         out.push_str("\nNo changes: both releases define the same services, images, settings and files.\n");

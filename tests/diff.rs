@@ -144,5 +144,9 @@ fn coverage_follows_the_rules_flags() {
     let covered = run(&["--mappings", rules.to_str().unwrap()]);
     assert!(!covered.contains("service `iris`"), "{covered}");
     // The generic preset knows no service by name, so it lists none as uncovered.
-    assert!(!run(&["--preset", "generic"]).contains("has no rule"));
+    let generic = run(&["--preset", "generic"]);
+    assert!(!generic.contains("has no rule"), "{generic}");
+    // It is titled without the product name the generic preset does not know.
+    assert!(generic.starts_with("# Release "), "{generic}");
+    assert!(run(&[]).starts_with("# Dify release 1.14.0 → 1.14.1\n"));
 }
