@@ -213,7 +213,6 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
                 reason: f.reason.clone(),
             })
             .collect(),
-        has_network_policies: true,
         migration_job: plan.workloads.iter().flat_map(|w| &w.jobs).map(|j| j.name.clone()).next(),
         cluster_domain: plan.dns.cluster_domain.clone(),
         inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),

@@ -43,8 +43,6 @@ pub struct Facts {
     pub omitted: Vec<(String, String)>,
     /// Accepted checkov findings.
     pub security_findings: Vec<SecurityFinding>,
-    /// Whether `base/networkpolicy.yaml` (and the isolation it implies) is generated.
-    pub has_network_policies: bool,
     /// Name of the database migration Job, if any.
     pub migration_job: Option<String>,
     /// The cluster's DNS domain the tree was generated for, e.g. `cluster.local`.
@@ -741,9 +739,7 @@ impl<'a> Renderer<'a> {
                 ),
             ));
         }
-        if f.has_network_policies {
-            base.push(("networkpolicy.yaml".into(), self.pick("network policies", "ネットワークポリシー").into()));
-        }
+        base.push(("networkpolicy.yaml".into(), self.pick("network policies", "ネットワークポリシー").into()));
         let n = base.len();
         for (i, (file, note)) in base.into_iter().enumerate() {
             let branch = if i + 1 == n { "└──" } else { "├──" };
@@ -874,12 +870,10 @@ impl<'a> Renderer<'a> {
                 &format!("- type LoadBalancer の Service への対応（クラウド環境、またはオンプレミスでは MetalLB など）。`{}` がこの方式で公開されます", lb.name),
             );
         }
-        if f.has_network_policies {
-            self.tl(
-                "- A network plugin that enforces NetworkPolicy (Calico, Cilium, ...); without one the policies are silently ignored",
-                "- NetworkPolicy を実際に適用できるネットワークプラグイン（Calico、Cilium など）。対応していない場合、ポリシーは黙って無視されます",
-            );
-        }
+        self.tl(
+            "- A network plugin that enforces NetworkPolicy (Calico, Cilium, ...); without one the policies are silently ignored",
+            "- NetworkPolicy を実際に適用できるネットワークプラグイン（Calico、Cilium など）。対応していない場合、ポリシーは黙って無視されます",
+        );
 
         // 2. Secrets
         self.heading(3, "2. Secrets", "2. 機密情報の設定");
@@ -1245,93 +1239,83 @@ impl<'a> Renderer<'a> {
         }
 
         self.heading(3, "NetworkPolicy", "NetworkPolicy");
-        if f.has_network_policies {
+        self.tl(
+            "`base/networkpolicy.yaml` isolates the workloads:",
+            "`base/networkpolicy.yaml` により、次のネットワーク分離を実装しています。",
+        );
+        self.tl(
+            "- Ingress is denied by default for every pod in the namespace; only the flows implied by the compose networks and by references between services are allowed.",
+            "- ネームスペース内のすべての Pod で受信（Ingress）を既定で拒否し、compose のネットワーク定義やサービス間の参照から必要と分かる通信だけを許可します。",
+        );
+        if !f.inherit_env_source.is_empty() {
+            let names = self.codes(&f.inherit_env_source);
             self.tl(
-                "`base/networkpolicy.yaml` isolates the workloads:",
-                "`base/networkpolicy.yaml` により、次のネットワーク分離を実装しています。",
+                &format!("- A flow comes from what a workload uses: its own settings (compose `environment:` and its own env files), config files and command. {names} get the whole `.env` from compose but only inherit it: the hosts named there open nothing for them."),
+                &format!("- 通信の許可は、ワークロードが実際に使うもの（自身の設定＝compose の `environment:` と自身の env ファイル、設定ファイル、コマンド）から決めます。{names} は compose から `.env` を丸ごと受け取りますが継承しているだけなので、そこに書かれたホストへの通信は許可しません。"),
             );
+        }
+        for w in &f.workloads {
+            let Some(e) = &w.egress else { continue };
+            let n = &w.name;
+            let reaches =
+                if e.reaches.is_empty() { "DNS".to_string() } else { format!("{} and DNS", self.codes(&e.reaches)) };
+            let reaches_ja =
+                if e.reaches.is_empty() { "DNS".to_string() } else { format!("{} と DNS", self.codes(&e.reaches)) };
+            match &e.internet_except {
+                None => self.tl(
+                    &format!("- `{n}` reaches only {reaches} (`restrict-egress-{n}`): no other pod and no direct internet access; its outbound HTTP goes through the proxy (upstream models this with an internal compose network)."),
+                    &format!("- `{n}` が通信できるのは {reaches_ja} のみです（`restrict-egress-{n}`）。他の Pod にもインターネットにも直接は出られず、外向きの HTTP はプロキシを経由します（上流では compose の内部ネットワークで表現されています）。"),
+                ),
+                Some(blocks) => self.tl(
+                    &format!("- `{n}` reaches {reaches}, and addresses outside the cluster except {} (`restrict-egress-{n}`): not the cloud's metadata service (169.254.169.254), the nodes, the API server or other pods.", self.codes(blocks)),
+                    &format!("- `{n}` が通信できるのは {reaches_ja}、および {} を除くクラスター外のアドレスです（`restrict-egress-{n}`）。クラウドのメタデータサービス（169.254.169.254）、ノード、API サーバー、他の Pod には届きません。", self.codes(blocks)),
+                ),
+            }
+            if !w.proxy_denies.is_empty() {
+                self.tl(
+                    &format!("- `{n}`'s proxy configuration denies requests to {} before any other access rule, so clusters whose network plugin ignores NetworkPolicies are protected too.", self.codes(&w.proxy_denies)),
+                    &format!("- `{n}` のプロキシ設定は、他のどのアクセス規則よりも先に {} 宛てのリクエストを拒否します。NetworkPolicy を実装しないネットワークプラグインのクラスターでも保護が働きます。", self.codes(&w.proxy_denies)),
+                );
+            }
+        }
+        if f.workloads.iter().any(|w| w.egress.is_some()) {
             self.tl(
-                "- Ingress is denied by default for every pod in the namespace; only the flows implied by the compose networks and by references between services are allowed.",
-                "- ネームスペース内のすべての Pod で受信（Ingress）を既定で拒否し、compose のネットワーク定義やサービス間の参照から必要と分かる通信だけを許可します。",
+                "- Where egress is restricted, DNS stays open: port 53 (UDP and TCP) of any pod in any namespace, so the cluster's DNS is reached whatever its namespace and labels. A node-local DNS cache on a link-local address (NodeLocal DNSCache, `169.254.20.10`) is not a pod: if your cluster uses one, allow it in an overlay (an `ipBlock` egress rule to that address, port 53).",
+                "- egress を制限した Pod でも DNS は開いています（任意のネームスペースの任意の Pod のポート 53、UDP と TCP）。クラスターの DNS がどのネームスペース・ラベルでも届きます。リンクローカルアドレス上のノードローカル DNS キャッシュ（NodeLocal DNSCache、`169.254.20.10`）は Pod ではないため、使っている場合はオーバーレイで許可してください（そのアドレスのポート 53 への `ipBlock` egress ルール）。",
             );
-            if !f.inherit_env_source.is_empty() {
-                let names = self.codes(&f.inherit_env_source);
-                self.tl(
-                    &format!("- A flow comes from what a workload uses: its own settings (compose `environment:` and its own env files), config files and command. {names} get the whole `.env` from compose but only inherit it: the hosts named there open nothing for them."),
-                    &format!("- 通信の許可は、ワークロードが実際に使うもの（自身の設定＝compose の `environment:` と自身の env ファイル、設定ファイル、コマンド）から決めます。{names} は compose から `.env` を丸ごと受け取りますが継承しているだけなので、そこに書かれたホストへの通信は許可しません。"),
-                );
-            }
-            for w in &f.workloads {
-                let Some(e) = &w.egress else { continue };
-                let n = &w.name;
-                let reaches = if e.reaches.is_empty() {
-                    "DNS".to_string()
-                } else {
-                    format!("{} and DNS", self.codes(&e.reaches))
-                };
-                let reaches_ja = if e.reaches.is_empty() {
-                    "DNS".to_string()
-                } else {
-                    format!("{} と DNS", self.codes(&e.reaches))
-                };
-                match &e.internet_except {
-                    None => self.tl(
-                        &format!("- `{n}` reaches only {reaches} (`restrict-egress-{n}`): no other pod and no direct internet access; its outbound HTTP goes through the proxy (upstream models this with an internal compose network)."),
-                        &format!("- `{n}` が通信できるのは {reaches_ja} のみです（`restrict-egress-{n}`）。他の Pod にもインターネットにも直接は出られず、外向きの HTTP はプロキシを経由します（上流では compose の内部ネットワークで表現されています）。"),
-                    ),
-                    Some(blocks) => self.tl(
-                        &format!("- `{n}` reaches {reaches}, and addresses outside the cluster except {} (`restrict-egress-{n}`): not the cloud's metadata service (169.254.169.254), the nodes, the API server or other pods.", self.codes(blocks)),
-                        &format!("- `{n}` が通信できるのは {reaches_ja}、および {} を除くクラスター外のアドレスです（`restrict-egress-{n}`）。クラウドのメタデータサービス（169.254.169.254）、ノード、API サーバー、他の Pod には届きません。", self.codes(blocks)),
-                    ),
-                }
-                if !w.proxy_denies.is_empty() {
-                    self.tl(
-                        &format!("- `{n}`'s proxy configuration denies requests to {} before any other access rule, so clusters whose network plugin ignores NetworkPolicies are protected too.", self.codes(&w.proxy_denies)),
-                        &format!("- `{n}` のプロキシ設定は、他のどのアクセス規則よりも先に {} 宛てのリクエストを拒否します。NetworkPolicy を実装しないネットワークプラグインのクラスターでも保護が働きます。", self.codes(&w.proxy_denies)),
-                    );
-                }
-            }
-            if f.workloads.iter().any(|w| w.egress.is_some()) {
-                self.tl(
-                    "- Where egress is restricted, DNS stays open: port 53 (UDP and TCP) of any pod in any namespace, so the cluster's DNS is reached whatever its namespace and labels. A node-local DNS cache on a link-local address (NodeLocal DNSCache, `169.254.20.10`) is not a pod: if your cluster uses one, allow it in an overlay (an `ipBlock` egress rule to that address, port 53).",
-                    "- egress を制限した Pod でも DNS は開いています（任意のネームスペースの任意の Pod のポート 53、UDP と TCP）。クラスターの DNS がどのネームスペース・ラベルでも届きます。リンクローカルアドレス上のノードローカル DNS キャッシュ（NodeLocal DNSCache、`169.254.20.10`）は Pod ではないため、使っている場合はオーバーレイで許可してください（そのアドレスのポート 53 への `ipBlock` egress ルール）。",
-                );
-            }
-            if let Some(e) = self.entry() {
-                self.tl(
-                    &format!("- From outside the namespace, only `{}` is reachable.", e.name),
-                    &format!("- ネームスペースの外から到達できるのは `{}` だけです。", e.name),
-                );
-            }
-            // Dify's workloads that call model providers and plugin sources (a fact of Dify, not of
-            // any compose file with an `api` service).
-            let egress = if self.f.guide.product.is_some() {
-                self.names_of(&["api", "worker", "plugin-daemon"])
-            } else {
-                vec![]
-            };
-            if !egress.is_empty() {
-                self.tl(
-                    &format!("- {} keep internet access, which they need to call model providers and plugin sources.", self.codes(&egress)),
-                    &format!("- {} は、モデルプロバイダーやプラグイン配布元を呼び出すためインターネットへの通信を維持します。", self.codes(&egress)),
-                );
-            }
-            self.block(
-                "bash",
-                &[format!("kubectl get networkpolicy -n {ns}"), format!("kubectl describe networkpolicy -n {ns}")],
+        }
+        if let Some(e) = self.entry() {
+            self.tl(
+                &format!("- From outside the namespace, only `{}` is reachable.", e.name),
+                &format!("- ネームスペースの外から到達できるのは `{}` だけです。", e.name),
             );
-            if !f.fqdn_users.is_empty() {
-                let (users, domain) = (self.codes(&f.fqdn_users), &f.cluster_domain);
-                self.heading(3, "Namespace and cluster domain", "ネームスペースとクラスタードメイン");
-                self.tl(
-                    &format!("The config files of {users} name other Services by their full names (`<service>.{ns}.svc.{domain}`) and resolve them through `kube-dns.kube-system.svc.{domain}`. An overlay that moves the tree to another namespace (kustomize `namespace:`), or a cluster whose DNS domain is not `{domain}`, breaks those names at start: regenerate the tree with `--namespace NAME` and `--cluster-domain DOMAIN` instead."),
-                    &format!("{users} の設定ファイルは他の Service を完全修飾名（`<service>.{ns}.svc.{domain}`）で参照し、`kube-dns.kube-system.svc.{domain}` で名前解決します。オーバーレイで別のネームスペースへ移す（kustomize の `namespace:`）場合や、クラスターの DNS ドメインが `{domain}` でない場合は起動時に名前が解決できません。代わりに `--namespace NAME` と `--cluster-domain DOMAIN` を付けてツリーを再生成してください。"),
-                );
-            }
-        } else {
-            self.para(
-                "This tree contains no NetworkPolicies: every pod can reach every other pod and the internet. Add policies of your own (for example in an overlay) before exposing the installation.",
-                "このツリーには NetworkPolicy が含まれていません。すべての Pod が相互に、またインターネットへ自由に通信できます。公開する前に、オーバーレイなどで独自のポリシーを追加してください。",
+        }
+        // Dify's workloads that call model providers and plugin sources (a fact of Dify, not of
+        // any compose file with an `api` service).
+        let egress =
+            if self.f.guide.product.is_some() { self.names_of(&["api", "worker", "plugin-daemon"]) } else { vec![] };
+        if !egress.is_empty() {
+            self.tl(
+                &format!(
+                    "- {} keep internet access, which they need to call model providers and plugin sources.",
+                    self.codes(&egress)
+                ),
+                &format!(
+                    "- {} は、モデルプロバイダーやプラグイン配布元を呼び出すためインターネットへの通信を維持します。",
+                    self.codes(&egress)
+                ),
+            );
+        }
+        self.block(
+            "bash",
+            &[format!("kubectl get networkpolicy -n {ns}"), format!("kubectl describe networkpolicy -n {ns}")],
+        );
+        if !f.fqdn_users.is_empty() {
+            let (users, domain) = (self.codes(&f.fqdn_users), &f.cluster_domain);
+            self.heading(3, "Namespace and cluster domain", "ネームスペースとクラスタードメイン");
+            self.tl(
+                &format!("The config files of {users} name other Services by their full names (`<service>.{ns}.svc.{domain}`) and resolve them through `kube-dns.kube-system.svc.{domain}`. An overlay that moves the tree to another namespace (kustomize `namespace:`), or a cluster whose DNS domain is not `{domain}`, breaks those names at start: regenerate the tree with `--namespace NAME` and `--cluster-domain DOMAIN` instead."),
+                &format!("{users} の設定ファイルは他の Service を完全修飾名（`<service>.{ns}.svc.{domain}`）で参照し、`kube-dns.kube-system.svc.{domain}` で名前解決します。オーバーレイで別のネームスペースへ移す（kustomize の `namespace:`）場合や、クラスターの DNS ドメインが `{domain}` でない場合は起動時に名前が解決できません。代わりに `--namespace NAME` と `--cluster-domain DOMAIN` を付けてツリーを再生成してください。"),
             );
         }
     }
@@ -1538,17 +1522,10 @@ impl<'a> Renderer<'a> {
             &format!("- RBAC でネームスペース `{ns}` の Secret を読める利用者を制限し、クラスターで Secret の保存時暗号化を有効にしてください。"),
         );
         self.heading(3, "2. Network security", "2. ネットワークセキュリティ");
-        if f.has_network_policies {
-            self.tl(
-                "- NetworkPolicies limit traffic between pods (see [Network](#network)).",
-                "- NetworkPolicy による通信制限（[ネットワーク構成](#ネットワーク構成) を参照）",
-            );
-        } else {
-            self.tl(
-                "- There are no NetworkPolicies yet; add them before going to production.",
-                "- NetworkPolicy はまだありません。本番運用の前に追加してください。",
-            );
-        }
+        self.tl(
+            "- NetworkPolicies limit traffic between pods (see [Network](#network)).",
+            "- NetworkPolicy による通信制限（[ネットワーク構成](#ネットワーク構成) を参照）",
+        );
         match self.entry() {
             Some(e) => self.tl(
                 &format!("- Only `{}` has an externally reachable Service; the other Services are of type ClusterIP or have no Service.", e.name),
@@ -2167,11 +2144,9 @@ impl<'a> Renderer<'a> {
             format!("kubectl get svc -n {ns}"),
             format!("kubectl get endpoints -n {ns}"),
         ];
-        if f.has_network_policies {
-            lines.push(String::new());
-            lines.push(self.pick("# network policies", "# NetworkPolicy 確認").to_string());
-            lines.push(format!("kubectl get networkpolicy -n {ns}"));
-        }
+        lines.push(String::new());
+        lines.push(self.pick("# network policies", "# NetworkPolicy 確認").to_string());
+        lines.push(format!("kubectl get networkpolicy -n {ns}"));
         if let Some(w) = f.workloads.iter().find(|w| w.service_type.is_some()) {
             lines.push(String::new());
             lines.push(self.pick("# name resolution inside the namespace", "# ネームスペース内の名前解決").to_string());
@@ -2497,7 +2472,6 @@ mod tests {
                 resource: "StatefulSet.dify.postgres".into(),
                 reason: "image needs its own UID".into(),
             }],
-            has_network_policies: true,
             migration_job: Some("api-migrate-1-14-1".into()),
             cluster_domain: "cluster.local".into(),
             fqdn_users: vec!["nginx".into()],
@@ -2644,7 +2618,7 @@ mod tests {
     fn without_postgres_api_nginx() {
         let mut f = fixture();
         f.workloads.retain(|w| !["postgres", "api", "nginx", "web"].contains(&w.name.as_str()));
-        f.has_network_policies = false;
+        f.fqdn_users.clear();
         f.migration_job = None;
         for out in both(&f) {
             assert!(!out.contains("pg_dump"));
@@ -2652,7 +2626,6 @@ mod tests {
             assert!(!out.contains("deployment/api "));
             assert!(!out.contains("deployment/api\n"));
             assert!(!out.contains("nginx"));
-            assert!(!out.contains("kubectl get networkpolicy"));
             assert!(!out.contains("LoadBalancer"));
             assert!(out.contains("kubectl apply -k ."));
             assert_commands_reference_existing(&f, &out);
@@ -2670,9 +2643,11 @@ mod tests {
         }
     }
 
+    /// The tree always has `base/networkpolicy.yaml` (emit writes it for every plan): the guide
+    /// always describes the isolation and never says there is none.
     #[test]
-    fn network_isolation_only_with_policies() {
-        let mut f = fixture();
+    fn network_isolation_is_described() {
+        let f = fixture();
         let [en, _] = both(&f);
         assert!(en.contains("`sandbox` reaches only `ssrf-proxy` and DNS"));
         assert!(en.contains("`ssrf-proxy` reaches `sandbox` and DNS, and addresses outside the cluster except"));
@@ -2681,12 +2656,11 @@ mod tests {
         assert!(en.contains("regenerate the tree with `--namespace NAME`"));
         assert!(en.contains("`sandbox`, `web` get the whole `.env` from compose but only inherit it"));
         assert!(en.contains("only `nginx` is reachable"));
-        f.has_network_policies = false;
         for out in both(&f) {
-            assert!(!out.contains("networkpolicy.yaml"));
-            assert!(!out.contains("reaches only"));
-            assert!(!out.contains("Ingress is denied"));
-            assert!(!out.contains("kubectl get networkpolicy"));
+            assert!(out.contains("networkpolicy.yaml"));
+            assert!(out.contains("kubectl get networkpolicy"));
+            assert!(!out.contains("no NetworkPolicies"));
+            assert!(!out.contains("NetworkPolicy はまだありません"));
         }
     }
 
@@ -2719,7 +2693,6 @@ mod tests {
             config_map: "dify-config".into(),
             omitted: vec![],
             security_findings: vec![],
-            has_network_policies: false,
             migration_job: None,
             cluster_domain: "cluster.local".into(),
             fqdn_users: vec![],
