@@ -2186,10 +2186,6 @@ impl<'a> Renderer<'a> {
                 format!("kubectl get secrets -n {ns}"),
             ],
         );
-        self.para(
-            &format!("If the ConfigMap carries a hash suffix, `kubectl describe configmap {cm}` still finds it, because describe matches name prefixes."),
-            &format!("ConfigMap 名にハッシュのサフィックスが付いていても、describe は名前の前方一致で検索するため `kubectl describe configmap {cm}` で参照できます。"),
-        );
 
         if let Some(job) = &f.migration_job {
             self.heading(3, "5. Migration", "5. マイグレーション");
