@@ -59,12 +59,14 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
         tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
     }
     tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n");
-    tree.add("README.md", readme::render(&facts(&plan, rules), settings.lang));
+    tree.add("README.md", readme::render(&facts(&plan, rules, &tree), settings.lang));
     tree.add("GENERATED.md", provenance(project, rules, &plan, &settings.choices));
     Ok((plan, tree))
 }
 
-fn facts(plan: &Plan, rules: &Rules) -> Facts {
+/// What the guide says of the tree: from the plan, and from the emitted `tree` for what emit alone
+/// decides (which workloads have a PodDisruptionBudget).
+fn facts(plan: &Plan, rules: &Rules, tree: &Tree) -> Facts {
     let claim = |c: &plan::Claim, path: &str| ClaimFacts {
         name: c.name.clone(),
         size: c.size.clone(),
@@ -195,6 +197,7 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
                     internet_except: w.internet_except.clone(),
                 }),
                 proxy_denies: proxy_denies(w),
+                pdb: tree.get(&format!("services/{}/pdb.yaml", w.name)).is_some(),
             })
             .collect(),
         secret_files,

@@ -133,6 +133,8 @@ pub struct WorkloadFacts {
     /// An HTTP probe's path and port, and whether its own config answers that path (nginx's
     /// `location = /healthz { return 200; }`) rather than passing it on.
     pub http_probe: Option<(String, u16, bool)>,
+    /// Whether the tree gives it a PodDisruptionBudget (`services/<name>/pdb.yaml`).
+    pub pdb: bool,
     /// Its egress policy, when it has one.
     pub egress: Option<EgressFacts>,
     /// Destinations its proxy config denies before any other access rule (squid's `dst` ACL).
@@ -2220,10 +2222,26 @@ impl<'a> Renderer<'a> {
             "   - ストレージサイズは余裕をもって設定（後から拡張するには `allowVolumeExpansion` 対応の StorageClass が必要）",
         );
         self.tl("2. **Availability**", "2. **高可用性の確保**");
-        self.tl(
-            "   - Spread replicas over several nodes (topology spread constraints or anti-affinity) and add PodDisruptionBudgets.",
-            "   - トポロジー分散制約やアンチアフィニティで Pod を複数ノードに分散し、PodDisruptionBudget を追加",
-        );
+        let pdbs: Vec<&str> = f.workloads.iter().filter(|w| w.pdb).map(|w| w.name.as_str()).collect();
+        if pdbs.is_empty() {
+            self.tl(
+                "   - Spread replicas over several nodes (topology spread constraints or anti-affinity), and give a PodDisruptionBudget to any workload you scale beyond one replica.",
+                "   - トポロジー分散制約やアンチアフィニティで Pod を複数ノードに分散し、1 レプリカを超えてスケールするワークロードには PodDisruptionBudget を追加",
+            );
+        } else {
+            self.tl(
+                &format!(
+                    "   - Spread replicas over several nodes (topology spread constraints or anti-affinity). {} {}; give one to any other workload you scale beyond one replica.",
+                    self.codes(&pdbs),
+                    if pdbs.len() == 1 {
+                        "runs several replicas and already has a PodDisruptionBudget (its `pdb.yaml`)"
+                    } else {
+                        "run several replicas and already have a PodDisruptionBudget (`pdb.yaml` in their folders)"
+                    }
+                ),
+                &format!("   - トポロジー分散制約やアンチアフィニティで Pod を複数ノードに分散。{} は複数レプリカで動き、PodDisruptionBudget（各フォルダの `pdb.yaml`）をすでに持っています。ほかのワークロードを 1 レプリカを超えてスケールする場合は PodDisruptionBudget を追加", self.codes(&pdbs)),
+            );
+        }
         if !data.is_empty() {
             self.tl(
                 &format!(
@@ -2336,6 +2354,7 @@ mod tests {
             init_security: Vec::new(),
             ingress: None,
             http_probe: (name == "nginx").then(|| ("/healthz".into(), 80, true)),
+            pdb: replicas > 1,
             egress: match name {
                 "sandbox" => Some(EgressFacts { reaches: vec!["ssrf-proxy".into()], internet_except: None }),
                 "ssrf-proxy" => Some(EgressFacts {
@@ -2660,6 +2679,19 @@ mod tests {
         }
     }
 
+    /// The production notes name the PodDisruptionBudgets the tree has rather than asking for them.
+    #[test]
+    fn production_notes_name_the_tree_s_pdbs() {
+        let mut f = fixture();
+        let en = render(&f, Lang::En);
+        assert!(en.contains("`web`, `nginx` run several replicas and already have a PodDisruptionBudget"), "{en}");
+        assert!(!en.contains("and add PodDisruptionBudgets"));
+        f.workloads.iter_mut().for_each(|w| w.pdb = false);
+        let en = render(&f, Lang::En);
+        assert!(en.contains("give a PodDisruptionBudget to any workload you scale beyond one replica"));
+        assert!(!en.contains("already have a PodDisruptionBudget"));
+    }
+
     #[test]
     fn deterministic_and_single_trailing_newline() {
         let f = fixture();
@@ -2723,6 +2755,7 @@ mod tests {
             init_security: Vec::new(),
             ingress: None,
             http_probe: None,
+            pdb: false,
             egress: None,
             proxy_denies: vec![],
         });
