@@ -278,6 +278,15 @@ where
     items.into_iter().map(|s| s.as_ref().to_string()).collect::<Vec<_>>().join(", ")
 }
 
+/// Inline-code items joined with `sep`, the last two with `last` (`a`, `b` and `c`).
+fn and_list(items: &[String], sep: &str, last: &str) -> String {
+    let codes: Vec<String> = items.iter().map(|s| code(s)).collect();
+    match codes.split_last() {
+        Some((tail, rest)) if !rest.is_empty() => format!("{}{last}{tail}", rest.join(sep)),
+        _ => codes.join(sep),
+    }
+}
+
 fn ports_text(w: &WorkloadFacts) -> String {
     if w.ports.is_empty() {
         "–".to_string()
@@ -1339,6 +1348,18 @@ impl<'a> Renderer<'a> {
             return;
         };
         let fs = "Amazon EFS, Azure Files, Filestore, NFS, CephFS, ...";
+        // Who waits with the claim: the workloads that mount it.
+        let mut users: Vec<String> = Vec::new();
+        for (w, _) in &st.shared_claim_users {
+            if !users.contains(w) {
+                users.push(w.clone());
+            }
+        }
+        let (users_en, users_ja) = if users.is_empty() {
+            ("the workloads that mount it".to_string(), "それをマウントするワークロード".to_string())
+        } else {
+            (and_list(&users, ", ", " and "), and_list(&users, "、", " と "))
+        };
         match (&st.rwx_class, st.rwx_class_chosen) {
             (Some(sc), _) => self.tl(
                 &format!("- A StorageClass named `{sc}` that offers ReadWriteMany, for the shared claim `{}` (a shared file system: {fs})", c.name),
@@ -1349,8 +1370,8 @@ impl<'a> Renderer<'a> {
                 &format!("- 共有 PVC `{}` 用に、既定の StorageClass が ReadWriteMany に対応していること（共有ファイルシステム: {fs}）", c.name),
             ),
             (None, false) => self.tl(
-                &format!("- **A StorageClass for the shared claim `{}` (ReadWriteMany), chosen by you.** This tree was generated without `--rwx-storage-class`, so the claim asks the cluster's default class, which on EKS, AKS and GKE is block storage (ReadWriteOnce only): it would stay `Pending`, and `api` and `worker` with it. Regenerate with `--rwx-storage-class NAME`, naming a class backed by a shared file system ({fs}), or with `--rwx-storage-class \"\"` if your default class does offer ReadWriteMany", c.name),
-                &format!("- **共有 PVC `{}`（ReadWriteMany）用の StorageClass を選んでください。** このツリーは `--rwx-storage-class` なしで生成されたため、PVC はクラスターの既定のクラスを使います。EKS、AKS、GKE ではこれはブロックストレージ（ReadWriteOnce のみ）で、PVC は `Pending` のままになり、`api` と `worker` も起動しません。共有ファイルシステム（{fs}）のクラスを `--rwx-storage-class NAME` で指定して再生成するか、既定のクラスが ReadWriteMany に対応しているなら `--rwx-storage-class \"\"` で再生成してください", c.name),
+                &format!("- **A StorageClass for the shared claim `{}` (ReadWriteMany), chosen by you.** This tree was generated without `--rwx-storage-class`, so the claim asks the cluster's default class, which on EKS, AKS and GKE is block storage (ReadWriteOnce only): it would stay `Pending`, and {users_en} with it. Regenerate with `--rwx-storage-class NAME`, naming a class backed by a shared file system ({fs}), or with `--rwx-storage-class \"\"` if your default class does offer ReadWriteMany", c.name),
+                &format!("- **共有 PVC `{}`（ReadWriteMany）用の StorageClass を選んでください。** このツリーは `--rwx-storage-class` なしで生成されたため、PVC はクラスターの既定のクラスを使います。EKS、AKS、GKE ではこれはブロックストレージ（ReadWriteOnce のみ）で、PVC は `Pending` のままになり、{users_ja} も起動しません。共有ファイルシステム（{fs}）のクラスを `--rwx-storage-class NAME` で指定して再生成するか、既定のクラスが ReadWriteMany に対応しているなら `--rwx-storage-class \"\"` で再生成してください", c.name),
             ),
         }
         self.tl(
