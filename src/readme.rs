@@ -174,25 +174,80 @@ pub struct SecurityFinding {
     pub reason: String,
 }
 
+/// The guide's templates, one per language: they hold all of its prose (embedded, so the binary
+/// needs no files beside it).
+const TEMPLATE_EN: &str = include_str!("../templates/readme.en.md.j2");
+const TEMPLATE_JA: &str = include_str!("../templates/readme.ja.md.j2");
+
 /// Renders the guide for `facts` in `lang`.
 pub fn render(facts: &Facts, lang: Lang) -> String {
-    let mut r = Renderer { f: facts, lang, out: String::new() };
-    r.title();
-    r.overview();
-    r.deployment();
-    r.service_details();
-    r.network();
-    r.storage();
-    r.security();
-    r.findings();
-    r.operations();
-    r.updating();
-    r.backup();
-    r.removing();
-    r.troubleshooting();
-    r.production();
-    r.links();
-    normalize(&r.out)
+    let view = View::new(facts, lang);
+    let (name, source) = match lang {
+        Lang::En => ("readme.en.md.j2", TEMPLATE_EN),
+        Lang::Ja => ("readme.ja.md.j2", TEMPLATE_JA),
+    };
+    let text = environment()
+        .template_from_named_str(name, source)
+        .and_then(|t| t.render(&view))
+        .unwrap_or_else(|e| panic!("the guide's template {name} does not render: {e:#}"));
+    let product = facts.guide.product.as_deref();
+    normalize(&text.lines().map(|l| own(product, l)).collect::<Vec<_>>().join("\n"))
+}
+
+/// The template engine as the guide uses it: a fact the view lacks is an error, never an empty
+/// string; block tags take their line with them; and the filters for Markdown spans.
+fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.add_filter("code", |s: String| code(&s));
+    env.add_filter("cell", |s: String| cell(&s));
+    // Inline-code items joined with a separator (", " unless given).
+    env.add_filter("codes", |items: Vec<String>, sep: Option<String>| {
+        items.iter().map(|s| code(s)).collect::<Vec<_>>().join(sep.as_deref().unwrap_or(", "))
+    });
+    env
+}
+
+/// A section the old renderer still writes.
+type Section<'a> = fn(&mut Renderer<'a>);
+
+/// What the templates see: facts and the lists and commands made from them.
+#[derive(serde::Serialize)]
+struct View {
+    /// Sections still rendered by [`Renderer`], by name (each moves into the templates in turn).
+    legacy: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl View {
+    fn new<'a>(f: &'a Facts, lang: Lang) -> View {
+        let mut r = Renderer { f, lang, out: String::new() };
+        let mut legacy = std::collections::BTreeMap::new();
+        let sections: [(&'static str, Section<'a>); 15] = [
+            ("title", Renderer::title),
+            ("overview", Renderer::overview),
+            ("deployment", Renderer::deployment),
+            ("service_details", Renderer::service_details),
+            ("network", Renderer::network),
+            ("storage", Renderer::storage),
+            ("security", Renderer::security),
+            ("findings", Renderer::findings),
+            ("operations", Renderer::operations),
+            ("updating", Renderer::updating),
+            ("backup", Renderer::backup),
+            ("removing", Renderer::removing),
+            ("troubleshooting", Renderer::troubleshooting),
+            ("production", Renderer::production),
+            ("links", Renderer::links),
+        ];
+        for (name, section) in sections {
+            section(&mut r);
+            legacy.insert(name, std::mem::take(&mut r.out));
+        }
+        View { legacy }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -321,6 +376,82 @@ fn normalize(s: &str) -> String {
     out
 }
 
+/// The guide's sentences name Dify, whose preset they were written for; for another product
+/// they name it instead, and with none (the generic preset) they speak of the application and its
+/// releases. Dify's own guide is unchanged, byte for byte.
+fn own(product: Option<&str>, text: &str) -> String {
+    match product {
+        Some("Dify") => text.to_string(),
+        Some(p) => {
+            let slug = p.to_lowercase().replace(' ', "-");
+            text.replace("#removing-dify", &format!("#removing-{slug}"))
+                .replace("#dify-の削除", &format!("#{slug}-の削除"))
+                .replace("Dify", p)
+        }
+        // Most lines name nothing to change: one scan for what every pattern below holds.
+        None if !["ify", "uploaded files", "アップロード", "アプリケーション の", "すべての PVC（"]
+            .iter()
+            .any(|k| text.contains(k)) =>
+        {
+            text.to_string()
+        }
+        None => {
+            const NEUTRAL: &[(&str, &str)] = &[
+                ("#removing-dify", "#removing-the-application"),
+                ("#dify-の削除", "#アプリケーションの削除"),
+                (
+                    "from Dify's Docker Compose setup (`docker/docker-compose.yaml` and the files next to it)",
+                    "from its Docker Compose setup (the compose file and the files next to it)",
+                ),
+                (
+                    "の Docker Compose 構成（`docker/docker-compose.yaml` とその周辺ファイル）",
+                    "の Docker Compose 構成（compose ファイルとその周辺ファイル）",
+                ),
+                ("the `docker/` directory of every new Dify release", "the compose setup of every new release"),
+                (
+                    "Dify の新しいリリースごとに、その `docker/` ディレクトリから",
+                    "新しいリリースごとに、その Compose 構成から",
+                ),
+                ("# Dify on Kubernetes", "# The application on Kubernetes"),
+                ("アプリケーション の Docker Compose 構成", "アプリケーションの Docker Compose 構成"),
+                ("path/to/dify/docker/docker-compose.yaml", "path/to/new/compose.yaml"),
+                ("> dify-backup.yaml", "> backup.yaml"),
+                (
+                    "Users' uploaded files, plugins and the other data on the claims below",
+                    "The data on the claims below",
+                ),
+                ("ユーザーがアップロードしたファイル、プラグイン、その他の PVC 上のデータ", "PVC 上のデータ"),
+                (
+                    "every claim: the database, uploaded files, plugins and every other volume",
+                    "every claim and the data on it",
+                ),
+                (
+                    "すべての PVC（データベース、アップロードされたファイル、プラグインなどすべてのボリューム）",
+                    "すべての PVC",
+                ),
+                ("# Dify Kubernetes Deployment", "# アプリケーションの Kubernetes デプロイ"),
+                ("Removing Dify", "Removing the application"),
+                ("Dify の削除", "アプリケーションの削除"),
+                ("a new Dify release", "a new release"),
+                ("an earlier Dify release", "an earlier release"),
+                ("every Dify release", "every release"),
+                ("新しい Dify リリース", "新しいリリース"),
+                ("以前の Dify リリース", "以前のリリース"),
+                ("Dify のリリースごとに", "リリースごとに"),
+                ("Dify's", "the application's"),
+                ("Dify の", "アプリケーションの"),
+                ("Dify が", "アプリケーションが"),
+            ];
+            let mut out = text.to_string();
+            for (from, to) in NEUTRAL {
+                out = out.replace(from, to);
+            }
+            let rest = if out.is_ascii() { "the application" } else { "アプリケーション" };
+            out.replace("Dify", rest)
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Renderer
 // ---------------------------------------------------------------------------
@@ -339,87 +470,10 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Appends one line, in the application's own name (see `own`).
+    /// Appends one line.
     fn line(&mut self, s: &str) {
-        let s = self.own(s);
-        self.out.push_str(&s);
+        self.out.push_str(s);
         self.out.push('\n');
-    }
-
-    /// The guide's sentences name Dify, whose preset they were written for; for another product
-    /// they name it instead, and with none (the generic preset) they speak of the application and its
-    /// releases. Dify's own guide is unchanged, byte for byte.
-    fn own(&self, text: &str) -> String {
-        match self.f.guide.product.as_deref() {
-            Some("Dify") => text.to_string(),
-            Some(p) => {
-                let slug = p.to_lowercase().replace(' ', "-");
-                text.replace("#removing-dify", &format!("#removing-{slug}"))
-                    .replace("#dify-の削除", &format!("#{slug}-の削除"))
-                    .replace("Dify", p)
-            }
-            // Most lines name nothing to change: one scan for what every pattern below holds.
-            None if !["ify", "uploaded files", "アップロード", "アプリケーション の", "すべての PVC（"]
-                .iter()
-                .any(|k| text.contains(k)) =>
-            {
-                text.to_string()
-            }
-            None => {
-                const NEUTRAL: &[(&str, &str)] = &[
-                    ("#removing-dify", "#removing-the-application"),
-                    ("#dify-の削除", "#アプリケーションの削除"),
-                    (
-                        "from Dify's Docker Compose setup (`docker/docker-compose.yaml` and the files next to it)",
-                        "from its Docker Compose setup (the compose file and the files next to it)",
-                    ),
-                    (
-                        "の Docker Compose 構成（`docker/docker-compose.yaml` とその周辺ファイル）",
-                        "の Docker Compose 構成（compose ファイルとその周辺ファイル）",
-                    ),
-                    ("the `docker/` directory of every new Dify release", "the compose setup of every new release"),
-                    (
-                        "Dify の新しいリリースごとに、その `docker/` ディレクトリから",
-                        "新しいリリースごとに、その Compose 構成から",
-                    ),
-                    ("# Dify on Kubernetes", "# The application on Kubernetes"),
-                    ("アプリケーション の Docker Compose 構成", "アプリケーションの Docker Compose 構成"),
-                    ("path/to/dify/docker/docker-compose.yaml", "path/to/new/compose.yaml"),
-                    ("> dify-backup.yaml", "> backup.yaml"),
-                    (
-                        "Users' uploaded files, plugins and the other data on the claims below",
-                        "The data on the claims below",
-                    ),
-                    ("ユーザーがアップロードしたファイル、プラグイン、その他の PVC 上のデータ", "PVC 上のデータ"),
-                    (
-                        "every claim: the database, uploaded files, plugins and every other volume",
-                        "every claim and the data on it",
-                    ),
-                    (
-                        "すべての PVC（データベース、アップロードされたファイル、プラグインなどすべてのボリューム）",
-                        "すべての PVC",
-                    ),
-                    ("# Dify Kubernetes Deployment", "# アプリケーションの Kubernetes デプロイ"),
-                    ("Removing Dify", "Removing the application"),
-                    ("Dify の削除", "アプリケーションの削除"),
-                    ("a new Dify release", "a new release"),
-                    ("an earlier Dify release", "an earlier release"),
-                    ("every Dify release", "every release"),
-                    ("新しい Dify リリース", "新しいリリース"),
-                    ("以前の Dify リリース", "以前のリリース"),
-                    ("Dify のリリースごとに", "リリースごとに"),
-                    ("Dify's", "the application's"),
-                    ("Dify の", "アプリケーションの"),
-                    ("Dify が", "アプリケーションが"),
-                ];
-                let mut out = text.to_string();
-                for (from, to) in NEUTRAL {
-                    out = out.replace(from, to);
-                }
-                let rest = if out.is_ascii() { "the application" } else { "アプリケーション" };
-                out.replace("Dify", rest)
-            }
-        }
     }
 
     /// Appends one line in the current language.
@@ -2711,6 +2765,61 @@ mod tests {
         let en = render(&f, Lang::En);
         assert!(en.contains("give a PodDisruptionBudget to any workload you scale beyond one replica"));
         assert!(!en.contains("already have a PodDisruptionBudget"));
+    }
+
+    /// Every key of a serialized view, at any depth.
+    fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    out.insert(k.clone());
+                    keys(v, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+
+    /// The identifiers a template's tags (`{{ … }}`, `{% … %}`) name, string literals left out.
+    fn identifiers(template: &str) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut rest = template;
+        while let Some(start) = rest.find("{{").into_iter().chain(rest.find("{%")).min() {
+            let close = if rest[start..].starts_with("{{") { "}}" } else { "%}" };
+            let end = rest[start..].find(close).map_or(rest.len(), |e| start + e);
+            let mut tag = String::new();
+            let mut quote = None;
+            for c in rest[start + 2..end].chars() {
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None if c == '"' || c == '\'' => quote = Some(c),
+                    None => tag.push(c),
+                }
+            }
+            out.extend(
+                tag.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|t| t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
+                    .map(str::to_string),
+            );
+            rest = &rest[(end + 2).min(rest.len())..];
+        }
+        out
+    }
+
+    /// A fact (a field of the view, at any depth) one language's template mentions, the other must
+    /// mention too: the two guides say the same things.
+    #[test]
+    fn both_templates_use_the_same_facts() {
+        let mut fields = std::collections::BTreeSet::new();
+        keys(&serde_json::to_value(View::new(&fixture(), Lang::En)).unwrap(), &mut fields);
+        let used = |t: &str| identifiers(t).intersection(&fields).cloned().collect::<Vec<_>>();
+        let (en, ja) = (used(TEMPLATE_EN), used(TEMPLATE_JA));
+        assert!(!en.is_empty());
+        let only = |a: &[String], b: &[String]| a.iter().filter(|x| !b.contains(x)).cloned().collect::<Vec<_>>();
+        assert_eq!(only(&en, &ja), Vec::<String>::new(), "facts only the English template uses");
+        assert_eq!(only(&ja, &en), Vec::<String>::new(), "facts only the Japanese template uses");
     }
 
     #[test]
