@@ -7,14 +7,15 @@ mod common;
 use common::*;
 use compose2dify::readme::Lang;
 use compose2dify::rules::{self, Preset};
-use compose2dify::{generate, upstream, Settings};
+use compose2dify::{upstream, Settings};
 
 /// The guide of the tree made from `compose` with `preset` in `lang`.
 fn guide(compose: std::path::PathBuf, preset: Preset, lang: Lang) -> String {
     let opts = upstream::Options { compose, ..Default::default() };
     let project = upstream::load(&opts).expect("load");
     let rules = rules::load(preset, None).expect("rules");
-    let (_, tree) = generate(&project, &rules, Settings { lang, ..Default::default() }).expect("generate");
+    let (_, tree) =
+        compose2dify::generate(&project, &rules, Settings { lang, ..Default::default() }).expect("generate");
     tree.get("README.md").expect("README.md").to_string()
 }
 
@@ -42,5 +43,37 @@ fn generic_guide_of_each_corpus_family() {
         for (lang, tag) in [(Lang::En, "en"), (Lang::Ja, "ja")] {
             insta::assert_snapshot!(format!("generic-{case}-{tag}"), guide(corpus(case), Preset::Generic, lang));
         }
+    }
+}
+
+/// The guide of a tree made with the command line's choices: Secrets from outside the tree, chosen
+/// storage classes, an Ingress.
+#[test]
+fn guide_with_choices() {
+    let newest = RELEASES.last().expect("a vendored release");
+    let cases: [(&str, &[&str]); 2] = [
+        (
+            "external-secrets-en",
+            &[
+                "--secrets",
+                "external-secrets",
+                "--secret-store",
+                "vault",
+                "--storage-class",
+                "gp3",
+                "--rwx-storage-class",
+                "efs",
+                "--ingress-host",
+                "dify.example.com",
+            ],
+        ),
+        ("external-ja", &["--secrets", "external", "--rwx-storage-class", "", "--lang", "ja"]),
+    ];
+    for (name, args) in cases {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("k8s");
+        generate(newest, &out, args);
+        let readme = std::fs::read_to_string(out.join("README.md")).expect("README.md");
+        insta::assert_snapshot!(format!("guide-{newest}-{name}"), readme);
     }
 }
