@@ -204,11 +204,42 @@ fn environment() -> minijinja::Environment<'static> {
     env.set_keep_trailing_newline(true);
     env.add_filter("code", |s: String| code(&s));
     env.add_filter("cell", |s: String| cell(&s));
+    env.add_filter("layout", layout);
     // Inline-code items joined with a separator (", " unless given).
     env.add_filter("codes", |items: Vec<String>, sep: Option<String>| {
         items.iter().map(|s| code(s)).collect::<Vec<_>>().join(sep.as_deref().unwrap_or(", "))
     });
     env
+}
+
+fn claim_view(f: &Facts, c: &ClaimFacts) -> ClaimView {
+    ClaimView {
+        name: c.name.clone(),
+        size: c.size.clone(),
+        access_mode: c.access_mode.clone(),
+        short_mode: short_mode(&c.access_mode).to_string(),
+        mount_path: c.mount_path.clone(),
+        shared: f.shared_claim.as_ref().is_some_and(|s| s.name == c.name),
+    }
+}
+
+/// Aligns a layout drawing's notes: each `path # note` line becomes the path, padded to two past the
+/// longest path, then `# note`.
+fn layout(text: String) -> String {
+    let rows: Vec<(&str, Option<&str>)> =
+        text.lines().map(|l| l.split_once(" # ").map_or((l, None), |(p, n)| (p, Some(n)))).collect();
+    let width = rows.iter().map(|(p, _)| p.chars().count()).max().unwrap_or(0) + 2;
+    let mut out = String::new();
+    for (path, note) in rows {
+        out.push_str(path);
+        if let Some(note) = note {
+            out.push_str(&" ".repeat(width - path.chars().count()));
+            out.push_str("# ");
+            out.push_str(note);
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// A section the old renderer still writes.
@@ -235,6 +266,56 @@ struct View {
     single_data: Vec<String>,
     /// The application's own links (the rules').
     links: Vec<LinkView>,
+    /// Name of the shared ConfigMap.
+    config_map: String,
+    secrets: SecretsView,
+    /// The shared claim, when there is one.
+    shared_claim: Option<ClaimView>,
+    /// Workloads in folder order.
+    workloads: Vec<WorkloadView>,
+    migration_job: Option<String>,
+    /// Upstream services left out, with the reason.
+    omitted: Vec<OmittedView>,
+}
+
+/// Where the Secrets' values come from.
+#[derive(serde::Serialize)]
+struct SecretsView {
+    /// `files`, `external` or `external-secrets` (`--secrets`).
+    source: &'static str,
+    /// Whether `base/` holds a `secret.yaml.example`.
+    base_template: bool,
+}
+
+#[derive(serde::Serialize)]
+struct ClaimView {
+    name: String,
+    size: String,
+    access_mode: String,
+    /// `RWO`, `RWX`, ...
+    short_mode: String,
+    mount_path: String,
+    /// Whether it is the shared claim.
+    shared: bool,
+}
+
+#[derive(serde::Serialize)]
+struct WorkloadView {
+    name: String,
+    upstream: String,
+    kind: String,
+    replicas: i32,
+    ports: Vec<u16>,
+    probe: Option<String>,
+    claims: Vec<ClaimView>,
+    /// The rules' title (in the guide's language), else the folder name.
+    title: String,
+}
+
+#[derive(serde::Serialize)]
+struct OmittedView {
+    service: String,
+    reason: String,
 }
 
 #[derive(serde::Serialize)]
@@ -254,8 +335,7 @@ impl View {
     fn new<'a>(f: &'a Facts, lang: Lang) -> View {
         let mut r = Renderer { f, lang, out: String::new() };
         let mut legacy = std::collections::BTreeMap::new();
-        let sections: [(&'static str, Section<'a>); 10] = [
-            ("overview", Renderer::overview),
+        let sections: [(&'static str, Section<'a>); 9] = [
             ("deployment", Renderer::deployment),
             ("service_details", Renderer::service_details),
             ("network", Renderer::network),
@@ -298,6 +378,39 @@ impl View {
                 .map(|w| w.name.clone())
                 .collect(),
             links: f.guide.links.iter().map(|l| LinkView { title: pick(&l.en, &l.ja), url: l.url.clone() }).collect(),
+            config_map: f.config_map.clone(),
+            secrets: SecretsView {
+                source: match f.secret_source {
+                    SecretSource::Files => "files",
+                    SecretSource::External => "external",
+                    SecretSource::ExternalSecrets { .. } => "external-secrets",
+                },
+                base_template: f.secret_files.iter().any(|p| p == "base/secret.yaml.example"),
+            },
+            shared_claim: f.shared_claim.as_ref().map(|c| claim_view(f, c)),
+            workloads: f
+                .workloads
+                .iter()
+                .map(|w| WorkloadView {
+                    name: w.name.clone(),
+                    upstream: w.upstream.clone(),
+                    kind: w.kind.clone(),
+                    replicas: w.replicas,
+                    ports: w.ports.clone(),
+                    probe: w.probe.clone(),
+                    claims: w.claims.iter().map(|c| claim_view(f, c)).collect(),
+                    title: match known(&f.guide, w) {
+                        Some(k) => pick(&k.title.en, &k.title.ja),
+                        None => w.name.clone(),
+                    },
+                })
+                .collect(),
+            migration_job: f.migration_job.clone(),
+            omitted: f
+                .omitted
+                .iter()
+                .map(|(service, reason)| OmittedView { service: service.clone(), reason: reason.clone() })
+                .collect(),
         }
     }
 }
@@ -782,162 +895,6 @@ impl<'a> Renderer<'a> {
     }
 
     // ---- sections --------------------------------------------------------
-
-    fn overview(&mut self) {
-        self.heading(2, "Overview", "構成概要");
-        self.heading(3, "Layout", "ディレクトリ構成");
-        let f = self.f;
-        let ns = self.ns();
-        let mut entries: Vec<(String, String)> = vec![
-            ("k8s/".into(), String::new()),
-            ("├── README.md".into(), self.pick("this guide", "このガイド").into()),
-            (
-                "├── kustomization.yaml".into(),
-                self.pick("ties base/ and every service together", "全体統合（base/ と全サービス）").into(),
-            ),
-            ("├── base/".into(), self.pick("shared resources", "共通リソース").into()),
-        ];
-        let mut base: Vec<(String, String)> = vec![
-            ("kustomization.yaml".into(), String::new()),
-            ("namespace.yaml".into(), self.pick(format!("namespace {ns}"), format!("ネームスペース {ns}"))),
-            (
-                "configmap.yaml".into(),
-                self.pick(
-                    format!("{}: shared non-secret settings", f.config_map),
-                    format!("{}: 共通設定（非機密情報）", f.config_map),
-                ),
-            ),
-        ];
-        if matches!(f.secret_source, SecretSource::ExternalSecrets { .. }) {
-            base.push((
-                "external-secret.yaml".into(),
-                self.pick("ExternalSecret that makes the shared Secret", "共通の Secret を作成する ExternalSecret")
-                    .into(),
-            ));
-        } else if f.secret_files.iter().any(|p| p == "base/secret.yaml.example") {
-            base.push((
-                "secret.yaml.example".into(),
-                self.pick("template for secret.yaml (shared secrets)", "secret.yaml のテンプレート（共通の機密情報）")
-                    .into(),
-            ));
-        }
-        if let Some(c) = &f.shared_claim {
-            base.push((
-                "pvc.yaml".into(),
-                self.pick(
-                    format!("{}: shared storage ({}, {})", c.name, c.size, c.access_mode),
-                    format!("{}: 共有ストレージ（{}、{}）", c.name, c.size, c.access_mode),
-                ),
-            ));
-        }
-        base.push(("networkpolicy.yaml".into(), self.pick("network policies", "ネットワークポリシー").into()));
-        let n = base.len();
-        for (i, (file, note)) in base.into_iter().enumerate() {
-            let branch = if i + 1 == n { "└──" } else { "├──" };
-            entries.push((format!("│   {branch} {file}"), note));
-        }
-        let scripts = f.secret_source == SecretSource::Files;
-        let (services_branch, services_indent) = if scripts { ("├──", "│  ") } else { ("└──", "   ") };
-        if !f.workloads.is_empty() {
-            entries.push((
-                format!("{services_branch} services/"),
-                self.pick(
-                    "one folder per workload, each with its own kustomization.yaml",
-                    "サービスごとのフォルダ（それぞれ kustomization.yaml を持つ）",
-                )
-                .into(),
-            ));
-            let n = f.workloads.len();
-            for (i, w) in f.workloads.iter().enumerate() {
-                let branch = if i + 1 == n { "└──" } else { "├──" };
-                let note = format!("{} ({})", self.title_of(w), w.kind);
-                let note = match self.lang {
-                    Lang::En => note,
-                    Lang::Ja => note.replace(" (", "（").replace(')', "）"),
-                };
-                entries.push((format!("{services_indent} {branch} {}/", w.name), note));
-            }
-        }
-        if scripts {
-            entries.push(("└── scripts/".into(), String::new()));
-            entries.push((
-                "    └── setup-secrets.sh".into(),
-                self.pick("creates every secret.yaml with random values", "すべての secret.yaml をランダム値で作成")
-                    .into(),
-            ));
-        }
-        let width = entries.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) + 2;
-        let lines: Vec<String> = entries
-            .iter()
-            .map(|(l, note)| {
-                if note.is_empty() {
-                    l.clone()
-                } else {
-                    let pad = width.saturating_sub(l.chars().count());
-                    format!("{l}{}# {note}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        self.block("", &lines);
-
-        if !f.workloads.is_empty() {
-            self.heading(3, "Workloads", "ワークロード一覧");
-            let header = self.pick(
-                ["Folder", "Upstream service", "Kind", "Replicas", "Ports", "Probe", "Storage"],
-                ["フォルダ", "元のサービス", "種類", "レプリカ数", "ポート", "プローブ", "ストレージ"],
-            );
-            let shared_label = self.pick("shared", "共有");
-            let rows: Vec<Vec<String>> = f
-                .workloads
-                .iter()
-                .map(|w| {
-                    let storage = if w.claims.is_empty() {
-                        "–".to_string()
-                    } else {
-                        w.claims
-                            .iter()
-                            .map(|c| {
-                                if self.is_shared(&c.name) {
-                                    format!("`{}` ({shared_label})", c.name)
-                                } else {
-                                    format!("`{}` {} {}", c.name, c.size, short_mode(&c.access_mode))
-                                }
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    vec![
-                        format!("`services/{}/`", w.name),
-                        code(&w.upstream),
-                        w.kind.clone(),
-                        w.replicas.to_string(),
-                        ports_text(w),
-                        w.probe.clone().unwrap_or_else(|| "–".into()),
-                        storage,
-                    ]
-                })
-                .collect();
-            self.table(&header, &rows);
-        }
-
-        if let Some(job) = &f.migration_job {
-            self.para(
-                &format!("Database migrations run once per release in the Job `{job}`."),
-                &format!("データベースのマイグレーションは、リリースごとに Job `{job}` で一度だけ実行されます。"),
-            );
-        }
-
-        if !f.omitted.is_empty() {
-            self.heading(3, "Not included", "含まれていないサービス");
-            self.tl(
-                "These upstream services are deliberately left out of this tree:",
-                "次の上流サービスは、意図的にこのツリーに含めていません。",
-            );
-            let header = self.pick(["Upstream service", "Reason"], ["上流サービス", "理由"]);
-            let rows: Vec<Vec<String>> = f.omitted.iter().map(|(s, why)| vec![code(s), why.clone()]).collect();
-            self.table(&header, &rows);
-        }
-    }
 
     fn deployment(&mut self) {
         let f = self.f;
