@@ -57,7 +57,7 @@ pub struct Facts {
 }
 
 /// One public-URL setting in the tree.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PublicUrlFacts {
     pub key: String,
     pub value: String,
@@ -205,11 +205,54 @@ fn environment() -> minijinja::Environment<'static> {
     env.add_filter("code", |s: String| code(&s));
     env.add_filter("cell", |s: String| cell(&s));
     env.add_filter("layout", layout);
-    // Inline-code items joined with a separator (", " unless given).
-    env.add_filter("codes", |items: Vec<String>, sep: Option<String>| {
-        items.iter().map(|s| code(s)).collect::<Vec<_>>().join(sep.as_deref().unwrap_or(", "))
+    // Inline-code items joined with a separator (", " unless given), the last two with `last` when
+    // given (`a`, `b` and `c`).
+    env.add_filter("codes", |items: Vec<String>, sep: Option<String>, last: Option<String>| {
+        let codes: Vec<String> = items.iter().map(|s| code(s)).collect();
+        let sep = sep.as_deref().unwrap_or(", ");
+        match (codes.split_last(), last) {
+            (Some((tail, rest)), Some(last)) if !rest.is_empty() => format!("{}{last}{tail}", rest.join(sep)),
+            _ => codes.join(sep),
+        }
     });
     env
+}
+
+/// Every key of every Secret that carries a placeholder, with the other keys that share its value.
+fn secret_keys(f: &Facts) -> Vec<SecretKeyView> {
+    let mut rows = Vec::new();
+    for secret in &f.secrets {
+        for (key, vars) in secret.keys.iter().filter(|(_, v)| !v.is_empty()) {
+            let same: Vec<String> = vars
+                .iter()
+                .map(|var| {
+                    let others: Vec<String> = f
+                        .secrets
+                        .iter()
+                        .flat_map(|s| s.keys.iter().map(move |(k, v)| (s, k, v)))
+                        .filter(|(s, k, v)| v.contains(var) && !(s.name == secret.name && *k == key))
+                        .map(|(s, k, _)| format!("{}/{k}", s.name))
+                        .collect();
+                    others.join(", ")
+                })
+                .collect();
+            rows.push(SecretKeyView { secret: secret.name.clone(), key: key.clone(), same_as: same.join(", ") });
+        }
+    }
+    rows
+}
+
+/// Every variable the Secrets are made of, with the `Secret/key`s that read it.
+fn remote_keys(f: &Facts) -> Vec<RemoteKeyView> {
+    let mut used: std::collections::BTreeMap<&String, Vec<String>> = Default::default();
+    for secret in &f.secrets {
+        for (key, vars) in &secret.keys {
+            for var in vars {
+                used.entry(var).or_default().push(format!("{}/{key}", secret.name));
+            }
+        }
+    }
+    used.into_iter().map(|(var, read_as)| RemoteKeyView { variable: var.clone(), read_as }).collect()
 }
 
 fn claim_view(f: &Facts, c: &ClaimFacts) -> ClaimView {
@@ -276,6 +319,67 @@ struct View {
     migration_job: Option<String>,
     /// Upstream services left out, with the reason.
     omitted: Vec<OmittedView>,
+    storage: StorageView,
+    /// The first workload exposed through a Service of type LoadBalancer.
+    load_balancer: Option<String>,
+    /// The settings that send a browser somewhere, and whether any is empty or local.
+    public_urls: Vec<PublicUrlFacts>,
+    public_urls_local: bool,
+    /// The workload that receives outside traffic.
+    entry: Option<EntryView>,
+    /// The folder the guide shows applying alone.
+    apply_example: Option<String>,
+    /// Kinds for `kubectl get` (`statefulsets`, `deployments`, `jobs`), those the tree has.
+    status_kinds: Vec<&'static str>,
+    /// The workload whose logs the status check follows (`deployment/api`).
+    log_example: Option<String>,
+    /// First pods of the StatefulSets (`postgres-0`).
+    sts_pods: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct StorageView {
+    /// Class of the ReadWriteOnce claims; none: the cluster's default.
+    rwo_class: Option<String>,
+    /// Class of the ReadWriteMany claims; none: the cluster's default.
+    rwx_class: Option<String>,
+    /// Whether the operator chose the ReadWriteMany class (`--rwx-storage-class`).
+    rwx_chosen: bool,
+    /// Workloads that mount the shared claim, each once.
+    shared_users: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct EntryView {
+    name: String,
+    service_type: String,
+    /// Its first port (80 when it has none).
+    port: u16,
+    /// The host of an Ingress in front of it, and whether it serves TLS.
+    ingress_host: Option<String>,
+    ingress_tls: bool,
+}
+
+/// A Secret's key that carries a placeholder, and the other keys that share its value.
+#[derive(serde::Serialize)]
+struct SecretKeyView {
+    secret: String,
+    key: String,
+    same_as: String,
+}
+
+/// A remote key of the secret store and the Secret keys that read it.
+#[derive(serde::Serialize)]
+struct RemoteKeyView {
+    variable: String,
+    read_as: Vec<String>,
+}
+
+/// A `secret.yaml.example` and the `secret.yaml` made from it.
+#[derive(serde::Serialize)]
+struct SecretFileView {
+    example: String,
+    target: String,
 }
 
 /// Where the Secrets' values come from.
@@ -285,6 +389,15 @@ struct SecretsView {
     source: &'static str,
     /// Whether `base/` holds a `secret.yaml.example`.
     base_template: bool,
+    /// Every secret template, with the file made from it.
+    files: Vec<SecretFileView>,
+    /// `external`: every key with a placeholder.
+    keys: Vec<SecretKeyView>,
+    /// `external-secrets`: the store, its kind, the remote keys' prefix and the remote keys.
+    store: String,
+    store_kind: String,
+    prefix: String,
+    remote_keys: Vec<RemoteKeyView>,
 }
 
 #[derive(serde::Serialize)]
@@ -310,6 +423,8 @@ struct WorkloadView {
     claims: Vec<ClaimView>,
     /// The rules' title (in the guide's language), else the folder name.
     title: String,
+    /// `deployment/api`, `statefulset/postgres`, ...
+    kref: String,
 }
 
 #[derive(serde::Serialize)]
@@ -335,8 +450,7 @@ impl View {
     fn new<'a>(f: &'a Facts, lang: Lang) -> View {
         let mut r = Renderer { f, lang, out: String::new() };
         let mut legacy = std::collections::BTreeMap::new();
-        let sections: [(&'static str, Section<'a>); 9] = [
-            ("deployment", Renderer::deployment),
+        let sections: [(&'static str, Section<'a>); 8] = [
             ("service_details", Renderer::service_details),
             ("network", Renderer::network),
             ("storage", Renderer::storage),
@@ -386,6 +500,28 @@ impl View {
                     SecretSource::ExternalSecrets { .. } => "external-secrets",
                 },
                 base_template: f.secret_files.iter().any(|p| p == "base/secret.yaml.example"),
+                files: f
+                    .secret_files
+                    .iter()
+                    .map(|p| SecretFileView {
+                        example: p.clone(),
+                        target: p.strip_suffix(".example").unwrap_or(p).to_string(),
+                    })
+                    .collect(),
+                keys: secret_keys(f),
+                store: match &f.secret_source {
+                    SecretSource::ExternalSecrets { store, .. } => store.clone(),
+                    _ => String::new(),
+                },
+                store_kind: match &f.secret_source {
+                    SecretSource::ExternalSecrets { store_kind, .. } => store_kind.clone(),
+                    _ => String::new(),
+                },
+                prefix: match &f.secret_source {
+                    SecretSource::ExternalSecrets { prefix, .. } => prefix.clone(),
+                    _ => String::new(),
+                },
+                remote_keys: remote_keys(f),
             },
             shared_claim: f.shared_claim.as_ref().map(|c| claim_view(f, c)),
             workloads: f
@@ -399,6 +535,7 @@ impl View {
                     ports: w.ports.clone(),
                     probe: w.probe.clone(),
                     claims: w.claims.iter().map(|c| claim_view(f, c)).collect(),
+                    kref: kref(w),
                     title: match known(&f.guide, w) {
                         Some(k) => pick(&k.title.en, &k.title.ja),
                         None => w.name.clone(),
@@ -406,6 +543,45 @@ impl View {
                 })
                 .collect(),
             migration_job: f.migration_job.clone(),
+            storage: StorageView {
+                rwo_class: f.storage.rwo_class.clone(),
+                rwx_class: f.storage.rwx_class.clone(),
+                rwx_chosen: f.storage.rwx_class_chosen,
+                shared_users: f.storage.shared_claim_users.iter().fold(Vec::new(), |mut users, (w, _)| {
+                    if !users.contains(w) {
+                        users.push(w.clone());
+                    }
+                    users
+                }),
+            },
+            load_balancer: f
+                .workloads
+                .iter()
+                .find(|w| w.service_type.as_deref() == Some("LoadBalancer"))
+                .map(|w| w.name.clone()),
+            public_urls: f.public_urls.clone(),
+            public_urls_local: f
+                .public_urls
+                .iter()
+                .any(|u| u.value.is_empty() || u.value.contains("://localhost") || u.value.contains("://127.0.0.1")),
+            entry: r.entry().map(|e| EntryView {
+                name: e.name.clone(),
+                service_type: e.service_type.clone().unwrap_or_default(),
+                port: e.ports.first().copied().unwrap_or(80),
+                ingress_host: e.ingress.as_ref().map(|(h, _)| h.clone()),
+                ingress_tls: e.ingress.as_ref().is_some_and(|(_, tls)| *tls),
+            }),
+            apply_example: r.by_key("postgres").or_else(|| f.workloads.first()).map(|w| w.name.clone()),
+            status_kinds: [
+                ("statefulsets", f.workloads.iter().any(is_statefulset)),
+                ("deployments", f.workloads.iter().any(is_deployment)),
+                ("jobs", f.migration_job.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(kind, has)| has.then_some(kind))
+            .collect(),
+            log_example: r.deployment_named("api").map(kref),
+            sts_pods: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| format!("{}-0", w.name)).collect(),
             omitted: f
                 .omitted
                 .iter()
@@ -496,15 +672,6 @@ where
     S: AsRef<str>,
 {
     items.into_iter().map(|s| s.as_ref().to_string()).collect::<Vec<_>>().join(", ")
-}
-
-/// Inline-code items joined with `sep`, the last two with `last` (`a`, `b` and `c`).
-fn and_list(items: &[String], sep: &str, last: &str) -> String {
-    let codes: Vec<String> = items.iter().map(|s| code(s)).collect();
-    match codes.split_last() {
-        Some((tail, rest)) if !rest.is_empty() => format!("{}{last}{tail}", rest.join(sep)),
-        _ => codes.join(sep),
-    }
 }
 
 fn ports_text(w: &WorkloadFacts) -> String {
@@ -676,41 +843,6 @@ impl<'a> Renderer<'a> {
         self.blank();
     }
 
-    /// Where browsers, webhook callers and plugins are sent, and how to change it.
-    fn public_urls(&mut self, f: &Facts) {
-        if f.public_urls.is_empty() {
-            return;
-        }
-        self.heading(4, "Public URL", "公開 URL");
-        let local = |v: &str| v.is_empty() || v.contains("://localhost") || v.contains("://127.0.0.1");
-        if f.public_urls.iter().any(|u| local(&u.value)) {
-            self.para(
-                "Browsers, webhook callers and plugins are sent to the addresses below. As generated, some are empty (Dify then derives the address from each request) or point at `localhost`, which only works on the machine that runs Docker Compose: the web UI's WebSocket, triggers and plugin endpoints would fail for every user. Regenerate with the address users type in their browser; it is written into every ConfigMap that holds one of these settings (with `--ingress-host` and no `--public-url`, the Ingress's host is used):",
-                "ブラウザ、Webhook の呼び出し元、プラグインは以下のアドレスに送られます。生成時点では空（Dify がリクエストごとに組み立てる）か `localhost` を指しており、`localhost` は Docker Compose を実行するマシンでしか通じません（Web UI の WebSocket、トリガー、プラグインのエンドポイントが利用者全員で失敗します）。利用者がブラウザに入力するアドレスを指定して再生成してください。これらの設定を持つすべての ConfigMap に書き込まれます（`--public-url` なしで `--ingress-host` を指定した場合は Ingress のホストが使われます）。",
-            );
-            self.block(
-                "bash",
-                &["compose2dify docker/docker-compose.yaml -o k8s --public-url https://dify.example.com".to_string()],
-            );
-        } else {
-            self.para(
-                "Browsers, webhook callers and plugins are sent to the addresses below, set from `--public-url` (or the Ingress's host). To change them, regenerate with another `--public-url`:",
-                "ブラウザ、Webhook の呼び出し元、プラグインは以下のアドレスに送られます（`--public-url` または Ingress のホストから設定）。変更する場合は別の `--public-url` で再生成してください。",
-            );
-        }
-        let header = self.pick(["setting", "value", "held in"], ["設定", "値", "ConfigMap ファイル"]);
-        let empty = self.pick("(empty)", "（空）");
-        let rows: Vec<Vec<String>> = f
-            .public_urls
-            .iter()
-            .map(|u| {
-                let value = if u.value.is_empty() { empty.to_string() } else { code(&u.value) };
-                vec![code(&u.key), value, u.files.iter().map(|x| code(x)).collect::<Vec<_>>().join(", ")]
-            })
-            .collect();
-        self.table(&header, &rows);
-    }
-
     fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
         self.blank();
         self.line(&format!("| {} |", header.join(" | ")));
@@ -796,369 +928,7 @@ impl<'a> Renderer<'a> {
         items.iter().map(|s| code(s.as_ref())).collect::<Vec<_>>().join(sep)
     }
 
-    /// Whether the Secrets' values live outside the tree (`--secrets external` or `external-secrets`).
-    fn secrets_outside(&self) -> bool {
-        self.f.secret_source != SecretSource::Files
-    }
-
-    /// Step 2 when the tree only names its Secrets: every Secret with its keys, which keys share a
-    /// value, and how to make them.
-    fn secrets_from_outside(&mut self) {
-        let ns = self.ns();
-        match self.f.secret_source.clone() {
-            SecretSource::External => {
-                self.para(
-                    &format!("This tree names its Secrets but holds no secret data, so it can be deployed from a fresh clone (Argo CD, Flux). The Secrets below must exist in the namespace `{ns}` before the pods start. One command makes every one of them with random values, with the same value wherever keys must agree, through kubectl's current context; run again (after an upgrade), it adds the keys that are missing and never changes a value:"),
-                    &format!("このツリーは Secret を名前で参照するだけで、機密データを含みません。そのため新しいクローンからそのままデプロイできます（Argo CD、Flux）。下記の Secret は Pod の起動前にネームスペース `{ns}` に存在している必要があります。次のコマンドひとつで、kubectl の現在のコンテキストを通じてすべてをランダム値で作成します（一致が必要なキーには同じ値）。アップグレード後に再実行すると、足りないキーだけを追加し、既存の値は変更しません。"),
-                );
-                self.block("bash", &["compose2dify secrets k8s --apply".to_string()]);
-                self.para(
-                    "The `secret.yaml.example` files beside each kustomization are the templates it reads; they hold placeholders only.",
-                    "各 kustomization の隣にある `secret.yaml.example` は、このコマンドが読むテンプレートで、プレースホルダーだけを含みます。",
-                );
-                let rows = self.secret_rows();
-                self.table(
-                    &[
-                        self.pick("Secret", "Secret"),
-                        self.pick("key", "キー"),
-                        self.pick("same value as", "同じ値にするキー"),
-                    ],
-                    &rows,
-                );
-            }
-            SecretSource::ExternalSecrets { store, store_kind, prefix } => {
-                self.para(
-                    &format!("This tree holds no secret data: every Secret is made by an ExternalSecret (external-secrets.io) from the {store_kind} `{store}`, so the tree can be deployed from a fresh clone (Argo CD, Flux). External Secrets Operator must be installed and the store must hold every remote key below (`{prefix}<VARIABLE>`); keys that must agree read the same remote key. Random values are fine for the services you do not use, but every key must exist, or the ExternalSecret does not sync."),
-                    &format!("このツリーは機密データを含みません。すべての Secret は {store_kind} `{store}` から ExternalSecret（external-secrets.io）によって作成されるため、新しいクローンからそのままデプロイできます（Argo CD、Flux）。External Secrets Operator をインストールし、ストアに下記のすべてのリモートキー（`{prefix}<変数名>`）を用意してください。一致が必要なキーは同じリモートキーを読みます。使わないサービスの値はランダムで構いませんが、すべてのキーが存在しないと ExternalSecret は同期しません。"),
-                );
-                let mut used: std::collections::BTreeMap<&String, Vec<String>> = Default::default();
-                for secret in &self.f.secrets {
-                    for (key, vars) in &secret.keys {
-                        for var in vars {
-                            used.entry(var).or_default().push(format!("`{}/{key}`", secret.name));
-                        }
-                    }
-                }
-                let rows: Vec<Vec<String>> =
-                    used.into_iter().map(|(var, keys)| vec![format!("`{prefix}{var}`"), keys.join(", ")]).collect();
-                self.table(
-                    &[
-                        self.pick("remote key", "リモートキー"),
-                        self.pick("read as (Secret/key)", "読み込み先（Secret/キー）"),
-                    ],
-                    &rows,
-                );
-            }
-            SecretSource::Files => {}
-        }
-    }
-
-    /// One row per key of every Secret that carries a placeholder: Secret, key, and the other keys
-    /// that share its value.
-    fn secret_rows(&self) -> Vec<Vec<String>> {
-        let mut rows = Vec::new();
-        for secret in &self.f.secrets {
-            for (key, vars) in secret.keys.iter().filter(|(_, v)| !v.is_empty()) {
-                let third: Vec<String> = vars
-                    .iter()
-                    .map(|var| {
-                        let others: Vec<String> = self
-                            .f
-                            .secrets
-                            .iter()
-                            .flat_map(|s| s.keys.iter().map(move |(k, v)| (s, k, v)))
-                            .filter(|(s, k, v)| v.contains(var) && !(s.name == secret.name && *k == key))
-                            .map(|(s, k, _)| format!("{}/{k}", s.name))
-                            .collect();
-                        others.join(", ")
-                    })
-                    .collect();
-                rows.push(vec![format!("`{}`", secret.name), format!("`{key}`"), third.join(", ")]);
-            }
-        }
-        rows
-    }
-
-    fn secret_copies(&self) -> Vec<String> {
-        self.f
-            .secret_files
-            .iter()
-            .map(|p| {
-                let target = p.strip_suffix(".example").unwrap_or(p);
-                format!("cp {p} {target}")
-            })
-            .collect()
-    }
-
-    fn secret_targets(&self) -> Vec<String> {
-        self.f.secret_files.iter().map(|p| p.strip_suffix(".example").unwrap_or(p).to_string()).collect()
-    }
-
     // ---- sections --------------------------------------------------------
-
-    fn deployment(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Deployment", "デプロイ方法");
-
-        // 1. Prerequisites
-        self.heading(3, "1. Prerequisites", "1. 前提条件");
-        self.tl(
-            "- A Kubernetes cluster, v1.29 or newer (the tree is validated against the schemas of 1.29 to 1.37)",
-            "- Kubernetes クラスター v1.29 以上（ツリーは 1.29〜1.37 のスキーマで検証済み）",
-        );
-        self.tl(
-            "- `kubectl` with its built-in kustomize support (`kubectl apply -k`)",
-            "- kustomize を内蔵した `kubectl`（`kubectl apply -k` が使えること）",
-        );
-        self.storage_prerequisites();
-        if let Some(lb) = f.workloads.iter().find(|w| w.service_type.as_deref() == Some("LoadBalancer")) {
-            self.tl(
-                &format!("- Support for Services of type LoadBalancer (a cloud provider, or MetalLB or similar on bare metal), because `{}` is exposed that way", lb.name),
-                &format!("- type LoadBalancer の Service への対応（クラウド環境、またはオンプレミスでは MetalLB など）。`{}` がこの方式で公開されます", lb.name),
-            );
-        }
-        self.tl(
-            "- A network plugin that enforces NetworkPolicy (Calico, Cilium, ...); without one the policies are silently ignored",
-            "- NetworkPolicy を実際に適用できるネットワークプラグイン（Calico、Cilium など）。対応していない場合、ポリシーは黙って無視されます",
-        );
-
-        // 2. Secrets
-        self.heading(3, "2. Secrets", "2. 機密情報の設定");
-        if self.secrets_outside() {
-            self.secrets_from_outside();
-        } else if f.secret_files.is_empty() {
-            self.para(
-                "This tree contains no secret templates, so there is nothing to set up here.",
-                "このツリーには機密情報のテンプレートがないため、この手順は不要です。",
-            );
-        } else {
-            self.para(
-                "The tree ships only templates (`secret.yaml.example`) whose values are `CHANGE_ME` placeholders. Each of them must become a real `secret.yaml` beside it before the first deployment. Use one of the two ways below.",
-                "ツリーに含まれるのは、値が `CHANGE_ME` のプレースホルダーになっているテンプレート（`secret.yaml.example`）だけです。初回デプロイの前に、それぞれの隣に実際の `secret.yaml` を作成する必要があります。以下のいずれかの方法で設定してください。",
-            );
-            self.para(
-                "These `secret.yaml` files stay on the machine that made them (git ignores them), so a GitOps controller (Argo CD, Flux) building the tree from git would not find them. For GitOps, regenerate with `--secrets external` (Secrets created once in the cluster with `compose2dify secrets k8s --apply`) or `--secrets external-secrets --secret-store NAME` (ExternalSecrets from your secret store).",
-                "これらの `secret.yaml` は作成したマシンにだけ存在し（git の対象外）、git からツリーを組み立てる GitOps コントローラー（Argo CD、Flux）からは見えません。GitOps で使う場合は `--secrets external`（`compose2dify secrets k8s --apply` でクラスターに一度だけ Secret を作成）または `--secrets external-secrets --secret-store NAME`（シークレットストアからの ExternalSecret）で再生成してください。",
-            );
-            self.heading(4, "Option 1: setup script (recommended)", "方法1: 自動セットアップスクリプト（推奨）");
-            self.block("bash", &["cd k8s".to_string(), "./scripts/setup-secrets.sh".to_string()]);
-            self.para(
-                "The script creates a `secret.yaml` next to every template and fills it with random passwords and keys. Values that several services must agree on receive the same generated value.",
-                "このスクリプトは、すべてのテンプレートの隣に `secret.yaml` を作成し、ランダムなパスワードとキーを設定します。複数のサービスで一致している必要がある値には、同じ値が設定されます。",
-            );
-            self.heading(4, "Option 2: by hand", "方法2: 手動設定");
-            let mut lines = vec![self.pick("# copy every template", "# テンプレートファイルをコピー").to_string()];
-            lines.extend(self.secret_copies());
-            self.block("bash", &lines);
-            self.para(
-                "Then replace every `CHANGE_ME` placeholder with a strong value of your own (for example from `openssl rand -hex 32`; keep values URL-safe: the Redis password also goes into `redis://` URLs, where `/`, `+` or `@` would break them). This shows any placeholder that is left:",
-                "その後、すべての `CHANGE_ME` プレースホルダーを独自の強力な値に置き換えます（例: `openssl rand -hex 32` の出力。Redis のパスワードは `redis://` の URL にも入り、`/`、`+`、`@` があると壊れるため、値は URL に使える文字だけにしてください）。置き換え漏れは次のコマンドで確認できます。",
-            );
-            let targets = self.secret_targets();
-            self.block("bash", &[format!("grep -n CHANGE_ME {}", targets.join(" "))]);
-            self.tl("⚠️ **Important**:", "⚠️ **重要**:");
-            self.tl(
-                "- Use strong values of your own in production; never reuse the public defaults from Dify's `.env.example`.",
-                "- 本番環境では必ず強力な独自の値を使用してください。Dify の `.env.example` にある公開済みの初期値は使わないでください。",
-            );
-            self.tl(
-                "- The `secret.yaml` files are ignored by git. Regenerating the tree never overwrites or deletes them.",
-                "- `secret.yaml` ファイルは git の管理対象外です。ツリーを再生成しても上書き・削除されることはありません。",
-            );
-            self.tl(
-                "- Keep a safe copy of them: the database and other stateful services are initialised with these values, and the same values are needed when redeploying.",
-                "- 生成された値は安全な場所に保管してください。データベースなどはこの値で初期化されるため、再デプロイ時にも同じ値が必要です。",
-            );
-        }
-
-        // 3. Settings
-        self.heading(3, "3. Settings to review", "3. 環境に合わせて変更する設定");
-        self.public_urls(f);
-        if let Some(e) = self.entry() {
-            let ty = e.service_type.clone().unwrap_or_default();
-            let path = format!("services/{}/service.yaml", e.name);
-            self.heading(4, &code(&path), &code(&path));
-            self.para(
-                &format!("`{}` is the entry point and is exposed through a Service of type `{ty}`. Change the type to suit your cluster:", e.name),
-                &format!("`{}` が外部からの入口で、type `{ty}` の Service で公開されています。環境に応じて ServiceType を変更してください。", e.name),
-            );
-            self.block(
-                "yaml",
-                &[
-                    "spec:".into(),
-                    format!(
-                        "  type: {ty}  # {}",
-                        self.pick("LoadBalancer, NodePort or ClusterIP", "LoadBalancer、NodePort、ClusterIP")
-                    ),
-                ],
-            );
-            self.tl(
-                "- `LoadBalancer`: the cloud (or MetalLB) assigns an external address.",
-                "- `LoadBalancer`: クラウド（または MetalLB）が外部アドレスを割り当てます。",
-            );
-            self.tl(
-                "- `NodePort`: a port is opened on every node.",
-                "- `NodePort`: すべてのノードでポートを開きます。",
-            );
-            self.tl(
-                "- `ClusterIP`: reachable only inside the cluster; put an Ingress controller in front or use `kubectl port-forward`.",
-                "- `ClusterIP`: クラスター内からのみ到達可能です。Ingress コントローラーを前段に置くか、`kubectl port-forward` を使います。",
-            );
-        }
-        self.para(
-            "Edits to generated files are replaced when the tree is regenerated. Either re-apply them after reviewing the diff, or keep them in a kustomize overlay outside `k8s/` that lists this tree as a resource and patches it.",
-            "生成されたファイルへの変更は、ツリーの再生成で置き換えられます。差分を確認してから再度適用するか、このツリーをリソースとして参照してパッチを当てる kustomize オーバーレイを `k8s/` の外に作成して管理してください。",
-        );
-
-        // 4. Deploy
-        self.heading(3, "4. Deploy", "4. デプロイの実行");
-        let mut lines = vec![
-            self.pick("# from the directory that contains k8s/", "# k8s/ を含むディレクトリから").to_string(),
-            "cd k8s".to_string(),
-        ];
-        if f.secret_source == SecretSource::External {
-            lines.push(String::new());
-            lines.push(
-                self.pick(
-                    "# create the Secrets in the cluster (only if not done yet)",
-                    "# クラスター内に Secret を作成（まだ実行していない場合）",
-                )
-                .to_string(),
-            );
-            lines.push("compose2dify secrets . --apply".into());
-        } else if !f.secret_files.is_empty() {
-            lines.push(String::new());
-            lines.push(
-                self.pick("# create the secrets (only if not done yet)", "# 機密情報の設定（まだ実行していない場合）")
-                    .to_string(),
-            );
-            lines.push("./scripts/setup-secrets.sh".into());
-        }
-        lines.push(String::new());
-        lines.push(self.pick("# deploy everything", "# 全体デプロイ").to_string());
-        lines.push("kubectl apply -k .".into());
-        self.block("bash", &lines);
-
-        if let Some(w) = self.by_key("postgres").or_else(|| f.workloads.first()) {
-            self.para(
-                "To deploy or refresh a single service, apply its folder. The shared resources in `base/` (namespace, settings, secrets) must exist first:",
-                "特定のサービスだけをデプロイ・更新する場合は、そのフォルダを適用します。事前に `base/` の共通リソース（ネームスペース、設定、機密情報）が作成されている必要があります。",
-            );
-            self.block("bash", &["kubectl apply -k base/".into(), format!("kubectl apply -k services/{}/", w.name)]);
-        }
-
-        if let Some(job) = &f.migration_job {
-            self.para(
-                &format!("The long-running pods do not migrate the database themselves (`MIGRATION_ENABLED=false`); the Job `{job}` does. Wait for it to complete:"),
-                &format!("常駐する Pod 自身はデータベースのマイグレーションを行いません（`MIGRATION_ENABLED=false`）。マイグレーションは Job `{job}` が実行します。完了するまで待ってください。"),
-            );
-            self.block(
-                "bash",
-                &[
-                    format!("kubectl wait -n {ns} --for=condition=complete job/{job} --timeout=15m"),
-                    format!("kubectl logs -n {ns} job/{job}"),
-                ],
-            );
-        }
-
-        if !f.workloads.is_empty() {
-            self.para("Wait until every workload is rolled out:", "すべてのワークロードの起動完了を待ちます。");
-            let lines: Vec<String> = f
-                .workloads
-                .iter()
-                .map(|w| match w.kind.as_str() {
-                    "Job" => format!("kubectl wait -n {ns} --for=condition=complete --timeout=10m {}", kref(w)),
-                    _ => format!("kubectl rollout status -n {ns} {}", kref(w)),
-                })
-                .collect();
-            self.block("bash", &lines);
-        }
-
-        if let Some(e) = self.entry() {
-            let port = e.ports.first().copied().unwrap_or(80);
-            match e.service_type.as_deref() {
-                _ if e.ingress.is_some() => {
-                    let (host, tls) = e.ingress.clone().unwrap_or_default();
-                    let url = format!("{}://{host}/install", if tls { "https" } else { "http" });
-                    self.para(
-                        &format!("The Ingress `{}` routes `{host}` to it. Point the name at your ingress controller's address, then open `{url}` to create the first administrator account:", e.name),
-                        &format!("Ingress `{}` が `{host}` をここへ転送します。この名前をイングレスコントローラーのアドレスに向けてから `{url}` を開き、最初の管理者アカウントを作成します。", e.name),
-                    );
-                    self.block("bash", &[format!("kubectl get ingress -n {ns} {}", e.name)]);
-                }
-                Some("LoadBalancer") => {
-                    self.para(
-                        "Find the external address in the `EXTERNAL-IP` column, then open `http://<EXTERNAL-IP>/install` to create the first administrator account:",
-                        "`EXTERNAL-IP` 列で外部アドレスを確認し、`http://<EXTERNAL-IP>/install` を開いて最初の管理者アカウントを作成します。",
-                    );
-                    self.block("bash", &[format!("kubectl get svc -n {ns} {}", e.name)]);
-                }
-                Some("NodePort") => {
-                    self.para(
-                        "Look up the node port of the Service, then open `http://<node-address>:<node-port>/install` to create the first administrator account:",
-                        "Service のノードポートを確認し、`http://<ノードのアドレス>:<ノードポート>/install` を開いて最初の管理者アカウントを作成します。",
-                    );
-                    self.block("bash", &[format!("kubectl get svc -n {ns} {}", e.name)]);
-                }
-                _ => {
-                    self.para(
-                        "The entry point is only reachable inside the cluster. For a first test, forward a local port and open `http://localhost:8080/install` to create the first administrator account:",
-                        "入口はクラスター内からのみ到達可能です。動作確認には、ローカルポートを転送して `http://localhost:8080/install` を開き、最初の管理者アカウントを作成します。",
-                    );
-                    self.block("bash", &[format!("kubectl port-forward -n {ns} svc/{} 8080:{port}", e.name)]);
-                }
-            }
-        }
-
-        // 5. Status
-        self.heading(3, "5. Check the deployment", "5. デプロイ状況の確認");
-        let mut kinds = vec![];
-        if f.workloads.iter().any(is_statefulset) {
-            kinds.push("statefulsets");
-        }
-        if f.workloads.iter().any(is_deployment) {
-            kinds.push("deployments");
-        }
-        if f.migration_job.is_some() {
-            kinds.push("jobs");
-        }
-        let mut lines = vec![self.pick("# pods", "# Pod 状態確認").to_string(), format!("kubectl get pods -n {ns}")];
-        if !kinds.is_empty() {
-            lines.push(String::new());
-            lines.push(self.pick("# workloads", "# ワークロード確認").to_string());
-            lines.push(format!("kubectl get {} -n {ns}", kinds.join(",")));
-        }
-        lines.extend([
-            String::new(),
-            self.pick("# services", "# サービス確認").to_string(),
-            format!("kubectl get svc -n {ns}"),
-            String::new(),
-            self.pick("# claims", "# PVC 確認").to_string(),
-            format!("kubectl get pvc -n {ns}"),
-        ]);
-        if let Some(api) = self.deployment_named("api") {
-            lines.push(String::new());
-            lines.push(self.pick("# logs", "# ログ確認").to_string());
-            lines.push(format!("kubectl logs -n {ns} {} -f", kref(api)));
-        }
-        self.block("bash", &lines);
-        let sts: Vec<String> =
-            f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| format!("{}-0", w.name)).collect();
-        let mut en = "Every pod should become `Running` and ready".to_string();
-        let mut ja = "すべての Pod が `Running` かつ Ready になれば正常です".to_string();
-        if !sts.is_empty() {
-            en.push_str(&format!("; StatefulSet pods have stable names ({})", self.codes(&sts)));
-            ja.push_str(&format!("。StatefulSet の Pod は固定の名前（{}）になります", self.codes(&sts)));
-        }
-        if let Some(job) = &f.migration_job {
-            en.push_str(&format!(", and the Job `{job}` shows `Completed`"));
-            ja.push_str(&format!("。Job `{job}` は `Completed` になります"));
-        }
-        en.push('.');
-        ja.push('。');
-        self.para(&en, &ja);
-    }
 
     fn service_details(&mut self) {
         let f = self.f;
@@ -1366,55 +1136,6 @@ impl<'a> Renderer<'a> {
                 &format!("{users} の設定ファイルは他の Service を完全修飾名（`<service>.{ns}.svc.{domain}`）で参照し、`kube-dns.kube-system.svc.{domain}` で名前解決します。オーバーレイで別のネームスペースへ移す（kustomize の `namespace:`）場合や、クラスターの DNS ドメインが `{domain}` でない場合は起動時に名前が解決できません。代わりに `--namespace NAME` と `--cluster-domain DOMAIN` を付けてツリーを再生成してください。"),
             );
         }
-    }
-
-    /// The first steps about storage: which classes the claims use and how to choose them.
-    fn storage_prerequisites(&mut self) {
-        let st = &self.f.storage;
-        match &st.rwo_class {
-            Some(sc) => self.tl(
-                &format!("- A StorageClass named `{sc}` for the ReadWriteOnce claims (check with `kubectl get storageclass`; regenerate with `--storage-class NAME` for another)"),
-                &format!("- ReadWriteOnce の PVC 用の StorageClass `{sc}`（`kubectl get storageclass` で確認。別のクラスにするには `--storage-class NAME` で再生成）"),
-            ),
-            None => self.tl(
-                "- A default StorageClass for the ReadWriteOnce claims: `kubectl get storageclass` marks it `(default)`. To use another class, regenerate with `--storage-class NAME`",
-                "- ReadWriteOnce の PVC 用の既定の StorageClass（`kubectl get storageclass` で `(default)` と表示されるもの）。別のクラスにするには `--storage-class NAME` で再生成します",
-            ),
-        }
-        let Some(c) = self.f.shared_claim.as_ref().filter(|c| c.access_mode == "ReadWriteMany") else {
-            return;
-        };
-        let fs = "Amazon EFS, Azure Files, Filestore, NFS, CephFS, ...";
-        // Who waits with the claim: the workloads that mount it.
-        let mut users: Vec<String> = Vec::new();
-        for (w, _) in &st.shared_claim_users {
-            if !users.contains(w) {
-                users.push(w.clone());
-            }
-        }
-        let (users_en, users_ja) = if users.is_empty() {
-            ("the workloads that mount it".to_string(), "それをマウントするワークロード".to_string())
-        } else {
-            (and_list(&users, ", ", " and "), and_list(&users, "、", " と "))
-        };
-        match (&st.rwx_class, st.rwx_class_chosen) {
-            (Some(sc), _) => self.tl(
-                &format!("- A StorageClass named `{sc}` that offers ReadWriteMany, for the shared claim `{}` (a shared file system: {fs})", c.name),
-                &format!("- 共有 PVC `{}` 用の、ReadWriteMany に対応した StorageClass `{sc}`（共有ファイルシステム: {fs}）", c.name),
-            ),
-            (None, true) => self.tl(
-                &format!("- A default StorageClass that offers ReadWriteMany, for the shared claim `{}` (a shared file system: {fs})", c.name),
-                &format!("- 共有 PVC `{}` 用に、既定の StorageClass が ReadWriteMany に対応していること（共有ファイルシステム: {fs}）", c.name),
-            ),
-            (None, false) => self.tl(
-                &format!("- **A StorageClass for the shared claim `{}` (ReadWriteMany), chosen by you.** This tree was generated without `--rwx-storage-class`, so the claim asks the cluster's default class, which on EKS, AKS and GKE is block storage (ReadWriteOnce only): it would stay `Pending`, and {users_en} with it. Regenerate with `--rwx-storage-class NAME`, naming a class backed by a shared file system ({fs}), or with `--rwx-storage-class \"\"` if your default class does offer ReadWriteMany", c.name),
-                &format!("- **共有 PVC `{}`（ReadWriteMany）用の StorageClass を選んでください。** このツリーは `--rwx-storage-class` なしで生成されたため、PVC はクラスターの既定のクラスを使います。EKS、AKS、GKE ではこれはブロックストレージ（ReadWriteOnce のみ）で、PVC は `Pending` のままになり、{users_ja} も起動しません。共有ファイルシステム（{fs}）のクラスを `--rwx-storage-class NAME` で指定して再生成するか、既定のクラスが ReadWriteMany に対応しているなら `--rwx-storage-class \"\"` で再生成してください", c.name),
-            ),
-        }
-        self.tl(
-            &format!("- Object storage needs no ReadWriteMany class at all: generated with `--set STORAGE_TYPE=s3` (and the bucket's settings), the tree has no `{}` claim", c.name),
-            &format!("- オブジェクトストレージなら ReadWriteMany のクラスは不要です。`--set STORAGE_TYPE=s3`（とバケットの設定）で生成したツリーには `{}` の PVC がありません", c.name),
-        );
     }
 
     /// The class of a claim as the guide shows it.
