@@ -65,7 +65,7 @@ pub struct PublicUrlFacts {
 }
 
 /// The egress policy of a workload (`restrict-egress-<name>`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct EgressFacts {
     /// Workloads it may connect to (besides DNS).
     pub reaches: Vec<String>,
@@ -335,6 +335,17 @@ struct View {
     log_example: Option<String>,
     /// First pods of the StatefulSets (`postgres-0`).
     sts_pods: Vec<String>,
+    /// The layers of the stack that have workloads, data first.
+    layers: Vec<LayerView>,
+    /// The main traffic paths (`a -> b`).
+    traffic: Vec<String>,
+    /// Workloads that get the whole `.env` but only inherit it.
+    inherit_env_source: Vec<String>,
+    /// Workloads that keep internet access to call model providers and plugin sources.
+    internet_users: Vec<String>,
+    /// Workloads whose config files name Services by their fully qualified names.
+    fqdn_users: Vec<String>,
+    cluster_domain: String,
 }
 
 #[derive(serde::Serialize)]
@@ -425,6 +436,23 @@ struct WorkloadView {
     title: String,
     /// `deployment/api`, `statefulset/postgres`, ...
     kref: String,
+    image: String,
+    service_type: Option<String>,
+    /// What it is for (the rules' purpose in the guide's language, else the plan's description).
+    purpose: Option<String>,
+    /// The user ID it runs as when the rules make it run as non-root.
+    non_root_user: Option<i64>,
+    egress: Option<EgressFacts>,
+    proxy_denies: Vec<String>,
+    /// `data`, `app` or `support`.
+    layer: &'static str,
+}
+
+/// The workloads of one layer of the stack (indices into `workloads`).
+#[derive(serde::Serialize)]
+struct LayerView {
+    layer: &'static str,
+    members: Vec<usize>,
 }
 
 #[derive(serde::Serialize)]
@@ -450,9 +478,7 @@ impl View {
     fn new<'a>(f: &'a Facts, lang: Lang) -> View {
         let mut r = Renderer { f, lang, out: String::new() };
         let mut legacy = std::collections::BTreeMap::new();
-        let sections: [(&'static str, Section<'a>); 8] = [
-            ("service_details", Renderer::service_details),
-            ("network", Renderer::network),
+        let sections: [(&'static str, Section<'a>); 6] = [
             ("storage", Renderer::storage),
             ("security", Renderer::security),
             ("operations", Renderer::operations),
@@ -536,6 +562,24 @@ impl View {
                     probe: w.probe.clone(),
                     claims: w.claims.iter().map(|c| claim_view(f, c)).collect(),
                     kref: kref(w),
+                    image: w.image.clone(),
+                    service_type: w.service_type.clone(),
+                    purpose: {
+                        let k = known(&f.guide, w);
+                        match lang {
+                            Lang::En => w.description.clone().or_else(|| k.map(|k| k.purpose.en.clone())),
+                            Lang::Ja => k.map(|k| k.purpose.ja.clone()).or_else(|| w.description.clone()),
+                        }
+                        .map(|p| p.trim().to_string())
+                    },
+                    non_root_user: w.non_root_user,
+                    egress: w.egress.clone(),
+                    proxy_denies: w.proxy_denies.clone(),
+                    layer: match layer(w) {
+                        Layer::Data => "data",
+                        Layer::App => "app",
+                        Layer::Support => "support",
+                    },
                     title: match known(&f.guide, w) {
                         Some(k) => pick(&k.title.en, &k.title.ja),
                         None => w.name.clone(),
@@ -582,6 +626,25 @@ impl View {
             .collect(),
             log_example: r.deployment_named("api").map(kref),
             sts_pods: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| format!("{}-0", w.name)).collect(),
+            layers: [(Layer::Data, "data"), (Layer::App, "app"), (Layer::Support, "support")]
+                .into_iter()
+                .map(|(l, name)| LayerView {
+                    layer: name,
+                    members: f.workloads.iter().enumerate().filter(|(_, w)| layer(w) == l).map(|(i, _)| i).collect(),
+                })
+                .filter(|l| !l.members.is_empty())
+                .collect(),
+            traffic: r.traffic_paths(),
+            inherit_env_source: f.inherit_env_source.clone(),
+            // Dify's workloads that call model providers and plugin sources (a fact of Dify, not of
+            // any compose file with an `api` service).
+            internet_users: if f.guide.product.is_some() {
+                r.names_of(&["api", "worker", "plugin-daemon"])
+            } else {
+                vec![]
+            },
+            fqdn_users: f.fqdn_users.clone(),
+            cluster_domain: f.cluster_domain.clone(),
             omitted: f
                 .omitted
                 .iter()
@@ -672,14 +735,6 @@ where
     S: AsRef<str>,
 {
     items.into_iter().map(|s| s.as_ref().to_string()).collect::<Vec<_>>().join(", ")
-}
-
-fn ports_text(w: &WorkloadFacts) -> String {
-    if w.ports.is_empty() {
-        "–".to_string()
-    } else {
-        w.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
-    }
 }
 
 /// Collapses runs of blank lines, trims trailing spaces and ends with exactly one newline.
@@ -907,21 +962,6 @@ impl<'a> Renderer<'a> {
         self.f.shared_claim.as_ref().is_some_and(|c| c.name == claim)
     }
 
-    fn title_of(&self, w: &WorkloadFacts) -> String {
-        match known(&self.f.guide, w) {
-            Some(k) => self.pick(&k.title.en, &k.title.ja).to_string(),
-            None => w.name.clone(),
-        }
-    }
-
-    fn purpose_of(&self, w: &WorkloadFacts) -> Option<String> {
-        let k = known(&self.f.guide, w);
-        match self.lang {
-            Lang::En => w.description.clone().or_else(|| k.map(|k| k.purpose.en.clone())),
-            Lang::Ja => k.map(|k| k.purpose.ja.clone()).or_else(|| w.description.clone()),
-        }
-    }
-
     /// Inline-code list with the separator of the current language.
     fn codes<S: AsRef<str>>(&self, items: &[S]) -> String {
         let sep = self.pick(", ", "、");
@@ -930,82 +970,9 @@ impl<'a> Renderer<'a> {
 
     // ---- sections --------------------------------------------------------
 
-    fn service_details(&mut self) {
+    /// The main traffic paths (`a -> b`), from the workloads that exist.
+    fn traffic_paths(&self) -> Vec<String> {
         let f = self.f;
-        if f.workloads.is_empty() {
-            return;
-        }
-        self.heading(2, "Service details", "サービス詳細");
-        let groups = [
-            (Layer::Data, "Data layer", "データ層"),
-            (Layer::App, "Application layer", "アプリケーション層"),
-            (Layer::Support, "Supporting services", "補助サービス"),
-        ];
-        for (layer_kind, en, ja) in groups {
-            let members: Vec<&WorkloadFacts> = f.workloads.iter().filter(|w| layer(w) == layer_kind).collect();
-            if members.is_empty() {
-                continue;
-            }
-            self.heading(3, en, ja);
-            for w in members {
-                self.workload_detail(w);
-            }
-        }
-    }
-
-    fn workload_detail(&mut self, w: &WorkloadFacts) {
-        let title = format!("{} (`{}/`)", self.title_of(w), w.name);
-        self.heading(4, &title, &title);
-        let lbl = |en: &'static str, ja: &'static str| self.pick(en, ja);
-        let mut lines = vec![
-            format!("- **{}**: {}", lbl("Kind", "タイプ"), w.kind),
-            format!("- **{}**: {}", lbl("Replicas", "レプリカ数"), w.replicas),
-            format!("- **{}**: `{}`", lbl("Upstream service", "元のサービス"), w.upstream),
-            format!("- **{}**: `{}`", lbl("Image", "イメージ"), w.image),
-        ];
-        if !w.ports.is_empty() {
-            lines.push(format!("- **{}**: {}", lbl("Ports", "ポート"), ports_text(w)));
-        }
-        if let Some(t) = &w.service_type {
-            lines.push(format!("- **Service**: `{}` ({t})", w.name));
-        }
-        if let Some(p) = &w.probe {
-            lines.push(format!("- **{}**: {p}", lbl("Probes", "プローブ")));
-        }
-        if !w.claims.is_empty() {
-            let s = w
-                .claims
-                .iter()
-                .map(|c| format!("`{}` {} {} → `{}`", c.name, c.size, short_mode(&c.access_mode), c.mount_path))
-                .collect::<Vec<_>>()
-                .join(", ");
-            lines.push(format!("- **{}**: {s}", lbl("Storage", "ストレージ")));
-        }
-        if let Some(p) = self.purpose_of(w) {
-            lines.push(format!("- **{}**: {}", lbl("Purpose", "用途"), p.trim()));
-        }
-        if let Some(uid) = w.non_root_user {
-            lines.push(format!(
-                "- **{}**: {}",
-                lbl("Security", "セキュリティ"),
-                if self.lang == Lang::Ja {
-                    format!("非 root（uid {uid}）で実行、権限制限")
-                } else {
-                    format!("runs as non-root (uid {uid}) with restricted privileges")
-                }
-            ));
-        }
-        for l in lines {
-            self.line(&l);
-        }
-        self.blank();
-    }
-
-    fn network(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Network", "ネットワーク構成");
-
         // Main traffic paths, built only from workloads that exist.
         let mut paths: Vec<String> = Vec::new();
         let front = self.names_of(&["web", "api", "api-websocket"]);
@@ -1050,92 +1017,7 @@ impl<'a> Renderer<'a> {
         if let (Some(a), Some(p)) = (&api, &plugin) {
             paths.push(format!("{a} <-> {p}"));
         }
-        if !paths.is_empty() {
-            self.heading(3, "Traffic between services", "サービス間通信");
-            self.tl("The main paths (`->` is the direction of the connection):", "主な通信経路（`->` は接続の向き）:");
-            self.block("", &paths);
-        }
-
-        self.heading(3, "NetworkPolicy", "NetworkPolicy");
-        self.tl(
-            "`base/networkpolicy.yaml` isolates the workloads:",
-            "`base/networkpolicy.yaml` により、次のネットワーク分離を実装しています。",
-        );
-        self.tl(
-            "- Ingress is denied by default for every pod in the namespace; only the flows implied by the compose networks and by references between services are allowed.",
-            "- ネームスペース内のすべての Pod で受信（Ingress）を既定で拒否し、compose のネットワーク定義やサービス間の参照から必要と分かる通信だけを許可します。",
-        );
-        if !f.inherit_env_source.is_empty() {
-            let names = self.codes(&f.inherit_env_source);
-            self.tl(
-                &format!("- A flow comes from what a workload uses: its own settings (compose `environment:` and its own env files), config files and command. {names} get the whole `.env` from compose but only inherit it: the hosts named there open nothing for them."),
-                &format!("- 通信の許可は、ワークロードが実際に使うもの（自身の設定＝compose の `environment:` と自身の env ファイル、設定ファイル、コマンド）から決めます。{names} は compose から `.env` を丸ごと受け取りますが継承しているだけなので、そこに書かれたホストへの通信は許可しません。"),
-            );
-        }
-        for w in &f.workloads {
-            let Some(e) = &w.egress else { continue };
-            let n = &w.name;
-            let reaches =
-                if e.reaches.is_empty() { "DNS".to_string() } else { format!("{} and DNS", self.codes(&e.reaches)) };
-            let reaches_ja =
-                if e.reaches.is_empty() { "DNS".to_string() } else { format!("{} と DNS", self.codes(&e.reaches)) };
-            match &e.internet_except {
-                None => self.tl(
-                    &format!("- `{n}` reaches only {reaches} (`restrict-egress-{n}`): no other pod and no direct internet access; its outbound HTTP goes through the proxy (upstream models this with an internal compose network)."),
-                    &format!("- `{n}` が通信できるのは {reaches_ja} のみです（`restrict-egress-{n}`）。他の Pod にもインターネットにも直接は出られず、外向きの HTTP はプロキシを経由します（上流では compose の内部ネットワークで表現されています）。"),
-                ),
-                Some(blocks) => self.tl(
-                    &format!("- `{n}` reaches {reaches}, and addresses outside the cluster except {} (`restrict-egress-{n}`): not the cloud's metadata service (169.254.169.254), the nodes, the API server or other pods.", self.codes(blocks)),
-                    &format!("- `{n}` が通信できるのは {reaches_ja}、および {} を除くクラスター外のアドレスです（`restrict-egress-{n}`）。クラウドのメタデータサービス（169.254.169.254）、ノード、API サーバー、他の Pod には届きません。", self.codes(blocks)),
-                ),
-            }
-            if !w.proxy_denies.is_empty() {
-                self.tl(
-                    &format!("- `{n}`'s proxy configuration denies requests to {} before any other access rule, so clusters whose network plugin ignores NetworkPolicies are protected too.", self.codes(&w.proxy_denies)),
-                    &format!("- `{n}` のプロキシ設定は、他のどのアクセス規則よりも先に {} 宛てのリクエストを拒否します。NetworkPolicy を実装しないネットワークプラグインのクラスターでも保護が働きます。", self.codes(&w.proxy_denies)),
-                );
-            }
-        }
-        if f.workloads.iter().any(|w| w.egress.is_some()) {
-            self.tl(
-                "- Where egress is restricted, DNS stays open: port 53 (UDP and TCP) of any pod in any namespace, so the cluster's DNS is reached whatever its namespace and labels. A node-local DNS cache on a link-local address (NodeLocal DNSCache, `169.254.20.10`) is not a pod: if your cluster uses one, allow it in an overlay (an `ipBlock` egress rule to that address, port 53).",
-                "- egress を制限した Pod でも DNS は開いています（任意のネームスペースの任意の Pod のポート 53、UDP と TCP）。クラスターの DNS がどのネームスペース・ラベルでも届きます。リンクローカルアドレス上のノードローカル DNS キャッシュ（NodeLocal DNSCache、`169.254.20.10`）は Pod ではないため、使っている場合はオーバーレイで許可してください（そのアドレスのポート 53 への `ipBlock` egress ルール）。",
-            );
-        }
-        if let Some(e) = self.entry() {
-            self.tl(
-                &format!("- From outside the namespace, only `{}` is reachable.", e.name),
-                &format!("- ネームスペースの外から到達できるのは `{}` だけです。", e.name),
-            );
-        }
-        // Dify's workloads that call model providers and plugin sources (a fact of Dify, not of
-        // any compose file with an `api` service).
-        let egress =
-            if self.f.guide.product.is_some() { self.names_of(&["api", "worker", "plugin-daemon"]) } else { vec![] };
-        if !egress.is_empty() {
-            self.tl(
-                &format!(
-                    "- {} keep internet access, which they need to call model providers and plugin sources.",
-                    self.codes(&egress)
-                ),
-                &format!(
-                    "- {} は、モデルプロバイダーやプラグイン配布元を呼び出すためインターネットへの通信を維持します。",
-                    self.codes(&egress)
-                ),
-            );
-        }
-        self.block(
-            "bash",
-            &[format!("kubectl get networkpolicy -n {ns}"), format!("kubectl describe networkpolicy -n {ns}")],
-        );
-        if !f.fqdn_users.is_empty() {
-            let (users, domain) = (self.codes(&f.fqdn_users), &f.cluster_domain);
-            self.heading(3, "Namespace and cluster domain", "ネームスペースとクラスタードメイン");
-            self.tl(
-                &format!("The config files of {users} name other Services by their full names (`<service>.{ns}.svc.{domain}`) and resolve them through `kube-dns.kube-system.svc.{domain}`. An overlay that moves the tree to another namespace (kustomize `namespace:`), or a cluster whose DNS domain is not `{domain}`, breaks those names at start: regenerate the tree with `--namespace NAME` and `--cluster-domain DOMAIN` instead."),
-                &format!("{users} の設定ファイルは他の Service を完全修飾名（`<service>.{ns}.svc.{domain}`）で参照し、`kube-dns.kube-system.svc.{domain}` で名前解決します。オーバーレイで別のネームスペースへ移す（kustomize の `namespace:`）場合や、クラスターの DNS ドメインが `{domain}` でない場合は起動時に名前が解決できません。代わりに `--namespace NAME` と `--cluster-domain DOMAIN` を付けてツリーを再生成してください。"),
-            );
-        }
+        paths
     }
 
     /// The class of a claim as the guide shows it.
