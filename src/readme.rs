@@ -255,6 +255,52 @@ fn remote_keys(f: &Facts) -> Vec<RemoteKeyView> {
     used.into_iter().map(|(var, read_as)| RemoteKeyView { variable: var.clone(), read_as }).collect()
 }
 
+/// Every claim of the tree: the shared one, a StatefulSet's one per pod (`<template>-<set>-<n>`),
+/// every other once with all who mount it.
+fn claim_rows(f: &Facts) -> Vec<ClaimRowView> {
+    let class = |claim: &str| f.storage.claim_classes.get(claim).cloned().flatten();
+    let shared = |claim: &str| f.shared_claim.as_ref().is_some_and(|c| c.name == claim);
+    let mut rows: Vec<ClaimRowView> = Vec::new();
+    if let Some(c) = &f.shared_claim {
+        rows.push(ClaimRowView {
+            name: c.name.clone(),
+            size: c.size.clone(),
+            access_mode: c.access_mode.clone(),
+            class: class(&c.name),
+            users: f.storage.shared_claim_users.iter().map(|(w, p)| format!("{w} (`{p}`)")).collect(),
+        });
+    }
+    for w in &f.workloads {
+        for c in &w.claims {
+            let user = format!("{} (`{}`)", w.name, c.mount_path);
+            if is_statefulset(w) && !shared(&c.name) {
+                for i in 0..w.replicas.max(1) {
+                    rows.push(ClaimRowView {
+                        name: format!("{}-{}-{i}", c.name, w.name),
+                        size: c.size.clone(),
+                        access_mode: c.access_mode.clone(),
+                        class: class(&c.name),
+                        users: vec![user.clone()],
+                    });
+                }
+            } else if let Some(r) = rows.iter_mut().find(|r| r.name == c.name) {
+                if !r.users.contains(&user) {
+                    r.users.push(user);
+                }
+            } else {
+                rows.push(ClaimRowView {
+                    name: c.name.clone(),
+                    size: c.size.clone(),
+                    access_mode: c.access_mode.clone(),
+                    class: class(&c.name),
+                    users: vec![user],
+                });
+            }
+        }
+    }
+    rows
+}
+
 fn claim_view(f: &Facts, c: &ClaimFacts) -> ClaimView {
     ClaimView {
         name: c.name.clone(),
@@ -346,6 +392,53 @@ struct View {
     /// Workloads whose config files name Services by their fully qualified names.
     fqdn_users: Vec<String>,
     cluster_domain: String,
+    /// Every claim of the tree (a StatefulSet's one per pod), its class and who mounts it.
+    claim_rows: Vec<ClaimRowView>,
+    /// StatefulSets with claims of their own (volumeClaimTemplates).
+    sts_claims: Vec<String>,
+    /// Annotations on the Namespace and every claim (`key: value`).
+    retain_annotations: Vec<String>,
+    /// Deployments that mount a ReadWriteOnce claim.
+    rwo_deployments: Vec<String>,
+    /// Deployments updated with the Recreate strategy.
+    recreated: Vec<String>,
+    /// Init containers that change file owners, with the workloads that run them.
+    chown_inits: Vec<InitView>,
+    /// Whether upstream's `certbot` is left out.
+    certbot_omitted: bool,
+    /// Every container whose security the table shows.
+    containers: Vec<ContainerView>,
+}
+
+#[derive(serde::Serialize)]
+struct ClaimRowView {
+    name: String,
+    size: String,
+    access_mode: String,
+    /// Its StorageClass; none: the cluster's default.
+    class: Option<String>,
+    /// `workload (`mount path`)`.
+    users: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct InitView {
+    init: String,
+    workloads: Vec<String>,
+    /// The first workload's reference, for `kubectl logs … -c init`.
+    kref: String,
+}
+
+#[derive(serde::Serialize)]
+struct ContainerView {
+    workload: String,
+    /// The init container's name, for a folded init container.
+    init: Option<String>,
+    user: Option<i64>,
+    non_root: bool,
+    capabilities: Vec<String>,
+    read_only_root: bool,
+    why: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -478,9 +571,7 @@ impl View {
     fn new<'a>(f: &'a Facts, lang: Lang) -> View {
         let mut r = Renderer { f, lang, out: String::new() };
         let mut legacy = std::collections::BTreeMap::new();
-        let sections: [(&'static str, Section<'a>); 6] = [
-            ("storage", Renderer::storage),
-            ("security", Renderer::security),
+        let sections: [(&'static str, Section<'a>); 4] = [
             ("operations", Renderer::operations),
             ("updating", Renderer::updating),
             ("backup", Renderer::backup),
@@ -645,6 +736,55 @@ impl View {
             },
             fqdn_users: f.fqdn_users.clone(),
             cluster_domain: f.cluster_domain.clone(),
+            claim_rows: claim_rows(f),
+            sts_claims: f
+                .workloads
+                .iter()
+                .filter(|w| is_statefulset(w) && w.claims.iter().any(|c| !r.is_shared(&c.name)))
+                .map(|w| w.name.clone())
+                .collect(),
+            retain_annotations: f.storage.retain_annotations.clone(),
+            rwo_deployments: f
+                .workloads
+                .iter()
+                .filter(|w| is_deployment(w) && w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce"))
+                .map(|w| w.name.clone())
+                .collect(),
+            recreated: f.storage.recreated.clone(),
+            chown_inits: {
+                let mut inits: Vec<InitView> = Vec::new();
+                for w in &f.workloads {
+                    for (init, _) in &w.init_security {
+                        match inits.iter_mut().find(|i| &i.init == init) {
+                            Some(i) => i.workloads.push(w.name.clone()),
+                            None => inits.push(InitView {
+                                init: init.clone(),
+                                workloads: vec![w.name.clone()],
+                                kref: kref(w),
+                            }),
+                        }
+                    }
+                }
+                inits
+            },
+            certbot_omitted: f.omitted.iter().any(|(s, _)| s == "certbot"),
+            containers: f
+                .workloads
+                .iter()
+                .flat_map(|w| {
+                    std::iter::once((w, None, &w.security))
+                        .chain(w.init_security.iter().map(move |(n, s)| (w, Some(n.clone()), s)))
+                })
+                .map(|(w, init, s)| ContainerView {
+                    workload: w.name.clone(),
+                    init,
+                    user: s.user,
+                    non_root: s.non_root,
+                    capabilities: s.capabilities.clone(),
+                    read_only_root: s.read_only_root,
+                    why: s.why.clone(),
+                })
+                .collect(),
             omitted: f
                 .omitted
                 .iter()
@@ -727,14 +867,6 @@ fn cell(s: &str) -> String {
 
 fn code(s: &str) -> String {
     format!("`{s}`")
-}
-
-fn join_plain<I, S>(items: I) -> String
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    items.into_iter().map(|s| s.as_ref().to_string()).collect::<Vec<_>>().join(", ")
 }
 
 /// Collapses runs of blank lines, trims trailing spaces and ends with exactly one newline.
@@ -898,17 +1030,6 @@ impl<'a> Renderer<'a> {
         self.blank();
     }
 
-    fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
-        self.blank();
-        self.line(&format!("| {} |", header.join(" | ")));
-        self.line(&format!("|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|")));
-        for r in rows {
-            let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
-            self.line(&format!("| {} |", cells.join(" | ")));
-        }
-        self.blank();
-    }
-
     // ---- facts helpers ---------------------------------------------------
 
     fn ns(&self) -> &'a str {
@@ -1018,273 +1139,6 @@ impl<'a> Renderer<'a> {
             paths.push(format!("{a} <-> {p}"));
         }
         paths
-    }
-
-    /// The class of a claim as the guide shows it.
-    fn class_text(&self, claim: &str) -> String {
-        match self.f.storage.claim_classes.get(claim).cloned().flatten() {
-            Some(c) => code(&c),
-            None => self.pick("cluster default", "クラスターの既定").to_string(),
-        }
-    }
-
-    fn storage(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        // (claim name, size, mode, users with mount path)
-        let mut rows: Vec<(String, String, String, Vec<String>)> = Vec::new();
-        if let Some(c) = &f.shared_claim {
-            let users = f.storage.shared_claim_users.iter().map(|(w, p)| format!("{w} (`{p}`)")).collect();
-            rows.push((c.name.clone(), c.size.clone(), c.access_mode.clone(), users));
-        }
-        for w in &f.workloads {
-            for c in &w.claims {
-                let user = format!("{} (`{}`)", w.name, c.mount_path);
-                if is_statefulset(w) && !self.is_shared(&c.name) {
-                    let n = w.replicas.max(1);
-                    for i in 0..n {
-                        rows.push((
-                            format!("{}-{}-{i}", c.name, w.name),
-                            c.size.clone(),
-                            c.access_mode.clone(),
-                            vec![user.clone()],
-                        ));
-                    }
-                } else if let Some(r) = rows.iter_mut().find(|r| r.0 == c.name) {
-                    if !r.3.contains(&user) {
-                        r.3.push(user);
-                    }
-                } else {
-                    rows.push((c.name.clone(), c.size.clone(), c.access_mode.clone(), vec![user]));
-                }
-            }
-        }
-        self.heading(2, "Storage", "ストレージ");
-        if rows.is_empty() {
-            self.para(
-                "No workload in this tree uses persistent storage.",
-                "このツリーには永続ストレージを使うワークロードはありません。",
-            );
-            return;
-        }
-        self.para(
-            "Every claim of the tree, its StorageClass and who mounts it. ReadWriteOnce claims and claim templates take their class from `--storage-class NAME`, ReadWriteMany claims from `--rwx-storage-class NAME` (regenerate the tree to change them; an empty NAME is the cluster's default class).",
-            "ツリーのすべての PVC と、その StorageClass、マウントするワークロードです。ReadWriteOnce の PVC と volumeClaimTemplates のクラスは `--storage-class NAME`、ReadWriteMany の PVC のクラスは `--rwx-storage-class NAME` で決まります（変更するにはツリーを再生成します。NAME が空ならクラスターの既定のクラスです）。",
-        );
-        let header = self.pick(
-            ["PersistentVolumeClaim", "Size", "Access mode", "StorageClass", "Used by (mount path)"],
-            ["PersistentVolumeClaim", "サイズ", "アクセスモード", "StorageClass", "利用者（マウント先）"],
-        );
-        let class_of = |row: &str| {
-            let claim = f
-                .workloads
-                .iter()
-                .filter(|w| is_statefulset(w))
-                .flat_map(|w| w.claims.iter().map(move |c| (format!("{}-{}-", c.name, w.name), &c.name)))
-                .find(|(prefix, _)| row.starts_with(prefix.as_str()))
-                .map_or(row.to_string(), |(_, c)| c.clone());
-            self.class_text(&claim)
-        };
-        let table_rows: Vec<Vec<String>> = rows
-            .iter()
-            .map(|(n, s, m, users)| {
-                vec![
-                    code(n),
-                    s.clone(),
-                    m.clone(),
-                    class_of(n),
-                    if users.is_empty() { "–".into() } else { join_plain(users) },
-                ]
-            })
-            .collect();
-        self.table(&header, &table_rows);
-
-        let sts_claims: Vec<String> = f
-            .workloads
-            .iter()
-            .filter(|w| is_statefulset(w) && w.claims.iter().any(|c| !self.is_shared(&c.name)))
-            .map(|w| w.name.clone())
-            .collect();
-        if !sts_claims.is_empty() {
-            self.tl(
-                &format!("- The claims of the StatefulSets ({}) come from their volumeClaimTemplates: they are named `<template>-<statefulset>-<ordinal>` and survive deletion of the StatefulSet.", self.codes(&sts_claims)),
-                &format!("- StatefulSet（{}）の PVC は volumeClaimTemplates から作られ、`<テンプレート名>-<StatefulSet 名>-<番号>` という名前になります。StatefulSet を削除しても PVC は残ります。", self.codes(&sts_claims)),
-            );
-        }
-        self.tl(
-            "- ⚠️ `kubectl delete -k .` deletes the namespace and with it every claim, and the data with them unless the volumes' reclaim policy is `Retain` (see [Removing Dify](#removing-dify)). Check the policy with the command below (column `RECLAIMPOLICY`) and consider `Retain` for production.",
-            "- ⚠️ `kubectl delete -k .` は名前空間を削除し、それとともにすべての PVC を削除します。ボリュームの回収ポリシーが `Retain` でなければデータも失われます（[Dify の削除](#dify-の削除) を参照）。次のコマンドの `RECLAIMPOLICY` 列でポリシーを確認し、本番環境では `Retain` を検討してください。",
-        );
-        if !f.storage.retain_annotations.is_empty() {
-            let keys = self.codes(&f.storage.retain_annotations);
-            self.tl(
-                &format!("- The namespace and every claim carry {keys}, so Argo CD and Flux never prune or delete them, even when their files leave the repository. `kubectl` does not read these annotations."),
-                &format!("- 名前空間とすべての PVC には {keys} が付いているため、ファイルがリポジトリから消えても Argo CD と Flux はそれらを削除しません。`kubectl` はこれらのアノテーションを読みません。"),
-            );
-        }
-        let rwo_deps: Vec<String> = f
-            .workloads
-            .iter()
-            .filter(|w| is_deployment(w) && w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce"))
-            .map(|w| w.name.clone())
-            .collect();
-        if !rwo_deps.is_empty() {
-            self.tl(
-                &format!("- {} mount ReadWriteOnce claims, so all their pods must run on the same node.", self.codes(&rwo_deps)),
-                &format!("- {} は ReadWriteOnce の PVC をマウントするため、その Pod はすべて同じノードで動く必要があります。", self.codes(&rwo_deps)),
-            );
-        }
-        if !f.storage.recreated.is_empty() {
-            self.tl(
-                &format!(
-                    "- {} {} updated with the `Recreate` strategy: the old pod stops before the new one starts, because a new pod on another node could never attach the ReadWriteOnce volume the old one holds. An update briefly stops {}.",
-                    self.codes(&f.storage.recreated),
-                    if f.storage.recreated.len() == 1 { "is" } else { "are" },
-                    if f.storage.recreated.len() == 1 { "it" } else { "them" },
-                ),
-                &format!("- {} は `Recreate` 戦略で更新されます。別のノードに作られた新しい Pod は、古い Pod が使っている ReadWriteOnce のボリュームを接続できないため、古い Pod を止めてから新しい Pod を起動します。更新中は短時間停止します。", self.codes(&f.storage.recreated)),
-            );
-        }
-        // Init containers that change file owners, each with the workloads that run it.
-        let mut inits: Vec<(String, Vec<&WorkloadFacts>)> = Vec::new();
-        for w in f.workloads.iter() {
-            for (init, _) in &w.init_security {
-                match inits.iter_mut().find(|(n, _)| n == init) {
-                    Some((_, ws)) => ws.push(w),
-                    None => inits.push((init.clone(), vec![w])),
-                }
-            }
-        }
-        for (init, ws) in &inits {
-            let names: Vec<String> = ws.iter().map(|w| w.name.clone()).collect();
-            let of = self.codes(&names);
-            let logs = format!("kubectl logs -n {ns} {} -c {init}", kref(ws[0]));
-            self.tl(
-                &format!("- The init container `{init}` of {of} changes the owner of the files on its claim. On storage that refuses `chown` (an Amazon EFS access point, NFS with `root_squash`) it still ends successfully, as upstream's script does, and only its log shows the error (`{logs}`): such storage must itself give the files to the user the application runs as (on EFS, the access point's owner)."),
-                &format!("- {of} の init コンテナ `{init}` は PVC 上のファイルの所有者を変更します。`chown` を拒否するストレージ（Amazon EFS のアクセスポイント、`root_squash` の NFS）でも、上流のスクリプトどおり成功として終了し、エラーはログ（`{logs}`）にしか現れません。そのようなストレージでは、ストレージ側でファイルの所有者をアプリケーションの実行ユーザーにしてください（EFS ではアクセスポイントの所有者）。"),
-            );
-        }
-        self.block("bash", &[format!("kubectl get pvc -n {ns}"), "kubectl get storageclass".to_string()]);
-    }
-
-    fn security(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Security", "セキュリティ考慮事項");
-        self.heading(3, "1. Secrets", "1. 機密情報管理");
-        self.tl(
-            "- Passwords, keys and tokens live only in Secrets, created from the `secret.yaml` files; no other generated file contains a secret value, and none contains Dify's public default secrets.",
-            "- パスワード、キー、トークンは `secret.yaml` から作られる Secret でのみ管理します。それ以外の生成ファイルに機密値は含まれず、Dify の公開済み初期値もどのファイルにも含まれません。",
-        );
-        self.tl(
-            "- Never commit `secret.yaml`. To keep secrets in git, use a tool made for it (Sealed Secrets, External Secrets Operator, SOPS).",
-            "- `secret.yaml` は決してコミットしないでください。git で管理したい場合は、Sealed Secrets、External Secrets Operator、SOPS などの専用ツールを使います。",
-        );
-        self.tl(
-            &format!("- Restrict who may read Secrets in the namespace `{ns}` with RBAC, and enable encryption at rest for Secrets in the cluster."),
-            &format!("- RBAC でネームスペース `{ns}` の Secret を読める利用者を制限し、クラスターで Secret の保存時暗号化を有効にしてください。"),
-        );
-        self.heading(3, "2. Network security", "2. ネットワークセキュリティ");
-        self.tl(
-            "- NetworkPolicies limit traffic between pods (see [Network](#network)).",
-            "- NetworkPolicy による通信制限（[ネットワーク構成](#ネットワーク構成) を参照）",
-        );
-        match self.entry() {
-            Some(e) => self.tl(
-                &format!("- Only `{}` has an externally reachable Service; the other Services are of type ClusterIP or have no Service.", e.name),
-                &format!("- 外部から到達できる Service を持つのは `{}` だけです。その他は ClusterIP か、Service を持ちません。", e.name),
-            ),
-            None => self.tl(
-                "- No Service is exposed outside the cluster.",
-                "- クラスター外に公開される Service はありません。",
-            ),
-        }
-        let certbot = f.omitted.iter().any(|(s, _)| s == "certbot");
-        if certbot {
-            self.tl(
-                "- TLS: `certbot` is not part of the tree. Terminate TLS at an Ingress controller (with cert-manager), at the load balancer, or give the reverse proxy a certificate from a Secret.",
-                "- TLS: `certbot` はツリーに含まれていません。Ingress コントローラー（cert-manager と組み合わせる）やロードバランサーで TLS を終端するか、Secret の証明書をリバースプロキシに渡してください。",
-            );
-        } else {
-            self.tl(
-                "- TLS: terminate TLS at an Ingress controller (with cert-manager), at the load balancer, or give the reverse proxy a certificate from a Secret.",
-                "- TLS: Ingress コントローラー（cert-manager と組み合わせる）やロードバランサーで TLS を終端するか、Secret の証明書をリバースプロキシに渡してください。",
-            );
-        }
-        self.heading(3, "3. Pod security", "3. Pod セキュリティ");
-        self.tl(
-            "- Every container has a security context as strict as its image allows (non-root, no privilege escalation, dropped capabilities where possible).",
-            "- すべてのコンテナに、イメージが許す範囲で最も厳しい Security Context を設定しています（非 root 実行、権限昇格の禁止、可能な範囲での capability 削除）。",
-        );
-        self.security_table();
-        self.para(
-            "To see which pods would violate the Pod Security Standards without blocking anything, label the namespace in warn mode:",
-            "何もブロックせずに Pod Security Standards への違反を確認するには、ネームスペースに warn モードのラベルを付けます。",
-        );
-        self.block(
-            "bash",
-            &[format!("kubectl label namespace {ns} pod-security.kubernetes.io/warn=restricted --overwrite")],
-        );
-    }
-
-    /// One row per container whose security differs: who it runs as, what it may do, and why
-    /// (all from the plan and the rules, checked against the images by tests/images.rs).
-    fn security_table(&mut self) {
-        let f = self.f;
-        self.para(
-            "Every container drops all capabilities, may not escalate privileges and runs under the runtime's default seccomp profile; what each one runs as and adds back:",
-            "すべてのコンテナは capability をすべて削除し、権限昇格を禁止し、ランタイムの既定の seccomp プロファイルで動きます。各コンテナの実行ユーザーと追加する capability は次のとおりです。",
-        );
-        let user = |s: &SecurityFacts| match (s.user, s.non_root) {
-            (Some(uid), true) => format!("uid {uid}"),
-            (Some(0), _) => "root (uid 0)".to_string(),
-            (Some(uid), false) => format!("uid {uid}"),
-            (None, _) => self.pick("image default", "イメージの既定").to_string(),
-        };
-        let caps = |s: &SecurityFacts| {
-            if s.capabilities.is_empty() {
-                "–".to_string()
-            } else {
-                s.capabilities.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-            }
-        };
-        let root_fs = |s: &SecurityFacts| {
-            self.pick(
-                if s.read_only_root { "read-only" } else { "writable" },
-                if s.read_only_root { "読み取り専用" } else { "書き込み可" },
-            )
-            .to_string()
-        };
-        let why = |s: &SecurityFacts| match (&s.why, s.non_root) {
-            (Some(w), _) => w.clone(),
-            (None, true) => self.pick("the image's own non-root user", "イメージ自身の非 root ユーザー").to_string(),
-            (None, false) => "–".to_string(),
-        };
-        let mut rows = Vec::new();
-        for w in &f.workloads {
-            rows.push(vec![
-                format!("`{}`", w.name),
-                user(&w.security),
-                caps(&w.security),
-                root_fs(&w.security),
-                why(&w.security),
-            ]);
-            for (name, s) in &w.init_security {
-                rows.push(vec![
-                    format!("`{}` ({} `{name}`)", w.name, self.pick("init container", "init コンテナ")),
-                    user(s),
-                    caps(s),
-                    root_fs(s),
-                    why(s),
-                ]);
-            }
-        }
-        let header = self.pick(
-            ["workload", "runs as", "capabilities added", "root filesystem", "why"],
-            ["ワークロード", "実行ユーザー", "追加する capability", "ルートファイルシステム", "理由"],
-        );
-        self.table(&header, &rows);
-        self.blank();
     }
 
     fn operations(&mut self) {
@@ -1677,6 +1531,14 @@ impl<'a> Renderer<'a> {
             .map(|(t, path, name)| format!("kubectl exec -i -n {ns} {t} -- tar xzf - -C {path} < {name}.tar.gz"))
             .collect();
         (backup, restore)
+    }
+
+    /// The class of a claim as the guide shows it.
+    fn class_text(&self, claim: &str) -> String {
+        match self.f.storage.claim_classes.get(claim).cloned().flatten() {
+            Some(c) => code(&c),
+            None => self.pick("cluster default", "クラスターの既定").to_string(),
+        }
     }
 
     fn troubleshooting(&mut self) {
