@@ -309,6 +309,7 @@ fn claim_view(f: &Facts, c: &ClaimFacts) -> ClaimView {
         short_mode: short_mode(&c.access_mode).to_string(),
         mount_path: c.mount_path.clone(),
         shared: f.shared_claim.as_ref().is_some_and(|s| s.name == c.name),
+        class: f.storage.claim_classes.get(&c.name).cloned().flatten(),
     }
 }
 
@@ -331,15 +332,10 @@ fn layout(text: String) -> String {
     out
 }
 
-/// A section the old renderer still writes.
-type Section<'a> = fn(&mut Renderer<'a>);
-
 /// What the templates see: facts and the lists and commands made from them, in the guide's
 /// language where the rules give both.
 #[derive(serde::Serialize)]
 struct View {
-    /// Sections still rendered by [`Renderer`], by name (each moves into the templates in turn).
-    legacy: std::collections::BTreeMap<&'static str, String>,
     namespace: String,
     /// The application's name; none: the generic preset's "the application".
     product: Option<String>,
@@ -408,6 +404,80 @@ struct View {
     certbot_omitted: bool,
     /// Every container whose security the table shows.
     containers: Vec<ContainerView>,
+    /// Each probe kind with the workloads probed so, in order of first use.
+    probes: Vec<ProbeKindView>,
+    /// Workloads without a probe.
+    no_probe: Vec<String>,
+    /// Whether some Deployment runs several replicas.
+    replicated_deployments: bool,
+    /// Deployments the scaling example scales, with one replica more.
+    scale_examples: Vec<ScaleView>,
+    statefulsets: Vec<String>,
+    /// The periodic-task scheduler, which must stay at one replica.
+    scheduler: Option<String>,
+    /// Whether the tree has claims.
+    has_claims: bool,
+    /// The Deployment the guide restarts as an example (`deployment/api`).
+    restart_example: Option<String>,
+    /// The PostgreSQL workload and its pod.
+    database: Option<PodView>,
+    /// The Redis workload, its pod and, for a StatefulSet, its data folder.
+    cache: Option<CacheView>,
+    /// Claims archived with `tar` through a pod.
+    file_backups: Vec<FileBackupView>,
+    /// Vector stores with claims.
+    vector_stores: Vec<String>,
+    /// A Service name to resolve in the DNS test.
+    dns_example: Option<String>,
+    /// A workload whose outbound traffic goes through a proxy, and the proxy.
+    proxied: Option<ProxiedView>,
+}
+
+#[derive(serde::Serialize)]
+struct ProbeKindView {
+    kind: String,
+    workloads: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct ScaleView {
+    kref: String,
+    replicas: i32,
+}
+
+#[derive(serde::Serialize)]
+struct PodView {
+    name: String,
+    /// `postgres-0` for a StatefulSet, else the workload reference.
+    pod: String,
+}
+
+#[derive(serde::Serialize)]
+struct CacheView {
+    pod: String,
+    dir: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct FileBackupView {
+    pod: String,
+    path: String,
+    archive: String,
+}
+
+#[derive(serde::Serialize)]
+struct ProxiedView {
+    workload: String,
+    proxy: String,
+    proxy_pod: String,
+}
+
+/// An HTTP probe: path, port, and whether the workload's own config answers it.
+#[derive(serde::Serialize)]
+struct HttpProbeView {
+    path: String,
+    port: u16,
+    answered: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -514,6 +584,8 @@ struct ClaimView {
     mount_path: String,
     /// Whether it is the shared claim.
     shared: bool,
+    /// Its StorageClass; none: the cluster's default.
+    class: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -539,6 +611,9 @@ struct WorkloadView {
     proxy_denies: Vec<String>,
     /// `data`, `app` or `support`.
     layer: &'static str,
+    /// Where `kubectl logs`/`exec` go: `postgres-0` for a StatefulSet, else the reference.
+    pod_target: String,
+    http_probe: Option<HttpProbeView>,
 }
 
 /// The workloads of one layer of the stack (indices into `workloads`).
@@ -568,25 +643,13 @@ struct LinkView {
 }
 
 impl View {
-    fn new<'a>(f: &'a Facts, lang: Lang) -> View {
-        let mut r = Renderer { f, lang, out: String::new() };
-        let mut legacy = std::collections::BTreeMap::new();
-        let sections: [(&'static str, Section<'a>); 4] = [
-            ("operations", Renderer::operations),
-            ("updating", Renderer::updating),
-            ("backup", Renderer::backup),
-            ("troubleshooting", Renderer::troubleshooting),
-        ];
-        for (name, section) in sections {
-            section(&mut r);
-            legacy.insert(name, std::mem::take(&mut r.out));
-        }
+    fn new(f: &Facts, lang: Lang) -> View {
+        let r = Lookup { f };
         let pick = |en: &str, ja: &str| match lang {
             Lang::En => en.to_string(),
             Lang::Ja => ja.to_string(),
         };
         View {
-            legacy,
             namespace: f.namespace.clone(),
             product: f.guide.product.clone(),
             release: f.release.clone(),
@@ -666,6 +729,12 @@ impl View {
                     non_root_user: w.non_root_user,
                     egress: w.egress.clone(),
                     proxy_denies: w.proxy_denies.clone(),
+                    pod_target: pod_target(w),
+                    http_probe: w.http_probe.as_ref().map(|(path, port, answered)| HttpProbeView {
+                        path: path.clone(),
+                        port: *port,
+                        answered: *answered,
+                    }),
                     layer: match layer(w) {
                         Layer::Data => "data",
                         Layer::App => "app",
@@ -790,6 +859,65 @@ impl View {
                 .iter()
                 .map(|(service, reason)| OmittedView { service: service.clone(), reason: reason.clone() })
                 .collect(),
+            probes: f.workloads.iter().filter_map(|w| w.probe.clone()).fold(Vec::new(), |mut kinds, kind| {
+                if !kinds.iter().any(|k: &ProbeKindView| k.kind == kind) {
+                    let workloads = f
+                        .workloads
+                        .iter()
+                        .filter(|w| w.probe.as_deref() == Some(kind.as_str()))
+                        .map(|w| w.name.clone())
+                        .collect();
+                    kinds.push(ProbeKindView { kind, workloads });
+                }
+                kinds
+            }),
+            no_probe: f.workloads.iter().filter(|w| w.probe.is_none()).map(|w| w.name.clone()).collect(),
+            replicated_deployments: r.deployments().iter().any(|w| w.replicas > 1),
+            scale_examples: {
+                let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
+                let beat = r.by_key("worker-beat").map(|w| w.name.clone());
+                let mut examples: Vec<&WorkloadFacts> =
+                    ["web", "api"].iter().filter_map(|n| r.deployment_named(n)).collect();
+                if examples.is_empty() {
+                    examples = r
+                        .deployments()
+                        .into_iter()
+                        .filter(|w| !rwo(w) && Some(&w.name) != beat.as_ref())
+                        .take(2)
+                        .collect();
+                }
+                examples
+                    .iter()
+                    .map(|w| ScaleView { kref: kref(w), replicas: w.replicas.max(1).saturating_add(1) })
+                    .collect()
+            },
+            statefulsets: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| w.name.clone()).collect(),
+            scheduler: r.by_key("worker-beat").map(|w| w.name.clone()),
+            has_claims: !f.storage.claim_classes.is_empty(),
+            restart_example: r.deployment_named("api").or_else(|| r.deployments().first().copied()).map(kref),
+            database: r.by_role("postgres").map(|w| PodView { name: w.name.clone(), pod: pod_target(w) }),
+            cache: r.by_role("redis").map(|w| CacheView {
+                pod: pod_target(w),
+                dir: w
+                    .claims
+                    .first()
+                    .filter(|_| is_statefulset(w))
+                    .map(|c| c.mount_path.trim_end_matches('/').to_string()),
+            }),
+            file_backups: r.file_backups(),
+            vector_stores: f
+                .workloads
+                .iter()
+                .filter(|w| w.role.as_deref() == Some("vector-store") && !w.claims.is_empty())
+                .map(|w| w.name.clone())
+                .collect(),
+            dns_example: f.workloads.iter().find(|w| w.service_type.is_some()).map(|w| w.name.clone()),
+            proxied: match (r.by_key("sandbox"), r.by_key("ssrf-proxy")) {
+                (Some(s), Some(p)) => {
+                    Some(ProxiedView { workload: s.name.clone(), proxy: p.name.clone(), proxy_pod: pod_target(p) })
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -972,70 +1100,15 @@ fn own(product: Option<&str>, text: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// Renderer
+// Lookup
 // ---------------------------------------------------------------------------
 
-struct Renderer<'a> {
+/// Finds workloads in the facts by name, role, kind or Service.
+struct Lookup<'a> {
     f: &'a Facts,
-    lang: Lang,
-    out: String,
 }
 
-impl<'a> Renderer<'a> {
-    fn pick<T>(&self, en: T, ja: T) -> T {
-        match self.lang {
-            Lang::En => en,
-            Lang::Ja => ja,
-        }
-    }
-
-    /// Appends one line.
-    fn line(&mut self, s: &str) {
-        self.out.push_str(s);
-        self.out.push('\n');
-    }
-
-    /// Appends one line in the current language.
-    fn tl(&mut self, en: &str, ja: &str) {
-        let s = self.pick(en, ja).to_string();
-        self.line(&s);
-    }
-
-    fn blank(&mut self) {
-        self.out.push('\n');
-    }
-
-    fn heading(&mut self, level: usize, en: &str, ja: &str) {
-        self.blank();
-        let s = format!("{} {}", "#".repeat(level), self.pick(en, ja));
-        self.line(&s);
-        self.blank();
-    }
-
-    /// A paragraph in the current language.
-    fn para(&mut self, en: &str, ja: &str) {
-        self.blank();
-        self.tl(en, ja);
-        self.blank();
-    }
-
-    /// A fenced code block.
-    fn block(&mut self, info: &str, lines: &[String]) {
-        self.blank();
-        self.line(&format!("```{info}"));
-        for l in lines {
-            self.line(l);
-        }
-        self.line("```");
-        self.blank();
-    }
-
-    // ---- facts helpers ---------------------------------------------------
-
-    fn ns(&self) -> &'a str {
-        &self.f.namespace
-    }
-
+impl<'a> Lookup<'a> {
     /// First workload with this role, preferring one whose name equals the role.
     fn by_role(&self, role: &str) -> Option<&'a WorkloadFacts> {
         let ws = &self.f.workloads;
@@ -1082,14 +1155,6 @@ impl<'a> Renderer<'a> {
     fn is_shared(&self, claim: &str) -> bool {
         self.f.shared_claim.as_ref().is_some_and(|c| c.name == claim)
     }
-
-    /// Inline-code list with the separator of the current language.
-    fn codes<S: AsRef<str>>(&self, items: &[S]) -> String {
-        let sep = self.pick(", ", "、");
-        items.iter().map(|s| code(s.as_ref())).collect::<Vec<_>>().join(sep)
-    }
-
-    // ---- sections --------------------------------------------------------
 
     /// The main traffic paths (`a -> b`), from the workloads that exist.
     fn traffic_paths(&self) -> Vec<String> {
@@ -1141,372 +1206,16 @@ impl<'a> Renderer<'a> {
         paths
     }
 
-    fn operations(&mut self) {
+    /// `tar` through a pod for every claim that holds data and has no other backup above.
+    fn file_backups(&self) -> Vec<FileBackupView> {
         let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Operations", "運用・監視");
-
-        // Health checks
-        self.heading(3, "Health checks", "ヘルスチェック");
-        if !f.workloads.is_empty() {
-            self.tl("Liveness and readiness probes per workload:", "ワークロードごとの Liveness/Readiness Probe:");
-            self.blank();
-            let mut kinds: Vec<String> = Vec::new();
-            for w in &f.workloads {
-                if let Some(p) = &w.probe {
-                    if !kinds.contains(p) {
-                        kinds.push(p.clone());
-                    }
-                }
-            }
-            for k in &kinds {
-                let names: Vec<&str> = f
-                    .workloads
-                    .iter()
-                    .filter(|w| w.probe.as_deref() == Some(k.as_str()))
-                    .map(|w| w.name.as_str())
-                    .collect();
-                self.line(&format!("- **{k}**: {}", self.codes(&names)));
-            }
-            let none: Vec<&str> = f.workloads.iter().filter(|w| w.probe.is_none()).map(|w| w.name.as_str()).collect();
-            if !none.is_empty() {
-                let label = self.pick("no probe", "プローブなし");
-                self.line(&format!("- **{label}**: {}", self.codes(&none)));
-            }
-            self.blank();
-            for w in &f.workloads {
-                let Some((path, port, local)) = &w.http_probe else { continue };
-                let (n, p) = (&w.name, format!("`GET {path}` :{port}"));
-                match local {
-                    true => self.tl(
-                        &format!("- `{n}` is probed with {p}, which it answers itself: its upstreams being down (web restarting) neither restarts it nor takes it out of its Service."),
-                        &format!("- `{n}` のプローブは {p} です。`{n}` 自身が応答するため、上流（再起動中の web など）が落ちていても `{n}` は再起動されず、Service からも外れません。"),
-                    ),
-                    false => self.tl(&format!("- `{n}` is probed with {p}."), &format!("- `{n}` のプローブは {p} です。")),
-                }
-            }
-        }
-        self.para("Failing probes show up as events:", "プローブの失敗はイベントとして記録されます。");
-        self.block(
-            "bash",
-            &[
-                format!("kubectl get events -n {ns} --field-selector reason=Unhealthy"),
-                format!("kubectl describe pod <pod-name> -n {ns}"),
-            ],
-        );
-
-        // Logs
-        self.heading(3, "Logs", "ログ管理");
-        let mut lines = vec![self.pick("# follow the logs of each service", "# 各サービスのログ確認").to_string()];
-        for w in &f.workloads {
-            lines.push(format!("kubectl logs -n {ns} {} -f", pod_target(w)));
-        }
-        if let Some(job) = &f.migration_job {
-            lines.push(String::new());
-            lines.push(self.pick("# database migration", "# データベースマイグレーション").to_string());
-            lines.push(format!("kubectl logs -n {ns} job/{job}"));
-        }
-        lines.push(String::new());
-        lines.push(
-            self.pick("# logs of the previous, crashed container", "# 再起動前（クラッシュした）コンテナのログ")
-                .to_string(),
-        );
-        lines.push(format!("kubectl logs -n {ns} <pod-name> --previous"));
-        self.block("bash", &lines);
-        let deps = self.deployments();
-        if deps.iter().any(|w| w.replicas > 1) {
-            self.para(
-                "`kubectl logs deployment/<name>` shows one pod only; for a workload with several replicas, look at each pod from `kubectl get pods`.",
-                "`kubectl logs deployment/<name>` が表示するのは 1 つの Pod だけです。複数レプリカのワークロードは、`kubectl get pods` で Pod を確認して個別に参照してください。",
-            );
-        }
-
-        // Scaling
-        self.heading(3, "Scaling", "スケーリング");
-        let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
-        let beat = self.by_key("worker-beat").map(|w| w.name.clone());
-        let mut examples: Vec<&WorkloadFacts> =
-            ["web", "api"].iter().filter_map(|n| self.deployment_named(n)).collect();
-        if examples.is_empty() {
-            examples = deps.iter().copied().filter(|w| !rwo(w) && Some(&w.name) != beat.as_ref()).take(2).collect();
-        }
-        if examples.is_empty() {
-            self.para(
-                "This tree has no Deployment that can simply be scaled.",
-                "このツリーには、そのままスケールできる Deployment はありません。",
-            );
-        } else {
-            let mut lines = vec![self.pick("# change the replica count", "# レプリカ数変更").to_string()];
-            for w in &examples {
-                lines.push(format!(
-                    "kubectl scale {} --replicas={} -n {ns}",
-                    kref(w),
-                    w.replicas.max(1).saturating_add(1)
-                ));
-            }
-            self.block("bash", &lines);
-            self.tl(
-                "- The next `kubectl apply -k .` resets the replica counts to the values in the manifests. To keep a different count, patch `replicas` in an overlay.",
-                "- 次回の `kubectl apply -k .` でレプリカ数はマニフェストの値に戻ります。恒久的に変える場合は、オーバーレイで `replicas` をパッチしてください。",
-            );
-        }
-        let sts: Vec<String> = f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| w.name.clone()).collect();
-        if !sts.is_empty() {
-            self.tl(
-                &format!(
-                    "- The StatefulSets ({}) run single instances without replication; do not scale them.",
-                    self.codes(&sts)
-                ),
-                &format!(
-                    "- StatefulSet（{}）はレプリケーションなしの単一インスタンスです。スケールしないでください。",
-                    self.codes(&sts)
-                ),
-            );
-        }
-        if let Some(b) = &beat {
-            self.tl(
-                &format!("- `{b}` must stay at one replica; a second scheduler would run every periodic task twice."),
-                &format!("- `{b}` は 1 レプリカのままにしてください。2 つ目のスケジューラーがあると定期タスクが二重に実行されます。"),
-            );
-        }
-        let rwo_deps: Vec<String> = deps.iter().filter(|w| rwo(w)).map(|w| w.name.clone()).collect();
-        if !rwo_deps.is_empty() {
-            self.tl(
-                &format!(
-                    "- {} use ReadWriteOnce storage, so extra replicas can only run on the same node.",
-                    self.codes(&rwo_deps)
-                ),
-                &format!(
-                    "- {} は ReadWriteOnce のストレージを使うため、追加のレプリカは同じノードでしか動きません。",
-                    self.codes(&rwo_deps)
-                ),
-            );
-        }
-    }
-
-    fn updating(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Updating", "アップデート方法");
-        self.heading(3, "Moving to a new Dify release", "新しい Dify リリースへの移行");
-        self.para(
-            "Regenerate the tree from the `docker/` directory of every new Dify release with `compose2dify upgrade`, which repeats exactly the choices this tree was made with (recorded in `GENERATED.md`, section Choices; a choice the new release no longer accepts is an error), and review the diff, for example in a pull request. `compose2dify carry-env OLD NEW` first moves your customized `.env` to the new release's folder. The tool rewrites the files it generates and leaves the `secret.yaml` files and any other file it did not generate alone. With `--check` it only reports whether the tree has drifted, without writing anything.",
-            "Dify の新しいリリースごとに、その `docker/` ディレクトリから `compose2dify upgrade` でツリーを再生成し、差分をプルリクエストなどでレビューしてください。`upgrade` はこのツリーの生成時の選択（`GENERATED.md` の Choices 節に記録）をそのまま繰り返します（新しいリリースで使えない選択はエラーになります）。カスタマイズした `.env` は、先に `compose2dify carry-env OLD NEW` で新しいリリースのフォルダへ移せます。ツールは自身が生成するファイルだけを書き換え、`secret.yaml` やツールが生成していないファイルには手を触れません。`--check` を付けると、何も書き込まずに、ツリーがずれているかどうかだけを報告します。",
-        );
-        self.block(
-            "bash",
-            &[
-                self.pick("# from the directory that contains k8s/", "# k8s/ を含むディレクトリから").to_string(),
-                "compose2dify upgrade k8s/ path/to/dify/docker/docker-compose.yaml".into(),
-                "git diff -- k8s/".into(),
-                String::new(),
-                self.pick("# drift check, writes nothing", "# ずれの確認のみ（書き込みなし）").to_string(),
-                "compose2dify upgrade k8s/ path/to/dify/docker/docker-compose.yaml --check".into(),
-            ],
-        );
-        if f.migration_job.is_some() || !f.storage.claim_classes.is_empty() {
-            self.para(
-                "Claims keep their names from release to release, so the data stays where it is; the new release's migration Job (named after the release) runs once when the tree is applied, and the long-running pods wait for it.",
-                "PVC の名前はリリース間で変わらないため、データはそのまま残ります。新しいリリースのマイグレーション Job（リリース名付き）はツリーの適用時に一度だけ実行され、常駐する Pod はその完了を待ちます。",
-            );
-        }
-        match &f.secret_source {
-            SecretSource::Files if !f.secret_files.is_empty() => self.para(
-                "If the diff adds keys to a `secret.yaml.example`, run `./scripts/setup-secrets.sh` (or `compose2dify secrets k8s`) again: it adds those keys to the matching `secret.yaml` with new values (values that must agree with existing ones are taken from them), never changes a value you have, and names the keys the new release no longer uses.",
-                "差分で `secret.yaml.example` にキーが追加された場合は、`./scripts/setup-secrets.sh`（または `compose2dify secrets k8s`）をもう一度実行してください。対応する `secret.yaml` にそのキーを新しい値で追加します（既存の値と一致すべき値はそこから引き継ぎます）。既存の値は変更せず、新しいリリースで使われなくなったキーは名前を表示します。",
-            ),
-            SecretSource::External => self.para(
-                "If the diff adds keys to a `secret.yaml.example`, run `compose2dify secrets k8s --apply` again: it adds the missing keys to the Secrets in the cluster and never changes a value they have.",
-                "差分で `secret.yaml.example` にキーが追加された場合は、`compose2dify secrets k8s --apply` をもう一度実行してください。クラスター内の Secret に足りないキーを追加し、既存の値は変更しません。",
-            ),
-            SecretSource::ExternalSecrets { .. } => self.para(
-                "If the diff adds remote keys to an `external-secret.yaml`, create them in the store before you sync: an ExternalSecret whose remote key is missing does not update its Secret.",
-                "差分で `external-secret.yaml` にリモートキーが追加された場合は、同期の前にストアに作成してください。リモートキーが欠けている ExternalSecret は Secret を更新しません。",
-            ),
-            SecretSource::Files => {}
-        }
-        self.heading(3, "Applying changes", "変更の適用");
-        let mut lines = vec![
-            self.pick(
-                "# back up first (see Backup), then apply",
-                "# 先にバックアップを取得してから（バックアップを参照）適用",
-            )
-            .to_string(),
-            "kubectl apply -k .".into(),
-        ];
-        if let Some(job) = &f.migration_job {
-            lines.push(String::new());
-            lines.push(self.pick("# wait for the migration", "# マイグレーションの完了待ち").to_string());
-            lines.push(format!("kubectl wait -n {ns} --for=condition=complete job/{job} --timeout=15m"));
-        }
-        let api = self.deployment_named("api").or_else(|| self.deployments().first().copied());
-        if let Some(a) = api {
-            lines.push(String::new());
-            lines.push(self.pick("# restart one service", "# 特定サービスの再起動").to_string());
-            lines.push(format!("kubectl rollout restart {} -n {ns}", kref(a)));
-            lines.push(String::new());
-            lines.push(self.pick("# watch the rollout", "# ロールアウト状況確認").to_string());
-            lines.push(format!("kubectl rollout status {} -n {ns}", kref(a)));
-        }
-        self.block("bash", &lines);
-        if let Some(job) = &f.migration_job {
-            self.para(
-                &format!("The migration Job is named after the release (`{job}`), so each release runs a fresh one. Completed Jobs of earlier releases stay behind and can be deleted:"),
-                &format!("マイグレーション Job の名前にはリリースが含まれる（`{job}`）ため、リリースごとに新しい Job が実行されます。以前のリリースの完了済み Job は残るので、削除してかまいません。"),
-            );
-            self.block(
-                "bash",
-                &[format!("kubectl get jobs -n {ns}"), format!("kubectl delete job -n {ns} <old-job-name>")],
-            );
-        }
-        let mut kinds = vec!["kubectl apply -k .".to_string()];
-        if f.workloads.iter().any(is_deployment) {
-            kinds.push(format!("kubectl rollout restart deployment -n {ns}"));
-        }
-        if f.workloads.iter().any(is_statefulset) {
-            kinds.push(format!("kubectl rollout restart statefulset -n {ns}"));
-        }
-        if kinds.len() > 1 {
-            self.para(
-                "A settings change made by regenerating the tree rolls exactly the pods that read it: each pod template carries a checksum of its settings, and the checksum changes with them. A ConfigMap or `secret.yaml` edited by hand changes no checksum, so nothing restarts: apply it and restart the workloads yourself:",
-                "ツリーを再生成して設定を変えた場合は、その設定を読む Pod だけが自動的に入れ替わります（Pod テンプレートが設定のチェックサムを持ち、設定とともに変わるため）。ConfigMap や `secret.yaml` を手で編集してもチェックサムは変わらず、何も再起動しません。適用したうえで、ワークロードを自分で再起動してください。",
-            );
-            self.block("bash", &kinds);
-        }
-        if let Some(pg) = self.by_role("postgres") {
-            self.para(
-                &format!("Changing the database password in a `secret.yaml` does not change it inside the existing database of `{}`; change it in PostgreSQL first.", pg.name),
-                &format!("`secret.yaml` のデータベースパスワードを変更しても、`{}` の既存データベース内のパスワードは変わりません。先に PostgreSQL 側で変更してください。", pg.name),
-            );
-        }
-        if let Some(a) = api {
-            self.para(
-                &format!("`kubectl rollout undo {} -n {ns}` returns a Deployment to its previous pod template, but it does not undo database migrations. To go back to an earlier Dify release, restore a backup taken before the upgrade.", kref(a)),
-                &format!("`kubectl rollout undo {} -n {ns}` で Deployment を以前の Pod テンプレートに戻せますが、データベースのマイグレーションは元に戻りません。以前の Dify リリースに戻す場合は、アップグレード前に取得したバックアップから復元してください。", kref(a)),
-            );
-        }
-    }
-
-    fn backup(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Backup", "バックアップ");
-
-        if let Some(pg) = self.by_role("postgres") {
-            let t = pod_target(pg);
-            self.heading(3, "Database", "データベースバックアップ");
-            self.para(
-                &format!("`pg_dumpall` saves every database of `{}` (including the plugin daemon's) together with the roles:", pg.name),
-                &format!("`pg_dumpall` で `{}` のすべてのデータベース（プラグインデーモン用を含む）とロールを保存します。", pg.name),
-            );
-            self.block(
-                "bash",
-                &[
-                    self.pick("# PostgreSQL backup", "# PostgreSQL バックアップ").to_string(),
-                    format!("kubectl exec -n {ns} {t} -- sh -c 'pg_dumpall --clean --if-exists -U \"${{POSTGRES_USER:-postgres}}\"' > dify-db.sql"),
-                ],
-            );
-            self.para(
-                "The dump drops and recreates the databases (`--clean`), so stop the application before restoring it and bring it back afterwards:",
-                "ダンプはデータベースを削除して作り直す（`--clean`）ため、復元の前にアプリケーションを停止し、復元後に元に戻します。",
-            );
-            let mut lines = Vec::new();
-            if !self.deployments().is_empty() {
-                lines.push(format!("kubectl scale deployment --all --replicas=0 -n {ns}"));
-            }
-            lines.push(format!("kubectl exec -i -n {ns} {t} -- sh -c 'psql -U \"${{POSTGRES_USER:-postgres}}\" -d postgres' < dify-db.sql"));
-            lines.push("kubectl apply -k .".into());
-            self.block("bash", &lines);
-        }
-
-        if let Some(rd) = self.by_role("redis") {
-            let t = pod_target(rd);
-            self.heading(3, "Redis", "Redis");
-            self.para(
-                "Redis holds caches and task queues, so losing it is usually tolerable. To keep a snapshot anyway:",
-                "Redis が保持するのはキャッシュやタスクキューのため、失っても通常は致命的ではありません。スナップショットを残す場合は次のとおりです。",
-            );
-            let mut lines = vec![
-                self.pick("# Redis backup", "# Redis バックアップ").to_string(),
-                format!("kubectl exec -n {ns} {t} -- redis-cli BGSAVE"),
-            ];
-            if is_statefulset(rd) {
-                if let Some(c) = rd.claims.first() {
-                    let dir = c.mount_path.trim_end_matches('/');
-                    lines.push(format!("kubectl cp {ns}/{t}:{dir}/dump.rdb redis-dump.rdb"));
-                }
-            }
-            self.block("bash", &lines);
-            self.para(
-                "If Redis answers `NOAUTH`, add `-a <password>` with the Redis password from your `secret.yaml`. `BGSAVE` runs in the background; `redis-cli LASTSAVE` changes once the snapshot is written.",
-                "`NOAUTH` が返る場合は、`secret.yaml` にある Redis のパスワードを `-a <パスワード>` で指定してください。`BGSAVE` はバックグラウンドで実行され、書き込みが終わると `redis-cli LASTSAVE` の値が変わります。",
-            );
-        }
-
-        // Files on every claim no section above covers: the shared claim, Deployments' claims, and
-        // the claims of StatefulSets that have no backup of their own.
-        let (file_lines, restore_lines) = self.file_backups();
-        if !file_lines.is_empty() {
-            self.heading(3, "Files", "ファイルのバックアップ");
-            self.para(
-                "Users' uploaded files, plugins and the other data on the claims below are archived through a running pod that mounts them (the image needs `tar`):",
-                "ユーザーがアップロードしたファイル、プラグイン、その他の PVC 上のデータは、それをマウントしている稼働中の Pod 経由でアーカイブします（イメージに `tar` が必要です）。",
-            );
-            self.block("bash", &file_lines);
-            if self.f.guide.product.is_none() {
-                // Which of a generic stack's claims hold a database is not known to the rules.
-                self.para(
-                    "A database's files copied while it runs may not restore: for a database's claim, use its own dump tool (`pg_dump`, `mysqldump`, `redis-cli --rdb`) through `kubectl exec`, or scale its Deployment to 0 replicas and archive through a pod of your own that mounts the claim; unpack a database's archive only while it is stopped.",
-                    "稼働中のデータベースのファイルをコピーしても、復元できるとは限りません。データベースの PVC には、そのデータベース自身のダンプツール（`pg_dump`、`mysqldump`、`redis-cli --rdb`）を `kubectl exec` で使うか、Deployment のレプリカ数を 0 にしてから、その PVC をマウントする別の Pod でアーカイブしてください。データベースのアーカイブの展開も、停止中に行ってください。",
-                );
-            }
-            self.para(
-                "To restore, unpack each archive through the same pod, before users work with the application again:",
-                "復元は、利用者がアプリケーションを使い始める前に、同じ Pod 経由で各アーカイブを展開します。",
-            );
-            self.block("bash", &restore_lines);
-        }
-
-        let vectors: Vec<String> = f
-            .workloads
-            .iter()
-            .filter(|w| w.role.as_deref() == Some("vector-store") && !w.claims.is_empty())
-            .map(|w| w.name.clone())
-            .collect();
-        if !vectors.is_empty() {
-            self.heading(3, "Vector store", "ベクトルストア");
-            self.para(
-                &format!("The vector store ({}) keeps its index on persistent storage. Use the vector database's own backup feature, or a volume snapshot taken while nothing writes to it.", self.codes(&vectors)),
-                &format!("ベクトルストア（{}）はインデックスを永続ストレージに保存しています。ベクトルデータベース自体のバックアップ機能を使うか、書き込みのない状態でボリュームスナップショットを取得してください。", self.codes(&vectors)),
-            );
-        }
-
-        self.heading(3, "Configuration", "設定バックアップ");
-        self.block(
-            "bash",
-            &[
-                self.pick("# export every object of the namespace", "# 全体設定エクスポート").to_string(),
-                format!("kubectl get all,configmap,secret,pvc -n {ns} -o yaml > dify-backup.yaml"),
-            ],
-        );
-        self.para(
-            "The export contains the Secrets (only base64-encoded), so store it as carefully as the `secret.yaml` files. The tree itself is best kept in git; the `secret.yaml` files belong in a separate safe place. If your storage supports CSI volume snapshots, snapshots of the claims are a convenient addition.",
-            "エクスポートには Secret が（base64 エンコードのみで）含まれるため、`secret.yaml` と同じく厳重に保管してください。ツリー自体は git で管理し、`secret.yaml` は別の安全な場所に保管するのがおすすめです。ストレージが CSI のボリュームスナップショットに対応していれば、PVC のスナップショットも併用すると便利です。",
-        );
-    }
-
-    /// `tar` through a pod for every claim that holds data and has no other backup above:
-    /// (backup lines, restore lines).
-    fn file_backups(&self) -> (Vec<String>, Vec<String>) {
-        let f = self.f;
-        let ns = self.ns();
-        let mut targets: Vec<(String, String, String)> = Vec::new(); // (pod target, path, archive name)
+        let mut targets: Vec<FileBackupView> = Vec::new();
         if let Some(c) = &f.shared_claim {
             let user = f.storage.shared_claim_users.iter().find_map(|(w, p)| {
                 f.workloads.iter().find(|x| &x.name == w && x.replicas > 0).map(|x| (pod_target(x), p.clone()))
             });
-            if let Some((target, path)) = user {
-                targets.push((target, path, c.name.clone()));
+            if let Some((pod, path)) = user {
+                targets.push(FileBackupView { pod, path, archive: c.name.clone() });
             }
         }
         let own_backup = ["postgres", "redis", "vector-store"];
@@ -1517,151 +1226,12 @@ impl<'a> Renderer<'a> {
             }
             for c in w.claims.iter().filter(|c| !self.is_shared(&c.name)) {
                 let archive = if is_statefulset(w) { format!("{}-{}-0", c.name, w.name) } else { c.name.clone() };
-                if !targets.iter().any(|t| t.2 == archive) {
-                    targets.push((pod_target(w), c.mount_path.clone(), archive));
+                if !targets.iter().any(|t| t.archive == archive) {
+                    targets.push(FileBackupView { pod: pod_target(w), path: c.mount_path.clone(), archive });
                 }
             }
         }
-        let backup = targets
-            .iter()
-            .map(|(t, path, name)| format!("kubectl exec -n {ns} {t} -- tar czf - -C {path} . > {name}.tar.gz"))
-            .collect();
-        let restore = targets
-            .iter()
-            .map(|(t, path, name)| format!("kubectl exec -i -n {ns} {t} -- tar xzf - -C {path} < {name}.tar.gz"))
-            .collect();
-        (backup, restore)
-    }
-
-    /// The class of a claim as the guide shows it.
-    fn class_text(&self, claim: &str) -> String {
-        match self.f.storage.claim_classes.get(claim).cloned().flatten() {
-            Some(c) => code(&c),
-            None => self.pick("cluster default", "クラスターの既定").to_string(),
-        }
-    }
-
-    fn troubleshooting(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Troubleshooting", "トラブルシューティング");
-
-        self.heading(3, "1. Pods do not start", "1. Pod 起動失敗");
-        self.block(
-            "bash",
-            &[
-                self.pick("# pod status", "# Pod 状態確認").to_string(),
-                format!("kubectl get pods -n {ns}"),
-                format!("kubectl describe pod <pod-name> -n {ns}"),
-                String::new(),
-                self.pick("# events", "# イベント確認").to_string(),
-                format!("kubectl get events -n {ns} --sort-by=.metadata.creationTimestamp"),
-            ],
-        );
-        if !f.secret_files.is_empty() {
-            self.tl(
-                "- `CreateContainerConfigError`: a Secret is missing; check that every `secret.yaml` exists and was applied.",
-                "- `CreateContainerConfigError`: Secret が存在しません。すべての `secret.yaml` が作成・適用されているか確認してください。",
-            );
-        }
-        self.tl(
-            "- `Pending`: usually an unbound claim (see below) or not enough CPU or memory on the nodes.",
-            "- `Pending`: 多くの場合、PVC が割り当てられていない（下記参照）か、ノードの CPU・メモリが不足しています。",
-        );
-        if let Some(job) = &f.migration_job {
-            self.tl(
-                &format!("- Application pods failing right after the first install: check that the Job `{job}` completed."),
-                &format!("- 初回インストール直後にアプリケーションの Pod が失敗する: Job `{job}` が完了しているか確認してください。"),
-            );
-        }
-
-        self.heading(3, "2. Storage", "2. ストレージ問題");
-        self.block(
-            "bash",
-            &[
-                self.pick("# claims", "# PVC 状態確認").to_string(),
-                format!("kubectl get pvc -n {ns}"),
-                format!("kubectl describe pvc <pvc-name> -n {ns}"),
-                String::new(),
-                self.pick("# storage classes", "# StorageClass 確認").to_string(),
-                "kubectl get storageclass".into(),
-            ],
-        );
-        if let Some(c) = &f.shared_claim {
-            let class = self.class_text(&c.name);
-            self.tl(
-                &format!(
-                    "- `{}` stays `Pending`: its StorageClass ({class}) probably cannot provide {}; regenerate with `--rwx-storage-class NAME` (see Prerequisites).",
-                    c.name, c.access_mode
-                ),
-                &format!(
-                    "- `{}` が `Pending` のまま: その StorageClass（{class}）が {} に対応していない可能性があります。`--rwx-storage-class NAME` で再生成してください（前提条件を参照）。",
-                    c.name, c.access_mode
-                ),
-            );
-        }
-
-        self.heading(3, "3. Network", "3. ネットワーク問題");
-        let mut lines = vec![
-            self.pick("# services and their endpoints", "# Service 確認").to_string(),
-            format!("kubectl get svc -n {ns}"),
-            format!("kubectl get endpoints -n {ns}"),
-        ];
-        lines.push(String::new());
-        lines.push(self.pick("# network policies", "# NetworkPolicy 確認").to_string());
-        lines.push(format!("kubectl get networkpolicy -n {ns}"));
-        if let Some(w) = f.workloads.iter().find(|w| w.service_type.is_some()) {
-            lines.push(String::new());
-            lines.push(self.pick("# name resolution inside the namespace", "# ネームスペース内の名前解決").to_string());
-            lines.push(format!(
-                "kubectl run dns-test -n {ns} --rm -it --restart=Never --image=busybox:1.36 -- nslookup {}",
-                w.name
-            ));
-        }
-        self.block("bash", &lines);
-        self.tl(
-            "- A Service without endpoints means its pods are not ready; look at their probes and logs.",
-            "- エンドポイントのない Service は、その Pod が Ready になっていないことを示します。プローブとログを確認してください。",
-        );
-        if let Some(e) = self.entry() {
-            self.tl(
-                &format!("- `502`/`504` from `{}`: the backends behind it are not ready yet.", e.name),
-                &format!("- `{}` が `502`/`504` を返す: 背後のサービスがまだ Ready になっていません。", e.name),
-            );
-        }
-        if let (Some(s), Some(p)) = (self.by_key("sandbox"), self.by_key("ssrf-proxy")) {
-            self.tl(
-                &format!("- Code in `{}` cannot reach a site: outbound traffic goes through `{}` by design; its log shows denied requests (`kubectl logs -n {ns} {}`).", s.name, p.name, pod_target(p)),
-                &format!("- `{}` のコードから外部サイトに接続できない: 外向き通信は設計上 `{}` を経由します。拒否されたリクエストはそのログで確認できます（`kubectl logs -n {ns} {}`）。", s.name, p.name, pod_target(p)),
-            );
-        }
-
-        self.heading(3, "4. Configuration", "4. 設定問題");
-        let cm = &f.config_map;
-        self.block(
-            "bash",
-            &[
-                self.pick("# settings", "# ConfigMap 確認").to_string(),
-                format!("kubectl get configmap -n {ns}"),
-                format!("kubectl describe configmap {cm} -n {ns}"),
-                String::new(),
-                self.pick("# secrets", "# Secret 確認").to_string(),
-                format!("kubectl get secrets -n {ns}"),
-            ],
-        );
-
-        if let Some(job) = &f.migration_job {
-            self.heading(3, "5. Migration", "5. マイグレーション");
-            self.block(
-                "bash",
-                &[format!("kubectl describe job {job} -n {ns}"), format!("kubectl logs -n {ns} job/{job}")],
-            );
-            self.para(
-                "A Job cannot be changed once created. After fixing the cause (usually the database is unreachable or the credentials do not match), delete the Job and apply again:",
-                "Job は作成後に変更できません。原因（多くはデータベースに接続できない、または認証情報の不一致）を解消したら、Job を削除して再度適用してください。",
-            );
-            self.block("bash", &[format!("kubectl delete job {job} -n {ns}"), "kubectl apply -k .".into()]);
-        }
+        targets
     }
 }
 
