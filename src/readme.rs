@@ -190,8 +190,7 @@ pub fn render(facts: &Facts, lang: Lang) -> String {
         .template_from_named_str(name, source)
         .and_then(|t| t.render(&view))
         .unwrap_or_else(|e| panic!("the guide's template {name} does not render: {e:#}"));
-    let product = facts.guide.product.as_deref();
-    normalize(&text.lines().map(|l| own(product, l)).collect::<Vec<_>>().join("\n"))
+    normalize(&text)
 }
 
 /// The template engine as the guide uses it: a fact the view lacks is an error, never an empty
@@ -205,6 +204,8 @@ fn environment() -> minijinja::Environment<'static> {
     env.add_filter("code", |s: String| code(&s));
     env.add_filter("cell", |s: String| cell(&s));
     env.add_filter("layout", layout);
+    // A heading's anchor as GitHub makes it (lowercase, spaces as dashes).
+    env.add_filter("slug", |s: String| s.to_lowercase().replace(' ', "-"));
     // Inline-code items joined with a separator (", " unless given), the last two with `last` when
     // given (`a`, `b` and `c`).
     env.add_filter("codes", |items: Vec<String>, sep: Option<String>, last: Option<String>| {
@@ -1023,82 +1024,6 @@ fn normalize(s: &str) -> String {
     out
 }
 
-/// The guide's sentences name Dify, whose preset they were written for; for another product
-/// they name it instead, and with none (the generic preset) they speak of the application and its
-/// releases. Dify's own guide is unchanged, byte for byte.
-fn own(product: Option<&str>, text: &str) -> String {
-    match product {
-        Some("Dify") => text.to_string(),
-        Some(p) => {
-            let slug = p.to_lowercase().replace(' ', "-");
-            text.replace("#removing-dify", &format!("#removing-{slug}"))
-                .replace("#dify-の削除", &format!("#{slug}-の削除"))
-                .replace("Dify", p)
-        }
-        // Most lines name nothing to change: one scan for what every pattern below holds.
-        None if !["ify", "uploaded files", "アップロード", "アプリケーション の", "すべての PVC（"]
-            .iter()
-            .any(|k| text.contains(k)) =>
-        {
-            text.to_string()
-        }
-        None => {
-            const NEUTRAL: &[(&str, &str)] = &[
-                ("#removing-dify", "#removing-the-application"),
-                ("#dify-の削除", "#アプリケーションの削除"),
-                (
-                    "from Dify's Docker Compose setup (`docker/docker-compose.yaml` and the files next to it)",
-                    "from its Docker Compose setup (the compose file and the files next to it)",
-                ),
-                (
-                    "の Docker Compose 構成（`docker/docker-compose.yaml` とその周辺ファイル）",
-                    "の Docker Compose 構成（compose ファイルとその周辺ファイル）",
-                ),
-                ("the `docker/` directory of every new Dify release", "the compose setup of every new release"),
-                (
-                    "Dify の新しいリリースごとに、その `docker/` ディレクトリから",
-                    "新しいリリースごとに、その Compose 構成から",
-                ),
-                ("# Dify on Kubernetes", "# The application on Kubernetes"),
-                ("アプリケーション の Docker Compose 構成", "アプリケーションの Docker Compose 構成"),
-                ("path/to/dify/docker/docker-compose.yaml", "path/to/new/compose.yaml"),
-                ("> dify-backup.yaml", "> backup.yaml"),
-                (
-                    "Users' uploaded files, plugins and the other data on the claims below",
-                    "The data on the claims below",
-                ),
-                ("ユーザーがアップロードしたファイル、プラグイン、その他の PVC 上のデータ", "PVC 上のデータ"),
-                (
-                    "every claim: the database, uploaded files, plugins and every other volume",
-                    "every claim and the data on it",
-                ),
-                (
-                    "すべての PVC（データベース、アップロードされたファイル、プラグインなどすべてのボリューム）",
-                    "すべての PVC",
-                ),
-                ("# Dify Kubernetes Deployment", "# アプリケーションの Kubernetes デプロイ"),
-                ("Removing Dify", "Removing the application"),
-                ("Dify の削除", "アプリケーションの削除"),
-                ("a new Dify release", "a new release"),
-                ("an earlier Dify release", "an earlier release"),
-                ("every Dify release", "every release"),
-                ("新しい Dify リリース", "新しいリリース"),
-                ("以前の Dify リリース", "以前のリリース"),
-                ("Dify のリリースごとに", "リリースごとに"),
-                ("Dify's", "the application's"),
-                ("Dify の", "アプリケーションの"),
-                ("Dify が", "アプリケーションが"),
-            ];
-            let mut out = text.to_string();
-            for (from, to) in NEUTRAL {
-                out = out.replace(from, to);
-            }
-            let rest = if out.is_ascii() { "the application" } else { "アプリケーション" };
-            out.replace("Dify", rest)
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Lookup
 // ---------------------------------------------------------------------------
@@ -1664,6 +1589,22 @@ mod tests {
         let only = |a: &[String], b: &[String]| a.iter().filter(|x| !b.contains(x)).cloned().collect::<Vec<_>>();
         assert_eq!(only(&en, &ja), Vec::<String>::new(), "facts only the English template uses");
         assert_eq!(only(&ja, &en), Vec::<String>::new(), "facts only the Japanese template uses");
+    }
+
+    /// A product other than Dify is named in the title, the headings and their anchors.
+    #[test]
+    fn another_product_is_named_throughout() {
+        let mut f = fixture();
+        f.guide.product = Some("Acme Chat".into());
+        let [en, ja] = both(&f);
+        assert!(en.starts_with("# Acme Chat on Kubernetes\n"), "{en}");
+        assert!(en.contains("for Acme Chat 1.14.1, generated by `compose2dify` from Acme Chat's Docker Compose setup"));
+        assert!(en.contains("## Removing Acme Chat\n"));
+        assert!(en.contains("(see [Removing Acme Chat](#removing-acme-chat))"));
+        assert!(en.contains("### Moving to a new Acme Chat release"));
+        assert!(ja.starts_with("# Acme Chat Kubernetes Deployment\n"), "{ja}");
+        assert!(ja.contains("## Acme Chat の削除\n"));
+        assert!(ja.contains("（[Acme Chat の削除](#acme-chat-の削除) を参照）"));
     }
 
     #[test]
