@@ -6,7 +6,7 @@
 //! workloads they apply to, and so on. The output is deterministic (no timestamps, no
 //! absolute paths, no hash-map ordering) and ends with exactly one newline.
 
-use crate::rules::SecretSource;
+use crate::rules::{Backup, Layer, SecretSource};
 
 /// Language of the rendered guide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -669,7 +669,7 @@ impl View {
             single_data: f
                 .workloads
                 .iter()
-                .filter(|w| is_statefulset(w) && layer(w) == Layer::Data)
+                .filter(|w| is_statefulset(w) && layer(&f.guide, w) == Some(Layer::Data))
                 .map(|w| w.name.clone())
                 .collect(),
             links: f.guide.links.iter().map(|l| LinkView { title: pick(&l.en, &l.ja), url: l.url.clone() }).collect(),
@@ -720,10 +720,10 @@ impl View {
                     image: w.image.clone(),
                     service_type: w.service_type.clone(),
                     purpose: {
-                        let k = known(&f.guide, w);
+                        let k = known(&f.guide, w).and_then(|k| k.purpose.as_ref());
                         match lang {
-                            Lang::En => w.description.clone().or_else(|| k.map(|k| k.purpose.en.clone())),
-                            Lang::Ja => k.map(|k| k.purpose.ja.clone()).or_else(|| w.description.clone()),
+                            Lang::En => w.description.clone().or_else(|| k.map(|k| k.en.clone())),
+                            Lang::Ja => k.map(|k| k.ja.clone()).or_else(|| w.description.clone()),
                         }
                         .map(|p| p.trim().to_string())
                     },
@@ -736,13 +736,13 @@ impl View {
                         port: *port,
                         answered: *answered,
                     }),
-                    layer: match layer(w) {
-                        Layer::Data => "data",
-                        Layer::App => "app",
-                        Layer::Support => "support",
+                    layer: match layer(&f.guide, w) {
+                        Some(Layer::Data) => "data",
+                        Some(Layer::App) => "app",
+                        Some(Layer::Support) | None => "support",
                     },
-                    title: match known(&f.guide, w) {
-                        Some(k) => pick(&k.title.en, &k.title.ja),
+                    title: match known(&f.guide, w).and_then(|k| k.title.as_ref()) {
+                        Some(t) => pick(&t.en, &t.ja),
                         None => w.name.clone(),
                     },
                 })
@@ -776,7 +776,10 @@ impl View {
                 ingress_host: e.ingress.as_ref().map(|(h, _)| h.clone()),
                 ingress_tls: e.ingress.as_ref().is_some_and(|(_, tls)| *tls),
             }),
-            apply_example: r.by_key("postgres").or_else(|| f.workloads.first()).map(|w| w.name.clone()),
+            apply_example: r
+                .by_key(f.guide.examples.apply.as_deref())
+                .or_else(|| f.workloads.first())
+                .map(|w| w.name.clone()),
             status_kinds: [
                 ("statefulsets", f.workloads.iter().any(is_statefulset)),
                 ("deployments", f.workloads.iter().any(is_deployment)),
@@ -785,25 +788,30 @@ impl View {
             .into_iter()
             .filter_map(|(kind, has)| has.then_some(kind))
             .collect(),
-            log_example: r.deployment_named("api").map(kref),
+            log_example: r.deployment(f.guide.examples.logs.as_deref()).map(kref),
             sts_pods: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| format!("{}-0", w.name)).collect(),
-            layers: [(Layer::Data, "data"), (Layer::App, "app"), (Layer::Support, "support")]
-                .into_iter()
-                .map(|(l, name)| LayerView {
-                    layer: name,
-                    members: f.workloads.iter().enumerate().filter(|(_, w)| layer(w) == l).map(|(i, _)| i).collect(),
-                })
-                .filter(|l| !l.members.is_empty())
-                .collect(),
+            // By the rules' layers, data first; without any (the generic preset), one list.
+            layers: if f.workloads.iter().all(|w| layer(&f.guide, w).is_none()) {
+                vec![LayerView { layer: "none", members: (0..f.workloads.len()).collect() }]
+            } else {
+                [(Layer::Data, "data"), (Layer::App, "app"), (Layer::Support, "support")]
+                    .into_iter()
+                    .map(|(l, name)| LayerView {
+                        layer: name,
+                        members: f
+                            .workloads
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, w)| layer(&f.guide, w).unwrap_or(Layer::Support) == l)
+                            .map(|(i, _)| i)
+                            .collect(),
+                    })
+                    .filter(|l| !l.members.is_empty())
+                    .collect()
+            },
             traffic: r.traffic_paths(),
             inherit_env_source: f.inherit_env_source.clone(),
-            // Dify's workloads that call model providers and plugin sources (a fact of Dify, not of
-            // any compose file with an `api` service).
-            internet_users: if f.guide.product.is_some() {
-                r.names_of(&["api", "worker", "plugin-daemon"])
-            } else {
-                vec![]
-            },
+            internet_users: r.names_of(&f.guide.internet),
             fqdn_users: f.fqdn_users.clone(),
             cluster_domain: f.cluster_domain.clone(),
             claim_rows: claim_rows(f),
@@ -876,9 +884,9 @@ impl View {
             replicated_deployments: r.deployments().iter().any(|w| w.replicas > 1),
             scale_examples: {
                 let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
-                let beat = r.by_key("worker-beat").map(|w| w.name.clone());
+                let beat = r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone());
                 let mut examples: Vec<&WorkloadFacts> =
-                    ["web", "api"].iter().filter_map(|n| r.deployment_named(n)).collect();
+                    f.guide.examples.scale.iter().filter_map(|k| r.deployment(Some(k))).collect();
                 if examples.is_empty() {
                     examples = r
                         .deployments()
@@ -893,11 +901,14 @@ impl View {
                     .collect()
             },
             statefulsets: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| w.name.clone()).collect(),
-            scheduler: r.by_key("worker-beat").map(|w| w.name.clone()),
+            scheduler: r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone()),
             has_claims: !f.storage.claim_classes.is_empty(),
-            restart_example: r.deployment_named("api").or_else(|| r.deployments().first().copied()).map(kref),
-            database: r.by_role("postgres").map(|w| PodView { name: w.name.clone(), pod: pod_target(w) }),
-            cache: r.by_role("redis").map(|w| CacheView {
+            restart_example: r
+                .deployment(f.guide.examples.restart.as_deref())
+                .or_else(|| r.deployments().first().copied())
+                .map(kref),
+            database: r.backed_up(Backup::PgDumpall).map(|w| PodView { name: w.name.clone(), pod: pod_target(w) }),
+            cache: r.backed_up(Backup::RedisBgsave).map(|w| CacheView {
                 pod: pod_target(w),
                 dir: w
                     .claims
@@ -909,12 +920,12 @@ impl View {
             vector_stores: f
                 .workloads
                 .iter()
-                .filter(|w| w.role.as_deref() == Some("vector-store") && !w.claims.is_empty())
+                .filter(|w| backup(&f.guide, w) == Some(Backup::OwnTool) && !w.claims.is_empty())
                 .map(|w| w.name.clone())
                 .collect(),
             dns_example: f.workloads.iter().find(|w| w.service_type.is_some()).map(|w| w.name.clone()),
-            proxied: match (r.by_key("sandbox"), r.by_key("ssrf-proxy")) {
-                (Some(s), Some(p)) => {
+            proxied: match f.guide.proxied.as_ref().map(|p| (r.by_key(Some(&p.workload)), r.by_key(Some(&p.proxy)))) {
+                Some((Some(s), Some(p))) => {
                     Some(ProxiedView { workload: s.name.clone(), proxy: p.name.clone(), proxy_pod: pod_target(p) })
                 }
                 _ => None,
@@ -932,24 +943,14 @@ fn known<'a>(guide: &'a crate::rules::Guide, w: &WorkloadFacts) -> Option<&'a cr
     guide.workloads.get(&w.name).or_else(|| w.role.as_deref().and_then(|r| guide.workloads.get(r)))
 }
 
-/// Which part of the stack a workload belongs to.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Layer {
-    Data,
-    App,
-    Support,
+/// Which part of the stack the rules put a workload in; none: they do not say.
+fn layer(guide: &crate::rules::Guide, w: &WorkloadFacts) -> Option<Layer> {
+    known(guide, w).and_then(|k| k.layer)
 }
 
-fn layer(w: &WorkloadFacts) -> Layer {
-    let keys = [Some(w.name.as_str()), w.role.as_deref()];
-    let is = |set: &[&str]| keys.iter().flatten().any(|k| set.contains(k));
-    if is(&["postgres", "redis", "vector-store", "mysql", "database", "weaviate"]) {
-        Layer::Data
-    } else if is(&["api", "api-websocket", "worker", "worker-beat", "web"]) {
-        Layer::App
-    } else {
-        Layer::Support
-    }
+/// How the rules back up a workload's data beyond its claims' files.
+fn backup(guide: &crate::rules::Guide, w: &WorkloadFacts) -> Option<Backup> {
+    known(guide, w).and_then(|k| k.backup)
 }
 
 // ---------------------------------------------------------------------------
@@ -1034,23 +1035,25 @@ struct Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    /// First workload with this role, preferring one whose name equals the role.
-    fn by_role(&self, role: &str) -> Option<&'a WorkloadFacts> {
+    /// The workloads a key of the rules' guide names: the one with that folder name, else every one
+    /// with that role.
+    fn resolve(&self, key: &str) -> Vec<&'a WorkloadFacts> {
         let ws = &self.f.workloads;
-        ws.iter()
-            .find(|w| w.role.as_deref() == Some(role) && w.name == role)
-            .or_else(|| ws.iter().find(|w| w.role.as_deref() == Some(role)))
+        match ws.iter().find(|w| w.name == key) {
+            Some(w) => vec![w],
+            None => ws.iter().filter(|w| w.role.as_deref() == Some(key)).collect(),
+        }
     }
 
-    /// Workload by folder name, or failing that by role.
-    fn by_key(&self, key: &str) -> Option<&'a WorkloadFacts> {
-        self.f.workloads.iter().find(|w| w.name == key).or_else(|| self.by_role(key))
+    /// The first workload a key names.
+    fn by_key(&self, key: Option<&str>) -> Option<&'a WorkloadFacts> {
+        key.and_then(|k| self.resolve(k).first().copied())
     }
 
-    /// Names of the workloads found for `keys` (by name or role), without duplicates.
-    fn names_of(&self, keys: &[&str]) -> Vec<String> {
+    /// Names of the workloads the keys name, each once.
+    fn names_of<S: AsRef<str>>(&self, keys: &[S]) -> Vec<String> {
         let mut v: Vec<String> = Vec::new();
-        for w in keys.iter().filter_map(|k| self.by_key(k)) {
+        for w in keys.iter().flat_map(|k| self.resolve(k.as_ref())) {
             if !v.contains(&w.name) {
                 v.push(w.name.clone());
             }
@@ -1058,18 +1061,19 @@ impl<'a> Lookup<'a> {
         v
     }
 
-    fn deployment_named(&self, name: &str) -> Option<&'a WorkloadFacts> {
-        self.f.workloads.iter().find(|w| w.name == name && is_deployment(w))
+    /// The Deployment a key names.
+    fn deployment(&self, key: Option<&str>) -> Option<&'a WorkloadFacts> {
+        key.and_then(|k| self.resolve(k).into_iter().find(|w| is_deployment(w)))
     }
 
     fn deployments(&self) -> Vec<&'a WorkloadFacts> {
         self.f.workloads.iter().filter(|w| is_deployment(w)).collect()
     }
 
-    /// The workload that receives outside traffic: nginx, else any workload with an
-    /// externally reachable Service.
+    /// The workload that receives outside traffic: the rules' entry when it has a Service, else any
+    /// workload with an externally reachable Service.
     fn entry(&self) -> Option<&'a WorkloadFacts> {
-        self.by_key("nginx").filter(|w| w.service_type.is_some()).or_else(|| {
+        self.by_key(self.f.guide.entry.as_deref()).filter(|w| w.service_type.is_some()).or_else(|| {
             self.f
                 .workloads
                 .iter()
@@ -1077,56 +1081,47 @@ impl<'a> Lookup<'a> {
         })
     }
 
+    /// The first workload whose data the rules back up this way.
+    fn backed_up(&self, how: Backup) -> Option<&'a WorkloadFacts> {
+        self.f.workloads.iter().find(|w| backup(&self.f.guide, w) == Some(how))
+    }
+
     fn is_shared(&self, claim: &str) -> bool {
         self.f.shared_claim.as_ref().is_some_and(|c| c.name == claim)
     }
 
-    /// The main traffic paths (`a -> b`), from the workloads that exist.
+    /// The rules' main traffic paths (`a -> b`) with the workloads that exist (see
+    /// `Guide::traffic`).
     fn traffic_paths(&self) -> Vec<String> {
-        let f = self.f;
-        // Main traffic paths, built only from workloads that exist.
-        let mut paths: Vec<String> = Vec::new();
-        let front = self.names_of(&["web", "api", "api-websocket"]);
-        if let Some(e) = self.entry() {
-            let targets: Vec<String> = front.iter().filter(|n| **n != e.name).cloned().collect();
-            if targets.is_empty() {
-                paths.push(format!("Internet -> {}", e.name));
-            } else {
-                paths.push(format!("Internet -> {} -> {}", e.name, targets.join(", ")));
+        let mut paths = Vec::new();
+        'path: for line in &self.f.guide.traffic {
+            let (arrow, hops) = match line.contains("<->") {
+                true => (" <-> ", line.split("<->").collect::<Vec<_>>()),
+                false => (" -> ", line.split("->").collect::<Vec<_>>()),
+            };
+            let mut shown: Vec<String> = Vec::new();
+            let mut out: Vec<String> = Vec::new();
+            for hop in hops {
+                let hop = hop.trim();
+                let (hop, optional) = hop.strip_suffix('?').map_or((hop, false), |h| (h, true));
+                let names: Vec<String> = match hop {
+                    "Internet" => vec![hop.to_string()],
+                    "<entry>" => self.entry().map(|e| e.name.clone()).into_iter().collect(),
+                    _ => self.names_of(&hop.split(',').map(str::trim).collect::<Vec<_>>()),
+                };
+                let names: Vec<String> = names.into_iter().filter(|n| !shown.contains(n)).collect();
+                match (names.is_empty(), optional) {
+                    (true, true) => break,
+                    (true, false) => continue 'path,
+                    (false, _) => {
+                        shown.extend(names.iter().cloned());
+                        out.push(names.join(", "));
+                    }
+                }
             }
-        }
-        let app = self.names_of(&["api", "api-websocket", "worker", "worker-beat", "plugin-daemon"]);
-        let data = self.names_of(&["postgres", "redis"]);
-        if !app.is_empty() && !data.is_empty() {
-            paths.push(format!("{} -> {}", app.join(", "), data.join(", ")));
-        }
-        let vectors: Vec<String> = f
-            .workloads
-            .iter()
-            .filter(|w| w.role.as_deref() == Some("vector-store") && !data.contains(&w.name))
-            .map(|w| w.name.clone())
-            .collect();
-        let vector_users = self.names_of(&["api", "worker"]);
-        if !vectors.is_empty() && !vector_users.is_empty() {
-            paths.push(format!("{} -> {}", vector_users.join(", "), vectors.join(", ")));
-        }
-        let api = self.by_key("api").map(|w| w.name.clone());
-        let sandbox = self.by_key("sandbox").map(|w| w.name.clone());
-        let ssrf = self.by_key("ssrf-proxy").map(|w| w.name.clone());
-        let plugin = self.by_key("plugin-daemon").map(|w| w.name.clone());
-        match (&api, &sandbox, &ssrf) {
-            (Some(a), Some(s), Some(p)) => paths.push(format!("{a} -> {s} -> {p} -> Internet")),
-            (Some(a), Some(s), None) => paths.push(format!("{a} -> {s}")),
-            _ => {}
-        }
-        if let Some(p) = &ssrf {
-            let callers = self.names_of(&["api", "worker"]);
-            if !callers.is_empty() {
-                paths.push(format!("{} -> {p} -> Internet", callers.join(", ")));
+            if out.len() > 1 {
+                paths.push(out.join(arrow));
             }
-        }
-        if let (Some(a), Some(p)) = (&api, &plugin) {
-            paths.push(format!("{a} <-> {p}"));
         }
         paths
     }
@@ -1143,10 +1138,10 @@ impl<'a> Lookup<'a> {
                 targets.push(FileBackupView { pod, path, archive: c.name.clone() });
             }
         }
-        let own_backup = ["postgres", "redis", "vector-store"];
         for w in &f.workloads {
-            // A Job's pods have finished: nothing to exec into.
-            if w.kind == "Job" || is_statefulset(w) && w.role.as_deref().is_some_and(|r| own_backup.contains(&r)) {
+            // A Job's pods have finished: nothing to exec into. A StatefulSet the rules back up
+            // otherwise has its own section.
+            if w.kind == "Job" || is_statefulset(w) && backup(&f.guide, w).is_some() {
                 continue;
             }
             for c in w.claims.iter().filter(|c| !self.is_shared(&c.name)) {
@@ -1605,6 +1600,30 @@ mod tests {
         assert!(ja.starts_with("# Acme Chat Kubernetes Deployment\n"), "{ja}");
         assert!(ja.contains("## Acme Chat の削除\n"));
         assert!(ja.contains("（[Acme Chat の削除](#acme-chat-の削除) を参照）"));
+    }
+
+    /// The rules' traffic paths: a missing optional hop ends a path, a missing required hop drops
+    /// it, and a workload is shown once per path.
+    #[test]
+    fn traffic_paths_follow_the_rules() {
+        let mut f = fixture();
+        let paths = |f: &Facts| Lookup { f }.traffic_paths();
+        assert_eq!(
+            paths(&f),
+            [
+                "Internet -> nginx -> web, api, api-websocket",
+                "api, api-websocket, worker, worker-beat, plugin-daemon -> postgres, redis",
+                "api, worker -> weaviate",
+                "api -> sandbox -> ssrf-proxy -> Internet",
+                "api, worker -> ssrf-proxy -> Internet",
+                "api <-> plugin-daemon",
+            ]
+        );
+        f.workloads.retain(|w| !["ssrf-proxy", "web", "api-websocket", "api"].contains(&w.name.as_str()));
+        assert_eq!(
+            paths(&f),
+            ["Internet -> nginx", "worker, worker-beat, plugin-daemon -> postgres, redis", "worker -> weaviate"]
+        );
     }
 
     #[test]

@@ -218,9 +218,71 @@ pub struct Guide {
     /// Links at the end of the guide, after the Kubernetes ones.
     #[serde(default)]
     pub links: Vec<GuideLink>,
-    /// Title and purpose of a workload, by folder name or role.
+    /// Title, purpose, layer and backup of a workload, by folder name or role.
     #[serde(default)]
     pub workloads: BTreeMap<String, GuideWorkload>,
+    /// The workload in front that receives outside traffic (folder name or role); none: any
+    /// workload with a LoadBalancer or NodePort Service.
+    pub entry: Option<String>,
+    /// The scheduler of periodic tasks, which must stay at one replica.
+    pub scheduler: Option<String>,
+    /// Workloads that keep internet access to call model providers and plugin sources.
+    #[serde(default)]
+    pub internet: Vec<String>,
+    /// A workload whose outbound traffic goes through a proxy, and the proxy.
+    pub proxied: Option<GuideProxied>,
+    /// The workloads the guide's example commands use.
+    #[serde(default)]
+    pub examples: GuideExamples,
+    /// The main traffic paths, one a line: hops of folder names or roles (comma-separated, each
+    /// workload shown once per path) joined by `->` (or `<->` both ways); `Internet` is the outside,
+    /// `<entry>` the entry workload. A hop ending in `?` ends the path where it has no workload;
+    /// any other hop without one drops the path.
+    #[serde(default)]
+    pub traffic: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GuideProxied {
+    pub workload: String,
+    pub proxy: String,
+}
+
+/// Folder names or roles of the workloads the guide's examples show.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GuideExamples {
+    /// Applied alone (`kubectl apply -k services/<it>/`); none: the first workload.
+    pub apply: Option<String>,
+    /// Whose logs the status check follows (a Deployment).
+    pub logs: Option<String>,
+    /// Restarted and rolled back (a Deployment); none: the first Deployment.
+    pub restart: Option<String>,
+    /// Scaled (Deployments); none: up to two Deployments without ReadWriteOnce claims.
+    #[serde(default)]
+    pub scale: Vec<String>,
+}
+
+/// Which part of the stack a workload belongs to, for the guide's service details.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Data,
+    App,
+    Support,
+}
+
+/// How a workload's data is backed up, beyond archiving its claims with `tar`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backup {
+    /// A PostgreSQL server: `pg_dumpall` and `psql`.
+    PgDumpall,
+    /// A Redis server: `redis-cli BGSAVE` and its `dump.rdb`.
+    RedisBgsave,
+    /// A database with a backup feature of its own (a vector store).
+    OwnTool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -234,8 +296,11 @@ pub struct GuideLink {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct GuideWorkload {
-    pub title: Text,
-    pub purpose: Text,
+    pub title: Option<Text>,
+    pub purpose: Option<Text>,
+    /// Its part of the stack; none: a supporting service.
+    pub layer: Option<Layer>,
+    pub backup: Option<Backup>,
 }
 
 /// A text in both languages of the guide.
