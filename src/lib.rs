@@ -220,6 +220,7 @@ fn facts(plan: &Plan, rules: &Rules, tree: &Tree) -> Facts {
         cluster_domain: plan.dns.cluster_domain.clone(),
         inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),
         public_urls: public_url_facts(plan, rules),
+        ja: rules.ja.clone(),
         fqdn_users: plan
             .workloads
             .iter()

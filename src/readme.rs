@@ -54,6 +54,8 @@ pub struct Facts {
     /// The settings that send a browser somewhere (the rules' `public_url`) the tree has: name,
     /// value, and the ConfigMap files that hold it.
     pub public_urls: Vec<PublicUrlFacts>,
+    /// The Japanese of the rules' reasons and notes, by their English.
+    pub ja: std::collections::BTreeMap<String, String>,
 }
 
 /// One public-URL setting in the tree.
@@ -650,6 +652,15 @@ impl View {
             Lang::En => en.to_string(),
             Lang::Ja => ja.to_string(),
         };
+        // A reason or note of the rules in the guide's language: the Japanese the rules give for it
+        // (for each `; `-joined part), else the English.
+        let say = |text: &str| match lang {
+            Lang::En => text.to_string(),
+            Lang::Ja => match f.ja.get(text) {
+                Some(ja) => ja.clone(),
+                None => text.split("; ").map(|p| f.ja.get(p).map_or(p, String::as_str)).collect::<Vec<_>>().join("; "),
+            },
+        };
         View {
             namespace: f.namespace.clone(),
             product: f.guide.product.clone(),
@@ -661,7 +672,7 @@ impl View {
                 .map(|s| FindingView {
                     check_id: s.check_id.clone(),
                     resource: s.resource.clone(),
-                    reason: s.reason.clone(),
+                    reason: say(&s.reason),
                 })
                 .collect(),
             not_listed: crate::findings::NOT_LISTED.to_vec(),
@@ -860,13 +871,13 @@ impl View {
                     non_root: s.non_root,
                     capabilities: s.capabilities.clone(),
                     read_only_root: s.read_only_root,
-                    why: s.why.clone(),
+                    why: s.why.as_deref().map(say),
                 })
                 .collect(),
             omitted: f
                 .omitted
                 .iter()
-                .map(|(service, reason)| OmittedView { service: service.clone(), reason: reason.clone() })
+                .map(|(service, reason)| OmittedView { service: service.clone(), reason: say(reason) })
                 .collect(),
             probes: f.workloads.iter().filter_map(|w| w.probe.clone()).fold(Vec::new(), |mut kinds, kind| {
                 if !kinds.iter().any(|k: &ProbeKindView| k.kind == kind) {
@@ -1330,6 +1341,7 @@ mod tests {
             cluster_domain: "cluster.local".into(),
             fqdn_users: vec!["nginx".into()],
             inherit_env_source: vec!["sandbox".into(), "web".into()],
+            ja: Default::default(),
             public_urls: vec![PublicUrlFacts {
                 key: "NEXT_PUBLIC_SOCKET_URL".into(),
                 value: "ws://localhost".into(),
@@ -1626,6 +1638,20 @@ mod tests {
         );
     }
 
+    /// The rules' reasons are said in the guide's language: Japanese where the rules give it.
+    #[test]
+    fn reasons_in_the_guide_s_language() {
+        let mut f = fixture();
+        f.ja.insert("TLS comes from the cluster".into(), "TLS はクラスター側で用意します".into());
+        f.ja.insert("image needs its own UID".into(), "イメージ自身の UID が必要です".into());
+        let [en, ja] = both(&f);
+        assert!(en.contains("| `certbot` | TLS comes from the cluster |"));
+        assert!(ja.contains("| `certbot` | TLS はクラスター側で用意します |"));
+        assert!(ja.contains("| イメージ自身の UID が必要です |"));
+        // No Japanese given: the English.
+        assert!(ja.contains("| `init_permissions` | replaced by fsGroup \\| initContainer |"), "{ja}");
+    }
+
     #[test]
     fn deterministic_and_single_trailing_newline() {
         let f = fixture();
@@ -1660,6 +1686,7 @@ mod tests {
             fqdn_users: vec![],
             inherit_env_source: vec![],
             public_urls: vec![],
+            ja: Default::default(),
         };
         for out in both(&f) {
             assert!(out.ends_with('\n') && !out.ends_with("\n\n"));

@@ -84,6 +84,10 @@ pub struct Rules {
     /// Where the Secrets' values come from (`--secrets`).
     #[serde(skip)]
     pub secret_source: SecretSource,
+    /// The Japanese of the rules' texts given in both languages (reasons, security notes), by their
+    /// English (see `split_bilingual`).
+    #[serde(skip)]
+    pub ja: BTreeMap<String, String>,
 }
 
 /// Where the values of the tree's Secrets come from (`--secrets MODE`).
@@ -828,9 +832,38 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
         layer(&mut value, user_value);
     }
     let fingerprint = crate::upstream::sha256(yaml_serde::to_string(&value).unwrap_or_default().as_bytes());
+    let ja = split_bilingual(&mut value);
     let rules: Rules = yaml_serde::from_value(value)
         .map_err(|e| Error::usage(format!("built-in rules are invalid: {e}"), "report this as a bug"))?;
-    Ok(Rules { fingerprint, ..rules })
+    Ok(Rules { fingerprint, ja, ..rules })
+}
+
+/// Replaces every text given in both languages (`{en: …, ja: …}`: a reason, a finding's reason, a
+/// security note) outside `guide:` by its English, which the plan carries, and returns the Japanese
+/// of each by its English, for the Japanese guide. Plain strings are English only.
+fn split_bilingual(value: &mut Value) -> BTreeMap<String, String> {
+    fn walk(value: &mut Value, out: &mut BTreeMap<String, String>) {
+        match value {
+            Value::Mapping(m) => {
+                let text = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+                if let (2, Some(en), Some(ja)) = (m.len(), text("en"), text("ja")) {
+                    out.insert(en.clone(), ja);
+                    *value = Value::String(en);
+                    return;
+                }
+                for (k, v) in m.iter_mut() {
+                    if k.as_str() != Some("guide") {
+                        walk(v, out);
+                    }
+                }
+            }
+            Value::Sequence(s) => s.iter_mut().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(value, &mut out);
+    out
 }
 
 /// Deserialize the user's file on top of an all-optional view, so unknown or mistyped fields
@@ -901,6 +934,26 @@ fn layer(base: &mut Value, over: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A text given as `{en, ja}` outside `guide:` becomes its English, with its Japanese in the
+    /// table; plain strings and the guide's own texts stay as they are.
+    #[test]
+    fn bilingual_texts_split_into_english_and_a_japanese_table() {
+        let mut value: Value = yaml_serde::from_str(
+            "a: plain\nb: {en: E, ja: J}\nc: [{reason: {en: F, ja: K}}]\nguide: {t: {en: G, ja: H}}\n",
+        )
+        .unwrap();
+        let ja = split_bilingual(&mut value);
+        assert_eq!(ja, BTreeMap::from([("E".into(), "J".into()), ("F".into(), "K".into())]));
+        let expected: Value =
+            yaml_serde::from_str("a: plain\nb: E\nc: [{reason: F}]\nguide: {t: {en: G, ja: H}}\n").unwrap();
+        assert_eq!(value, expected);
+        let dify = load(Preset::Dify, None).unwrap();
+        let certbot = dify.service("certbot").and_then(|r| r.reason.clone()).unwrap();
+        assert!(certbot.starts_with("TLS on Kubernetes"), "{certbot}");
+        assert!(dify.ja[&certbot].contains("TLS"), "{:?}", dify.ja.get(&certbot));
+        assert!(dify.ja.contains_key(&dify.findings["CKV_K8S_25"]));
+    }
 
     #[test]
     fn builtin_presets_load() {
