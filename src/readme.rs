@@ -342,6 +342,8 @@ struct View {
     namespace: String,
     /// The application's name; none: the generic preset's "the application".
     product: Option<String>,
+    /// Where upstream keeps its compose setup (`docker/docker-compose.yaml`), when the rules say.
+    compose_file: Option<String>,
     release: Option<String>,
     /// Value of every object's `app.kubernetes.io/part-of` label.
     part_of: String,
@@ -664,6 +666,7 @@ impl View {
         View {
             namespace: f.namespace.clone(),
             product: f.guide.product.clone(),
+            compose_file: f.guide.compose_file.clone(),
             release: f.release.clone(),
             part_of: f.storage.instance.clone(),
             findings: f
