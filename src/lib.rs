@@ -145,22 +145,13 @@ fn facts(plan: &Plan, rules: &Rules, tree: &Tree) -> Facts {
                     .collect(),
                 image: w.image.clone(),
                 role: w.role.clone(),
-                description: {
-                    let joined: Vec<String> = plan
-                        .workloads
-                        .iter()
-                        .filter(|j| j.joins.as_deref() == Some(w.name.as_str()))
-                        .map(|j| format!("`{}`", j.name))
-                        .collect();
-                    match (w.description.clone(), joined.is_empty()) {
-                        (d, true) => d,
-                        (d, false) => Some(format!(
-                            "{}its pod also runs {} as a container (compose's network_mode: they share localhost)",
-                            d.map(|d| format!("{d}; ")).unwrap_or_default(),
-                            joined.join(", ")
-                        )),
-                    }
-                },
+                description: w.description.clone(),
+                joined: plan
+                    .workloads
+                    .iter()
+                    .filter(|j| j.joins.as_deref() == Some(w.name.as_str()))
+                    .map(|j| j.name.clone())
+                    .collect(),
                 ingress: w.ingress.as_ref().map(|i| (i.host.clone(), i.tls_secret.is_some())),
                 non_root_user: w.security.run_as_user.filter(|_| w.security.run_as_non_root == Some(true)),
                 security: security_facts(
