@@ -5,6 +5,12 @@
 //! `deployment/<name>` is only used for Deployments, backup commands only appear for the
 //! workloads they apply to, and so on. The output is deterministic (no timestamps, no
 //! absolute paths, no hash-map ordering) and ends with exactly one newline.
+//!
+//! The facts become a `View` (lists, names and commands, in the guide's language where the rules
+//! give both), which `templates/readme.en.md.j2` or `templates/readme.ja.md.j2` renders: the
+//! templates hold every sentence. What the guide knows of an application (its workloads' titles,
+//! purposes, layers and backups, its entry point, example workloads and traffic paths) comes from
+//! the rules' `guide:` (mappings/dify.yaml); this module names no service.
 
 use crate::rules::{Backup, Layer, SecretSource};
 
