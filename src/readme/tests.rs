@@ -407,8 +407,28 @@ fn identifiers(template: &str) -> std::collections::BTreeSet<String> {
 /// mention too: the two guides say the same things.
 #[test]
 fn both_templates_use_the_same_facts() {
+    // Every field, also of the lists the plain fixture leaves empty: views of a fixture with
+    // Secrets, a folded init container and a joined container, under each source of Secrets.
+    let mut f = fixture();
+    f.secrets = vec![SecretFacts { name: "dify-secret".into(), keys: vec![("SECRET_KEY".into(), vec!["KEY".into()])] }];
+    f.workloads[2].init_security = vec![("init-permissions".into(), SecurityFacts::default())];
+    f.workloads[2].joined = vec!["vpn".into()];
     let mut fields = std::collections::BTreeSet::new();
-    keys(&serde_json::to_value(View::new(&fixture(), Lang::En)).unwrap(), &mut fields);
+    for source in [
+        SecretSource::Files,
+        SecretSource::External,
+        SecretSource::ExternalSecrets {
+            store: "vault".into(),
+            store_kind: "SecretStore".into(),
+            prefix: "dify/".into(),
+        },
+    ] {
+        f.secret_source = source;
+        keys(&serde_json::to_value(View::new(&f, Lang::En)).unwrap(), &mut fields);
+    }
+    for nested in ["same_as", "variable", "read_as", "init", "kref", "archive", "answered", "internet_except"] {
+        assert!(fields.contains(nested), "the views lack `{nested}`");
+    }
     let used = |t: &str| identifiers(t).intersection(&fields).cloned().collect::<Vec<_>>();
     let (en, ja) = (used(TEMPLATE_EN), used(TEMPLATE_JA));
     assert!(!en.is_empty());
