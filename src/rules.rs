@@ -731,7 +731,12 @@ impl Rules {
                 })?;
             let rule = self.services.entry(key).or_default();
             rule.kind = Some(Kind::External);
-            rule.reason = Some("runs outside the cluster (--external); its settings point at your server".into());
+            let reason = "runs outside the cluster (--external); its settings point at your server";
+            rule.reason = Some(reason.into());
+            self.ja.insert(
+                reason.into(),
+                "クラスターの外で動きます（--external）。設定はお使いのサーバーを指します".into(),
+            );
         }
         let exposed: Vec<String> = self
             .services
@@ -953,6 +958,12 @@ mod tests {
         assert!(certbot.starts_with("TLS on Kubernetes"), "{certbot}");
         assert!(dify.ja[&certbot].contains("TLS"), "{:?}", dify.ja.get(&certbot));
         assert!(dify.ja.contains_key(&dify.findings["CKV_K8S_25"]));
+        // The reason --external gives has its Japanese too.
+        let mut dify = dify;
+        let choices = Choices { external: vec!["db_postgres".into()], ..Default::default() };
+        dify.apply(&choices, &["db_postgres".to_string()]).unwrap();
+        let external = dify.service("db_postgres").and_then(|r| r.reason.clone()).unwrap();
+        assert!(dify.ja[&external].contains("--external"), "{external}");
     }
 
     #[test]
