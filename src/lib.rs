@@ -69,6 +69,8 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
     Ok((plan, tree))
 }
 
+/// What the guide says of the tree: from the plan, and from the emitted `tree` for what emit alone
+/// decides (which workloads have a PodDisruptionBudget).
 fn facts(plan: &Plan, rules: &Rules) -> Facts {
     let claim = |c: &plan::Claim, path: &str| ClaimFacts {
         name: c.name.clone(),
@@ -148,22 +150,13 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
                     .collect(),
                 image: w.image.clone(),
                 role: w.role.clone(),
-                description: {
-                    let joined: Vec<String> = plan
-                        .workloads
-                        .iter()
-                        .filter(|j| j.joins.as_deref() == Some(w.name.as_str()))
-                        .map(|j| format!("`{}`", j.name))
-                        .collect();
-                    match (w.description.clone(), joined.is_empty()) {
-                        (d, true) => d,
-                        (d, false) => Some(format!(
-                            "{}its pod also runs {} as a container (compose's network_mode: they share localhost)",
-                            d.map(|d| format!("{d}; ")).unwrap_or_default(),
-                            joined.join(", ")
-                        )),
-                    }
-                },
+                description: w.description.clone(),
+                joined: plan
+                    .workloads
+                    .iter()
+                    .filter(|j| j.joins.as_deref() == Some(w.name.as_str()))
+                    .map(|j| j.name.clone())
+                    .collect(),
                 ingress: w.ingress.as_ref().map(|i| (i.host.clone(), i.tls_secret.is_some())),
                 non_root_user: w.security.run_as_user.filter(|_| w.security.run_as_non_root == Some(true)),
                 security: security_facts(
@@ -200,6 +193,7 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
                     internet_except: w.internet_except.clone(),
                 }),
                 proxy_denies: proxy_denies(w),
+                pdb: w.disruption_budget,
             })
             .collect(),
         secret_files,
@@ -218,11 +212,11 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
                 reason: f.reason.clone(),
             })
             .collect(),
-        has_network_policies: true,
         migration_job: plan.workloads.iter().flat_map(|w| &w.jobs).map(|j| j.name.clone()).next(),
         cluster_domain: plan.dns.cluster_domain.clone(),
         inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),
         public_urls: public_url_facts(plan, rules),
+        ja: rules.ja.clone(),
         fqdn_users: plan
             .workloads
             .iter()

@@ -5,8 +5,14 @@
 //! `deployment/<name>` is only used for Deployments, backup commands only appear for the
 //! workloads they apply to, and so on. The output is deterministic (no timestamps, no
 //! absolute paths, no hash-map ordering) and ends with exactly one newline.
+//!
+//! The facts become a `View` (lists, names and commands, in the guide's language where the rules
+//! give both), which `templates/readme.en.md.j2` or `templates/readme.ja.md.j2` renders: the
+//! templates hold every sentence. What the guide knows of an application (its workloads' titles,
+//! purposes, layers and backups, its entry point, example workloads and traffic paths) comes from
+//! the rules' `guide:` (mappings/dify.yaml); this module names no service.
 
-use crate::rules::SecretSource;
+use crate::rules::{Backup, Layer, SecretSource};
 
 /// Language of the rendered guide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,8 +49,6 @@ pub struct Facts {
     pub omitted: Vec<(String, String)>,
     /// Accepted checkov findings.
     pub security_findings: Vec<SecurityFinding>,
-    /// Whether `base/networkpolicy.yaml` (and the isolation it implies) is generated.
-    pub has_network_policies: bool,
     /// Name of the database migration Job, if any.
     pub migration_job: Option<String>,
     /// The cluster's DNS domain the tree was generated for, e.g. `cluster.local`.
@@ -56,10 +60,12 @@ pub struct Facts {
     /// The settings that send a browser somewhere (the rules' `public_url`) the tree has: name,
     /// value, and the ConfigMap files that hold it.
     pub public_urls: Vec<PublicUrlFacts>,
+    /// The Japanese of the rules' reasons and notes, by their English.
+    pub ja: std::collections::BTreeMap<String, String>,
 }
 
 /// One public-URL setting in the tree.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PublicUrlFacts {
     pub key: String,
     pub value: String,
@@ -67,7 +73,7 @@ pub struct PublicUrlFacts {
 }
 
 /// The egress policy of a workload (`restrict-egress-<name>`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct EgressFacts {
     /// Workloads it may connect to (besides DNS).
     pub reaches: Vec<String>,
@@ -128,6 +134,8 @@ pub struct WorkloadFacts {
     pub role: Option<String>,
     /// One-line purpose (English).
     pub description: Option<String>,
+    /// Services that run as containers of its pod (compose's `network_mode: service:<it>`).
+    pub joined: Vec<String>,
     /// Host name of an Ingress in front of it, and whether it serves TLS.
     pub ingress: Option<(String, bool)>,
     /// The user ID it runs as when the rules make it run as non-root.
@@ -135,6 +143,8 @@ pub struct WorkloadFacts {
     /// An HTTP probe's path and port, and whether its own config answers that path (nginx's
     /// `location = /healthz { return 200; }`) rather than passing it on.
     pub http_probe: Option<(String, u16, bool)>,
+    /// Whether the tree gives it a PodDisruptionBudget (`services/<name>/pdb.yaml`).
+    pub pdb: bool,
     /// Its egress policy, when it has one.
     pub egress: Option<EgressFacts>,
     /// Destinations its proxy config denies before any other access rule (squid's `dst` ACL).
@@ -174,25 +184,779 @@ pub struct SecurityFinding {
     pub reason: String,
 }
 
+/// The guide's templates, one per language: they hold all of its prose (embedded, so the binary
+/// needs no files beside it).
+const TEMPLATE_EN: &str = include_str!("../templates/readme.en.md.j2");
+const TEMPLATE_JA: &str = include_str!("../templates/readme.ja.md.j2");
+
 /// Renders the guide for `facts` in `lang`.
 pub fn render(facts: &Facts, lang: Lang) -> String {
-    let mut r = Renderer { f: facts, lang, out: String::new() };
-    r.title();
-    r.overview();
-    r.deployment();
-    r.service_details();
-    r.network();
-    r.storage();
-    r.security();
-    r.findings();
-    r.operations();
-    r.updating();
-    r.backup();
-    r.removing();
-    r.troubleshooting();
-    r.production();
-    r.links();
-    normalize(&r.out)
+    let view = View::new(facts, lang);
+    let (name, source) = match lang {
+        Lang::En => ("readme.en.md.j2", TEMPLATE_EN),
+        Lang::Ja => ("readme.ja.md.j2", TEMPLATE_JA),
+    };
+    let text = environment()
+        .template_from_named_str(name, source)
+        .and_then(|t| t.render(&view))
+        .unwrap_or_else(|e| panic!("the guide's template {name} does not render: {e:#}"));
+    normalize(&text)
+}
+
+/// The template engine as the guide uses it: a fact the view lacks is an error, never an empty
+/// string; block tags take their line with them; and the filters for Markdown spans.
+fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.add_filter("code", |s: String| code(&s));
+    env.add_filter("cell", |s: String| cell(&s));
+    env.add_filter("layout", layout);
+    // A heading's anchor as GitHub makes it (lowercase, spaces as dashes).
+    env.add_filter("slug", |s: String| s.to_lowercase().replace(' ', "-"));
+    // Inline-code items joined with a separator (", " unless given), the last two with `last` when
+    // given (`a`, `b` and `c`).
+    env.add_filter("codes", |items: Vec<String>, sep: Option<String>, last: Option<String>| {
+        let codes: Vec<String> = items.iter().map(|s| code(s)).collect();
+        let sep = sep.as_deref().unwrap_or(", ");
+        match (codes.split_last(), last) {
+            (Some((tail, rest)), Some(last)) if !rest.is_empty() => format!("{}{last}{tail}", rest.join(sep)),
+            _ => codes.join(sep),
+        }
+    });
+    env
+}
+
+/// Every key of every Secret that carries a placeholder, with the other keys that share its value.
+fn secret_keys(f: &Facts) -> Vec<SecretKeyView> {
+    let mut rows = Vec::new();
+    for secret in &f.secrets {
+        for (key, vars) in secret.keys.iter().filter(|(_, v)| !v.is_empty()) {
+            let same: Vec<String> = vars
+                .iter()
+                .map(|var| {
+                    let others: Vec<String> = f
+                        .secrets
+                        .iter()
+                        .flat_map(|s| s.keys.iter().map(move |(k, v)| (s, k, v)))
+                        .filter(|(s, k, v)| v.contains(var) && !(s.name == secret.name && *k == key))
+                        .map(|(s, k, _)| format!("{}/{k}", s.name))
+                        .collect();
+                    others.join(", ")
+                })
+                .collect();
+            rows.push(SecretKeyView { secret: secret.name.clone(), key: key.clone(), same_as: same.join(", ") });
+        }
+    }
+    rows
+}
+
+/// Every variable the Secrets are made of, with the `Secret/key`s that read it.
+fn remote_keys(f: &Facts) -> Vec<RemoteKeyView> {
+    let mut used: std::collections::BTreeMap<&String, Vec<String>> = Default::default();
+    for secret in &f.secrets {
+        for (key, vars) in &secret.keys {
+            for var in vars {
+                used.entry(var).or_default().push(format!("{}/{key}", secret.name));
+            }
+        }
+    }
+    used.into_iter().map(|(var, read_as)| RemoteKeyView { variable: var.clone(), read_as }).collect()
+}
+
+/// Every claim of the tree: the shared one, a StatefulSet's one per pod (`<template>-<set>-<n>`),
+/// every other once with all who mount it.
+fn claim_rows(f: &Facts) -> Vec<ClaimRowView> {
+    let class = |claim: &str| f.storage.claim_classes.get(claim).cloned().flatten();
+    let shared = |claim: &str| f.shared_claim.as_ref().is_some_and(|c| c.name == claim);
+    let mut rows: Vec<ClaimRowView> = Vec::new();
+    if let Some(c) = &f.shared_claim {
+        rows.push(ClaimRowView {
+            name: c.name.clone(),
+            size: c.size.clone(),
+            access_mode: c.access_mode.clone(),
+            class: class(&c.name),
+            users: f.storage.shared_claim_users.iter().map(|(w, p)| format!("{w} (`{p}`)")).collect(),
+        });
+    }
+    for w in &f.workloads {
+        for c in &w.claims {
+            let user = format!("{} (`{}`)", w.name, c.mount_path);
+            if is_statefulset(w) && !shared(&c.name) {
+                for i in 0..w.replicas.max(1) {
+                    rows.push(ClaimRowView {
+                        name: format!("{}-{}-{i}", c.name, w.name),
+                        size: c.size.clone(),
+                        access_mode: c.access_mode.clone(),
+                        class: class(&c.name),
+                        users: vec![user.clone()],
+                    });
+                }
+            } else if let Some(r) = rows.iter_mut().find(|r| r.name == c.name) {
+                if !r.users.contains(&user) {
+                    r.users.push(user);
+                }
+            } else {
+                rows.push(ClaimRowView {
+                    name: c.name.clone(),
+                    size: c.size.clone(),
+                    access_mode: c.access_mode.clone(),
+                    class: class(&c.name),
+                    users: vec![user],
+                });
+            }
+        }
+    }
+    rows
+}
+
+fn claim_view(f: &Facts, c: &ClaimFacts) -> ClaimView {
+    ClaimView {
+        name: c.name.clone(),
+        size: c.size.clone(),
+        access_mode: c.access_mode.clone(),
+        short_mode: short_mode(&c.access_mode).to_string(),
+        mount_path: c.mount_path.clone(),
+        shared: f.shared_claim.as_ref().is_some_and(|s| s.name == c.name),
+        class: f.storage.claim_classes.get(&c.name).cloned().flatten(),
+    }
+}
+
+/// Aligns a layout drawing's notes: each `path # note` line becomes the path, padded to two past the
+/// longest path, then `# note`.
+fn layout(text: String) -> String {
+    let rows: Vec<(&str, Option<&str>)> =
+        text.lines().map(|l| l.split_once(" # ").map_or((l, None), |(p, n)| (p, Some(n)))).collect();
+    let width = rows.iter().map(|(p, _)| p.chars().count()).max().unwrap_or(0) + 2;
+    let mut out = String::new();
+    for (path, note) in rows {
+        out.push_str(path);
+        if let Some(note) = note {
+            out.push_str(&" ".repeat(width - path.chars().count()));
+            out.push_str("# ");
+            out.push_str(note);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// What the templates see: facts and the lists and commands made from them, in the guide's
+/// language where the rules give both.
+#[derive(serde::Serialize)]
+struct View {
+    namespace: String,
+    /// The application's name; none: the generic preset's "the application".
+    product: Option<String>,
+    /// Where upstream keeps its compose setup (`docker/docker-compose.yaml`), when the rules say.
+    compose_file: Option<String>,
+    release: Option<String>,
+    /// Value of every object's `app.kubernetes.io/part-of` label.
+    part_of: String,
+    findings: Vec<FindingView>,
+    /// Checks every object fails on purpose (not listed per object).
+    not_listed: Vec<&'static str>,
+    /// Workloads with a PodDisruptionBudget.
+    pdbs: Vec<String>,
+    /// StatefulSets of the data layer: single instances without replication.
+    single_data: Vec<String>,
+    /// The application's own links (the rules').
+    links: Vec<LinkView>,
+    /// Name of the shared ConfigMap.
+    config_map: String,
+    secrets: SecretsView,
+    /// The shared claim, when there is one.
+    shared_claim: Option<ClaimView>,
+    /// Workloads in folder order.
+    workloads: Vec<WorkloadView>,
+    migration_job: Option<String>,
+    /// Upstream services left out, with the reason.
+    omitted: Vec<OmittedView>,
+    storage: StorageView,
+    /// The first workload exposed through a Service of type LoadBalancer.
+    load_balancer: Option<String>,
+    /// The settings that send a browser somewhere, and whether any is empty or local.
+    public_urls: Vec<PublicUrlFacts>,
+    public_urls_local: bool,
+    /// The workload that receives outside traffic.
+    entry: Option<EntryView>,
+    /// The folder the guide shows applying alone.
+    apply_example: Option<String>,
+    /// Kinds for `kubectl get` (`statefulsets`, `deployments`, `jobs`), those the tree has.
+    status_kinds: Vec<&'static str>,
+    /// The workload whose logs the status check follows (`deployment/api`).
+    log_example: Option<String>,
+    /// First pods of the StatefulSets (`postgres-0`).
+    sts_pods: Vec<String>,
+    /// The layers of the stack that have workloads, data first.
+    layers: Vec<LayerView>,
+    /// The main traffic paths (`a -> b`).
+    traffic: Vec<String>,
+    /// Workloads that get the whole `.env` but only inherit it.
+    inherit_env_source: Vec<String>,
+    /// Workloads that keep internet access to call model providers and plugin sources.
+    internet_users: Vec<String>,
+    /// Workloads whose config files name Services by their fully qualified names.
+    fqdn_users: Vec<String>,
+    cluster_domain: String,
+    /// Every claim of the tree (a StatefulSet's one per pod), its class and who mounts it.
+    claim_rows: Vec<ClaimRowView>,
+    /// StatefulSets with claims of their own (volumeClaimTemplates).
+    sts_claims: Vec<String>,
+    /// Annotations on the Namespace and every claim (`key: value`).
+    retain_annotations: Vec<String>,
+    /// Deployments that mount a ReadWriteOnce claim.
+    rwo_deployments: Vec<String>,
+    /// Deployments updated with the Recreate strategy.
+    recreated: Vec<String>,
+    /// Init containers that change file owners, with the workloads that run them.
+    chown_inits: Vec<InitView>,
+    /// Whether upstream's `certbot` is left out.
+    certbot_omitted: bool,
+    /// Every container whose security the table shows.
+    containers: Vec<ContainerView>,
+    /// Each probe kind with the workloads probed so, in order of first use.
+    probes: Vec<ProbeKindView>,
+    /// Workloads without a probe.
+    no_probe: Vec<String>,
+    /// Whether some Deployment runs several replicas.
+    replicated_deployments: bool,
+    /// Deployments the scaling example scales, with one replica more.
+    scale_examples: Vec<ScaleView>,
+    statefulsets: Vec<String>,
+    /// The periodic-task scheduler, which must stay at one replica.
+    scheduler: Option<String>,
+    /// Whether the tree has claims.
+    has_claims: bool,
+    /// The Deployment the guide restarts as an example (`deployment/api`).
+    restart_example: Option<String>,
+    /// The PostgreSQL workload and its pod.
+    database: Option<PodView>,
+    /// The Redis workload, its pod and, for a StatefulSet, its data folder.
+    cache: Option<CacheView>,
+    /// Claims archived with `tar` through a pod.
+    file_backups: Vec<FileBackupView>,
+    /// Vector stores with claims.
+    vector_stores: Vec<String>,
+    /// A Service name to resolve in the DNS test.
+    dns_example: Option<String>,
+    /// A workload whose outbound traffic goes through a proxy, and the proxy.
+    proxied: Option<ProxiedView>,
+}
+
+#[derive(serde::Serialize)]
+struct ProbeKindView {
+    kind: String,
+    workloads: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct ScaleView {
+    kref: String,
+    replicas: i32,
+}
+
+#[derive(serde::Serialize)]
+struct PodView {
+    name: String,
+    /// `postgres-0` for a StatefulSet, else the workload reference.
+    pod: String,
+}
+
+#[derive(serde::Serialize)]
+struct CacheView {
+    pod: String,
+    dir: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct FileBackupView {
+    pod: String,
+    path: String,
+    archive: String,
+}
+
+#[derive(serde::Serialize)]
+struct ProxiedView {
+    workload: String,
+    proxy: String,
+    proxy_pod: String,
+}
+
+/// An HTTP probe: path, port, and whether the workload's own config answers it.
+#[derive(serde::Serialize)]
+struct HttpProbeView {
+    path: String,
+    port: u16,
+    answered: bool,
+}
+
+#[derive(serde::Serialize)]
+struct ClaimRowView {
+    name: String,
+    size: String,
+    access_mode: String,
+    /// Its StorageClass; none: the cluster's default.
+    class: Option<String>,
+    /// `workload (`mount path`)`.
+    users: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct InitView {
+    init: String,
+    workloads: Vec<String>,
+    /// The first workload's reference, for `kubectl logs … -c init`.
+    kref: String,
+}
+
+#[derive(serde::Serialize)]
+struct ContainerView {
+    workload: String,
+    /// The init container's name, for a folded init container.
+    init: Option<String>,
+    user: Option<i64>,
+    non_root: bool,
+    capabilities: Vec<String>,
+    read_only_root: bool,
+    why: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct StorageView {
+    /// Class of the ReadWriteOnce claims; none: the cluster's default.
+    rwo_class: Option<String>,
+    /// Class of the ReadWriteMany claims; none: the cluster's default.
+    rwx_class: Option<String>,
+    /// Whether the operator chose the ReadWriteMany class (`--rwx-storage-class`).
+    rwx_chosen: bool,
+    /// Workloads that mount the shared claim, each once.
+    shared_users: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct EntryView {
+    name: String,
+    service_type: String,
+    /// Its first port (80 when it has none).
+    port: u16,
+    /// The host of an Ingress in front of it, and whether it serves TLS.
+    ingress_host: Option<String>,
+    ingress_tls: bool,
+}
+
+/// A Secret's key that carries a placeholder, and the other keys that share its value.
+#[derive(serde::Serialize)]
+struct SecretKeyView {
+    secret: String,
+    key: String,
+    same_as: String,
+}
+
+/// A remote key of the secret store and the Secret keys that read it.
+#[derive(serde::Serialize)]
+struct RemoteKeyView {
+    variable: String,
+    read_as: Vec<String>,
+}
+
+/// A `secret.yaml.example` and the `secret.yaml` made from it.
+#[derive(serde::Serialize)]
+struct SecretFileView {
+    example: String,
+    target: String,
+}
+
+/// Where the Secrets' values come from.
+#[derive(serde::Serialize)]
+struct SecretsView {
+    /// `files`, `external` or `external-secrets` (`--secrets`).
+    source: &'static str,
+    /// Whether `base/` holds a `secret.yaml.example`.
+    base_template: bool,
+    /// Every secret template, with the file made from it.
+    files: Vec<SecretFileView>,
+    /// `external`: every key with a placeholder.
+    keys: Vec<SecretKeyView>,
+    /// `external-secrets`: the store, its kind, the remote keys' prefix and the remote keys.
+    store: String,
+    store_kind: String,
+    prefix: String,
+    remote_keys: Vec<RemoteKeyView>,
+}
+
+#[derive(serde::Serialize)]
+struct ClaimView {
+    name: String,
+    size: String,
+    access_mode: String,
+    /// `RWO`, `RWX`, ...
+    short_mode: String,
+    mount_path: String,
+    /// Whether it is the shared claim.
+    shared: bool,
+    /// Its StorageClass; none: the cluster's default.
+    class: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct WorkloadView {
+    name: String,
+    upstream: String,
+    kind: String,
+    replicas: i32,
+    ports: Vec<u16>,
+    probe: Option<String>,
+    claims: Vec<ClaimView>,
+    /// The rules' title (in the guide's language), else the folder name.
+    title: String,
+    /// `deployment/api`, `statefulset/postgres`, ...
+    kref: String,
+    image: String,
+    service_type: Option<String>,
+    /// What it is for (the rules' purpose in the guide's language, else the plan's description).
+    purpose: Option<String>,
+    /// The user ID it runs as when the rules make it run as non-root.
+    non_root_user: Option<i64>,
+    /// Services that run as containers of its pod.
+    joined: Vec<String>,
+    egress: Option<EgressFacts>,
+    proxy_denies: Vec<String>,
+    /// `data`, `app` or `support`.
+    layer: &'static str,
+    /// Where `kubectl logs`/`exec` go: `postgres-0` for a StatefulSet, else the reference.
+    pod_target: String,
+    http_probe: Option<HttpProbeView>,
+}
+
+/// The workloads of one layer of the stack (indices into `workloads`).
+#[derive(serde::Serialize)]
+struct LayerView {
+    layer: &'static str,
+    members: Vec<usize>,
+}
+
+#[derive(serde::Serialize)]
+struct OmittedView {
+    service: String,
+    reason: String,
+}
+
+#[derive(serde::Serialize)]
+struct FindingView {
+    check_id: String,
+    resource: String,
+    reason: String,
+}
+
+#[derive(serde::Serialize)]
+struct LinkView {
+    title: String,
+    url: String,
+}
+
+impl View {
+    fn new(f: &Facts, lang: Lang) -> View {
+        let r = Lookup { f };
+        let pick = |en: &str, ja: &str| match lang {
+            Lang::En => en.to_string(),
+            Lang::Ja => ja.to_string(),
+        };
+        // A reason or note of the rules in the guide's language: the Japanese the rules give for it
+        // (for each `; `-joined part), else the English.
+        let say = |text: &str| match lang {
+            Lang::En => text.to_string(),
+            Lang::Ja => match f.ja.get(text) {
+                Some(ja) => ja.clone(),
+                None => text.split("; ").map(|p| f.ja.get(p).map_or(p, String::as_str)).collect::<Vec<_>>().join("; "),
+            },
+        };
+        View {
+            namespace: f.namespace.clone(),
+            product: f.guide.product.clone(),
+            compose_file: f.guide.compose_file.clone(),
+            release: f.release.clone(),
+            part_of: f.storage.instance.clone(),
+            findings: f
+                .security_findings
+                .iter()
+                .map(|s| FindingView {
+                    check_id: s.check_id.clone(),
+                    resource: s.resource.clone(),
+                    reason: say(&s.reason),
+                })
+                .collect(),
+            not_listed: crate::findings::NOT_LISTED.to_vec(),
+            pdbs: f.workloads.iter().filter(|w| w.pdb).map(|w| w.name.clone()).collect(),
+            single_data: f
+                .workloads
+                .iter()
+                .filter(|w| is_statefulset(w) && layer(&f.guide, w) == Some(Layer::Data))
+                .map(|w| w.name.clone())
+                .collect(),
+            links: f.guide.links.iter().map(|l| LinkView { title: pick(&l.en, &l.ja), url: l.url.clone() }).collect(),
+            config_map: f.config_map.clone(),
+            secrets: SecretsView {
+                source: match f.secret_source {
+                    SecretSource::Files => "files",
+                    SecretSource::External => "external",
+                    SecretSource::ExternalSecrets { .. } => "external-secrets",
+                },
+                base_template: f.secret_files.iter().any(|p| p == "base/secret.yaml.example"),
+                files: f
+                    .secret_files
+                    .iter()
+                    .map(|p| SecretFileView {
+                        example: p.clone(),
+                        target: p.strip_suffix(".example").unwrap_or(p).to_string(),
+                    })
+                    .collect(),
+                keys: secret_keys(f),
+                store: match &f.secret_source {
+                    SecretSource::ExternalSecrets { store, .. } => store.clone(),
+                    _ => String::new(),
+                },
+                store_kind: match &f.secret_source {
+                    SecretSource::ExternalSecrets { store_kind, .. } => store_kind.clone(),
+                    _ => String::new(),
+                },
+                prefix: match &f.secret_source {
+                    SecretSource::ExternalSecrets { prefix, .. } => prefix.clone(),
+                    _ => String::new(),
+                },
+                remote_keys: remote_keys(f),
+            },
+            shared_claim: f.shared_claim.as_ref().map(|c| claim_view(f, c)),
+            workloads: f
+                .workloads
+                .iter()
+                .map(|w| WorkloadView {
+                    name: w.name.clone(),
+                    upstream: w.upstream.clone(),
+                    kind: w.kind.clone(),
+                    replicas: w.replicas,
+                    ports: w.ports.clone(),
+                    probe: w.probe.clone(),
+                    claims: w.claims.iter().map(|c| claim_view(f, c)).collect(),
+                    kref: kref(w),
+                    image: w.image.clone(),
+                    service_type: w.service_type.clone(),
+                    purpose: {
+                        let k = known(&f.guide, w).and_then(|k| k.purpose.as_ref());
+                        match lang {
+                            Lang::En => w.description.clone().or_else(|| k.map(|k| k.en.clone())),
+                            Lang::Ja => k.map(|k| k.ja.clone()).or_else(|| w.description.clone()),
+                        }
+                        .map(|p| p.trim().to_string())
+                    },
+                    non_root_user: w.non_root_user,
+                    joined: w.joined.clone(),
+                    egress: w.egress.clone(),
+                    proxy_denies: w.proxy_denies.clone(),
+                    pod_target: pod_target(w),
+                    http_probe: w.http_probe.as_ref().map(|(path, port, answered)| HttpProbeView {
+                        path: path.clone(),
+                        port: *port,
+                        answered: *answered,
+                    }),
+                    layer: match layer(&f.guide, w) {
+                        Some(Layer::Data) => "data",
+                        Some(Layer::App) => "app",
+                        Some(Layer::Support) | None => "support",
+                    },
+                    title: match known(&f.guide, w).and_then(|k| k.title.as_ref()) {
+                        Some(t) => pick(&t.en, &t.ja),
+                        None => w.name.clone(),
+                    },
+                })
+                .collect(),
+            migration_job: f.migration_job.clone(),
+            storage: StorageView {
+                rwo_class: f.storage.rwo_class.clone(),
+                rwx_class: f.storage.rwx_class.clone(),
+                rwx_chosen: f.storage.rwx_class_chosen,
+                shared_users: f.storage.shared_claim_users.iter().fold(Vec::new(), |mut users, (w, _)| {
+                    if !users.contains(w) {
+                        users.push(w.clone());
+                    }
+                    users
+                }),
+            },
+            load_balancer: f
+                .workloads
+                .iter()
+                .find(|w| w.service_type.as_deref() == Some("LoadBalancer"))
+                .map(|w| w.name.clone()),
+            public_urls: f.public_urls.clone(),
+            public_urls_local: f
+                .public_urls
+                .iter()
+                .any(|u| u.value.is_empty() || u.value.contains("://localhost") || u.value.contains("://127.0.0.1")),
+            entry: r.entry().map(|e| EntryView {
+                name: e.name.clone(),
+                service_type: e.service_type.clone().unwrap_or_default(),
+                port: e.ports.first().copied().unwrap_or(80),
+                ingress_host: e.ingress.as_ref().map(|(h, _)| h.clone()),
+                ingress_tls: e.ingress.as_ref().is_some_and(|(_, tls)| *tls),
+            }),
+            apply_example: r
+                .by_key(f.guide.examples.apply.as_deref())
+                .or_else(|| f.workloads.first())
+                .map(|w| w.name.clone()),
+            status_kinds: [
+                ("statefulsets", f.workloads.iter().any(is_statefulset)),
+                ("deployments", f.workloads.iter().any(is_deployment)),
+                ("jobs", f.migration_job.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(kind, has)| has.then_some(kind))
+            .collect(),
+            log_example: r.deployment(f.guide.examples.logs.as_deref()).map(kref),
+            sts_pods: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| format!("{}-0", w.name)).collect(),
+            // By the rules' layers, data first; without any (the generic preset), one list.
+            layers: if f.workloads.iter().all(|w| layer(&f.guide, w).is_none()) {
+                vec![LayerView { layer: "none", members: (0..f.workloads.len()).collect() }]
+            } else {
+                [(Layer::Data, "data"), (Layer::App, "app"), (Layer::Support, "support")]
+                    .into_iter()
+                    .map(|(l, name)| LayerView {
+                        layer: name,
+                        members: f
+                            .workloads
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, w)| layer(&f.guide, w).unwrap_or(Layer::Support) == l)
+                            .map(|(i, _)| i)
+                            .collect(),
+                    })
+                    .filter(|l| !l.members.is_empty())
+                    .collect()
+            },
+            traffic: r.traffic_paths(),
+            inherit_env_source: f.inherit_env_source.clone(),
+            internet_users: r.names_of(&f.guide.internet),
+            fqdn_users: f.fqdn_users.clone(),
+            cluster_domain: f.cluster_domain.clone(),
+            claim_rows: claim_rows(f),
+            sts_claims: f
+                .workloads
+                .iter()
+                .filter(|w| is_statefulset(w) && w.claims.iter().any(|c| !r.is_shared(&c.name)))
+                .map(|w| w.name.clone())
+                .collect(),
+            retain_annotations: f.storage.retain_annotations.clone(),
+            rwo_deployments: f
+                .workloads
+                .iter()
+                .filter(|w| is_deployment(w) && w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce"))
+                .map(|w| w.name.clone())
+                .collect(),
+            recreated: f.storage.recreated.clone(),
+            chown_inits: {
+                let mut inits: Vec<InitView> = Vec::new();
+                for w in &f.workloads {
+                    for (init, _) in &w.init_security {
+                        match inits.iter_mut().find(|i| &i.init == init) {
+                            Some(i) => i.workloads.push(w.name.clone()),
+                            None => inits.push(InitView {
+                                init: init.clone(),
+                                workloads: vec![w.name.clone()],
+                                kref: kref(w),
+                            }),
+                        }
+                    }
+                }
+                inits
+            },
+            certbot_omitted: f.omitted.iter().any(|(s, _)| s == "certbot"),
+            containers: f
+                .workloads
+                .iter()
+                .flat_map(|w| {
+                    std::iter::once((w, None, &w.security))
+                        .chain(w.init_security.iter().map(move |(n, s)| (w, Some(n.clone()), s)))
+                })
+                .map(|(w, init, s)| ContainerView {
+                    workload: w.name.clone(),
+                    init,
+                    user: s.user,
+                    non_root: s.non_root,
+                    capabilities: s.capabilities.clone(),
+                    read_only_root: s.read_only_root,
+                    why: s.why.as_deref().map(say),
+                })
+                .collect(),
+            omitted: f
+                .omitted
+                .iter()
+                .map(|(service, reason)| OmittedView { service: service.clone(), reason: say(reason) })
+                .collect(),
+            probes: f.workloads.iter().filter_map(|w| w.probe.clone()).fold(Vec::new(), |mut kinds, kind| {
+                if !kinds.iter().any(|k: &ProbeKindView| k.kind == kind) {
+                    let workloads = f
+                        .workloads
+                        .iter()
+                        .filter(|w| w.probe.as_deref() == Some(kind.as_str()))
+                        .map(|w| w.name.clone())
+                        .collect();
+                    kinds.push(ProbeKindView { kind, workloads });
+                }
+                kinds
+            }),
+            no_probe: f.workloads.iter().filter(|w| w.probe.is_none()).map(|w| w.name.clone()).collect(),
+            replicated_deployments: r.deployments().iter().any(|w| w.replicas > 1),
+            scale_examples: {
+                let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
+                let beat = r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone());
+                let mut examples: Vec<&WorkloadFacts> =
+                    f.guide.examples.scale.iter().filter_map(|k| r.deployment(Some(k))).collect();
+                if examples.is_empty() {
+                    examples = r
+                        .deployments()
+                        .into_iter()
+                        .filter(|w| !rwo(w) && Some(&w.name) != beat.as_ref())
+                        .take(2)
+                        .collect();
+                }
+                examples
+                    .iter()
+                    .map(|w| ScaleView { kref: kref(w), replicas: w.replicas.max(1).saturating_add(1) })
+                    .collect()
+            },
+            statefulsets: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| w.name.clone()).collect(),
+            scheduler: r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone()),
+            has_claims: !f.storage.claim_classes.is_empty(),
+            restart_example: r
+                .deployment(f.guide.examples.restart.as_deref())
+                .or_else(|| r.deployments().first().copied())
+                .map(kref),
+            database: r.backed_up(Backup::PgDumpall).map(|w| PodView { name: w.name.clone(), pod: pod_target(w) }),
+            cache: r.backed_up(Backup::RedisBgsave).map(|w| CacheView {
+                pod: pod_target(w),
+                dir: w
+                    .claims
+                    .first()
+                    .filter(|_| is_statefulset(w))
+                    .map(|c| c.mount_path.trim_end_matches('/').to_string()),
+            }),
+            file_backups: r.file_backups(),
+            vector_stores: f
+                .workloads
+                .iter()
+                .filter(|w| backup(&f.guide, w) == Some(Backup::OwnTool) && !w.claims.is_empty())
+                .map(|w| w.name.clone())
+                .collect(),
+            dns_example: f.workloads.iter().find(|w| w.service_type.is_some()).map(|w| w.name.clone()),
+            proxied: match f.guide.proxied.as_ref().map(|p| (r.by_key(Some(&p.workload)), r.by_key(Some(&p.proxy)))) {
+                Some((Some(s), Some(p))) => {
+                    Some(ProxiedView { workload: s.name.clone(), proxy: p.name.clone(), proxy_pod: pod_target(p) })
+                }
+                _ => None,
+            },
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -204,24 +968,14 @@ fn known<'a>(guide: &'a crate::rules::Guide, w: &WorkloadFacts) -> Option<&'a cr
     guide.workloads.get(&w.name).or_else(|| w.role.as_deref().and_then(|r| guide.workloads.get(r)))
 }
 
-/// Which part of the stack a workload belongs to.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Layer {
-    Data,
-    App,
-    Support,
+/// Which part of the stack the rules put a workload in; none: they do not say.
+fn layer(guide: &crate::rules::Guide, w: &WorkloadFacts) -> Option<Layer> {
+    known(guide, w).and_then(|k| k.layer)
 }
 
-fn layer(w: &WorkloadFacts) -> Layer {
-    let keys = [Some(w.name.as_str()), w.role.as_deref()];
-    let is = |set: &[&str]| keys.iter().flatten().any(|k| set.contains(k));
-    if is(&["postgres", "redis", "vector-store", "mysql", "database", "weaviate"]) {
-        Layer::Data
-    } else if is(&["api", "api-websocket", "worker", "worker-beat", "web"]) {
-        Layer::App
-    } else {
-        Layer::Support
-    }
+/// How the rules back up a workload's data beyond its claims' files.
+fn backup(guide: &crate::rules::Guide, w: &WorkloadFacts) -> Option<Backup> {
+    known(guide, w).and_then(|k| k.backup)
 }
 
 // ---------------------------------------------------------------------------
@@ -270,22 +1024,6 @@ fn code(s: &str) -> String {
     format!("`{s}`")
 }
 
-fn join_plain<I, S>(items: I) -> String
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    items.into_iter().map(|s| s.as_ref().to_string()).collect::<Vec<_>>().join(", ")
-}
-
-fn ports_text(w: &WorkloadFacts) -> String {
-    if w.ports.is_empty() {
-        "–".to_string()
-    } else {
-        w.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
-    }
-}
-
 /// Collapses runs of blank lines, trims trailing spaces and ends with exactly one newline.
 fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -313,210 +1051,34 @@ fn normalize(s: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// Renderer
+// Lookup
 // ---------------------------------------------------------------------------
 
-struct Renderer<'a> {
+/// Finds workloads in the facts by name, role, kind or Service.
+struct Lookup<'a> {
     f: &'a Facts,
-    lang: Lang,
-    out: String,
 }
 
-impl<'a> Renderer<'a> {
-    fn pick<T>(&self, en: T, ja: T) -> T {
-        match self.lang {
-            Lang::En => en,
-            Lang::Ja => ja,
-        }
-    }
-
-    /// Appends one line, in the application's own name (see `own`).
-    fn line(&mut self, s: &str) {
-        let s = self.own(s);
-        self.out.push_str(&s);
-        self.out.push('\n');
-    }
-
-    /// The guide's sentences name Dify, whose preset they were written for; for another product
-    /// they name it instead, and with none (the generic preset) they speak of the application and its
-    /// releases. Dify's own guide is unchanged, byte for byte.
-    fn own(&self, text: &str) -> String {
-        match self.f.guide.product.as_deref() {
-            Some("Dify") => text.to_string(),
-            Some(p) => {
-                let slug = p.to_lowercase().replace(' ', "-");
-                text.replace("#removing-dify", &format!("#removing-{slug}"))
-                    .replace("#dify-の削除", &format!("#{slug}-の削除"))
-                    .replace("Dify", p)
-            }
-            // Most lines name nothing to change: one scan for what every pattern below holds.
-            None if !["ify", "uploaded files", "アップロード", "アプリケーション の", "すべての PVC（"]
-                .iter()
-                .any(|k| text.contains(k)) =>
-            {
-                text.to_string()
-            }
-            None => {
-                const NEUTRAL: &[(&str, &str)] = &[
-                    ("#removing-dify", "#removing-the-application"),
-                    ("#dify-の削除", "#アプリケーションの削除"),
-                    (
-                        "from Dify's Docker Compose setup (`docker/docker-compose.yaml` and the files next to it)",
-                        "from its Docker Compose setup (the compose file and the files next to it)",
-                    ),
-                    (
-                        "の Docker Compose 構成（`docker/docker-compose.yaml` とその周辺ファイル）",
-                        "の Docker Compose 構成（compose ファイルとその周辺ファイル）",
-                    ),
-                    ("the `docker/` directory of every new Dify release", "the compose setup of every new release"),
-                    (
-                        "Dify の新しいリリースごとに、その `docker/` ディレクトリから",
-                        "新しいリリースごとに、その Compose 構成から",
-                    ),
-                    ("# Dify on Kubernetes", "# The application on Kubernetes"),
-                    ("アプリケーション の Docker Compose 構成", "アプリケーションの Docker Compose 構成"),
-                    ("path/to/dify/docker/docker-compose.yaml", "path/to/new/compose.yaml"),
-                    ("> dify-backup.yaml", "> backup.yaml"),
-                    (
-                        "Users' uploaded files, plugins and the other data on the claims below",
-                        "The data on the claims below",
-                    ),
-                    ("ユーザーがアップロードしたファイル、プラグイン、その他の PVC 上のデータ", "PVC 上のデータ"),
-                    (
-                        "every claim: the database, uploaded files, plugins and every other volume",
-                        "every claim and the data on it",
-                    ),
-                    (
-                        "すべての PVC（データベース、アップロードされたファイル、プラグインなどすべてのボリューム）",
-                        "すべての PVC",
-                    ),
-                    ("# Dify Kubernetes Deployment", "# アプリケーションの Kubernetes デプロイ"),
-                    ("Removing Dify", "Removing the application"),
-                    ("Dify の削除", "アプリケーションの削除"),
-                    ("a new Dify release", "a new release"),
-                    ("an earlier Dify release", "an earlier release"),
-                    ("every Dify release", "every release"),
-                    ("新しい Dify リリース", "新しいリリース"),
-                    ("以前の Dify リリース", "以前のリリース"),
-                    ("Dify のリリースごとに", "リリースごとに"),
-                    ("Dify's", "the application's"),
-                    ("Dify の", "アプリケーションの"),
-                    ("Dify が", "アプリケーションが"),
-                ];
-                let mut out = text.to_string();
-                for (from, to) in NEUTRAL {
-                    out = out.replace(from, to);
-                }
-                let rest = if out.is_ascii() { "the application" } else { "アプリケーション" };
-                out.replace("Dify", rest)
-            }
-        }
-    }
-
-    /// Appends one line in the current language.
-    fn tl(&mut self, en: &str, ja: &str) {
-        let s = self.pick(en, ja).to_string();
-        self.line(&s);
-    }
-
-    fn blank(&mut self) {
-        self.out.push('\n');
-    }
-
-    fn heading(&mut self, level: usize, en: &str, ja: &str) {
-        self.blank();
-        let s = format!("{} {}", "#".repeat(level), self.pick(en, ja));
-        self.line(&s);
-        self.blank();
-    }
-
-    /// A paragraph in the current language.
-    fn para(&mut self, en: &str, ja: &str) {
-        self.blank();
-        self.tl(en, ja);
-        self.blank();
-    }
-
-    /// A fenced code block.
-    fn block(&mut self, info: &str, lines: &[String]) {
-        self.blank();
-        self.line(&format!("```{info}"));
-        for l in lines {
-            self.line(l);
-        }
-        self.line("```");
-        self.blank();
-    }
-
-    /// Where browsers, webhook callers and plugins are sent, and how to change it.
-    fn public_urls(&mut self, f: &Facts) {
-        if f.public_urls.is_empty() {
-            return;
-        }
-        self.heading(4, "Public URL", "公開 URL");
-        let local = |v: &str| v.is_empty() || v.contains("://localhost") || v.contains("://127.0.0.1");
-        if f.public_urls.iter().any(|u| local(&u.value)) {
-            self.para(
-                "Browsers, webhook callers and plugins are sent to the addresses below. As generated, some are empty (Dify then derives the address from each request) or point at `localhost`, which only works on the machine that runs Docker Compose: the web UI's WebSocket, triggers and plugin endpoints would fail for every user. Regenerate with the address users type in their browser; it is written into every ConfigMap that holds one of these settings (with `--ingress-host` and no `--public-url`, the Ingress's host is used):",
-                "ブラウザ、Webhook の呼び出し元、プラグインは以下のアドレスに送られます。生成時点では空（Dify がリクエストごとに組み立てる）か `localhost` を指しており、`localhost` は Docker Compose を実行するマシンでしか通じません（Web UI の WebSocket、トリガー、プラグインのエンドポイントが利用者全員で失敗します）。利用者がブラウザに入力するアドレスを指定して再生成してください。これらの設定を持つすべての ConfigMap に書き込まれます（`--public-url` なしで `--ingress-host` を指定した場合は Ingress のホストが使われます）。",
-            );
-            self.block(
-                "bash",
-                &["compose2dify docker/docker-compose.yaml -o k8s --public-url https://dify.example.com".to_string()],
-            );
-        } else {
-            self.para(
-                "Browsers, webhook callers and plugins are sent to the addresses below, set from `--public-url` (or the Ingress's host). To change them, regenerate with another `--public-url`:",
-                "ブラウザ、Webhook の呼び出し元、プラグインは以下のアドレスに送られます（`--public-url` または Ingress のホストから設定）。変更する場合は別の `--public-url` で再生成してください。",
-            );
-        }
-        let header = self.pick(["setting", "value", "held in"], ["設定", "値", "ConfigMap ファイル"]);
-        let empty = self.pick("(empty)", "（空）");
-        let rows: Vec<Vec<String>> = f
-            .public_urls
-            .iter()
-            .map(|u| {
-                let value = if u.value.is_empty() { empty.to_string() } else { code(&u.value) };
-                vec![code(&u.key), value, u.files.iter().map(|x| code(x)).collect::<Vec<_>>().join(", ")]
-            })
-            .collect();
-        self.table(&header, &rows);
-    }
-
-    fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
-        self.blank();
-        self.line(&format!("| {} |", header.join(" | ")));
-        self.line(&format!("|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|")));
-        for r in rows {
-            let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
-            self.line(&format!("| {} |", cells.join(" | ")));
-        }
-        self.blank();
-    }
-
-    // ---- facts helpers ---------------------------------------------------
-
-    fn ns(&self) -> &'a str {
-        &self.f.namespace
-    }
-
-    /// First workload with this role, preferring one whose name equals the role.
-    fn by_role(&self, role: &str) -> Option<&'a WorkloadFacts> {
+impl<'a> Lookup<'a> {
+    /// The workloads a key of the rules' guide names: the one with that folder name, else every one
+    /// with that role.
+    fn resolve(&self, key: &str) -> Vec<&'a WorkloadFacts> {
         let ws = &self.f.workloads;
-        ws.iter()
-            .find(|w| w.role.as_deref() == Some(role) && w.name == role)
-            .or_else(|| ws.iter().find(|w| w.role.as_deref() == Some(role)))
+        match ws.iter().find(|w| w.name == key) {
+            Some(w) => vec![w],
+            None => ws.iter().filter(|w| w.role.as_deref() == Some(key)).collect(),
+        }
     }
 
-    /// Workload by folder name, or failing that by role.
-    fn by_key(&self, key: &str) -> Option<&'a WorkloadFacts> {
-        self.f.workloads.iter().find(|w| w.name == key).or_else(|| self.by_role(key))
+    /// The first workload a key names.
+    fn by_key(&self, key: Option<&str>) -> Option<&'a WorkloadFacts> {
+        key.and_then(|k| self.resolve(k).first().copied())
     }
 
-    /// Names of the workloads found for `keys` (by name or role), without duplicates.
-    fn names_of(&self, keys: &[&str]) -> Vec<String> {
+    /// Names of the workloads the keys name, each once.
+    fn names_of<S: AsRef<str>>(&self, keys: &[S]) -> Vec<String> {
         let mut v: Vec<String> = Vec::new();
-        for w in keys.iter().filter_map(|k| self.by_key(k)) {
+        for w in keys.iter().flat_map(|k| self.resolve(k.as_ref())) {
             if !v.contains(&w.name) {
                 v.push(w.name.clone());
             }
@@ -524,18 +1086,19 @@ impl<'a> Renderer<'a> {
         v
     }
 
-    fn deployment_named(&self, name: &str) -> Option<&'a WorkloadFacts> {
-        self.f.workloads.iter().find(|w| w.name == name && is_deployment(w))
+    /// The Deployment a key names.
+    fn deployment(&self, key: Option<&str>) -> Option<&'a WorkloadFacts> {
+        key.and_then(|k| self.resolve(k).into_iter().find(|w| is_deployment(w)))
     }
 
     fn deployments(&self) -> Vec<&'a WorkloadFacts> {
         self.f.workloads.iter().filter(|w| is_deployment(w)).collect()
     }
 
-    /// The workload that receives outside traffic: nginx, else any workload with an
-    /// externally reachable Service.
+    /// The workload that receives outside traffic: the rules' entry when it has a Service, else any
+    /// workload with an externally reachable Service.
     fn entry(&self) -> Option<&'a WorkloadFacts> {
-        self.by_key("nginx").filter(|w| w.service_type.is_some()).or_else(|| {
+        self.by_key(self.f.guide.entry.as_deref()).filter(|w| w.service_type.is_some()).or_else(|| {
             self.f
                 .workloads
                 .iter()
@@ -543,2224 +1106,79 @@ impl<'a> Renderer<'a> {
         })
     }
 
+    /// The first workload whose data the rules back up this way.
+    fn backed_up(&self, how: Backup) -> Option<&'a WorkloadFacts> {
+        self.f.workloads.iter().find(|w| backup(&self.f.guide, w) == Some(how))
+    }
+
     fn is_shared(&self, claim: &str) -> bool {
         self.f.shared_claim.as_ref().is_some_and(|c| c.name == claim)
     }
 
-    fn title_of(&self, w: &WorkloadFacts) -> String {
-        match known(&self.f.guide, w) {
-            Some(k) => self.pick(&k.title.en, &k.title.ja).to_string(),
-            None => w.name.clone(),
-        }
-    }
-
-    fn purpose_of(&self, w: &WorkloadFacts) -> Option<String> {
-        let k = known(&self.f.guide, w);
-        match self.lang {
-            Lang::En => w.description.clone().or_else(|| k.map(|k| k.purpose.en.clone())),
-            Lang::Ja => k.map(|k| k.purpose.ja.clone()).or_else(|| w.description.clone()),
-        }
-    }
-
-    /// Inline-code list with the separator of the current language.
-    fn codes<S: AsRef<str>>(&self, items: &[S]) -> String {
-        let sep = self.pick(", ", "、");
-        items.iter().map(|s| code(s.as_ref())).collect::<Vec<_>>().join(sep)
-    }
-
-    fn release_text(&self) -> String {
-        match (&self.f.guide.product, &self.f.release) {
-            (Some(p), Some(r)) => format!("{p} {r}"),
-            (Some(p), None) => p.clone(),
-            (None, _) => self.pick("the application", "アプリケーション").to_string(),
-        }
-    }
-
-    /// Whether the Secrets' values live outside the tree (`--secrets external` or `external-secrets`).
-    fn secrets_outside(&self) -> bool {
-        self.f.secret_source != SecretSource::Files
-    }
-
-    /// Step 2 when the tree only names its Secrets: every Secret with its keys, which keys share a
-    /// value, and how to make them.
-    fn secrets_from_outside(&mut self) {
-        let ns = self.ns();
-        match self.f.secret_source.clone() {
-            SecretSource::External => {
-                self.para(
-                    &format!("This tree names its Secrets but holds no secret data, so it can be deployed from a fresh clone (Argo CD, Flux). The Secrets below must exist in the namespace `{ns}` before the pods start. One command makes every one of them with random values, with the same value wherever keys must agree, through kubectl's current context; run again (after an upgrade), it adds the keys that are missing and never changes a value:"),
-                    &format!("このツリーは Secret を名前で参照するだけで、機密データを含みません。そのため新しいクローンからそのままデプロイできます（Argo CD、Flux）。下記の Secret は Pod の起動前にネームスペース `{ns}` に存在している必要があります。次のコマンドひとつで、kubectl の現在のコンテキストを通じてすべてをランダム値で作成します（一致が必要なキーには同じ値）。アップグレード後に再実行すると、足りないキーだけを追加し、既存の値は変更しません。"),
-                );
-                self.block("bash", &["compose2dify secrets k8s --apply".to_string()]);
-                self.para(
-                    "The `secret.yaml.example` files beside each kustomization are the templates it reads; they hold placeholders only.",
-                    "各 kustomization の隣にある `secret.yaml.example` は、このコマンドが読むテンプレートで、プレースホルダーだけを含みます。",
-                );
-                let rows = self.secret_rows();
-                self.table(
-                    &[
-                        self.pick("Secret", "Secret"),
-                        self.pick("key", "キー"),
-                        self.pick("same value as", "同じ値にするキー"),
-                    ],
-                    &rows,
-                );
-            }
-            SecretSource::ExternalSecrets { store, store_kind, prefix } => {
-                self.para(
-                    &format!("This tree holds no secret data: every Secret is made by an ExternalSecret (external-secrets.io) from the {store_kind} `{store}`, so the tree can be deployed from a fresh clone (Argo CD, Flux). External Secrets Operator must be installed and the store must hold every remote key below (`{prefix}<VARIABLE>`); keys that must agree read the same remote key. Random values are fine for the services you do not use, but every key must exist, or the ExternalSecret does not sync."),
-                    &format!("このツリーは機密データを含みません。すべての Secret は {store_kind} `{store}` から ExternalSecret（external-secrets.io）によって作成されるため、新しいクローンからそのままデプロイできます（Argo CD、Flux）。External Secrets Operator をインストールし、ストアに下記のすべてのリモートキー（`{prefix}<変数名>`）を用意してください。一致が必要なキーは同じリモートキーを読みます。使わないサービスの値はランダムで構いませんが、すべてのキーが存在しないと ExternalSecret は同期しません。"),
-                );
-                let mut used: std::collections::BTreeMap<&String, Vec<String>> = Default::default();
-                for secret in &self.f.secrets {
-                    for (key, vars) in &secret.keys {
-                        for var in vars {
-                            used.entry(var).or_default().push(format!("`{}/{key}`", secret.name));
-                        }
-                    }
-                }
-                let rows: Vec<Vec<String>> =
-                    used.into_iter().map(|(var, keys)| vec![format!("`{prefix}{var}`"), keys.join(", ")]).collect();
-                self.table(
-                    &[
-                        self.pick("remote key", "リモートキー"),
-                        self.pick("read as (Secret/key)", "読み込み先（Secret/キー）"),
-                    ],
-                    &rows,
-                );
-            }
-            SecretSource::Files => {}
-        }
-    }
-
-    /// One row per key of every Secret that carries a placeholder: Secret, key, and the other keys
-    /// that share its value.
-    fn secret_rows(&self) -> Vec<Vec<String>> {
-        let mut rows = Vec::new();
-        for secret in &self.f.secrets {
-            for (key, vars) in secret.keys.iter().filter(|(_, v)| !v.is_empty()) {
-                let third: Vec<String> = vars
-                    .iter()
-                    .map(|var| {
-                        let others: Vec<String> = self
-                            .f
-                            .secrets
-                            .iter()
-                            .flat_map(|s| s.keys.iter().map(move |(k, v)| (s, k, v)))
-                            .filter(|(s, k, v)| v.contains(var) && !(s.name == secret.name && *k == key))
-                            .map(|(s, k, _)| format!("{}/{k}", s.name))
-                            .collect();
-                        others.join(", ")
-                    })
-                    .collect();
-                rows.push(vec![format!("`{}`", secret.name), format!("`{key}`"), third.join(", ")]);
-            }
-        }
-        rows
-    }
-
-    fn secret_copies(&self) -> Vec<String> {
-        self.f
-            .secret_files
-            .iter()
-            .map(|p| {
-                let target = p.strip_suffix(".example").unwrap_or(p);
-                format!("cp {p} {target}")
-            })
-            .collect()
-    }
-
-    fn secret_targets(&self) -> Vec<String> {
-        self.f.secret_files.iter().map(|p| p.strip_suffix(".example").unwrap_or(p).to_string()).collect()
-    }
-
-    // ---- sections --------------------------------------------------------
-
-    fn title(&mut self) {
-        let rel = self.release_text();
-        let ns = self.ns();
-        self.tl("# Dify on Kubernetes", "# Dify Kubernetes Deployment");
-        self.para(
-            &format!(
-                "This directory holds the Kubernetes manifests for {rel}, generated by `compose2dify` from Dify's Docker Compose setup (`docker/docker-compose.yaml` and the files next to it). The whole tree is one kustomize project: running `kubectl apply -k .` in this directory deploys everything into the namespace `{ns}`."
-            ),
-            &format!(
-                "このディレクトリには、{rel} の Docker Compose 構成（`docker/docker-compose.yaml` とその周辺ファイル）から `compose2dify` で生成した Kubernetes マニフェストが入っています。ツリー全体がひとつの kustomize プロジェクトになっており、このディレクトリで `kubectl apply -k .` を実行すると、すべてのリソースがネームスペース `{ns}` にデプロイされます。"
-            ),
-        );
-        self.para(
-            "Unless stated otherwise, run every command below from inside this `k8s/` directory. The files are generated: lasting changes belong in the generator's input or in an overlay of your own (see [Updating](#updating)), because the next regeneration replaces hand edits.",
-            "特に断りのない限り、以下のコマンドはすべてこの `k8s/` ディレクトリ内で実行してください。ファイルは自動生成されたものです。手作業での変更は次回の再生成で置き換えられるため、恒久的な変更は生成元の入力か、独自のオーバーレイで管理してください（[アップデート方法](#アップデート方法) を参照）。",
-        );
-    }
-
-    fn overview(&mut self) {
-        self.heading(2, "Overview", "構成概要");
-        self.heading(3, "Layout", "ディレクトリ構成");
-        let f = self.f;
-        let ns = self.ns();
-        let mut entries: Vec<(String, String)> = vec![
-            ("k8s/".into(), String::new()),
-            ("├── README.md".into(), self.pick("this guide", "このガイド").into()),
-            (
-                "├── kustomization.yaml".into(),
-                self.pick("ties base/ and every service together", "全体統合（base/ と全サービス）").into(),
-            ),
-            ("├── base/".into(), self.pick("shared resources", "共通リソース").into()),
-        ];
-        let mut base: Vec<(String, String)> = vec![
-            ("kustomization.yaml".into(), String::new()),
-            ("namespace.yaml".into(), self.pick(format!("namespace {ns}"), format!("ネームスペース {ns}"))),
-            (
-                "configmap.yaml".into(),
-                self.pick(
-                    format!("{}: shared non-secret settings", f.config_map),
-                    format!("{}: 共通設定（非機密情報）", f.config_map),
-                ),
-            ),
-        ];
-        if matches!(f.secret_source, SecretSource::ExternalSecrets { .. }) {
-            base.push((
-                "external-secret.yaml".into(),
-                self.pick("ExternalSecret that makes the shared Secret", "共通の Secret を作成する ExternalSecret")
-                    .into(),
-            ));
-        } else if f.secret_files.iter().any(|p| p == "base/secret.yaml.example") {
-            base.push((
-                "secret.yaml.example".into(),
-                self.pick("template for secret.yaml (shared secrets)", "secret.yaml のテンプレート（共通の機密情報）")
-                    .into(),
-            ));
-        }
-        if let Some(c) = &f.shared_claim {
-            base.push((
-                "pvc.yaml".into(),
-                self.pick(
-                    format!("{}: shared storage ({}, {})", c.name, c.size, c.access_mode),
-                    format!("{}: 共有ストレージ（{}、{}）", c.name, c.size, c.access_mode),
-                ),
-            ));
-        }
-        if f.has_network_policies {
-            base.push(("networkpolicy.yaml".into(), self.pick("network policies", "ネットワークポリシー").into()));
-        }
-        let n = base.len();
-        for (i, (file, note)) in base.into_iter().enumerate() {
-            let branch = if i + 1 == n { "└──" } else { "├──" };
-            entries.push((format!("│   {branch} {file}"), note));
-        }
-        let scripts = f.secret_source == SecretSource::Files;
-        let (services_branch, services_indent) = if scripts { ("├──", "│  ") } else { ("└──", "   ") };
-        if !f.workloads.is_empty() {
-            entries.push((
-                format!("{services_branch} services/"),
-                self.pick(
-                    "one folder per workload, each with its own kustomization.yaml",
-                    "サービスごとのフォルダ（それぞれ kustomization.yaml を持つ）",
-                )
-                .into(),
-            ));
-            let n = f.workloads.len();
-            for (i, w) in f.workloads.iter().enumerate() {
-                let branch = if i + 1 == n { "└──" } else { "├──" };
-                let note = format!("{} ({})", self.title_of(w), w.kind);
-                let note = match self.lang {
-                    Lang::En => note,
-                    Lang::Ja => note.replace(" (", "（").replace(')', "）"),
-                };
-                entries.push((format!("{services_indent} {branch} {}/", w.name), note));
-            }
-        }
-        if scripts {
-            entries.push(("└── scripts/".into(), String::new()));
-            entries.push((
-                "    └── setup-secrets.sh".into(),
-                self.pick("creates every secret.yaml with random values", "すべての secret.yaml をランダム値で作成")
-                    .into(),
-            ));
-        }
-        let width = entries.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) + 2;
-        let lines: Vec<String> = entries
-            .iter()
-            .map(|(l, note)| {
-                if note.is_empty() {
-                    l.clone()
-                } else {
-                    let pad = width.saturating_sub(l.chars().count());
-                    format!("{l}{}# {note}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        self.block("", &lines);
-
-        if !f.workloads.is_empty() {
-            self.heading(3, "Workloads", "ワークロード一覧");
-            let header = self.pick(
-                ["Folder", "Upstream service", "Kind", "Replicas", "Ports", "Probe", "Storage"],
-                ["フォルダ", "元のサービス", "種類", "レプリカ数", "ポート", "プローブ", "ストレージ"],
-            );
-            let shared_label = self.pick("shared", "共有");
-            let rows: Vec<Vec<String>> = f
-                .workloads
-                .iter()
-                .map(|w| {
-                    let storage = if w.claims.is_empty() {
-                        "–".to_string()
-                    } else {
-                        w.claims
-                            .iter()
-                            .map(|c| {
-                                if self.is_shared(&c.name) {
-                                    format!("`{}` ({shared_label})", c.name)
-                                } else {
-                                    format!("`{}` {} {}", c.name, c.size, short_mode(&c.access_mode))
-                                }
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    vec![
-                        format!("`services/{}/`", w.name),
-                        code(&w.upstream),
-                        w.kind.clone(),
-                        w.replicas.to_string(),
-                        ports_text(w),
-                        w.probe.clone().unwrap_or_else(|| "–".into()),
-                        storage,
-                    ]
-                })
-                .collect();
-            self.table(&header, &rows);
-        }
-
-        if let Some(job) = &f.migration_job {
-            self.para(
-                &format!("Database migrations run once per release in the Job `{job}`."),
-                &format!("データベースのマイグレーションは、リリースごとに Job `{job}` で一度だけ実行されます。"),
-            );
-        }
-
-        if !f.omitted.is_empty() {
-            self.heading(3, "Not included", "含まれていないサービス");
-            self.tl(
-                "These upstream services are deliberately left out of this tree:",
-                "次の上流サービスは、意図的にこのツリーに含めていません。",
-            );
-            let header = self.pick(["Upstream service", "Reason"], ["上流サービス", "理由"]);
-            let rows: Vec<Vec<String>> = f.omitted.iter().map(|(s, why)| vec![code(s), why.clone()]).collect();
-            self.table(&header, &rows);
-        }
-    }
-
-    fn deployment(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Deployment", "デプロイ方法");
-
-        // 1. Prerequisites
-        self.heading(3, "1. Prerequisites", "1. 前提条件");
-        self.tl(
-            "- A Kubernetes cluster, v1.29 or newer (the tree is validated against the schemas of 1.29 to 1.37)",
-            "- Kubernetes クラスター v1.29 以上（ツリーは 1.29〜1.37 のスキーマで検証済み）",
-        );
-        self.tl(
-            "- `kubectl` with its built-in kustomize support (`kubectl apply -k`)",
-            "- kustomize を内蔵した `kubectl`（`kubectl apply -k` が使えること）",
-        );
-        self.storage_prerequisites();
-        if let Some(lb) = f.workloads.iter().find(|w| w.service_type.as_deref() == Some("LoadBalancer")) {
-            self.tl(
-                &format!("- Support for Services of type LoadBalancer (a cloud provider, or MetalLB or similar on bare metal), because `{}` is exposed that way", lb.name),
-                &format!("- type LoadBalancer の Service への対応（クラウド環境、またはオンプレミスでは MetalLB など）。`{}` がこの方式で公開されます", lb.name),
-            );
-        }
-        if f.has_network_policies {
-            self.tl(
-                "- A network plugin that enforces NetworkPolicy (Calico, Cilium, ...); without one the policies are silently ignored",
-                "- NetworkPolicy を実際に適用できるネットワークプラグイン（Calico、Cilium など）。対応していない場合、ポリシーは黙って無視されます",
-            );
-        }
-
-        // 2. Secrets
-        self.heading(3, "2. Secrets", "2. 機密情報の設定");
-        if self.secrets_outside() {
-            self.secrets_from_outside();
-        } else if f.secret_files.is_empty() {
-            self.para(
-                "This tree contains no secret templates, so there is nothing to set up here.",
-                "このツリーには機密情報のテンプレートがないため、この手順は不要です。",
-            );
-        } else {
-            self.para(
-                "The tree ships only templates (`secret.yaml.example`) whose values are `CHANGE_ME` placeholders. Each of them must become a real `secret.yaml` beside it before the first deployment. Use one of the two ways below.",
-                "ツリーに含まれるのは、値が `CHANGE_ME` のプレースホルダーになっているテンプレート（`secret.yaml.example`）だけです。初回デプロイの前に、それぞれの隣に実際の `secret.yaml` を作成する必要があります。以下のいずれかの方法で設定してください。",
-            );
-            self.para(
-                "These `secret.yaml` files stay on the machine that made them (git ignores them), so a GitOps controller (Argo CD, Flux) building the tree from git would not find them. For GitOps, regenerate with `--secrets external` (Secrets created once in the cluster with `compose2dify secrets k8s --apply`) or `--secrets external-secrets --secret-store NAME` (ExternalSecrets from your secret store).",
-                "これらの `secret.yaml` は作成したマシンにだけ存在し（git の対象外）、git からツリーを組み立てる GitOps コントローラー（Argo CD、Flux）からは見えません。GitOps で使う場合は `--secrets external`（`compose2dify secrets k8s --apply` でクラスターに一度だけ Secret を作成）または `--secrets external-secrets --secret-store NAME`（シークレットストアからの ExternalSecret）で再生成してください。",
-            );
-            self.heading(4, "Option 1: setup script (recommended)", "方法1: 自動セットアップスクリプト（推奨）");
-            self.block("bash", &["cd k8s".to_string(), "./scripts/setup-secrets.sh".to_string()]);
-            self.para(
-                "The script creates a `secret.yaml` next to every template and fills it with random passwords and keys. Values that several services must agree on receive the same generated value.",
-                "このスクリプトは、すべてのテンプレートの隣に `secret.yaml` を作成し、ランダムなパスワードとキーを設定します。複数のサービスで一致している必要がある値には、同じ値が設定されます。",
-            );
-            self.heading(4, "Option 2: by hand", "方法2: 手動設定");
-            let mut lines = vec![self.pick("# copy every template", "# テンプレートファイルをコピー").to_string()];
-            lines.extend(self.secret_copies());
-            self.block("bash", &lines);
-            self.para(
-                "Then replace every `CHANGE_ME` placeholder with a strong value of your own (for example from `openssl rand -hex 32`; keep values URL-safe: the Redis password also goes into `redis://` URLs, where `/`, `+` or `@` would break them). This shows any placeholder that is left:",
-                "その後、すべての `CHANGE_ME` プレースホルダーを独自の強力な値に置き換えます（例: `openssl rand -hex 32` の出力。Redis のパスワードは `redis://` の URL にも入り、`/`、`+`、`@` があると壊れるため、値は URL に使える文字だけにしてください）。置き換え漏れは次のコマンドで確認できます。",
-            );
-            let targets = self.secret_targets();
-            self.block("bash", &[format!("grep -n CHANGE_ME {}", targets.join(" "))]);
-            self.tl("⚠️ **Important**:", "⚠️ **重要**:");
-            self.tl(
-                "- Use strong values of your own in production; never reuse the public defaults from Dify's `.env.example`.",
-                "- 本番環境では必ず強力な独自の値を使用してください。Dify の `.env.example` にある公開済みの初期値は使わないでください。",
-            );
-            self.tl(
-                "- The `secret.yaml` files are ignored by git. Regenerating the tree never overwrites or deletes them.",
-                "- `secret.yaml` ファイルは git の管理対象外です。ツリーを再生成しても上書き・削除されることはありません。",
-            );
-            self.tl(
-                "- Keep a safe copy of them: the database and other stateful services are initialised with these values, and the same values are needed when redeploying.",
-                "- 生成された値は安全な場所に保管してください。データベースなどはこの値で初期化されるため、再デプロイ時にも同じ値が必要です。",
-            );
-        }
-
-        // 3. Settings
-        self.heading(3, "3. Settings to review", "3. 環境に合わせて変更する設定");
-        self.public_urls(f);
-        if let Some(e) = self.entry() {
-            let ty = e.service_type.clone().unwrap_or_default();
-            let path = format!("services/{}/service.yaml", e.name);
-            self.heading(4, &code(&path), &code(&path));
-            self.para(
-                &format!("`{}` is the entry point and is exposed through a Service of type `{ty}`. Change the type to suit your cluster:", e.name),
-                &format!("`{}` が外部からの入口で、type `{ty}` の Service で公開されています。環境に応じて ServiceType を変更してください。", e.name),
-            );
-            self.block(
-                "yaml",
-                &[
-                    "spec:".into(),
-                    format!(
-                        "  type: {ty}  # {}",
-                        self.pick("LoadBalancer, NodePort or ClusterIP", "LoadBalancer、NodePort、ClusterIP")
-                    ),
-                ],
-            );
-            self.tl(
-                "- `LoadBalancer`: the cloud (or MetalLB) assigns an external address.",
-                "- `LoadBalancer`: クラウド（または MetalLB）が外部アドレスを割り当てます。",
-            );
-            self.tl(
-                "- `NodePort`: a port is opened on every node.",
-                "- `NodePort`: すべてのノードでポートを開きます。",
-            );
-            self.tl(
-                "- `ClusterIP`: reachable only inside the cluster; put an Ingress controller in front or use `kubectl port-forward`.",
-                "- `ClusterIP`: クラスター内からのみ到達可能です。Ingress コントローラーを前段に置くか、`kubectl port-forward` を使います。",
-            );
-        }
-        self.para(
-            "Edits to generated files are replaced when the tree is regenerated. Either re-apply them after reviewing the diff, or keep them in a kustomize overlay outside `k8s/` that lists this tree as a resource and patches it.",
-            "生成されたファイルへの変更は、ツリーの再生成で置き換えられます。差分を確認してから再度適用するか、このツリーをリソースとして参照してパッチを当てる kustomize オーバーレイを `k8s/` の外に作成して管理してください。",
-        );
-
-        // 4. Deploy
-        self.heading(3, "4. Deploy", "4. デプロイの実行");
-        let mut lines = vec![
-            self.pick("# from the directory that contains k8s/", "# k8s/ を含むディレクトリから").to_string(),
-            "cd k8s".to_string(),
-        ];
-        if f.secret_source == SecretSource::External {
-            lines.push(String::new());
-            lines.push(
-                self.pick(
-                    "# create the Secrets in the cluster (only if not done yet)",
-                    "# クラスター内に Secret を作成（まだ実行していない場合）",
-                )
-                .to_string(),
-            );
-            lines.push("compose2dify secrets . --apply".into());
-        } else if !f.secret_files.is_empty() {
-            lines.push(String::new());
-            lines.push(
-                self.pick("# create the secrets (only if not done yet)", "# 機密情報の設定（まだ実行していない場合）")
-                    .to_string(),
-            );
-            lines.push("./scripts/setup-secrets.sh".into());
-        }
-        lines.push(String::new());
-        lines.push(self.pick("# deploy everything", "# 全体デプロイ").to_string());
-        lines.push("kubectl apply -k .".into());
-        self.block("bash", &lines);
-
-        if let Some(w) = self.by_key("postgres").or_else(|| f.workloads.first()) {
-            self.para(
-                "To deploy or refresh a single service, apply its folder. The shared resources in `base/` (namespace, settings, secrets) must exist first:",
-                "特定のサービスだけをデプロイ・更新する場合は、そのフォルダを適用します。事前に `base/` の共通リソース（ネームスペース、設定、機密情報）が作成されている必要があります。",
-            );
-            self.block("bash", &["kubectl apply -k base/".into(), format!("kubectl apply -k services/{}/", w.name)]);
-        }
-
-        if let Some(job) = &f.migration_job {
-            self.para(
-                &format!("The long-running pods do not migrate the database themselves (`MIGRATION_ENABLED=false`); the Job `{job}` does. Wait for it to complete:"),
-                &format!("常駐する Pod 自身はデータベースのマイグレーションを行いません（`MIGRATION_ENABLED=false`）。マイグレーションは Job `{job}` が実行します。完了するまで待ってください。"),
-            );
-            self.block(
-                "bash",
-                &[
-                    format!("kubectl wait -n {ns} --for=condition=complete job/{job} --timeout=15m"),
-                    format!("kubectl logs -n {ns} job/{job}"),
-                ],
-            );
-        }
-
-        if !f.workloads.is_empty() {
-            self.para("Wait until every workload is rolled out:", "すべてのワークロードの起動完了を待ちます。");
-            let lines: Vec<String> = f
-                .workloads
-                .iter()
-                .map(|w| match w.kind.as_str() {
-                    "Job" => format!("kubectl wait -n {ns} --for=condition=complete --timeout=10m {}", kref(w)),
-                    _ => format!("kubectl rollout status -n {ns} {}", kref(w)),
-                })
-                .collect();
-            self.block("bash", &lines);
-        }
-
-        if let Some(e) = self.entry() {
-            let port = e.ports.first().copied().unwrap_or(80);
-            match e.service_type.as_deref() {
-                _ if e.ingress.is_some() => {
-                    let (host, tls) = e.ingress.clone().unwrap_or_default();
-                    let url = format!("{}://{host}/install", if tls { "https" } else { "http" });
-                    self.para(
-                        &format!("The Ingress `{}` routes `{host}` to it. Point the name at your ingress controller's address, then open `{url}` to create the first administrator account:", e.name),
-                        &format!("Ingress `{}` が `{host}` をここへ転送します。この名前をイングレスコントローラーのアドレスに向けてから `{url}` を開き、最初の管理者アカウントを作成します。", e.name),
-                    );
-                    self.block("bash", &[format!("kubectl get ingress -n {ns} {}", e.name)]);
-                }
-                Some("LoadBalancer") => {
-                    self.para(
-                        "Find the external address in the `EXTERNAL-IP` column, then open `http://<EXTERNAL-IP>/install` to create the first administrator account:",
-                        "`EXTERNAL-IP` 列で外部アドレスを確認し、`http://<EXTERNAL-IP>/install` を開いて最初の管理者アカウントを作成します。",
-                    );
-                    self.block("bash", &[format!("kubectl get svc -n {ns} {}", e.name)]);
-                }
-                Some("NodePort") => {
-                    self.para(
-                        "Look up the node port of the Service, then open `http://<node-address>:<node-port>/install` to create the first administrator account:",
-                        "Service のノードポートを確認し、`http://<ノードのアドレス>:<ノードポート>/install` を開いて最初の管理者アカウントを作成します。",
-                    );
-                    self.block("bash", &[format!("kubectl get svc -n {ns} {}", e.name)]);
-                }
-                _ => {
-                    self.para(
-                        "The entry point is only reachable inside the cluster. For a first test, forward a local port and open `http://localhost:8080/install` to create the first administrator account:",
-                        "入口はクラスター内からのみ到達可能です。動作確認には、ローカルポートを転送して `http://localhost:8080/install` を開き、最初の管理者アカウントを作成します。",
-                    );
-                    self.block("bash", &[format!("kubectl port-forward -n {ns} svc/{} 8080:{port}", e.name)]);
-                }
-            }
-        }
-
-        // 5. Status
-        self.heading(3, "5. Check the deployment", "5. デプロイ状況の確認");
-        let mut kinds = vec![];
-        if f.workloads.iter().any(is_statefulset) {
-            kinds.push("statefulsets");
-        }
-        if f.workloads.iter().any(is_deployment) {
-            kinds.push("deployments");
-        }
-        if f.migration_job.is_some() {
-            kinds.push("jobs");
-        }
-        let mut lines = vec![self.pick("# pods", "# Pod 状態確認").to_string(), format!("kubectl get pods -n {ns}")];
-        if !kinds.is_empty() {
-            lines.push(String::new());
-            lines.push(self.pick("# workloads", "# ワークロード確認").to_string());
-            lines.push(format!("kubectl get {} -n {ns}", kinds.join(",")));
-        }
-        lines.extend([
-            String::new(),
-            self.pick("# services", "# サービス確認").to_string(),
-            format!("kubectl get svc -n {ns}"),
-            String::new(),
-            self.pick("# claims", "# PVC 確認").to_string(),
-            format!("kubectl get pvc -n {ns}"),
-        ]);
-        if let Some(api) = self.deployment_named("api") {
-            lines.push(String::new());
-            lines.push(self.pick("# logs", "# ログ確認").to_string());
-            lines.push(format!("kubectl logs -n {ns} {} -f", kref(api)));
-        }
-        self.block("bash", &lines);
-        let sts: Vec<String> =
-            f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| format!("{}-0", w.name)).collect();
-        let mut en = "Every pod should become `Running` and ready".to_string();
-        let mut ja = "すべての Pod が `Running` かつ Ready になれば正常です".to_string();
-        if !sts.is_empty() {
-            en.push_str(&format!("; StatefulSet pods have stable names ({})", self.codes(&sts)));
-            ja.push_str(&format!("。StatefulSet の Pod は固定の名前（{}）になります", self.codes(&sts)));
-        }
-        if let Some(job) = &f.migration_job {
-            en.push_str(&format!(", and the Job `{job}` shows `Completed`"));
-            ja.push_str(&format!("。Job `{job}` は `Completed` になります"));
-        }
-        en.push('.');
-        ja.push('。');
-        self.para(&en, &ja);
-    }
-
-    fn service_details(&mut self) {
-        let f = self.f;
-        if f.workloads.is_empty() {
-            return;
-        }
-        self.heading(2, "Service details", "サービス詳細");
-        let groups = [
-            (Layer::Data, "Data layer", "データ層"),
-            (Layer::App, "Application layer", "アプリケーション層"),
-            (Layer::Support, "Supporting services", "補助サービス"),
-        ];
-        for (layer_kind, en, ja) in groups {
-            let members: Vec<&WorkloadFacts> = f.workloads.iter().filter(|w| layer(w) == layer_kind).collect();
-            if members.is_empty() {
-                continue;
-            }
-            self.heading(3, en, ja);
-            for w in members {
-                self.workload_detail(w);
-            }
-        }
-    }
-
-    fn workload_detail(&mut self, w: &WorkloadFacts) {
-        let title = format!("{} (`{}/`)", self.title_of(w), w.name);
-        self.heading(4, &title, &title);
-        let lbl = |en: &'static str, ja: &'static str| self.pick(en, ja);
-        let mut lines = vec![
-            format!("- **{}**: {}", lbl("Kind", "タイプ"), w.kind),
-            format!("- **{}**: {}", lbl("Replicas", "レプリカ数"), w.replicas),
-            format!("- **{}**: `{}`", lbl("Upstream service", "元のサービス"), w.upstream),
-            format!("- **{}**: `{}`", lbl("Image", "イメージ"), w.image),
-        ];
-        if !w.ports.is_empty() {
-            lines.push(format!("- **{}**: {}", lbl("Ports", "ポート"), ports_text(w)));
-        }
-        if let Some(t) = &w.service_type {
-            lines.push(format!("- **Service**: `{}` ({t})", w.name));
-        }
-        if let Some(p) = &w.probe {
-            lines.push(format!("- **{}**: {p}", lbl("Probes", "プローブ")));
-        }
-        if !w.claims.is_empty() {
-            let s = w
-                .claims
-                .iter()
-                .map(|c| format!("`{}` {} {} → `{}`", c.name, c.size, short_mode(&c.access_mode), c.mount_path))
-                .collect::<Vec<_>>()
-                .join(", ");
-            lines.push(format!("- **{}**: {s}", lbl("Storage", "ストレージ")));
-        }
-        if let Some(p) = self.purpose_of(w) {
-            lines.push(format!("- **{}**: {}", lbl("Purpose", "用途"), p.trim()));
-        }
-        if let Some(uid) = w.non_root_user {
-            lines.push(format!(
-                "- **{}**: {}",
-                lbl("Security", "セキュリティ"),
-                if self.lang == Lang::Ja {
-                    format!("非 root（uid {uid}）で実行、権限制限")
-                } else {
-                    format!("runs as non-root (uid {uid}) with restricted privileges")
-                }
-            ));
-        }
-        for l in lines {
-            self.line(&l);
-        }
-        self.blank();
-    }
-
-    fn network(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Network", "ネットワーク構成");
-
-        // Main traffic paths, built only from workloads that exist.
-        let mut paths: Vec<String> = Vec::new();
-        let front = self.names_of(&["web", "api", "api-websocket"]);
-        if let Some(e) = self.entry() {
-            let targets: Vec<String> = front.iter().filter(|n| **n != e.name).cloned().collect();
-            if targets.is_empty() {
-                paths.push(format!("Internet -> {}", e.name));
-            } else {
-                paths.push(format!("Internet -> {} -> {}", e.name, targets.join(", ")));
-            }
-        }
-        let app = self.names_of(&["api", "api-websocket", "worker", "worker-beat", "plugin-daemon"]);
-        let data = self.names_of(&["postgres", "redis"]);
-        if !app.is_empty() && !data.is_empty() {
-            paths.push(format!("{} -> {}", app.join(", "), data.join(", ")));
-        }
-        let vectors: Vec<String> = f
-            .workloads
-            .iter()
-            .filter(|w| w.role.as_deref() == Some("vector-store") && !data.contains(&w.name))
-            .map(|w| w.name.clone())
-            .collect();
-        let vector_users = self.names_of(&["api", "worker"]);
-        if !vectors.is_empty() && !vector_users.is_empty() {
-            paths.push(format!("{} -> {}", vector_users.join(", "), vectors.join(", ")));
-        }
-        let api = self.by_key("api").map(|w| w.name.clone());
-        let sandbox = self.by_key("sandbox").map(|w| w.name.clone());
-        let ssrf = self.by_key("ssrf-proxy").map(|w| w.name.clone());
-        let plugin = self.by_key("plugin-daemon").map(|w| w.name.clone());
-        match (&api, &sandbox, &ssrf) {
-            (Some(a), Some(s), Some(p)) => paths.push(format!("{a} -> {s} -> {p} -> Internet")),
-            (Some(a), Some(s), None) => paths.push(format!("{a} -> {s}")),
-            _ => {}
-        }
-        if let Some(p) = &ssrf {
-            let callers = self.names_of(&["api", "worker"]);
-            if !callers.is_empty() {
-                paths.push(format!("{} -> {p} -> Internet", callers.join(", ")));
-            }
-        }
-        if let (Some(a), Some(p)) = (&api, &plugin) {
-            paths.push(format!("{a} <-> {p}"));
-        }
-        if !paths.is_empty() {
-            self.heading(3, "Traffic between services", "サービス間通信");
-            self.tl("The main paths (`->` is the direction of the connection):", "主な通信経路（`->` は接続の向き）:");
-            self.block("", &paths);
-        }
-
-        self.heading(3, "NetworkPolicy", "NetworkPolicy");
-        if f.has_network_policies {
-            self.tl(
-                "`base/networkpolicy.yaml` isolates the workloads:",
-                "`base/networkpolicy.yaml` により、次のネットワーク分離を実装しています。",
-            );
-            self.tl(
-                "- Ingress is denied by default for every pod in the namespace; only the flows implied by the compose networks and by references between services are allowed.",
-                "- ネームスペース内のすべての Pod で受信（Ingress）を既定で拒否し、compose のネットワーク定義やサービス間の参照から必要と分かる通信だけを許可します。",
-            );
-            if !f.inherit_env_source.is_empty() {
-                let names = self.codes(&f.inherit_env_source);
-                self.tl(
-                    &format!("- A flow comes from what a workload uses: its own settings (compose `environment:` and its own env files), config files and command. {names} get the whole `.env` from compose but only inherit it: the hosts named there open nothing for them."),
-                    &format!("- 通信の許可は、ワークロードが実際に使うもの（自身の設定＝compose の `environment:` と自身の env ファイル、設定ファイル、コマンド）から決めます。{names} は compose から `.env` を丸ごと受け取りますが継承しているだけなので、そこに書かれたホストへの通信は許可しません。"),
-                );
-            }
-            for w in &f.workloads {
-                let Some(e) = &w.egress else { continue };
-                let n = &w.name;
-                let reaches = if e.reaches.is_empty() {
-                    "DNS".to_string()
-                } else {
-                    format!("{} and DNS", self.codes(&e.reaches))
-                };
-                let reaches_ja = if e.reaches.is_empty() {
-                    "DNS".to_string()
-                } else {
-                    format!("{} と DNS", self.codes(&e.reaches))
-                };
-                match &e.internet_except {
-                    None => self.tl(
-                        &format!("- `{n}` reaches only {reaches} (`restrict-egress-{n}`): no other pod and no direct internet access; its outbound HTTP goes through the proxy (upstream models this with an internal compose network)."),
-                        &format!("- `{n}` が通信できるのは {reaches_ja} のみです（`restrict-egress-{n}`）。他の Pod にもインターネットにも直接は出られず、外向きの HTTP はプロキシを経由します（上流では compose の内部ネットワークで表現されています）。"),
-                    ),
-                    Some(blocks) => self.tl(
-                        &format!("- `{n}` reaches {reaches}, and addresses outside the cluster except {} (`restrict-egress-{n}`): not the cloud's metadata service (169.254.169.254), the nodes, the API server or other pods.", self.codes(blocks)),
-                        &format!("- `{n}` が通信できるのは {reaches_ja}、および {} を除くクラスター外のアドレスです（`restrict-egress-{n}`）。クラウドのメタデータサービス（169.254.169.254）、ノード、API サーバー、他の Pod には届きません。", self.codes(blocks)),
-                    ),
-                }
-                if !w.proxy_denies.is_empty() {
-                    self.tl(
-                        &format!("- `{n}`'s proxy configuration denies requests to {} before any other access rule, so clusters whose network plugin ignores NetworkPolicies are protected too.", self.codes(&w.proxy_denies)),
-                        &format!("- `{n}` のプロキシ設定は、他のどのアクセス規則よりも先に {} 宛てのリクエストを拒否します。NetworkPolicy を実装しないネットワークプラグインのクラスターでも保護が働きます。", self.codes(&w.proxy_denies)),
-                    );
-                }
-            }
-            if f.workloads.iter().any(|w| w.egress.is_some()) {
-                self.tl(
-                    "- Where egress is restricted, DNS stays open: port 53 (UDP and TCP) of any pod in any namespace, so the cluster's DNS is reached whatever its namespace and labels. A node-local DNS cache on a link-local address (NodeLocal DNSCache, `169.254.20.10`) is not a pod: if your cluster uses one, allow it in an overlay (an `ipBlock` egress rule to that address, port 53).",
-                    "- egress を制限した Pod でも DNS は開いています（任意のネームスペースの任意の Pod のポート 53、UDP と TCP）。クラスターの DNS がどのネームスペース・ラベルでも届きます。リンクローカルアドレス上のノードローカル DNS キャッシュ（NodeLocal DNSCache、`169.254.20.10`）は Pod ではないため、使っている場合はオーバーレイで許可してください（そのアドレスのポート 53 への `ipBlock` egress ルール）。",
-                );
-            }
-            if let Some(e) = self.entry() {
-                self.tl(
-                    &format!("- From outside the namespace, only `{}` is reachable.", e.name),
-                    &format!("- ネームスペースの外から到達できるのは `{}` だけです。", e.name),
-                );
-            }
-            // Dify's workloads that call model providers and plugin sources (a fact of Dify, not of
-            // any compose file with an `api` service).
-            let egress = if self.f.guide.product.is_some() {
-                self.names_of(&["api", "worker", "plugin-daemon"])
-            } else {
-                vec![]
+    /// The rules' main traffic paths (`a -> b`) with the workloads that exist (see
+    /// `Guide::traffic`).
+    fn traffic_paths(&self) -> Vec<String> {
+        let mut paths = Vec::new();
+        'path: for line in &self.f.guide.traffic {
+            let (arrow, hops) = match line.contains("<->") {
+                true => (" <-> ", line.split("<->").collect::<Vec<_>>()),
+                false => (" -> ", line.split("->").collect::<Vec<_>>()),
             };
-            if !egress.is_empty() {
-                self.tl(
-                    &format!("- {} keep internet access, which they need to call model providers and plugin sources.", self.codes(&egress)),
-                    &format!("- {} は、モデルプロバイダーやプラグイン配布元を呼び出すためインターネットへの通信を維持します。", self.codes(&egress)),
-                );
-            }
-            self.block(
-                "bash",
-                &[format!("kubectl get networkpolicy -n {ns}"), format!("kubectl describe networkpolicy -n {ns}")],
-            );
-            if !f.fqdn_users.is_empty() {
-                let (users, domain) = (self.codes(&f.fqdn_users), &f.cluster_domain);
-                self.heading(3, "Namespace and cluster domain", "ネームスペースとクラスタードメイン");
-                self.tl(
-                    &format!("The config files of {users} name other Services by their full names (`<service>.{ns}.svc.{domain}`) and resolve them through `kube-dns.kube-system.svc.{domain}`. An overlay that moves the tree to another namespace (kustomize `namespace:`), or a cluster whose DNS domain is not `{domain}`, breaks those names at start: regenerate the tree with `--namespace NAME` and `--cluster-domain DOMAIN` instead."),
-                    &format!("{users} の設定ファイルは他の Service を完全修飾名（`<service>.{ns}.svc.{domain}`）で参照し、`kube-dns.kube-system.svc.{domain}` で名前解決します。オーバーレイで別のネームスペースへ移す（kustomize の `namespace:`）場合や、クラスターの DNS ドメインが `{domain}` でない場合は起動時に名前が解決できません。代わりに `--namespace NAME` と `--cluster-domain DOMAIN` を付けてツリーを再生成してください。"),
-                );
-            }
-        } else {
-            self.para(
-                "This tree contains no NetworkPolicies: every pod can reach every other pod and the internet. Add policies of your own (for example in an overlay) before exposing the installation.",
-                "このツリーには NetworkPolicy が含まれていません。すべての Pod が相互に、またインターネットへ自由に通信できます。公開する前に、オーバーレイなどで独自のポリシーを追加してください。",
-            );
-        }
-    }
-
-    /// The first steps about storage: which classes the claims use and how to choose them.
-    fn storage_prerequisites(&mut self) {
-        let st = &self.f.storage;
-        match &st.rwo_class {
-            Some(sc) => self.tl(
-                &format!("- A StorageClass named `{sc}` for the ReadWriteOnce claims (check with `kubectl get storageclass`; regenerate with `--storage-class NAME` for another)"),
-                &format!("- ReadWriteOnce の PVC 用の StorageClass `{sc}`（`kubectl get storageclass` で確認。別のクラスにするには `--storage-class NAME` で再生成）"),
-            ),
-            None => self.tl(
-                "- A default StorageClass for the ReadWriteOnce claims: `kubectl get storageclass` marks it `(default)`. To use another class, regenerate with `--storage-class NAME`",
-                "- ReadWriteOnce の PVC 用の既定の StorageClass（`kubectl get storageclass` で `(default)` と表示されるもの）。別のクラスにするには `--storage-class NAME` で再生成します",
-            ),
-        }
-        let Some(c) = self.f.shared_claim.as_ref().filter(|c| c.access_mode == "ReadWriteMany") else {
-            return;
-        };
-        let fs = "Amazon EFS, Azure Files, Filestore, NFS, CephFS, ...";
-        match (&st.rwx_class, st.rwx_class_chosen) {
-            (Some(sc), _) => self.tl(
-                &format!("- A StorageClass named `{sc}` that offers ReadWriteMany, for the shared claim `{}` (a shared file system: {fs})", c.name),
-                &format!("- 共有 PVC `{}` 用の、ReadWriteMany に対応した StorageClass `{sc}`（共有ファイルシステム: {fs}）", c.name),
-            ),
-            (None, true) => self.tl(
-                &format!("- A default StorageClass that offers ReadWriteMany, for the shared claim `{}` (a shared file system: {fs})", c.name),
-                &format!("- 共有 PVC `{}` 用に、既定の StorageClass が ReadWriteMany に対応していること（共有ファイルシステム: {fs}）", c.name),
-            ),
-            (None, false) => self.tl(
-                &format!("- **A StorageClass for the shared claim `{}` (ReadWriteMany), chosen by you.** This tree was generated without `--rwx-storage-class`, so the claim asks the cluster's default class, which on EKS, AKS and GKE is block storage (ReadWriteOnce only): it would stay `Pending`, and `api` and `worker` with it. Regenerate with `--rwx-storage-class NAME`, naming a class backed by a shared file system ({fs}), or with `--rwx-storage-class \"\"` if your default class does offer ReadWriteMany", c.name),
-                &format!("- **共有 PVC `{}`（ReadWriteMany）用の StorageClass を選んでください。** このツリーは `--rwx-storage-class` なしで生成されたため、PVC はクラスターの既定のクラスを使います。EKS、AKS、GKE ではこれはブロックストレージ（ReadWriteOnce のみ）で、PVC は `Pending` のままになり、`api` と `worker` も起動しません。共有ファイルシステム（{fs}）のクラスを `--rwx-storage-class NAME` で指定して再生成するか、既定のクラスが ReadWriteMany に対応しているなら `--rwx-storage-class \"\"` で再生成してください", c.name),
-            ),
-        }
-        self.tl(
-            &format!("- Object storage needs no ReadWriteMany class at all: generated with `--set STORAGE_TYPE=s3` (and the bucket's settings), the tree has no `{}` claim", c.name),
-            &format!("- オブジェクトストレージなら ReadWriteMany のクラスは不要です。`--set STORAGE_TYPE=s3`（とバケットの設定）で生成したツリーには `{}` の PVC がありません", c.name),
-        );
-    }
-
-    /// The class of a claim as the guide shows it.
-    fn class_text(&self, claim: &str) -> String {
-        match self.f.storage.claim_classes.get(claim).cloned().flatten() {
-            Some(c) => code(&c),
-            None => self.pick("cluster default", "クラスターの既定").to_string(),
-        }
-    }
-
-    fn storage(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        // (claim name, size, mode, users with mount path)
-        let mut rows: Vec<(String, String, String, Vec<String>)> = Vec::new();
-        if let Some(c) = &f.shared_claim {
-            let users = f.storage.shared_claim_users.iter().map(|(w, p)| format!("{w} (`{p}`)")).collect();
-            rows.push((c.name.clone(), c.size.clone(), c.access_mode.clone(), users));
-        }
-        for w in &f.workloads {
-            for c in &w.claims {
-                let user = format!("{} (`{}`)", w.name, c.mount_path);
-                if is_statefulset(w) && !self.is_shared(&c.name) {
-                    let n = w.replicas.max(1);
-                    for i in 0..n {
-                        rows.push((
-                            format!("{}-{}-{i}", c.name, w.name),
-                            c.size.clone(),
-                            c.access_mode.clone(),
-                            vec![user.clone()],
-                        ));
-                    }
-                } else if let Some(r) = rows.iter_mut().find(|r| r.0 == c.name) {
-                    if !r.3.contains(&user) {
-                        r.3.push(user);
-                    }
-                } else {
-                    rows.push((c.name.clone(), c.size.clone(), c.access_mode.clone(), vec![user]));
-                }
-            }
-        }
-        self.heading(2, "Storage", "ストレージ");
-        if rows.is_empty() {
-            self.para(
-                "No workload in this tree uses persistent storage.",
-                "このツリーには永続ストレージを使うワークロードはありません。",
-            );
-            return;
-        }
-        self.para(
-            "Every claim of the tree, its StorageClass and who mounts it. ReadWriteOnce claims and claim templates take their class from `--storage-class NAME`, ReadWriteMany claims from `--rwx-storage-class NAME` (regenerate the tree to change them; an empty NAME is the cluster's default class).",
-            "ツリーのすべての PVC と、その StorageClass、マウントするワークロードです。ReadWriteOnce の PVC と volumeClaimTemplates のクラスは `--storage-class NAME`、ReadWriteMany の PVC のクラスは `--rwx-storage-class NAME` で決まります（変更するにはツリーを再生成します。NAME が空ならクラスターの既定のクラスです）。",
-        );
-        let header = self.pick(
-            ["PersistentVolumeClaim", "Size", "Access mode", "StorageClass", "Used by (mount path)"],
-            ["PersistentVolumeClaim", "サイズ", "アクセスモード", "StorageClass", "利用者（マウント先）"],
-        );
-        let class_of = |row: &str| {
-            let claim = f
-                .workloads
-                .iter()
-                .filter(|w| is_statefulset(w))
-                .flat_map(|w| w.claims.iter().map(move |c| (format!("{}-{}-", c.name, w.name), &c.name)))
-                .find(|(prefix, _)| row.starts_with(prefix.as_str()))
-                .map_or(row.to_string(), |(_, c)| c.clone());
-            self.class_text(&claim)
-        };
-        let table_rows: Vec<Vec<String>> = rows
-            .iter()
-            .map(|(n, s, m, users)| {
-                vec![
-                    code(n),
-                    s.clone(),
-                    m.clone(),
-                    class_of(n),
-                    if users.is_empty() { "–".into() } else { join_plain(users) },
-                ]
-            })
-            .collect();
-        self.table(&header, &table_rows);
-
-        let sts_claims: Vec<String> = f
-            .workloads
-            .iter()
-            .filter(|w| is_statefulset(w) && w.claims.iter().any(|c| !self.is_shared(&c.name)))
-            .map(|w| w.name.clone())
-            .collect();
-        if !sts_claims.is_empty() {
-            self.tl(
-                &format!("- The claims of the StatefulSets ({}) come from their volumeClaimTemplates: they are named `<template>-<statefulset>-<ordinal>` and survive deletion of the StatefulSet.", self.codes(&sts_claims)),
-                &format!("- StatefulSet（{}）の PVC は volumeClaimTemplates から作られ、`<テンプレート名>-<StatefulSet 名>-<番号>` という名前になります。StatefulSet を削除しても PVC は残ります。", self.codes(&sts_claims)),
-            );
-        }
-        self.tl(
-            "- ⚠️ `kubectl delete -k .` deletes the namespace and with it every claim, and the data with them unless the volumes' reclaim policy is `Retain` (see [Removing Dify](#removing-dify)). Check the policy with the command below (column `RECLAIMPOLICY`) and consider `Retain` for production.",
-            "- ⚠️ `kubectl delete -k .` は名前空間を削除し、それとともにすべての PVC を削除します。ボリュームの回収ポリシーが `Retain` でなければデータも失われます（[Dify の削除](#dify-の削除) を参照）。次のコマンドの `RECLAIMPOLICY` 列でポリシーを確認し、本番環境では `Retain` を検討してください。",
-        );
-        if !f.storage.retain_annotations.is_empty() {
-            let keys = self.codes(&f.storage.retain_annotations);
-            self.tl(
-                &format!("- The namespace and every claim carry {keys}, so Argo CD and Flux never prune or delete them, even when their files leave the repository. `kubectl` does not read these annotations."),
-                &format!("- 名前空間とすべての PVC には {keys} が付いているため、ファイルがリポジトリから消えても Argo CD と Flux はそれらを削除しません。`kubectl` はこれらのアノテーションを読みません。"),
-            );
-        }
-        let rwo_deps: Vec<String> = f
-            .workloads
-            .iter()
-            .filter(|w| is_deployment(w) && w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce"))
-            .map(|w| w.name.clone())
-            .collect();
-        if !rwo_deps.is_empty() {
-            self.tl(
-                &format!("- {} mount ReadWriteOnce claims, so all their pods must run on the same node.", self.codes(&rwo_deps)),
-                &format!("- {} は ReadWriteOnce の PVC をマウントするため、その Pod はすべて同じノードで動く必要があります。", self.codes(&rwo_deps)),
-            );
-        }
-        if !f.storage.recreated.is_empty() {
-            self.tl(
-                &format!(
-                    "- {} {} updated with the `Recreate` strategy: the old pod stops before the new one starts, because a new pod on another node could never attach the ReadWriteOnce volume the old one holds. An update briefly stops {}.",
-                    self.codes(&f.storage.recreated),
-                    if f.storage.recreated.len() == 1 { "is" } else { "are" },
-                    if f.storage.recreated.len() == 1 { "it" } else { "them" },
-                ),
-                &format!("- {} は `Recreate` 戦略で更新されます。別のノードに作られた新しい Pod は、古い Pod が使っている ReadWriteOnce のボリュームを接続できないため、古い Pod を止めてから新しい Pod を起動します。更新中は短時間停止します。", self.codes(&f.storage.recreated)),
-            );
-        }
-        // Init containers that change file owners, each with the workloads that run it.
-        let mut inits: Vec<(String, Vec<&WorkloadFacts>)> = Vec::new();
-        for w in f.workloads.iter() {
-            for (init, _) in &w.init_security {
-                match inits.iter_mut().find(|(n, _)| n == init) {
-                    Some((_, ws)) => ws.push(w),
-                    None => inits.push((init.clone(), vec![w])),
-                }
-            }
-        }
-        for (init, ws) in &inits {
-            let names: Vec<String> = ws.iter().map(|w| w.name.clone()).collect();
-            let of = self.codes(&names);
-            let logs = format!("kubectl logs -n {ns} {} -c {init}", kref(ws[0]));
-            self.tl(
-                &format!("- The init container `{init}` of {of} changes the owner of the files on its claim. On storage that refuses `chown` (an Amazon EFS access point, NFS with `root_squash`) it still ends successfully, as upstream's script does, and only its log shows the error (`{logs}`): such storage must itself give the files to the user the application runs as (on EFS, the access point's owner)."),
-                &format!("- {of} の init コンテナ `{init}` は PVC 上のファイルの所有者を変更します。`chown` を拒否するストレージ（Amazon EFS のアクセスポイント、`root_squash` の NFS）でも、上流のスクリプトどおり成功として終了し、エラーはログ（`{logs}`）にしか現れません。そのようなストレージでは、ストレージ側でファイルの所有者をアプリケーションの実行ユーザーにしてください（EFS ではアクセスポイントの所有者）。"),
-            );
-        }
-        self.block("bash", &[format!("kubectl get pvc -n {ns}"), "kubectl get storageclass".to_string()]);
-    }
-
-    fn security(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Security", "セキュリティ考慮事項");
-        self.heading(3, "1. Secrets", "1. 機密情報管理");
-        self.tl(
-            "- Passwords, keys and tokens live only in Secrets, created from the `secret.yaml` files; no other generated file contains a secret value, and none contains Dify's public default secrets.",
-            "- パスワード、キー、トークンは `secret.yaml` から作られる Secret でのみ管理します。それ以外の生成ファイルに機密値は含まれず、Dify の公開済み初期値もどのファイルにも含まれません。",
-        );
-        self.tl(
-            "- Never commit `secret.yaml`. To keep secrets in git, use a tool made for it (Sealed Secrets, External Secrets Operator, SOPS).",
-            "- `secret.yaml` は決してコミットしないでください。git で管理したい場合は、Sealed Secrets、External Secrets Operator、SOPS などの専用ツールを使います。",
-        );
-        self.tl(
-            &format!("- Restrict who may read Secrets in the namespace `{ns}` with RBAC, and enable encryption at rest for Secrets in the cluster."),
-            &format!("- RBAC でネームスペース `{ns}` の Secret を読める利用者を制限し、クラスターで Secret の保存時暗号化を有効にしてください。"),
-        );
-        self.heading(3, "2. Network security", "2. ネットワークセキュリティ");
-        if f.has_network_policies {
-            self.tl(
-                "- NetworkPolicies limit traffic between pods (see [Network](#network)).",
-                "- NetworkPolicy による通信制限（[ネットワーク構成](#ネットワーク構成) を参照）",
-            );
-        } else {
-            self.tl(
-                "- There are no NetworkPolicies yet; add them before going to production.",
-                "- NetworkPolicy はまだありません。本番運用の前に追加してください。",
-            );
-        }
-        match self.entry() {
-            Some(e) => self.tl(
-                &format!("- Only `{}` has an externally reachable Service; the other Services are of type ClusterIP or have no Service.", e.name),
-                &format!("- 外部から到達できる Service を持つのは `{}` だけです。その他は ClusterIP か、Service を持ちません。", e.name),
-            ),
-            None => self.tl(
-                "- No Service is exposed outside the cluster.",
-                "- クラスター外に公開される Service はありません。",
-            ),
-        }
-        let certbot = f.omitted.iter().any(|(s, _)| s == "certbot");
-        if certbot {
-            self.tl(
-                "- TLS: `certbot` is not part of the tree. Terminate TLS at an Ingress controller (with cert-manager), at the load balancer, or give the reverse proxy a certificate from a Secret.",
-                "- TLS: `certbot` はツリーに含まれていません。Ingress コントローラー（cert-manager と組み合わせる）やロードバランサーで TLS を終端するか、Secret の証明書をリバースプロキシに渡してください。",
-            );
-        } else {
-            self.tl(
-                "- TLS: terminate TLS at an Ingress controller (with cert-manager), at the load balancer, or give the reverse proxy a certificate from a Secret.",
-                "- TLS: Ingress コントローラー（cert-manager と組み合わせる）やロードバランサーで TLS を終端するか、Secret の証明書をリバースプロキシに渡してください。",
-            );
-        }
-        self.heading(3, "3. Pod security", "3. Pod セキュリティ");
-        self.tl(
-            "- Every container has a security context as strict as its image allows (non-root, no privilege escalation, dropped capabilities where possible).",
-            "- すべてのコンテナに、イメージが許す範囲で最も厳しい Security Context を設定しています（非 root 実行、権限昇格の禁止、可能な範囲での capability 削除）。",
-        );
-        self.security_table();
-        self.para(
-            "To see which pods would violate the Pod Security Standards without blocking anything, label the namespace in warn mode:",
-            "何もブロックせずに Pod Security Standards への違反を確認するには、ネームスペースに warn モードのラベルを付けます。",
-        );
-        self.block(
-            "bash",
-            &[format!("kubectl label namespace {ns} pod-security.kubernetes.io/warn=restricted --overwrite")],
-        );
-    }
-
-    /// One row per container whose security differs: who it runs as, what it may do, and why
-    /// (all from the plan and the rules, checked against the images by tests/images.rs).
-    fn security_table(&mut self) {
-        let f = self.f;
-        self.para(
-            "Every container drops all capabilities, may not escalate privileges and runs under the runtime's default seccomp profile; what each one runs as and adds back:",
-            "すべてのコンテナは capability をすべて削除し、権限昇格を禁止し、ランタイムの既定の seccomp プロファイルで動きます。各コンテナの実行ユーザーと追加する capability は次のとおりです。",
-        );
-        let user = |s: &SecurityFacts| match (s.user, s.non_root) {
-            (Some(uid), true) => format!("uid {uid}"),
-            (Some(0), _) => "root (uid 0)".to_string(),
-            (Some(uid), false) => format!("uid {uid}"),
-            (None, _) => self.pick("image default", "イメージの既定").to_string(),
-        };
-        let caps = |s: &SecurityFacts| {
-            if s.capabilities.is_empty() {
-                "–".to_string()
-            } else {
-                s.capabilities.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-            }
-        };
-        let root_fs = |s: &SecurityFacts| {
-            self.pick(
-                if s.read_only_root { "read-only" } else { "writable" },
-                if s.read_only_root { "読み取り専用" } else { "書き込み可" },
-            )
-            .to_string()
-        };
-        let why = |s: &SecurityFacts| match (&s.why, s.non_root) {
-            (Some(w), _) => w.clone(),
-            (None, true) => self.pick("the image's own non-root user", "イメージ自身の非 root ユーザー").to_string(),
-            (None, false) => "–".to_string(),
-        };
-        let mut rows = Vec::new();
-        for w in &f.workloads {
-            rows.push(vec![
-                format!("`{}`", w.name),
-                user(&w.security),
-                caps(&w.security),
-                root_fs(&w.security),
-                why(&w.security),
-            ]);
-            for (name, s) in &w.init_security {
-                rows.push(vec![
-                    format!("`{}` ({} `{name}`)", w.name, self.pick("init container", "init コンテナ")),
-                    user(s),
-                    caps(s),
-                    root_fs(s),
-                    why(s),
-                ]);
-            }
-        }
-        let header = self.pick(
-            ["workload", "runs as", "capabilities added", "root filesystem", "why"],
-            ["ワークロード", "実行ユーザー", "追加する capability", "ルートファイルシステム", "理由"],
-        );
-        self.table(&header, &rows);
-        self.blank();
-    }
-
-    fn findings(&mut self) {
-        let f = self.f;
-        self.heading(2, "Accepted security findings", "セキュリティスキャンの既知の指摘");
-        if f.security_findings.is_empty() {
-            self.para(
-                "The static analysis of the manifests (checkov) left no findings that had to be accepted for this tree.",
-                "マニフェストの静的解析（checkov）で、このツリーについて受け入れた指摘はありません。",
-            );
-            return;
-        }
-        self.para(
-            "The static analysis of the manifests (checkov) reports the findings below. Each one was reviewed and accepted for the reason given; revisit them when your environment allows stricter settings.",
-            "マニフェストの静的解析（checkov）では、以下の指摘が報告されます。いずれも内容を確認したうえで、記載の理由により受け入れています。環境がより厳しい設定を許す場合は見直してください。",
-        );
-        let header = self.pick(["Check", "Resource", "Reason"], ["チェック", "リソース", "理由"]);
-        let rows: Vec<Vec<String>> =
-            f.security_findings.iter().map(|s| vec![code(&s.check_id), code(&s.resource), s.reason.clone()]).collect();
-        self.table(&header, &rows);
-        let ids = crate::findings::NOT_LISTED.iter().map(|c| code(c)).collect::<Vec<_>>().join(", ");
-        self.para(
-            &format!("Not listed per object, because every object of this tree fails them on purpose: {ids} (images by tag rather than digest, secrets read as environment variables because that is how Dify reads its settings, the user ID the image defines, the cluster's image pull policy)."),
-            &format!("次のチェック {ids} は、このツリーのすべてのオブジェクトで意図的に満たしていないため、個別には記載していません（イメージはダイジェストではなくタグで指定、Dify が設定を環境変数で読むため Secret を環境変数として渡す、ユーザー ID はイメージの定義に従う、イメージの pull ポリシーはクラスターの既定に従う）。"),
-        );
-    }
-
-    fn operations(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Operations", "運用・監視");
-
-        // Health checks
-        self.heading(3, "Health checks", "ヘルスチェック");
-        if !f.workloads.is_empty() {
-            self.tl("Liveness and readiness probes per workload:", "ワークロードごとの Liveness/Readiness Probe:");
-            self.blank();
-            let mut kinds: Vec<String> = Vec::new();
-            for w in &f.workloads {
-                if let Some(p) = &w.probe {
-                    if !kinds.contains(p) {
-                        kinds.push(p.clone());
+            let mut shown: Vec<String> = Vec::new();
+            let mut out: Vec<String> = Vec::new();
+            for hop in hops {
+                let hop = hop.trim();
+                let (hop, optional) = hop.strip_suffix('?').map_or((hop, false), |h| (h, true));
+                let names: Vec<String> = match hop {
+                    "Internet" => vec![hop.to_string()],
+                    "<entry>" => self.entry().map(|e| e.name.clone()).into_iter().collect(),
+                    _ => self.names_of(&hop.split(',').map(str::trim).collect::<Vec<_>>()),
+                };
+                let names: Vec<String> = names.into_iter().filter(|n| !shown.contains(n)).collect();
+                match (names.is_empty(), optional) {
+                    (true, true) => break,
+                    (true, false) => continue 'path,
+                    (false, _) => {
+                        shown.extend(names.iter().cloned());
+                        out.push(names.join(", "));
                     }
                 }
             }
-            for k in &kinds {
-                let names: Vec<&str> = f
-                    .workloads
-                    .iter()
-                    .filter(|w| w.probe.as_deref() == Some(k.as_str()))
-                    .map(|w| w.name.as_str())
-                    .collect();
-                self.line(&format!("- **{k}**: {}", self.codes(&names)));
-            }
-            let none: Vec<&str> = f.workloads.iter().filter(|w| w.probe.is_none()).map(|w| w.name.as_str()).collect();
-            if !none.is_empty() {
-                let label = self.pick("no probe", "プローブなし");
-                self.line(&format!("- **{label}**: {}", self.codes(&none)));
-            }
-            self.blank();
-            for w in &f.workloads {
-                let Some((path, port, local)) = &w.http_probe else { continue };
-                let (n, p) = (&w.name, format!("`GET {path}` :{port}"));
-                match local {
-                    true => self.tl(
-                        &format!("- `{n}` is probed with {p}, which it answers itself: its upstreams being down (web restarting) neither restarts it nor takes it out of its Service."),
-                        &format!("- `{n}` のプローブは {p} です。`{n}` 自身が応答するため、上流（再起動中の web など）が落ちていても `{n}` は再起動されず、Service からも外れません。"),
-                    ),
-                    false => self.tl(&format!("- `{n}` is probed with {p}."), &format!("- `{n}` のプローブは {p} です。")),
-                }
+            if out.len() > 1 {
+                paths.push(out.join(arrow));
             }
         }
-        self.para("Failing probes show up as events:", "プローブの失敗はイベントとして記録されます。");
-        self.block(
-            "bash",
-            &[
-                format!("kubectl get events -n {ns} --field-selector reason=Unhealthy"),
-                format!("kubectl describe pod <pod-name> -n {ns}"),
-            ],
-        );
-
-        // Logs
-        self.heading(3, "Logs", "ログ管理");
-        let mut lines = vec![self.pick("# follow the logs of each service", "# 各サービスのログ確認").to_string()];
-        for w in &f.workloads {
-            lines.push(format!("kubectl logs -n {ns} {} -f", pod_target(w)));
-        }
-        if let Some(job) = &f.migration_job {
-            lines.push(String::new());
-            lines.push(self.pick("# database migration", "# データベースマイグレーション").to_string());
-            lines.push(format!("kubectl logs -n {ns} job/{job}"));
-        }
-        lines.push(String::new());
-        lines.push(
-            self.pick("# logs of the previous, crashed container", "# 再起動前（クラッシュした）コンテナのログ")
-                .to_string(),
-        );
-        lines.push(format!("kubectl logs -n {ns} <pod-name> --previous"));
-        self.block("bash", &lines);
-        let deps = self.deployments();
-        if deps.iter().any(|w| w.replicas > 1) {
-            self.para(
-                "`kubectl logs deployment/<name>` shows one pod only; for a workload with several replicas, look at each pod from `kubectl get pods`.",
-                "`kubectl logs deployment/<name>` が表示するのは 1 つの Pod だけです。複数レプリカのワークロードは、`kubectl get pods` で Pod を確認して個別に参照してください。",
-            );
-        }
-
-        // Scaling
-        self.heading(3, "Scaling", "スケーリング");
-        let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
-        let beat = self.by_key("worker-beat").map(|w| w.name.clone());
-        let mut examples: Vec<&WorkloadFacts> =
-            ["web", "api"].iter().filter_map(|n| self.deployment_named(n)).collect();
-        if examples.is_empty() {
-            examples = deps.iter().copied().filter(|w| !rwo(w) && Some(&w.name) != beat.as_ref()).take(2).collect();
-        }
-        if examples.is_empty() {
-            self.para(
-                "This tree has no Deployment that can simply be scaled.",
-                "このツリーには、そのままスケールできる Deployment はありません。",
-            );
-        } else {
-            let mut lines = vec![self.pick("# change the replica count", "# レプリカ数変更").to_string()];
-            for w in &examples {
-                lines.push(format!(
-                    "kubectl scale {} --replicas={} -n {ns}",
-                    kref(w),
-                    w.replicas.max(1).saturating_add(1)
-                ));
-            }
-            self.block("bash", &lines);
-            self.tl(
-                "- The next `kubectl apply -k .` resets the replica counts to the values in the manifests. To keep a different count, patch `replicas` in an overlay.",
-                "- 次回の `kubectl apply -k .` でレプリカ数はマニフェストの値に戻ります。恒久的に変える場合は、オーバーレイで `replicas` をパッチしてください。",
-            );
-        }
-        let sts: Vec<String> = f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| w.name.clone()).collect();
-        if !sts.is_empty() {
-            self.tl(
-                &format!(
-                    "- The StatefulSets ({}) run single instances without replication; do not scale them.",
-                    self.codes(&sts)
-                ),
-                &format!(
-                    "- StatefulSet（{}）はレプリケーションなしの単一インスタンスです。スケールしないでください。",
-                    self.codes(&sts)
-                ),
-            );
-        }
-        if let Some(b) = &beat {
-            self.tl(
-                &format!("- `{b}` must stay at one replica; a second scheduler would run every periodic task twice."),
-                &format!("- `{b}` は 1 レプリカのままにしてください。2 つ目のスケジューラーがあると定期タスクが二重に実行されます。"),
-            );
-        }
-        let rwo_deps: Vec<String> = deps.iter().filter(|w| rwo(w)).map(|w| w.name.clone()).collect();
-        if !rwo_deps.is_empty() {
-            self.tl(
-                &format!(
-                    "- {} use ReadWriteOnce storage, so extra replicas can only run on the same node.",
-                    self.codes(&rwo_deps)
-                ),
-                &format!(
-                    "- {} は ReadWriteOnce のストレージを使うため、追加のレプリカは同じノードでしか動きません。",
-                    self.codes(&rwo_deps)
-                ),
-            );
-        }
+        paths
     }
 
-    fn updating(&mut self) {
+    /// `tar` through a pod for every claim that holds data and has no other backup above.
+    fn file_backups(&self) -> Vec<FileBackupView> {
         let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Updating", "アップデート方法");
-        self.heading(3, "Moving to a new Dify release", "新しい Dify リリースへの移行");
-        self.para(
-            "Regenerate the tree from the `docker/` directory of every new Dify release with `compose2dify upgrade`, which repeats exactly the choices this tree was made with (recorded in `GENERATED.md`, section Choices; a choice the new release no longer accepts is an error), and review the diff, for example in a pull request. `compose2dify carry-env OLD NEW` first moves your customized `.env` to the new release's folder. The tool rewrites the files it generates and leaves the `secret.yaml` files and any other file it did not generate alone. With `--check` it only reports whether the tree has drifted, without writing anything.",
-            "Dify の新しいリリースごとに、その `docker/` ディレクトリから `compose2dify upgrade` でツリーを再生成し、差分をプルリクエストなどでレビューしてください。`upgrade` はこのツリーの生成時の選択（`GENERATED.md` の Choices 節に記録）をそのまま繰り返します（新しいリリースで使えない選択はエラーになります）。カスタマイズした `.env` は、先に `compose2dify carry-env OLD NEW` で新しいリリースのフォルダへ移せます。ツールは自身が生成するファイルだけを書き換え、`secret.yaml` やツールが生成していないファイルには手を触れません。`--check` を付けると、何も書き込まずに、ツリーがずれているかどうかだけを報告します。",
-        );
-        self.block(
-            "bash",
-            &[
-                self.pick("# from the directory that contains k8s/", "# k8s/ を含むディレクトリから").to_string(),
-                "compose2dify upgrade k8s/ path/to/dify/docker/docker-compose.yaml".into(),
-                "git diff -- k8s/".into(),
-                String::new(),
-                self.pick("# drift check, writes nothing", "# ずれの確認のみ（書き込みなし）").to_string(),
-                "compose2dify upgrade k8s/ path/to/dify/docker/docker-compose.yaml --check".into(),
-            ],
-        );
-        if f.migration_job.is_some() || !f.storage.claim_classes.is_empty() {
-            self.para(
-                "Claims keep their names from release to release, so the data stays where it is; the new release's migration Job (named after the release) runs once when the tree is applied, and the long-running pods wait for it.",
-                "PVC の名前はリリース間で変わらないため、データはそのまま残ります。新しいリリースのマイグレーション Job（リリース名付き）はツリーの適用時に一度だけ実行され、常駐する Pod はその完了を待ちます。",
-            );
-        }
-        match &f.secret_source {
-            SecretSource::Files if !f.secret_files.is_empty() => self.para(
-                "If the diff adds keys to a `secret.yaml.example`, run `./scripts/setup-secrets.sh` (or `compose2dify secrets k8s`) again: it adds those keys to the matching `secret.yaml` with new values (values that must agree with existing ones are taken from them), never changes a value you have, and names the keys the new release no longer uses.",
-                "差分で `secret.yaml.example` にキーが追加された場合は、`./scripts/setup-secrets.sh`（または `compose2dify secrets k8s`）をもう一度実行してください。対応する `secret.yaml` にそのキーを新しい値で追加します（既存の値と一致すべき値はそこから引き継ぎます）。既存の値は変更せず、新しいリリースで使われなくなったキーは名前を表示します。",
-            ),
-            SecretSource::External => self.para(
-                "If the diff adds keys to a `secret.yaml.example`, run `compose2dify secrets k8s --apply` again: it adds the missing keys to the Secrets in the cluster and never changes a value they have.",
-                "差分で `secret.yaml.example` にキーが追加された場合は、`compose2dify secrets k8s --apply` をもう一度実行してください。クラスター内の Secret に足りないキーを追加し、既存の値は変更しません。",
-            ),
-            SecretSource::ExternalSecrets { .. } => self.para(
-                "If the diff adds remote keys to an `external-secret.yaml`, create them in the store before you sync: an ExternalSecret whose remote key is missing does not update its Secret.",
-                "差分で `external-secret.yaml` にリモートキーが追加された場合は、同期の前にストアに作成してください。リモートキーが欠けている ExternalSecret は Secret を更新しません。",
-            ),
-            SecretSource::Files => {}
-        }
-        self.heading(3, "Applying changes", "変更の適用");
-        let mut lines = vec![
-            self.pick(
-                "# back up first (see Backup), then apply",
-                "# 先にバックアップを取得してから（バックアップを参照）適用",
-            )
-            .to_string(),
-            "kubectl apply -k .".into(),
-        ];
-        if let Some(job) = &f.migration_job {
-            lines.push(String::new());
-            lines.push(self.pick("# wait for the migration", "# マイグレーションの完了待ち").to_string());
-            lines.push(format!("kubectl wait -n {ns} --for=condition=complete job/{job} --timeout=15m"));
-        }
-        let api = self.deployment_named("api").or_else(|| self.deployments().first().copied());
-        if let Some(a) = api {
-            lines.push(String::new());
-            lines.push(self.pick("# restart one service", "# 特定サービスの再起動").to_string());
-            lines.push(format!("kubectl rollout restart {} -n {ns}", kref(a)));
-            lines.push(String::new());
-            lines.push(self.pick("# watch the rollout", "# ロールアウト状況確認").to_string());
-            lines.push(format!("kubectl rollout status {} -n {ns}", kref(a)));
-        }
-        self.block("bash", &lines);
-        if let Some(job) = &f.migration_job {
-            self.para(
-                &format!("The migration Job is named after the release (`{job}`), so each release runs a fresh one. Completed Jobs of earlier releases stay behind and can be deleted:"),
-                &format!("マイグレーション Job の名前にはリリースが含まれる（`{job}`）ため、リリースごとに新しい Job が実行されます。以前のリリースの完了済み Job は残るので、削除してかまいません。"),
-            );
-            self.block(
-                "bash",
-                &[format!("kubectl get jobs -n {ns}"), format!("kubectl delete job -n {ns} <old-job-name>")],
-            );
-        }
-        let mut kinds = vec!["kubectl apply -k .".to_string()];
-        if f.workloads.iter().any(is_deployment) {
-            kinds.push(format!("kubectl rollout restart deployment -n {ns}"));
-        }
-        if f.workloads.iter().any(is_statefulset) {
-            kinds.push(format!("kubectl rollout restart statefulset -n {ns}"));
-        }
-        if kinds.len() > 1 {
-            self.para(
-                "A settings change made by regenerating the tree rolls exactly the pods that read it: each pod template carries a checksum of its settings, and the checksum changes with them. A ConfigMap or `secret.yaml` edited by hand changes no checksum, so nothing restarts: apply it and restart the workloads yourself:",
-                "ツリーを再生成して設定を変えた場合は、その設定を読む Pod だけが自動的に入れ替わります（Pod テンプレートが設定のチェックサムを持ち、設定とともに変わるため）。ConfigMap や `secret.yaml` を手で編集してもチェックサムは変わらず、何も再起動しません。適用したうえで、ワークロードを自分で再起動してください。",
-            );
-            self.block("bash", &kinds);
-        }
-        if let Some(pg) = self.by_role("postgres") {
-            self.para(
-                &format!("Changing the database password in a `secret.yaml` does not change it inside the existing database of `{}`; change it in PostgreSQL first.", pg.name),
-                &format!("`secret.yaml` のデータベースパスワードを変更しても、`{}` の既存データベース内のパスワードは変わりません。先に PostgreSQL 側で変更してください。", pg.name),
-            );
-        }
-        if let Some(a) = api {
-            self.para(
-                &format!("`kubectl rollout undo {} -n {ns}` returns a Deployment to its previous pod template, but it does not undo database migrations. To go back to an earlier Dify release, restore a backup taken before the upgrade.", kref(a)),
-                &format!("`kubectl rollout undo {} -n {ns}` で Deployment を以前の Pod テンプレートに戻せますが、データベースのマイグレーションは元に戻りません。以前の Dify リリースに戻す場合は、アップグレード前に取得したバックアップから復元してください。", kref(a)),
-            );
-        }
-    }
-
-    fn backup(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Backup", "バックアップ");
-
-        if let Some(pg) = self.by_role("postgres") {
-            let t = pod_target(pg);
-            self.heading(3, "Database", "データベースバックアップ");
-            self.para(
-                &format!("`pg_dumpall` saves every database of `{}` (including the plugin daemon's) together with the roles:", pg.name),
-                &format!("`pg_dumpall` で `{}` のすべてのデータベース（プラグインデーモン用を含む）とロールを保存します。", pg.name),
-            );
-            self.block(
-                "bash",
-                &[
-                    self.pick("# PostgreSQL backup", "# PostgreSQL バックアップ").to_string(),
-                    format!("kubectl exec -n {ns} {t} -- sh -c 'pg_dumpall --clean --if-exists -U \"${{POSTGRES_USER:-postgres}}\"' > dify-db.sql"),
-                ],
-            );
-            self.para(
-                "The dump drops and recreates the databases (`--clean`), so stop the application before restoring it and bring it back afterwards:",
-                "ダンプはデータベースを削除して作り直す（`--clean`）ため、復元の前にアプリケーションを停止し、復元後に元に戻します。",
-            );
-            let mut lines = Vec::new();
-            if !self.deployments().is_empty() {
-                lines.push(format!("kubectl scale deployment --all --replicas=0 -n {ns}"));
-            }
-            lines.push(format!("kubectl exec -i -n {ns} {t} -- sh -c 'psql -U \"${{POSTGRES_USER:-postgres}}\" -d postgres' < dify-db.sql"));
-            lines.push("kubectl apply -k .".into());
-            self.block("bash", &lines);
-        }
-
-        if let Some(rd) = self.by_role("redis") {
-            let t = pod_target(rd);
-            self.heading(3, "Redis", "Redis");
-            self.para(
-                "Redis holds caches and task queues, so losing it is usually tolerable. To keep a snapshot anyway:",
-                "Redis が保持するのはキャッシュやタスクキューのため、失っても通常は致命的ではありません。スナップショットを残す場合は次のとおりです。",
-            );
-            let mut lines = vec![
-                self.pick("# Redis backup", "# Redis バックアップ").to_string(),
-                format!("kubectl exec -n {ns} {t} -- redis-cli BGSAVE"),
-            ];
-            if is_statefulset(rd) {
-                if let Some(c) = rd.claims.first() {
-                    let dir = c.mount_path.trim_end_matches('/');
-                    lines.push(format!("kubectl cp {ns}/{t}:{dir}/dump.rdb redis-dump.rdb"));
-                }
-            }
-            self.block("bash", &lines);
-            self.para(
-                "If Redis answers `NOAUTH`, add `-a <password>` with the Redis password from your `secret.yaml`. `BGSAVE` runs in the background; `redis-cli LASTSAVE` changes once the snapshot is written.",
-                "`NOAUTH` が返る場合は、`secret.yaml` にある Redis のパスワードを `-a <パスワード>` で指定してください。`BGSAVE` はバックグラウンドで実行され、書き込みが終わると `redis-cli LASTSAVE` の値が変わります。",
-            );
-        }
-
-        // Files on every claim no section above covers: the shared claim, Deployments' claims, and
-        // the claims of StatefulSets that have no backup of their own.
-        let (file_lines, restore_lines) = self.file_backups();
-        if !file_lines.is_empty() {
-            self.heading(3, "Files", "ファイルのバックアップ");
-            self.para(
-                "Users' uploaded files, plugins and the other data on the claims below are archived through a running pod that mounts them (the image needs `tar`):",
-                "ユーザーがアップロードしたファイル、プラグイン、その他の PVC 上のデータは、それをマウントしている稼働中の Pod 経由でアーカイブします（イメージに `tar` が必要です）。",
-            );
-            self.block("bash", &file_lines);
-            if self.f.guide.product.is_none() {
-                // Which of a generic stack's claims hold a database is not known to the rules.
-                self.para(
-                    "A database's files copied while it runs may not restore: for a database's claim, use its own dump tool (`pg_dump`, `mysqldump`, `redis-cli --rdb`) through `kubectl exec`, or scale its Deployment to 0 replicas and archive through a pod of your own that mounts the claim; unpack a database's archive only while it is stopped.",
-                    "稼働中のデータベースのファイルをコピーしても、復元できるとは限りません。データベースの PVC には、そのデータベース自身のダンプツール（`pg_dump`、`mysqldump`、`redis-cli --rdb`）を `kubectl exec` で使うか、Deployment のレプリカ数を 0 にしてから、その PVC をマウントする別の Pod でアーカイブしてください。データベースのアーカイブの展開も、停止中に行ってください。",
-                );
-            }
-            self.para(
-                "To restore, unpack each archive through the same pod, before users work with the application again:",
-                "復元は、利用者がアプリケーションを使い始める前に、同じ Pod 経由で各アーカイブを展開します。",
-            );
-            self.block("bash", &restore_lines);
-        }
-
-        let vectors: Vec<String> = f
-            .workloads
-            .iter()
-            .filter(|w| w.role.as_deref() == Some("vector-store") && !w.claims.is_empty())
-            .map(|w| w.name.clone())
-            .collect();
-        if !vectors.is_empty() {
-            self.heading(3, "Vector store", "ベクトルストア");
-            self.para(
-                &format!("The vector store ({}) keeps its index on persistent storage. Use the vector database's own backup feature, or a volume snapshot taken while nothing writes to it.", self.codes(&vectors)),
-                &format!("ベクトルストア（{}）はインデックスを永続ストレージに保存しています。ベクトルデータベース自体のバックアップ機能を使うか、書き込みのない状態でボリュームスナップショットを取得してください。", self.codes(&vectors)),
-            );
-        }
-
-        self.heading(3, "Configuration", "設定バックアップ");
-        self.block(
-            "bash",
-            &[
-                self.pick("# export every object of the namespace", "# 全体設定エクスポート").to_string(),
-                format!("kubectl get all,configmap,secret,pvc -n {ns} -o yaml > dify-backup.yaml"),
-            ],
-        );
-        self.para(
-            "The export contains the Secrets (only base64-encoded), so store it as carefully as the `secret.yaml` files. The tree itself is best kept in git; the `secret.yaml` files belong in a separate safe place. If your storage supports CSI volume snapshots, snapshots of the claims are a convenient addition.",
-            "エクスポートには Secret が（base64 エンコードのみで）含まれるため、`secret.yaml` と同じく厳重に保管してください。ツリー自体は git で管理し、`secret.yaml` は別の安全な場所に保管するのがおすすめです。ストレージが CSI のボリュームスナップショットに対応していれば、PVC のスナップショットも併用すると便利です。",
-        );
-    }
-
-    /// `tar` through a pod for every claim that holds data and has no other backup above:
-    /// (backup lines, restore lines).
-    fn file_backups(&self) -> (Vec<String>, Vec<String>) {
-        let f = self.f;
-        let ns = self.ns();
-        let mut targets: Vec<(String, String, String)> = Vec::new(); // (pod target, path, archive name)
+        let mut targets: Vec<FileBackupView> = Vec::new();
         if let Some(c) = &f.shared_claim {
             let user = f.storage.shared_claim_users.iter().find_map(|(w, p)| {
                 f.workloads.iter().find(|x| &x.name == w && x.replicas > 0).map(|x| (pod_target(x), p.clone()))
             });
-            if let Some((target, path)) = user {
-                targets.push((target, path, c.name.clone()));
+            if let Some((pod, path)) = user {
+                targets.push(FileBackupView { pod, path, archive: c.name.clone() });
             }
         }
-        let own_backup = ["postgres", "redis", "vector-store"];
         for w in &f.workloads {
-            // A Job's pods have finished: nothing to exec into.
-            if w.kind == "Job" || is_statefulset(w) && w.role.as_deref().is_some_and(|r| own_backup.contains(&r)) {
+            // A Job's pods have finished: nothing to exec into. A StatefulSet the rules back up
+            // otherwise has its own section.
+            if w.kind == "Job" || is_statefulset(w) && backup(&f.guide, w).is_some() {
                 continue;
             }
             for c in w.claims.iter().filter(|c| !self.is_shared(&c.name)) {
                 let archive = if is_statefulset(w) { format!("{}-{}-0", c.name, w.name) } else { c.name.clone() };
-                if !targets.iter().any(|t| t.2 == archive) {
-                    targets.push((pod_target(w), c.mount_path.clone(), archive));
+                if !targets.iter().any(|t| t.archive == archive) {
+                    targets.push(FileBackupView { pod: pod_target(w), path: c.mount_path.clone(), archive });
                 }
             }
         }
-        let backup = targets
-            .iter()
-            .map(|(t, path, name)| format!("kubectl exec -n {ns} {t} -- tar czf - -C {path} . > {name}.tar.gz"))
-            .collect();
-        let restore = targets
-            .iter()
-            .map(|(t, path, name)| format!("kubectl exec -i -n {ns} {t} -- tar xzf - -C {path} < {name}.tar.gz"))
-            .collect();
-        (backup, restore)
-    }
-
-    /// How to remove the application, keeping the data or not; the warning comes first.
-    fn removing(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Removing Dify", "Dify の削除");
-        self.para(
-            &format!("⚠️ **`kubectl delete -k .` deletes everything, data included.** It deletes the namespace `{ns}`, and with it every claim: the database, uploaded files, plugins and every other volume, which are gone for good unless their reclaim policy is `Retain` (see [Storage](#storage)). Take a backup first (see [Backup](#backup))."),
-            &format!("⚠️ **`kubectl delete -k .` はデータも含めてすべてを削除します。** 名前空間 `{ns}` を削除し、それとともにすべての PVC（データベース、アップロードされたファイル、プラグインなどすべてのボリューム）を削除します。回収ポリシーが `Retain` でなければ元に戻せません（[ストレージ](#ストレージ) を参照）。必ず先にバックアップを取ってください（[バックアップ](#バックアップ) を参照）。"),
-        );
-        self.para(
-            "To remove the application but keep its data, delete the workloads and leave the namespace, the claims, the settings and the secrets in place; `kubectl apply -k .` brings the application back on the same data:",
-            "データを残してアプリケーションだけを削除するには、ワークロードを削除し、名前空間、PVC、設定、Secret は残します。`kubectl apply -k .` で同じデータのままアプリケーションを戻せます。",
-        );
-        let part_of = &f.storage.instance;
-        self.block(
-            "bash",
-            &[format!(
-                "kubectl delete -n {ns} deployments,statefulsets,jobs,services,ingresses,poddisruptionbudgets -l app.kubernetes.io/part-of={part_of}"
-            )],
-        );
-        self.para(
-            "To keep the volumes even if the claims are deleted later, set the reclaim policy of their PersistentVolumes to `Retain` first:",
-            "後で PVC が削除されてもボリュームを残すには、先に PersistentVolume の回収ポリシーを `Retain` にします。",
-        );
-        self.block(
-            "bash",
-            &[format!(
-                "for pv in $(kubectl get pvc -n {ns} -o jsonpath='{{.items[*].spec.volumeName}}'); do kubectl patch pv \"$pv\" -p '{{\"spec\":{{\"persistentVolumeReclaimPolicy\":\"Retain\"}}}}'; done"
-            )],
-        );
-        self.para(
-            "Only when the data is no longer wanted (after a backup), remove everything:",
-            "データが不要になった場合に限り（バックアップの後で）、すべてを削除します。",
-        );
-        self.block("bash", &["kubectl delete -k .".to_string()]);
-    }
-
-    fn troubleshooting(&mut self) {
-        let f = self.f;
-        let ns = self.ns();
-        self.heading(2, "Troubleshooting", "トラブルシューティング");
-
-        self.heading(3, "1. Pods do not start", "1. Pod 起動失敗");
-        self.block(
-            "bash",
-            &[
-                self.pick("# pod status", "# Pod 状態確認").to_string(),
-                format!("kubectl get pods -n {ns}"),
-                format!("kubectl describe pod <pod-name> -n {ns}"),
-                String::new(),
-                self.pick("# events", "# イベント確認").to_string(),
-                format!("kubectl get events -n {ns} --sort-by=.metadata.creationTimestamp"),
-            ],
-        );
-        if !f.secret_files.is_empty() {
-            self.tl(
-                "- `CreateContainerConfigError`: a Secret is missing; check that every `secret.yaml` exists and was applied.",
-                "- `CreateContainerConfigError`: Secret が存在しません。すべての `secret.yaml` が作成・適用されているか確認してください。",
-            );
-        }
-        self.tl(
-            "- `Pending`: usually an unbound claim (see below) or not enough CPU or memory on the nodes.",
-            "- `Pending`: 多くの場合、PVC が割り当てられていない（下記参照）か、ノードの CPU・メモリが不足しています。",
-        );
-        if let Some(job) = &f.migration_job {
-            self.tl(
-                &format!("- Application pods failing right after the first install: check that the Job `{job}` completed."),
-                &format!("- 初回インストール直後にアプリケーションの Pod が失敗する: Job `{job}` が完了しているか確認してください。"),
-            );
-        }
-
-        self.heading(3, "2. Storage", "2. ストレージ問題");
-        self.block(
-            "bash",
-            &[
-                self.pick("# claims", "# PVC 状態確認").to_string(),
-                format!("kubectl get pvc -n {ns}"),
-                format!("kubectl describe pvc <pvc-name> -n {ns}"),
-                String::new(),
-                self.pick("# storage classes", "# StorageClass 確認").to_string(),
-                "kubectl get storageclass".into(),
-            ],
-        );
-        if let Some(c) = &f.shared_claim {
-            let class = self.class_text(&c.name);
-            self.tl(
-                &format!(
-                    "- `{}` stays `Pending`: its StorageClass ({class}) probably cannot provide {}; regenerate with `--rwx-storage-class NAME` (see Prerequisites).",
-                    c.name, c.access_mode
-                ),
-                &format!(
-                    "- `{}` が `Pending` のまま: その StorageClass（{class}）が {} に対応していない可能性があります。`--rwx-storage-class NAME` で再生成してください（前提条件を参照）。",
-                    c.name, c.access_mode
-                ),
-            );
-        }
-
-        self.heading(3, "3. Network", "3. ネットワーク問題");
-        let mut lines = vec![
-            self.pick("# services and their endpoints", "# Service 確認").to_string(),
-            format!("kubectl get svc -n {ns}"),
-            format!("kubectl get endpoints -n {ns}"),
-        ];
-        if f.has_network_policies {
-            lines.push(String::new());
-            lines.push(self.pick("# network policies", "# NetworkPolicy 確認").to_string());
-            lines.push(format!("kubectl get networkpolicy -n {ns}"));
-        }
-        if let Some(w) = f.workloads.iter().find(|w| w.service_type.is_some()) {
-            lines.push(String::new());
-            lines.push(self.pick("# name resolution inside the namespace", "# ネームスペース内の名前解決").to_string());
-            lines.push(format!(
-                "kubectl run dns-test -n {ns} --rm -it --restart=Never --image=busybox:1.36 -- nslookup {}",
-                w.name
-            ));
-        }
-        self.block("bash", &lines);
-        self.tl(
-            "- A Service without endpoints means its pods are not ready; look at their probes and logs.",
-            "- エンドポイントのない Service は、その Pod が Ready になっていないことを示します。プローブとログを確認してください。",
-        );
-        if let Some(e) = self.entry() {
-            self.tl(
-                &format!("- `502`/`504` from `{}`: the backends behind it are not ready yet.", e.name),
-                &format!("- `{}` が `502`/`504` を返す: 背後のサービスがまだ Ready になっていません。", e.name),
-            );
-        }
-        if let (Some(s), Some(p)) = (self.by_key("sandbox"), self.by_key("ssrf-proxy")) {
-            self.tl(
-                &format!("- Code in `{}` cannot reach a site: outbound traffic goes through `{}` by design; its log shows denied requests (`kubectl logs -n {ns} {}`).", s.name, p.name, pod_target(p)),
-                &format!("- `{}` のコードから外部サイトに接続できない: 外向き通信は設計上 `{}` を経由します。拒否されたリクエストはそのログで確認できます（`kubectl logs -n {ns} {}`）。", s.name, p.name, pod_target(p)),
-            );
-        }
-
-        self.heading(3, "4. Configuration", "4. 設定問題");
-        let cm = &f.config_map;
-        self.block(
-            "bash",
-            &[
-                self.pick("# settings", "# ConfigMap 確認").to_string(),
-                format!("kubectl get configmap -n {ns}"),
-                format!("kubectl describe configmap {cm} -n {ns}"),
-                String::new(),
-                self.pick("# secrets", "# Secret 確認").to_string(),
-                format!("kubectl get secrets -n {ns}"),
-            ],
-        );
-        self.para(
-            &format!("If the ConfigMap carries a hash suffix, `kubectl describe configmap {cm}` still finds it, because describe matches name prefixes."),
-            &format!("ConfigMap 名にハッシュのサフィックスが付いていても、describe は名前の前方一致で検索するため `kubectl describe configmap {cm}` で参照できます。"),
-        );
-
-        if let Some(job) = &f.migration_job {
-            self.heading(3, "5. Migration", "5. マイグレーション");
-            self.block(
-                "bash",
-                &[format!("kubectl describe job {job} -n {ns}"), format!("kubectl logs -n {ns} job/{job}")],
-            );
-            self.para(
-                "A Job cannot be changed once created. After fixing the cause (usually the database is unreachable or the credentials do not match), delete the Job and apply again:",
-                "Job は作成後に変更できません。原因（多くはデータベースに接続できない、または認証情報の不一致）を解消したら、Job を削除して再度適用してください。",
-            );
-            self.block("bash", &[format!("kubectl delete job {job} -n {ns}"), "kubectl apply -k .".into()]);
-        }
-    }
-
-    fn production(&mut self) {
-        let f = self.f;
-        self.heading(2, "Production notes", "本番環境への移行時の注意点");
-        let data: Vec<String> = f
-            .workloads
-            .iter()
-            .filter(|w| is_statefulset(w) && layer(w) == Layer::Data)
-            .map(|w| w.name.clone())
-            .collect();
-        self.tl("1. **Resources**", "1. **リソース要件の調整**");
-        self.tl(
-            "   - Adjust CPU and memory requests and limits to the real load.",
-            "   - CPU/メモリの requests と limits を本番負荷に合わせて調整",
-        );
-        self.tl(
-            "   - Size the claims generously; growing them later requires a StorageClass with `allowVolumeExpansion`.",
-            "   - ストレージサイズは余裕をもって設定（後から拡張するには `allowVolumeExpansion` 対応の StorageClass が必要）",
-        );
-        self.tl("2. **Availability**", "2. **高可用性の確保**");
-        self.tl(
-            "   - Spread replicas over several nodes (topology spread constraints or anti-affinity) and add PodDisruptionBudgets.",
-            "   - トポロジー分散制約やアンチアフィニティで Pod を複数ノードに分散し、PodDisruptionBudget を追加",
-        );
-        if !data.is_empty() {
-            self.tl(
-                &format!(
-                    "   - {} run as single instances; consider managed services or an operator with replication.",
-                    self.codes(&data)
-                ),
-                &format!(
-                    "   - {} は単一インスタンスのため、マネージドサービスやレプリケーション対応の Operator を検討",
-                    self.codes(&data)
-                ),
-            );
-        }
-        self.tl("3. **Monitoring and alerting**", "3. **監視・アラート**");
-        self.tl(
-            "   - Collect metrics (Prometheus/Grafana or similar) and logs centrally.",
-            "   - Prometheus/Grafana 等の監視システムとログ集約基盤の導入",
-        );
-        self.tl(
-            "   - Alert on pod restarts, failing probes and full volumes.",
-            "   - Pod の再起動、プローブの失敗、ボリューム容量不足をアラート対象に",
-        );
-        self.tl("4. **Security hardening**", "4. **セキュリティ強化**");
-        self.tl(
-            "   - RBAC, Pod Security Standards, image scanning, TLS, and managed secrets.",
-            "   - RBAC 設定、Pod Security Standards の適用、イメージスキャン、TLS、機密情報の管理",
-        );
-        self.tl("5. **Backup strategy**", "5. **バックアップ戦略**");
-        self.tl(
-            "   - Schedule backups and rehearse restores regularly.",
-            "   - 定期的なバックアップと、復元手順の定期的な確認",
-        );
-        self.tl(
-            "   - Keep the tree under version control and the `secret.yaml` files in a secret store.",
-            "   - ツリーはバージョン管理し、`secret.yaml` はシークレットストアで管理",
-        );
-        self.tl("6. **Upgrades**", "6. **アップグレード**");
-        self.tl(
-            "   - Regenerate on every Dify release, review the diff, and try it on a staging cluster first.",
-            "   - Dify のリリースごとに再生成して差分をレビューし、まずステージング環境で試す",
-        );
-    }
-
-    fn links(&mut self) {
-        self.heading(2, "Links", "参考リンク");
-        let kubernetes: [(&str, &str, &str); 4] = [
-            ("Kubernetes documentation", "Kubernetes 公式ドキュメント", "https://kubernetes.io/docs/"),
-            ("Kustomize", "Kustomize", "https://kubectl.docs.kubernetes.io/references/kustomize/"),
-            (
-                "NetworkPolicy",
-                "NetworkPolicy",
-                "https://kubernetes.io/docs/concepts/services-networking/network-policies/",
-            ),
-            (
-                "Pod Security Standards",
-                "Pod Security Standards",
-                "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
-            ),
-        ];
-        // The application's own links (the rules'), then the checker the security section cites.
-        let own: Vec<(String, String, String)> =
-            self.f.guide.links.iter().map(|l| (l.en.clone(), l.ja.clone(), l.url.clone())).collect();
-        let items: Vec<(String, String, String)> = kubernetes
-            .iter()
-            .map(|(en, ja, url)| (en.to_string(), ja.to_string(), url.to_string()))
-            .chain(own)
-            .chain([("Checkov".to_string(), "Checkov".to_string(), "https://www.checkov.io/".to_string())])
-            .collect();
-        for (en, ja, url) in items {
-            let s = format!("- [{}]({url})", self.pick(&en, &ja));
-            self.line(&s);
-        }
+        targets
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn claim(name: &str, size: &str, mode: &str, path: &str) -> ClaimFacts {
-        ClaimFacts { name: name.into(), size: size.into(), access_mode: mode.into(), mount_path: path.into() }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn wl(
-        name: &str,
-        upstream: &str,
-        kind: &str,
-        replicas: i32,
-        ports: &[u16],
-        service_type: Option<&str>,
-        probe: Option<&str>,
-        claims: Vec<ClaimFacts>,
-        role: Option<&str>,
-    ) -> WorkloadFacts {
-        WorkloadFacts {
-            name: name.into(),
-            upstream: upstream.into(),
-            kind: kind.into(),
-            object_name: name.into(),
-            replicas,
-            ports: ports.to_vec(),
-            service_type: service_type.map(Into::into),
-            probe: probe.map(Into::into),
-            claims,
-            image: format!("example/{name}:1.14.1"),
-            role: role.map(Into::into),
-            description: Some(format!("Purpose of {name}")),
-            non_root_user: None,
-            security: SecurityFacts::default(),
-            init_security: Vec::new(),
-            ingress: None,
-            http_probe: (name == "nginx").then(|| ("/healthz".into(), 80, true)),
-            egress: match name {
-                "sandbox" => Some(EgressFacts { reaches: vec!["ssrf-proxy".into()], internet_except: None }),
-                "ssrf-proxy" => Some(EgressFacts {
-                    reaches: vec!["sandbox".into()],
-                    internet_except: Some(vec!["10.0.0.0/8".into(), "169.254.0.0/16".into()]),
-                }),
-                _ => None,
-            },
-            proxy_denies: if name == "ssrf-proxy" {
-                vec!["10.0.0.0/8".into(), "169.254.0.0/16".into()]
-            } else {
-                vec![]
-            },
-        }
-    }
-
-    fn fixture() -> Facts {
-        let shared = claim("dify-storage", "20Gi", "ReadWriteMany", "/app/api/storage");
-        let d = "Deployment";
-        let s = "StatefulSet";
-        let ci = Some("ClusterIP");
-        Facts {
-            namespace: "dify".into(),
-            release: Some("1.14.1".into()),
-            guide: crate::rules::load(crate::rules::Preset::Dify, None).unwrap().guide,
-            workloads: vec![
-                wl(
-                    "postgres",
-                    "db_postgres",
-                    s,
-                    1,
-                    &[5432],
-                    ci,
-                    Some("TCP"),
-                    vec![claim("data", "10Gi", "ReadWriteOnce", "/var/lib/postgresql/data")],
-                    Some("postgres"),
-                ),
-                wl(
-                    "redis",
-                    "redis",
-                    s,
-                    1,
-                    &[6379],
-                    ci,
-                    Some("TCP"),
-                    vec![claim("data", "5Gi", "ReadWriteOnce", "/data")],
-                    Some("redis"),
-                ),
-                wl("api", "api", d, 1, &[5001], ci, Some("HTTP"), vec![shared.clone()], Some("api")),
-                wl(
-                    "api-websocket",
-                    "api_websocket",
-                    d,
-                    1,
-                    &[5001],
-                    ci,
-                    Some("HTTP"),
-                    vec![shared.clone()],
-                    Some("api-websocket"),
-                ),
-                wl("worker", "worker", d, 1, &[], None, Some("Exec"), vec![shared.clone()], Some("worker")),
-                wl(
-                    "worker-beat",
-                    "worker_beat",
-                    d,
-                    1,
-                    &[],
-                    None,
-                    Some("Exec"),
-                    vec![shared.clone()],
-                    Some("worker-beat"),
-                ),
-                wl("web", "web", d, 2, &[3000], ci, Some("HTTP"), vec![], Some("web")),
-                wl(
-                    "sandbox",
-                    "sandbox",
-                    d,
-                    1,
-                    &[8194],
-                    ci,
-                    Some("HTTP"),
-                    vec![
-                        claim("sandbox-dependencies", "5Gi", "ReadWriteOnce", "/dependencies"),
-                        claim("sandbox-conf", "1Gi", "ReadWriteOnce", "/conf"),
-                    ],
-                    Some("sandbox"),
-                ),
-                wl(
-                    "plugin-daemon",
-                    "plugin_daemon",
-                    d,
-                    1,
-                    &[5002, 5003],
-                    ci,
-                    Some("Exec"),
-                    vec![claim("plugin-storage", "10Gi", "ReadWriteOnce", "/app/storage")],
-                    Some("plugin-daemon"),
-                ),
-                wl("ssrf-proxy", "ssrf_proxy", d, 1, &[3128, 8194], ci, Some("TCP"), vec![], Some("ssrf-proxy")),
-                wl("nginx", "nginx", d, 2, &[80, 443], Some("LoadBalancer"), Some("HTTP"), vec![], Some("nginx")),
-                wl(
-                    "weaviate",
-                    "weaviate",
-                    s,
-                    1,
-                    &[8080],
-                    ci,
-                    Some("HTTP"),
-                    vec![claim("data", "10Gi", "ReadWriteOnce", "/var/lib/weaviate")],
-                    Some("vector-store"),
-                ),
-            ],
-            secret_files: vec![
-                "base/secret.yaml.example".into(),
-                "services/postgres/secret.yaml.example".into(),
-                "services/redis/secret.yaml.example".into(),
-                "services/weaviate/secret.yaml.example".into(),
-            ],
-            secrets: vec![],
-            secret_source: SecretSource::Files,
-            shared_claim: Some(shared),
-            storage: StorageFacts::default(),
-            config_map: "dify-config".into(),
-            omitted: vec![
-                ("certbot".into(), "TLS comes from the cluster".into()),
-                ("init_permissions".into(), "replaced by fsGroup | initContainer".into()),
-            ],
-            security_findings: vec![SecurityFinding {
-                check_id: "CKV_K8S_40".into(),
-                resource: "StatefulSet.dify.postgres".into(),
-                reason: "image needs its own UID".into(),
-            }],
-            has_network_policies: true,
-            migration_job: Some("api-migrate-1-14-1".into()),
-            cluster_domain: "cluster.local".into(),
-            fqdn_users: vec!["nginx".into()],
-            inherit_env_source: vec!["sandbox".into(), "web".into()],
-            public_urls: vec![PublicUrlFacts {
-                key: "NEXT_PUBLIC_SOCKET_URL".into(),
-                value: "ws://localhost".into(),
-                files: vec!["base/configmap.yaml".into(), "services/web/configmap.yaml".into()],
-            }],
-        }
-    }
-
-    fn both(f: &Facts) -> [String; 2] {
-        [render(f, Lang::En), render(f, Lang::Ja)]
-    }
-
-    /// Every object a command refers to must exist in `f`.
-    fn assert_commands_reference_existing(f: &Facts, out: &str) {
-        let names: Vec<&str> = f.workloads.iter().map(|w| w.name.as_str()).collect();
-        let deployments: Vec<&str> =
-            f.workloads.iter().filter(|w| w.kind == "Deployment").map(|w| w.name.as_str()).collect();
-        let statefulsets: Vec<&str> =
-            f.workloads.iter().filter(|w| w.kind == "StatefulSet").map(|w| w.name.as_str()).collect();
-        let mut in_code = false;
-        for line in out.lines() {
-            if line.starts_with("```") {
-                in_code = !in_code;
-                continue;
-            }
-            // Commands live in code blocks and in inline code.
-            let mut spans: Vec<&str> = Vec::new();
-            if in_code {
-                spans.push(line);
-            } else {
-                spans.extend(line.split('`').skip(1).step_by(2));
-            }
-            for span in spans {
-                if !span.contains("kubectl") {
-                    continue;
-                }
-                for tok in span.split(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
-                    let check = |prefix: &str, allowed: &[&str]| {
-                        if let Some(rest) = tok.strip_prefix(prefix) {
-                            let n = rest.trim_end_matches('/');
-                            assert!(
-                                n == "<name>" || allowed.contains(&n),
-                                "command references missing {prefix}{n}: {span}"
-                            );
-                        }
-                    };
-                    check("deployment/", &deployments);
-                    check("statefulset/", &statefulsets);
-                    check("services/", &names);
-                    check("svc/", &names);
-                    if let Some(base) = tok.strip_suffix("-0") {
-                        assert!(statefulsets.contains(&base), "pod {tok} missing: {span}");
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn mentions_every_workload_and_secret_file() {
-        let f = fixture();
-        for out in both(&f) {
-            for w in &f.workloads {
-                assert!(out.contains(&w.name), "missing {}", w.name);
-                assert!(out.contains(&format!("services/{}/", w.name)));
-            }
-            for s in &f.secret_files {
-                assert!(out.contains(s), "missing {s}");
-                let target = s.strip_suffix(".example").unwrap();
-                assert!(out.contains(&format!("cp {s} {target}")));
-            }
-            assert!(out.contains("LoadBalancer"));
-            assert!(out.contains("kubectl apply -k ."));
-            assert!(out.contains("./scripts/setup-secrets.sh"));
-            assert!(out.contains("services/nginx/service.yaml"));
-            assert!(out.contains("base/configmap.yaml"));
-            assert!(out.contains("kubectl apply -k services/postgres/"));
-            assert!(out.contains("postgres-0"));
-            assert!(out.contains("pg_dumpall"));
-            assert!(out.contains("redis-cli"));
-            assert!(out.contains("kubectl logs -n dify deployment/api -f"));
-            assert!(out.contains("kubectl scale deployment/web --replicas=3 -n dify"));
-            assert!(out.contains("job/api-migrate-1-14-1"));
-            assert!(out.contains("--check"));
-            assert!(out.contains("CKV_K8S_40"));
-            assert!(out.contains("fsGroup \\| initContainer"));
-            assert!(out.contains("data-postgres-0"));
-            assert!(out.contains("dify-storage"));
-            assert!(out.contains("1.14.1"));
-            assert!(!out.contains("/tmp/"));
-            assert_commands_reference_existing(&f, &out);
-        }
-    }
-
-    #[test]
-    fn sections_match_between_languages() {
-        let f = fixture();
-        let [en, ja] = both(&f);
-        let heads = |s: &str| {
-            s.lines()
-                .filter(|l| l.starts_with('#') && !l.starts_with("#!"))
-                .map(|l| l.split(' ').next().unwrap_or("").to_string())
-                .collect::<Vec<_>>()
-        };
-        // Headings outside code blocks only.
-        let strip = |s: &str| {
-            let mut in_code = false;
-            s.lines()
-                .filter(|l| {
-                    if l.starts_with("```") {
-                        in_code = !in_code;
-                        return false;
-                    }
-                    !in_code
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        assert_eq!(heads(&strip(&en)), heads(&strip(&ja)));
-        assert!(ja.contains("## デプロイ方法"));
-        assert!(en.contains("## Deployment"));
-        assert!(ja.contains("機密情報"));
-    }
-
-    #[test]
-    fn without_redis_no_redis_commands() {
-        let mut f = fixture();
-        f.workloads.retain(|w| w.name != "redis");
-        f.secret_files.retain(|s| !s.contains("redis"));
-        for out in both(&f) {
-            assert!(!out.contains("redis-cli"));
-            assert!(!out.contains("redis-0"));
-            assert!(!out.contains("services/redis"));
-            assert!(!out.contains("statefulset/redis"));
-            assert_commands_reference_existing(&f, &out);
-        }
-    }
-
-    #[test]
-    fn without_postgres_api_nginx() {
-        let mut f = fixture();
-        f.workloads.retain(|w| !["postgres", "api", "nginx", "web"].contains(&w.name.as_str()));
-        f.has_network_policies = false;
-        f.migration_job = None;
-        for out in both(&f) {
-            assert!(!out.contains("pg_dump"));
-            assert!(!out.contains("postgres-0"));
-            assert!(!out.contains("deployment/api "));
-            assert!(!out.contains("deployment/api\n"));
-            assert!(!out.contains("nginx"));
-            assert!(!out.contains("kubectl get networkpolicy"));
-            assert!(!out.contains("LoadBalancer"));
-            assert!(out.contains("kubectl apply -k ."));
-            assert_commands_reference_existing(&f, &out);
-        }
-    }
-
-    #[test]
-    fn scaling_only_for_deployments() {
-        let f = fixture();
-        for out in both(&f) {
-            for line in out.lines().filter(|l| l.starts_with("kubectl scale")) {
-                assert!(line.contains("deployment"), "{line}");
-                assert!(!line.contains("statefulset"), "{line}");
-            }
-        }
-    }
-
-    #[test]
-    fn network_isolation_only_with_policies() {
-        let mut f = fixture();
-        let [en, _] = both(&f);
-        assert!(en.contains("`sandbox` reaches only `ssrf-proxy` and DNS"));
-        assert!(en.contains("`ssrf-proxy` reaches `sandbox` and DNS, and addresses outside the cluster except"));
-        assert!(en.contains("`ssrf-proxy`'s proxy configuration denies requests to `10.0.0.0/8`"));
-        assert!(en.contains("`nginx` is probed with `GET /healthz` :80, which it answers itself"));
-        assert!(en.contains("regenerate the tree with `--namespace NAME`"));
-        assert!(en.contains("`sandbox`, `web` get the whole `.env` from compose but only inherit it"));
-        assert!(en.contains("only `nginx` is reachable"));
-        f.has_network_policies = false;
-        for out in both(&f) {
-            assert!(!out.contains("networkpolicy.yaml"));
-            assert!(!out.contains("reaches only"));
-            assert!(!out.contains("Ingress is denied"));
-            assert!(!out.contains("kubectl get networkpolicy"));
-        }
-    }
-
-    #[test]
-    fn deterministic_and_single_trailing_newline() {
-        let f = fixture();
-        for lang in [Lang::En, Lang::Ja] {
-            let a = render(&f, lang);
-            let b = render(&f.clone(), lang);
-            assert_eq!(a, b);
-            assert!(a.ends_with('\n'));
-            assert!(!a.ends_with("\n\n"));
-            assert!(!a.contains("\n\n\n"));
-            assert!(a.lines().all(|l| l == l.trim_end()));
-        }
-    }
-
-    #[test]
-    fn empty_facts_do_not_panic() {
-        let f = Facts {
-            namespace: "dify".into(),
-            release: None,
-            guide: crate::rules::Guide::default(),
-            workloads: vec![],
-            secret_files: vec![],
-            secrets: vec![],
-            secret_source: SecretSource::Files,
-            shared_claim: None,
-            storage: StorageFacts::default(),
-            config_map: "dify-config".into(),
-            omitted: vec![],
-            security_findings: vec![],
-            has_network_policies: false,
-            migration_job: None,
-            cluster_domain: "cluster.local".into(),
-            fqdn_users: vec![],
-            inherit_env_source: vec![],
-            public_urls: vec![],
-        };
-        for out in both(&f) {
-            assert!(out.ends_with('\n') && !out.ends_with("\n\n"));
-            assert!(out.contains("kubectl apply -k ."));
-            assert_commands_reference_existing(&f, &out);
-        }
-    }
-
-    #[test]
-    fn japanese_uses_known_purposes_and_falls_back() {
-        let mut f = fixture();
-        f.workloads.push(WorkloadFacts {
-            name: "qdrant".into(),
-            upstream: "qdrant".into(),
-            kind: "StatefulSet".into(),
-            object_name: "qdrant".into(),
-            replicas: 1,
-            ports: vec![6333],
-            service_type: Some("ClusterIP".into()),
-            probe: None,
-            claims: vec![],
-            image: "qdrant/qdrant".into(),
-            role: Some("custom".into()),
-            description: Some("Custom vector store".into()),
-            non_root_user: None,
-            security: SecurityFacts::default(),
-            init_security: Vec::new(),
-            ingress: None,
-            http_probe: None,
-            egress: None,
-            proxy_denies: vec![],
-        });
-        let ja = render(&f, Lang::Ja);
-        assert!(ja.contains("メインデータベース"));
-        assert!(ja.contains("Custom vector store"));
-        let en = render(&f, Lang::En);
-        assert!(en.contains("Purpose of postgres"));
-    }
-}
+mod tests;

@@ -84,6 +84,10 @@ pub struct Rules {
     /// Where the Secrets' values come from (`--secrets`).
     #[serde(skip)]
     pub secret_source: SecretSource,
+    /// The Japanese of the rules' texts given in both languages (reasons, security notes), by their
+    /// English (see `split_bilingual`).
+    #[serde(skip)]
+    pub ja: BTreeMap<String, String>,
 }
 
 /// Where the values of the tree's Secrets come from (`--secrets MODE`).
@@ -218,9 +222,71 @@ pub struct Guide {
     /// Links at the end of the guide, after the Kubernetes ones.
     #[serde(default)]
     pub links: Vec<GuideLink>,
-    /// Title and purpose of a workload, by folder name or role.
+    /// Title, purpose, layer and backup of a workload, by folder name or role.
     #[serde(default)]
     pub workloads: BTreeMap<String, GuideWorkload>,
+    /// The workload in front that receives outside traffic (folder name or role); none: any
+    /// workload with a LoadBalancer or NodePort Service.
+    pub entry: Option<String>,
+    /// The scheduler of periodic tasks, which must stay at one replica.
+    pub scheduler: Option<String>,
+    /// Workloads that keep internet access to call model providers and plugin sources.
+    #[serde(default)]
+    pub internet: Vec<String>,
+    /// A workload whose outbound traffic goes through a proxy, and the proxy.
+    pub proxied: Option<GuideProxied>,
+    /// The workloads the guide's example commands use.
+    #[serde(default)]
+    pub examples: GuideExamples,
+    /// The main traffic paths, one a line: hops of folder names or roles (comma-separated, each
+    /// workload shown once per path) joined by `->` (or `<->` both ways); `Internet` is the outside,
+    /// `<entry>` the entry workload. A hop ending in `?` ends the path where it has no workload;
+    /// any other hop without one drops the path.
+    #[serde(default)]
+    pub traffic: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GuideProxied {
+    pub workload: String,
+    pub proxy: String,
+}
+
+/// Folder names or roles of the workloads the guide's examples show.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GuideExamples {
+    /// Applied alone (`kubectl apply -k services/<it>/`); none: the first workload.
+    pub apply: Option<String>,
+    /// Whose logs the status check follows (a Deployment).
+    pub logs: Option<String>,
+    /// Restarted and rolled back (a Deployment); none: the first Deployment.
+    pub restart: Option<String>,
+    /// Scaled (Deployments); none: up to two Deployments without ReadWriteOnce claims.
+    #[serde(default)]
+    pub scale: Vec<String>,
+}
+
+/// Which part of the stack a workload belongs to, for the guide's service details.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Data,
+    App,
+    Support,
+}
+
+/// How a workload's data is backed up, beyond archiving its claims with `tar`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backup {
+    /// A PostgreSQL server: `pg_dumpall` and `psql`.
+    PgDumpall,
+    /// A Redis server: `redis-cli BGSAVE` and its `dump.rdb`.
+    RedisBgsave,
+    /// A database with a backup feature of its own (a vector store).
+    OwnTool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -234,8 +300,11 @@ pub struct GuideLink {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct GuideWorkload {
-    pub title: Text,
-    pub purpose: Text,
+    pub title: Option<Text>,
+    pub purpose: Option<Text>,
+    /// Its part of the stack; none: a supporting service.
+    pub layer: Option<Layer>,
+    pub backup: Option<Backup>,
 }
 
 /// A text in both languages of the guide.
@@ -662,7 +731,12 @@ impl Rules {
                 })?;
             let rule = self.services.entry(key).or_default();
             rule.kind = Some(Kind::External);
-            rule.reason = Some("runs outside the cluster (--external); its settings point at your server".into());
+            let reason = "runs outside the cluster (--external); its settings point at your server";
+            rule.reason = Some(reason.into());
+            self.ja.insert(
+                reason.into(),
+                "クラスターの外で動きます（--external）。設定はお使いのサーバーを指します".into(),
+            );
         }
         let exposed: Vec<String> = self
             .services
@@ -763,9 +837,38 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
         layer(&mut value, user_value);
     }
     let fingerprint = crate::hash::sha256(yaml_serde::to_string(&value).unwrap_or_default().as_bytes());
+    let ja = split_bilingual(&mut value);
     let rules: Rules = yaml_serde::from_value(value)
         .map_err(|e| Error::usage(format!("built-in rules are invalid: {e}"), "report this as a bug"))?;
-    Ok(Rules { fingerprint, ..rules })
+    Ok(Rules { fingerprint, ja, ..rules })
+}
+
+/// Replaces every text given in both languages (`{en: …, ja: …}`: a reason, a finding's reason, a
+/// security note) outside `guide:` by its English, which the plan carries, and returns the Japanese
+/// of each by its English, for the Japanese guide. Plain strings are English only.
+fn split_bilingual(value: &mut Value) -> BTreeMap<String, String> {
+    fn walk(value: &mut Value, out: &mut BTreeMap<String, String>) {
+        match value {
+            Value::Mapping(m) => {
+                let text = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+                if let (2, Some(en), Some(ja)) = (m.len(), text("en"), text("ja")) {
+                    out.insert(en.clone(), ja);
+                    *value = Value::String(en);
+                    return;
+                }
+                for (k, v) in m.iter_mut() {
+                    if k.as_str() != Some("guide") {
+                        walk(v, out);
+                    }
+                }
+            }
+            Value::Sequence(s) => s.iter_mut().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(value, &mut out);
+    out
 }
 
 /// Deserialize the user's file on top of an all-optional view, so unknown or mistyped fields
@@ -836,6 +939,32 @@ fn layer(base: &mut Value, over: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A text given as `{en, ja}` outside `guide:` becomes its English, with its Japanese in the
+    /// table; plain strings and the guide's own texts stay as they are.
+    #[test]
+    fn bilingual_texts_split_into_english_and_a_japanese_table() {
+        let mut value: Value = yaml_serde::from_str(
+            "a: plain\nb: {en: E, ja: J}\nc: [{reason: {en: F, ja: K}}]\nguide: {t: {en: G, ja: H}}\n",
+        )
+        .unwrap();
+        let ja = split_bilingual(&mut value);
+        assert_eq!(ja, BTreeMap::from([("E".into(), "J".into()), ("F".into(), "K".into())]));
+        let expected: Value =
+            yaml_serde::from_str("a: plain\nb: E\nc: [{reason: F}]\nguide: {t: {en: G, ja: H}}\n").unwrap();
+        assert_eq!(value, expected);
+        let dify = load(Preset::Dify, None).unwrap();
+        let certbot = dify.service("certbot").and_then(|r| r.reason.clone()).unwrap();
+        assert!(certbot.starts_with("TLS on Kubernetes"), "{certbot}");
+        assert!(dify.ja[&certbot].contains("TLS"), "{:?}", dify.ja.get(&certbot));
+        assert!(dify.ja.contains_key(&dify.findings["CKV_K8S_25"]));
+        // The reason --external gives has its Japanese too.
+        let mut dify = dify;
+        let choices = Choices { external: vec!["db_postgres".into()], ..Default::default() };
+        dify.apply(&choices, &["db_postgres".to_string()]).unwrap();
+        let external = dify.service("db_postgres").and_then(|r| r.reason.clone()).unwrap();
+        assert!(dify.ja[&external].contains("--external"), "{external}");
+    }
 
     #[test]
     fn builtin_presets_load() {
