@@ -214,6 +214,7 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
             .collect(),
         migration_job: plan.workloads.iter().flat_map(|w| &w.jobs).map(|j| j.name.clone()).next(),
         cluster_domain: plan.dns.cluster_domain.clone(),
+        spread_key: plan.topology_key.clone(),
         inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),
         public_urls: public_url_facts(plan, rules),
         ja: rules.ja.clone(),

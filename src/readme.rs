@@ -53,6 +53,9 @@ pub struct Facts {
     pub migration_job: Option<String>,
     /// The cluster's DNS domain the tree was generated for, e.g. `cluster.local`.
     pub cluster_domain: String,
+    /// The node label pods of workloads with several replicas spread over (the rules'
+    /// `topology_key`), if any.
+    pub spread_key: Option<String>,
     /// Workloads whose config files name Services by their fully qualified names (nginx).
     pub fqdn_users: Vec<String>,
     /// Workloads that get the whole `.env` but only inherit it: its hosts open no flow for them.
@@ -360,6 +363,8 @@ struct View {
     not_listed: Vec<&'static str>,
     /// Workloads with a PodDisruptionBudget.
     pdbs: Vec<String>,
+    /// The node label their pods spread over.
+    spread_key: Option<String>,
     /// StatefulSets of the data layer: single instances without replication.
     single_data: Vec<String>,
     /// The application's own links (the rules').
@@ -690,6 +695,7 @@ impl View {
                 .collect(),
             not_listed: crate::findings::NOT_LISTED.to_vec(),
             pdbs: f.workloads.iter().filter(|w| w.pdb).map(|w| w.name.clone()).collect(),
+            spread_key: f.spread_key.clone(),
             single_data: f
                 .workloads
                 .iter()
