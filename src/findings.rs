@@ -47,7 +47,7 @@ pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
                     .or_else(|| rule.and_then(|r| r.findings.get(check)))
                     .or_else(|| rules.findings.get(check))
                     .cloned()
-                    .unwrap_or_else(|| "no reason recorded in the rules".to_string());
+                    .unwrap_or_else(|| rules.defaults.reasons.no_reason.clone());
                 out.push(Finding { check_id: check.to_string(), resource: resource.clone(), reason });
             }
         }

@@ -670,12 +670,24 @@ impl View {
             Lang::Ja => ja.to_string(),
         };
         // A reason or note of the rules in the guide's language: the Japanese the rules give for it
-        // (for each `; `-joined part), else the English.
+        // (for each `; `-joined part, and for the head of a part that ends in a parenthesis, such as
+        // the profiles of `profile not active (vastbase)`), else the English.
+        let part = |p: &str| -> String {
+            if let Some(ja) = f.ja.get(p) {
+                return ja.clone();
+            }
+            match p.split_once(" (").filter(|_| p.ends_with(')')) {
+                Some((head, rest)) if f.ja.contains_key(head) => {
+                    format!("{}（{}", f.ja[head], &rest.replace(')', "）"))
+                }
+                _ => p.to_string(),
+            }
+        };
         let say = |text: &str| match lang {
             Lang::En => text.to_string(),
             Lang::Ja => match f.ja.get(text) {
                 Some(ja) => ja.clone(),
-                None => text.split("; ").map(|p| f.ja.get(p).map_or(p, String::as_str)).collect::<Vec<_>>().join("; "),
+                None => text.split("; ").map(part).collect::<Vec<_>>().join("; "),
             },
         };
         View {

@@ -156,6 +156,22 @@ pub struct Defaults {
     pub probe: ProbeTiming,
     /// Workloads with more than one replica spread their pods over this node label.
     pub topology_key: Option<String>,
+    /// The reasons the plan gives itself (English here; the Japanese is in `Rules::ja`).
+    pub reasons: Reasons,
+}
+
+/// The plan's own reasons: why a service is left out, why a finding is accepted without a rule.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Reasons {
+    /// A service whose profiles are not active (followed by the profiles in parentheses).
+    pub profile_inactive: String,
+    /// A service the rules leave out without saying why.
+    pub left_out: String,
+    /// A service with no image.
+    pub no_image: String,
+    /// A finding the rules give no reason for.
+    pub no_reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -98,12 +98,16 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
             None => compose_kind(svc, &sel.awaited, warnings).unwrap_or(rules.defaults.kind),
         };
         if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold | Kind::External) {
-            sel.omitted.push((svc.name.clone(), format!("profile not active ({})", svc.profiles.join(", "))));
+            sel.omitted.push((
+                svc.name.clone(),
+                format!("{} ({})", rules.defaults.reasons.profile_inactive, svc.profiles.join(", ")),
+            ));
             continue;
         }
         match kind {
             Kind::Omit | Kind::Fold | Kind::External => {
-                let reason = rule.and_then(|r| r.reason.clone()).unwrap_or_else(|| "left out by the rules".into());
+                let reason =
+                    rule.and_then(|r| r.reason.clone()).unwrap_or_else(|| rules.defaults.reasons.left_out.clone());
                 sel.omitted.push((svc.name.clone(), reason));
                 if kind == Kind::External {
                     sel.externals.push(name);
@@ -123,7 +127,7 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
                     )
                     .service(&svc.name),
                 );
-                sel.omitted.push((svc.name.clone(), "no image to run".into()));
+                sel.omitted.push((svc.name.clone(), rules.defaults.reasons.no_image.clone()));
             }
             _ => sel.chosen.push((svc, rule.unwrap_or(empty_rule))),
         }
