@@ -418,8 +418,8 @@ struct View {
     recreated: Vec<String>,
     /// Init containers that change file owners, with the workloads that run them.
     chown_inits: Vec<InitView>,
-    /// Whether upstream's `certbot` is left out.
-    certbot_omitted: bool,
+    /// The upstream service that made certificates (the rules' `guide.tls`), when it is left out.
+    tls_omitted: Option<String>,
     /// Every container whose security the table shows.
     containers: Vec<ContainerView>,
     /// Each probe kind with the workloads probed so, in order of first use.
@@ -665,31 +665,7 @@ struct LinkView {
 impl View {
     fn new(f: &Facts, lang: Lang) -> View {
         let r = Lookup { f };
-        let pick = |en: &str, ja: &str| match lang {
-            Lang::En => en.to_string(),
-            Lang::Ja => ja.to_string(),
-        };
-        // A reason or note of the rules in the guide's language: the Japanese the rules give for it
-        // (for each `; `-joined part, and for the head of a part that ends in a parenthesis, such as
-        // the profiles of `profile not active (vastbase)`), else the English.
-        let part = |p: &str| -> String {
-            if let Some(ja) = f.ja.get(p) {
-                return ja.clone();
-            }
-            match p.split_once(" (").filter(|_| p.ends_with(')')) {
-                Some((head, rest)) if f.ja.contains_key(head) => {
-                    format!("{}（{}", f.ja[head], &rest.replace(')', "）"))
-                }
-                _ => p.to_string(),
-            }
-        };
-        let say = |text: &str| match lang {
-            Lang::En => text.to_string(),
-            Lang::Ja => match f.ja.get(text) {
-                Some(ja) => ja.clone(),
-                None => text.split("; ").map(part).collect::<Vec<_>>().join("; "),
-            },
-        };
+        let say = |text: &str| say(f, lang, text);
         View {
             namespace: f.namespace.clone(),
             product: f.guide.product.clone(),
@@ -714,94 +690,18 @@ impl View {
                 .filter(|w| is_statefulset(w) && layer(&f.guide, w) == Some(Layer::Data))
                 .map(|w| w.name.clone())
                 .collect(),
-            links: f.guide.links.iter().map(|l| LinkView { title: pick(&l.en, &l.ja), url: l.url.clone() }).collect(),
-            config_map: f.config_map.clone(),
-            secrets: SecretsView {
-                source: match f.secret_source {
-                    SecretSource::Files => "files",
-                    SecretSource::External => "external",
-                    SecretSource::ExternalSecrets { .. } => "external-secrets",
-                },
-                base_template: f.secret_files.iter().any(|p| p == "base/secret.yaml.example"),
-                files: f
-                    .secret_files
-                    .iter()
-                    .map(|p| SecretFileView {
-                        example: p.clone(),
-                        target: p.strip_suffix(".example").unwrap_or(p).to_string(),
-                    })
-                    .collect(),
-                keys: secret_keys(f),
-                store: match &f.secret_source {
-                    SecretSource::ExternalSecrets { store, .. } => store.clone(),
-                    _ => String::new(),
-                },
-                store_kind: match &f.secret_source {
-                    SecretSource::ExternalSecrets { store_kind, .. } => store_kind.clone(),
-                    _ => String::new(),
-                },
-                prefix: match &f.secret_source {
-                    SecretSource::ExternalSecrets { prefix, .. } => prefix.clone(),
-                    _ => String::new(),
-                },
-                remote_keys: remote_keys(f),
-            },
-            shared_claim: f.shared_claim.as_ref().map(|c| claim_view(f, c)),
-            workloads: f
-                .workloads
+            links: f
+                .guide
+                .links
                 .iter()
-                .map(|w| WorkloadView {
-                    name: w.name.clone(),
-                    upstream: w.upstream.clone(),
-                    kind: w.kind.clone(),
-                    replicas: w.replicas,
-                    ports: w.ports.clone(),
-                    probe: w.probe.clone(),
-                    claims: w.claims.iter().map(|c| claim_view(f, c)).collect(),
-                    kref: kref(w),
-                    image: w.image.clone(),
-                    service_type: w.service_type.clone(),
-                    purpose: {
-                        let k = known(&f.guide, w).and_then(|k| k.purpose.as_ref());
-                        match lang {
-                            Lang::En => w.description.clone().or_else(|| k.map(|k| k.en.clone())),
-                            Lang::Ja => k.map(|k| k.ja.clone()).or_else(|| w.description.clone()),
-                        }
-                        .map(|p| p.trim().to_string())
-                    },
-                    non_root_user: w.non_root_user,
-                    joined: w.joined.clone(),
-                    egress: w.egress.clone(),
-                    proxy_denies: w.proxy_denies.clone(),
-                    pod_target: pod_target(w),
-                    http_probe: w.http_probe.as_ref().map(|(path, port, answered)| HttpProbeView {
-                        path: path.clone(),
-                        port: *port,
-                        answered: *answered,
-                    }),
-                    layer: match layer(&f.guide, w) {
-                        Some(Layer::Data) => "data",
-                        Some(Layer::App) => "app",
-                        Some(Layer::Support) | None => "support",
-                    },
-                    title: match known(&f.guide, w).and_then(|k| k.title.as_ref()) {
-                        Some(t) => pick(&t.en, &t.ja),
-                        None => w.name.clone(),
-                    },
-                })
+                .map(|l| LinkView { title: pick(lang, &l.en, &l.ja), url: l.url.clone() })
                 .collect(),
+            config_map: f.config_map.clone(),
+            secrets: secrets_view(f),
+            shared_claim: f.shared_claim.as_ref().map(|c| claim_view(f, c)),
+            workloads: f.workloads.iter().map(|w| workload_view(f, w, lang)).collect(),
             migration_job: f.migration_job.clone(),
-            storage: StorageView {
-                rwo_class: f.storage.rwo_class.clone(),
-                rwx_class: f.storage.rwx_class.clone(),
-                rwx_chosen: f.storage.rwx_class_chosen,
-                shared_users: f.storage.shared_claim_users.iter().fold(Vec::new(), |mut users, (w, _)| {
-                    if !users.contains(w) {
-                        users.push(w.clone());
-                    }
-                    users
-                }),
-            },
+            storage: storage_view(f),
             load_balancer: f
                 .workloads
                 .iter()
@@ -812,13 +712,7 @@ impl View {
                 .public_urls
                 .iter()
                 .any(|u| u.value.is_empty() || u.value.contains("://localhost") || u.value.contains("://127.0.0.1")),
-            entry: r.entry().map(|e| EntryView {
-                name: e.name.clone(),
-                service_type: e.service_type.clone().unwrap_or_default(),
-                port: e.ports.first().copied().unwrap_or(80),
-                ingress_host: e.ingress.as_ref().map(|(h, _)| h.clone()),
-                ingress_tls: e.ingress.as_ref().is_some_and(|(_, tls)| *tls),
-            }),
+            entry: r.entry().map(entry_view),
             apply_example: r
                 .by_key(f.guide.examples.apply.as_deref())
                 .or_else(|| f.workloads.first())
@@ -833,25 +727,7 @@ impl View {
             .collect(),
             log_example: r.deployment(f.guide.examples.logs.as_deref()).map(kref),
             sts_pods: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| format!("{}-0", w.name)).collect(),
-            // By the rules' layers, data first; without any (the generic preset), one list.
-            layers: if f.workloads.iter().all(|w| layer(&f.guide, w).is_none()) {
-                vec![LayerView { layer: "none", members: (0..f.workloads.len()).collect() }]
-            } else {
-                [(Layer::Data, "data"), (Layer::App, "app"), (Layer::Support, "support")]
-                    .into_iter()
-                    .map(|(l, name)| LayerView {
-                        layer: name,
-                        members: f
-                            .workloads
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, w)| layer(&f.guide, w).unwrap_or(Layer::Support) == l)
-                            .map(|(i, _)| i)
-                            .collect(),
-                    })
-                    .filter(|l| !l.members.is_empty())
-                    .collect()
-            },
+            layers: layers(f),
             traffic: r.traffic_paths(),
             inherit_env_source: f.inherit_env_source.clone(),
             internet_users: r.names_of(&f.guide.internet),
@@ -872,77 +748,18 @@ impl View {
                 .map(|w| w.name.clone())
                 .collect(),
             recreated: f.storage.recreated.clone(),
-            chown_inits: {
-                let mut inits: Vec<InitView> = Vec::new();
-                for w in &f.workloads {
-                    for (init, _) in &w.init_security {
-                        match inits.iter_mut().find(|i| &i.init == init) {
-                            Some(i) => i.workloads.push(w.name.clone()),
-                            None => inits.push(InitView {
-                                init: init.clone(),
-                                workloads: vec![w.name.clone()],
-                                kref: kref(w),
-                            }),
-                        }
-                    }
-                }
-                inits
-            },
-            certbot_omitted: f.omitted.iter().any(|(s, _)| s == "certbot"),
-            containers: f
-                .workloads
-                .iter()
-                .flat_map(|w| {
-                    std::iter::once((w, None, &w.security))
-                        .chain(w.init_security.iter().map(move |(n, s)| (w, Some(n.clone()), s)))
-                })
-                .map(|(w, init, s)| ContainerView {
-                    workload: w.name.clone(),
-                    init,
-                    user: s.user,
-                    non_root: s.non_root,
-                    capabilities: s.capabilities.clone(),
-                    read_only_root: s.read_only_root,
-                    why: s.why.as_deref().map(say),
-                })
-                .collect(),
+            chown_inits: chown_inits(f),
+            tls_omitted: f.guide.tls.clone().filter(|t| f.omitted.iter().any(|(s, _)| s == t)),
+            containers: containers(f, lang),
             omitted: f
                 .omitted
                 .iter()
                 .map(|(service, reason)| OmittedView { service: service.clone(), reason: say(reason) })
                 .collect(),
-            probes: f.workloads.iter().filter_map(|w| w.probe.clone()).fold(Vec::new(), |mut kinds, kind| {
-                if !kinds.iter().any(|k: &ProbeKindView| k.kind == kind) {
-                    let workloads = f
-                        .workloads
-                        .iter()
-                        .filter(|w| w.probe.as_deref() == Some(kind.as_str()))
-                        .map(|w| w.name.clone())
-                        .collect();
-                    kinds.push(ProbeKindView { kind, workloads });
-                }
-                kinds
-            }),
+            probes: probe_kinds(f),
             no_probe: f.workloads.iter().filter(|w| w.probe.is_none()).map(|w| w.name.clone()).collect(),
             replicated_deployments: r.deployments().iter().any(|w| w.replicas > 1),
-            scale_examples: {
-                let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
-                let beat = r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone());
-                let mut examples: Vec<&WorkloadFacts> =
-                    f.guide.examples.scale.iter().filter_map(|k| r.deployment(Some(k))).collect();
-                if examples.is_empty() {
-                    examples = r
-                        .deployments()
-                        .into_iter()
-                        .filter(|w| !rwo(w) && Some(&w.name) != beat.as_ref())
-                        .take(2)
-                        .collect();
-                }
-                examples
-                    .iter()
-                    .map(|w| ScaleView { kref: kref(w), replicas: w.replicas.max(1).saturating_add(1) })
-                    .collect()
-            },
+            scale_examples: scale_examples(f, &r),
             statefulsets: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| w.name.clone()).collect(),
             scheduler: r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone()),
             has_claims: !f.storage.claim_classes.is_empty(),
@@ -951,14 +768,7 @@ impl View {
                 .or_else(|| r.deployments().first().copied())
                 .map(kref),
             database: r.backed_up(Backup::PgDumpall).map(|w| PodView { name: w.name.clone(), pod: pod_target(w) }),
-            cache: r.backed_up(Backup::RedisBgsave).map(|w| CacheView {
-                pod: pod_target(w),
-                dir: w
-                    .claims
-                    .first()
-                    .filter(|_| is_statefulset(w))
-                    .map(|c| c.mount_path.trim_end_matches('/').to_string()),
-            }),
+            cache: r.backed_up(Backup::RedisBgsave).map(cache_view),
             file_backups: r.file_backups(),
             vector_stores: f
                 .workloads
@@ -974,6 +784,232 @@ impl View {
                 _ => None,
             },
         }
+    }
+}
+
+/// Storage classes and who mounts the shared claim.
+fn storage_view(f: &Facts) -> StorageView {
+    StorageView {
+        rwo_class: f.storage.rwo_class.clone(),
+        rwx_class: f.storage.rwx_class.clone(),
+        rwx_chosen: f.storage.rwx_class_chosen,
+        shared_users: f.storage.shared_claim_users.iter().fold(Vec::new(), |mut users, (w, _)| {
+            if !users.contains(w) {
+                users.push(w.clone());
+            }
+            users
+        }),
+    }
+}
+
+/// The workload in front that receives outside traffic.
+fn entry_view(e: &WorkloadFacts) -> EntryView {
+    EntryView {
+        name: e.name.clone(),
+        service_type: e.service_type.clone().unwrap_or_default(),
+        port: e.ports.first().copied().unwrap_or(80),
+        ingress_host: e.ingress.as_ref().map(|(h, _)| h.clone()),
+        ingress_tls: e.ingress.as_ref().is_some_and(|(_, tls)| *tls),
+    }
+}
+
+/// The cache saved with BGSAVE: its pod and, on a claim, the folder it saves to.
+fn cache_view(w: &WorkloadFacts) -> CacheView {
+    CacheView {
+        pod: pod_target(w),
+        dir: w.claims.first().filter(|_| is_statefulset(w)).map(|c| c.mount_path.trim_end_matches('/').to_string()),
+    }
+}
+
+/// A reason or note of the rules in the guide's language: the Japanese the rules give for it (for
+/// each `; `-joined part, and for the head of a part that ends in a parenthesis, such as the profiles
+/// of `profile not active (vastbase)`), else the English.
+fn say(f: &Facts, lang: Lang, text: &str) -> String {
+    let part = |p: &str| -> String {
+        if let Some(ja) = f.ja.get(p) {
+            return ja.clone();
+        }
+        match p.split_once(" (").filter(|_| p.ends_with(')')) {
+            Some((head, rest)) if f.ja.contains_key(head) => format!("{}（{}", f.ja[head], &rest.replace(')', "）")),
+            _ => p.to_string(),
+        }
+    };
+    match lang {
+        Lang::En => text.to_string(),
+        Lang::Ja => match f.ja.get(text) {
+            Some(ja) => ja.clone(),
+            None => text.split("; ").map(part).collect::<Vec<_>>().join("; "),
+        },
+    }
+}
+
+fn pick(lang: Lang, en: &str, ja: &str) -> String {
+    match lang {
+        Lang::En => en.to_string(),
+        Lang::Ja => ja.to_string(),
+    }
+}
+
+/// Where the Secrets come from, their files and keys, and the store's remote keys.
+fn secrets_view(f: &Facts) -> SecretsView {
+    SecretsView {
+        source: match f.secret_source {
+            SecretSource::Files => "files",
+            SecretSource::External => "external",
+            SecretSource::ExternalSecrets { .. } => "external-secrets",
+        },
+        base_template: f.secret_files.iter().any(|p| p == "base/secret.yaml.example"),
+        files: f
+            .secret_files
+            .iter()
+            .map(|p| SecretFileView { example: p.clone(), target: p.strip_suffix(".example").unwrap_or(p).to_string() })
+            .collect(),
+        keys: secret_keys(f),
+        store: match &f.secret_source {
+            SecretSource::ExternalSecrets { store, .. } => store.clone(),
+            _ => String::new(),
+        },
+        store_kind: match &f.secret_source {
+            SecretSource::ExternalSecrets { store_kind, .. } => store_kind.clone(),
+            _ => String::new(),
+        },
+        prefix: match &f.secret_source {
+            SecretSource::ExternalSecrets { prefix, .. } => prefix.clone(),
+            _ => String::new(),
+        },
+        remote_keys: remote_keys(f),
+    }
+}
+
+fn workload_view(f: &Facts, w: &WorkloadFacts, lang: Lang) -> WorkloadView {
+    WorkloadView {
+        name: w.name.clone(),
+        upstream: w.upstream.clone(),
+        kind: w.kind.clone(),
+        replicas: w.replicas,
+        ports: w.ports.clone(),
+        probe: w.probe.clone(),
+        claims: w.claims.iter().map(|c| claim_view(f, c)).collect(),
+        kref: kref(w),
+        image: w.image.clone(),
+        service_type: w.service_type.clone(),
+        purpose: {
+            let k = known(&f.guide, w).and_then(|k| k.purpose.as_ref());
+            match lang {
+                Lang::En => w.description.clone().or_else(|| k.map(|k| k.en.clone())),
+                Lang::Ja => k.map(|k| k.ja.clone()).or_else(|| w.description.clone()),
+            }
+            .map(|p| p.trim().to_string())
+        },
+        non_root_user: w.non_root_user,
+        joined: w.joined.clone(),
+        egress: w.egress.clone(),
+        proxy_denies: w.proxy_denies.clone(),
+        pod_target: pod_target(w),
+        http_probe: w.http_probe.as_ref().map(|(path, port, answered)| HttpProbeView {
+            path: path.clone(),
+            port: *port,
+            answered: *answered,
+        }),
+        layer: match layer(&f.guide, w) {
+            Some(Layer::Data) => "data",
+            Some(Layer::App) => "app",
+            Some(Layer::Support) | None => "support",
+        },
+        title: match known(&f.guide, w).and_then(|k| k.title.as_ref()) {
+            Some(t) => pick(lang, &t.en, &t.ja),
+            None => w.name.clone(),
+        },
+    }
+}
+
+/// The workloads by the rules' layers, data first; without any (the generic preset), one list.
+fn layers(f: &Facts) -> Vec<LayerView> {
+    if f.workloads.iter().all(|w| layer(&f.guide, w).is_none()) {
+        vec![LayerView { layer: "none", members: (0..f.workloads.len()).collect() }]
+    } else {
+        [(Layer::Data, "data"), (Layer::App, "app"), (Layer::Support, "support")]
+            .into_iter()
+            .map(|(l, name)| LayerView {
+                layer: name,
+                members: f
+                    .workloads
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| layer(&f.guide, w).unwrap_or(Layer::Support) == l)
+                    .map(|(i, _)| i)
+                    .collect(),
+            })
+            .filter(|l| !l.members.is_empty())
+            .collect()
+    }
+}
+
+/// The init containers that change file owners, each with the workloads that run it.
+fn chown_inits(f: &Facts) -> Vec<InitView> {
+    {
+        let mut inits: Vec<InitView> = Vec::new();
+        for w in &f.workloads {
+            for (init, _) in &w.init_security {
+                match inits.iter_mut().find(|i| &i.init == init) {
+                    Some(i) => i.workloads.push(w.name.clone()),
+                    None => inits.push(InitView { init: init.clone(), workloads: vec![w.name.clone()], kref: kref(w) }),
+                }
+            }
+        }
+        inits
+    }
+}
+
+/// Every container's security, with the rules' reason in the guide's language.
+fn containers(f: &Facts, lang: Lang) -> Vec<ContainerView> {
+    f.workloads
+        .iter()
+        .flat_map(|w| {
+            std::iter::once((w, None, &w.security))
+                .chain(w.init_security.iter().map(move |(n, s)| (w, Some(n.clone()), s)))
+        })
+        .map(|(w, init, s)| ContainerView {
+            workload: w.name.clone(),
+            init,
+            user: s.user,
+            non_root: s.non_root,
+            capabilities: s.capabilities.clone(),
+            read_only_root: s.read_only_root,
+            why: s.why.as_deref().map(|t| say(f, lang, t)),
+        })
+        .collect()
+}
+
+/// The kinds of probe, each with the workloads that use it.
+fn probe_kinds(f: &Facts) -> Vec<ProbeKindView> {
+    f.workloads.iter().filter_map(|w| w.probe.clone()).fold(Vec::new(), |mut kinds, kind| {
+        if !kinds.iter().any(|k: &ProbeKindView| k.kind == kind) {
+            let workloads = f
+                .workloads
+                .iter()
+                .filter(|w| w.probe.as_deref() == Some(kind.as_str()))
+                .map(|w| w.name.clone())
+                .collect();
+            kinds.push(ProbeKindView { kind, workloads });
+        }
+        kinds
+    })
+}
+
+/// Deployments to show `kubectl scale` on: the rules' examples, else two without a ReadWriteOnce
+/// claim that are not the scheduler.
+fn scale_examples(f: &Facts, r: &Lookup) -> Vec<ScaleView> {
+    {
+        let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
+        let beat = r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone());
+        let mut examples: Vec<&WorkloadFacts> =
+            f.guide.examples.scale.iter().filter_map(|k| r.deployment(Some(k))).collect();
+        if examples.is_empty() {
+            examples =
+                r.deployments().into_iter().filter(|w| !rwo(w) && Some(&w.name) != beat.as_ref()).take(2).collect();
+        }
+        examples.iter().map(|w| ScaleView { kref: kref(w), replicas: w.replicas.max(1).saturating_add(1) }).collect()
     }
 }
 

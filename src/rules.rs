@@ -251,6 +251,9 @@ pub struct Guide {
     pub internet: Vec<String>,
     /// A workload whose outbound traffic goes through a proxy, and the proxy.
     pub proxied: Option<GuideProxied>,
+    /// The upstream service that makes TLS certificates (Dify's `certbot`), which the guide names
+    /// when it is left out.
+    pub tls: Option<String>,
     /// The workloads the guide's example commands use.
     #[serde(default)]
     pub examples: GuideExamples,
