@@ -72,48 +72,12 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
 /// What the guide says of the tree: from the plan, and from the emitted `tree` for what emit alone
 /// decides (which workloads have a PodDisruptionBudget).
 fn facts(plan: &Plan, rules: &Rules) -> Facts {
-    let claim = |c: &plan::Claim, path: &str| ClaimFacts {
-        name: c.name.clone(),
-        size: c.size.clone(),
-        access_mode: c.access_mode.clone(),
-        mount_path: path.to_string(),
-    };
-    // Every Secret the pods read, its keys and the placeholders (shared values) behind each.
-    let mut secrets = vec![(plan.shared_secret.clone(), "base".to_string(), &plan.shared_secrets)];
-    secrets.extend(
-        plan.workloads
-            .iter()
-            .filter(|w| !w.secrets.is_empty())
-            .map(|w| (format!("{}-secret", w.name), format!("services/{}", w.name), &w.secrets)),
-    );
-    let templates = !matches!(plan.secret_source, rules::SecretSource::ExternalSecrets { .. });
-    let secret_files: Vec<String> =
-        secrets.iter().filter(|_| templates).map(|(_, dir, _)| format!("{dir}/secret.yaml.example")).collect();
-    let secrets: Vec<SecretFacts> = secrets
-        .into_iter()
-        .map(|(name, _, data)| SecretFacts {
-            name,
-            keys: data
-                .iter()
-                .map(|(k, v)| {
-                    let vars =
-                        secrets::tokens(v).iter().map(|t| t.trim_start_matches("CHANGE_ME_").to_string()).collect();
-                    (k.clone(), vars)
-                })
-                .collect(),
-        })
-        .collect();
-    let shared_claim = plan.shared_claims.first().map(|c| {
-        let path = plan
-            .workloads
-            .iter()
-            .flat_map(|w| &w.volumes)
-            .find(|v| v.source == plan::VolumeSource::SharedClaim(c.name.clone()))
-            .and_then(|v| v.mounts.first())
-            .map(|m| m.path.clone())
-            .unwrap_or_default();
-        claim(c, &path)
-    });
+    let (secret_files, secrets) = secret_facts(plan);
+    let all_volumes = plan.workloads.iter().flat_map(|w| &w.volumes);
+    let shared_claim = plan
+        .shared_claims
+        .first()
+        .map(|c| claim_facts(c, all_volumes, &plan::VolumeSource::SharedClaim(c.name.clone())));
     let reasons = reasons_by_object(plan);
     Facts {
         namespace: plan.namespace.clone(),
@@ -125,76 +89,7 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
             .workloads
             .iter()
             .filter(|w| w.joins.is_none())
-            .map(|w| WorkloadFacts {
-                name: w.name.clone(),
-                upstream: w.upstream.clone(),
-                kind: w.kind.object_kind().into(),
-                object_name: w.one_shot.as_ref().map_or_else(|| w.name.clone(), |o| o.object_name.clone()),
-                replicas: w.replicas,
-                ports: w.ports.clone(),
-                service_type: w.serves().then(|| w.service_type.clone()),
-                probe: w.one_shot.is_none().then(|| w.probe.action.kind().to_string()),
-                claims: w
-                    .claims
-                    .iter()
-                    .map(|c| {
-                        let path = w
-                            .volumes
-                            .iter()
-                            .find(|v| v.source == plan::VolumeSource::Claim(c.name.clone()))
-                            .and_then(|v| v.mounts.first())
-                            .map(|m| m.path.clone())
-                            .unwrap_or_default();
-                        claim(c, &path)
-                    })
-                    .collect(),
-                image: w.image.clone(),
-                role: w.role.clone(),
-                description: w.description.clone(),
-                joined: plan
-                    .workloads
-                    .iter()
-                    .filter(|j| j.joins.as_deref() == Some(w.name.as_str()))
-                    .map(|j| j.name.clone())
-                    .collect(),
-                ingress: w.ingress.as_ref().map(|i| (i.host.clone(), i.tls_secret.is_some())),
-                non_root_user: w.security.run_as_user.filter(|_| w.security.run_as_non_root == Some(true)),
-                security: security_facts(
-                    &w.security,
-                    w.security_note.clone().or_else(|| finding_reason(plan, &reasons, w)),
-                ),
-                init_security: w
-                    .folded
-                    .iter()
-                    .map(|f| (f.name.clone(), security_facts(&f.security, f.reason.clone())))
-                    .collect(),
-                http_probe: match &w.probe.action {
-                    plan::ProbeAction::Http { path, port } => {
-                        let local = format!("location = {path} {{");
-                        let answered = w.files.values().any(|t| {
-                            t.split(local.as_str()).nth(1).is_some_and(|rest| {
-                                rest.split('}')
-                                    .next()
-                                    .is_some_and(|b| b.contains("return ") && !b.contains("proxy_pass"))
-                            })
-                        });
-                        Some((path.clone(), *port, answered))
-                    }
-                    _ => None,
-                },
-                egress: (w.egress_only_to.is_some() || w.internet_except.is_some()).then(|| readme::EgressFacts {
-                    reaches: w
-                        .talks_to
-                        .keys()
-                        .filter(|t| w.egress_only_to.as_ref().is_none_or(|m| m.contains(*t)))
-                        .filter(|t| plan.workloads.iter().any(|o| &o.name == *t && o.serves()))
-                        .cloned()
-                        .collect(),
-                    internet_except: w.internet_except.clone(),
-                }),
-                proxy_denies: proxy_denies(w),
-                pdb: w.disruption_budget,
-            })
+            .map(|w| workload_facts(plan, w, &reasons))
             .collect(),
         secret_files,
         secrets,
@@ -227,6 +122,117 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
             })
             .map(|w| w.name.clone())
             .collect(),
+    }
+}
+
+/// Every Secret the pods read, its keys and the placeholders (shared values) behind each, and the
+/// tree's `secret.yaml.example` files (none when an operator fetches them from a store).
+fn secret_facts(plan: &Plan) -> (Vec<String>, Vec<SecretFacts>) {
+    let mut secrets = vec![(plan.shared_secret.clone(), "base".to_string(), &plan.shared_secrets)];
+    secrets.extend(
+        plan.workloads
+            .iter()
+            .filter(|w| !w.secrets.is_empty())
+            .map(|w| (format!("{}-secret", w.name), format!("services/{}", w.name), &w.secrets)),
+    );
+    let templates = !matches!(plan.secret_source, rules::SecretSource::ExternalSecrets { .. });
+    let secret_files: Vec<String> =
+        secrets.iter().filter(|_| templates).map(|(_, dir, _)| format!("{dir}/secret.yaml.example")).collect();
+    let secrets: Vec<SecretFacts> = secrets
+        .into_iter()
+        .map(|(name, _, data)| SecretFacts {
+            name,
+            keys: data
+                .iter()
+                .map(|(k, v)| {
+                    let vars =
+                        secrets::tokens(v).iter().map(|t| t.trim_start_matches("CHANGE_ME_").to_string()).collect();
+                    (k.clone(), vars)
+                })
+                .collect(),
+        })
+        .collect();
+    (secret_files, secrets)
+}
+
+/// A claim as the guide shows it, with where the first volume of `source` mounts it.
+fn claim_facts<'a>(
+    c: &plan::Claim,
+    volumes: impl IntoIterator<Item = &'a plan::Volume>,
+    source: &plan::VolumeSource,
+) -> ClaimFacts {
+    let path = volumes
+        .into_iter()
+        .find(|v| &v.source == source)
+        .and_then(|v| v.mounts.first())
+        .map(|m| m.path.clone())
+        .unwrap_or_default();
+    ClaimFacts { name: c.name.clone(), size: c.size.clone(), access_mode: c.access_mode.clone(), mount_path: path }
+}
+
+/// What the guide says of one workload.
+fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str), &str>) -> WorkloadFacts {
+    WorkloadFacts {
+        name: w.name.clone(),
+        upstream: w.upstream.clone(),
+        kind: w.kind.object_kind().into(),
+        object_name: w.one_shot.as_ref().map_or_else(|| w.name.clone(), |o| o.object_name.clone()),
+        replicas: w.replicas,
+        ports: w.ports.clone(),
+        service_type: w.serves().then(|| w.service_type.clone()),
+        probe: w.one_shot.is_none().then(|| w.probe.action.kind().to_string()),
+        claims: w
+            .claims
+            .iter()
+            .map(|c| claim_facts(c, &w.volumes, &plan::VolumeSource::Claim(c.name.clone())))
+            .collect(),
+        image: w.image.clone(),
+        role: w.role.clone(),
+        description: w.description.clone(),
+        joined: plan
+            .workloads
+            .iter()
+            .filter(|j| j.joins.as_deref() == Some(w.name.as_str()))
+            .map(|j| j.name.clone())
+            .collect(),
+        ingress: w.ingress.as_ref().map(|i| (i.host.clone(), i.tls_secret.is_some())),
+        non_root_user: w.security.run_as_user.filter(|_| w.security.run_as_non_root == Some(true)),
+        security: security_facts(&w.security, w.security_note.clone().or_else(|| finding_reason(plan, reasons, w))),
+        init_security: w
+            .folded
+            .iter()
+            .map(|f| (f.name.clone(), security_facts(&f.security, f.reason.clone())))
+            .collect(),
+        http_probe: http_probe(w),
+        egress: (w.egress_only_to.is_some() || w.internet_except.is_some()).then(|| readme::EgressFacts {
+            reaches: w
+                .talks_to
+                .keys()
+                .filter(|t| w.egress_only_to.as_ref().is_none_or(|m| m.contains(*t)))
+                .filter(|t| plan.workloads.iter().any(|o| &o.name == *t && o.serves()))
+                .cloned()
+                .collect(),
+            internet_except: w.internet_except.clone(),
+        }),
+        proxy_denies: proxy_denies(w),
+        pdb: w.disruption_budget,
+    }
+}
+
+/// An HTTP probe's path and port, and whether the workload's own config answers it (nginx's
+/// `location = /healthz { return 200; }`) rather than passing it on.
+fn http_probe(w: &plan::Workload) -> Option<(String, u16, bool)> {
+    match &w.probe.action {
+        plan::ProbeAction::Http { path, port } => {
+            let local = format!("location = {path} {{");
+            let answered = w.files.values().any(|t| {
+                t.split(local.as_str()).nth(1).is_some_and(|rest| {
+                    rest.split('}').next().is_some_and(|b| b.contains("return ") && !b.contains("proxy_pass"))
+                })
+            });
+            Some((path.clone(), *port, answered))
+        }
+        _ => None,
     }
 }
 
