@@ -36,6 +36,11 @@ pub struct Rules {
     /// `lost+found` at the root of the claim).
     #[serde(default)]
     pub claim_settings: Vec<ClaimSettings>,
+    /// The port an image listens on (its Dockerfile's `EXPOSE`), by repository name without registry
+    /// and tag (`postgres`, `bitnami/redis` → `redis`): a service that declares no port and that a
+    /// client names without one (`DB_HOST: db`) is reached there, as on compose's network.
+    #[serde(default)]
+    pub image_ports: BTreeMap<String, u16>,
     /// StorageClass of every ReadWriteOnce claim and claim template; none or empty: the cluster's
     /// default class (no `storageClassName`).
     #[serde(default)]

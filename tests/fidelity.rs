@@ -753,6 +753,24 @@ fn an_undeclared_port_a_client_names_is_the_services_port() {
     assert!(!out.stderr.contains("`db` has no TCP port"), "{}", out.stderr);
 }
 
+// Named without a port (`WORDPRESS_DB_HOST: db`), a database that declares none is reached on the
+// port its image listens on (the rules' image_ports); an image the rules do not know gains nothing.
+// A URL password no service sets (a broker's built-in guest) is kept as written, and said.
+#[test]
+fn a_client_naming_a_host_alone_reaches_the_images_port() {
+    let out = translate(
+        "services:\n  wp:\n    image: wordpress:6\n    environment:\n      WORDPRESS_DB_HOST: db\n      CACHE: cache\n      BROKER_URL: amqp://guest:guest@mq:5672//\n  db:\n    image: mysql:8.4\n  cache:\n    image: example/cache:1\n  mq:\n    image: rabbitmq:3\n    expose: [5672]\n",
+        &[],
+    );
+    assert_eq!(service_ports(get(&out.docs, "Service", "db")), vec![3306]);
+    let policy = get(&out.docs, "NetworkPolicy", "allow-ingress-db");
+    assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], Value::from(3306), "{policy:?}");
+    assert!(!out.docs.iter().any(|d| d["kind"] == "Service" && d["metadata"]["name"] == "cache"), "no port known");
+    assert!(in_secret(&out.docs, "wp", "BROKER_URL"));
+    assert_eq!(environment(&out.docs, "Deployment", "wp")["BROKER_URL"], "amqp://guest:guest@mq:5672//");
+    assert!(out.stderr.contains("no service here sets the password in `BROKER_URL`"), "{}", out.stderr);
+}
+
 // What compose drops leaves Docker's default capabilities the generic preset adds back; dropping ALL
 // leaves only what compose adds.
 #[test]

@@ -862,3 +862,22 @@ fn postgres_creates_the_pgdata_the_generic_rules_set() {
         "{pgdata}"
     );
 }
+
+/// The port the generic rules give a service that declares none (`image_ports`) is the first port
+/// its image's Dockerfile EXPOSEs, for each image vendored; mariadb is mysql's port.
+#[test]
+fn image_ports_are_what_the_dockerfiles_expose() {
+    let rules = compose2dify::rules::load(compose2dify::rules::Preset::Generic, None).unwrap();
+    let exposed = |text: &str| -> u16 {
+        let line = text.lines().find_map(|l| l.strip_prefix("EXPOSE ")).expect("an EXPOSE line");
+        line.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    for (image, dockerfile) in [
+        ("postgres", fixture("postgres", "15-alpine", "15/alpine3.23/Dockerfile")),
+        ("redis", fixture("redis", "6-alpine", "6.2/alpine/Dockerfile")),
+        ("mysql", fixture("mysql", "8.4", "8.4/Dockerfile.oracle")),
+    ] {
+        assert_eq!(rules.image_ports.get(image), Some(&exposed(&dockerfile)), "{image}");
+    }
+    assert_eq!(rules.image_ports.get("mariadb"), rules.image_ports.get("mysql"));
+}

@@ -137,7 +137,7 @@ pub fn nginx_seconds(value: &str) -> Option<String> {
 /// On a compose network every port a container listens on is reachable, declared or not: a
 /// database without `ports:` or `expose:` is reached on the port its clients name (`db:5432` in a
 /// URL). Such a port becomes the service's, so its Service listens there and its probe checks it.
-pub(super) fn ports_named_by_clients(workloads: &mut [Workload], warnings: &mut Vec<Warning>) {
+pub(super) fn ports_named_by_clients(workloads: &mut [Workload], rules: &Rules, warnings: &mut Vec<Warning>) {
     // Only services that declare no port and run for good can gain one: the others are not searched for.
     let portless: BTreeSet<String> = workloads
         .iter()
@@ -170,6 +170,9 @@ pub(super) fn ports_named_by_clients(workloads: &mut [Workload], warnings: &mut 
     }
     for t in workloads.iter_mut() {
         let Some(ports) = found.get(&t.name) else { continue };
+        // Named without a port (`DB_HOST: db`): the port its image listens on, when the rules know it.
+        let image_port = rules.image_ports.get(image_repository(&t.image)).copied();
+        let ports = if ports.is_empty() { image_port.into_iter().collect() } else { ports.clone() };
         let declared = !t.ports.is_empty() || !t.udp_ports.is_empty();
         if declared || t.one_shot.is_some() || ports.is_empty() {
             continue;
@@ -183,9 +186,30 @@ pub(super) fn ports_named_by_clients(workloads: &mut [Workload], warnings: &mut 
     }
 }
 
+/// An image's repository name without registry, owner, tag or digest:
+/// `docker.io/library/postgres:16-alpine` → `postgres`, `bitnami/redis:7` → `redis`.
+pub(super) fn image_repository(image: &str) -> &str {
+    let name = image.split('@').next().unwrap_or(image);
+    let name = name.rsplit('/').next().unwrap_or(name);
+    name.split(':').next().unwrap_or(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_repositories() {
+        for (image, repo) in [
+            ("postgres", "postgres"),
+            ("postgres:16-alpine", "postgres"),
+            ("docker.io/library/mysql:8.4", "mysql"),
+            ("registry:5000/team/redis:7@sha256:abc", "redis"),
+            ("bitnami/mariadb", "mariadb"),
+        ] {
+            assert_eq!(image_repository(image), repo, "{image}");
+        }
+    }
 
     #[test]
     fn nginx_times_in_seconds() {

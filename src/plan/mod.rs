@@ -63,7 +63,7 @@ struct Ctx<'a> {
 pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     let mut warnings = project.warnings.clone();
     let mut sel = select::select(project, rules, &mut warnings)?;
-    let mut settings = settings::settings(project, rules, &sel)?;
+    let mut settings = settings::settings(project, rules, &sel, &mut warnings)?;
     let mut each = std::mem::take(&mut settings.each);
     let omitted = std::mem::take(&mut sel.omitted);
     let ctx = Ctx {
@@ -90,7 +90,7 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             "point them at your server, e.g. --set DB_HOST=db.example.com (and every URL that names the host)",
         ));
     }
-    entry::ports_named_by_clients(&mut workloads, &mut warnings);
+    entry::ports_named_by_clients(&mut workloads, rules, &mut warnings);
     flows::join_network_namespaces(project, &mut workloads, &mut warnings);
     flows::within_networks(&mut workloads);
     for w in &mut workloads {

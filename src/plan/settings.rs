@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::names::HostIndex;
 use crate::project::Project;
 use crate::rules::{Rules, SecretMatcher, ServiceRule};
+use crate::warning::{Warning, WarningKind};
 
 use super::select::Selection;
 use super::Workload;
@@ -30,7 +31,12 @@ pub(super) struct Settings {
     pub shared_secrets: BTreeMap<String, String>,
 }
 
-pub(super) fn settings(project: &Project, rules: &Rules, sel: &Selection) -> Result<Settings> {
+pub(super) fn settings(
+    project: &Project,
+    rules: &Rules,
+    sel: &Selection,
+    warnings: &mut Vec<Warning>,
+) -> Result<Settings> {
     let matcher = SecretMatcher::new(&rules.secrets)?;
     let chosen = &sel.chosen;
     let secret_values = known_secret_values(project, rules, &matcher, chosen);
@@ -56,7 +62,15 @@ pub(super) fn settings(project: &Project, rules: &Rules, sel: &Selection) -> Res
                 None => setting.value.clone(),
             };
             let shared = literals.get(&(groups[&svc.name], literal));
-            env.insert(key.clone(), classify(key, &value, origin, rules, &matcher, &secret_values, shared));
+            let v = classify(key, &value, origin, rules, &matcher, &secret_values, shared);
+            if v.secret.as_ref() == Some(&v.plain) && url_with_credentials(&v.plain).is_some() {
+                let text = format!(
+                    "service `{}`: no service here sets the password in `{key}` (the server's own default?); it is kept as written, in the Secret: change it on both sides",
+                    svc.name
+                );
+                warnings.push(Warning::new(WarningKind::Setting, text).service(&svc.name).key(key));
+            }
+            env.insert(key.clone(), v);
             if setting.from_env_source && rule.inherits_env_source {
                 not_own.insert(key.clone());
             }
@@ -206,7 +220,7 @@ pub(super) fn classify(
         let secret = if value.is_empty() && !rules.secrets.generate.iter().any(|g| g == key || g == origin) {
             String::new()
         } else if let Some(url) = url_with_credentials(value) {
-            placeholder_in_url(&url, value, key, rules, known, shared)
+            placeholder_in_url(&url, value, rules, known, shared)
         } else if let Some(token) = shared.filter(|_| !paired) {
             token.clone()
         } else {
@@ -215,7 +229,7 @@ pub(super) fn classify(
         return Value { plain, secret: Some(secret) };
     }
     if let Some(url) = url_with_credentials(value) {
-        return Value { plain, secret: Some(placeholder_in_url(&url, value, key, rules, known, shared)) };
+        return Value { plain, secret: Some(placeholder_in_url(&url, value, rules, known, shared)) };
     }
     // A setting that carries a secret value inside it is secret too; one whose whole value merely
     // equals a secret's (`MYSQL_USER: wordpress` beside `MYSQL_PASSWORD: wordpress`) is not, unless
@@ -328,11 +342,11 @@ pub fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
 
 /// The URL with its password replaced by a placeholder: the one of the env-source variable named
 /// after its host, else the one its value shares with a reachable service's setting (`shared`), else
-/// the env source's for that value, else `<KEY>_PASSWORD`'s.
+/// the env source's for that value. A password nothing else sets (`amqp://guest:guest@broker`: the
+/// server's built-in default) is kept as written: a generated one would not match the server's.
 pub(super) fn placeholder_in_url(
     range: &(usize, usize),
     value: &str,
-    key: &str,
     rules: &Rules,
     known: &SecretValues,
     shared: Option<&String>,
@@ -349,7 +363,7 @@ pub(super) fn placeholder_in_url(
     let token = own_host
         .or_else(|| shared.cloned())
         .or_else(|| known.list.iter().find(|(v, _)| v == password).map(|(_, t)| t.clone()))
-        .unwrap_or_else(|| placeholder(&format!("{key}_PASSWORD"), rules));
+        .unwrap_or_else(|| password.to_string());
     format!("{}{}{}", &value[..range.0], token, &value[range.1..])
 }
 
