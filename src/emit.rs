@@ -28,6 +28,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use serde::Serialize;
 
+mod writer;
+
 use crate::external_secret;
 use crate::plan::{Claim, Job as PlannedJob, OneShot, Plan, ProbeAction, VolumeSource, Workload};
 use crate::rules::{IngressRule as IngressChoice, Kind, SecretSource};
@@ -57,12 +59,22 @@ impl Kustomization {
     }
 }
 
-/// The one serializer: every emitted document goes through here.
+/// The one serializer: every emitted document goes through here. Each is written by the direct
+/// writer (`writer`, the same bytes as `yaml_serde`), or by `yaml_serde` when it has a shape the
+/// writer leaves to it.
 pub fn to_yaml<T: Serialize>(docs: &[T]) -> String {
-    docs.iter()
-        .map(|d| yaml_serde::to_string(d).unwrap_or_else(|e| format!("# serialization failed: {e}\n")))
-        .collect::<Vec<_>>()
-        .join("---\n")
+    let mut out = String::new();
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        let start = out.len();
+        if writer::write(doc, &mut out).is_err() {
+            out.truncate(start);
+            out.push_str(&yaml_serde::to_string(doc).unwrap_or_else(|e| format!("# serialization failed: {e}\n")));
+        }
+    }
+    out
 }
 
 /// Several objects of different kinds in one file.
