@@ -2,7 +2,7 @@
 //! placeholder); pass 4: the settings every shared service has alike. Also the secret-value
 //! helpers the other passes use (commands and files never carry a secret value).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::compose::Service;
 use crate::error::Result;
@@ -144,14 +144,18 @@ pub(super) fn known_secret_values(
             found.entry(value.to_string()).or_insert_with(|| placeholder(var, rules));
         }
     };
-    // Password-like names first, so a shared value is named after its password setting.
-    let mut candidates: Vec<(&str, &str)> = project.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // Each (name, value) pair once (every service repeats its anchor's), password-like names
+    // first, so a shared value is named after its password setting. What follows depends only on
+    // the set of pairs and on their names' order.
+    let mut pairs: HashSet<(&str, &str)> = project.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     for (svc, _) in chosen {
-        candidates.extend(svc.environment.iter().map(|(_, s)| (s.origin.as_str(), s.value.as_str())));
-        candidates.extend(svc.environment.iter().map(|(k, s)| (k.as_str(), s.value.as_str())));
+        pairs.extend(svc.environment.iter().map(|(_, s)| (s.origin.as_str(), s.value.as_str())));
+        pairs.extend(svc.environment.iter().map(|(k, s)| (k.as_str(), s.value.as_str())));
     }
-    candidates.sort_by_key(|(k, _)| (!k.contains("PASSWORD"), *k));
-    for (k, v) in candidates {
+    let mut candidates: Vec<(bool, &str, &str)> =
+        pairs.into_iter().map(|(k, v)| (!k.contains("PASSWORD"), k, v)).collect();
+    candidates.sort_unstable();
+    for (_, k, v) in candidates {
         if matcher.is_secret(k) {
             add(v, k);
             if v.len() >= min {
