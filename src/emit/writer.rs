@@ -417,6 +417,39 @@ fn analyze(value: &str) -> Option<Analysis> {
             block_allowed: false,
         });
     }
+    let bytes = value.as_bytes();
+    if bytes.iter().all(|b| matches!(b, b'!'..=b'~')) {
+        // Printable ASCII without spaces (most names and values): no breaks, nothing special, and
+        // with no blank inside, `#` only matters first and `:` only last.
+        let first = bytes[0];
+        let indicator = matches!(
+            first,
+            b'#' | b','
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+        ) || (bytes.len() == 1 && matches!(first, b'?' | b':' | b'-'))
+            || (bytes.len() > 1 && bytes[bytes.len() - 1] == b':')
+            || bytes.starts_with(b"---")
+            || bytes.starts_with(b"...");
+        return Some(Analysis {
+            multiline: false,
+            block_plain_allowed: !indicator,
+            single_quoted_allowed: true,
+            block_allowed: true,
+        });
+    }
     let mut block_indicators = value.starts_with("---") || value.starts_with("...");
     let mut line_breaks = false;
     let mut special = false;
