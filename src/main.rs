@@ -542,7 +542,7 @@ fn generate_with(args: GenerateArgs, recorded: Vec<String>, upgrade: bool, out: 
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;
     let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
-    let (plan, tree) = compose2dify::generate(&project, &rules, Settings { lang, choices: recorded })?;
+    let (plan, tree) = compose2dify::generate_freeing(&mut project, &rules, Settings { lang, choices: recorded })?;
 
     // Said on every run: the tree differs from the compose file named on the command line.
     if let (true, Some(file)) = (project.found_override, project.merged.last()) {

@@ -196,8 +196,11 @@ pub fn load(opts: &Options) -> Result<Project> {
         unset: Vec::new(),
     };
     let mut services = IndexMap::new();
-    for (name, value) in &services_value {
+    // Each service's generic tree (its merged anchors expanded) is freed once it is read, so the
+    // two forms of the services are not all in memory together.
+    for (name, value) in services_value {
         let Some(name) = name.as_str() else { continue };
+        let value = &value;
         let mut svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| {
             // The latest file that names this service and holds the value, else where it was defined.
             let first =
@@ -216,8 +219,6 @@ pub fn load(opts: &Options) -> Result<Project> {
         }
         services.insert(name.to_string(), svc);
     }
-    // The generic tree of the services (every merged anchor expanded) is read: free it before the rest.
-    drop(services_value);
     // A link alias (`links: [db:database]`) names the linked service, like a network alias.
     let links: Vec<(String, String)> = services.values().flat_map(|s| s.links.clone()).collect();
     for (target, alias) in links {
