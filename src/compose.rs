@@ -395,6 +395,8 @@ impl<C: Context> Reader<'_, C> {
         for (key, setting) in environment {
             svc.environment.insert(key, setting);
         }
+        // Grown one setting at a time, the map holds up to twice the room it needs, in every service.
+        svc.environment.shrink_to_fit();
         if !map.contains_key("networks") && svc.network_mode.is_none() {
             svc.networks.insert("default".to_string(), Vec::new());
         }
