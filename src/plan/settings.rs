@@ -111,15 +111,18 @@ pub(super) struct Value {
 pub(super) fn split<'v>(
     values: impl IntoIterator<Item = (&'v String, &'v Value)>,
 ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let mut config = BTreeMap::new();
-    let mut secrets = BTreeMap::new();
+    let mut config = Vec::new();
+    let mut secrets = Vec::new();
     for (k, v) in values {
         match &v.secret {
-            Some(s) => secrets.insert(k.clone(), s.clone()),
-            None => config.insert(k.clone(), v.plain.clone()),
+            Some(s) => secrets.push((k.clone(), s.clone())),
+            None => config.push((k.clone(), v.plain.clone())),
         };
     }
-    (config, secrets)
+    // Collected at once, the maps' nodes are full (inserted in order, each would stay half empty):
+    // every workload keeps its settings until the tree is written. The last of equal keys wins, as
+    // with inserting.
+    (config.into_iter().collect(), secrets.into_iter().collect())
 }
 
 /// Placeholder token for a variable; paired variables share their canonical one.
