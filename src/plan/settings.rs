@@ -320,7 +320,8 @@ pub(super) fn shared_literals(
 
 /// `scheme://user:password@host` → the password's byte range.
 pub fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
-    let scheme_end = value.find("://")? + 3;
+    // A byte search: `str::find` sets up a substring searcher for every setting of every service.
+    let scheme_end = value.as_bytes().windows(3).position(|w| w == b"://")? + 3;
     let rest = &value[scheme_end..];
     let at = rest.find('@')?;
     let userinfo = &rest[..at];
