@@ -43,30 +43,37 @@ pub(super) fn settings(project: &Project, rules: &Rules, sel: &Selection) -> Res
     let mut each: Vec<BTreeMap<String, Value>> = Vec::new();
     let mut inherited: Vec<BTreeSet<String>> = Vec::new();
     for (svc, rule) in chosen {
-        let mut env: BTreeMap<String, Value> = BTreeMap::new();
+        // Collected at once (the last of equal keys wins, as inserting would): full B-tree nodes,
+        // and every workload's map lives until planning ends.
+        let mut env: Vec<(String, Value)> = Vec::with_capacity(svc.environment.len());
         let mut not_own = BTreeSet::new();
+        let group = groups[&svc.name];
         for (key, setting) in &svc.environment {
             let value = sel.hosts.rewrite(&setting.value, None);
             let origin = match via.get(&(key.as_str(), setting.value.as_str())) {
                 Some(var) if setting.origin == *key => var,
                 _ => setting.origin.as_str(),
             };
-            let literal = match url_with_credentials(&setting.value) {
-                Some((a, b)) => setting.value[a..b].to_string(),
-                None => setting.value.clone(),
+            let shared = if literals.is_empty() {
+                None
+            } else {
+                let literal = match url_with_credentials(&setting.value) {
+                    Some((a, b)) => setting.value[a..b].to_string(),
+                    None => setting.value.clone(),
+                };
+                literals.get(&(group, literal))
             };
-            let shared = literals.get(&(groups[&svc.name], literal));
-            env.insert(key.clone(), classify(key, &value, origin, rules, &matcher, &secret_values, shared));
+            env.push((key.clone(), classify(key, &value, origin, rules, &matcher, &secret_values, shared)));
             if setting.from_env_source && rule.inherits_env_source {
                 not_own.insert(key.clone());
             }
         }
         let overrides = if in_shared_env(svc) { Some(&rules.shared_settings) } else { None };
         for (key, value) in overrides.into_iter().flatten().chain(&rule.env) {
-            env.insert(key.clone(), classify(key, value, key, rules, &matcher, &secret_values, None));
+            env.push((key.clone(), classify(key, value, key, rules, &matcher, &secret_values, None)));
             not_own.remove(key);
         }
-        each.push(env);
+        each.push(env.into_iter().collect());
         inherited.push(not_own);
     }
 
