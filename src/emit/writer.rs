@@ -369,7 +369,36 @@ impl Writer<'_> {
     }
 
     fn string(&mut self, value: &str) -> Result {
+        if plain_word(value) {
+            // Field names, setting names, most values: plain wherever they stand, and nothing
+            // about them needs the scalar's indentation (it only matters after a line break).
+            self.next_slot()?;
+            if !self.whitespace {
+                self.out.push(' ');
+                self.column += 1;
+            }
+            self.out.push_str(value);
+            self.column += value.len();
+            self.whitespace = false;
+            self.indention = false;
+            return Ok(());
+        }
         self.scalar(value, infer_style(value))
+    }
+}
+
+/// A word every step of `scalar` writes plain: a letter that starts no null, boolean or number,
+/// then letters, digits, `_`, `-`, `.` and `/` (no indicator, blank or break), short enough for a
+/// simple key.
+fn plain_word(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    match bytes.first() {
+        Some(b'n' | b'N' | b't' | b'T' | b'f' | b'F') | None => false,
+        Some(first) if !first.is_ascii_alphabetic() => false,
+        Some(_) => {
+            bytes.len() <= MAX_SIMPLE_KEY
+                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
+        }
     }
 }
 
