@@ -11,8 +11,9 @@
 //!
 //! Prints one line a measurement and PASS/FAIL a target; exits 1 when a target fails.
 //! Run: `cargo bench --bench targets` (`SCALE_QUICK=1`: only 200 and 2,000 services).
-//! `cargo bench --bench targets -- --generate N DIR` only writes
-//! a synthetic compose folder of N services (for hyperfine or a profiler).
+//! `cargo bench --bench targets -- --generate N DIR [PLAIN]` only writes
+//! a synthetic compose folder of N services (for hyperfine or a profiler); PLAIN plain settings in
+//! the shared anchor (default 60; 187 is issue 16's 200 settings).
 
 #[path = "support/synth.rs"]
 mod synth;
@@ -137,7 +138,8 @@ fn main() -> ExitCode {
     if let Some(i) = args.iter().position(|a| a == "--generate") {
         let n: usize = args.get(i + 1).and_then(|n| n.parse().ok()).expect("--generate N DIR");
         let dir = PathBuf::from(args.get(i + 2).expect("--generate N DIR"));
-        let compose = synth::write(&dir, n).expect("write");
+        let plain = args.get(i + 3).map_or(synth::PLAIN_SETTINGS, |p| p.parse().expect("--generate N DIR PLAIN"));
+        let compose = synth::write_with(&dir, n, plain).expect("write");
         println!("{}", compose.display());
         return ExitCode::SUCCESS;
     }

@@ -395,6 +395,8 @@ impl<C: Context> Reader<'_, C> {
         for (key, setting) in environment {
             svc.environment.insert(key, setting);
         }
+        // Grown one setting at a time, the map holds up to twice the room it needs, in every service.
+        svc.environment.shrink_to_fit();
         if !map.contains_key("networks") && svc.network_mode.is_none() {
             svc.networks.insert("default".to_string(), Vec::new());
         }
@@ -581,7 +583,9 @@ impl<C: Context> Reader<'_, C> {
                     }
                     let raw = scalar_string(v)
                         .ok_or_else(|| problem(path, &key, format!("`{key}` is {}, not a string", kind_of(v))))?;
-                    let (value, sole) = self.ctx.interpolate(&raw, &format!("{path}.{key}"))?;
+                    // The setting's own path only for a problem: formatting it for every setting of
+                    // every service costs more than interpolating.
+                    let (value, sole) = self.ctx.interpolate(&raw, path).map_err(|p| at_key(p, path, &key))?;
                     let origin = sole.unwrap_or_else(|| key.clone());
                     out.push((key, Setting { value, origin, from_env_source: false }));
                 }
@@ -598,7 +602,7 @@ impl<C: Context> Reader<'_, C> {
                         }
                         continue;
                     };
-                    let (value, sole) = self.ctx.interpolate(raw_value, &format!("{path}.{key}"))?;
+                    let (value, sole) = self.ctx.interpolate(raw_value, path).map_err(|p| at_key(p, path, key))?;
                     let origin = sole.unwrap_or_else(|| key.to_string());
                     out.push((key.to_string(), Setting { value, origin, from_env_source: false }));
                 }
@@ -843,6 +847,14 @@ impl<C: Context> Reader<'_, C> {
         }
         Ok(out)
     }
+}
+
+/// A problem found at `path` moved to the key under it that holds the value (`….environment.KEY`).
+fn at_key(mut p: Problem, path: &str, key: &str) -> Problem {
+    if p.path == path {
+        p.path = format!("{path}.{key}");
+    }
+    p
 }
 
 pub fn problem(path: &str, needle: &str, message: impl Into<String>) -> Problem {

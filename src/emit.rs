@@ -28,6 +28,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use serde::Serialize;
 
+mod writer;
+
 use crate::external_secret;
 use crate::plan::{Claim, Job as PlannedJob, OneShot, Plan, ProbeAction, VolumeSource, Workload};
 use crate::rules::{IngressRule as IngressChoice, Kind, SecretSource};
@@ -57,12 +59,72 @@ impl Kustomization {
     }
 }
 
-/// The one serializer: every emitted document goes through here.
+/// A ConfigMap over borrowed data: the fields of k8s-openapi's `ConfigMap` we fill, serialized in
+/// its order (apiVersion, kind, binaryData, data, metadata), so a workload's settings and files are
+/// written without being copied into an object first.
+struct ConfigMapOf<'a> {
+    metadata: ObjectMeta,
+    data: Option<&'a BTreeMap<String, String>>,
+    binary_data: Option<BTreeMap<String, ByteString>>,
+}
+
+impl Serialize for ConfigMapOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use k8s_openapi::Resource;
+        use serde::ser::SerializeStruct;
+        let fields = 3 + usize::from(self.binary_data.is_some()) + usize::from(self.data.is_some());
+        let mut state = serializer.serialize_struct(ConfigMap::KIND, fields)?;
+        state.serialize_field("apiVersion", ConfigMap::API_VERSION)?;
+        state.serialize_field("kind", ConfigMap::KIND)?;
+        if let Some(value) = &self.binary_data {
+            state.serialize_field("binaryData", value)?;
+        }
+        if let Some(value) = self.data {
+            state.serialize_field("data", value)?;
+        }
+        state.serialize_field("metadata", &self.metadata)?;
+        state.end()
+    }
+}
+
+/// A Secret template over borrowed data, in the order of k8s-openapi's `Secret` (apiVersion, kind,
+/// metadata, stringData, type).
+struct SecretOf<'a> {
+    metadata: ObjectMeta,
+    string_data: &'a BTreeMap<String, String>,
+    type_: &'a str,
+}
+
+impl Serialize for SecretOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use k8s_openapi::Resource;
+        use serde::ser::SerializeStruct;
+        let mut state = serializer.serialize_struct(Secret::KIND, 5)?;
+        state.serialize_field("apiVersion", Secret::API_VERSION)?;
+        state.serialize_field("kind", Secret::KIND)?;
+        state.serialize_field("metadata", &self.metadata)?;
+        state.serialize_field("stringData", self.string_data)?;
+        state.serialize_field("type", self.type_)?;
+        state.end()
+    }
+}
+
+/// The one serializer: every emitted document goes through here. Each is written by the direct
+/// writer (`writer`, the same bytes as `yaml_serde`), or by `yaml_serde` when it has a shape the
+/// writer leaves to it.
 pub fn to_yaml<T: Serialize>(docs: &[T]) -> String {
-    docs.iter()
-        .map(|d| yaml_serde::to_string(d).unwrap_or_else(|e| format!("# serialization failed: {e}\n")))
-        .collect::<Vec<_>>()
-        .join("---\n")
+    let mut out = String::new();
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        let start = out.len();
+        if writer::write(doc, &mut out).is_err() {
+            out.truncate(start);
+            out.push_str(&yaml_serde::to_string(doc).unwrap_or_else(|e| format!("# serialization failed: {e}\n")));
+        }
+    }
+    out
 }
 
 /// Several objects of different kinds in one file.
@@ -129,10 +191,10 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
         ..Default::default()
     };
     tree.add("base/namespace.yaml", to_yaml(&[namespace]));
-    let config = ConfigMap {
+    let config = ConfigMapOf {
         metadata: meta(plan, &plan.config_map, common.clone()),
-        data: Some(plan.shared_config.clone()),
-        ..Default::default()
+        data: Some(&plan.shared_config),
+        binary_data: None,
     };
     tree.add("base/configmap.yaml", to_yaml(&[config]));
     let mut base_resources = vec!["namespace.yaml".to_string(), "configmap.yaml".to_string()];
@@ -209,19 +271,18 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
         }
         let mut maps = Vec::new();
         if !w.config.is_empty() {
-            maps.push(ConfigMap {
+            maps.push(ConfigMapOf {
                 metadata: meta(plan, &format!("{}-config", w.name), labels.clone()),
-                data: Some(w.config.clone()),
-                ..Default::default()
+                data: Some(&w.config),
+                binary_data: None,
             });
         }
         if !w.files.is_empty() || !w.binary_files.is_empty() {
-            maps.push(ConfigMap {
+            maps.push(ConfigMapOf {
                 metadata: meta(plan, &format!("{}-files", w.name), labels.clone()),
-                data: (!w.files.is_empty()).then(|| w.files.clone()),
+                data: (!w.files.is_empty()).then_some(&w.files),
                 binary_data: (!w.binary_files.is_empty())
                     .then(|| w.binary_files.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
-                ..Default::default()
             });
         }
         if !maps.is_empty() {
@@ -274,8 +335,7 @@ fn secret(
         resources.push("external-secret.yaml".into());
         return;
     }
-    let template =
-        Secret { metadata, type_: Some("Opaque".into()), string_data: Some(data.clone()), ..Default::default() };
+    let template = SecretOf { metadata, string_data: data, type_: "Opaque" };
     tree.add(&format!("{dir}/secret.yaml.example"), to_yaml(&[template]));
     if plan.secret_source == SecretSource::Files {
         resources.push("secret.yaml".into());

@@ -56,17 +56,39 @@ pub struct Settings {
 
 /// The complete output tree for a project: manifests, README, provenance, scripts.
 pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
+    let plan = plan_with_findings(project, rules)?;
+    let tree = tree_of(&plan, project, rules, settings);
+    Ok((plan, tree))
+}
+
+/// `generate` for a caller that needs none of the project's services afterwards: they are freed
+/// once planned, before the tree is made. They are the bulk of what was read (each service's
+/// settings with the anchors they merge); without this a large stack's peak memory is the project,
+/// the plan and the tree alive together.
+pub fn generate_freeing(project: &mut Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
+    let plan = plan_with_findings(project, rules)?;
+    drop(std::mem::take(&mut project.services));
+    let tree = tree_of(&plan, project, rules, settings);
+    Ok((plan, tree))
+}
+
+fn plan_with_findings(project: &Project, rules: &Rules) -> error::Result<Plan> {
     let mut plan = plan::plan(project, rules)?;
     plan.findings = findings::accepted(&plan, rules);
+    Ok(plan)
+}
+
+/// The tree for a plan: everything `emit` writes, the scripts, the guide and the provenance.
+fn tree_of(plan: &Plan, project: &Project, rules: &Rules, settings: Settings) -> Tree {
     let mut tree = Tree::default();
-    emit::emit(&plan, &mut tree);
+    emit::emit(plan, &mut tree);
     if plan.secret_source == rules::SecretSource::Files {
         tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
     }
     tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n");
-    tree.add("README.md", readme::render(&facts(&plan, rules), settings.lang));
-    tree.add("GENERATED.md", provenance(project, rules, &plan, &settings.choices));
-    Ok((plan, tree))
+    tree.add("README.md", readme::render(&facts(plan, rules), settings.lang));
+    tree.add("GENERATED.md", provenance(project, rules, plan, &settings.choices));
+    tree
 }
 
 /// What the guide says of the tree: from the plan, and from the emitted `tree` for what emit alone

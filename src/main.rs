@@ -454,7 +454,7 @@ fn generate_with(
     let annotations = ingress_annotations(&args)?;
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
     let opts = upstream::Options { expected: expected_compose(&rules), ..opts };
-    let project = read_with_public_url(&args, opts, &rules, out)?;
+    let mut project = read_with_public_url(&args, opts, &rules, out)?;
     let choices = rules::Choices {
         external: std::mem::take(&mut args.external),
         expose: std::mem::take(&mut args.expose),
@@ -474,7 +474,7 @@ fn generate_with(
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;
     let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
-    let (plan, tree) = compose2dify::generate(&project, &rules, Settings { lang, choices: recorded })?;
+    let (plan, tree) = compose2dify::generate_freeing(&mut project, &rules, Settings { lang, choices: recorded })?;
     // Notes describe the inputs; a tree already generated from them has seen them once.
     let first_run = to_stdout || !args.output.join(write::MANIFEST).is_file();
     say_notes_and_warnings(&project, &plan, first_run, out);

@@ -67,13 +67,26 @@ pub fn is_qualified_name(key: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct HostMap {
     map: BTreeMap<String, String>,
+    /// The first bytes of the old names (a bit each): most words of a text start with none of them
+    /// and need no lookup.
+    firsts: [u64; 4],
 }
 
 impl HostMap {
     pub fn insert(&mut self, old: &str, new: &str) {
         if old != new && !old.is_empty() {
+            let b = old.as_bytes()[0];
+            self.firsts[usize::from(b >> 6)] |= 1 << (b & 63);
             self.map.insert(old.to_string(), new.to_string());
         }
+    }
+
+    fn get(&self, word: &str) -> Option<&str> {
+        let b = *word.as_bytes().first()?;
+        if self.firsts[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
+            return None;
+        }
+        self.map.get(word).map(String::as_str)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -98,7 +111,7 @@ impl HostMap {
                 let end = i + bytes[i..].iter().take_while(|b| is_name_char(**b)).count();
                 let word = &text[i..end];
                 if ends_host(text, end) {
-                    let replacement = self.map.get(word).map(String::as_str);
+                    let replacement = self.get(word);
                     let target = replacement.unwrap_or(word);
                     let rendered = match fqdn {
                         Some((suffix, known)) if known.contains(&target.to_string()) && followed_by_port(text, end) => {

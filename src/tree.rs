@@ -9,7 +9,10 @@ pub struct Tree {
 
 impl Tree {
     pub fn add(&mut self, path: &str, content: impl Into<String>) {
-        self.files.insert(path.to_string(), content.into());
+        let mut content = content.into();
+        // A text built by appending holds up to twice its length; the tree keeps thousands.
+        content.shrink_to_fit();
+        self.files.insert(path.to_string(), content);
     }
 
     pub fn get(&self, path: &str) -> Option<&str> {

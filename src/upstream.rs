@@ -181,8 +181,11 @@ pub fn load(opts: &Options) -> Result<Project> {
             .find(|(_, t)| yaml::holds(t, path, needle))
             .unwrap_or(first)
     };
-    for (name, value) in &services_value {
+    // Each service's generic tree (its merged anchors expanded) is freed once it is read, so the
+    // two forms of the services are not all in memory together.
+    for (name, value) in services_value {
         let Some(name) = name.as_str() else { continue };
+        let value = &value;
         let mut svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| {
             let (path, t) = written_in(name, &p.path, &p.needle);
             problem_error(path, t, &p)
@@ -203,8 +206,6 @@ pub fn load(opts: &Options) -> Result<Project> {
         }
         services.insert(name.to_string(), svc);
     }
-    // The generic tree of the services (every merged anchor expanded) is read: free it before the rest.
-    drop(services_value);
     // A link alias (`links: [db:database]`) names the linked service, like a network alias.
     let links: Vec<(String, String)> = services.values().flat_map(|s| s.links.clone()).collect();
     for (target, alias) in links {

@@ -16,6 +16,7 @@ pub const PLAIN_SETTINGS: usize = 60;
 
 /// Write `docker-compose.yaml`, `.env.example` and the bind-mounted files for `services` services
 /// into `dir`; returns the compose file's path.
+#[allow(dead_code)] // scale.rs uses it, targets.rs does not
 pub fn write(dir: &Path, services: usize) -> std::io::Result<PathBuf> {
     write_with(dir, services, PLAIN_SETTINGS)
 }

@@ -2,7 +2,7 @@
 //! placeholder); pass 4: the settings every shared service has alike. Also the secret-value
 //! helpers the other passes use (commands and files never carry a secret value).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::compose::Service;
 use crate::error::Result;
@@ -49,19 +49,26 @@ pub(super) fn settings(
     let mut each: Vec<BTreeMap<String, Value>> = Vec::new();
     let mut inherited: Vec<BTreeSet<String>> = Vec::new();
     for (svc, rule) in chosen {
-        let mut env: BTreeMap<String, Value> = BTreeMap::new();
+        // Collected at once (the last of equal keys wins, as inserting would): full B-tree nodes,
+        // and every workload's map lives until planning ends.
+        let mut env: Vec<(String, Value)> = Vec::with_capacity(svc.environment.len());
         let mut not_own = BTreeSet::new();
+        let group = groups[&svc.name];
         for (key, setting) in &svc.environment {
             let value = sel.hosts.rewrite(&setting.value, None);
             let origin = match via.get(&(key.as_str(), setting.value.as_str())) {
                 Some(var) if setting.origin == *key => var,
                 _ => setting.origin.as_str(),
             };
-            let literal = match url_with_credentials(&setting.value) {
-                Some((a, b)) => setting.value[a..b].to_string(),
-                None => setting.value.clone(),
+            let shared = if literals.is_empty() {
+                None
+            } else {
+                let literal = match url_with_credentials(&setting.value) {
+                    Some((a, b)) => setting.value[a..b].to_string(),
+                    None => setting.value.clone(),
+                };
+                literals.get(&(group, literal))
             };
-            let shared = literals.get(&(groups[&svc.name], literal));
             let v = classify(key, &value, origin, rules, &matcher, &secret_values, shared);
             if v.secret.as_ref() == Some(&v.plain) && url_with_credentials(&v.plain).is_some() {
                 let text = format!(
@@ -70,17 +77,17 @@ pub(super) fn settings(
                 );
                 warnings.push(Warning::new(WarningKind::Setting, text).service(&svc.name).key(key));
             }
-            env.insert(key.clone(), v);
+            env.push((key.clone(), v));
             if setting.from_env_source && rule.inherits_env_source {
                 not_own.insert(key.clone());
             }
         }
         let overrides = if in_shared_env(svc) { Some(&rules.shared_settings) } else { None };
         for (key, value) in overrides.into_iter().flatten().chain(&rule.env) {
-            env.insert(key.clone(), classify(key, value, key, rules, &matcher, &secret_values, None));
+            env.push((key.clone(), classify(key, value, key, rules, &matcher, &secret_values, None)));
             not_own.remove(key);
         }
-        each.push(env);
+        each.push(env.into_iter().collect());
         inherited.push(not_own);
     }
 
@@ -125,15 +132,18 @@ pub(super) struct Value {
 pub(super) fn split<'v>(
     values: impl IntoIterator<Item = (&'v String, &'v Value)>,
 ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let mut config = BTreeMap::new();
-    let mut secrets = BTreeMap::new();
+    let mut config = Vec::new();
+    let mut secrets = Vec::new();
     for (k, v) in values {
         match &v.secret {
-            Some(s) => secrets.insert(k.clone(), s.clone()),
-            None => config.insert(k.clone(), v.plain.clone()),
+            Some(s) => secrets.push((k.clone(), s.clone())),
+            None => config.push((k.clone(), v.plain.clone())),
         };
     }
-    (config, secrets)
+    // Collected at once, the maps' nodes are full (inserted in order, each would stay half empty):
+    // every workload keeps its settings until the tree is written. The last of equal keys wins, as
+    // with inserting.
+    (config.into_iter().collect(), secrets.into_iter().collect())
 }
 
 /// Placeholder token for a variable; paired variables share their canonical one.
@@ -158,14 +168,18 @@ pub(super) fn known_secret_values(
             found.entry(value.to_string()).or_insert_with(|| placeholder(var, rules));
         }
     };
-    // Password-like names first, so a shared value is named after its password setting.
-    let mut candidates: Vec<(&str, &str)> = project.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // Each (name, value) pair once (every service repeats its anchor's), password-like names
+    // first, so a shared value is named after its password setting. What follows depends only on
+    // the set of pairs and on their names' order.
+    let mut pairs: HashSet<(&str, &str)> = project.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     for (svc, _) in chosen {
-        candidates.extend(svc.environment.iter().map(|(_, s)| (s.origin.as_str(), s.value.as_str())));
-        candidates.extend(svc.environment.iter().map(|(k, s)| (k.as_str(), s.value.as_str())));
+        pairs.extend(svc.environment.iter().map(|(_, s)| (s.origin.as_str(), s.value.as_str())));
+        pairs.extend(svc.environment.iter().map(|(k, s)| (k.as_str(), s.value.as_str())));
     }
-    candidates.sort_by_key(|(k, _)| (!k.contains("PASSWORD"), *k));
-    for (k, v) in candidates {
+    let mut candidates: Vec<(bool, &str, &str)> =
+        pairs.into_iter().map(|(k, v)| (!k.contains("PASSWORD"), k, v)).collect();
+    candidates.sort_unstable();
+    for (_, k, v) in candidates {
         if matcher.is_secret(k) {
             add(v, k);
             if v.len() >= min {
@@ -327,7 +341,8 @@ pub(super) fn shared_literals(
 
 /// `scheme://user:password@host` → the password's byte range.
 pub fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
-    let scheme_end = value.find("://")? + 3;
+    // A byte search: `str::find` sets up a substring searcher for every setting of every service.
+    let scheme_end = value.as_bytes().windows(3).position(|w| w == b"://")? + 3;
     let rest = &value[scheme_end..];
     let at = rest.find('@')?;
     let userinfo = &rest[..at];

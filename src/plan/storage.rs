@@ -55,7 +55,12 @@ pub(super) fn mounts(
         name,
         kind,
         env_plain,
-        template_vars: template_vars(rule, env_plain, ctx.project, svc),
+        // Only `render` reads them, and only for a rule with templates: most services have none.
+        template_vars: if rule.templates.is_empty() {
+            BTreeMap::new()
+        } else {
+            template_vars(rule, env_plain, ctx.project, svc)
+        },
         out: Mounts::default(),
     };
     for (mi, mount) in svc.volumes.iter().enumerate() {
