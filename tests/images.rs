@@ -736,10 +736,14 @@ fn readme_security_table_is_what_the_pods_run_as() {
             // The sandbox row says what user code runs as, for the sandbox version of the release.
             let sandbox = rows.iter().find(|r| r[0] == "`sandbox`").unwrap();
             let version = image_tag(main_container(workload(&docs, "sandbox").unwrap()));
-            let expected = if has_fixture("dify-sandbox", &version, "internal/core/runner/uidpool/uid_pool.go") {
-                "untrusted code runs as a uid of its own per run (10000-10999, group sandbox), chrooted, under seccomp"
-            } else {
-                "untrusted code runs as uid 65537, chrooted, under seccomp"
+            let pool = has_fixture("dify-sandbox", &version, "internal/core/runner/uidpool/uid_pool.go");
+            let expected = match (pool, lang == "ja") {
+                (true, false) => {
+                    "untrusted code runs as a uid of its own per run (10000-10999, group sandbox), chrooted, under seccomp"
+                }
+                (false, false) => "untrusted code runs as uid 65537, chrooted, under seccomp",
+                (true, true) => "信頼できないコードは実行ごとに専用の uid（10000〜10999、グループ sandbox）で、chroot され、seccomp の下で動きます",
+                (false, true) => "信頼できないコードは uid 65537 で、chroot され、seccomp の下で動きます",
             };
             assert!(sandbox[4].contains(expected), "{release} {lang}: {}", sandbox[4]);
             // web runs as its image's user: nothing in the guide says it starts as root.
