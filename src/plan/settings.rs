@@ -3,6 +3,7 @@
 //! helpers the other passes use (commands and files never carry a secret value).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::compose::Service;
 use crate::error::Result;
@@ -171,7 +172,8 @@ pub(super) fn known_secret_values(
     // Each (name, value) pair once (every service repeats its anchor's), password-like names
     // first, so a shared value is named after its password setting. What follows depends only on
     // the set of pairs and on their names' order.
-    let mut pairs: HashSet<(&str, &str)> = project.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut pairs: HashSet<(&str, &str), BuildHasherDefault<WordHasher>> = HashSet::default();
+    pairs.extend(project.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     for (svc, _) in chosen {
         pairs.extend(svc.environment.iter().map(|(_, s)| (s.origin.as_str(), s.value.as_str())));
         pairs.extend(svc.environment.iter().map(|(k, s)| (k.as_str(), s.value.as_str())));
@@ -196,6 +198,42 @@ pub(super) fn known_secret_values(
     let mut list: Vec<(String, String)> = found.into_iter().collect();
     list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
     SecretValues { list, vars }
+}
+
+/// A word-at-a-time hasher (FxHash's mixing) for the set of (name, value) pairs above: 800,000
+/// inserts at 2,000 services × 200 settings, where SipHash cost 0.36 G instructions. The set is
+/// built and dropped within one run over the user's own files, where SipHash's defence against
+/// chosen keys buys nothing.
+#[derive(Default)]
+pub(super) struct WordHasher(u64);
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        let mut word = [0; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Secret values found in the inputs: (value, its placeholder), longest first, and every variable
