@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use yaml_serde::{Mapping, Value};
 
-use crate::compose::{self, Context, EnvEntries, MountSource, Network, Problem, Reader};
+use crate::compose::{self, Context, EnvEntries, MountSource, Network, Problem, Reader, Service};
 use crate::dotenv;
 use crate::error::{display_path, Error, Result};
 use crate::hash::sha256;
@@ -48,6 +48,86 @@ pub struct Options {
 /// Read the compose file and everything it names.
 pub fn load(opts: &Options) -> Result<Project> {
     let compose_path = &opts.compose;
+    let mut inputs = BTreeMap::new();
+    let mut notes = Vec::new();
+    let mut warnings = Vec::new();
+    let mut files = read_compose_files(opts, &mut inputs)?;
+    let dir = files.dir.clone();
+    let env = read_env_source(opts, &dir, &mut inputs)?;
+    let mut services_value = take_services(&mut files.top, compose_path, &mut notes)?;
+    extends(&mut services_value, compose_path, &dir, &mut inputs)?;
+    configs_and_secrets(&mut services_value, &files.top, &mut warnings);
+    let mut ctx = Loader {
+        dir: dir.clone(),
+        env: &env.values,
+        env_source: env.path.clone(),
+        overrides: &env.overrides,
+        cache: HashMap::new(),
+        interpolated: HashMap::new(),
+        inputs: &mut inputs,
+        examples_read: Vec::new(),
+        known: HashSet::new(),
+        unset: Vec::new(),
+    };
+    let (services, unread_places) = read_services(&files, compose_path, services_value, &mut ctx, &mut warnings)?;
+    unused_settings(opts, &ctx, &env.source_keys, &mut warnings, &mut notes);
+    let (profiles, active) = active_profiles(opts, &env.values, &services, compose_path)?;
+    active_warnings(&services, &active, &mut warnings);
+    let host_paths = read_host_paths(&dir, &services, &active, &mut inputs, &mut warnings)?;
+    Ok(Project {
+        compose_name: file_name(compose_path),
+        merged: files.merged,
+        found_override: files.found_override,
+        services,
+        active,
+        profiles,
+        networks: networks(&files.top),
+        unread_top: unread_top(&files.top),
+        env: env.values,
+        host_paths,
+        inputs,
+        notes,
+        warnings,
+        unread_places,
+    })
+}
+
+/// The compose files read and merged: the first one's text and folder, the merged top-level
+/// mapping, and where each service was written.
+struct ComposeFiles {
+    text: String,
+    dir: PathBuf,
+    top: Mapping,
+    /// Where each included service was written, so problems in it point into that file.
+    origins: HashMap<String, (PathBuf, String)>,
+    /// Each later file with the services it names, so a problem points into the file that set it.
+    later: Vec<(PathBuf, String, HashSet<String>)>,
+    /// The later files, named relative to the first one's folder.
+    merged: Vec<String>,
+    found_override: bool,
+}
+
+impl ComposeFiles {
+    /// The latest file that names service `name` and holds the value at `path`, else where the
+    /// service was defined.
+    fn written_in<'a>(&'a self, compose_path: &'a Path, name: &str, path: &str, needle: &str) -> (&'a Path, &'a str) {
+        let first =
+            self.origins.get(name).map_or((compose_path, self.text.as_str()), |(p, t)| (p.as_path(), t.as_str()));
+        self.later
+            .iter()
+            .rev()
+            .filter(|(_, _, named)| named.contains(name))
+            .map(|(p, t, _)| (p.as_path(), t.as_str()))
+            .find(|(_, t)| yaml::holds(t, path, needle))
+            .unwrap_or(first)
+    }
+}
+
+/// The compose file (or standard input), its `include`s, and the files merged over it in order
+/// (named, or the override file beside it); their relative paths are read from the first file's
+/// folder, as compose reads them.
+fn read_compose_files(opts: &Options, inputs: &mut BTreeMap<String, String>) -> Result<ComposeFiles> {
+    let compose_path = &opts.compose;
     let expected = opts.expected.as_deref().unwrap_or("a compose file (compose.yaml, docker-compose.yml)");
     let text = match &opts.stdin {
         Some(bytes) => checked_text(compose_path, bytes.clone(), "compose file")?,
@@ -60,13 +140,9 @@ pub fn load(opts: &Options) -> Result<Project> {
     let root = yaml::parse(compose_path, &text, "compose file")?;
     let mut top = compose_mapping(compose_path, root, &format!("pass {expected}"))?;
 
-    let mut inputs = BTreeMap::new();
     inputs.insert(file_name(compose_path), sha256(text.as_bytes()));
-    let mut notes = Vec::new();
-    let mut warnings = Vec::new();
-    // Where each included service was written, so problems in it point into that file.
     let mut origins: HashMap<String, (PathBuf, String)> = HashMap::new();
-    include(&mut top, compose_path, &dir, 0, &mut inputs, &mut origins)?;
+    include(&mut top, compose_path, &dir, 0, inputs, &mut origins)?;
 
     // Later compose files, merged in order; their relative paths are read from the first file's
     // folder, as compose reads them.
@@ -78,7 +154,6 @@ pub fn load(opts: &Options) -> Result<Project> {
         }
         None => false,
     };
-    // Each later file with the services it names, so a problem points into the file that set it.
     let mut later: Vec<(PathBuf, String, HashSet<String>)> = Vec::new();
     let mut merged = Vec::new();
     for path in &more {
@@ -90,7 +165,7 @@ pub fn load(opts: &Options) -> Result<Project> {
             yaml::parse(path, &text, "compose file")?,
             "pass a compose file to merge over the first one",
         )?;
-        include(&mut over, path, &dir, 0, &mut inputs, &mut origins)?;
+        include(&mut over, path, &dir, 0, inputs, &mut origins)?;
         let named = match over.get("services") {
             Some(Value::Mapping(m)) => m.keys().filter_map(yaml::scalar_string).collect(),
             _ => HashSet::new(),
@@ -100,14 +175,25 @@ pub fn load(opts: &Options) -> Result<Project> {
     }
     let mut top_value = Value::Mapping(top);
     merge::strip_tags(&mut top_value);
-    let Value::Mapping(mut top) = top_value else { unreachable!("a mapping stays a mapping") };
+    let Value::Mapping(top) = top_value else { unreachable!("a mapping stays a mapping") };
+    Ok(ComposeFiles { text, dir, top, origins, later, merged, found_override })
+}
 
-    // The pinned env source.
-    let (env_path, env_text) = env_source(opts, &dir)?;
+/// The env source, pinned: its values after `--set` (which also adds variables it lacks), the keys
+/// it sets itself, and the `--set`s.
+struct EnvSource {
+    path: Option<PathBuf>,
+    values: IndexMap<String, String>,
+    source_keys: HashSet<String>,
+    overrides: HashMap<String, String>,
+}
+
+fn read_env_source(opts: &Options, dir: &Path, inputs: &mut BTreeMap<String, String>) -> Result<EnvSource> {
+    let (env_path, env_text) = env_source(opts, dir)?;
     let overrides: HashMap<String, String> = opts.set.iter().cloned().collect();
     let mut env = IndexMap::new();
     if let (Some(path), Some(text)) = (&env_path, &env_text) {
-        inputs.insert(relative_name(&dir, path), sha256(text.as_bytes()));
+        inputs.insert(relative_name(dir, path), sha256(text.as_bytes()));
         let entries = dotenv::parse(text).map_err(|e| {
             Error::at(path, text, e.line, e.column, format!("invalid env file: {}", e.reason), "fix this line")
         })?;
@@ -121,9 +207,13 @@ pub fn load(opts: &Options) -> Result<Project> {
     for (k, v) in &opts.set {
         env.entry(k.clone()).or_insert_with(|| v.clone());
     }
+    Ok(EnvSource { path: env_path, values: env, source_keys, overrides })
+}
 
-    // Taken out, not copied: the services are most of the file (the key stays, its value empty).
-    let mut services_value = match top.get_mut("services").map(std::mem::take) {
+/// The services' mapping, taken out of the top level (not copied: they are most of the file), or
+/// the top level itself of a legacy version 1 file.
+fn take_services(top: &mut Mapping, compose_path: &Path, notes: &mut Vec<String>) -> Result<Mapping> {
+    let services_value = match top.get_mut("services").map(std::mem::take) {
         Some(Value::Mapping(m)) => m,
         Some(other) => {
             return Err(Error::file(
@@ -151,42 +241,30 @@ pub fn load(opts: &Options) -> Result<Project> {
     if services_value.is_empty() {
         return Err(Error::file(compose_path, "`services:` is empty", "pass a compose file that defines services"));
     }
-    extends(&mut services_value, compose_path, &dir, &mut inputs)?;
-    configs_and_secrets(&mut services_value, &top, &mut warnings);
+    Ok(services_value)
+}
 
-    let mut ctx = Loader {
-        dir: dir.clone(),
-        env: &env,
-        env_source: env_path.clone(),
-        overrides: &overrides,
-        cache: HashMap::new(),
-        interpolated: HashMap::new(),
-        inputs: &mut inputs,
-        examples_read: Vec::new(),
-        known: HashSet::new(),
-        unset: Vec::new(),
-    };
+/// Where each service key not read is written: (service, key) → place.
+type Places = BTreeMap<(String, String), crate::error::Location>;
+
+/// Every service read from its generic tree (freed as it goes), with where each key not read is
+/// written; link aliases added; `depends_on` naming no service said.
+fn read_services(
+    files: &ComposeFiles,
+    compose_path: &Path,
+    services_value: Mapping,
+    ctx: &mut Loader,
+    warnings: &mut Vec<Warning>,
+) -> Result<(IndexMap<String, Service>, Places)> {
     let mut services = IndexMap::new();
     let mut unread_places = BTreeMap::new();
-    // The latest file that names this service and holds the value at `path`, else where the service
-    // was defined.
-    let written_in = |name: &str, path: &str, needle: &str| -> (&Path, &str) {
-        let first =
-            origins.get(name).map_or((compose_path.as_path(), text.as_str()), |(p, t)| (p.as_path(), t.as_str()));
-        later
-            .iter()
-            .rev()
-            .filter(|(_, _, named)| named.contains(name))
-            .map(|(p, t, _)| (p.as_path(), t.as_str()))
-            .find(|(_, t)| yaml::holds(t, path, needle))
-            .unwrap_or(first)
-    };
+    let written_in = |name: &str, path: &str, needle: &str| files.written_in(compose_path, name, path, needle);
     // Each service's generic tree (its merged anchors expanded) is freed once it is read, so the
     // two forms of the services are not all in memory together.
     for (name, value) in services_value {
         let Some(name) = name.as_str() else { continue };
         let value = &value;
-        let mut svc = Reader { ctx: &mut ctx }.service(name, value).map_err(|p| {
+        let mut svc = Reader { ctx }.service(name, value).map_err(|p| {
             let (path, t) = written_in(name, &p.path, &p.needle);
             problem_error(path, t, &p)
         })?;
@@ -226,7 +304,18 @@ pub fn load(opts: &Options) -> Result<Project> {
             );
         }
     }
+    Ok((services, unread_places))
+}
 
+/// What the settings leave unsaid: `environment` entries with no value anywhere, `--set`s nothing
+/// uses (with the closest name), and env files read from their `.example`.
+fn unused_settings(
+    opts: &Options,
+    ctx: &Loader,
+    source_keys: &HashSet<String>,
+    warnings: &mut Vec<Warning>,
+    notes: &mut Vec<String>,
+) {
     for (at, key) in &ctx.unset {
         let service = at.strip_prefix("services.").unwrap_or(at).split('.').next().unwrap_or(at);
         warnings.push(Warning::new(WarningKind::Setting, format!(
@@ -238,7 +327,7 @@ pub fn load(opts: &Options) -> Result<Project> {
             let closest = ctx
                 .known
                 .iter()
-                .chain(&source_keys)
+                .chain(source_keys)
                 .map(|k| (strsim::levenshtein(k, key), k))
                 .filter(|(d, k)| *d <= (k.len() / 3).max(2))
                 .min();
@@ -260,7 +349,10 @@ pub fn load(opts: &Options) -> Result<Project> {
             ctx.examples_read.len()
         ));
     }
+}
 
+/// The top-level networks, with `default`.
+fn networks(top: &Mapping) -> BTreeMap<String, Network> {
     let mut networks = BTreeMap::new();
     if let Some(Value::Mapping(m)) = top.get("networks") {
         for (k, v) in m {
@@ -272,9 +364,12 @@ pub fn load(opts: &Options) -> Result<Project> {
         }
     }
     networks.entry("default".to_string()).or_default();
+    networks
+}
 
-    let unread_top = top
-        .keys()
+/// Top-level keys that are not translated (besides `x-` extension blocks).
+fn unread_top(top: &Mapping) -> Vec<String> {
+    top.keys()
         .filter_map(Value::as_str)
         .filter(|k| {
             !k.starts_with("x-")
@@ -282,8 +377,17 @@ pub fn load(opts: &Options) -> Result<Project> {
         })
         .filter(|_| top.contains_key("services"))
         .map(str::to_string)
-        .collect();
+        .collect()
+}
 
+/// The active profiles (`--profile`, else `COMPOSE_PROFILES`; an unknown `--profile` is refused)
+/// and the services they run.
+fn active_profiles(
+    opts: &Options,
+    env: &IndexMap<String, String>,
+    services: &IndexMap<String, Service>,
+    compose_path: &Path,
+) -> Result<(Vec<String>, BTreeSet<String>)> {
     let profiles = match &opts.profiles {
         Some(p) => p.clone(),
         None => env
@@ -308,7 +412,12 @@ pub fn load(opts: &Options) -> Result<Project> {
         .filter(|s| s.profiles.is_empty() || s.profiles.iter().any(|p| profiles.contains(p)))
         .map(|s| s.name.clone())
         .collect();
+    Ok((profiles, active))
+}
 
+/// What an active service asks for that the cluster does things differently for: the host's
+/// network, an image built from source.
+fn active_warnings(services: &IndexMap<String, Service>, active: &BTreeSet<String>, warnings: &mut Vec<Warning>) {
     for svc in services.values().filter(|s| active.contains(&s.name)) {
         if svc.network_mode.as_deref() == Some("host") {
             warnings.push(Warning::new(WarningKind::Network, format!(
@@ -324,34 +433,28 @@ pub fn load(opts: &Options) -> Result<Project> {
             svc.name
         )).service(&svc.name));
     }
+}
+
+/// Each bind-mount source of an active service, read once however many services mount it.
+fn read_host_paths(
+    dir: &Path,
+    services: &IndexMap<String, Service>,
+    active: &BTreeSet<String>,
+    inputs: &mut BTreeMap<String, String>,
+    warnings: &mut Vec<Warning>,
+) -> Result<BTreeMap<String, HostPath>> {
     let mut host_paths = BTreeMap::new();
     for svc in services.values().filter(|s| active.contains(&s.name)) {
         for m in &svc.volumes {
             if let MountSource::Bind(src) = &m.source {
                 if !host_paths.contains_key(src) {
-                    let hp = read_host_path(&dir, src, &mut inputs, &mut warnings)?;
+                    let hp = read_host_path(dir, src, inputs, warnings)?;
                     host_paths.insert(src.clone(), hp);
                 }
             }
         }
     }
-
-    Ok(Project {
-        compose_name: file_name(compose_path),
-        merged,
-        found_override,
-        services,
-        active,
-        profiles,
-        networks,
-        unread_top,
-        env,
-        host_paths,
-        inputs,
-        notes,
-        warnings,
-        unread_places,
-    })
+    Ok(host_paths)
 }
 
 /// A compose file's document as its top-level mapping, else the refusal naming what it is.
