@@ -177,10 +177,16 @@ fn quantity_map(m: &BTreeMap<String, String>) -> Option<BTreeMap<String, Quantit
 
 /// Write the whole tree for a plan (except README.md, GENERATED.md and scripts, see `layout`).
 pub fn emit(plan: &Plan, tree: &mut Tree) {
-    let common = part_of_labels(plan);
-    let ns = Some(plan.namespace.as_str());
+    base(plan, tree);
+    let mut top = vec!["base".to_string()];
+    top.extend(plan.workloads.iter().filter_map(|w| workload_folder(plan, w, tree)));
+    tree.add("kustomization.yaml", to_yaml(&[Kustomization::new(None, top)]));
+}
 
-    // base/
+/// `base/`: the namespace, the shared ConfigMap, Secret and claims, and the network policies.
+fn base(plan: &Plan, tree: &mut Tree) {
+    let common = part_of_labels(plan);
+
     let namespace = Namespace {
         metadata: ObjectMeta {
             name: Some(plan.namespace.clone()),
@@ -207,115 +213,139 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
     }
     tree.add("base/networkpolicy.yaml", to_yaml(&network_policies(plan)));
     base_resources.push("networkpolicy.yaml".into());
+    let ns = Some(plan.namespace.as_str());
     tree.add("base/kustomization.yaml", to_yaml(&[Kustomization::new(ns, base_resources)]));
+}
 
-    // services/<name>/
-    let mut top = vec!["base".to_string()];
-    for w in &plan.workloads {
-        let dir = format!("services/{}", w.name);
-        let mut resources = Vec::new();
-        let labels = workload_labels(plan, w);
-        match w.kind {
-            // A container of another workload's pod (network_mode): only its claims here.
-            _ if w.joins.is_some() => {
-                if !w.claims.is_empty() {
-                    let pvcs: Vec<PersistentVolumeClaim> =
-                        w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
-                    tree.add(&format!("{dir}/pvc.yaml"), to_yaml(&pvcs));
-                    resources.push("pvc.yaml".into());
-                }
-            }
-            Kind::StatefulSet => {
-                tree.add(&format!("{dir}/statefulset.yaml"), to_yaml(&[statefulset(plan, w, labels.clone())]));
-                resources.push("statefulset.yaml".to_string());
-            }
-            kind => {
-                match (kind, &w.one_shot) {
-                    (Kind::DaemonSet, _) => {
-                        tree.add(&format!("{dir}/daemonset.yaml"), to_yaml(&[daemonset(plan, w, labels.clone())]));
-                        resources.push("daemonset.yaml".to_string());
-                    }
-                    (Kind::Job, Some(o)) => {
-                        tree.add(&format!("{dir}/job.yaml"), to_yaml(&[one_shot(plan, w, o, labels.clone())]));
-                        resources.push("job.yaml".to_string());
-                    }
-                    _ => {
-                        tree.add(&format!("{dir}/deployment.yaml"), to_yaml(&[deployment(plan, w, labels.clone())]));
-                        resources.push("deployment.yaml".to_string());
-                    }
-                }
-                if !w.claims.is_empty() {
-                    let pvcs: Vec<PersistentVolumeClaim> =
-                        w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
-                    tree.add(&format!("{dir}/pvc.yaml"), to_yaml(&pvcs));
-                    resources.push("pvc.yaml".into());
-                }
-            }
+/// `services/<name>/`: the workload's controller, claims, Service, Ingress, Jobs, ConfigMaps,
+/// Secret and budget; its folder, unless it holds nothing (a container of another's pod with no
+/// settings, files or claims of its own).
+fn workload_folder(plan: &Plan, w: &Workload, tree: &mut Tree) -> Option<String> {
+    let dir = format!("services/{}", w.name);
+    let mut resources = Vec::new();
+    let labels = workload_labels(plan, w);
+    controller(plan, w, &dir, &labels, &mut resources, tree);
+    if w.serves() {
+        let mut services = vec![service(plan, w, labels.clone())];
+        if w.kind == Kind::StatefulSet {
+            services.push(governing_service(plan, w, labels.clone()));
         }
-        if w.serves() {
-            let mut services = vec![service(plan, w, labels.clone())];
-            if w.kind == Kind::StatefulSet {
-                services.push(governing_service(plan, w, labels.clone()));
-            }
-            tree.add(&format!("{dir}/service.yaml"), to_yaml(&services));
-            resources.push("service.yaml".into());
-        }
-        if let (Some(rule), false) = (&w.ingress, !w.serves()) {
-            tree.add(&format!("{dir}/ingress.yaml"), to_yaml(&[ingress(plan, w, rule, labels.clone())]));
-            resources.push("ingress.yaml".into());
-        }
-        for j in &w.jobs {
-            let file = format!("job-{}.yaml", j.label.strip_prefix(&format!("{}-", w.name)).unwrap_or(&j.label));
-            tree.add(&format!("{dir}/{file}"), to_yaml(&[job(plan, w, j)]));
-            resources.push(file);
-        }
-        let mut maps = Vec::new();
-        if !w.config.is_empty() {
-            maps.push(ConfigMapOf {
-                metadata: meta(plan, &format!("{}-config", w.name), labels.clone()),
-                data: Some(&w.config),
-                binary_data: None,
-            });
-        }
-        if !w.files.is_empty() || !w.binary_files.is_empty() {
-            maps.push(ConfigMapOf {
-                metadata: meta(plan, &format!("{}-files", w.name), labels.clone()),
-                data: (!w.files.is_empty()).then_some(&w.files),
-                binary_data: (!w.binary_files.is_empty())
-                    .then(|| w.binary_files.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
-            });
-        }
-        if !maps.is_empty() {
-            tree.add(&format!("{dir}/configmap.yaml"), to_yaml(&maps));
-            resources.push("configmap.yaml".into());
-        }
-        if !w.secrets.is_empty() {
-            secret(plan, &dir, &format!("{}-secret", w.name), labels.clone(), &w.secrets, &mut resources, tree);
-        }
-        if w.disruption_budget {
-            let pdb = PodDisruptionBudget {
-                metadata: meta(plan, &w.name, labels.clone()),
-                spec: Some(PodDisruptionBudgetSpec {
-                    min_available: Some(IntOrString::Int(1)),
-                    selector: Some(LabelSelector {
-                        match_labels: Some(selector_labels(plan, &w.name)),
-                        ..Default::default()
-                    }),
+        tree.add(&format!("{dir}/service.yaml"), to_yaml(&services));
+        resources.push("service.yaml".into());
+    }
+    if let (Some(rule), false) = (&w.ingress, !w.serves()) {
+        tree.add(&format!("{dir}/ingress.yaml"), to_yaml(&[ingress(plan, w, rule, labels.clone())]));
+        resources.push("ingress.yaml".into());
+    }
+    for j in &w.jobs {
+        let file = format!("job-{}.yaml", j.label.strip_prefix(&format!("{}-", w.name)).unwrap_or(&j.label));
+        tree.add(&format!("{dir}/{file}"), to_yaml(&[job(plan, w, j)]));
+        resources.push(file);
+    }
+    config_maps(plan, w, &dir, &labels, &mut resources, tree);
+    if !w.secrets.is_empty() {
+        secret(plan, &dir, &format!("{}-secret", w.name), labels.clone(), &w.secrets, &mut resources, tree);
+    }
+    if w.disruption_budget {
+        let pdb = PodDisruptionBudget {
+            metadata: meta(plan, &w.name, labels.clone()),
+            spec: Some(PodDisruptionBudgetSpec {
+                min_available: Some(IntOrString::Int(1)),
+                selector: Some(LabelSelector {
+                    match_labels: Some(selector_labels(plan, &w.name)),
                     ..Default::default()
                 }),
                 ..Default::default()
-            };
-            tree.add(&format!("{dir}/pdb.yaml"), to_yaml(&[pdb]));
-            resources.push("pdb.yaml".into());
-        }
-        if resources.is_empty() {
-            continue; // a container of another pod with no settings, files or claims of its own
-        }
-        resources.sort();
-        tree.add(&format!("{dir}/kustomization.yaml"), to_yaml(&[Kustomization::new(ns, resources)]));
-        top.push(dir);
+            }),
+            ..Default::default()
+        };
+        tree.add(&format!("{dir}/pdb.yaml"), to_yaml(&[pdb]));
+        resources.push("pdb.yaml".into());
     }
-    tree.add("kustomization.yaml", to_yaml(&[Kustomization::new(None, top)]));
+    if resources.is_empty() {
+        return None;
+    }
+    resources.sort();
+    let ns = Some(plan.namespace.as_str());
+    tree.add(&format!("{dir}/kustomization.yaml"), to_yaml(&[Kustomization::new(ns, resources)]));
+    Some(dir)
+}
+
+/// The workload's controller (StatefulSet, DaemonSet, one-shot Job or Deployment) and its own claims.
+fn controller(
+    plan: &Plan,
+    w: &Workload,
+    dir: &str,
+    labels: &BTreeMap<String, String>,
+    resources: &mut Vec<String>,
+    tree: &mut Tree,
+) {
+    match w.kind {
+        // A container of another workload's pod (network_mode): only its claims here.
+        _ if w.joins.is_some() => {
+            if !w.claims.is_empty() {
+                let pvcs: Vec<PersistentVolumeClaim> = w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
+                tree.add(&format!("{dir}/pvc.yaml"), to_yaml(&pvcs));
+                resources.push("pvc.yaml".into());
+            }
+        }
+        Kind::StatefulSet => {
+            tree.add(&format!("{dir}/statefulset.yaml"), to_yaml(&[statefulset(plan, w, labels.clone())]));
+            resources.push("statefulset.yaml".to_string());
+        }
+        kind => {
+            match (kind, &w.one_shot) {
+                (Kind::DaemonSet, _) => {
+                    tree.add(&format!("{dir}/daemonset.yaml"), to_yaml(&[daemonset(plan, w, labels.clone())]));
+                    resources.push("daemonset.yaml".to_string());
+                }
+                (Kind::Job, Some(o)) => {
+                    tree.add(&format!("{dir}/job.yaml"), to_yaml(&[one_shot(plan, w, o, labels.clone())]));
+                    resources.push("job.yaml".to_string());
+                }
+                _ => {
+                    tree.add(&format!("{dir}/deployment.yaml"), to_yaml(&[deployment(plan, w, labels.clone())]));
+                    resources.push("deployment.yaml".to_string());
+                }
+            }
+            if !w.claims.is_empty() {
+                let pvcs: Vec<PersistentVolumeClaim> = w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
+                tree.add(&format!("{dir}/pvc.yaml"), to_yaml(&pvcs));
+                resources.push("pvc.yaml".into());
+            }
+        }
+    }
+}
+
+/// The workload's `-config` (settings) and `-files` (config files, text and binary) ConfigMaps.
+fn config_maps(
+    plan: &Plan,
+    w: &Workload,
+    dir: &str,
+    labels: &BTreeMap<String, String>,
+    resources: &mut Vec<String>,
+    tree: &mut Tree,
+) {
+    let mut maps = Vec::new();
+    if !w.config.is_empty() {
+        maps.push(ConfigMapOf {
+            metadata: meta(plan, &format!("{}-config", w.name), labels.clone()),
+            data: Some(&w.config),
+            binary_data: None,
+        });
+    }
+    if !w.files.is_empty() || !w.binary_files.is_empty() {
+        maps.push(ConfigMapOf {
+            metadata: meta(plan, &format!("{}-files", w.name), labels.clone()),
+            data: (!w.files.is_empty()).then_some(&w.files),
+            binary_data: (!w.binary_files.is_empty())
+                .then(|| w.binary_files.iter().map(|(k, v)| (k.clone(), ByteString(v.clone()))).collect()),
+        });
+    }
+    if !maps.is_empty() {
+        tree.add(&format!("{dir}/configmap.yaml"), to_yaml(&maps));
+        resources.push("configmap.yaml".into());
+    }
 }
 
 /// A Secret of the tree, as `--secrets` wants it: a template for `secret.yaml` (files, listed), a
