@@ -804,38 +804,7 @@ fn internet_except(blocks: &[String]) -> Vec<NetworkPolicyPeer> {
 
 /// Default-deny ingress for the tool's pods, then one policy per allowed flow set, each saying why.
 pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
-    let mut out = Vec::new();
-    let reason = |text: String| BTreeMap::from([("compose2dify/reason".to_string(), text)]);
-    let own = part_of_labels(plan);
-    let mut only_ours = BTreeMap::new();
-    only_ours.insert("app.kubernetes.io/part-of".to_string(), plan.instance.clone());
-    out.push(NetworkPolicy {
-        metadata: ObjectMeta {
-            name: Some("default-deny-ingress".into()),
-            namespace: Some(plan.namespace.clone()),
-            labels: Some(own.clone()),
-            annotations: Some(reason("no pod of this app accepts traffic unless a policy below allows it".into())),
-            ..Default::default()
-        },
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector { match_labels: Some(only_ours), ..Default::default() }),
-            policy_types: Some(vec!["Ingress".into()]),
-            ..Default::default()
-        }),
-    });
-    let peer = |name: &str| NetworkPolicyPeer {
-        pod_selector: Some(LabelSelector { match_labels: Some(selector_labels(plan, name)), ..Default::default() }),
-        ..Default::default()
-    };
-    let ports_of = |w: &Workload| -> Vec<NetworkPolicyPort> {
-        protocol_ports(w)
-            .map(|(p, protocol)| NetworkPolicyPort {
-                port: Some(IntOrString::Int(i32::from(p))),
-                protocol: Some(protocol.into()),
-                ..Default::default()
-            })
-            .collect()
-    };
+    let mut out = vec![default_deny(plan)];
     // Who talks to whom, indexed once (in workload order) rather than searched for every target.
     let mut talkers: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
     for w in &plan.workloads {
@@ -843,146 +812,190 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
             talkers.entry(target).or_default().push(w);
         }
     }
+    for target in plan.workloads.iter().filter(|w| w.serves()) {
+        let sources: &[&Workload] = talkers.get(target.name.as_str()).map_or(&[], Vec::as_slice);
+        out.extend(ingress_policy(plan, target, sources));
+    }
     let by_name: BTreeMap<&str, (usize, &Workload)> =
         plan.workloads.iter().enumerate().map(|(i, w)| (w.name.as_str(), (i, w))).collect();
-    for target in plan.workloads.iter().filter(|w| w.serves()) {
-        let exposed = target.exposed;
-        let sources: &[&Workload] = talkers.get(target.name.as_str()).map_or(&[], Vec::as_slice);
-        if sources.is_empty() && !exposed && target.published.is_empty() {
-            continue;
-        }
-        let mut why: Vec<String> =
-            sources.iter().map(|s| format!("{} ({})", s.name, s.talks_to[&target.name])).collect();
-        let mut rules = Vec::new();
-        if !target.published.is_empty() {
-            // The compose file publishes these ports: the stack's entry points, open to anyone
-            // (whatever the Service's type); its other ports only to the workloads that use them.
-            let ports: Vec<NetworkPolicyPort> = target
-                .published
-                .iter()
-                .map(|(c, _, protocol)| NetworkPolicyPort {
-                    port: Some(IntOrString::Int(i32::from(*c))),
-                    protocol: Some((*protocol).into()),
-                    ..Default::default()
-                })
-                .collect();
-            let list: Vec<String> = target
-                .published
-                .iter()
-                .map(|(c, h, pr)| match h {
-                    Some(h) => format!("{h}:{c}/{}", pr.to_ascii_lowercase()),
-                    None => format!("{c}/{}", pr.to_ascii_lowercase()),
-                })
-                .collect();
-            why.insert(0, format!("anyone on the ports compose publishes ({})", list.join(", ")));
-            rules.push(NetworkPolicyIngressRule { from: None, ports: Some(ports) });
-        } else if exposed {
-            let how = match &target.ingress {
-                Some(i) => format!("Service type {}, Ingress {}", target.service_type, i.host),
-                None => format!("Service type {}", target.service_type),
-            };
-            why.insert(0, format!("anyone ({how})"));
-            rules.push(NetworkPolicyIngressRule { from: None, ports: Some(ports_of(target)) });
-        }
-        if (!exposed || !target.published.is_empty()) && !sources.is_empty() {
-            rules.push(NetworkPolicyIngressRule {
-                from: Some(
-                    sources
-                        .iter()
-                        .flat_map(|s| std::iter::once(s.name.as_str()).chain(s.jobs.iter().map(|j| j.label.as_str())))
-                        .map(peer)
-                        .collect(),
-                ),
-                ports: Some(ports_of(target)),
-            });
-        }
-        out.push(NetworkPolicy {
-            metadata: ObjectMeta {
-                name: Some(format!("allow-ingress-{}", target.name)),
-                namespace: Some(plan.namespace.clone()),
-                labels: Some(own.clone()),
-                annotations: Some(reason(format!("{} is reached by: {}", target.name, why.join("; ")))),
-                ..Default::default()
-            },
-            spec: Some(NetworkPolicySpec {
-                pod_selector: Some(LabelSelector {
-                    match_labels: Some(selector_labels(plan, &target.name)),
-                    ..Default::default()
-                }),
-                policy_types: Some(vec!["Ingress".into()]),
-                ingress: Some(rules),
-                ..Default::default()
-            }),
-        });
-    }
     for w in plan.workloads.iter().filter(|w| w.egress_only_to.is_some() || w.internet_except.is_some()) {
-        let mut reached: Vec<(usize, &Workload)> = w
-            .talks_to
-            .keys()
-            .filter(|t| w.egress_only_to.as_ref().is_none_or(|members| members.contains(*t)))
-            .filter_map(|t| by_name.get(t.as_str()).copied())
-            .filter(|(_, m)| m.serves())
-            .collect();
-        reached.sort_by_key(|(i, _)| *i); // in the plan's order
-        let mut egress: Vec<NetworkPolicyEgressRule> = reached
-            .iter()
-            .map(|(_, m)| NetworkPolicyEgressRule { to: Some(vec![peer(&m.name)]), ports: Some(ports_of(m)) })
-            .collect();
-        egress.push(NetworkPolicyEgressRule {
-            to: Some(vec![NetworkPolicyPeer {
-                namespace_selector: Some(LabelSelector::default()),
-                ..Default::default()
-            }]),
-            ports: Some(vec![
-                NetworkPolicyPort {
-                    port: Some(IntOrString::Int(53)),
-                    protocol: Some("UDP".into()),
-                    ..Default::default()
-                },
-                NetworkPolicyPort {
-                    port: Some(IntOrString::Int(53)),
-                    protocol: Some("TCP".into()),
-                    ..Default::default()
-                },
-            ]),
-        });
-        let flows: Vec<&str> = reached.iter().map(|(_, m)| m.name.as_str()).collect();
-        let flows = if flows.is_empty() { "no workload".to_string() } else { flows.join(", ") };
-        let why = match &w.internet_except {
-            Some(blocks) => {
-                egress.push(NetworkPolicyEgressRule { to: Some(internet_except(blocks)), ports: None });
-                format!(
-                    "{} reaches {flows}, DNS, and addresses outside the cluster except {}",
-                    w.name,
-                    blocks.join(", ")
-                )
-            }
-            None => format!(
-                "{} is only on internal compose networks ({}): it reaches what it uses there ({flows}) and DNS, nothing else",
-                w.name,
-                w.networks.iter().cloned().collect::<Vec<_>>().join(", ")
-            ),
-        };
-        out.push(NetworkPolicy {
-            metadata: ObjectMeta {
-                name: Some(format!("restrict-egress-{}", w.name)),
-                namespace: Some(plan.namespace.clone()),
-                labels: Some(own.clone()),
-                annotations: Some(reason(why)),
-                ..Default::default()
-            },
-            spec: Some(NetworkPolicySpec {
-                pod_selector: Some(LabelSelector {
-                    match_labels: Some(selector_labels(plan, &w.name)),
-                    ..Default::default()
-                }),
-                policy_types: Some(vec!["Egress".into()]),
-                egress: Some(egress),
-                ..Default::default()
-            }),
-        });
+        out.push(egress_policy(plan, w, &by_name));
     }
     out
+}
+
+/// The annotation that says why a policy exists.
+fn reason_of(text: String) -> BTreeMap<String, String> {
+    BTreeMap::from([("compose2dify/reason".to_string(), text)])
+}
+
+/// The pods of workload `name`.
+fn peer(plan: &Plan, name: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector { match_labels: Some(selector_labels(plan, name)), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// Every port of a workload's Service, with its protocol.
+fn ports_of(w: &Workload) -> Vec<NetworkPolicyPort> {
+    protocol_ports(w)
+        .map(|(p, protocol)| NetworkPolicyPort {
+            port: Some(IntOrString::Int(i32::from(p))),
+            protocol: Some(protocol.into()),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// No pod of the tool's accepts traffic unless a policy allows it.
+fn default_deny(plan: &Plan) -> NetworkPolicy {
+    let mut only_ours = BTreeMap::new();
+    only_ours.insert("app.kubernetes.io/part-of".to_string(), plan.instance.clone());
+    NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some("default-deny-ingress".into()),
+            namespace: Some(plan.namespace.clone()),
+            labels: Some(part_of_labels(plan)),
+            annotations: Some(reason_of("no pod of this app accepts traffic unless a policy below allows it".into())),
+            ..Default::default()
+        },
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector { match_labels: Some(only_ours), ..Default::default() }),
+            policy_types: Some(vec!["Ingress".into()]),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Who may reach `target` (its Service's pods): anyone on the ports compose publishes, anyone when it
+/// is exposed, and the workloads (and their Jobs) that use it; none when nothing does.
+fn ingress_policy(plan: &Plan, target: &Workload, sources: &[&Workload]) -> Option<NetworkPolicy> {
+    let exposed = target.exposed;
+    if sources.is_empty() && !exposed && target.published.is_empty() {
+        return None;
+    }
+    let mut why: Vec<String> = sources.iter().map(|s| format!("{} ({})", s.name, s.talks_to[&target.name])).collect();
+    let mut rules = Vec::new();
+    if !target.published.is_empty() {
+        // The compose file publishes these ports: the stack's entry points, open to anyone
+        // (whatever the Service's type); its other ports only to the workloads that use them.
+        let ports: Vec<NetworkPolicyPort> = target
+            .published
+            .iter()
+            .map(|(c, _, protocol)| NetworkPolicyPort {
+                port: Some(IntOrString::Int(i32::from(*c))),
+                protocol: Some((*protocol).into()),
+                ..Default::default()
+            })
+            .collect();
+        let list: Vec<String> = target
+            .published
+            .iter()
+            .map(|(c, h, pr)| match h {
+                Some(h) => format!("{h}:{c}/{}", pr.to_ascii_lowercase()),
+                None => format!("{c}/{}", pr.to_ascii_lowercase()),
+            })
+            .collect();
+        why.insert(0, format!("anyone on the ports compose publishes ({})", list.join(", ")));
+        rules.push(NetworkPolicyIngressRule { from: None, ports: Some(ports) });
+    } else if exposed {
+        let how = match &target.ingress {
+            Some(i) => format!("Service type {}, Ingress {}", target.service_type, i.host),
+            None => format!("Service type {}", target.service_type),
+        };
+        why.insert(0, format!("anyone ({how})"));
+        rules.push(NetworkPolicyIngressRule { from: None, ports: Some(ports_of(target)) });
+    }
+    if (!exposed || !target.published.is_empty()) && !sources.is_empty() {
+        rules.push(NetworkPolicyIngressRule {
+            from: Some(
+                sources
+                    .iter()
+                    .flat_map(|s| std::iter::once(s.name.as_str()).chain(s.jobs.iter().map(|j| j.label.as_str())))
+                    .map(|n| peer(plan, n))
+                    .collect(),
+            ),
+            ports: Some(ports_of(target)),
+        });
+    }
+    Some(NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some(format!("allow-ingress-{}", target.name)),
+            namespace: Some(plan.namespace.clone()),
+            labels: Some(part_of_labels(plan)),
+            annotations: Some(reason_of(format!("{} is reached by: {}", target.name, why.join("; ")))),
+            ..Default::default()
+        },
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(plan, &target.name)),
+                ..Default::default()
+            }),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(rules),
+            ..Default::default()
+        }),
+    })
+}
+
+/// What `w` may reach: the workloads it uses (on its internal networks only, when it is only on
+/// those), DNS, and with the rules' `egress` every address outside the blocks they name.
+fn egress_policy(plan: &Plan, w: &Workload, by_name: &BTreeMap<&str, (usize, &Workload)>) -> NetworkPolicy {
+    let mut reached: Vec<(usize, &Workload)> = w
+        .talks_to
+        .keys()
+        .filter(|t| w.egress_only_to.as_ref().is_none_or(|members| members.contains(*t)))
+        .filter_map(|t| by_name.get(t.as_str()).copied())
+        .filter(|(_, m)| m.serves())
+        .collect();
+    reached.sort_by_key(|(i, _)| *i); // in the plan's order
+    let mut egress: Vec<NetworkPolicyEgressRule> = reached
+        .iter()
+        .map(|(_, m)| NetworkPolicyEgressRule { to: Some(vec![peer(plan, &m.name)]), ports: Some(ports_of(m)) })
+        .collect();
+    egress.push(NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer { namespace_selector: Some(LabelSelector::default()), ..Default::default() }]),
+        ports: Some(vec![
+            NetworkPolicyPort { port: Some(IntOrString::Int(53)), protocol: Some("UDP".into()), ..Default::default() },
+            NetworkPolicyPort { port: Some(IntOrString::Int(53)), protocol: Some("TCP".into()), ..Default::default() },
+        ]),
+    });
+    let flows: Vec<&str> = reached.iter().map(|(_, m)| m.name.as_str()).collect();
+    let flows = if flows.is_empty() { "no workload".to_string() } else { flows.join(", ") };
+    let why = match &w.internet_except {
+        Some(blocks) => {
+            egress.push(NetworkPolicyEgressRule { to: Some(internet_except(blocks)), ports: None });
+            format!(
+                "{} reaches {flows}, DNS, and addresses outside the cluster except {}",
+                w.name,
+                blocks.join(", ")
+            )
+        }
+        None => format!(
+            "{} is only on internal compose networks ({}): it reaches what it uses there ({flows}) and DNS, nothing else",
+            w.name,
+            w.networks.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some(format!("restrict-egress-{}", w.name)),
+            namespace: Some(plan.namespace.clone()),
+            labels: Some(part_of_labels(plan)),
+            annotations: Some(reason_of(why)),
+            ..Default::default()
+        },
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(plan, &w.name)),
+                ..Default::default()
+            }),
+            policy_types: Some(vec!["Egress".into()]),
+            egress: Some(egress),
+            ..Default::default()
+        }),
+    }
 }
 
 /// One workload's part of a pod: its volumes, init containers and container.
