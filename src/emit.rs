@@ -1000,6 +1000,74 @@ fn egress_policy(plan: &Plan, w: &Workload, by_name: &BTreeMap<&str, (usize, &Wo
 
 /// One workload's part of a pod: its volumes, init containers and container.
 fn pod_parts(plan: &Plan, w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVolume>, Vec<Container>, Container) {
+    let (volumes, mounts, mut init_containers) = pod_volumes(w, job);
+    // Folded one-shot services run first, on the volume they share with this pod (if it has it).
+    init_containers.splice(0..0, folded_containers(w, &volumes));
+    let env_from = env_from(plan, w);
+    if job.is_none() {
+        for (name, argv) in &w.init {
+            init_containers.push(Container {
+                name: name.clone(),
+                image: Some(w.image.clone()),
+                command: Some(argv.clone()),
+                env_from: env_from.clone(),
+                resources: Some(resources(w)),
+                security_context: Some(container_security(w)),
+                ..Default::default()
+            });
+        }
+    }
+    let (command, args) = match job.and_then(|j| j.command.clone()) {
+        Some(command) => (Some(command), None),
+        None => (w.command.clone(), w.args.clone()),
+    };
+    let env: Vec<EnvVar> = job
+        .iter()
+        .flat_map(|j| &j.env)
+        .map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() })
+        .collect();
+    let startup = w.probe.startup.map(|_| probe(w, true));
+    let liveness = w.probe.liveness.as_ref().map_or_else(|| probe(w, false), |a| probe_with(w, a, false));
+    let probe = probe(w, false);
+    let serves = job.is_none() && w.one_shot.is_none();
+    let container = Container {
+        name: job.map_or_else(|| w.name.clone(), |j| j.label.clone()),
+        image: Some(w.image.clone()),
+        command,
+        args,
+        ports: Some(
+            protocol_ports(w)
+                .filter(|_| serves && (w.serves() || w.joins.is_some()))
+                .filter(|port| !joined(plan, w).any(|j| protocol_ports(j).any(|q| q == *port)))
+                .map(|(p, protocol)| ContainerPort {
+                    container_port: i32::from(p),
+                    name: Some(port_name(p, protocol)),
+                    protocol: Some(protocol.into()),
+                    ..Default::default()
+                })
+                .collect::<Vec<_>>(),
+        )
+        .filter(|p| !p.is_empty()),
+        env: (!env.is_empty()).then_some(env),
+        env_from,
+        liveness_probe: serves.then_some(liveness),
+        readiness_probe: serves.then_some(probe),
+        startup_probe: startup.filter(|_| serves),
+        volume_mounts: (!mounts.is_empty()).then_some(mounts),
+        resources: Some(resources(w)),
+        security_context: Some(container_security(w)),
+        working_dir: w.working_dir.clone(),
+        stdin: w.stdin.then_some(true),
+        tty: w.tty.then_some(true),
+        ..Default::default()
+    };
+
+    (volumes, init_containers, container)
+}
+
+/// The pod's volumes, the main container's mounts, and the init containers that seed claims with
+/// config files (StatefulSet claims come from its templates, mounted under the claim's name).
+fn pod_volumes(w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVolume>, Vec<VolumeMount>, Vec<Container>) {
     let sts = w.kind == Kind::StatefulSet;
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
@@ -1066,10 +1134,12 @@ fn pod_parts(plan: &Plan, w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVol
             });
         }
     }
+    (volumes, mounts, init_containers)
+}
 
-    // Folded one-shot services run first, on the volume they share with this pod (if it has it).
-    let folded: Vec<Container> = w
-        .folded
+/// The folded one-shot services as init containers, on the volume they share with the pod.
+fn folded_containers(w: &Workload, volumes: &[K8sVolume]) -> Vec<Container> {
+    w.folded
         .iter()
         .filter(|f| volumes.iter().any(|v| v.name == f.volume))
         .map(|f| Container {
@@ -1085,9 +1155,11 @@ fn pod_parts(plan: &Plan, w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVol
             security_context: Some(security_context(&f.security)),
             ..Default::default()
         })
-        .collect();
-    init_containers.splice(0..0, folded);
+        .collect()
+}
 
+/// The ConfigMaps and Secrets the containers read all their settings from.
+fn env_from(plan: &Plan, w: &Workload) -> Option<Vec<EnvFromSource>> {
     let mut env_from = Vec::new();
     let cm = |name: String| EnvFromSource {
         config_map_ref: Some(ConfigMapEnvSource { name, ..Default::default() }),
@@ -1109,65 +1181,5 @@ fn pod_parts(plan: &Plan, w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVol
     if !w.secrets.is_empty() {
         env_from.push(sec(format!("{}-secret", w.name)));
     }
-
-    let env_from = (!env_from.is_empty()).then_some(env_from);
-    if job.is_none() {
-        for (name, argv) in &w.init {
-            init_containers.push(Container {
-                name: name.clone(),
-                image: Some(w.image.clone()),
-                command: Some(argv.clone()),
-                env_from: env_from.clone(),
-                resources: Some(resources(w)),
-                security_context: Some(container_security(w)),
-                ..Default::default()
-            });
-        }
-    }
-    let (command, args) = match job.and_then(|j| j.command.clone()) {
-        Some(command) => (Some(command), None),
-        None => (w.command.clone(), w.args.clone()),
-    };
-    let env: Vec<EnvVar> = job
-        .iter()
-        .flat_map(|j| &j.env)
-        .map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() })
-        .collect();
-    let startup = w.probe.startup.map(|_| probe(w, true));
-    let liveness = w.probe.liveness.as_ref().map_or_else(|| probe(w, false), |a| probe_with(w, a, false));
-    let probe = probe(w, false);
-    let serves = job.is_none() && w.one_shot.is_none();
-    let container = Container {
-        name: job.map_or_else(|| w.name.clone(), |j| j.label.clone()),
-        image: Some(w.image.clone()),
-        command,
-        args,
-        ports: Some(
-            protocol_ports(w)
-                .filter(|_| serves && (w.serves() || w.joins.is_some()))
-                .filter(|port| !joined(plan, w).any(|j| protocol_ports(j).any(|q| q == *port)))
-                .map(|(p, protocol)| ContainerPort {
-                    container_port: i32::from(p),
-                    name: Some(port_name(p, protocol)),
-                    protocol: Some(protocol.into()),
-                    ..Default::default()
-                })
-                .collect::<Vec<_>>(),
-        )
-        .filter(|p| !p.is_empty()),
-        env: (!env.is_empty()).then_some(env),
-        env_from,
-        liveness_probe: serves.then_some(liveness),
-        readiness_probe: serves.then_some(probe),
-        startup_probe: startup.filter(|_| serves),
-        volume_mounts: (!mounts.is_empty()).then_some(mounts),
-        resources: Some(resources(w)),
-        security_context: Some(container_security(w)),
-        working_dir: w.working_dir.clone(),
-        stdin: w.stdin.then_some(true),
-        tty: w.tty.then_some(true),
-        ..Default::default()
-    };
-
-    (volumes, init_containers, container)
+    (!env_from.is_empty()).then_some(env_from)
 }
