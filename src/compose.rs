@@ -292,25 +292,7 @@ impl<C: Context> Reader<'_, C> {
                 "env_file" => env_files = self.env_files(v, &path)?,
                 "environment" => environment = self.environment(v, &path)?,
                 "ports" => svc.ports = self.ports(v, &path)?,
-                "expose" => {
-                    for (i, item) in self.list(v, &path)?.into_iter().enumerate() {
-                        let (number, protocol) = item.split_once('/').unwrap_or((&item, "tcp"));
-                        let numbers = port_range(number, &format!("{path}[{i}]"))?;
-                        if protocol.eq_ignore_ascii_case("tcp") {
-                            svc.expose.extend(numbers);
-                        } else {
-                            // Kept with its protocol, so the plan can tell it apart from TCP.
-                            let port = |container| Port {
-                                container,
-                                published: None,
-                                protocol: protocol.to_string(),
-                                publish: false,
-                                host_ip: None,
-                            };
-                            svc.ports.extend(numbers.into_iter().map(port));
-                        }
-                    }
-                }
+                "expose" => self.expose(v, &path, &mut svc)?,
                 "volumes" => svc.volumes = self.volumes(v, &path, &mut svc.unread)?,
                 "links" => {
                     for link in self.list(v, &path)? {
@@ -337,30 +319,7 @@ impl<C: Context> Reader<'_, C> {
                 "privileged" => svc.privileged = self.flag(v, &path)?,
                 "read_only" => svc.read_only = self.flag(v, &path)?,
                 "tmpfs" => svc.tmpfs = self.list(v, &path)?,
-                "restart" => {
-                    let text = self.s(v, &path)?;
-                    let (word, attempts) = text.split_once(':').unwrap_or((&text, ""));
-                    let word = word.trim();
-                    if !matches!(word, "no" | "always" | "on-failure" | "unless-stopped") {
-                        return Err(problem(
-                            &path,
-                            &text,
-                            format!("restart `{text}` is not one of no, always, on-failure[:N], unless-stopped"),
-                        ));
-                    }
-                    if !attempts.is_empty() {
-                        let n = attempts.trim().parse::<i32>().ok().filter(|n| *n >= 0 && word == "on-failure");
-                        let n = n.ok_or_else(|| {
-                            problem(
-                                &path,
-                                &text,
-                                format!("restart `{text}`: only on-failure takes a count, like on-failure:3"),
-                            )
-                        })?;
-                        svc.max_attempts.get_or_insert(n);
-                    }
-                    svc.restart.get_or_insert(word.to_string());
-                }
+                "restart" => self.restart(v, &path, &mut svc)?,
                 "stdin_open" => svc.stdin_open = self.flag(v, &path)?,
                 "tty" => svc.tty = self.flag(v, &path)?,
                 "group_add" => svc.group_add = self.list(v, &path)?,
@@ -401,6 +360,52 @@ impl<C: Context> Reader<'_, C> {
             svc.networks.insert("default".to_string(), Vec::new());
         }
         Ok(svc)
+    }
+
+    /// `expose`: TCP ports the Service carries; other protocols kept with theirs, so the plan can
+    /// tell them apart from TCP.
+    fn expose(&mut self, v: &Value, path: &str, svc: &mut Service) -> Result<(), Problem> {
+        for (i, item) in self.list(v, path)?.into_iter().enumerate() {
+            let (number, protocol) = item.split_once('/').unwrap_or((&item, "tcp"));
+            let numbers = port_range(number, &format!("{path}[{i}]"))?;
+            if protocol.eq_ignore_ascii_case("tcp") {
+                svc.expose.extend(numbers);
+            } else {
+                // Kept with its protocol, so the plan can tell it apart from TCP.
+                let port = |container| Port {
+                    container,
+                    published: None,
+                    protocol: protocol.to_string(),
+                    publish: false,
+                    host_ip: None,
+                };
+                svc.ports.extend(numbers.into_iter().map(port));
+            }
+        }
+        Ok(())
+    }
+
+    /// `restart`: `no`, `always`, `on-failure[:N]` or `unless-stopped`.
+    fn restart(&mut self, v: &Value, path: &str, svc: &mut Service) -> Result<(), Problem> {
+        let text = self.s(v, path)?;
+        let (word, attempts) = text.split_once(':').unwrap_or((&text, ""));
+        let word = word.trim();
+        if !matches!(word, "no" | "always" | "on-failure" | "unless-stopped") {
+            return Err(problem(
+                path,
+                &text,
+                format!("restart `{text}` is not one of no, always, on-failure[:N], unless-stopped"),
+            ));
+        }
+        if !attempts.is_empty() {
+            let n = attempts.trim().parse::<i32>().ok().filter(|n| *n >= 0 && word == "on-failure");
+            let n = n.ok_or_else(|| {
+                problem(path, &text, format!("restart `{text}`: only on-failure takes a count, like on-failure:3"))
+            })?;
+            svc.max_attempts.get_or_insert(n);
+        }
+        svc.restart.get_or_insert(word.to_string());
+        Ok(())
     }
 
     /// `deploy`: replicas, resources, mode, restart policy, placement and update order. Keys with no
