@@ -118,3 +118,35 @@ fn the_planning_passes_each_have_a_module() {
         assert!(plan.contains(&format!("plan/{pass}.rs").as_str()), "{pass}: {plan:?}");
     }
 }
+
+/// Every function of src/ with its length in lines: from its `fn` line to the `}` at its own
+/// indentation.
+fn function_lengths(rel: &str, code: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = code.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        let sig = ["pub fn ", "pub(crate) fn ", "pub(super) fn ", "fn "].iter().find_map(|p| body.strip_prefix(p));
+        let Some(sig) = sig else { continue };
+        let name: String = sig.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i..].iter().position(|l| *l == close) {
+            out.push((format!("{rel}:{} {name}", i + 1), end + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_longer_than_a_screenful_or_two() {
+    let mut long: Vec<(String, usize)> =
+        files().iter().flat_map(|(rel, code)| function_lengths(rel, code)).filter(|(_, n)| *n > 125).collect();
+    long.sort();
+    assert!(long.is_empty(), "functions over 125 lines (split them into steps): {long:?}");
+    // The measure is read: plan() is there, and short.
+    let plan = files().into_iter().find(|(r, _)| r == "plan/mod.rs").unwrap();
+    let lengths = function_lengths("plan/mod.rs", &plan.1);
+    let n = lengths.iter().find(|(f, _)| f.ends_with(" plan")).map(|(_, n)| *n).unwrap();
+    assert!((10..=60).contains(&n), "plan() is {n} lines");
+}
