@@ -64,14 +64,14 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
         tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
     }
     tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n");
-    tree.add("README.md", readme::render(&facts(&plan, rules), settings.lang));
+    tree.add("README.md", readme::render(&facts(&plan, rules, &settings.choices), settings.lang));
     tree.add("GENERATED.md", provenance(project, rules, &plan, &settings.choices));
     Ok((plan, tree))
 }
 
 /// What the guide says of the tree: from the plan, and from the emitted `tree` for what emit alone
 /// decides (which workloads have a PodDisruptionBudget).
-fn facts(plan: &Plan, rules: &Rules) -> Facts {
+fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
     let (secret_files, secrets) = secret_facts(plan);
     let all_volumes = plan.workloads.iter().flat_map(|w| &w.volumes);
     let shared_claim = plan
@@ -113,6 +113,7 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
         inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),
         public_urls: public_url_facts(plan, rules),
         ja: rules.ja.clone(),
+        choices: choices.to_vec(),
         fqdn_users: plan
             .workloads
             .iter()
@@ -216,6 +217,14 @@ fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str
         }),
         proxy_denies: proxy_denies(w),
         pdb: w.disruption_budget,
+        env: w
+            .config
+            .keys()
+            .chain(w.secrets.keys())
+            .chain(plan.shared_config.keys().filter(|_| w.uses_shared))
+            .chain(plan.shared_secrets.keys().filter(|_| w.uses_shared))
+            .cloned()
+            .collect(),
     }
 }
 

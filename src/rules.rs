@@ -263,6 +263,10 @@ pub struct Guide {
     /// any other hop without one drops the path.
     #[serde(default)]
     pub traffic: Vec<String>,
+    /// How the data of a workload is backed up by its image's repository (`postgres`, `mysql`,
+    /// without registry, `library/` and tag), for workloads the rules' `workloads` give no backup.
+    #[serde(default)]
+    pub backup_images: BTreeMap<String, Backup>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -304,6 +308,10 @@ pub enum Backup {
     PgDumpall,
     /// A Redis server: `redis-cli BGSAVE` and its `dump.rdb`.
     RedisBgsave,
+    /// A MySQL server (the official image): `mysqldump` and `mysql`.
+    Mysqldump,
+    /// A MariaDB server (the official image): `mariadb-dump` and `mariadb`.
+    MariadbDump,
     /// A database with a backup feature of its own (a vector store).
     OwnTool,
 }

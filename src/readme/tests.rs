@@ -47,6 +47,7 @@ fn wl(
             _ => None,
         },
         proxy_denies: if name == "ssrf-proxy" { vec!["10.0.0.0/8".into(), "169.254.0.0/16".into()] } else { vec![] },
+        env: Default::default(),
     }
 }
 
@@ -162,6 +163,7 @@ fn fixture() -> Facts {
         fqdn_users: vec!["nginx".into()],
         inherit_env_source: vec!["sandbox".into(), "web".into()],
         ja: Default::default(),
+        choices: Vec::new(),
         public_urls: vec![PublicUrlFacts {
             key: "NEXT_PUBLIC_SOCKET_URL".into(),
             value: "ws://localhost".into(),
@@ -542,6 +544,7 @@ fn empty_facts_do_not_panic() {
         inherit_env_source: vec![],
         public_urls: vec![],
         ja: Default::default(),
+        choices: vec![],
     };
     for out in both(&f) {
         assert!(out.ends_with('\n') && !out.ends_with("\n\n"));
@@ -575,10 +578,38 @@ fn japanese_uses_known_purposes_and_falls_back() {
         pdb: false,
         egress: None,
         proxy_denies: vec![],
+        env: Default::default(),
     });
     let ja = render(&f, Lang::Ja);
     assert!(ja.contains("メインデータベース"));
     assert!(ja.contains("Custom vector store"));
     let en = render(&f, Lang::En);
     assert!(en.contains("Purpose of postgres"));
+}
+
+/// The image's repository, without registry, `library/` and tag, picks the backup of a workload the
+/// rules name no backup for: a database gets its dump tool, and its claim leaves the file copy.
+#[test]
+fn known_database_images_are_dumped_not_copied() {
+    assert_eq!(super::repository("docker.io/library/postgres:16@sha256:ab"), "postgres");
+    assert_eq!(super::repository("localhost:5000/mysql:8"), "mysql");
+    assert_eq!(super::repository("bitnami/redis:7"), "bitnami/redis");
+    let mut f = fixture();
+    f.guide.backup_images = [("mysql".to_string(), crate::rules::Backup::Mysqldump)].into_iter().collect();
+    let mut db = f.workloads.iter().find(|w| w.name == "api").cloned().expect("api");
+    db.name = "db".into();
+    db.object_name = "db".into();
+    db.image = "mysql:8.0".into();
+    db.role = None;
+    db.claims = vec![claim("db", "10Gi", "ReadWriteOnce", "/var/lib/mysql")];
+    db.env = ["MYSQL_ROOT_PASSWORD".to_string(), "MYSQL_DATABASE".to_string()].into_iter().collect();
+    f.workloads.push(db);
+    for out in both(&f) {
+        assert!(out.contains(
+            r#"exec mysqldump --single-transaction --no-tablespaces -uroot -p"$MYSQL_ROOT_PASSWORD" "$MYSQL_DATABASE""#
+        ));
+        assert!(out.contains(r#"exec mysql -uroot -p"$MYSQL_ROOT_PASSWORD" "$MYSQL_DATABASE""#));
+        assert!(!out.contains("-C /var/lib/mysql"), "a database's files are not copied while it runs");
+        assert!(out.contains("kubectl wait -n dify --for=delete pod -l"));
+    }
 }
