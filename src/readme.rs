@@ -519,13 +519,11 @@ struct StopView {
 struct RegenerateView {
     /// Every recorded choice, one flag a line as GENERATED.md keeps them.
     choices: Vec<String>,
-    /// The choices without `--public-url` (and `--ingress-host`, which sets it too), joined.
+    /// The choices without `--public-url`, joined (`--ingress-host` stays: a `--public-url` wins
+    /// over the address it implies).
     without_public_url: String,
-    /// The choices without `--storage-class` / `--rwx-storage-class`, joined.
-    without_storage_class: String,
+    /// The choices without `--rwx-storage-class`, joined.
     without_rwx_storage_class: String,
-    /// The choices without `--namespace` and `--cluster-domain`, joined.
-    without_dns: String,
 }
 
 #[derive(serde::Serialize)]
@@ -986,10 +984,8 @@ fn regenerate_view(choices: &[String]) -> RegenerateView {
     };
     RegenerateView {
         choices: choices.to_vec(),
-        without_public_url: without(&["--public-url", "--ingress-host"]),
-        without_storage_class: without(&["--storage-class"]),
+        without_public_url: without(&["--public-url"]),
         without_rwx_storage_class: without(&["--rwx-storage-class"]),
-        without_dns: without(&["--namespace", "--cluster-domain"]),
     }
 }
 
@@ -1169,20 +1165,16 @@ fn probe_kinds(f: &Facts) -> Vec<ProbeKindView> {
     })
 }
 
-/// Deployments to show `kubectl scale` on: the rules' examples, else two without a ReadWriteOnce
-/// claim that are not the scheduler.
+/// Deployments to show `kubectl scale` on: the rules' examples only. Which services may run as
+/// several copies is the application's knowledge; without it the guide names none.
 fn scale_examples(f: &Facts, r: &Lookup) -> Vec<ScaleView> {
-    {
-        let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
-        let beat = r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone());
-        let mut examples: Vec<&WorkloadFacts> =
-            f.guide.examples.scale.iter().filter_map(|k| r.deployment(Some(k))).collect();
-        if examples.is_empty() {
-            examples =
-                r.deployments().into_iter().filter(|w| !rwo(w) && Some(&w.name) != beat.as_ref()).take(2).collect();
-        }
-        examples.iter().map(|w| ScaleView { kref: kref(w), replicas: w.replicas.max(1).saturating_add(1) }).collect()
-    }
+    f.guide
+        .examples
+        .scale
+        .iter()
+        .filter_map(|k| r.deployment(Some(k)))
+        .map(|w| ScaleView { kref: kref(w), replicas: w.replicas.max(1).saturating_add(1) })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------

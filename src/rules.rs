@@ -286,7 +286,7 @@ pub struct GuideExamples {
     pub logs: Option<String>,
     /// Restarted and rolled back (a Deployment); none: the first Deployment.
     pub restart: Option<String>,
-    /// Scaled (Deployments); none: up to two Deployments without ReadWriteOnce claims.
+    /// Scaled (Deployments); none: the guide names no workload to scale.
     #[serde(default)]
     pub scale: Vec<String>,
 }

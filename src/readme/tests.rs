@@ -613,3 +613,21 @@ fn known_database_images_are_dumped_not_copied() {
         assert!(out.contains("kubectl wait -n dify --for=delete pod -l"));
     }
 }
+
+/// Every regeneration the guide shows repeats the recorded choices, the changed flag replaced; the
+/// migration Job's sentence needs a Job; without the rules' scale examples no workload is named.
+#[test]
+fn regenerations_repeat_the_choices() {
+    let mut f = fixture();
+    f.choices = vec!["--secrets external-secrets".into(), "--public-url https://old.example.com".into()];
+    f.public_urls[0].value = "https://old.example.com".into();
+    f.migration_job = None;
+    f.guide.examples.scale.clear();
+    for out in both(&f) {
+        assert!(out.contains("-o k8s --secrets external-secrets --public-url https://NEW-ADDRESS\n"), "{out}");
+        assert!(out.contains("-o k8s --secrets external-secrets --public-url https://old.example.com\n"));
+        assert!(!out.contains("--public-url https://old.example.com --public-url"));
+        assert!(!out.contains("api-migrate"), "no migration Job, no word of one");
+        assert!(out.contains("kubectl scale deployment/<name> --replicas=N -n dify"));
+    }
+}
