@@ -162,13 +162,16 @@ fn claim_facts<'a>(
     volumes: impl IntoIterator<Item = &'a plan::Volume>,
     source: &plan::VolumeSource,
 ) -> ClaimFacts {
-    let path = volumes
-        .into_iter()
-        .find(|v| &v.source == source)
-        .and_then(|v| v.mounts.first())
-        .map(|m| m.path.clone())
-        .unwrap_or_default();
-    ClaimFacts { name: c.name.clone(), size: c.size.clone(), access_mode: c.access_mode.clone(), mount_path: path }
+    let volume = volumes.into_iter().find(|v| &v.source == source);
+    let path = volume.and_then(|v| v.mounts.first()).map(|m| m.path.clone()).unwrap_or_default();
+    ClaimFacts {
+        name: c.name.clone(),
+        size: c.size.clone(),
+        access_mode: c.access_mode.clone(),
+        mount_path: path,
+        // emit's init container that copies the seed files onto the claim at every start.
+        seed_init: volume.filter(|v| !v.seed.is_empty()).map(|v| format!("seed-{}", v.name).chars().take(63).collect()),
+    }
 }
 
 /// What the guide says of one workload.
@@ -182,6 +185,13 @@ fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str
         ports: w.ports.clone(),
         service_type: w.serves().then(|| w.service_type.clone()),
         probe: w.one_shot.is_none().then(|| w.probe.action.kind().to_string()),
+        liveness: w
+            .probe
+            .liveness
+            .as_ref()
+            .map(|l| l.kind())
+            .filter(|k| w.one_shot.is_none() && *k != w.probe.action.kind())
+            .map(str::to_string),
         claims: w
             .claims
             .iter()

@@ -131,8 +131,10 @@ pub struct WorkloadFacts {
     pub ports: Vec<u16>,
     /// Service type when the workload has a Service.
     pub service_type: Option<String>,
-    /// `HTTP`, `TCP` or `Exec`.
+    /// `HTTP`, `TCP` or `Exec` (readiness).
     pub probe: Option<String>,
+    /// The liveness probe's kind, when it differs from the readiness probe's.
+    pub liveness: Option<String>,
     pub claims: Vec<ClaimFacts>,
     pub image: String,
     /// Free tag from the rules, e.g. `postgres`, `redis`, `api`, `vector-store`.
@@ -181,6 +183,8 @@ pub struct ClaimFacts {
     pub size: String,
     pub access_mode: String,
     pub mount_path: String,
+    /// The init container that copies the tree's config files onto it at every start, if any.
+    pub seed_init: Option<String>,
 }
 
 /// An accepted finding of the static security scan.
@@ -464,6 +468,8 @@ struct View {
 #[derive(serde::Serialize)]
 struct ProbeKindView {
     kind: String,
+    /// The liveness probe's kind, when it differs.
+    liveness: Option<String>,
     workloads: Vec<String>,
 }
 
@@ -531,6 +537,8 @@ struct FileBackupView {
     pod: String,
     path: String,
     archive: String,
+    /// The init container that copies config files onto the claim at every start.
+    seed_init: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -664,6 +672,8 @@ struct WorkloadView {
     replicas: i32,
     ports: Vec<u16>,
     probe: Option<String>,
+    /// The liveness probe's kind, when it differs from `probe`.
+    liveness: Option<String>,
     claims: Vec<ClaimView>,
     /// The rules' title (in the guide's language), else the folder name.
     title: String,
@@ -1057,6 +1067,7 @@ fn workload_view(f: &Facts, w: &WorkloadFacts, lang: Lang) -> WorkloadView {
         replicas: w.replicas,
         ports: w.ports.clone(),
         probe: w.probe.clone(),
+        liveness: w.liveness.clone(),
         claims: w.claims.iter().map(|c| claim_view(f, c)).collect(),
         kref: kref(w),
         image: w.image.clone(),
@@ -1149,20 +1160,18 @@ fn containers(f: &Facts, lang: Lang) -> Vec<ContainerView> {
         .collect()
 }
 
-/// The kinds of probe, each with the workloads that use it.
+/// The kinds of probe (readiness, and liveness when it differs), each with the workloads that use
+/// it.
 fn probe_kinds(f: &Facts) -> Vec<ProbeKindView> {
-    f.workloads.iter().filter_map(|w| w.probe.clone()).fold(Vec::new(), |mut kinds, kind| {
-        if !kinds.iter().any(|k: &ProbeKindView| k.kind == kind) {
-            let workloads = f
-                .workloads
-                .iter()
-                .filter(|w| w.probe.as_deref() == Some(kind.as_str()))
-                .map(|w| w.name.clone())
-                .collect();
-            kinds.push(ProbeKindView { kind, workloads });
+    let mut kinds: Vec<ProbeKindView> = Vec::new();
+    for w in &f.workloads {
+        let Some(kind) = w.probe.clone() else { continue };
+        match kinds.iter_mut().find(|k| k.kind == kind && k.liveness == w.liveness) {
+            Some(k) => k.workloads.push(w.name.clone()),
+            None => kinds.push(ProbeKindView { kind, liveness: w.liveness.clone(), workloads: vec![w.name.clone()] }),
         }
-        kinds
-    })
+    }
+    kinds
 }
 
 /// Deployments to show `kubectl scale` on: the rules' examples only. Which services may run as
@@ -1390,7 +1399,7 @@ impl<'a> Lookup<'a> {
                 f.workloads.iter().find(|x| &x.name == w && x.replicas > 0).map(|x| (pod_target(x), p.clone()))
             });
             if let Some((pod, path)) = user {
-                targets.push(FileBackupView { pod, path, archive: c.name.clone() });
+                targets.push(FileBackupView { pod, path, archive: c.name.clone(), seed_init: c.seed_init.clone() });
             }
         }
         for w in &f.workloads {
@@ -1402,7 +1411,12 @@ impl<'a> Lookup<'a> {
             for c in w.claims.iter().filter(|c| !self.is_shared(&c.name)) {
                 let archive = if is_statefulset(w) { format!("{}-{}-0", c.name, w.name) } else { c.name.clone() };
                 if !targets.iter().any(|t| t.archive == archive) {
-                    targets.push(FileBackupView { pod: pod_target(w), path: c.mount_path.clone(), archive });
+                    targets.push(FileBackupView {
+                        pod: pod_target(w),
+                        path: c.mount_path.clone(),
+                        archive,
+                        seed_init: c.seed_init.clone(),
+                    });
                 }
             }
         }

@@ -3,7 +3,13 @@
 use super::*;
 
 fn claim(name: &str, size: &str, mode: &str, path: &str) -> ClaimFacts {
-    ClaimFacts { name: name.into(), size: size.into(), access_mode: mode.into(), mount_path: path.into() }
+    ClaimFacts {
+        name: name.into(),
+        size: size.into(),
+        access_mode: mode.into(),
+        mount_path: path.into(),
+        seed_init: None,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -27,6 +33,7 @@ fn wl(
         ports: ports.to_vec(),
         service_type: service_type.map(Into::into),
         probe: probe.map(Into::into),
+        liveness: None,
         claims,
         image: format!("example/{name}:1.14.1"),
         role: role.map(Into::into),
@@ -451,7 +458,7 @@ fn another_product_is_named_throughout() {
     assert!(en.contains("## Removing Acme Chat\n"));
     assert!(en.contains("(see [Removing Acme Chat](#removing-acme-chat))"));
     assert!(en.contains("### Moving to a new Acme Chat release"));
-    assert!(ja.starts_with("# Acme Chat Kubernetes Deployment\n"), "{ja}");
+    assert!(ja.starts_with("# Acme Chat の Kubernetes デプロイ\n"), "{ja}");
     assert!(ja.contains("## Acme Chat の削除\n"));
     assert!(ja.contains("（[Acme Chat の削除](#acme-chat-の削除) を参照）"));
 }
@@ -565,6 +572,7 @@ fn japanese_uses_known_purposes_and_falls_back() {
         ports: vec![6333],
         service_type: Some("ClusterIP".into()),
         probe: None,
+        liveness: None,
         claims: vec![],
         image: "qdrant/qdrant".into(),
         role: Some("custom".into()),
