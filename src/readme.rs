@@ -445,7 +445,7 @@ struct View {
     has_claims: bool,
     /// The Deployment the guide restarts as an example (`deployment/api`).
     restart_example: Option<String>,
-    /// The databases saved with their own dump tool (PostgreSQL, MySQL, MariaDB).
+    /// The databases saved with their own dump tool (PostgreSQL, MySQL, MariaDB, MongoDB).
     databases: Vec<DbView>,
     /// The Redis servers saved with BGSAVE.
     caches: Vec<CacheView>,
@@ -483,7 +483,7 @@ struct ScaleView {
 #[derive(serde::Serialize)]
 struct DbView {
     name: String,
-    /// `postgres`, `mysql` or `mariadb`.
+    /// `postgres`, `mysql`, `mariadb` or `mongo`.
     engine: &'static str,
     /// `postgres-0` for a StatefulSet, else the workload reference.
     pod: String,
@@ -897,7 +897,7 @@ fn databases(f: &Facts) -> Vec<DbView> {
         .workloads
         .iter()
         .filter_map(|w| backup(&f.guide, w).map(|b| (w, b)))
-        .filter(|(_, b)| matches!(b, Backup::PgDumpall | Backup::Mysqldump | Backup::MariadbDump))
+        .filter(|(_, b)| matches!(b, Backup::PgDumpall | Backup::Mysqldump | Backup::MariadbDump | Backup::Mongodump))
         .collect();
     let single = dbs.len() == 1;
     dbs.into_iter()
@@ -909,6 +909,21 @@ fn databases(f: &Facts) -> Vec<DbView> {
                     r#"psql -U "${POSTGRES_USER:-postgres}" -d postgres"#.to_string(),
                     "sql",
                 ),
+                Backup::Mongodump => {
+                    // The official image creates its root user from these at first start; without
+                    // them the server runs without authentication.
+                    let auth = if w.env.contains("MONGO_INITDB_ROOT_USERNAME") {
+                        r#" -u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin"#
+                    } else {
+                        ""
+                    };
+                    (
+                        "mongo",
+                        format!("exec mongodump --archive{auth}"),
+                        format!("exec mongorestore --archive --drop{auth}"),
+                        "archive",
+                    )
+                }
                 _ => {
                     let maria = b == Backup::MariadbDump;
                     let (dump, client) = if maria { ("mariadb-dump", "mariadb") } else { ("mysqldump", "mysql") };

@@ -312,6 +312,8 @@ pub enum Backup {
     Mysqldump,
     /// A MariaDB server (the official image): `mariadb-dump` and `mariadb`.
     MariadbDump,
+    /// A MongoDB server (the official image): `mongodump --archive` and `mongorestore`.
+    Mongodump,
     /// A database with a backup feature of its own (a vector store).
     OwnTool,
 }

@@ -639,3 +639,27 @@ fn regenerations_repeat_the_choices() {
         assert!(out.contains("kubectl scale deployment/<name> --replicas=N -n dify"));
     }
 }
+
+/// A MongoDB official image is saved with `mongodump` as the root user its settings create, and
+/// restored with `mongorestore --drop`; several databases each get their section.
+#[test]
+fn mongo_and_postgres_side_by_side() {
+    let mut f = fixture();
+    f.guide.backup_images = [("mongo".to_string(), crate::rules::Backup::Mongodump)].into_iter().collect();
+    let mut db = f.workloads.iter().find(|w| w.name == "api").cloned().expect("api");
+    db.name = "docs".into();
+    db.object_name = "docs".into();
+    db.image = "docker.io/library/mongo:7".into();
+    db.role = None;
+    db.claims = vec![claim("docs", "10Gi", "ReadWriteOnce", "/data/db")];
+    db.env = ["MONGO_INITDB_ROOT_USERNAME".to_string()].into_iter().collect();
+    f.workloads.push(db);
+    for out in both(&f) {
+        let auth =
+            r#"-u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin"#;
+        assert!(out.contains(&format!("sh -c 'exec mongodump --archive {auth}' > docs.archive")), "{out}");
+        assert!(out.contains(&format!("sh -c 'exec mongorestore --archive --drop {auth}' < docs.archive")));
+        assert!(out.contains("pg_dumpall"), "the rules' postgres keeps its dump");
+        assert!(!out.contains("-C /data/db"));
+    }
+}
