@@ -86,14 +86,14 @@ fn tree_of(plan: &Plan, project: &Project, rules: &Rules, settings: Settings) ->
         tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
     }
     tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n");
-    tree.add("README.md", readme::render(&facts(plan, rules), settings.lang));
+    tree.add("README.md", readme::render(&facts(plan, rules, &settings.choices), settings.lang));
     tree.add("GENERATED.md", provenance(project, rules, plan, &settings.choices));
     tree
 }
 
 /// What the guide says of the tree: from the plan, and from the emitted `tree` for what emit alone
 /// decides (which workloads have a PodDisruptionBudget).
-fn facts(plan: &Plan, rules: &Rules) -> Facts {
+fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
     let (secret_files, secrets) = secret_facts(plan);
     let all_volumes = plan.workloads.iter().flat_map(|w| &w.volumes);
     let shared_claim = plan
@@ -135,6 +135,7 @@ fn facts(plan: &Plan, rules: &Rules) -> Facts {
         inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),
         public_urls: public_url_facts(plan, rules),
         ja: rules.ja.clone(),
+        choices: choices.to_vec(),
         fqdn_users: plan
             .workloads
             .iter()
@@ -183,13 +184,16 @@ fn claim_facts<'a>(
     volumes: impl IntoIterator<Item = &'a plan::Volume>,
     source: &plan::VolumeSource,
 ) -> ClaimFacts {
-    let path = volumes
-        .into_iter()
-        .find(|v| &v.source == source)
-        .and_then(|v| v.mounts.first())
-        .map(|m| m.path.clone())
-        .unwrap_or_default();
-    ClaimFacts { name: c.name.clone(), size: c.size.clone(), access_mode: c.access_mode.clone(), mount_path: path }
+    let volume = volumes.into_iter().find(|v| &v.source == source);
+    let path = volume.and_then(|v| v.mounts.first()).map(|m| m.path.clone()).unwrap_or_default();
+    ClaimFacts {
+        name: c.name.clone(),
+        size: c.size.clone(),
+        access_mode: c.access_mode.clone(),
+        mount_path: path,
+        // emit's init container that copies the seed files onto the claim at every start.
+        seed_init: volume.filter(|v| !v.seed.is_empty()).map(|v| format!("seed-{}", v.name).chars().take(63).collect()),
+    }
 }
 
 /// What the guide says of one workload.
@@ -203,6 +207,13 @@ fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str
         ports: w.ports.clone(),
         service_type: w.serves().then(|| w.service_type.clone()),
         probe: w.one_shot.is_none().then(|| w.probe.action.kind().to_string()),
+        liveness: w
+            .probe
+            .liveness
+            .as_ref()
+            .map(|l| l.kind())
+            .filter(|k| w.one_shot.is_none() && *k != w.probe.action.kind())
+            .map(str::to_string),
         claims: w
             .claims
             .iter()
@@ -238,6 +249,14 @@ fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str
         }),
         proxy_denies: proxy_denies(w),
         pdb: w.disruption_budget,
+        env: w
+            .config
+            .keys()
+            .chain(w.secrets.keys())
+            .chain(plan.shared_config.keys().filter(|_| w.uses_shared))
+            .chain(plan.shared_secrets.keys().filter(|_| w.uses_shared))
+            .cloned()
+            .collect(),
     }
 }
 

@@ -65,6 +65,8 @@ pub struct Facts {
     pub public_urls: Vec<PublicUrlFacts>,
     /// The Japanese of the rules' reasons and notes, by their English.
     pub ja: std::collections::BTreeMap<String, String>,
+    /// The command-line choices the tree was made with (GENERATED.md, Choices), one flag a line.
+    pub choices: Vec<String>,
 }
 
 /// One public-URL setting in the tree.
@@ -129,8 +131,10 @@ pub struct WorkloadFacts {
     pub ports: Vec<u16>,
     /// Service type when the workload has a Service.
     pub service_type: Option<String>,
-    /// `HTTP`, `TCP` or `Exec`.
+    /// `HTTP`, `TCP` or `Exec` (readiness).
     pub probe: Option<String>,
+    /// The liveness probe's kind, when it differs from the readiness probe's.
+    pub liveness: Option<String>,
     pub claims: Vec<ClaimFacts>,
     pub image: String,
     /// Free tag from the rules, e.g. `postgres`, `redis`, `api`, `vector-store`.
@@ -155,6 +159,8 @@ pub struct WorkloadFacts {
     /// Its main container's security context, and that of init containers that differ from it.
     pub security: SecurityFacts,
     pub init_security: Vec<(String, SecurityFacts)>,
+    /// Names of the environment variables its main container gets (its own and the shared ones).
+    pub env: std::collections::BTreeSet<String>,
 }
 
 /// What a container runs as, for the security table.
@@ -177,6 +183,8 @@ pub struct ClaimFacts {
     pub size: String,
     pub access_mode: String,
     pub mount_path: String,
+    /// The init container that copies the tree's config files onto it at every start, if any.
+    pub seed_init: Option<String>,
 }
 
 /// An accepted finding of the static security scan.
@@ -437,10 +445,16 @@ struct View {
     has_claims: bool,
     /// The Deployment the guide restarts as an example (`deployment/api`).
     restart_example: Option<String>,
-    /// The PostgreSQL workload and its pod.
-    database: Option<PodView>,
-    /// The Redis workload, its pod and, for a StatefulSet, its data folder.
-    cache: Option<CacheView>,
+    /// The databases saved with their own dump tool (PostgreSQL, MySQL, MariaDB, MongoDB).
+    databases: Vec<DbView>,
+    /// The Redis servers saved with BGSAVE.
+    caches: Vec<CacheView>,
+    /// What a database restore stops first: the Deployments without a backup of their own
+    /// (`all`: every Deployment), and the selector of their pods.
+    restore_stop: Option<StopView>,
+    /// The command that regenerates the tree with every recorded choice, without one flag
+    /// (`--public-url`, …), which the guide adds.
+    regenerate: RegenerateView,
     /// Claims archived with `tar` through a pod.
     file_backups: Vec<FileBackupView>,
     /// Vector stores with claims.
@@ -454,6 +468,8 @@ struct View {
 #[derive(serde::Serialize)]
 struct ProbeKindView {
     kind: String,
+    /// The liveness probe's kind, when it differs.
+    liveness: Option<String>,
     workloads: Vec<String>,
 }
 
@@ -463,17 +479,57 @@ struct ScaleView {
     replicas: i32,
 }
 
+/// A database saved with its own dump tool.
 #[derive(serde::Serialize)]
-struct PodView {
+struct DbView {
     name: String,
+    /// `postgres`, `mysql`, `mariadb` or `mongo`.
+    engine: &'static str,
     /// `postgres-0` for a StatefulSet, else the workload reference.
     pod: String,
+    /// The shell commands run in its container: the one that writes the dump to its output, and
+    /// the one that reads it back.
+    dump: String,
+    restore: String,
+    /// The dump's file name.
+    file: String,
 }
 
+/// A Redis server saved with BGSAVE.
 #[derive(serde::Serialize)]
 struct CacheView {
+    name: String,
     pod: String,
-    dir: Option<String>,
+    /// The folder it saves `dump.rdb` to (its claim's, else the official image's `/data`).
+    dir: String,
+    /// Whether `kubectl cp` reaches its pod by name (a StatefulSet's); else the file is read with
+    /// `kubectl exec … cat`.
+    named_pod: bool,
+    /// Whether its container has `REDISCLI_AUTH`, which `redis-cli` reads the password from.
+    cli_auth: bool,
+}
+
+/// The Deployments a database restore stops.
+#[derive(serde::Serialize)]
+struct StopView {
+    /// Every Deployment of the tree.
+    all: bool,
+    /// `deployment/api`, … (those stopped).
+    krefs: Vec<String>,
+    /// The label selector of their pods.
+    selector: String,
+}
+
+/// Regenerating with the recorded choices.
+#[derive(serde::Serialize)]
+struct RegenerateView {
+    /// Every recorded choice, one flag a line as GENERATED.md keeps them.
+    choices: Vec<String>,
+    /// The choices without `--public-url`, joined (`--ingress-host` stays: a `--public-url` wins
+    /// over the address it implies).
+    without_public_url: String,
+    /// The choices without `--rwx-storage-class`, joined.
+    without_rwx_storage_class: String,
 }
 
 #[derive(serde::Serialize)]
@@ -481,6 +537,8 @@ struct FileBackupView {
     pod: String,
     path: String,
     archive: String,
+    /// The init container that copies config files onto the claim at every start.
+    seed_init: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -614,6 +672,8 @@ struct WorkloadView {
     replicas: i32,
     ports: Vec<u16>,
     probe: Option<String>,
+    /// The liveness probe's kind, when it differs from `probe`.
+    liveness: Option<String>,
     claims: Vec<ClaimView>,
     /// The rules' title (in the guide's language), else the folder name.
     title: String,
@@ -767,13 +827,13 @@ impl View {
                 .deployment(f.guide.examples.restart.as_deref())
                 .or_else(|| r.deployments().first().copied())
                 .map(kref),
-            database: r.backed_up(Backup::PgDumpall).map(|w| PodView { name: w.name.clone(), pod: pod_target(w) }),
-            cache: r.backed_up(Backup::RedisBgsave).map(cache_view),
+            databases: databases(f),
+            caches: backed_up_by(f, Backup::RedisBgsave).map(cache_view).collect(),
+            restore_stop: restore_stop(f),
+            regenerate: regenerate_view(&f.choices),
             file_backups: r.file_backups(),
-            vector_stores: f
-                .workloads
-                .iter()
-                .filter(|w| backup(&f.guide, w) == Some(Backup::OwnTool) && !w.claims.is_empty())
+            vector_stores: backed_up_by(f, Backup::OwnTool)
+                .filter(|w| !w.claims.is_empty())
                 .map(|w| w.name.clone())
                 .collect(),
             dns_example: f.workloads.iter().find(|w| w.service_type.is_some()).map(|w| w.name.clone()),
@@ -813,12 +873,143 @@ fn entry_view(e: &WorkloadFacts) -> EntryView {
     }
 }
 
-/// The cache saved with BGSAVE: its pod and, on a claim, the folder it saves to.
+/// The cache saved with BGSAVE: its pod and the folder it saves to.
 fn cache_view(w: &WorkloadFacts) -> CacheView {
     CacheView {
+        name: w.name.clone(),
         pod: pod_target(w),
-        dir: w.claims.first().filter(|_| is_statefulset(w)).map(|c| c.mount_path.trim_end_matches('/').to_string()),
+        dir: w.claims.first().map_or_else(|| "/data".to_string(), |c| c.mount_path.trim_end_matches('/').to_string()),
+        named_pod: is_statefulset(w),
+        cli_auth: w.env.contains("REDISCLI_AUTH"),
     }
+}
+
+/// The databases saved with their own dump tool, each with the commands its image runs.
+fn databases(f: &Facts) -> Vec<DbView> {
+    let dbs: Vec<(&WorkloadFacts, Backup)> = f
+        .workloads
+        .iter()
+        .filter_map(|w| backup(&f.guide, w).map(|b| (w, b)))
+        .filter(|(_, b)| matches!(b, Backup::PgDumpall | Backup::Mysqldump | Backup::MariadbDump | Backup::Mongodump))
+        .collect();
+    let single = dbs.len() == 1;
+    dbs.into_iter()
+        .map(|(w, b)| {
+            let (engine, dump, restore, ext) = match b {
+                Backup::PgDumpall => (
+                    "postgres",
+                    r#"pg_dumpall --clean --if-exists -U "${POSTGRES_USER:-postgres}""#.to_string(),
+                    r#"psql -U "${POSTGRES_USER:-postgres}" -d postgres"#.to_string(),
+                    "sql",
+                ),
+                Backup::Mongodump => {
+                    // The official image creates its root user from these at first start; without
+                    // them the server runs without authentication.
+                    let auth = if w.env.contains("MONGO_INITDB_ROOT_USERNAME") {
+                        r#" -u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin"#
+                    } else {
+                        ""
+                    };
+                    (
+                        "mongo",
+                        format!("exec mongodump --archive{auth}"),
+                        format!("exec mongorestore --archive --drop{auth}"),
+                        "archive",
+                    )
+                }
+                _ => {
+                    let maria = b == Backup::MariadbDump;
+                    let (dump, client) = if maria { ("mariadb-dump", "mariadb") } else { ("mysqldump", "mysql") };
+                    let login = mysql_login(w, maria);
+                    (
+                        if maria { "mariadb" } else { "mysql" },
+                        format!("exec {dump} --single-transaction --no-tablespaces {login}"),
+                        format!("exec {client} {login}"),
+                        "sql",
+                    )
+                }
+            };
+            let file = if single && f.guide.product.is_some() {
+                format!("{}-db.{ext}", f.storage.instance)
+            } else {
+                format!("{}.{ext}", w.name)
+            };
+            DbView { name: w.name.clone(), engine, pod: pod_target(w), dump, restore, file }
+        })
+        .collect()
+}
+
+/// The login and database of a MySQL or MariaDB official image, from the variables its container
+/// has: the application user (`MYSQL_USER`, or `MARIADB_USER` for MariaDB) and its database, else
+/// root with the root password and every database.
+fn mysql_login(w: &WorkloadFacts, maria: bool) -> String {
+    let has = |names: &[&'static str]| names.iter().copied().find(|n| w.env.contains(*n));
+    let names = |suffix: &str| -> Vec<&'static str> {
+        let all: [(&str, &'static str, &'static str); 4] = [
+            ("USER", "MARIADB_USER", "MYSQL_USER"),
+            ("PASSWORD", "MARIADB_PASSWORD", "MYSQL_PASSWORD"),
+            ("DATABASE", "MARIADB_DATABASE", "MYSQL_DATABASE"),
+            ("ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD", "MYSQL_ROOT_PASSWORD"),
+        ];
+        let (_, m, y) = all.into_iter().find(|(s, _, _)| *s == suffix).expect("a known suffix");
+        if maria {
+            vec![m, y]
+        } else {
+            vec![y]
+        }
+    };
+    match (has(&names("USER")), has(&names("PASSWORD"))) {
+        (Some(user), Some(password)) => {
+            let db = has(&names("DATABASE")).map_or_else(|| "--all-databases".to_string(), |d| format!(r#""${d}""#));
+            format!(r#"-u"${user}" -p"${password}" {db}"#)
+        }
+        _ => {
+            let root = has(&names("ROOT_PASSWORD")).unwrap_or(if maria {
+                "MARIADB_ROOT_PASSWORD"
+            } else {
+                "MYSQL_ROOT_PASSWORD"
+            });
+            let db = has(&names("DATABASE")).map_or_else(|| "--all-databases".to_string(), |d| format!(r#""${d}""#));
+            format!(r#"-uroot -p"${root}" {db}"#)
+        }
+    }
+}
+
+/// The Deployments a database restore stops: those without a backup of their own.
+fn restore_stop(f: &Facts) -> Option<StopView> {
+    let deployments: Vec<&WorkloadFacts> = f.workloads.iter().filter(|w| is_deployment(w)).collect();
+    let stopped: Vec<&&WorkloadFacts> = deployments.iter().filter(|w| backup(&f.guide, w).is_none()).collect();
+    (!stopped.is_empty()).then(|| StopView {
+        all: stopped.len() == deployments.len(),
+        krefs: stopped.iter().map(|w| kref(w)).collect(),
+        selector: format!(
+            "app.kubernetes.io/part-of={},app.kubernetes.io/name in ({})",
+            f.storage.instance,
+            stopped.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(",")
+        ),
+    })
+}
+
+/// The recorded choices, and them without the flags the guide tells to change.
+fn regenerate_view(choices: &[String]) -> RegenerateView {
+    let without = |flags: &[&str]| -> String {
+        choices
+            .iter()
+            .filter(|c| !flags.iter().any(|f| c.split_whitespace().next() == Some(f)))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    RegenerateView {
+        choices: choices.to_vec(),
+        without_public_url: without(&["--public-url"]),
+        without_rwx_storage_class: without(&["--rwx-storage-class"]),
+    }
+}
+
+/// The workloads the rules (or their image) back up with `tool`.
+fn backed_up_by(f: &Facts, tool: Backup) -> impl Iterator<Item = &WorkloadFacts> {
+    f.workloads.iter().filter(move |w| backup(&f.guide, w) == Some(tool))
 }
 
 /// A reason or note of the rules in the guide's language: the Japanese the rules give for it (for
@@ -889,6 +1080,7 @@ fn workload_view(f: &Facts, w: &WorkloadFacts, lang: Lang) -> WorkloadView {
         replicas: w.replicas,
         ports: w.ports.clone(),
         probe: w.probe.clone(),
+        liveness: w.liveness.clone(),
         claims: w.claims.iter().map(|c| claim_view(f, c)).collect(),
         kref: kref(w),
         image: w.image.clone(),
@@ -981,36 +1173,30 @@ fn containers(f: &Facts, lang: Lang) -> Vec<ContainerView> {
         .collect()
 }
 
-/// The kinds of probe, each with the workloads that use it.
+/// The kinds of probe (readiness, and liveness when it differs), each with the workloads that use
+/// it.
 fn probe_kinds(f: &Facts) -> Vec<ProbeKindView> {
-    f.workloads.iter().filter_map(|w| w.probe.clone()).fold(Vec::new(), |mut kinds, kind| {
-        if !kinds.iter().any(|k: &ProbeKindView| k.kind == kind) {
-            let workloads = f
-                .workloads
-                .iter()
-                .filter(|w| w.probe.as_deref() == Some(kind.as_str()))
-                .map(|w| w.name.clone())
-                .collect();
-            kinds.push(ProbeKindView { kind, workloads });
+    let mut kinds: Vec<ProbeKindView> = Vec::new();
+    for w in &f.workloads {
+        let Some(kind) = w.probe.clone() else { continue };
+        match kinds.iter_mut().find(|k| k.kind == kind && k.liveness == w.liveness) {
+            Some(k) => k.workloads.push(w.name.clone()),
+            None => kinds.push(ProbeKindView { kind, liveness: w.liveness.clone(), workloads: vec![w.name.clone()] }),
         }
-        kinds
-    })
+    }
+    kinds
 }
 
-/// Deployments to show `kubectl scale` on: the rules' examples, else two without a ReadWriteOnce
-/// claim that are not the scheduler.
+/// Deployments to show `kubectl scale` on: the rules' examples only. Which services may run as
+/// several copies is the application's knowledge; without it the guide names none.
 fn scale_examples(f: &Facts, r: &Lookup) -> Vec<ScaleView> {
-    {
-        let rwo = |w: &WorkloadFacts| w.claims.iter().any(|c| c.access_mode == "ReadWriteOnce");
-        let beat = r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone());
-        let mut examples: Vec<&WorkloadFacts> =
-            f.guide.examples.scale.iter().filter_map(|k| r.deployment(Some(k))).collect();
-        if examples.is_empty() {
-            examples =
-                r.deployments().into_iter().filter(|w| !rwo(w) && Some(&w.name) != beat.as_ref()).take(2).collect();
-        }
-        examples.iter().map(|w| ScaleView { kref: kref(w), replicas: w.replicas.max(1).saturating_add(1) }).collect()
-    }
+    f.guide
+        .examples
+        .scale
+        .iter()
+        .filter_map(|k| r.deployment(Some(k)))
+        .map(|w| ScaleView { kref: kref(w), replicas: w.replicas.max(1).saturating_add(1) })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -1028,8 +1214,25 @@ fn layer(guide: &crate::rules::Guide, w: &WorkloadFacts) -> Option<Layer> {
 }
 
 /// How the rules back up a workload's data beyond its claims' files.
+/// The rules' `workloads` first, then its image's repository (`backup_images`).
 fn backup(guide: &crate::rules::Guide, w: &WorkloadFacts) -> Option<Backup> {
-    known(guide, w).and_then(|k| k.backup)
+    known(guide, w).and_then(|k| k.backup).or_else(|| guide.backup_images.get(&repository(&w.image)).copied())
+}
+
+/// An image's repository without registry, `library/`, tag and digest: `postgres` for
+/// `docker.io/library/postgres:16`, `bitnami/redis` for `bitnami/redis:7`.
+fn repository(image: &str) -> String {
+    let image = image.split('@').next().unwrap_or(image);
+    let mut parts: Vec<&str> = image.split('/').collect();
+    if parts.len() > 1 && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost") {
+        parts.remove(0);
+    }
+    if parts.len() > 1 && parts[0] == "library" {
+        parts.remove(0);
+    }
+    let last = parts.pop().unwrap_or_default();
+    parts.push(last.split(':').next().unwrap_or(last));
+    parts.join("/")
 }
 
 // ---------------------------------------------------------------------------
@@ -1160,11 +1363,6 @@ impl<'a> Lookup<'a> {
         })
     }
 
-    /// The first workload whose data the rules back up this way.
-    fn backed_up(&self, how: Backup) -> Option<&'a WorkloadFacts> {
-        self.f.workloads.iter().find(|w| backup(&self.f.guide, w) == Some(how))
-    }
-
     fn is_shared(&self, claim: &str) -> bool {
         self.f.shared_claim.as_ref().is_some_and(|c| c.name == claim)
     }
@@ -1214,19 +1412,24 @@ impl<'a> Lookup<'a> {
                 f.workloads.iter().find(|x| &x.name == w && x.replicas > 0).map(|x| (pod_target(x), p.clone()))
             });
             if let Some((pod, path)) = user {
-                targets.push(FileBackupView { pod, path, archive: c.name.clone() });
+                targets.push(FileBackupView { pod, path, archive: c.name.clone(), seed_init: c.seed_init.clone() });
             }
         }
         for w in &f.workloads {
-            // A Job's pods have finished: nothing to exec into. A StatefulSet the rules back up
-            // otherwise has its own section.
-            if w.kind == "Job" || is_statefulset(w) && backup(&f.guide, w).is_some() {
+            // A Job's pods have finished: nothing to exec into. A database backed up with its own
+            // tool has its own section: a copy of a running server's files may not restore.
+            if w.kind == "Job" || backup(&f.guide, w).is_some() {
                 continue;
             }
             for c in w.claims.iter().filter(|c| !self.is_shared(&c.name)) {
                 let archive = if is_statefulset(w) { format!("{}-{}-0", c.name, w.name) } else { c.name.clone() };
                 if !targets.iter().any(|t| t.archive == archive) {
-                    targets.push(FileBackupView { pod: pod_target(w), path: c.mount_path.clone(), archive });
+                    targets.push(FileBackupView {
+                        pod: pod_target(w),
+                        path: c.mount_path.clone(),
+                        archive,
+                        seed_init: c.seed_init.clone(),
+                    });
                 }
             }
         }

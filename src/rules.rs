@@ -268,6 +268,10 @@ pub struct Guide {
     /// any other hop without one drops the path.
     #[serde(default)]
     pub traffic: Vec<String>,
+    /// How the data of a workload is backed up by its image's repository (`postgres`, `mysql`,
+    /// without registry, `library/` and tag), for workloads the rules' `workloads` give no backup.
+    #[serde(default)]
+    pub backup_images: BTreeMap<String, Backup>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -287,7 +291,7 @@ pub struct GuideExamples {
     pub logs: Option<String>,
     /// Restarted and rolled back (a Deployment); none: the first Deployment.
     pub restart: Option<String>,
-    /// Scaled (Deployments); none: up to two Deployments without ReadWriteOnce claims.
+    /// Scaled (Deployments); none: the guide names no workload to scale.
     #[serde(default)]
     pub scale: Vec<String>,
 }
@@ -309,6 +313,12 @@ pub enum Backup {
     PgDumpall,
     /// A Redis server: `redis-cli BGSAVE` and its `dump.rdb`.
     RedisBgsave,
+    /// A MySQL server (the official image): `mysqldump` and `mysql`.
+    Mysqldump,
+    /// A MariaDB server (the official image): `mariadb-dump` and `mariadb`.
+    MariadbDump,
+    /// A MongoDB server (the official image): `mongodump --archive` and `mongorestore`.
+    Mongodump,
     /// A database with a backup feature of its own (a vector store).
     OwnTool,
 }

@@ -3,7 +3,13 @@
 use super::*;
 
 fn claim(name: &str, size: &str, mode: &str, path: &str) -> ClaimFacts {
-    ClaimFacts { name: name.into(), size: size.into(), access_mode: mode.into(), mount_path: path.into() }
+    ClaimFacts {
+        name: name.into(),
+        size: size.into(),
+        access_mode: mode.into(),
+        mount_path: path.into(),
+        seed_init: None,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -27,6 +33,7 @@ fn wl(
         ports: ports.to_vec(),
         service_type: service_type.map(Into::into),
         probe: probe.map(Into::into),
+        liveness: None,
         claims,
         image: format!("example/{name}:1.14.1"),
         role: role.map(Into::into),
@@ -47,6 +54,7 @@ fn wl(
             _ => None,
         },
         proxy_denies: if name == "ssrf-proxy" { vec!["10.0.0.0/8".into(), "169.254.0.0/16".into()] } else { vec![] },
+        env: Default::default(),
     }
 }
 
@@ -162,6 +170,7 @@ fn fixture() -> Facts {
         fqdn_users: vec!["nginx".into()],
         inherit_env_source: vec!["sandbox".into(), "web".into()],
         ja: Default::default(),
+        choices: Vec::new(),
         public_urls: vec![PublicUrlFacts {
             key: "NEXT_PUBLIC_SOCKET_URL".into(),
             value: "ws://localhost".into(),
@@ -449,7 +458,7 @@ fn another_product_is_named_throughout() {
     assert!(en.contains("## Removing Acme Chat\n"));
     assert!(en.contains("(see [Removing Acme Chat](#removing-acme-chat))"));
     assert!(en.contains("### Moving to a new Acme Chat release"));
-    assert!(ja.starts_with("# Acme Chat Kubernetes Deployment\n"), "{ja}");
+    assert!(ja.starts_with("# Acme Chat の Kubernetes デプロイ\n"), "{ja}");
     assert!(ja.contains("## Acme Chat の削除\n"));
     assert!(ja.contains("（[Acme Chat の削除](#acme-chat-の削除) を参照）"));
 }
@@ -542,6 +551,7 @@ fn empty_facts_do_not_panic() {
         inherit_env_source: vec![],
         public_urls: vec![],
         ja: Default::default(),
+        choices: vec![],
     };
     for out in both(&f) {
         assert!(out.ends_with('\n') && !out.ends_with("\n\n"));
@@ -562,6 +572,7 @@ fn japanese_uses_known_purposes_and_falls_back() {
         ports: vec![6333],
         service_type: Some("ClusterIP".into()),
         probe: None,
+        liveness: None,
         claims: vec![],
         image: "qdrant/qdrant".into(),
         role: Some("custom".into()),
@@ -575,10 +586,80 @@ fn japanese_uses_known_purposes_and_falls_back() {
         pdb: false,
         egress: None,
         proxy_denies: vec![],
+        env: Default::default(),
     });
     let ja = render(&f, Lang::Ja);
     assert!(ja.contains("メインデータベース"));
     assert!(ja.contains("Custom vector store"));
     let en = render(&f, Lang::En);
     assert!(en.contains("Purpose of postgres"));
+}
+
+/// The image's repository, without registry, `library/` and tag, picks the backup of a workload the
+/// rules name no backup for: a database gets its dump tool, and its claim leaves the file copy.
+#[test]
+fn known_database_images_are_dumped_not_copied() {
+    assert_eq!(super::repository("docker.io/library/postgres:16@sha256:ab"), "postgres");
+    assert_eq!(super::repository("localhost:5000/mysql:8"), "mysql");
+    assert_eq!(super::repository("bitnami/redis:7"), "bitnami/redis");
+    let mut f = fixture();
+    f.guide.backup_images = [("mysql".to_string(), crate::rules::Backup::Mysqldump)].into_iter().collect();
+    let mut db = f.workloads.iter().find(|w| w.name == "api").cloned().expect("api");
+    db.name = "db".into();
+    db.object_name = "db".into();
+    db.image = "mysql:8.0".into();
+    db.role = None;
+    db.claims = vec![claim("db", "10Gi", "ReadWriteOnce", "/var/lib/mysql")];
+    db.env = ["MYSQL_ROOT_PASSWORD".to_string(), "MYSQL_DATABASE".to_string()].into_iter().collect();
+    f.workloads.push(db);
+    for out in both(&f) {
+        assert!(out.contains(
+            r#"exec mysqldump --single-transaction --no-tablespaces -uroot -p"$MYSQL_ROOT_PASSWORD" "$MYSQL_DATABASE""#
+        ));
+        assert!(out.contains(r#"exec mysql -uroot -p"$MYSQL_ROOT_PASSWORD" "$MYSQL_DATABASE""#));
+        assert!(!out.contains("-C /var/lib/mysql"), "a database's files are not copied while it runs");
+        assert!(out.contains("kubectl wait -n dify --for=delete pod -l"));
+    }
+}
+
+/// Every regeneration the guide shows repeats the recorded choices, the changed flag replaced; the
+/// migration Job's sentence needs a Job; without the rules' scale examples no workload is named.
+#[test]
+fn regenerations_repeat_the_choices() {
+    let mut f = fixture();
+    f.choices = vec!["--secrets external-secrets".into(), "--public-url https://old.example.com".into()];
+    f.public_urls[0].value = "https://old.example.com".into();
+    f.migration_job = None;
+    f.guide.examples.scale.clear();
+    for out in both(&f) {
+        assert!(out.contains("-o k8s --secrets external-secrets --public-url https://NEW-ADDRESS\n"), "{out}");
+        assert!(out.contains("-o k8s --secrets external-secrets --public-url https://old.example.com\n"));
+        assert!(!out.contains("--public-url https://old.example.com --public-url"));
+        assert!(!out.contains("api-migrate"), "no migration Job, no word of one");
+        assert!(out.contains("kubectl scale deployment/<name> --replicas=N -n dify"));
+    }
+}
+
+/// A MongoDB official image is saved with `mongodump` as the root user its settings create, and
+/// restored with `mongorestore --drop`; several databases each get their section.
+#[test]
+fn mongo_and_postgres_side_by_side() {
+    let mut f = fixture();
+    f.guide.backup_images = [("mongo".to_string(), crate::rules::Backup::Mongodump)].into_iter().collect();
+    let mut db = f.workloads.iter().find(|w| w.name == "api").cloned().expect("api");
+    db.name = "docs".into();
+    db.object_name = "docs".into();
+    db.image = "docker.io/library/mongo:7".into();
+    db.role = None;
+    db.claims = vec![claim("docs", "10Gi", "ReadWriteOnce", "/data/db")];
+    db.env = ["MONGO_INITDB_ROOT_USERNAME".to_string()].into_iter().collect();
+    f.workloads.push(db);
+    for out in both(&f) {
+        let auth =
+            r#"-u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin"#;
+        assert!(out.contains(&format!("sh -c 'exec mongodump --archive {auth}' > docs.archive")), "{out}");
+        assert!(out.contains(&format!("sh -c 'exec mongorestore --archive --drop {auth}' < docs.archive")));
+        assert!(out.contains("pg_dumpall"), "the rules' postgres keeps its dump");
+        assert!(!out.contains("-C /data/db"));
+    }
 }
