@@ -242,18 +242,29 @@ fn environment() -> minijinja::Environment<'static> {
 
 /// Every key of every Secret that carries a placeholder, with the other keys that share its value.
 fn secret_keys(f: &Facts) -> Vec<SecretKeyView> {
+    // Who reads each variable, in Secret and key order, indexed once: a shared password read by
+    // every service would otherwise be searched for in every key of every Secret.
+    let mut readers: std::collections::HashMap<&String, Vec<(&str, &str)>> = Default::default();
+    for s in &f.secrets {
+        for (k, vars) in &s.keys {
+            for var in vars {
+                let list = readers.entry(var).or_default();
+                if list.last() != Some(&(s.name.as_str(), k.as_str())) {
+                    list.push((s.name.as_str(), k.as_str()));
+                }
+            }
+        }
+    }
     let mut rows = Vec::new();
     for secret in &f.secrets {
         for (key, vars) in secret.keys.iter().filter(|(_, v)| !v.is_empty()) {
             let same: Vec<String> = vars
                 .iter()
                 .map(|var| {
-                    let others: Vec<String> = f
-                        .secrets
+                    let others: Vec<String> = readers[var]
                         .iter()
-                        .flat_map(|s| s.keys.iter().map(move |(k, v)| (s, k, v)))
-                        .filter(|(s, k, v)| v.contains(var) && !(s.name == secret.name && *k == key))
-                        .map(|(s, k, _)| format!("{}/{k}", s.name))
+                        .filter(|(s, k)| !(*s == secret.name && *k == key))
+                        .map(|(s, k)| format!("{s}/{k}"))
                         .collect();
                     others.join(", ")
                 })
@@ -1055,7 +1066,8 @@ fn secrets_view(f: &Facts) -> SecretsView {
             .iter()
             .map(|p| SecretFileView { example: p.clone(), target: p.strip_suffix(".example").unwrap_or(p).to_string() })
             .collect(),
-        keys: secret_keys(f),
+        // Only the guide of `--secrets external` shows them: a table as long as every key.
+        keys: if matches!(f.secret_source, SecretSource::External) { secret_keys(f) } else { Vec::new() },
         store: match &f.secret_source {
             SecretSource::ExternalSecrets { store, .. } => store.clone(),
             _ => String::new(),
