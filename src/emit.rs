@@ -280,40 +280,23 @@ fn controller(
     resources: &mut Vec<String>,
     tree: &mut Tree,
 ) {
-    match w.kind {
-        // A container of another workload's pod (network_mode): only its claims here.
-        _ if w.joins.is_some() => {
-            if !w.claims.is_empty() {
-                let pvcs: Vec<PersistentVolumeClaim> = w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
-                tree.add(&format!("{dir}/pvc.yaml"), to_yaml(&pvcs));
-                resources.push("pvc.yaml".into());
-            }
-        }
-        Kind::StatefulSet => {
-            tree.add(&format!("{dir}/statefulset.yaml"), to_yaml(&[statefulset(plan, w, labels.clone())]));
-            resources.push("statefulset.yaml".to_string());
-        }
-        kind => {
-            match (kind, &w.one_shot) {
-                (Kind::DaemonSet, _) => {
-                    tree.add(&format!("{dir}/daemonset.yaml"), to_yaml(&[daemonset(plan, w, labels.clone())]));
-                    resources.push("daemonset.yaml".to_string());
-                }
-                (Kind::Job, Some(o)) => {
-                    tree.add(&format!("{dir}/job.yaml"), to_yaml(&[one_shot(plan, w, o, labels.clone())]));
-                    resources.push("job.yaml".to_string());
-                }
-                _ => {
-                    tree.add(&format!("{dir}/deployment.yaml"), to_yaml(&[deployment(plan, w, labels.clone())]));
-                    resources.push("deployment.yaml".to_string());
-                }
-            }
-            if !w.claims.is_empty() {
-                let pvcs: Vec<PersistentVolumeClaim> = w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
-                tree.add(&format!("{dir}/pvc.yaml"), to_yaml(&pvcs));
-                resources.push("pvc.yaml".into());
-            }
-        }
+    // A container of another workload's pod (network_mode) has only its claims here; a
+    // StatefulSet's claims are its templates.
+    let (file, object) = match (w.kind, &w.one_shot) {
+        _ if w.joins.is_some() => (None, None),
+        (Kind::StatefulSet, _) => (Some("statefulset.yaml"), Some(to_yaml(&[statefulset(plan, w, labels.clone())]))),
+        (Kind::DaemonSet, _) => (Some("daemonset.yaml"), Some(to_yaml(&[daemonset(plan, w, labels.clone())]))),
+        (Kind::Job, Some(o)) => (Some("job.yaml"), Some(to_yaml(&[one_shot(plan, w, o, labels.clone())]))),
+        _ => (Some("deployment.yaml"), Some(to_yaml(&[deployment(plan, w, labels.clone())]))),
+    };
+    if let (Some(file), Some(object)) = (file, object) {
+        tree.add(&format!("{dir}/{file}"), object);
+        resources.push(file.to_string());
+    }
+    if w.kind != Kind::StatefulSet && !w.claims.is_empty() {
+        let pvcs: Vec<PersistentVolumeClaim> = w.claims.iter().map(|c| pvc(plan, c, labels.clone())).collect();
+        tree.add(&format!("{dir}/pvc.yaml"), to_yaml(&pvcs));
+        resources.push("pvc.yaml".into());
     }
 }
 

@@ -8,16 +8,6 @@ use std::path::Path;
 use common::*;
 use yaml_serde::Value;
 
-/// A corpus case's compose file, whichever name it has.
-fn corpus_compose(case: &str) -> std::path::PathBuf {
-    let dir = repo().join("tests/corpus").join(case);
-    ["compose.yaml", "docker-compose.yml", "compose.json"]
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
-        .expect("a compose file")
-}
-
 /// Translate a corpus case with the generic preset, make its secrets and render it.
 fn translate(case: &str, extra: &[&str]) -> (Vec<Value>, String) {
     let compose = corpus_compose(case);

@@ -19,16 +19,6 @@ fn guide(compose: std::path::PathBuf, preset: Preset, lang: Lang) -> String {
     tree.get("README.md").expect("README.md").to_string()
 }
 
-/// A corpus case's compose file.
-fn corpus(case: &str) -> std::path::PathBuf {
-    let dir = repo().join("tests/corpus").join(case);
-    ["compose.yaml", "docker-compose.yml", "compose.json"]
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
-        .expect("a compose file")
-}
-
 #[test]
 fn japanese_guide_of_the_newest_release() {
     let newest = RELEASES.last().expect("a vendored release");
@@ -41,7 +31,10 @@ fn japanese_guide_of_the_newest_release() {
 fn generic_guide_of_each_corpus_family() {
     for case in ["01-web-db", "25-wordpress-mysql", "27-queue-workers", "33-kafka-zookeeper"] {
         for (lang, tag) in [(Lang::En, "en"), (Lang::Ja, "ja")] {
-            insta::assert_snapshot!(format!("generic-{case}-{tag}"), guide(corpus(case), Preset::Generic, lang));
+            insta::assert_snapshot!(
+                format!("generic-{case}-{tag}"),
+                guide(corpus_compose(case), Preset::Generic, lang)
+            );
         }
     }
 }

@@ -138,3 +138,13 @@ pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     walk(dir, dir, &mut out);
     out
 }
+
+/// A corpus case's compose file (tests/corpus/<case>/), whichever name it has.
+pub fn corpus_compose(case: &str) -> PathBuf {
+    let dir = repo().join("tests/corpus").join(case);
+    ["compose.yaml", "docker-compose.yml", "compose.json"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .expect("a compose file")
+}
