@@ -1228,23 +1228,9 @@ fn layer(guide: &crate::rules::Guide, w: &WorkloadFacts) -> Option<Layer> {
 /// How the rules back up a workload's data beyond its claims' files.
 /// The rules' `workloads` first, then its image's repository (`backup_images`).
 fn backup(guide: &crate::rules::Guide, w: &WorkloadFacts) -> Option<Backup> {
-    known(guide, w).and_then(|k| k.backup).or_else(|| guide.backup_images.get(&repository(&w.image)).copied())
-}
-
-/// An image's repository without registry, `library/`, tag and digest: `postgres` for
-/// `docker.io/library/postgres:16`, `bitnami/redis` for `bitnami/redis:7`.
-fn repository(image: &str) -> String {
-    let image = image.split('@').next().unwrap_or(image);
-    let mut parts: Vec<&str> = image.split('/').collect();
-    if parts.len() > 1 && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost") {
-        parts.remove(0);
-    }
-    if parts.len() > 1 && parts[0] == "library" {
-        parts.remove(0);
-    }
-    let last = parts.pop().unwrap_or_default();
-    parts.push(last.split(':').next().unwrap_or(last));
-    parts.join("/")
+    known(guide, w)
+        .and_then(|k| k.backup)
+        .or_else(|| guide.backup_images.get(&crate::plan::image_repository(&w.image)).copied())
 }
 
 // ---------------------------------------------------------------------------

@@ -171,7 +171,7 @@ pub(super) fn ports_named_by_clients(workloads: &mut [Workload], rules: &Rules, 
     for t in workloads.iter_mut() {
         let Some(ports) = found.get(&t.name) else { continue };
         // Named without a port (`DB_HOST: db`): the port its image listens on, when the rules know it.
-        let image_port = rules.image_ports.get(image_repository(&t.image)).copied();
+        let image_port = rules.image_ports.get(&image_name(&t.image)).copied();
         let ports = if ports.is_empty() { image_port.into_iter().collect() } else { ports.clone() };
         let declared = !t.ports.is_empty() || !t.udp_ports.is_empty();
         if declared || t.one_shot.is_some() || ports.is_empty() {
@@ -186,12 +186,11 @@ pub(super) fn ports_named_by_clients(workloads: &mut [Workload], rules: &Rules, 
     }
 }
 
-/// An image's repository name without registry, owner, tag or digest:
-/// `docker.io/library/postgres:16-alpine` → `postgres`, `bitnami/redis:7` → `redis`.
-pub(super) fn image_repository(image: &str) -> &str {
-    let name = image.split('@').next().unwrap_or(image);
-    let name = name.rsplit('/').next().unwrap_or(name);
-    name.split(':').next().unwrap_or(name)
+/// The name `image_ports` knows an image by: its repository's last part, without registry, owner,
+/// tag or digest (`docker.io/library/postgres:16-alpine` → `postgres`, `bitnami/redis:7` → `redis`).
+pub(super) fn image_name(image: &str) -> String {
+    let repository = super::release::image_repository(image);
+    repository.rsplit('/').next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]
@@ -199,7 +198,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn image_repositories() {
+    fn image_names() {
         for (image, repo) in [
             ("postgres", "postgres"),
             ("postgres:16-alpine", "postgres"),
@@ -207,7 +206,7 @@ mod tests {
             ("registry:5000/team/redis:7@sha256:abc", "redis"),
             ("bitnami/mariadb", "mariadb"),
         ] {
-            assert_eq!(image_repository(image), repo, "{image}");
+            assert_eq!(image_name(image), repo, "{image}");
         }
     }
 

@@ -36,7 +36,7 @@ use crate::rules::Rules;
 
 pub use entry::nginx_seconds;
 pub use files::envsubst;
-pub use release::image_tag;
+pub use release::{image_repository, image_tag};
 pub use select::coverage;
 pub use settings::{placeholder, url_with_credentials};
 pub use types::*;

@@ -22,9 +22,38 @@ pub fn image_tag(image: &str) -> Option<&str> {
     image.rsplit_once(':').map(|(_, tag)| tag).filter(|t| !t.contains('/'))
 }
 
+/// An image's repository without registry, `library/`, tag and digest: `postgres` for
+/// `docker.io/library/postgres:16`, `bitnami/redis` for `bitnami/redis:7`.
+pub fn image_repository(image: &str) -> String {
+    let image = image.split('@').next().unwrap_or(image);
+    let mut parts: Vec<&str> = image.split('/').collect();
+    if parts.len() > 1 && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost") {
+        parts.remove(0);
+    }
+    if parts.len() > 1 && parts[0] == "library" {
+        parts.remove(0);
+    }
+    let last = parts.pop().unwrap_or_default();
+    parts.push(last.split(':').next().unwrap_or(last));
+    parts.join("/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_repositories() {
+        for (image, repo) in [
+            ("postgres", "postgres"),
+            ("docker.io/library/postgres:16", "postgres"),
+            ("bitnami/redis:7", "bitnami/redis"),
+            ("registry:5000/team/redis:7@sha256:abc", "team/redis"),
+            ("localhost/app:1", "app"),
+        ] {
+            assert_eq!(image_repository(image), repo, "{image}");
+        }
+    }
 
     #[test]
     fn version_order() {

@@ -599,9 +599,9 @@ fn japanese_uses_known_purposes_and_falls_back() {
 /// rules name no backup for: a database gets its dump tool, and its claim leaves the file copy.
 #[test]
 fn known_database_images_are_dumped_not_copied() {
-    assert_eq!(super::repository("docker.io/library/postgres:16@sha256:ab"), "postgres");
-    assert_eq!(super::repository("localhost:5000/mysql:8"), "mysql");
-    assert_eq!(super::repository("bitnami/redis:7"), "bitnami/redis");
+    assert_eq!(crate::plan::image_repository("docker.io/library/postgres:16@sha256:ab"), "postgres");
+    assert_eq!(crate::plan::image_repository("localhost:5000/mysql:8"), "mysql");
+    assert_eq!(crate::plan::image_repository("bitnami/redis:7"), "bitnami/redis");
     let mut f = fixture();
     f.guide.backup_images = [("mysql".to_string(), crate::rules::Backup::Mysqldump)].into_iter().collect();
     let mut db = f.workloads.iter().find(|w| w.name == "api").cloned().expect("api");
