@@ -16,6 +16,9 @@ use super::pod::compose_kind;
 pub(super) struct Selection<'a> {
     /// Services that become workloads, in compose order, each with its rule (or an empty one).
     pub chosen: Vec<(&'a Service, &'a ServiceRule)>,
+    /// The kind of each chosen service: its rule's, else what compose says (a one-shot task,
+    /// `deploy.mode: global`), else the rules' default.
+    pub kinds: Vec<Kind>,
     /// Every name a service answers to (its own, aliases, container name, hostname) → workload.
     pub hosts: HostMap,
     /// Upstream service name → workload name, for every service (chosen or not).
@@ -24,8 +27,6 @@ pub(super) struct Selection<'a> {
     pub externals: Vec<String>,
     /// Services folded into the pods that mount their storage, with the fold rule and its reason.
     pub folded: Vec<(&'a Service, &'a FoldRule, Option<String>)>,
-    /// Services others wait to complete (`condition: service_completed_successfully`).
-    pub awaited: BTreeSet<&'a str>,
     /// Upstream services left out, with the reason.
     pub omitted: Vec<(String, String)>,
     /// Workload names, in the order of `chosen`.
@@ -50,12 +51,6 @@ impl Selection<'_> {
     }
 }
 
-/// The kind of a service: its rule's, else what compose says (a one-shot task, `deploy.mode:
-/// global`), else the rules' default.
-pub(super) fn kind_of(svc: &Service, rule: Option<&ServiceRule>, rules: &Rules, awaited: &BTreeSet<&str>) -> Kind {
-    rule.and_then(|r| r.kind).or_else(|| compose_kind(svc, awaited, &mut Vec::new())).unwrap_or(rules.defaults.kind)
-}
-
 pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut Vec<Warning>) -> Result<Selection<'a>> {
     // Services others wait to complete are one-shot tasks.
     let awaited: BTreeSet<&str> = project
@@ -67,11 +62,11 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
         .collect();
     let mut sel = Selection {
         chosen: Vec::new(),
+        kinds: Vec::new(),
         hosts: HostMap::default(),
         k8s_name: BTreeMap::new(),
         externals: Vec::new(),
         folded: Vec::new(),
-        awaited,
         omitted: Vec::new(),
         deployed: Vec::new(),
     };
@@ -95,7 +90,7 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
         sel.k8s_name.insert(svc.name.clone(), name.clone());
         let kind = match rule.and_then(|r| r.kind) {
             Some(kind) => kind,
-            None => compose_kind(svc, &sel.awaited, warnings).unwrap_or(rules.defaults.kind),
+            None => compose_kind(svc, &awaited, warnings).unwrap_or(rules.defaults.kind),
         };
         if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold | Kind::External) {
             sel.omitted.push((
@@ -129,7 +124,10 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
                 );
                 sel.omitted.push((svc.name.clone(), rules.defaults.reasons.no_image.clone()));
             }
-            _ => sel.chosen.push((svc, rule.unwrap_or(empty_rule))),
+            _ => {
+                sel.chosen.push((svc, rule.unwrap_or(empty_rule)));
+                sel.kinds.push(kind);
+            }
         }
     }
     let mut seen_names = BTreeSet::new();

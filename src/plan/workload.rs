@@ -40,7 +40,7 @@ pub(super) fn workload(
         split(env.iter())
     };
     let env_plain: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.clone(), v.plain.clone())).collect();
-    let kind = super::select::kind_of(svc, Some(rule), rules, &ctx.sel.awaited);
+    let kind = ctx.sel.kinds[i];
     if kind == Kind::StatefulSet && !rule.jobs.is_empty() {
         return Err(Error::usage(
             format!("the rules give `{}` a Job, but it is a StatefulSet, whose claims a Job cannot share", svc.name),
