@@ -91,8 +91,7 @@ fn tree_of(plan: &Plan, project: &Project, rules: &Rules, settings: Settings) ->
     tree
 }
 
-/// What the guide says of the tree: from the plan, and from the emitted `tree` for what emit alone
-/// decides (which workloads have a PodDisruptionBudget).
+/// What the guide says of the tree: from the plan, the rules and the recorded choices.
 fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
     let (secret_files, secrets) = secret_facts(plan);
     let all_volumes = plan.workloads.iter().flat_map(|w| &w.volumes);
