@@ -24,7 +24,8 @@ const FOLD_AFTER: usize = 20;
 pub fn report(old: &Project, new: &Project, rules: &Rules) -> Result<String> {
     let secrets = Secrets::new(old, new, rules)?;
     let old_release = plan::plan(old, rules)?.release;
-    let new_release = plan::plan(new, rules)?.release;
+    let new_plan = plan::plan(new, rules)?;
+    let new_release = new_plan.release.clone();
     let pairs = pair_services(old, new, rules);
     let changes = [
         services_section(old, new, &pairs, rules),
@@ -36,6 +37,7 @@ pub fn report(old: &Project, new: &Project, rules: &Rules) -> Result<String> {
     ];
     // Describes the new release alone, so it is printed even when nothing changed.
     let coverage = coverage_section(old, new, rules);
+    let facts = image_facts_section(&new_plan);
 
     let name = |r: &Option<String>| r.clone().unwrap_or_else(|| "unknown".to_string());
     let mut out = String::new();
@@ -49,7 +51,7 @@ pub fn report(old: &Project, new: &Project, rules: &Rules) -> Result<String> {
     if changes.iter().all(String::is_empty) {
         out.push_str("\nNo changes: both releases define the same services, images, settings and files.\n");
     }
-    for s in changes.iter().chain([&coverage]).filter(|s| !s.is_empty()) {
+    for s in changes.iter().chain([&coverage, &facts]).filter(|s| !s.is_empty()) {
         out.push('\n');
         out.push_str(s.trim_end());
         out.push('\n');
@@ -170,16 +172,57 @@ fn services_section(old: &Project, new: &Project, pairs: &Pairs, rules: &Rules) 
 
 fn images_section(pairs: &Pairs) -> String {
     let mut rows = String::new();
+    let mut back = 0;
     for p in &pairs.both {
         if p.old.image != p.new.image {
             let show = |i: &Option<String>| i.as_deref().map_or("(none, build only)".to_string(), |i| format!("`{i}`"));
-            let _ = writeln!(rows, "| {} | {} | {} |", p.label(), show(&p.old.image), show(&p.new.image));
+            let mark = match backwards(p.old.image.as_deref(), p.new.image.as_deref()) {
+                Some(how) => {
+                    back += 1;
+                    format!(" **⚠ {how} tag**")
+                }
+                None => String::new(),
+            };
+            let _ = writeln!(rows, "| {} | {} | {}{mark} |", p.label(), show(&p.old.image), show(&p.new.image));
         }
     }
     if rows.is_empty() {
         return rows;
     }
-    format!("## Image tags\n\n| service | old | new |\n|---|---|---|\n{rows}\n")
+    let warning = if back > 0 {
+        format!("\n{back} image(s) go backwards (marked ⚠): data written by a newer server may not be readable by an older one. `compose2dify upgrade` refuses this unless `--allow-downgrade` is given.\n")
+    } else {
+        String::new()
+    };
+    format!("## Image tags\n\n| service | old | new |\n|---|---|---|\n{rows}{warning}\n")
+}
+
+/// How an image moves backwards between two references of one repository (`older`, `pre-release`).
+pub fn backwards(old: Option<&str>, new: Option<&str>) -> Option<&'static str> {
+    let (old, new) = (old?, new?);
+    if image_repo(old) != image_repo(new) {
+        return None;
+    }
+    crate::images::backwards(plan::image_tag(old)?, plan::image_tag(new)?)
+}
+
+/// The facts the new release's images were given, with every assumption about a tag not read.
+fn image_facts_section(plan: &plan::Plan) -> String {
+    let assumed: Vec<String> =
+        plan.warnings.iter().filter(|w| w.kind == WarningKind::ImageFacts).map(|w| format!("- ⚠ {}", w.text)).collect();
+    if plan.images.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("## Image facts\n\n| image | facts | from |\n|---|---|---|\n");
+    for f in &plan.images {
+        let _ = writeln!(out, "| `{}:{}` | {} | {} |", f.image, f.tag, f.summary(), f.from.describe());
+    }
+    if !assumed.is_empty() {
+        out.push('\n');
+        out.push_str(&assumed.join("\n"));
+        out.push('\n');
+    }
+    out
 }
 
 /// Variables of the env source (`.env` or `.env.example`).

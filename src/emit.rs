@@ -187,10 +187,16 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
 fn base(plan: &Plan, tree: &mut Tree) {
     let common = part_of_labels(plan);
 
+    // The Pod Security Standard every pod of the tree meets is enforced; "restricted" is warned
+    // and audited, so what keeps a pod from it shows.
+    let mut labels = common.clone();
+    labels.insert("pod-security.kubernetes.io/enforce".into(), plan.pod_security.name().into());
+    labels.insert("pod-security.kubernetes.io/warn".into(), "restricted".into());
+    labels.insert("pod-security.kubernetes.io/audit".into(), "restricted".into());
     let namespace = Namespace {
         metadata: ObjectMeta {
             name: Some(plan.namespace.clone()),
-            labels: Some(common.clone()),
+            labels: Some(labels),
             annotations: retain_annotations(plan),
             ..Default::default()
         },

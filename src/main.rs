@@ -73,6 +73,27 @@ enum Command {
         /// Compare instead of writing: exit 0 up to date, 1 with a diff.
         #[arg(long)]
         check: bool,
+        /// Let an image move to an older tag or to a pre-release (refused without it).
+        #[arg(long)]
+        allow_downgrade: bool,
+        /// Treat warnings (an image tag whose facts are assumed, …) as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// For maintainers: the line of mappings/dify-images.yaml for an image tag, read from a folder
+    /// holding that tag's sources (a checkout at the tag, or tests/fixtures/images/<image>/<tag>).
+    ImageFacts {
+        /// The image as the table names it (`langgenius/dify-api`).
+        image: String,
+        /// The tag (`1.14.2`, `0.6.1-local`); with --files, not needed.
+        #[arg(required_unless_present = "files")]
+        tag: Option<String>,
+        /// The folder of the tag's sources.
+        #[arg(required_unless_present = "files")]
+        dir: Option<PathBuf>,
+        /// Print the files the table reads for this image instead, one a line.
+        #[arg(long)]
+        files: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -137,9 +158,14 @@ struct GenerateArgs {
     /// Compare with the tree on disk instead of writing: exit 0 up to date, 1 with a diff.
     #[arg(long)]
     check: bool,
-    /// Treat warnings (untranslated keys, unknown services) as errors.
+    /// Treat warnings (untranslated keys, unknown services, image tags whose facts are assumed) as
+    /// errors.
     #[arg(long)]
     strict: bool,
+    /// Let an image move to an older tag, or from a release to a pre-release, over an existing tree
+    /// (refused without it: data written by a newer server may not be readable by an older one).
+    #[arg(long)]
+    allow_downgrade: bool,
     /// Run this service outside the cluster (repeatable): `postgres`, `redis`, `weaviate`, … Its
     /// workload, claims and policies are left out; point its settings at your server with --set.
     #[arg(long, value_name = "SERVICE")]
@@ -238,8 +264,19 @@ fn main() -> ExitCode {
 }
 
 /// Flags that say how to run, not what the tree is: they are not recorded as choices.
-const NOT_CHOICES: &[&str] =
-    &["compose", "files", "output", "check", "strict", "force", "quiet", "verbose", "help", "version"];
+const NOT_CHOICES: &[&str] = &[
+    "compose",
+    "files",
+    "output",
+    "check",
+    "strict",
+    "force",
+    "allow_downgrade",
+    "quiet",
+    "verbose",
+    "help",
+    "version",
+];
 
 /// The generation flags given on the command line, as `--flag value` lines (values shell-quoted), in
 /// the order clap lists them: what GENERATED.md records for `compose2dify upgrade`.
@@ -336,7 +373,10 @@ fn try_main(cli: Cli, choices: Vec<String>, out: &Messages) -> Result<ExitCode, 
             print_out(&compose2dify::carry::report(&carried))?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Upgrade { dir, compose, check }) => upgrade_command(&dir, &compose, check, out),
+        Some(Command::Upgrade { dir, compose, check, allow_downgrade, strict }) => {
+            upgrade_command(&dir, &compose, UpgradeFlags { check, allow_downgrade, strict }, out)
+        }
+        Some(Command::ImageFacts { image, tag, dir, files }) => image_facts_command(&image, tag, dir, files),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "compose2dify", &mut script);
@@ -349,7 +389,14 @@ fn try_main(cli: Cli, choices: Vec<String>, out: &Messages) -> Result<ExitCode, 
 
 /// Entry point of `compose2dify upgrade DIR NEW_COMPOSE`: the tree's recorded choices, read back
 /// through the same flags, applied to another release; a choice that no longer applies is an error.
-fn upgrade_command(dir: &Path, compose: &Path, check: bool, out: &Messages) -> Result<ExitCode, Error> {
+/// The flags of `upgrade` that say how to run, not what the tree is (they are not recorded).
+struct UpgradeFlags {
+    check: bool,
+    allow_downgrade: bool,
+    strict: bool,
+}
+
+fn upgrade_command(dir: &Path, compose: &Path, flags: UpgradeFlags, out: &Messages) -> Result<ExitCode, Error> {
     let generated = dir.join("GENERATED.md");
     let text = std::fs::read_to_string(&generated).map_err(|e| {
         Error::file(
@@ -372,8 +419,12 @@ fn upgrade_command(dir: &Path, compose: &Path, check: bool, out: &Messages) -> R
         })?;
         argv.extend(words.into_iter().map(Into::into));
     }
-    if check {
-        argv.push("--check".into());
+    for (on, flag) in
+        [(flags.check, "--check"), (flags.allow_downgrade, "--allow-downgrade"), (flags.strict, "--strict")]
+    {
+        if on {
+            argv.push(flag.into());
+        }
     }
     let matches = Cli::command().try_get_matches_from(&argv).map_err(|e| {
         Error::file(
@@ -391,6 +442,52 @@ fn upgrade_command(dir: &Path, compose: &Path, check: bool, out: &Messages) -> R
         if lines.is_empty() { "no choices".to_string() } else { lines.join(" ") }
     ));
     generate_with(cli.generate, choices(&matches), true, out)
+}
+
+/// Entry point of `compose2dify image-facts IMAGE TAG DIR`: the table line of a tag, from its sources.
+fn image_facts_command(image: &str, tag: Option<String>, dir: Option<PathBuf>, files: bool) -> Result<ExitCode, Error> {
+    let rules = rules::load(Preset::Dify, None)?;
+    let rule = rules.images.get(image).ok_or_else(|| {
+        Error::usage(
+            format!("`{image}` is not in the image facts table"),
+            format!("name one of: {}", rules.images.keys().cloned().collect::<Vec<_>>().join(", ")),
+        )
+    })?;
+    if files {
+        print_out(&compose2dify::images::source_files(rule).into_iter().map(|f| f + "\n").collect::<String>())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(tag), Some(dir)) = (tag, dir) else {
+        return Err(Error::usage("image-facts needs a tag and a folder", "run `compose2dify image-facts IMAGE TAG DIR`"));
+    };
+    let mut texts = std::collections::BTreeMap::new();
+    for file in compose2dify::images::source_files(rule) {
+        let path = dir.join(&file);
+        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= 1 << 20);
+        if let Some(text) = regular.then(|| std::fs::read_to_string(&path).ok()).flatten() {
+            texts.insert(file, text);
+        }
+    }
+    if texts.is_empty() {
+        return Err(Error::file(&dir, "holds none of the files the table reads", "pass the folder of the tag's sources"));
+    }
+    let (user, facts) = compose2dify::images::detect(rule, |p| texts.get(p).map(String::as_str));
+    let facts = if facts.is_empty() {
+        String::new()
+    } else {
+        format!(", facts: [{}]", facts.into_iter().collect::<Vec<_>>().join(", "))
+    };
+    print_out(&format!("\"{tag}\": {{user: {}{facts}}}\n", yaml_user(&user.to_string())))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A user as the table writes it: `root` bare, ids quoted (`"1001:1001"`).
+fn yaml_user(user: &str) -> String {
+    if user == "root" {
+        user.to_string()
+    } else {
+        format!("\"{user}\"")
+    }
 }
 
 /// Entry point of `compose2dify secrets DIR`.
@@ -424,7 +521,12 @@ fn diff_command(args: DiffArgs) -> Result<ExitCode, Error> {
     let rules = rules::load(args.preset, args.mappings.as_deref())?;
     let expected = expected_compose(&rules);
     let read = |compose: PathBuf| {
-        upstream::load(&upstream::Options { compose, expected: expected.clone(), ..Default::default() })
+        upstream::load(&upstream::Options {
+            compose,
+            expected: expected.clone(),
+            checkout_files: compose2dify::images::checkout_files(&rules.images),
+            ..Default::default()
+        })
     };
     let old = read(args.old)?;
     let new = read(args.new)?;
@@ -453,7 +555,11 @@ fn generate_with(
     }
     let annotations = ingress_annotations(&args)?;
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
-    let opts = upstream::Options { expected: expected_compose(&rules), ..opts };
+    let opts = upstream::Options {
+        expected: expected_compose(&rules),
+        checkout_files: compose2dify::images::checkout_files(&rules.images),
+        ..opts
+    };
     let mut project = read_with_public_url(&args, opts, &rules, out)?;
     let choices = rules::Choices {
         external: std::mem::take(&mut args.external),
@@ -479,6 +585,9 @@ fn generate_with(
     let first_run = to_stdout || !args.output.join(write::MANIFEST).is_file();
     say_notes_and_warnings(&project, &plan, first_run, out);
     refuse_warnings(&plan, upgrade, args.strict)?;
+    if !to_stdout && !args.check && !args.allow_downgrade {
+        refuse_downgrade(&plan, &args.output)?;
+    }
     let code = deliver(&tree, &args, plan.workloads.len(), out)?;
     // The process ends here: freeing the read project, the plan and the tree one allocation at a
     // time would only delay the exit (about 4% of a 2,000-service run).
@@ -543,6 +652,7 @@ fn read_options(args: &mut GenerateArgs) -> Result<upstream::Options, Error> {
         profiles: (!args.profiles.is_empty()).then(|| std::mem::take(&mut args.profiles)),
         stdin,
         expected: None,
+        checkout_files: Default::default(),
     })
 }
 
@@ -649,6 +759,33 @@ fn refuse_warnings(plan: &compose2dify::plan::Plan, upgrade: bool, strict: bool)
         ));
     }
     Ok(())
+}
+
+/// Refuses to move an image of the tree on disk to an older tag, or from a release to a pre-release.
+fn refuse_downgrade(plan: &compose2dify::plan::Plan, out: &Path) -> Result<(), Error> {
+    let old = write::images_on_disk(out);
+    let mut backwards: Vec<String> = Vec::new();
+    for new in plan.workloads.iter().map(|w| w.image.as_str()) {
+        for before in &old {
+            if let Some(how) = compose2dify::diff::backwards(Some(before), Some(new)) {
+                let line = format!("{before} → {new} ({how})");
+                if !backwards.contains(&line) {
+                    backwards.push(line);
+                }
+            }
+        }
+    }
+    if backwards.is_empty() {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "{} would move image(s) backwards: {}; data written by a newer server may not be readable by an older one",
+            out.display(),
+            backwards.join(", ")
+        ),
+        "check that this is the release you meant; to go back on purpose (after restoring a backup made with the older release), add --allow-downgrade",
+    ))
 }
 
 /// The tree to standard output (`-o -`), compared with the folder (`--check`: exit 1 when out of

@@ -45,6 +45,9 @@ pub struct Project {
     pub unread_places: BTreeMap<(String, String), crate::error::Location>,
     /// One-line notes for stderr (example files read in place of missing ones, a legacy file).
     pub notes: Vec<String>,
+    /// Files of the application's own repository read from the checkout the compose folder sits in
+    /// (path in the repository → text): the release's own image sources (`api/Dockerfile`).
+    pub checkout: BTreeMap<String, String>,
     /// Things read but not translated faithfully (secrets, build-only images, network modes, folders
     /// too large or not text); the plan reports them with its own, so `--strict` refuses them too.
     pub warnings: Vec<Warning>,

@@ -67,6 +67,16 @@ pub struct Facts {
     pub ja: std::collections::BTreeMap<String, String>,
     /// The command-line choices the tree was made with (GENERATED.md, Choices), one flag a line.
     pub choices: Vec<String>,
+    /// The Pod Security Standard every pod meets (the Namespace enforces it), and each container
+    /// that is not "restricted", by workload, with why.
+    pub pod_security: PodSecurityView,
+}
+
+/// The Pod Security level of the tree and the containers below "restricted".
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PodSecurityView {
+    pub level: String,
+    pub not_restricted: Vec<(String, crate::plan::RestrictedGap)>,
 }
 
 /// One public-URL setting in the tree.
@@ -370,6 +380,8 @@ fn layout(text: String) -> String {
 #[derive(serde::Serialize)]
 struct View {
     namespace: String,
+    /// The Pod Security level the Namespace enforces, and the containers below "restricted".
+    pod_security: PodSecurityView,
     /// The application's name; none: the generic preset's "the application".
     product: Option<String>,
     /// Where upstream keeps its compose setup (`docker/docker-compose.yaml`), when the rules say.
@@ -822,6 +834,7 @@ impl View {
             chown_inits: chown_inits(f),
             tls_omitted: f.guide.tls.clone().filter(|t| f.omitted.iter().any(|(s, _)| s == t)),
             containers: containers(f, lang),
+            pod_security: f.pod_security.clone(),
             omitted: f
                 .omitted
                 .iter()

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 
 pub const GENERIC: &str = include_str!("../mappings/generic.yaml");
 pub const DIFY: &str = include_str!("../mappings/dify.yaml");
+pub const DIFY_IMAGES: &str = include_str!("../mappings/dify-images.yaml");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
@@ -76,6 +77,9 @@ pub struct Rules {
     pub findings: BTreeMap<String, String>,
     #[serde(default)]
     pub services: IndexMap<String, ServiceRule>,
+    /// Facts about images per tag, by repository (`langgenius/dify-api`): `mappings/dify-images.yaml`.
+    #[serde(default)]
+    pub images: BTreeMap<String, crate::images::ImageRule>,
     /// A port the compose file publishes (`"8080:80"`) is an entry point of the stack: anyone may
     /// reach that port (and only it), and `--expose TYPE` sets its Service's type.
     #[serde(default)]
@@ -446,10 +450,10 @@ pub struct ServiceRule {
     pub env: BTreeMap<String, String>,
     pub resources: Option<Resources>,
     pub security: Option<Security>,
-    /// Settings that apply from an image tag on (a release whose image got its own user, a lighter
-    /// health check, a start-up that needs other capabilities): one rule or a list, in tag order.
+    /// Settings for images that have a feature (`images:` facts of the service's image tag: a
+    /// lighter health check, a start-up that needs other capabilities): one rule or a list.
     #[serde(default, deserialize_with = "one_or_many")]
-    pub since: Vec<SinceRule>,
+    pub when: Vec<WhenRule>,
     /// For a `Fold` service: it runs as an init container of every workload that mounts one of its
     /// bind sources (its own image and command, at its own mount path), with this security.
     pub fold: Option<FoldRule>,
@@ -518,18 +522,19 @@ pub struct JobRule {
     /// must not wait for one that cannot bind.
     #[serde(default = "yes")]
     pub claims: bool,
-    /// For images older than `before` (by their tag), run `command` instead.
-    pub legacy: Option<LegacyJob>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SinceRule {
-    /// The first image tag it applies to; tags that are not versions (`latest`) count as newer.
-    pub release: String,
+pub struct WhenRule {
+    /// The feature of the service's image (a fact in `images:`) that it applies to.
+    pub fact: String,
     /// Layered over the service's security.
     #[serde(default)]
     pub security: Security,
+    /// Capabilities added to the service's own (not replacing them).
+    #[serde(default)]
+    pub add_capabilities: Vec<String>,
     /// Replaces the service's probe.
     pub probe: Option<ProbeRule>,
     /// Replaces the service's `security_note`.
@@ -549,25 +554,18 @@ pub struct FoldRule {
 }
 
 /// One rule, or a list of them.
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<SinceRule>, D::Error> {
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<WhenRule>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
-        One(Box<SinceRule>),
-        Many(Vec<SinceRule>),
+        One(Box<WhenRule>),
+        Many(Vec<WhenRule>),
     }
     Ok(match Option::<OneOrMany>::deserialize(d)? {
         None => Vec::new(),
         Some(OneOrMany::One(r)) => vec![*r],
         Some(OneOrMany::Many(v)) => v,
     })
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LegacyJob {
-    pub before: String,
-    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -863,7 +861,8 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
     let mut seen = format!("mappings/generic.yaml\0{GENERIC}\0");
     if preset == Preset::Dify {
         layer(&mut value, builtin("mappings/dify.yaml", DIFY)?);
-        seen.push_str(&format!("mappings/dify.yaml\0{DIFY}\0"));
+        layer(&mut value, builtin("mappings/dify-images.yaml", DIFY_IMAGES)?);
+        seen.push_str(&format!("mappings/dify.yaml\0{DIFY}\0mappings/dify-images.yaml\0{DIFY_IMAGES}\0"));
     }
     if let Some(path) = user {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -934,6 +933,7 @@ fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
         public_url: Option<IndexMap<String, String>>,
         findings: Option<BTreeMap<String, String>>,
         services: Option<IndexMap<String, ServiceRule>>,
+        images: Option<BTreeMap<String, crate::images::ImageRule>>,
     }
     if !value.is_mapping() {
         return Err(Error::file(

@@ -43,6 +43,10 @@ pub struct Options {
     /// What the compose file should be, for the help of an error about it (`Dify's
     /// docker/docker-compose.yaml`, from the rules' `guide:`); none: any compose file.
     pub expected: Option<String>,
+    /// Files of the application's own repository that tell its images' facts (`api/Dockerfile`),
+    /// read from the folder above the compose folder when it is a checkout of it (a Dify checkout:
+    /// `docker/` beside `api/` and `web/`).
+    pub checkout_files: BTreeSet<String>,
 }
 
 /// Read the compose file and everything it names.
@@ -74,7 +78,10 @@ pub fn load(opts: &Options) -> Result<Project> {
     let (profiles, active) = active_profiles(opts, &env.values, &services, compose_path)?;
     active_warnings(&services, &active, &mut warnings);
     let host_paths = read_host_paths(&dir, &services, &active, &mut inputs, &mut warnings)?;
+    let checkout =
+        if opts.stdin.is_some() { BTreeMap::new() } else { read_checkout(&dir, &opts.checkout_files, &mut inputs) };
     Ok(Project {
+        checkout,
         compose_name: file_name(compose_path),
         merged: files.merged,
         found_override: files.found_override,
@@ -90,6 +97,34 @@ pub fn load(opts: &Options) -> Result<Project> {
         warnings,
         unread_places,
     })
+}
+
+/// Largest source file read from a checkout (a Dockerfile, a version file).
+const MAX_CHECKOUT_FILE: u64 = 1 << 20;
+
+/// The checkout files that exist above the compose folder, by their path in the repository: only
+/// regular files (no symlink), each at most `MAX_CHECKOUT_FILE`; recorded as inputs (`../api/Dockerfile`).
+fn read_checkout(dir: &Path, files: &BTreeSet<String>, inputs: &mut Inputs) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if files.is_empty() {
+        return out;
+    }
+    let here = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let Some(root) = std::fs::canonicalize(here).ok().and_then(|d| d.parent().map(Path::to_path_buf)) else {
+        return out;
+    };
+    for file in files {
+        let path = root.join(file);
+        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_CHECKOUT_FILE);
+        if !regular || file.split('/').any(|part| part == ".." || part.is_empty()) {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            inputs.insert(format!("../{file}"), sha256(text.as_bytes()));
+            out.insert(file.clone(), text);
+        }
+    }
+    out
 }
 
 /// The compose files read and merged: the first one's text and folder, the merged top-level

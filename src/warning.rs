@@ -38,6 +38,8 @@ pub enum WarningKind {
     Config,
     /// An image built from source.
     Image,
+    /// An image tag whose facts the rules have not read: the nearest known tag's are assumed.
+    ImageFacts,
 }
 
 /// One warning: its kind, the service and key it is about (when it is about one), where the key is

@@ -31,6 +31,24 @@ fn previous_manifest(out: &Path) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// The image references of the tree on disk (`image:` lines of the YAML files its manifest lists),
+/// for the refusal to move an image backwards. Only regular files of at most 4 MiB are read.
+pub fn images_on_disk(out: &Path) -> BTreeSet<String> {
+    let mut images = BTreeSet::new();
+    for file in previous_manifest(out).iter().filter(|f| f.ends_with(".yaml")) {
+        let path = out.join(file);
+        let small_file = fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= 4 << 20);
+        let Some(text) = small_file.then(|| fs::read_to_string(&path).ok()).flatten() else { continue };
+        for line in text.lines() {
+            let line = line.trim_start().trim_start_matches("- ");
+            if let Some(image) = line.strip_prefix("image: ") {
+                images.insert(image.trim().trim_matches(['\'', '"']).to_string());
+            }
+        }
+    }
+    images
+}
+
 /// A manifest line is only trusted when it stays inside the tree.
 fn is_safe_relative(line: &str) -> bool {
     !line.is_empty()

@@ -28,11 +28,23 @@ fn has_fixture(image: &str, version: &str, path: &str) -> bool {
 
 /// Every object of a release's generated tree (read from the files, no kubectl needed).
 fn tree(release: &str) -> Vec<Value> {
+    tree_at(&compose(release)).0
+}
+
+/// Every object of the tree generated from a compose file, and the tool's stderr.
+fn tree_at(compose_file: &Path) -> (Vec<Value>, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("k8s");
-    generate(release, &out, &[]);
+    let o = bin().arg(compose_file).arg("-o").arg(&out).output().expect("run compose2dify");
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "compose2dify {}: {stderr}", compose_file.display());
+    (objects_in(&out), stderr)
+}
+
+/// The objects of a generated tree's files.
+fn objects_in(out: &Path) -> Vec<Value> {
     let mut docs = Vec::new();
-    for (path, bytes) in read_tree(&out) {
+    for (path, bytes) in read_tree(out) {
         let objects = path.ends_with(".yaml") || path.ends_with("secret.yaml.example");
         if !objects || path.ends_with("kustomization.yaml") {
             continue;
@@ -71,9 +83,53 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-fn version_lt(a: &str, b: &str) -> bool {
-    let parts = |v: &str| -> Vec<u64> { v.split(['-', '.']).filter_map(|p| p.parse().ok()).collect() };
-    parts(a) < parts(b)
+/// The compose file of a Dify tag vendored under tests/fixtures/tags/.
+fn tag_compose(tag: &str) -> PathBuf {
+    repo().join("tests/fixtures/tags").join(format!("dify-{tag}")).join("docker-compose.yaml")
+}
+
+/// Every Dify tag whose compose folder is vendored (compose/ and tests/fixtures/tags/), by name.
+fn every_tag() -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for root in ["compose", "tests/fixtures/tags"] {
+        for entry in std::fs::read_dir(repo().join(root)).expect(root).flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let file = entry.path().join("docker-compose.yaml");
+            if let (Some(tag), true) = (name.strip_prefix("dify-"), file.is_file()) {
+                out.push((tag.to_string(), file));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every Dify tag from 0.15.0 on, pre-releases included: its tree runs its images as the vendored
+/// sources of their tags say (users, the sandbox's capabilities, the programs and scripts probes
+/// call), and no tag's facts are assumed.
+#[test]
+fn every_dify_tag_runs_its_images_as_their_sources_say() {
+    let tags = every_tag();
+    for must in ["0.15.0", "1.13.3", "1.14.0-rc1", "2.0.0-beta.1", "2.0.0-beta.2", "1.14.1"] {
+        assert!(tags.iter().any(|(t, _)| t == must), "{must} is not vendored");
+    }
+    assert!(tags.len() >= 55, "{} tags", tags.len());
+    // Every tag is checked, and every failing one named, not only the first.
+    let mut failing = Vec::new();
+    for (tag, file) in &tags {
+        let checked = std::panic::catch_unwind(|| {
+            let (docs, stderr) = tree_at(file);
+            assert!(!stderr.contains("sources the rules have not read"), "{tag}: a fact was assumed: {stderr}");
+            dify_users_are_the_images_own(tag, &docs);
+            probes_call_only_programs_their_image_has(tag, &docs);
+            worker_probes_follow_what_each_release_ships(tag, &docs);
+            sandbox_starts_as_root_with_only_the_capabilities_its_sources_call(tag, &docs);
+        });
+        if checked.is_err() {
+            failing.push(tag.clone());
+        }
+    }
+    assert!(failing.is_empty(), "these tags' trees do not follow their images' sources (see above): {failing:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,10 +160,12 @@ fn sandbox_needs(version: &str) -> BTreeSet<String> {
     }
     let runner = fixture("dify-sandbox", version, "internal/core/runner/python/python.go");
     if runner.contains("syscall.Chown(") {
-        caps.insert("CHOWN".to_string()); // the bootstrap is given to the run's uid
+        caps.insert("CHOWN".to_string()); // the code file is given to the run's uid
     }
-    if runner.contains("[]byte(script), 0600)") {
-        caps.insert("DAC_READ_SEARCH".to_string()); // python3, still root, reads that 0600 file
+    if runner.contains("[]byte(script), 0600)") || runner.contains("[]byte(code), 0600)") {
+        // python3, still root, reads that 0600 file of another user: DAC_OVERRIDE (baseline allows
+        // it; DAC_READ_SEARCH, which would be enough, baseline does not).
+        caps.insert("DAC_OVERRIDE".to_string());
     }
     if has_fixture("dify-sandbox", version, "docker/entrypoint.sh") {
         let entry = fixture("dify-sandbox", version, "docker/entrypoint.sh");
@@ -129,11 +187,10 @@ fn sandbox_dockerfile(version: &str) -> String {
     }
 }
 
-#[test]
-fn sandbox_starts_as_root_with_only_the_capabilities_its_sources_call() {
-    for release in RELEASES {
-        let docs = tree(release);
-        let sandbox = workload(&docs, "sandbox").unwrap_or_else(|| panic!("{release}: no sandbox"));
+/// The sandbox starts as root with exactly the capabilities its tag's sources call for.
+fn sandbox_starts_as_root_with_only_the_capabilities_its_sources_call(release: &str, docs: &[Value]) {
+    {
+        let sandbox = workload(docs, "sandbox").unwrap_or_else(|| panic!("{release}: no sandbox"));
         let c = main_container(sandbox);
         let version = image_tag(c);
         let dockerfile = sandbox_dockerfile(&version);
@@ -203,7 +260,7 @@ fn sandbox_steps(version: &str, dir: &Path) -> String {
     // (GNU chroot --userspec makes the same calls, in the same order as 0.2.15's add_seccomp.go).
     let mut steps = vec!["chroot --userspec=65537:65537 / /bin/true".to_string()];
     let needs = sandbox_needs(version);
-    if needs.contains("DAC_READ_SEARCH") {
+    if needs.contains("DAC_OVERRIDE") {
         // python.go: write the bootstrap 0600, give it to the run's uid, python3 (root) reads it.
         steps.push(format!(
             "printf 'print(1)' > {d}/boot.py && chmod 600 {d}/boot.py && chown 10000:65537 {d}/boot.py && cat {d}/boot.py >/dev/null"
@@ -240,8 +297,10 @@ fn node_archive(dir: &Path) {
 #[test]
 fn sandbox_steps_run_under_exactly_the_granted_capabilities() {
     require_root();
-    for release in ["1.8.0", "1.14.1"] {
-        let docs = tree(release);
+    // 0.2.12, 0.2.14 and 0.2.15: every way the sandbox has started.
+    for compose_file in [compose("1.8.0"), tag_compose("1.13.3"), compose("1.14.1")] {
+        let docs = tree_at(&compose_file).0;
+        let release = compose_file.display();
         let c = main_container(workload(&docs, "sandbox").expect("sandbox"));
         let version = image_tag(c);
         let granted = added_caps(c);
@@ -429,11 +488,7 @@ fn image_programs(release: &str, c: &Value) -> Option<BTreeSet<String>> {
     let (repo, _) = image.rsplit_once(':').unwrap();
     match repo {
         "langgenius/dify-api" => {
-            // The nearest vendored release at or below this one.
-            let version = ["1.14.1", "1.14.0", "1.8.0", "0.15.3"]
-                .into_iter()
-                .find(|v| !version_lt(release, v))
-                .unwrap_or("0.15.3");
+            let version = tag.as_str();
             let dockerfile = fixture("dify-api", version, "api/Dockerfile");
             let base = dockerfile.lines().find(|l| l.starts_with("FROM python:")).expect("FROM python:");
             assert!(base.contains("-slim-bookworm"), "{release}: api base changed: {base}");
@@ -445,7 +500,7 @@ fn image_programs(release: &str, c: &Value) -> Option<BTreeSet<String>> {
             // Debian's essential set (sh, grep) and the virtualenv's programs.
             assert!(dockerfile.contains("ENV PATH=\"${VIRTUAL_ENV}/bin:${PATH}\""), "{release}");
             let mut have = set(&["sh", "grep", "celery", "flask", "python"]);
-            if tag == release && has_fixture("dify-api", release, "api/celery_healthcheck.py") {
+            if has_fixture("dify-api", version, "api/celery_healthcheck.py") {
                 have.insert("celery_healthcheck".into());
             }
             Some(have)
@@ -476,10 +531,9 @@ fn image_programs(release: &str, c: &Value) -> Option<BTreeSet<String>> {
     }
 }
 
-#[test]
-fn probes_call_only_programs_their_image_has() {
-    for release in RELEASES {
-        let docs = tree(release);
+/// Every probe of a tree calls only programs its image has (its tag's vendored sources).
+fn probes_call_only_programs_their_image_has(release: &str, docs: &[Value]) {
+    {
         let mut checked = BTreeSet::new();
         for w in docs.iter().filter(|d| matches!(d["kind"].as_str(), Some("Deployment" | "StatefulSet"))) {
             let name = w["metadata"]["name"].as_str().unwrap().to_string();
@@ -507,7 +561,7 @@ fn probes_call_only_programs_their_image_has() {
         }
         // worker_beat is its own service from 1.4.0 on.
         let present =
-            ["api", "worker", "worker-beat", "postgres", "redis"].into_iter().filter(|n| workload(&docs, n).is_some());
+            ["api", "worker", "worker-beat", "postgres", "redis"].into_iter().filter(|n| workload(docs, n).is_some());
         for name in present {
             assert!(checked.contains(name), "{release}: {name}'s probes were not checked");
         }
@@ -538,14 +592,17 @@ fn data_stores_are_ready_when_their_own_client_says_so_and_alive_while_they_acce
     }
 }
 
-#[test]
-fn worker_probes_follow_what_each_release_ships() {
-    for release in RELEASES {
-        let docs = tree(release);
-        let worker = main_container(workload(&docs, "worker").unwrap());
+/// The worker pings itself with celery_healthcheck.py exactly where its image ships it (the tag's
+/// file listing proves its absence), and PID 1 is celery.
+fn worker_probes_follow_what_each_release_ships(label: &str, docs: &[Value]) {
+    {
+        let worker = main_container(workload(docs, "worker").unwrap_or_else(|| panic!("{label}: no worker")));
+        let release = &image_tag(worker);
         let ready = worker["readinessProbe"]["exec"]["command"][2].as_str().unwrap();
         let live = worker["livenessProbe"]["exec"]["command"][2].as_str().unwrap();
         let ships = has_fixture("dify-api", release, "api/celery_healthcheck.py");
+        let listed = fixture("dify-api", release, "api.ls-tree.txt").lines().any(|l| l == "api/celery_healthcheck.py");
+        assert_eq!(ships, listed, "{release}: the copy and the listing disagree");
         assert_eq!(ready.contains("celery_healthcheck"), ships, "{release}: {ready}");
         assert!(!live.contains("celery"), "{release}: liveness never pings a busy worker: {live}");
         // PID 1 is celery: the entrypoint `exec`s it (checked where vendored).
@@ -568,11 +625,11 @@ fn worker_probes_follow_what_each_release_ships() {
                 "{release}: node name is set now: {command}"
             );
         }
-    }
-    for release in ["1.14.0", "1.14.1"] {
-        let module = fixture("dify-api", release, "api/celery_healthcheck.py");
-        let imports_app = module.lines().any(|l| l.starts_with("import app") || l.starts_with("from app"));
-        assert!(!imports_app && module.contains("celery = Celery("), "{release}: no longer light");
+        if ships {
+            let module = fixture("dify-api", release, "api/celery_healthcheck.py");
+            let imports_app = module.lines().any(|l| l.starts_with("import app") || l.starts_with("from app"));
+            assert!(!imports_app && module.contains("celery = Celery("), "{release}: no longer light");
+        }
     }
 }
 
@@ -580,47 +637,69 @@ fn worker_probes_follow_what_each_release_ships() {
 // Users
 // ---------------------------------------------------------------------------------------------
 
+/// The user a Dockerfile's final stage declares (its last `USER` after its last `FROM`), as written.
+fn declared_user(dockerfile: &str) -> Option<String> {
+    let lines: Vec<&str> = dockerfile.lines().collect();
+    let last_from = lines.iter().rposition(|l| l.starts_with("FROM ")).unwrap_or(0);
+    lines[last_from..].iter().rev().find_map(|l| l.strip_prefix("USER ")).map(|u| u.trim().to_string())
+}
+
+/// api, worker, beat, websocket, the migration Job and web run as their image tag's own user.
+fn dify_users_are_the_images_own(label: &str, docs: &[Value]) {
+    let pods = docs.iter().filter(|d| matches!(d["kind"].as_str(), Some("Deployment" | "StatefulSet" | "Job")));
+    let mut seen = BTreeSet::new();
+    for w in pods {
+        let c = main_container(w);
+        let image = c["image"].as_str().unwrap_or_default();
+        let name = w["metadata"]["name"].as_str().unwrap_or_default();
+        let sc = &c["securityContext"];
+        let tag = image_tag(c);
+        let (uid, gid) = (sc["runAsUser"].as_i64(), sc["runAsGroup"].as_i64());
+        let non_root = sc["runAsNonRoot"].as_bool() == Some(true);
+        if image.starts_with("langgenius/dify-api:") {
+            let dockerfile = fixture("dify-api", &tag, "api/Dockerfile");
+            match declared_user(&dockerfile).as_deref() {
+                None => {
+                    assert!(uid.is_none() && !non_root, "{label} {name}: dify-api:{tag} has no USER: root ({sc:?})")
+                }
+                Some(user) => {
+                    // `USER 1001` after `useradd -r -u 1001 -g 1001 … dify`, or `USER dify` after
+                    // `useradd -r -u ${dify_uid} -g ${dify_uid} … dify` with `ARG dify_uid=1001`.
+                    let creates = dockerfile.contains("useradd -r -u 1001 -g 1001")
+                        || (dockerfile.contains("ARG dify_uid=1001")
+                            && dockerfile.contains("useradd -r -u ${dify_uid} -g ${dify_uid}"));
+                    assert!(matches!(user, "1001" | "dify") && creates, "{label}: dify-api:{tag} USER {user}");
+                    assert_eq!((uid, gid, non_root), (Some(1001), Some(1001), true), "{label} {name}: dify-api:{tag}");
+                }
+            }
+            seen.insert("api");
+        } else if image.starts_with("langgenius/dify-web:") {
+            let dockerfile = fixture("dify-web", &tag, "web/Dockerfile");
+            match declared_user(&dockerfile).as_deref() {
+                Some("1001") => {
+                    assert!(!dockerfile.contains("adduser"), "{label}: dify-web:{tag} creates a user");
+                    assert_eq!((uid, gid, non_root), (Some(1001), None, true), "{label}: dify-web:{tag}, group 0");
+                }
+                Some("dify") => {
+                    assert!(
+                        dockerfile.contains("ARG dify_uid=1001")
+                            && dockerfile.contains("addgroup -S -g ${dify_uid} dify")
+                    );
+                    assert_eq!((uid, gid, non_root), (Some(1001), Some(1001), true), "{label}: dify-web:{tag}");
+                }
+                other => panic!("{label}: dify-web:{tag} USER {other:?}: revisit the web image's facts"),
+            }
+            seen.insert("web");
+        }
+    }
+    assert_eq!(seen, set(&["api", "web"]).iter().map(String::as_str).collect(), "{label}: api and web checked");
+}
+
 #[test]
-fn users_are_the_images_own() {
+fn data_stores_run_as_their_images_own_users() {
     for release in RELEASES {
         let docs = tree(release);
         let sc = |name: &str| main_container(workload(&docs, name).unwrap())["securityContext"].clone();
-
-        // web: USER 1001 (group 0) from 0.9.2, user dify 1001:1001 from 1.11.0.
-        let web_version =
-            ["1.14.1", "1.14.0", "1.8.0", "0.15.3"].into_iter().find(|v| !version_lt(release, v)).unwrap();
-        let web = fixture("dify-web", web_version, "web/Dockerfile");
-        let web_sc = sc("web");
-        if web.lines().any(|l| l == "USER 1001") {
-            assert!(web.contains("chown -R 1001:0 /.pm2 /app/web"), "{release}: pm2 and the app are 1001's");
-            assert_eq!(web_sc["runAsUser"].as_i64(), Some(1001), "{release}");
-            assert!(web_sc["runAsGroup"].is_null(), "{release}: the image's group is 0");
-        } else {
-            assert!(web.contains("ARG dify_uid=1001") && web.contains("addgroup -S -g ${dify_uid} dify"));
-            assert!(web.lines().any(|l| l == "USER dify"), "{release}");
-            assert_eq!((web_sc["runAsUser"].as_i64(), web_sc["runAsGroup"].as_i64()), (Some(1001), Some(1001)));
-        }
-        assert_eq!(web_sc["runAsNonRoot"].as_bool(), Some(true), "{release}");
-
-        // api image: root up to 1.10.0, dify (1001:1001) from 1.10.1.
-        let api_version =
-            ["1.14.1", "1.14.0", "1.8.0", "0.15.3"].into_iter().find(|v| !version_lt(release, v)).unwrap();
-        let api = fixture("dify-api", api_version, "api/Dockerfile");
-        for name in ["api", "worker", "worker-beat"].into_iter().filter(|n| workload(&docs, n).is_some()) {
-            let s = sc(name);
-            if api.lines().any(|l| l == "USER dify") {
-                assert!(api.contains("ARG dify_uid=1001") && api.contains("useradd -r -u ${dify_uid} -g ${dify_uid}"));
-                assert_eq!(
-                    (s["runAsUser"].as_i64(), s["runAsGroup"].as_i64()),
-                    (Some(1001), Some(1001)),
-                    "{release} {name}"
-                );
-            } else {
-                assert!(!api.contains("\nUSER "), "{release}");
-                assert!(s["runAsUser"].is_null(), "{release} {name}: the image runs as root");
-            }
-        }
-
         // postgres and redis: their images' users, whose entrypoints skip root-only steps.
         let pg = fixture("postgres", "15-alpine", "15/alpine3.23/Dockerfile");
         let pg_entry = fixture("postgres", "15-alpine", "15/alpine3.23/docker-entrypoint.sh");
@@ -884,4 +963,106 @@ fn image_ports_are_what_the_dockerfiles_expose() {
         assert_eq!(rules.image_ports.get(image), Some(&exposed(&dockerfile)), "{image}");
     }
     assert_eq!(rules.image_ports.get("mariadb"), rules.image_ports.get("mysql"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The image facts table
+// ---------------------------------------------------------------------------------------------
+
+/// The folder of an image tag's vendored sources (the plugin daemon's is its source tag).
+fn tag_folder(image: &str, tag: &str) -> PathBuf {
+    let short = image.trim_start_matches("langgenius/");
+    let tag = if short == "dify-plugin-daemon" { tag.trim_end_matches("-local") } else { tag };
+    repo().join("tests/fixtures/images").join(short).join(tag)
+}
+
+/// Every tag of mappings/dify-images.yaml has the user and features its vendored sources show, and
+/// every Dify image tag a vendored release names is in the table.
+#[test]
+fn the_image_facts_table_is_what_each_tag_s_sources_say() {
+    let rules = compose2dify::rules::load(compose2dify::rules::Preset::Dify, None).unwrap();
+    assert_eq!(
+        rules.images.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["langgenius/dify-api", "langgenius/dify-plugin-daemon", "langgenius/dify-sandbox", "langgenius/dify-web"]
+    );
+    let mut checked = 0;
+    for (image, rule) in &rules.images {
+        for (tag, facts) in &rule.tags {
+            let folder = tag_folder(image, tag);
+            assert!(folder.is_dir(), "{image}:{tag}: vendor its sources ({})", folder.display());
+            let texts: std::collections::BTreeMap<String, String> = compose2dify::images::source_files(rule)
+                .into_iter()
+                .filter_map(|f| std::fs::read_to_string(folder.join(&f)).ok().map(|t| (f, t)))
+                .collect();
+            let (user, found) = compose2dify::images::detect(rule, |p| texts.get(p).map(String::as_str));
+            assert_eq!(user.to_string(), facts.user, "{image}:{tag}: user");
+            let listed: BTreeSet<String> = facts.facts.iter().cloned().collect();
+            assert_eq!(found, listed, "{image}:{tag}: features");
+            for f in &listed {
+                assert!(rule.facts.contains_key(f), "{image}:{tag}: unknown fact {f}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 100, "{checked} tags");
+    // Every langgenius image the vendored releases name (but qdrant and 1.14.0-rc1's agentbox, for
+    // which no rule needs a fact) is in the table.
+    for (release, file) in every_tag() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for image in text.lines().filter_map(|l| l.trim().strip_prefix("image: langgenius/")) {
+            let (name, tag) = image.split_once(':').unwrap_or((image, "latest"));
+            if matches!(name, "qdrant" | "dify-agentbox") {
+                continue;
+            }
+            let rule = &rules.images[&format!("langgenius/{name}")];
+            assert!(rule.tags.contains_key(tag), "Dify {release} names langgenius/{name}:{tag}, which the table lacks");
+        }
+    }
+}
+
+/// tests/tools/add-image-tag vendors a tag's files from a clone and prints the line the table takes.
+#[test]
+fn add_image_tag_vendors_a_tag_and_prints_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let clone = dir.path().join("dify");
+    let git = |args: &[&str]| {
+        let o = Command::new("git").arg("-C").arg(&clone).args(args).output().expect("git");
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    std::fs::create_dir_all(clone.join("api/docker")).unwrap();
+    for f in ["api/Dockerfile", "api/pyproject.toml", "api/celery_healthcheck.py", "api/docker/entrypoint.sh"] {
+        std::fs::copy(tag_folder("langgenius/dify-api", "1.14.1").join(f), clone.join(f)).unwrap();
+    }
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "release"]);
+    git(&["tag", "1.14.2"]);
+    let fixtures = dir.path().join("fixtures");
+    let o = Command::new("bash")
+        .arg(repo().join("tests/tools/add-image-tag"))
+        .args(["dify-api", "1.14.2"])
+        .arg(&clone)
+        .env("FIXTURES", &fixtures)
+        .env("COMPOSE2DIFY", env!("CARGO_BIN_EXE_compose2dify"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "\"1.14.2\": {user: \"1001:1001\", facts: [celery-healthcheck]}\n");
+    let copied = fixtures.join("dify-api/1.14.2");
+    assert_eq!(
+        std::fs::read(copied.join("api/Dockerfile")).unwrap(),
+        std::fs::read(tag_folder("langgenius/dify-api", "1.14.1").join("api/Dockerfile")).unwrap()
+    );
+    assert!(std::fs::read_to_string(copied.join("api.ls-tree.txt")).unwrap().contains("api/celery_healthcheck.py"));
+    // A tag the clone lacks is refused, naming it.
+    let o = Command::new("bash")
+        .arg(repo().join("tests/tools/add-image-tag"))
+        .args(["dify-api", "9.9.9"])
+        .arg(&clone)
+        .env("FIXTURES", &fixtures)
+        .env("COMPOSE2DIFY", env!("CARGO_BIN_EXE_compose2dify"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("has no tag 9.9.9"));
 }

@@ -32,9 +32,19 @@ fn update_workflow_parses_and_calls_upgrade_and_diff() {
         uses.iter().filter(|u| u.starts_with("actions/checkout@")).all(|u| *u == "actions/checkout@v6"),
         "{uses:?}"
     );
-    // The fetched release is a sparse checkout of upstream's docker/ folder.
+    // The fetched release is a sparse checkout of upstream's docker/ folder and of every file the
+    // rules read a release's own image facts from (docker/ beside api/ and web/, as in a checkout).
     let fetch = steps.iter().find(|s| s["with"]["repository"].as_str() == Some("langgenius/dify")).expect("fetch step");
-    assert_eq!(fetch["with"]["sparse-checkout"].as_str(), Some("docker"));
+    assert_eq!(fetch["with"]["sparse-checkout-cone-mode"].as_bool(), Some(false));
+    let sparse: Vec<&str> = fetch["with"]["sparse-checkout"].as_str().expect("sparse-checkout").lines().collect();
+    assert!(sparse.contains(&"/docker/"), "{sparse:?}");
+    let rules = compose2dify::rules::load(compose2dify::rules::Preset::Dify, None).unwrap();
+    let read = compose2dify::images::checkout_files(&rules.images);
+    assert!(!read.is_empty());
+    for file in &read {
+        assert!(sparse.contains(&format!("/{file}").as_str()), "the workflow does not fetch {file}: {sparse:?}");
+    }
+    assert!(all.contains("/docker/docker-compose.yaml\""), "the compose file is read inside docker/:\n{all}");
 }
 
 /// Every `run:` script of the workflow passes shellcheck as the bash that GitHub runs it with.

@@ -19,6 +19,7 @@ mod entry;
 mod files;
 mod flows;
 mod pod;
+mod pod_security;
 mod probes;
 mod release;
 mod select;
@@ -36,6 +37,7 @@ use crate::rules::Rules;
 
 pub use entry::nginx_seconds;
 pub use files::envsubst;
+pub use pod_security::BASELINE_CAPABILITIES;
 pub use release::{image_repository, image_tag};
 pub use select::coverage;
 pub use settings::{placeholder, url_with_credentials};
@@ -97,9 +99,41 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         objects(w, rules);
     }
     workloads.sort_by(|a, b| a.name.cmp(&b.name));
+    let images = image_facts(&workloads, &mut warnings);
     let mut plan = assemble(rules, &sel, settings, workloads, omitted, shared_claims, warnings);
     plan.warnings.extend(storage::rwx_class_warning(&plan));
+    plan.images = images;
+    plan.pod_security = plan.workloads.iter().map(|w| w.pod_security).min().unwrap_or_default();
     Ok(plan)
+}
+
+/// The image facts of the workloads, once per image and tag; a warning for each tag the rules have
+/// not read (its facts are the nearest known tag's), naming the services it is assumed for.
+fn image_facts(workloads: &[Workload], warnings: &mut Vec<crate::warning::Warning>) -> Vec<crate::images::ImageFacts> {
+    let mut out: Vec<crate::images::ImageFacts> = Vec::new();
+    for f in workloads.iter().filter_map(|w| w.image_facts.as_ref()) {
+        if !out.iter().any(|o| o.image == f.image && o.tag == f.tag) {
+            out.push(f.clone());
+        }
+    }
+    out.sort_by(|a, b| (&a.image, &a.tag).cmp(&(&b.image, &b.tag)));
+    for f in &out {
+        if let crate::images::FactsFrom::Assumed { known } = &f.from {
+            let users: Vec<&str> = workloads
+                .iter()
+                .filter(|w| w.image_facts.as_ref().is_some_and(|g| g.image == f.image && g.tag == f.tag))
+                .map(|w| w.name.as_str())
+                .collect();
+            warnings.push(crate::warning::Warning::new(
+                crate::warning::WarningKind::ImageFacts,
+                format!(
+                    "image {}:{} is a tag whose sources the rules have not read: {} assume the facts of {known}, the nearest known tag ({}); check them in that tag's Dockerfile and sources, then add the tag to mappings/dify-images.yaml (README: Image facts), or run from a checkout of the release",
+                    f.image, f.tag, users.join(", "), f.summary()
+                ),
+            ));
+        }
+    }
+    out
 }
 
 /// The last pass: what follows for the workload's objects once everything else is known (the
@@ -115,6 +149,7 @@ fn objects(w: &mut Workload, rules: &Rules) {
             w.spread_over.push(key.clone());
         }
     }
+    pod_security::assess(w);
     let p = &mut w.probe;
     p.startup = p.startup_seconds.map(|s| {
         let total = s.max(p.period_seconds);
@@ -146,6 +181,8 @@ fn assemble(
         namespace: rules.namespace.clone(),
         instance: rules.instance.clone(),
         release,
+        images: Vec::new(),
+        pod_security: PodSecurity::default(),
         config_map: rules.config_map.clone(),
         shared_secret: rules.shared_secret.clone(),
         shared_config: settings.shared_config,

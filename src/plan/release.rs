@@ -1,15 +1,5 @@
 //! Image tags and release versions.
 
-/// Whether a version tag (`1.4.0`, `v0.15.3`) is older than `than`; tags that are not versions
-/// (`latest`, `main`) are not.
-pub(super) fn older_than(tag: &str, than: &str) -> bool {
-    let parts = |v: &str| -> Option<Vec<u64>> {
-        let core = v.trim_start_matches('v').split(['-', '+']).next()?;
-        core.split('.').map(|p| p.parse().ok()).collect()
-    };
-    matches!((parts(tag), parts(than)), (Some(a), Some(b)) if a < b)
-}
-
 /// A tag as the end of an object name: `1.14.1` → `1-14-1`.
 pub(super) fn name_suffix(tag: &str) -> String {
     let dashed: String =
@@ -53,14 +43,5 @@ mod tests {
         ] {
             assert_eq!(image_repository(image), repo, "{image}");
         }
-    }
-
-    #[test]
-    fn version_order() {
-        assert!(older_than("0.15.3", "1.8.0"));
-        assert!(older_than("v1.7.2", "1.8.0"));
-        assert!(!older_than("1.8.0", "1.8.0"));
-        assert!(!older_than("1.14.1", "1.8.0"));
-        assert!(!older_than("latest", "1.8.0"));
     }
 }

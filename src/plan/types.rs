@@ -10,6 +10,11 @@ pub struct Plan {
     pub instance: String,
     /// The Dify release, from the image tag of the first shared service (`langgenius/dify-api:1.14.1`).
     pub release: Option<String>,
+    /// The Pod Security Standard every pod meets: what the Namespace enforces.
+    pub pod_security: PodSecurity,
+    /// The facts of every image the rules know (`images:`), once per image and tag, and where they
+    /// came from (GENERATED.md, the release report).
+    pub images: Vec<crate::images::ImageFacts>,
     pub config_map: String,
     pub shared_secret: String,
     /// Non-secret settings every shared service has with the same value.
@@ -48,6 +53,11 @@ pub struct Workload {
     pub description: Option<String>,
     pub replicas: i32,
     pub image: String,
+    /// The facts of its image's tag, when the rules know the image.
+    pub image_facts: Option<crate::images::ImageFacts>,
+    /// The Pod Security Standard its pod meets, and what keeps each container from "restricted".
+    pub pod_security: PodSecurity,
+    pub restricted_gaps: Vec<RestrictedGap>,
     pub command: Option<Vec<String>>,
     pub args: Option<Vec<String>>,
     /// TCP container ports, exposed by the Service (probes use the first).
@@ -267,4 +277,41 @@ pub struct Finding {
     /// As checkov names it: `Deployment.dify.nginx`.
     pub resource: String,
     pub reason: String,
+}
+
+/// A level of the Pod Security Standards, in order: `Privileged` < `Baseline` < `Restricted`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PodSecurity {
+    Privileged,
+    Baseline,
+    #[default]
+    Restricted,
+}
+
+impl PodSecurity {
+    /// The level's name, as the `pod-security.kubernetes.io/*` labels take it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PodSecurity::Privileged => "privileged",
+            PodSecurity::Baseline => "baseline",
+            PodSecurity::Restricted => "restricted",
+        }
+    }
+}
+
+/// What keeps one container from the "restricted" level.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RestrictedGap {
+    /// The init container's name; none: the main container.
+    pub init: Option<String>,
+    /// It runs as root (or is not declared non-root).
+    pub root: bool,
+    /// Capabilities it adds beyond NET_BIND_SERVICE.
+    pub capabilities: Vec<String>,
+    /// It may escalate privileges.
+    pub escalation: bool,
+    pub drops_all: bool,
+    /// Its seccomp profile is RuntimeDefault or Localhost.
+    pub seccomp: bool,
+    pub privileged: bool,
 }

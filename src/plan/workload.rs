@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::compose::Service;
 use crate::error::{Error, Result};
+use crate::images::{ImageFacts, User};
 use crate::rules::{Kind, Security, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 
@@ -15,7 +16,7 @@ use super::pod::{
     compose_resources, compose_security, group_ids, node_affinity, one_shot, pod_hostname, rollout, spread_keys,
 };
 use super::probes::probe;
-use super::release::{image_tag, name_suffix, older_than};
+use super::release::{image_repository, image_tag, name_suffix};
 use super::settings::{checksum, scrub_secrets, split, Value};
 use super::storage::{claim_settings, dedupe_claims, mounts, mounts_rwo_claim, writable_paths};
 use super::{Claim, Ctx, Job, Volume, VolumeSource, Workload};
@@ -48,8 +49,10 @@ pub(super) fn workload(
         ));
     }
     let mut storage = mounts(ctx, (svc, rule), &name, kind, &env_plain, shared_claims, warnings);
-    let tag = image_tag(svc.image.as_deref().unwrap_or_default());
-    let (security, probe_rule, security_note) = security_since(rule, tag, rules);
+    let image = svc.image.as_deref().unwrap_or_default();
+    let tag = image_tag(image);
+    let image_facts = crate::images::resolve(&rules.images, &image_repository(image), tag, &ctx.project.checkout);
+    let (security, probe_rule, security_note) = security_of_image(rule, image_facts.as_ref(), rules);
     let mut compose_findings = BTreeMap::new();
     let security = compose_security(svc, security, warnings, &mut compose_findings);
     writable_paths(&security, &mut storage.volumes);
@@ -70,6 +73,9 @@ pub(super) fn workload(
         description: rule.description.clone(),
         replicas: rule.replicas.or(svc.replicas).unwrap_or(rules.defaults.replicas),
         image: svc.image.clone().unwrap_or_default(),
+        image_facts,
+        pod_security: Default::default(),
+        restricted_gaps: Vec::new(),
         command,
         args,
         ports,
@@ -122,20 +128,35 @@ pub(super) fn workload(
     Ok(w)
 }
 
-/// The rules' security, probe rule and note for the service, with the rules for the image's
-/// release (`since:`) layered over them.
-fn security_since<'a>(
+/// The rules' security, probe rule and note for the service: the defaults, the image's own user
+/// (from its tag's facts), the service's rule, then the rules for the features its image has
+/// (`when:`) layered over them.
+fn security_of_image<'a>(
     rule: &'a ServiceRule,
-    tag: Option<&str>,
+    facts: Option<&ImageFacts>,
     rules: &crate::rules::Rules,
 ) -> (Security, Option<&'a crate::rules::ProbeRule>, Option<String>) {
-    let mut security = rules.defaults.security.layered(rule.security.as_ref().unwrap_or(&Security::default()));
+    let user = match facts.map(|f| &f.user) {
+        Some(User::Id { uid, gid }) => {
+            Security { run_as_user: Some(*uid), run_as_group: *gid, run_as_non_root: Some(true), ..Security::default() }
+        }
+        _ => Security::default(),
+    };
+    let mut security =
+        rules.defaults.security.layered(&user).layered(rule.security.as_ref().unwrap_or(&Security::default()));
     let mut probe_rule = rule.probe.as_ref();
     let mut security_note = rule.security_note.clone();
-    for since in rule.since.iter().filter(|s| !tag.is_some_and(|t| older_than(t, &s.release))) {
-        security = security.layered(&since.security);
-        probe_rule = since.probe.as_ref().or(probe_rule);
-        security_note = since.security_note.clone().or(security_note);
+    for when in rule.when.iter().filter(|w| facts.is_some_and(|f| f.facts.contains(&w.fact))) {
+        security = security.layered(&when.security);
+        let mut caps = security.add_capabilities.take().unwrap_or_default();
+        for cap in &when.add_capabilities {
+            if !caps.contains(cap) {
+                caps.push(cap.clone());
+            }
+        }
+        security.add_capabilities = Some(caps);
+        probe_rule = when.probe.as_ref().or(probe_rule);
+        security_note = when.security_note.clone().or(security_note);
     }
     (security, probe_rule, security_note)
 }
@@ -177,10 +198,7 @@ fn jobs(rule: &ServiceRule, name: &str, tag: Option<&str>, volumes: &[Volume]) -
                 label,
                 description: j.description.clone(),
                 env: j.env.clone(),
-                command: match &j.legacy {
-                    Some(l) if tag.is_some_and(|t| older_than(t, &l.before)) => Some(l.command.clone()),
-                    _ => j.command.clone(),
-                },
+                command: j.command.clone(),
                 backoff_limit: j.backoff_limit.unwrap_or(6),
                 volumes: volumes
                     .iter()

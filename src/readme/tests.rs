@@ -171,6 +171,7 @@ fn fixture() -> Facts {
         inherit_env_source: vec!["sandbox".into(), "web".into()],
         ja: Default::default(),
         choices: Vec::new(),
+        pod_security: PodSecurityView { level: "baseline".into(), not_restricted: Vec::new() },
         public_urls: vec![PublicUrlFacts {
             key: "NEXT_PUBLIC_SOCKET_URL".into(),
             value: "ws://localhost".into(),
@@ -552,6 +553,7 @@ fn empty_facts_do_not_panic() {
         public_urls: vec![],
         ja: Default::default(),
         choices: vec![],
+        pod_security: PodSecurityView::default(),
     };
     for out in both(&f) {
         assert!(out.ends_with('\n') && !out.ends_with("\n\n"));
