@@ -17,6 +17,8 @@ pub struct Setting {
     pub origin: String,
     /// Read through `env_file` from the project's env source (`.env`): the whole settings file.
     pub from_env_source: bool,
+    /// Read through `env_file` (any env file), not set by the service's own `environment:`.
+    pub from_env_file: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,7 +351,8 @@ impl<C: Context> Reader<'_, C> {
             // A setting is inherited only when the env source alone gives it: a later `.env` entry
             // that overrides the service's own env file keeps the setting the service's own.
             let own_before = svc.environment.get(&key).is_some_and(|s| !s.from_env_source);
-            svc.environment.insert(key, Setting { value, origin, from_env_source: from_env_source && !own_before });
+            let from_env_source = from_env_source && !own_before;
+            svc.environment.insert(key, Setting { value, origin, from_env_source, from_env_file: true });
         }
         for (key, setting) in environment {
             svc.environment.insert(key, setting);
@@ -582,7 +585,10 @@ impl<C: Context> Reader<'_, C> {
                     if v.is_null() {
                         // Compose takes it from its environment: here the pinned env source.
                         if let Some(value) = self.ctx.variable(&key, &format!("{path}.{key}")) {
-                            out.push((key.clone(), Setting { value, origin: key, from_env_source: false }));
+                            out.push((
+                                key.clone(),
+                                Setting { value, origin: key, from_env_source: false, from_env_file: false },
+                            ));
                         }
                         continue;
                     }
@@ -592,7 +598,7 @@ impl<C: Context> Reader<'_, C> {
                     // every service costs more than interpolating.
                     let (value, sole) = self.ctx.interpolate(&raw, path).map_err(|p| at_key(p, path, &key))?;
                     let origin = sole.unwrap_or_else(|| key.clone());
-                    out.push((key, Setting { value, origin, from_env_source: false }));
+                    out.push((key, Setting { value, origin, from_env_source: false, from_env_file: false }));
                 }
             }
             Value::Sequence(items) => {
@@ -603,13 +609,19 @@ impl<C: Context> Reader<'_, C> {
                         if let Some(value) =
                             self.ctx.variable(&key, &format!("{path}.{key}")).filter(|_| !key.is_empty())
                         {
-                            out.push((key.clone(), Setting { value, origin: key, from_env_source: false }));
+                            out.push((
+                                key.clone(),
+                                Setting { value, origin: key, from_env_source: false, from_env_file: false },
+                            ));
                         }
                         continue;
                     };
                     let (value, sole) = self.ctx.interpolate(raw_value, path).map_err(|p| at_key(p, path, key))?;
                     let origin = sole.unwrap_or_else(|| key.to_string());
-                    out.push((key.to_string(), Setting { value, origin, from_env_source: false }));
+                    out.push((
+                        key.to_string(),
+                        Setting { value, origin, from_env_source: false, from_env_file: false },
+                    ));
                 }
             }
             Value::Null => {}

@@ -84,6 +84,7 @@ impl Pair<'_> {
 
 /// Image without its tag: `langgenius/dify-api`.
 fn image_repo(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
     image_tag(image).map_or(image, |tag| &image[..image.len() - tag.len() - 1])
 }
 
@@ -200,7 +201,9 @@ fn images_section(pairs: &Pairs) -> String {
 /// How an image moves backwards between two references of one repository (`older`, `pre-release`).
 pub fn backwards(old: Option<&str>, new: Option<&str>) -> Option<&'static str> {
     let (old, new) = (old?, new?);
-    if image_repo(old) != image_repo(new) {
+    // One repository, whatever registry or mirror path it is pulled through.
+    let (a, b) = (plan::image_repository(old), plan::image_repository(new));
+    if a != b && !a.ends_with(&format!("/{b}")) && !b.ends_with(&format!("/{a}")) {
         return None;
     }
     crate::images::backwards(plan::image_tag(old)?, plan::image_tag(new)?)

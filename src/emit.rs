@@ -354,6 +354,20 @@ fn secret(
         resources.push("external-secret.yaml".into());
         return;
     }
+    // Generators (setup-secrets.sh, `compose2dify secrets`) keep these values short enough.
+    let limits: Vec<String> = plan
+        .secret_max_length
+        .iter()
+        .filter(|(token, _)| data.values().any(|v| v.contains(token.as_str())))
+        .map(|(token, n)| format!("{token}={n}"))
+        .collect();
+    let mut metadata = metadata;
+    if !limits.is_empty() {
+        metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert(crate::secrets::MAX_LENGTH.into(), limits.join(" "));
+    }
     let template = SecretOf { metadata, string_data: data, type_: "Opaque" };
     tree.add(&format!("{dir}/secret.yaml.example"), to_yaml(&[template]));
     if plan.secret_source == SecretSource::Files {
@@ -901,7 +915,10 @@ fn ingress_policy(plan: &Plan, target: &Workload, sources: &[&Workload]) -> Opti
             from: Some(
                 sources
                     .iter()
-                    .flat_map(|s| std::iter::once(s.name.as_str()).chain(s.jobs.iter().map(|j| j.label.as_str())))
+                    .flat_map(|s| {
+                        let jobs = s.jobs.iter().filter(|j| !j.never_calls.contains(&target.name));
+                        std::iter::once(s.name.as_str()).chain(jobs.map(|j| j.label.as_str()))
+                    })
                     .map(|n| peer(plan, n))
                     .collect(),
             ),
@@ -955,8 +972,22 @@ fn egress_policy(plan: &Plan, w: &Workload, by_name: &BTreeMap<&str, (usize, &Wo
     let why = match &w.internet_except {
         Some(blocks) => {
             egress.push(NetworkPolicyEgressRule { to: Some(internet_except(blocks)), ports: None });
+            let allowed: Vec<NetworkPolicyPeer> = w
+                .egress_allowed
+                .iter()
+                .map(|cidr| NetworkPolicyPeer {
+                    ip_block: Some(IPBlock { cidr: cidr.clone(), except: None }),
+                    ..Default::default()
+                })
+                .collect();
+            let also = if allowed.is_empty() {
+                String::new()
+            } else {
+                egress.push(NetworkPolicyEgressRule { to: Some(allowed), ports: None });
+                format!("; and {} (--allow-egress)", w.egress_allowed.join(", "))
+            };
             format!(
-                "{} reaches {flows}, DNS, and addresses outside the cluster except {}",
+                "{} reaches {flows}, DNS, and addresses outside the cluster except {}{also}",
                 w.name,
                 blocks.join(", ")
             )

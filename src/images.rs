@@ -26,9 +26,24 @@ pub struct ImageRule {
     /// The features a tag may have, each with the source that proves it.
     #[serde(default)]
     pub facts: BTreeMap<String, FactRule>,
+    /// Where the environment variables the image reads are declared: files, and the text each
+    /// variable's name follows (`envconfig:"`).
+    #[serde(default)]
+    pub reads_source: Vec<ReadsSource>,
+    /// The environment variables the image reads, by set; a tag names its set (`reads:`).
+    #[serde(default)]
+    pub reads: BTreeMap<String, BTreeSet<String>>,
     /// Every tag read, in version order, with its user and features.
     #[serde(default)]
     pub tags: IndexMap<String, TagFacts>,
+}
+
+/// A file of the image's sources and the text every variable name it reads follows in it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReadsSource {
+    pub file: String,
+    pub prefix: String,
 }
 
 /// A feature of an image, and the file (and text in it) that shows a tag has it.
@@ -55,6 +70,8 @@ pub struct TagFacts {
     pub user: String,
     #[serde(default)]
     pub facts: Vec<String>,
+    /// The set of `reads` of the variables it reads; none: not recorded (it may read any).
+    pub reads: Option<String>,
 }
 
 /// Where a workload's image facts came from.
@@ -77,7 +94,11 @@ pub struct ImageFacts {
     pub tag: String,
     pub user: User,
     pub facts: BTreeSet<String>,
+    /// The environment variables the image reads, when recorded.
+    pub reads: Option<BTreeSet<String>>,
     pub from: FactsFrom,
+    /// A checkout of the image's repository could give its facts (it has a version file).
+    pub from_checkout_possible: bool,
 }
 
 /// The user an image runs as.
@@ -157,34 +178,48 @@ pub fn resolve(
     tag: Option<&str>,
     checkout: &BTreeMap<String, String>,
 ) -> Option<ImageFacts> {
-    let rule = table.get(repository)?;
+    // The table's name, also when the image is pulled through a registry path
+    // (`harbor.example.com/dockerhub/langgenius/dify-api` ends with `/langgenius/dify-api`).
+    let (name, rule) = table
+        .get_key_value(repository)
+        .or_else(|| table.iter().find(|(key, _)| repository.ends_with(&format!("/{key}"))))?;
+    let repository = name.as_str();
     let tag = tag.unwrap_or("latest");
-    let made = |user: User, facts: BTreeSet<String>, from| ImageFacts {
+    let reads_of = |t: &TagFacts| t.reads.as_ref().and_then(|r| rule.reads.get(r)).cloned();
+    let made = |user: User, facts: BTreeSet<String>, reads, from| ImageFacts {
         image: repository.to_string(),
         tag: tag.to_string(),
         user,
         facts,
+        reads,
         from,
+        from_checkout_possible: rule.version_file.is_some(),
     };
+    // A tag the table lists was checked against its sources: it wins over a checkout.
+    if let Some(known) = rule.tags.get(tag) {
+        return Some(made(user_of(known), known.facts.iter().cloned().collect(), reads_of(known), FactsFrom::Table));
+    }
+    // A checkout of this very version whose Dockerfile is there (else its facts are unknown).
     if let Some(version) = rule.version_file.as_ref().and_then(|f| checkout.get(f)).and_then(|t| version_line(t)) {
-        if same_version(&version, tag) {
-            let (user, facts) = detect(rule, |path| checkout.get(path).map(String::as_str));
-            return Some(made(user, facts, FactsFrom::Checkout));
+        let read = |path: &str| checkout.get(path).map(String::as_str);
+        if let (true, Some(user)) = (same_version(&version, tag), dockerfile_of(rule, read)) {
+            let (_, facts) = detect(rule, read);
+            let reads = detect_reads(rule, read);
+            return Some(made(user, facts, reads, FactsFrom::Checkout));
         }
     }
-    if let Some(known) = rule.tags.get(tag) {
-        return Some(made(user_of(known), known.facts.iter().cloned().collect(), FactsFrom::Table));
-    }
     let (known, facts) = nearest(&rule.tags, tag)?;
-    Some(made(user_of(facts), facts.facts.iter().cloned().collect(), FactsFrom::Assumed { known: known.clone() }))
+    let assumed = FactsFrom::Assumed { known: known.clone() };
+    Some(made(user_of(facts), facts.facts.iter().cloned().collect(), reads_of(facts), assumed))
 }
 
 fn user_of(facts: &TagFacts) -> User {
     User::parse(&facts.user).unwrap_or(User::Root)
 }
 
-/// The known tag nearest to `tag`: the newest one not newer than it, else the oldest. A tag that is
-/// no version (`latest`) gets the newest release that is not a pre-release.
+/// The known tag nearest to `tag`: the newest one not newer than it (for a release, the newest such
+/// release: a pre-release branch is not its history), else the oldest. A tag that is no version
+/// (`latest`) gets the newest release that is not a pre-release.
 fn nearest<'a>(tags: &'a IndexMap<String, TagFacts>, tag: &str) -> Option<(&'a String, &'a TagFacts)> {
     let Some(wanted) = Version::parse(tag) else {
         return tags
@@ -197,7 +232,7 @@ fn nearest<'a>(tags: &'a IndexMap<String, TagFacts>, tag: &str) -> Option<(&'a S
         tags.iter().filter_map(|(t, f)| Version::parse(t).map(|v| (v, t, f))).collect();
     versions
         .iter()
-        .filter(|(v, _, _)| *v <= wanted)
+        .filter(|(v, _, _)| *v <= wanted && (wanted.pre_release || !v.pre_release))
         .max_by(|a, b| a.0.cmp(&b.0))
         .or_else(|| versions.iter().min_by(|a, b| a.0.cmp(&b.0)))
         .map(|(_, t, f)| (*t, *f))
@@ -206,7 +241,7 @@ fn nearest<'a>(tags: &'a IndexMap<String, TagFacts>, tag: &str) -> Option<(&'a S
 /// The user and features shown by an image's source files (`read` gives a file's text by its path
 /// in the repository): what the table records for a tag, and what a checkout is read for.
 pub fn detect<'a>(rule: &ImageRule, read: impl Fn(&str) -> Option<&'a str>) -> (User, BTreeSet<String>) {
-    let user = rule.dockerfile.iter().find_map(|d| read(d)).map(dockerfile_user).unwrap_or(User::Root);
+    let user = dockerfile_of(rule, &read).unwrap_or(User::Root);
     let facts = rule
         .facts
         .iter()
@@ -223,7 +258,34 @@ pub fn source_files(rule: &ImageRule) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = rule.version_file.iter().cloned().collect();
     out.extend(rule.dockerfile.iter().cloned());
     out.extend(rule.facts.values().map(|f| f.source.file.clone()));
+    out.extend(rule.reads_source.iter().map(|r| r.file.clone()));
     out
+}
+
+/// The user of the image's first Dockerfile that is there; none when none is.
+pub fn dockerfile_of<'a>(rule: &ImageRule, read: impl Fn(&str) -> Option<&'a str>) -> Option<User> {
+    rule.dockerfile.iter().find_map(|d| read(d)).map(dockerfile_user)
+}
+
+/// The environment variables an image's sources show it reads (every name after a `reads_source`
+/// prefix); none when the table names no such source, or none of its files is there.
+pub fn detect_reads<'a>(rule: &ImageRule, read: impl Fn(&str) -> Option<&'a str>) -> Option<BTreeSet<String>> {
+    let mut names = BTreeSet::new();
+    let mut found = false;
+    for source in &rule.reads_source {
+        let Some(text) = read(&source.file) else { continue };
+        found = true;
+        for (at, _) in text.match_indices(source.prefix.as_str()) {
+            let name: String = text[at + source.prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                names.insert(name);
+            }
+        }
+    }
+    found.then_some(names)
 }
 
 /// Every file the table may read in a checkout: version files, Dockerfiles and fact sources of the
@@ -548,6 +610,11 @@ mod tests {
         let latest = resolve(&t, "langgenius/dify-api", None, &none).expect("latest");
         assert_eq!(latest.from, FactsFrom::Assumed { known: "1.14.0".into() });
         assert!(resolve(&t, "postgres", Some("15"), &none).is_none());
+        let mirrored = resolve(&t, "dockerhub/langgenius/dify-api", Some("1.14.0"), &none).expect("mirrored");
+        assert_eq!((mirrored.image.as_str(), mirrored.from), ("langgenius/dify-api", FactsFrom::Table));
+        // A release after a beta branch takes the newest release's facts, not the beta's.
+        let final_release = resolve(&t, "langgenius/dify-api", Some("2.0.0"), &none).expect("2.0.0");
+        assert_eq!(final_release.from, FactsFrom::Assumed { known: "1.14.0".into() });
     }
 
     #[test]
@@ -559,8 +626,16 @@ mod tests {
         files.insert("api/hc.py".to_string(), String::new());
         let f = resolve(&t, "langgenius/dify-api", Some("1.14.2"), &files).expect("checkout");
         assert_eq!((f.from, f.user, f.facts.len()), (FactsFrom::Checkout, User::Root, 1));
-        // Another version's checkout is not this image's source.
+        // Another version's checkout is not this image's source, and a listed tag's table wins.
         let g = resolve(&t, "langgenius/dify-api", Some("1.14.0"), &files).expect("table");
         assert_eq!(g.from, FactsFrom::Table);
+        files.insert("api/pyproject.toml".to_string(), "version = \"1.14.0\"\n".to_string());
+        let h = resolve(&t, "langgenius/dify-api", Some("1.14.0"), &files).expect("table wins");
+        assert_eq!(h.from, FactsFrom::Table);
+        // A checkout without its Dockerfile says nothing about the user: the nearest tag's, assumed.
+        files.insert("api/pyproject.toml".to_string(), "version = \"1.14.2\"\n".to_string());
+        files.remove("api/Dockerfile");
+        let i = resolve(&t, "langgenius/dify-api", Some("1.14.2"), &files).expect("assumed");
+        assert_eq!(i.from, FactsFrom::Assumed { known: "1.14.0".into() });
     }
 }

@@ -136,12 +136,19 @@ fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
         public_urls: public_url_facts(plan, rules),
         ja: rules.ja.clone(),
         choices: choices.to_vec(),
+        cluster_ranges: plan.cluster_ranges.clone(),
+        allowed_ranges: plan.allowed_ranges.clone(),
         pod_security: readme::PodSecurityView {
             level: plan.pod_security.name().to_string(),
             not_restricted: plan
                 .workloads
                 .iter()
-                .flat_map(|w| w.restricted_gaps.iter().map(|g| (w.name.clone(), g.clone())))
+                .flat_map(|w| {
+                    // A Job runs its workload's pod: what keeps the main container keeps it.
+                    let main = w.restricted_gaps.iter().filter(|g| g.init.is_none());
+                    let jobs = w.jobs.iter().flat_map(move |j| main.clone().map(|g| (j.name.clone(), g.clone())));
+                    w.restricted_gaps.iter().map(|g| (w.name.clone(), g.clone())).chain(jobs).collect::<Vec<_>>()
+                })
                 .collect(),
         },
         fqdn_users: plan
@@ -206,7 +213,28 @@ fn claim_facts<'a>(
 
 /// What the guide says of one workload.
 fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str), &str>) -> WorkloadFacts {
+    let mut reached_by: Vec<String> = plan
+        .workloads
+        .iter()
+        .filter(|o| o.talks_to.contains_key(&w.name))
+        .flat_map(|o| {
+            let jobs = o.jobs.iter().filter(|j| !j.never_calls.contains(&w.name)).map(|j| j.name.clone());
+            std::iter::once(o.name.clone()).chain(jobs)
+        })
+        .collect();
+    if w.exposed || !w.published.is_empty() {
+        reached_by.insert(0, "outside".into());
+    }
     WorkloadFacts {
+        secret_keys: w
+            .secrets
+            .keys()
+            .chain(plan.shared_secrets.keys().filter(|_| w.uses_shared))
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        reached_by,
         name: w.name.clone(),
         upstream: w.upstream.clone(),
         kind: w.kind.object_kind().into(),

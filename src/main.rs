@@ -216,6 +216,18 @@ struct GenerateArgs {
     /// Kind of that store.
     #[arg(long, value_name = "KIND", default_value = "SecretStore", value_parser = ["SecretStore", "ClusterSecretStore"])]
     secret_store_kind: String,
+    /// The cluster's pod address range (repeatable): never reached by the egress-fenced workloads or
+    /// through the SSRF proxy (EKS: the VPC's range; GKE: the pod range; AKS: 10.244.0.0/16).
+    #[arg(long = "cluster-cidr", value_name = "CIDR")]
+    cluster_cidrs: Vec<String>,
+    /// The cluster's Service address range (repeatable), likewise (EKS: 10.100.0.0/16 or
+    /// 172.20.0.0/16; GKE: 34.118.224.0/20; AKS: 10.0.0.0/16).
+    #[arg(long = "service-cidr", value_name = "CIDR")]
+    service_cidrs: Vec<String>,
+    /// An address range the egress-fenced workloads and the SSRF proxy may reach although it is
+    /// private (repeatable): a model endpoint or database in your network.
+    #[arg(long = "allow-egress", value_name = "CIDR")]
+    allow_egress: Vec<String>,
     /// Remote keys are this prefix and the variable's name (`dify/DB_PASSWORD`).
     #[arg(long, value_name = "PREFIX", default_value = "dify/")]
     secret_prefix: String,
@@ -458,7 +470,10 @@ fn image_facts_command(image: &str, tag: Option<String>, dir: Option<PathBuf>, f
         return Ok(ExitCode::SUCCESS);
     }
     let (Some(tag), Some(dir)) = (tag, dir) else {
-        return Err(Error::usage("image-facts needs a tag and a folder", "run `compose2dify image-facts IMAGE TAG DIR`"));
+        return Err(Error::usage(
+            "image-facts needs a tag and a folder",
+            "run `compose2dify image-facts IMAGE TAG DIR`",
+        ));
     };
     let mut texts = std::collections::BTreeMap::new();
     for file in compose2dify::images::source_files(rule) {
@@ -469,15 +484,34 @@ fn image_facts_command(image: &str, tag: Option<String>, dir: Option<PathBuf>, f
         }
     }
     if texts.is_empty() {
-        return Err(Error::file(&dir, "holds none of the files the table reads", "pass the folder of the tag's sources"));
+        return Err(Error::file(
+            &dir,
+            "holds none of the files the table reads",
+            "pass the folder of the tag's sources",
+        ));
+    }
+    if compose2dify::images::dockerfile_of(rule, |p| texts.get(p).map(String::as_str)).is_none() {
+        return Err(Error::file(
+            &dir,
+            format!("holds none of the Dockerfiles the table reads ({})", rule.dockerfile.join(", ")),
+            "pass the folder of the tag's sources, with its Dockerfile",
+        ));
     }
     let (user, facts) = compose2dify::images::detect(rule, |p| texts.get(p).map(String::as_str));
+    let reads = match compose2dify::images::detect_reads(rule, |p| texts.get(p).map(String::as_str)) {
+        Some(names) => match rule.reads.iter().find(|(_, set)| **set == names) {
+            Some((set, _)) => format!(", reads: {set}"),
+            None => format!("}}  # a new reads set: [{}]\n", names.into_iter().collect::<Vec<_>>().join(", ")),
+        },
+        None => String::new(),
+    };
     let facts = if facts.is_empty() {
         String::new()
     } else {
         format!(", facts: [{}]", facts.into_iter().collect::<Vec<_>>().join(", "))
     };
-    print_out(&format!("\"{tag}\": {{user: {}{facts}}}\n", yaml_user(&user.to_string())))?;
+    let line = format!("\"{tag}\": {{user: {}{facts}{reads}", yaml_user(&user.to_string()));
+    print_out(&if line.ends_with('\n') { line } else { line + "}\n" })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -576,6 +610,11 @@ fn generate_with(
         rwx_storage_class: args.rwx_storage_class.take(),
         namespace: args.namespace.take(),
         cluster_domain: args.cluster_domain.take(),
+        cluster_ranges: std::mem::take(&mut args.cluster_cidrs)
+            .into_iter()
+            .chain(std::mem::take(&mut args.service_cidrs))
+            .collect(),
+        allowed_ranges: std::mem::take(&mut args.allow_egress),
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;
@@ -586,7 +625,7 @@ fn generate_with(
     say_notes_and_warnings(&project, &plan, first_run, out);
     refuse_warnings(&plan, upgrade, args.strict)?;
     if !to_stdout && !args.check && !args.allow_downgrade {
-        refuse_downgrade(&plan, &args.output)?;
+        refuse_downgrade(&plan, &args.output, out)?;
     }
     let code = deliver(&tree, &args, plan.workloads.len(), out)?;
     // The process ends here: freeing the read project, the plan and the tree one allocation at a
@@ -761,16 +800,18 @@ fn refuse_warnings(plan: &compose2dify::plan::Plan, upgrade: bool, strict: bool)
     Ok(())
 }
 
-/// Refuses to move an image of the tree on disk to an older tag, or from a release to a pre-release.
-fn refuse_downgrade(plan: &compose2dify::plan::Plan, out: &Path) -> Result<(), Error> {
+/// Refuses to move an image of the tree on disk to an older tag, or from a release to a
+/// pre-release. When the release itself moves forward, an image its compose file moves back is
+/// upstream's own choice: said, not refused.
+fn refuse_downgrade(plan: &compose2dify::plan::Plan, out: &Path, messages: &Messages) -> Result<(), Error> {
     let old = write::images_on_disk(out);
-    let mut backwards: Vec<String> = Vec::new();
+    let mut backwards: Vec<(String, String)> = Vec::new();
     for new in plan.workloads.iter().map(|w| w.image.as_str()) {
         for before in &old {
             if let Some(how) = compose2dify::diff::backwards(Some(before), Some(new)) {
                 let line = format!("{before} → {new} ({how})");
-                if !backwards.contains(&line) {
-                    backwards.push(line);
+                if !backwards.iter().any(|(l, _)| *l == line) {
+                    backwards.push((line, new.to_string()));
                 }
             }
         }
@@ -778,13 +819,31 @@ fn refuse_downgrade(plan: &compose2dify::plan::Plan, out: &Path) -> Result<(), E
     if backwards.is_empty() {
         return Ok(());
     }
+    // The release's own image (the one whose tag names the release) decides who moved.
+    let release_image = plan.workloads.iter().map(|w| w.image.as_str()).find(|i| {
+        compose2dify::plan::image_tag(i).is_some() && compose2dify::plan::image_tag(i) == plan.release.as_deref()
+    });
+    let release_moves_back = release_image.is_none_or(|r| backwards.iter().any(|(_, new)| new == r));
+    let lines: Vec<&str> = backwards.iter().map(|(l, _)| l.as_str()).collect();
+    if !release_moves_back {
+        messages.labelled(
+            "warning",
+            "33",
+            &format!(
+                "release {} moves image(s) back itself (its compose file names them): {}; read its release notes before you apply",
+                plan.release.as_deref().unwrap_or("?"),
+                lines.join(", ")
+            ),
+        );
+        return Ok(());
+    }
     Err(Error::usage(
         format!(
-            "{} would move image(s) backwards: {}; data written by a newer server may not be readable by an older one",
+            "{} would move image(s) to an older tag or to a pre-release: {}; data written by a newer server may not be readable by an older one, and a pre-release may not be upgradable to the next release",
             out.display(),
-            backwards.join(", ")
+            lines.join(", ")
         ),
-        "check that this is the release you meant; to go back on purpose (after restoring a backup made with the older release), add --allow-downgrade",
+        "check that this is the release you meant; to go there on purpose (say, after restoring a backup made with that release), add --allow-downgrade",
     ))
 }
 

@@ -67,6 +67,9 @@ pub struct Facts {
     pub ja: std::collections::BTreeMap<String, String>,
     /// The command-line choices the tree was made with (GENERATED.md, Choices), one flag a line.
     pub choices: Vec<String>,
+    /// `--cluster-cidr`/`--service-cidr` and `--allow-egress` ranges.
+    pub cluster_ranges: Vec<String>,
+    pub allowed_ranges: Vec<String>,
     /// The Pod Security Standard every pod meets (the Namespace enforces it), and each container
     /// that is not "restricted", by workload, with why.
     pub pod_security: PodSecurityView,
@@ -130,6 +133,10 @@ pub struct StorageFacts {
 pub struct WorkloadFacts {
     /// Folder and object name, e.g. `postgres`.
     pub name: String,
+    /// The secret keys its pods receive (its own Secret's and the shared one's).
+    pub secret_keys: Vec<String>,
+    /// The workloads whose flows reach it (and `outside`, when it is exposed).
+    pub reached_by: Vec<String>,
     /// Compose service name, e.g. `db_postgres`.
     pub upstream: String,
     /// `Deployment`, `StatefulSet`, `DaemonSet` or `Job`.
@@ -434,6 +441,9 @@ struct View {
     inherit_env_source: Vec<String>,
     /// Workloads that keep internet access to call model providers and plugin sources.
     internet_users: Vec<String>,
+    /// The cluster's ranges and the ranges let through (`--cluster-cidr`, `--service-cidr`, `--allow-egress`).
+    cluster_ranges: Vec<String>,
+    allowed_ranges: Vec<String>,
     /// Workloads whose config files name Services by their fully qualified names.
     fqdn_users: Vec<String>,
     cluster_domain: String,
@@ -660,6 +670,8 @@ struct SecretFileView {
 struct SecretsView {
     /// `files`, `external` or `external-secrets` (`--secrets`).
     source: &'static str,
+    /// The first-start password (the rules' `guide.admin_password`) and the Secret holding it.
+    admin_password: Option<(String, String)>,
     /// Whether `base/` holds a `secret.yaml.example`.
     base_template: bool,
     /// Every secret template, with the file made from it.
@@ -712,6 +724,8 @@ struct WorkloadView {
     joined: Vec<String>,
     egress: Option<EgressFacts>,
     proxy_denies: Vec<String>,
+    secret_keys: Vec<String>,
+    reached_by: Vec<String>,
     /// `data`, `app` or `support`.
     layer: &'static str,
     /// Where `kubectl logs`/`exec` go: `postgres-0` for a StatefulSet, else the reference.
@@ -814,6 +828,8 @@ impl View {
             traffic: r.traffic_paths(),
             inherit_env_source: f.inherit_env_source.clone(),
             internet_users: r.names_of(&f.guide.internet),
+            cluster_ranges: f.cluster_ranges.clone(),
+            allowed_ranges: f.allowed_ranges.clone(),
             fqdn_users: f.fqdn_users.clone(),
             cluster_domain: f.cluster_domain.clone(),
             claim_rows: claim_rows(f),
@@ -1068,6 +1084,9 @@ fn pick(lang: Lang, en: &str, ja: &str) -> String {
 /// Where the Secrets come from, their files and keys, and the store's remote keys.
 fn secrets_view(f: &Facts) -> SecretsView {
     SecretsView {
+        admin_password: f.guide.admin_password.as_ref().and_then(|key| {
+            f.secrets.iter().find(|s| s.keys.iter().any(|(k, _)| k == key)).map(|s| (key.clone(), s.name.clone()))
+        }),
         source: match f.secret_source {
             SecretSource::Files => "files",
             SecretSource::External => "external",
@@ -1100,6 +1119,8 @@ fn secrets_view(f: &Facts) -> SecretsView {
 fn workload_view(f: &Facts, w: &WorkloadFacts, lang: Lang) -> WorkloadView {
     WorkloadView {
         name: w.name.clone(),
+        secret_keys: w.secret_keys.clone(),
+        reached_by: w.reached_by.clone(),
         upstream: w.upstream.clone(),
         kind: w.kind.clone(),
         replicas: w.replicas,

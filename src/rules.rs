@@ -87,6 +87,17 @@ pub struct Rules {
     /// `--expose TYPE` for the services that publish ports (when they are entry points).
     #[serde(skip)]
     pub published_service_type: Option<String>,
+    /// The cluster's pod and Service ranges (`--cluster-cidr`, `--service-cidr`): added to every
+    /// `egress.internet_except`, and to templates as `COMPOSE2DIFY_CLUSTER_RANGES`.
+    #[serde(skip)]
+    pub cluster_ranges: Vec<String>,
+    /// Ranges the fenced workloads may reach all the same (`--allow-egress`), and templates as
+    /// `COMPOSE2DIFY_ALLOWED_RANGES`.
+    #[serde(skip)]
+    pub allowed_ranges: Vec<String>,
+    /// The entry point sits behind an Ingress (or route) controller, which sets `X-Forwarded-*`.
+    #[serde(skip)]
+    pub behind_proxy: bool,
     /// SHA-256 of the layered rules actually in force (preset and user file), for GENERATED.md.
     #[serde(skip)]
     pub fingerprint: String,
@@ -263,6 +274,9 @@ pub struct Guide {
     /// The upstream service that makes TLS certificates (Dify's `certbot`), which the guide names
     /// when it is left out.
     pub tls: Option<String>,
+    /// The setting that holds the password the first start asks for (Dify's `INIT_PASSWORD` at
+    /// `/install`): the guide says how to read it.
+    pub admin_password: Option<String>,
     /// The workloads the guide's example commands use.
     #[serde(default)]
     pub examples: GuideExamples,
@@ -406,6 +420,9 @@ pub struct SecretRules {
     pub keys: Vec<String>,
     #[serde(default)]
     pub generate: Vec<String>,
+    /// Generated values of these variables are at most this long (a form field that takes no more).
+    #[serde(default)]
+    pub max_length: BTreeMap<String, usize>,
     #[serde(default)]
     pub pairs: BTreeMap<String, String>,
     #[serde(default)]
@@ -485,6 +502,14 @@ pub struct ServiceRule {
     /// its own settings: a setting only the env source gives makes no flow (NetworkPolicy).
     #[serde(default)]
     pub inherits_env_source: bool,
+    /// Workloads (folder names) it never sends traffic to although its settings name them, each
+    /// with the reason: no flow, so their ingress policies do not admit it.
+    #[serde(default)]
+    pub never_calls: BTreeMap<String, String>,
+    /// Its Secret holds only the secret settings of its own `environment:` and those its image
+    /// reads (the image facts' `reads` of its tag); what env files hand it besides is left out.
+    #[serde(default)]
+    pub secrets_by_need: bool,
 }
 
 /// Text added to a rendered file, before it is rendered (so it may use the template's variables):
@@ -497,6 +522,8 @@ pub struct InsertRule {
     pub file: String,
     pub after: Option<String>,
     pub before: Option<String>,
+    /// The text replaces every line that is exactly this (spaces around it aside).
+    pub replace: Option<String>,
     pub text: String,
 }
 
@@ -522,6 +549,10 @@ pub struct JobRule {
     /// must not wait for one that cannot bind.
     #[serde(default = "yes")]
     pub claims: bool,
+    /// Workloads (folder names) its pods never send traffic to, although its workload's do, each
+    /// with the reason: their ingress policies do not admit the Job.
+    #[serde(default)]
+    pub never_calls: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -657,6 +688,21 @@ pub struct Choices {
     pub namespace: Option<String>,
     /// The cluster's DNS domain (`cluster.local`).
     pub cluster_domain: Option<String>,
+    /// `--cluster-cidr` and `--service-cidr`: the cluster's own address ranges.
+    pub cluster_ranges: Vec<String>,
+    /// `--allow-egress`: ranges the fenced workloads may reach all the same.
+    pub allowed_ranges: Vec<String>,
+}
+
+/// Whether `text` is an IPv4 or IPv6 range in CIDR form (`10.0.0.0/8`, `fd00::/8`).
+pub fn is_cidr(text: &str) -> bool {
+    let Some((address, bits)) = text.split_once('/') else { return false };
+    let Ok(bits) = bits.parse::<u8>() else { return false };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => bits <= 32,
+        Ok(std::net::IpAddr::V6(_)) => bits <= 128,
+        Err(_) => false,
+    }
 }
 
 impl Rules {
@@ -724,6 +770,19 @@ impl Rules {
                 }
             }
         }
+        for (flag, ranges) in
+            [("--cluster-cidr/--service-cidr", &choices.cluster_ranges), ("--allow-egress", &choices.allowed_ranges)]
+        {
+            if let Some(bad) = ranges.iter().find(|r| !is_cidr(r)) {
+                return Err(Error::usage(
+                    format!("{flag} `{bad}` is not an address range in CIDR form"),
+                    "write it as 10.100.0.0/16 (IPv4) or fd00::/108 (IPv6)",
+                ));
+            }
+        }
+        self.cluster_ranges = choices.cluster_ranges.clone();
+        self.allowed_ranges = choices.allowed_ranges.clone();
+        self.behind_proxy = choices.ingress.is_some();
         if let Some(c) = &choices.storage_class {
             self.storage_class = Some(c.clone());
         }
@@ -803,6 +862,8 @@ impl Rules {
             && choices.rwx_storage_class.is_none()
             && choices.namespace.is_none()
             && choices.cluster_domain.is_none()
+            && choices.cluster_ranges.is_empty()
+            && choices.allowed_ranges.is_empty()
         {
             return Ok(());
         }
@@ -876,9 +937,34 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
     }
     let fingerprint = crate::hash::sha256(seen.as_bytes());
     let ja = split_bilingual(&mut value);
-    let rules: Rules = yaml_serde::from_value(value)
-        .map_err(|e| Error::usage(format!("built-in rules are invalid: {e}"), "report this as a bug"))?;
+    let rules: Rules = yaml_serde::from_value(value).map_err(|e| {
+        Error::usage(format!("the rules are invalid: {e}"), "check the rules file given with --mappings")
+    })?;
+    check_image_facts(&rules.images)?;
     Ok(Rules { fingerprint, ja, ..rules })
+}
+
+/// Every tag of the image facts names only facts and a `reads` set its image defines, and its user
+/// is `root`, a uid or `uid:gid`.
+fn check_image_facts(images: &BTreeMap<String, crate::images::ImageRule>) -> Result<()> {
+    for (image, rule) in images {
+        for (tag, facts) in &rule.tags {
+            let bad_fact = facts.facts.iter().find(|f| !rule.facts.contains_key(*f));
+            let bad_reads = facts.reads.as_ref().filter(|r| !rule.reads.contains_key(*r));
+            let bad_user = crate::images::User::parse(&facts.user).is_none();
+            let what = match (bad_fact, bad_reads, bad_user) {
+                (Some(f), _, _) => format!("names the fact `{f}`, which `{image}` does not define under `facts:`"),
+                (_, Some(r), _) => format!("names the reads set `{r}`, which `{image}` does not define under `reads:`"),
+                (_, _, true) => format!("has the user `{}`; write root, a uid or uid:gid", facts.user),
+                _ => continue,
+            };
+            return Err(Error::usage(
+                format!("image facts: {image}:{tag} {what}"),
+                "fix the tag's entry under `images:` (see mappings/dify-images.yaml)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Replaces every text given in both languages (`{en: …, ja: …}`: a reason, a finding's reason, a
@@ -933,7 +1019,7 @@ fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
         public_url: Option<IndexMap<String, String>>,
         findings: Option<BTreeMap<String, String>>,
         services: Option<IndexMap<String, ServiceRule>>,
-        images: Option<BTreeMap<String, crate::images::ImageRule>>,
+        images: Option<BTreeMap<String, Value>>,
     }
     if !value.is_mapping() {
         return Err(Error::file(

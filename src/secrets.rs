@@ -12,6 +12,21 @@ use crate::error::{Error, Result};
 
 const TOKEN: &str = "CHANGE_ME_";
 
+/// The annotation of a secret template naming placeholders whose value must be short:
+/// `CHANGE_ME_INIT_PASSWORD=30` (space-separated).
+pub const MAX_LENGTH: &str = "compose2dify.io/max-length";
+
+/// The length limits a secret template's annotation gives: token → at most so many characters.
+fn max_lengths(example: &str) -> BTreeMap<String, usize> {
+    let prefix = format!("{MAX_LENGTH}: ");
+    example
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
+        .flat_map(|v| v.trim_matches(['\'', '"']).split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter_map(|item| item.split_once('=').and_then(|(t, n)| Some((t.to_string(), n.parse().ok()?))))
+        .collect()
+}
+
 /// What `setup` did to each secret file.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -59,10 +74,14 @@ pub fn setup(dir: &Path) -> Result<Report> {
                 wanted.iter().filter(|(k, _)| !present.iter().any(|(p, _)| p == k)).collect()
             }
         };
+        let limits = max_lengths(&want);
         for (_, template) in &missing {
             for token in tokens(template) {
+                let limit = limits.get(&token).copied();
                 if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token) {
-                    slot.insert(random_hex()?);
+                    let mut value = random_hex()?;
+                    value.truncate(limit.unwrap_or(value.len()));
+                    slot.insert(value);
                 }
             }
         }

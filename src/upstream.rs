@@ -114,9 +114,18 @@ fn read_checkout(dir: &Path, files: &BTreeSet<String>, inputs: &mut Inputs) -> B
         return out;
     };
     for file in files {
-        let path = root.join(file);
+        if file.split('/').any(|part| part == ".." || part == "." || part.is_empty()) {
+            continue;
+        }
+        // No symlink on the way (a linked `api/` folder leads anywhere), only a regular file.
+        let mut path = root.clone();
+        let mut plain = true;
+        for part in file.split('/') {
+            path.push(part);
+            plain &= std::fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_symlink());
+        }
         let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_CHECKOUT_FILE);
-        if !regular || file.split('/').any(|part| part == ".." || part.is_empty()) {
+        if !plain || !regular {
             continue;
         }
         if let Ok(text) = std::fs::read_to_string(&path) {

@@ -173,14 +173,14 @@ fn unwritable_output_is_refused_and_untouched() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("k8s");
-    generate("1.14.1", &out, &[]);
+    generate("1.8.0", &out, &[]);
     let before = read_tree(&out);
     fs::set_permissions(&out, fs::Permissions::from_mode(0o555)).unwrap();
     let probe = out.join(".probe");
     let writable_anyway = fs::write(&probe, "x").is_ok(); // root ignores permissions
     let _ = fs::remove_file(&probe);
     let result =
-        Command::new(env!("CARGO_BIN_EXE_compose2dify")).arg(compose("1.8.0")).arg("-o").arg(&out).output().unwrap();
+        Command::new(env!("CARGO_BIN_EXE_compose2dify")).arg(compose("1.14.1")).arg("-o").arg(&out).output().unwrap();
     fs::set_permissions(&out, fs::Permissions::from_mode(0o755)).unwrap();
     if writable_anyway {
         assert!(result.status.success());

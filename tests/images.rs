@@ -1001,6 +1001,10 @@ fn the_image_facts_table_is_what_each_tag_s_sources_say() {
             for f in &listed {
                 assert!(rule.facts.contains_key(f), "{image}:{tag}: unknown fact {f}");
             }
+            // The variables it reads: every name after a `reads_source` prefix in its files.
+            let read = compose2dify::images::detect_reads(rule, |p| texts.get(p).map(String::as_str));
+            let recorded = facts.reads.as_ref().map(|r| rule.reads[r].clone());
+            assert_eq!(read, recorded, "{image}:{tag}: the variables it reads");
             checked += 1;
         }
     }

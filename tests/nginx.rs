@@ -8,7 +8,10 @@
 //! - every `location` of the release reaches the stand-in of the right workload, by the fully
 //!   qualified names nginx was given (`/etc/hosts` of the namespace), and the one that resolves at
 //!   request time (`/socket.io/`, a variable) through the resolver nginx was given: a stand-in DNS
-//!   server in the namespace at the address the hosts file gives that name.
+//!   server in the namespace at the address the hosts file gives that name;
+//! - behind an Ingress (`--ingress-host`, 1.14.1 and 1.8.0), the scheme the controller says the
+//!   browser used (`X-Forwarded-Proto: https`) reaches the api; without one, a client's own
+//!   `X-Forwarded-Proto` is not trusted (the api sees nginx's `http`).
 //!
 //! What the test adjusts, and why: the files are bind-mounted where the pod has them (`/etc/nginx`,
 //! with Debian's `mime.types`, which the image ships too); `/var/log/nginx`, `/run` and
@@ -67,6 +70,7 @@ fn main() {
     let mut cases: Vec<(&str, Vec<&str>)> = common::RELEASES.iter().map(|r| (*r, vec![])).collect();
     for release in ["1.14.1", "1.8.0"] {
         cases.push((release, vec!["--namespace", "team-a", "--cluster-domain", "corp.example"]));
+        cases.push((release, vec!["--ingress-host", "dify.example.com", "--ingress-tls-secret", "dify-tls"]));
     }
     for (release, flags) in &cases {
         run_case(release, flags);
@@ -117,7 +121,8 @@ fn run_case(release: &str, flags: &[&str]) {
         .expect("services")
         .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
         .collect();
-    let case = format!("{ns}\n{domain}\n{}\n{}\n", args[1..].join("\u{1f}"), workloads.join(" "));
+    let behind = flags.contains(&"--ingress-host");
+    let case = format!("{ns}\n{domain}\n{}\n{}\n{behind}\n", args[1..].join("\u{1f}"), workloads.join(" "));
     std::fs::write(dir.path().join("case"), case).expect("case");
 
     let setup = [
@@ -139,6 +144,7 @@ fn inside(work: &Path) {
     let (ns, domain) = (lines.next().expect("ns"), lines.next().expect("domain"));
     let args: Vec<&str> = lines.next().expect("args").split('\u{1f}').collect();
     let workloads: Vec<&str> = lines.next().expect("workloads").split(' ').collect();
+    let behind_ingress = lines.next() == Some("true");
     let nginx = netns::require("nginx", "nginx-light");
 
     let t = netns::unprivileged(&nginx).arg("-t").output().expect("nginx -t");
@@ -183,6 +189,17 @@ fn inside(work: &Path) {
         let (status, body) = netns::request("127.0.0.1:80", target, "dify.example.com");
         assert_eq!((status, body.as_str()), (200, format!("{workload} {target}").as_str()), "GET {target}");
     }
+    // The scheme the api is told: the Ingress controller's word behind one, never a client's.
+    let (status, head, _) =
+        netns::request_with("127.0.0.1:80", "/console/api/setup", "dify.example.com", "X-Forwarded-Proto: https\r\n");
+    let seen = head.lines().find_map(|l| l.strip_prefix("X-Seen-Forwarded-Proto: ")).unwrap_or("?").to_string();
+    assert_eq!(status, 200);
+    assert_eq!(seen, if behind_ingress { "https" } else { "http" }, "X-Forwarded-Proto at the api");
+    let (_, head, _) = netns::request_with("127.0.0.1:80", "/console/api/setup", "dify.example.com", "");
+    assert!(
+        head.contains("X-Seen-Forwarded-Proto: http\r") || head.ends_with("X-Seen-Forwarded-Proto: http"),
+        "{head}"
+    );
     let (status, _) = netns::request("127.0.0.1:80", "/healthz", "localhost");
     assert_eq!(status, 200, "/healthz with every upstream up");
     drop(running);

@@ -9,7 +9,12 @@
 //! - a request to the public-looking stand-in goes through;
 //! - the reverse-proxy port reaches the sandbox (a stand-in in a second network namespace, behind a
 //!   veth pair: squid listens on every address of its own namespace at that port), even when the
-//!   request names the metadata address as its host.
+//!   request names the metadata address as its host;
+//! - a cluster name (`api.dify.svc.cluster.local`, resolving to a public-looking stand-in of its
+//!   own) is denied by name;
+//! - GKE's default Service range (34.118.224.0/20) is public address space: a stand-in at
+//!   34.118.224.10 is reached by default, and denied (never connected to) when the tree is made
+//!   with `--service-cidr 34.118.224.0/20` (1.14.1 and 1.8.0).
 //!
 //! The client is at 127.0.0.1 (upstream's config allows `localhost`; in the cluster the sandbox is in
 //! the image's `localnet`). A stand-in DNS server at the namespace's resolver knows no names. What the test adjusts, and why: `/etc/squid` holds the generated
@@ -37,6 +42,10 @@ const PRIVATE: &[&str] = &[
     "[::1]:8081",
 ];
 const PUBLIC: &str = "203.0.113.10:80";
+/// Where the hosts file puts a cluster name: a public-looking address, so only the name can deny it.
+const CLUSTER_NAMED: &str = "203.0.113.20:80";
+/// An address in GKE's default Service range: public address space.
+const GKE_SERVICE: &str = "34.118.224.10:80";
 /// The sandbox stand-in, in its own network namespace (`sandbox` in the hosts file).
 const SANDBOX: &str = "10.99.0.2:8194";
 
@@ -51,15 +60,21 @@ fn main() {
     }
     netns::require("squid", "squid");
     for release in common::RELEASES {
-        run_case(release);
+        run_case(release, &[]);
         println!("squid: {release} ok");
+    }
+    for release in ["1.14.1", "1.8.0"] {
+        run_case(release, &["--service-cidr", "34.118.224.0/20"]);
+        println!("squid: {release} with --service-cidr ok");
     }
 }
 
-fn run_case(release: &str) {
+fn run_case(release: &str, flags: &[&str]) {
     let dir = tempfile::tempdir().expect("temp dir");
     let tree = dir.path().join("k8s");
-    common::generate(release, &tree, &[]);
+    common::generate(release, &tree, flags);
+    // What the namespace's run checks differently: whether GKE's Service range is the cluster's.
+    std::fs::write(dir.path().join("fenced"), if flags.is_empty() { "no" } else { "yes" }).expect("variant");
     let root = dir.path().join("root");
     netns::lay_out(&tree, "ssrf-proxy", &root);
     let etc = root.join("etc/squid");
@@ -70,7 +85,7 @@ fn run_case(release: &str) {
     for d in ["log", "run"] {
         std::fs::create_dir_all(root.join(d)).expect("mkdir");
     }
-    let hosts = "127.0.0.1 localhost\n::1 localhost\n10.99.0.2 sandbox\n169.254.169.254 metadata.test\n";
+    let hosts = "127.0.0.1 localhost\n::1 localhost\n10.99.0.2 sandbox\n169.254.169.254 metadata.test\n203.0.113.20 api.dify.svc.cluster.local\n";
     std::fs::write(root.join("hosts"), hosts).expect("hosts");
     std::fs::write(root.join("resolv.conf"), "nameserver 127.0.0.1\n").expect("resolv.conf");
     let mut setup = vec![
@@ -80,7 +95,7 @@ fn run_case(release: &str) {
         netns::bind(&root.join("log"), "/var/log/squid"),
         netns::bind(&root.join("run"), "/run"),
     ];
-    for addr in PRIVATE.iter().chain([&PUBLIC]) {
+    for addr in PRIVATE.iter().chain([&PUBLIC, &GKE_SERVICE, &CLUSTER_NAMED]) {
         let host = addr.rsplit_once(':').expect("port").0;
         if !host.starts_with('[') && !host.starts_with("127.") {
             setup.push(format!("ip addr add {host}/32 dev lo"));
@@ -106,6 +121,9 @@ fn inside(work: &Path) {
     netns::dns_stand_in("127.0.0.1:53", Default::default());
     let hits: Vec<_> = PRIVATE.iter().map(|a| (*a, netns::stand_in("private", a))).collect();
     let public = netns::stand_in("public", PUBLIC);
+    let gke = netns::stand_in("gke", GKE_SERVICE);
+    let named = netns::stand_in("cluster-named", CLUSTER_NAMED);
+    let fenced = std::fs::read_to_string(work.join("fenced")).expect("variant") == "yes";
 
     // The sandbox: this binary again, in a second network namespace joined by a veth pair.
     let me = std::env::current_exe().expect("own path");
@@ -160,6 +178,21 @@ fn inside(work: &Path) {
     let (status, body) = netns::request("127.0.0.1:3128", &format!("http://{PUBLIC}/ok"), PUBLIC);
     assert_eq!((status, body.as_str()), (200, "public /ok"), "through the proxy to a public address");
     assert!(public.load(Ordering::SeqCst) > 0);
+
+    // A cluster name, though it resolves to a public address: denied by name, never connected.
+    let name = "api.dify.svc.cluster.local";
+    let (status, body) = netns::request("127.0.0.1:3128", &format!("http://{name}/console/api/setup"), name);
+    assert_eq!(status, 403, "through the proxy to {name}: {body}");
+    assert_eq!(named.load(Ordering::SeqCst), 0, "squid connected for {name}");
+
+    // GKE's Service range: public address space, the cluster's own only when the tree says so.
+    let (status, body) = netns::request("127.0.0.1:3128", &format!("http://{GKE_SERVICE}/ok"), GKE_SERVICE);
+    if fenced {
+        assert_eq!(status, 403, "through the proxy to {GKE_SERVICE} with --service-cidr: {body}");
+        assert_eq!(gke.load(Ordering::SeqCst), 0, "squid connected to {GKE_SERVICE}");
+    } else {
+        assert_eq!((status, body.as_str()), (200, "gke /ok"), "without --service-cidr it is the internet");
+    }
 
     let (status, body) = netns::request("127.0.0.1:8194", "/health", "ssrf-proxy:8194");
     assert_eq!((status, body.as_str()), (200, "sandbox /health"), "the reverse-proxy port");

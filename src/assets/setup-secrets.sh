@@ -8,7 +8,8 @@
 # - A placeholder already filled in an existing secret.yaml keeps that value everywhere.
 # - An existing secret.yaml keeps every value it has; keys a newer .example added are appended (and
 #   named), keys the .example no longer has are named and kept.
-# - Values are 48 hex characters: safe in URLs (redis://:PASSWORD@...), shells and YAML.
+# - Values are 48 hex characters (fewer where the .example's compose2dify.io/max-length annotation
+#   says so): safe in URLs (redis://:PASSWORD@...), shells and YAML.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,10 +46,17 @@ fill() {
     done < "$values"
 }
 
-# Give each placeholder of file $1 that has no value yet a random one.
+# Give each placeholder of file $1 that has no value yet a random one, cut to the length its
+# compose2dify.io/max-length annotation gives (TOKEN=N, a form field that takes no more).
 choose() {
+    limits=$(awk '$1 == "compose2dify.io/max-length:" { $1 = ""; gsub(/[\047"]/, ""); print }' "$1")
     { grep -o 'CHANGE_ME_[A-Za-z0-9_]*' "$1" || true; } | LC_ALL=C sort -u | while read -r token; do
-        grep -q "^$token " "$values" || printf '%s %s\n' "$token" "$(random_value)" >> "$values"
+        grep -q "^$token " "$values" && continue
+        value=$(random_value)
+        for limit in $limits; do
+            if [ "${limit%%=*}" = "$token" ]; then value=$(printf '%s' "$value" | cut -c "1-${limit#*=}"); fi
+        done
+        printf '%s %s\n' "$token" "$value" >> "$values"
     done
 }
 

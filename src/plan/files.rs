@@ -79,6 +79,11 @@ pub(super) fn insert_text(
                 result.extend(block(&indent_of(line)));
                 done = true;
             }
+            if ins.replace.as_deref().is_some_and(|r| line.trim() == r) {
+                result.extend(block(&indent_of(line)));
+                done = true;
+                continue;
+            }
             result.push(line.to_string());
             if starts(&ins.after) {
                 result.extend(block(&format!("{}    ", indent_of(line))));
@@ -86,7 +91,7 @@ pub(super) fn insert_text(
             }
         }
         if !done {
-            let anchor = ins.after.as_deref().or(ins.before.as_deref()).unwrap_or_default();
+            let anchor = ins.after.as_deref().or(ins.before.as_deref()).or(ins.replace.as_deref()).unwrap_or_default();
             warnings.push(Warning::new(WarningKind::Config, format!(
                 "service `{service}`: the rules insert text into `{path}` at `{anchor}`, which the file lacks; nothing was inserted"
             )).service(service));
@@ -104,11 +109,13 @@ pub(super) fn insert_text(
 /// Variables for rendering templates: the service's settings, then the rules' derived ones.
 pub(super) fn template_vars(
     rule: &ServiceRule,
+    rules: &Rules,
     env: &BTreeMap<String, String>,
     project: &Project,
     svc: &Service,
 ) -> BTreeMap<String, String> {
     let mut vars = env.clone();
+    vars.extend(builtin_vars(rules));
     for (name, var) in &rule.template_vars {
         let on = var.when.as_ref().is_none_or(|w| vars.get(w).is_some_and(|v| v.eq_ignore_ascii_case("true")));
         let value = if !on {
@@ -131,6 +138,30 @@ pub(super) fn template_vars(
         vars.insert(name.clone(), value);
     }
     vars
+}
+
+/// What every template and insert may use besides the service's settings: the cluster's own
+/// ranges (`COMPOSE2DIFY_CLUSTER_RANGES`, space-separated, maybe empty), the ranges let through
+/// (`COMPOSE2DIFY_ALLOWED_RANGES`; none: `255.255.255.255/32`, an address no request goes to, so
+/// a list is never empty), the cluster's name suffixes (`COMPOSE2DIFY_CLUSTER_NAMES`: `.svc`,
+/// `.cluster.local` and the cluster domain), and the scheme the entry point passes on
+/// (`COMPOSE2DIFY_FORWARDED_PROTO`: the controller's `X-Forwarded-Proto` behind an Ingress or
+/// route, else nginx's own `$scheme`).
+fn builtin_vars(rules: &Rules) -> BTreeMap<String, String> {
+    let mut names = vec![".svc".to_string(), ".cluster.local".to_string()];
+    let own = format!(".{}", rules.dns.cluster_domain);
+    if !names.contains(&own) {
+        names.push(own);
+    }
+    let allowed =
+        if rules.allowed_ranges.is_empty() { "255.255.255.255/32".to_string() } else { rules.allowed_ranges.join(" ") };
+    let proto = if rules.behind_proxy { "$http_x_forwarded_proto" } else { "$scheme" };
+    BTreeMap::from([
+        ("COMPOSE2DIFY_CLUSTER_RANGES".to_string(), rules.cluster_ranges.join(" ")),
+        ("COMPOSE2DIFY_ALLOWED_RANGES".to_string(), allowed),
+        ("COMPOSE2DIFY_CLUSTER_NAMES".to_string(), names.join(" ")),
+        ("COMPOSE2DIFY_FORWARDED_PROTO".to_string(), proto.to_string()),
+    ])
 }
 
 /// `envsubst` with an explicit variable list: `$NAME` and `${NAME}` of known names are replaced,
@@ -185,6 +216,7 @@ mod tests {
             file: "/f".into(),
             after: after.map(Into::into),
             before: before.map(Into::into),
+            replace: None,
             text: text.into(),
         };
         let rule = |i| ServiceRule { inserts: vec![i], ..ServiceRule::default() };
@@ -201,5 +233,17 @@ mod tests {
         assert_eq!(insert_text(conf, "/other", &rule(ins(Some("server {"), None, "a;")), "s", &mut warnings), conf);
         assert_eq!(insert_text("x\n", "/f", &rule(ins(Some("server {"), None, "a;")), "s", &mut warnings), "x\n");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
+        // A line replaced where it is, with its indent; a missing one is said.
+        let replace = |line: &str| crate::rules::InsertRule {
+            file: "/f".into(),
+            replace: Some(line.into()),
+            text: "proxy_set_header X $y;\n".into(),
+            ..crate::rules::InsertRule::default()
+        };
+        let proxy = "a;\n  proxy_set_header X $scheme;\nb;\n";
+        let got = insert_text(proxy, "/f", &rule(replace("proxy_set_header X $scheme;")), "s", &mut warnings);
+        assert_eq!(got, "a;\n  proxy_set_header X $y;\nb;\n");
+        insert_text(proxy, "/f", &rule(replace("gone;")), "s", &mut warnings);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
     }
 }

@@ -45,7 +45,9 @@ pub(super) fn flows(
             ctx.host_index.mentioned_by_setting(key, &value.plain, &mut named);
         }
     }
-    for target in named.into_iter().filter(|t| *t != name) {
+    // The rules' `never_calls`: names in its settings it does not send traffic to.
+    let never = |t: &str| ctx.rules.service(&svc.name).is_some_and(|r| r.never_calls.contains_key(t));
+    for target in named.into_iter().filter(|t| *t != name && !never(t)) {
         talks_to.insert(target.to_string(), "named as a host in its settings or config files".to_string());
     }
     for ext in &ctx.sel.externals {
@@ -61,7 +63,7 @@ pub(super) fn flows(
     }
     for dep in &svc.depends_on {
         if let Some(target) = ctx.sel.k8s_name.get(&dep.service) {
-            if ctx.deployed.contains(target) && *target != name {
+            if ctx.deployed.contains(target) && *target != name && !never(target) {
                 talks_to.entry(target.clone()).or_insert_with(|| format!("depends_on {}", dep.service));
             }
         }

@@ -104,6 +104,22 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
     plan.warnings.extend(storage::rwx_class_warning(&plan));
     plan.images = images;
     plan.pod_security = plan.workloads.iter().map(|w| w.pod_security).min().unwrap_or_default();
+    if plan.pod_security == PodSecurity::Privileged {
+        // The Namespace's enforcement follows the weakest pod: say so, and who it is.
+        let who: Vec<&str> = plan
+            .workloads
+            .iter()
+            .filter(|w| w.pod_security == PodSecurity::Privileged)
+            .map(|w| w.name.as_str())
+            .collect();
+        plan.warnings.push(crate::warning::Warning::new(
+            crate::warning::WarningKind::Security,
+            format!(
+                "the namespace enforces only the \"privileged\" Pod Security level, because {} need more than \"baseline\" allows (added capabilities outside its list, or privileged); drop what they do not need from the compose file, or run them in a namespace of their own",
+                who.join(", ")
+            ),
+        ));
+    }
     Ok(plan)
 }
 
@@ -127,8 +143,13 @@ fn image_facts(workloads: &[Workload], warnings: &mut Vec<crate::warning::Warnin
             warnings.push(crate::warning::Warning::new(
                 crate::warning::WarningKind::ImageFacts,
                 format!(
-                    "image {}:{} is a tag whose sources the rules have not read: {} assume the facts of {known}, the nearest known tag ({}); check them in that tag's Dockerfile and sources, then add the tag to mappings/dify-images.yaml (README: Image facts), or run from a checkout of the release",
-                    f.image, f.tag, users.join(", "), f.summary()
+                    "image {}:{} is a tag whose sources the rules have not read: {} {} the facts of {known}, the nearest known tag ({}); check them in that tag's Dockerfile and sources, then add the tag under `images:` in a rules file given with --mappings (README: Image facts){}",
+                    f.image,
+                    f.tag,
+                    users.join(", "),
+                    if users.len() == 1 { "assumes" } else { "assume" },
+                    f.summary(),
+                    if f.from_checkout_possible { ", or run from a Dify checkout of that release (docker/ beside api/ and web/)" } else { "" }
                 ),
             ));
         }
@@ -182,6 +203,9 @@ fn assemble(
         instance: rules.instance.clone(),
         release,
         images: Vec::new(),
+        cluster_ranges: rules.cluster_ranges.clone(),
+        allowed_ranges: rules.allowed_ranges.clone(),
+        secret_max_length: rules.secrets.max_length.iter().map(|(k, n)| (placeholder(k, rules), *n)).collect(),
         pod_security: PodSecurity::default(),
         config_map: rules.config_map.clone(),
         shared_secret: rules.shared_secret.clone(),

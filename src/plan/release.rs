@@ -7,8 +7,10 @@ pub(super) fn name_suffix(tag: &str) -> String {
     dashed.trim_matches('-').to_string()
 }
 
-/// The tag of an image reference (`langgenius/dify-api:1.14.1` → `1.14.1`; none for a registry port).
+/// The tag of an image reference (`langgenius/dify-api:1.14.1` → `1.14.1`, also with an
+/// `@sha256:…` digest after it; none for a registry port or a digest alone).
 pub fn image_tag(image: &str) -> Option<&str> {
+    let image = image.split('@').next().unwrap_or(image);
     image.rsplit_once(':').map(|(_, tag)| tag).filter(|t| !t.contains('/'))
 }
 
@@ -40,8 +42,12 @@ mod tests {
             ("bitnami/redis:7", "bitnami/redis"),
             ("registry:5000/team/redis:7@sha256:abc", "team/redis"),
             ("localhost/app:1", "app"),
+            ("harbor.example.com/dockerhub/langgenius/dify-sandbox:0.2.15", "dockerhub/langgenius/dify-sandbox"),
         ] {
             assert_eq!(image_repository(image), repo, "{image}");
         }
+        assert_eq!(image_tag("langgenius/dify-api:1.14.1@sha256:0123"), Some("1.14.1"));
+        assert_eq!(image_tag("langgenius/dify-api@sha256:0123"), None);
+        assert_eq!(image_tag("registry:5000/app"), None);
     }
 }

@@ -55,6 +55,7 @@ pub(super) fn settings(
         let mut env: Vec<(String, Value)> = Vec::with_capacity(svc.environment.len());
         let mut not_own = BTreeSet::new();
         let group = groups[&svc.name];
+        let reads = rule.secrets_by_need.then(|| image_reads(project, rules, svc));
         for (key, setting) in &svc.environment {
             let value = sel.hosts.rewrite(&setting.value, None);
             let origin = match via.get(&(key.as_str(), setting.value.as_str())) {
@@ -78,8 +79,19 @@ pub(super) fn settings(
                 );
                 warnings.push(Warning::new(WarningKind::Setting, text).service(&svc.name).key(key));
             }
+            // A secret the service does not read stays out, and a setting it does not read opens no
+            // flow: what its image's sources read where they are recorded, else its own
+            // `environment:` (what env files hand it besides is not its own).
+            let unread = match &reads {
+                Some(Some(read)) => !read.contains(key),
+                Some(None) => setting.from_env_file,
+                None => false,
+            };
+            if unread && v.secret.is_some() {
+                continue;
+            }
             env.push((key.clone(), v));
-            if setting.from_env_source && rule.inherits_env_source {
+            if unread || setting.from_env_source && rule.inherits_env_source {
                 not_own.insert(key.clone());
             }
         }
@@ -104,6 +116,14 @@ pub(super) fn settings(
     }
     let (shared_config, shared_secrets) = split(&shared);
     Ok(Settings { secret_values, each, inherited, shared_idx, shared, shared_config, shared_secrets })
+}
+
+/// The environment variables a service's image reads, by its tag's facts; none when they are not
+/// recorded.
+fn image_reads(project: &Project, rules: &Rules, svc: &Service) -> Option<BTreeSet<String>> {
+    let image = svc.image.as_deref().unwrap_or_default();
+    crate::images::resolve(&rules.images, &super::image_repository(image), super::image_tag(image), &project.checkout)
+        .and_then(|f| f.reads)
 }
 
 /// One variable, one placeholder: a setting that some workload gets through a variable of the env

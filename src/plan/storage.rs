@@ -59,7 +59,7 @@ pub(super) fn mounts(
         template_vars: if rule.templates.is_empty() {
             BTreeMap::new()
         } else {
-            template_vars(rule, env_plain, ctx.project, svc)
+            template_vars(rule, ctx.rules, env_plain, ctx.project, svc)
         },
         out: Mounts::default(),
     };

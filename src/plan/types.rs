@@ -10,6 +10,12 @@ pub struct Plan {
     pub instance: String,
     /// The Dify release, from the image tag of the first shared service (`langgenius/dify-api:1.14.1`).
     pub release: Option<String>,
+    /// The cluster's own ranges and the ranges let through (from `--cluster-cidr`, `--service-cidr`,
+    /// `--allow-egress`), for the guide.
+    pub cluster_ranges: Vec<String>,
+    pub allowed_ranges: Vec<String>,
+    /// Placeholders whose generated value is at most so long (`CHANGE_ME_INIT_PASSWORD` → 30).
+    pub secret_max_length: BTreeMap<String, usize>,
     /// The Pod Security Standard every pod meets: what the Namespace enforces.
     pub pod_security: PodSecurity,
     /// The facts of every image the rules know (`images:`), once per image and tag, and where they
@@ -94,6 +100,8 @@ pub struct Workload {
     pub egress_only_to: Option<BTreeSet<String>>,
     /// Egress limited to its flows, DNS and every address outside these blocks (the rules' `egress`).
     pub internet_except: Option<Vec<String>>,
+    /// With `internet_except`: ranges it may reach all the same (`--allow-egress`).
+    pub egress_allowed: Vec<String>,
     /// Settings it only inherits (the env source handed whole, `inherits_env_source`): no flows.
     pub inherited: BTreeSet<String>,
     /// One-shot Jobs run from this workload's pod (the release's database migration).
@@ -196,6 +204,8 @@ pub struct Job {
     pub backoff_limit: i32,
     /// The volumes its pod mounts (the workload's, without claims when the rule says so).
     pub volumes: Vec<Volume>,
+    /// Workloads its pods never call, although its workload does.
+    pub never_calls: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

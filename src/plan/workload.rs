@@ -100,7 +100,13 @@ pub(super) fn workload(
         talks_to: flows.talks_to,
         networks: flows.networks,
         egress_only_to: flows.egress_only_to,
-        internet_except: rule.egress.as_ref().map(|e| e.internet_except.clone()),
+        // The cluster's own ranges (`--cluster-cidr`, `--service-cidr`) are never "the internet".
+        internet_except: rule.egress.as_ref().map(|e| {
+            let mut blocks = e.internet_except.clone();
+            blocks.extend(rules.cluster_ranges.iter().filter(|r| !e.internet_except.contains(r)).cloned());
+            blocks
+        }),
+        egress_allowed: if rule.egress.is_some() { rules.allowed_ranges.clone() } else { Vec::new() },
         inherited: ctx.settings.inherited[i].clone(),
         jobs,
         init: rule.init.iter().map(|(n, argv)| (n.clone(), argv.clone())).collect(),
@@ -199,6 +205,7 @@ fn jobs(rule: &ServiceRule, name: &str, tag: Option<&str>, volumes: &[Volume]) -
                 description: j.description.clone(),
                 env: j.env.clone(),
                 command: j.command.clone(),
+                never_calls: j.never_calls.keys().cloned().collect(),
                 backoff_limit: j.backoff_limit.unwrap_or(6),
                 volumes: volumes
                     .iter()

@@ -26,6 +26,8 @@ fn wl(
 ) -> WorkloadFacts {
     WorkloadFacts {
         name: name.into(),
+        secret_keys: Vec::new(),
+        reached_by: Vec::new(),
         upstream: upstream.into(),
         kind: kind.into(),
         object_name: name.into(),
@@ -172,6 +174,8 @@ fn fixture() -> Facts {
         ja: Default::default(),
         choices: Vec::new(),
         pod_security: PodSecurityView { level: "baseline".into(), not_restricted: Vec::new() },
+        cluster_ranges: Vec::new(),
+        allowed_ranges: Vec::new(),
         public_urls: vec![PublicUrlFacts {
             key: "NEXT_PUBLIC_SOCKET_URL".into(),
             value: "ws://localhost".into(),
@@ -554,6 +558,8 @@ fn empty_facts_do_not_panic() {
         ja: Default::default(),
         choices: vec![],
         pod_security: PodSecurityView::default(),
+        cluster_ranges: Vec::new(),
+        allowed_ranges: Vec::new(),
     };
     for out in both(&f) {
         assert!(out.ends_with('\n') && !out.ends_with("\n\n"));
@@ -567,6 +573,8 @@ fn japanese_uses_known_purposes_and_falls_back() {
     let mut f = fixture();
     f.workloads.push(WorkloadFacts {
         name: "qdrant".into(),
+        secret_keys: Vec::new(),
+        reached_by: Vec::new(),
         upstream: "qdrant".into(),
         kind: "StatefulSet".into(),
         object_name: "qdrant".into(),

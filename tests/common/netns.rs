@@ -193,7 +193,15 @@ fn answer(mut stream: TcpStream, name: &str) {
     let text = String::from_utf8_lossy(&head);
     let target = text.split_whitespace().nth(1).unwrap_or("?");
     let body = format!("{name} {target}");
-    let reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    // The scheme the proxy in front said the client used, echoed for the tests that check it.
+    let proto = text
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("x-forwarded-proto")))
+        .map_or("(none)", |(_, v)| v.trim());
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Seen-Forwarded-Proto: {proto}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
     let _ = stream.write_all(reply.as_bytes());
 }
 
@@ -241,18 +249,26 @@ fn dns_reply(query: &[u8], names: &BTreeMap<String, [u8; 4]>) -> Option<Vec<u8>>
 
 /// An HTTP/1.1 request to `addr`: (status, body).
 pub fn request(addr: &str, target: &str, host: &str) -> (u16, String) {
+    let (status, _, body) = request_with(addr, target, host, "");
+    (status, body)
+}
+
+/// An HTTP/1.1 request to `addr` with more header lines (`Name: value\r\n` each): (status, the
+/// response's header lines, body).
+pub fn request_with(addr: &str, target: &str, host: &str, headers: &str) -> (u16, String, String) {
     let addr: SocketAddr = addr.parse().expect("socket address");
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
-    let req =
-        format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: compose2dify-test\r\nConnection: close\r\n\r\n");
+    let req = format!(
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: compose2dify-test\r\n{headers}Connection: close\r\n\r\n"
+    );
     stream.write_all(req.as_bytes()).expect("send request");
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw).to_string();
     let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+    let (head, body) = text.split_once("\r\n\r\n").map(|(h, b)| (h.to_string(), b.to_string())).unwrap_or_default();
+    (status, head, body)
 }
 
 /// The files of a generated workload's `<name>-files` ConfigMap.
