@@ -524,6 +524,9 @@ pub struct InsertRule {
     pub before: Option<String>,
     /// The text replaces every line that is exactly this (spaces around it aside).
     pub replace: Option<String>,
+    /// A file without the anchor is fine (a release that lacks that part): no warning.
+    #[serde(default)]
+    pub optional: bool,
     pub text: String,
 }
 

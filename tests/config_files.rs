@@ -212,11 +212,16 @@ fn ssrf_proxy_acl_and_egress_policy_deny_the_same_blocks() {
             .split_whitespace()
             .map(|b| if b.contains('/') { b.to_string() } else { format!("{b}/128") })
             .collect();
+        // The two denies (the cluster's names, then the private ranges) come before every other
+        // http_access line.
         let first_access = conf.lines().position(|l| l.starts_with("http_access")).unwrap();
-        let deny = conf
-            .lines()
-            .position(|l| l.starts_with("http_access deny !compose2dify_reverse_proxy compose2dify_private"));
-        assert_eq!(deny, Some(first_access), "{release}: the deny must come before every other http_access");
+        let names =
+            conf.lines().position(|l| l == "http_access deny !compose2dify_reverse_proxy compose2dify_cluster_names");
+        let deny = conf.lines().position(|l| {
+            l == "http_access deny !compose2dify_reverse_proxy !compose2dify_allowed compose2dify_private"
+        });
+        assert_eq!(names, Some(first_access), "{release}: the name deny must come before every other http_access");
+        assert_eq!(deny, Some(first_access + 1), "{release}: the range deny must come next");
         let policy = get(&docs, "NetworkPolicy", "restrict-egress-ssrf-proxy");
         let mut except: Vec<String> = seq(&policy["spec"]["egress"])
             .iter()
@@ -238,6 +243,8 @@ fn ssrf_proxy_acl_and_egress_policy_deny_the_same_blocks() {
             "fc00::/7",
             "fe80::/10",
             "::1/128",
+            "::/128",
+            "64:ff9b::/96",
         ] {
             assert!(acl.iter().any(|b| b == must), "{release}: {must} is not kept out");
         }

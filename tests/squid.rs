@@ -17,7 +17,9 @@
 //!   with `--service-cidr 34.118.224.0/20` (1.14.1 and 1.8.0).
 //!
 //! The client is at 127.0.0.1 (upstream's config allows `localhost`; in the cluster the sandbox is in
-//! the image's `localnet`). A stand-in DNS server at the namespace's resolver knows no names. What the test adjusts, and why: `/etc/squid` holds the generated
+//! the image's `localnet`). A stand-in DNS server at the namespace's resolver knows only
+//! `sandbox.dify.svc.cluster.local`, and the resolver's search domain is `dify.svc.cluster.local`,
+//! as in a pod: squid must find the one-label `sandbox` of its `cache_peer` through it. What the test adjusts, and why: `/etc/squid` holds the generated
 //! squid.conf with Debian's `conf.d/debian.conf` and `errorpage.css` (the Ubuntu image ships the same
 //! package files); `/var/log/squid` and `/run` are empty folders; squid runs as uid 1000 (a rootless
 //! namespace cannot switch to squid's user `proxy`). Nothing we generate is changed.
@@ -85,9 +87,12 @@ fn run_case(release: &str, flags: &[&str]) {
     for d in ["log", "run"] {
         std::fs::create_dir_all(root.join(d)).expect("mkdir");
     }
-    let hosts = "127.0.0.1 localhost\n::1 localhost\n10.99.0.2 sandbox\n169.254.169.254 metadata.test\n203.0.113.20 api.dify.svc.cluster.local\n";
+    // `sandbox` is found as a pod finds it: through the search domain, at the DNS stand-in.
+    let hosts =
+        "127.0.0.1 localhost\n::1 localhost\n169.254.169.254 metadata.test\n203.0.113.20 api.dify.svc.cluster.local\n";
     std::fs::write(root.join("hosts"), hosts).expect("hosts");
-    std::fs::write(root.join("resolv.conf"), "nameserver 127.0.0.1\n").expect("resolv.conf");
+    std::fs::write(root.join("resolv.conf"), "search dify.svc.cluster.local\nnameserver 127.0.0.1\n")
+        .expect("resolv.conf");
     let mut setup = vec![
         netns::bind(&etc, "/etc/squid"),
         netns::bind(&root.join("hosts"), "/etc/hosts"),
@@ -118,7 +123,7 @@ fn inside(work: &Path) {
 
     // The resolver of resolv.conf: no name but the hosts file's exists (a `dstdomain` ACL looks the
     // address of an IP destination up, which must fail fast rather than time out).
-    netns::dns_stand_in("127.0.0.1:53", Default::default());
+    netns::dns_stand_in("127.0.0.1:53", [("sandbox.dify.svc.cluster.local".to_string(), [10, 99, 0, 2])].into());
     let hits: Vec<_> = PRIVATE.iter().map(|a| (*a, netns::stand_in("private", a))).collect();
     let public = netns::stand_in("public", PUBLIC);
     let gke = netns::stand_in("gke", GKE_SERVICE);

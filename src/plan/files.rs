@@ -90,6 +90,9 @@ pub(super) fn insert_text(
                 done = true;
             }
         }
+        if !done && ins.optional {
+            continue;
+        }
         if !done {
             let anchor = ins.after.as_deref().or(ins.before.as_deref()).or(ins.replace.as_deref()).unwrap_or_default();
             warnings.push(Warning::new(WarningKind::Config, format!(
