@@ -220,6 +220,7 @@ mod tests {
             after: after.map(Into::into),
             before: before.map(Into::into),
             replace: None,
+            optional: false,
             text: text.into(),
         };
         let rule = |i| ServiceRule { inserts: vec![i], ..ServiceRule::default() };
