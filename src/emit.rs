@@ -823,6 +823,14 @@ pub fn network_policies(plan: &Plan) -> Vec<NetworkPolicy> {
         plan.workloads.iter().enumerate().map(|(i, w)| (w.name.as_str(), (i, w))).collect();
     for w in plan.workloads.iter().filter(|w| w.egress_only_to.is_some() || w.internet_except.is_some()) {
         out.push(egress_policy(plan, w, &by_name));
+        // A Job runs the workload's pod under a label of its own: the same fence, without the
+        // workloads it never calls.
+        for job in &w.jobs {
+            let mut pod = w.clone();
+            pod.name = job.label.clone();
+            pod.talks_to.retain(|target, _| !job.never_calls.contains(target));
+            out.push(egress_policy(plan, &pod, &by_name));
+        }
     }
     out
 }
