@@ -19,6 +19,7 @@ pub mod names;
 pub mod paths;
 pub mod plan;
 pub mod project;
+pub mod read_scope;
 pub mod readme;
 pub mod rules;
 pub mod secrets;

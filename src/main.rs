@@ -119,6 +119,10 @@ struct GenerateArgs {
     /// Read variables from this file instead of .env / .env.example beside the compose file.
     #[arg(long, value_name = "FILE")]
     env_file: Option<PathBuf>,
+    /// Also read files (env files, includes, bind-mounted files) below this folder; by default only
+    /// the compose file's own folder is read. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    allow_read: Vec<PathBuf>,
     /// Override a variable of the env source before interpolation (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -539,6 +543,7 @@ fn read_options(args: &mut GenerateArgs) -> Result<upstream::Options, Error> {
         more: files,
         find_override: !args.no_override,
         env_file: args.env_file.take(),
+        allow_read: std::mem::take(&mut args.allow_read),
         set,
         profiles: (!args.profiles.is_empty()).then(|| std::mem::take(&mut args.profiles)),
         stdin,

@@ -1,0 +1,229 @@
+//! Hostile inputs (issue 25): reads confined to the project and bounded, expansion capped, a record
+//! that cannot be forged, writes that leave the old tree whole. Every run has a timeout, and those
+//! that could exhaust memory run under an address-space limit (`setrlimit`).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::read_tree;
+
+/// What a run of the tool gave.
+struct Run {
+    code: Option<i32>,
+    stderr: String,
+    /// The output folder's files after the run.
+    tree: BTreeMap<String, Vec<u8>>,
+}
+
+impl Run {
+    /// Every file of the tree as one text, to search for what must not be there.
+    fn text(&self) -> String {
+        self.tree.values().map(|b| String::from_utf8_lossy(b).to_string()).collect::<Vec<_>>().join("\n")
+    }
+
+    fn refused(&self, words: &[&str]) {
+        assert_eq!(self.code, Some(2), "expected exit 2:\n{}", self.stderr);
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        for w in words {
+            assert!(self.stderr.contains(w), "expected `{w}` in:\n{}", self.stderr);
+        }
+        assert!(self.tree.is_empty(), "a refused run wrote {:?}", self.tree.keys().collect::<Vec<_>>());
+    }
+
+    fn succeeded(&self) {
+        assert_eq!(self.code, Some(0), "expected success:\n{}", self.stderr);
+    }
+}
+
+/// Memory a run may map: far more than any legitimate run here needs.
+const MEMORY_LIMIT: u64 = 2 << 30;
+
+/// Run the tool in `cwd` with `args` (`-o k8s` added, relative to `cwd`), `stdin` piped in, under
+/// the memory limit, killed after `timeout`.
+fn run_in(cwd: &Path, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_compose2dify"));
+    cmd.current_dir(cwd).args(args).args(["-o", "k8s", "--preset", "generic"]);
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: MEMORY_LIMIT, rlim_max: MEMORY_LIMIT };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("run compose2dify");
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        use std::io::Write;
+        pipe.write_all(bytes).expect("write stdin");
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > timeout {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("compose2dify {args:?} did not finish in {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).ok();
+    let out = cwd.join("k8s");
+    let tree = if out.is_dir() { read_tree(&out) } else { BTreeMap::new() };
+    Run { code: status.code(), stderr, tree }
+}
+
+fn run(cwd: &Path, args: &[&str]) -> Run {
+    run_in(cwd, args, None, Duration::from_secs(20))
+}
+
+/// A project folder `proj` with `compose.yaml`, beside a folder `outside` holding a secret file.
+fn project(compose: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let proj = tmp.path().join("proj");
+    fs::create_dir_all(&proj).unwrap();
+    fs::create_dir_all(tmp.path().join("outside")).unwrap();
+    fs::write(tmp.path().join("outside/secret.txt"), "TOPSECRET=from-outside\n").unwrap();
+    fs::write(proj.join("compose.yaml"), compose).unwrap();
+    (tmp, proj)
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates a file.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo {}", path.display());
+}
+
+const BIND_OUTSIDE: &str =
+    "services:\n  app:\n    image: nginx:1\n    volumes:\n      - ../outside/secret.txt:/etc/app/secret.txt:ro\n";
+
+/// A bind mount of `../outside/…` is never read, however the compose file is named.
+#[test]
+fn a_relative_compose_path_does_not_open_the_parent_folder() {
+    for how in ["compose.yaml", "./compose.yaml"] {
+        let (_tmp, proj) = project(BIND_OUTSIDE);
+        let r = run(&proj, &[how]);
+        r.succeeded();
+        assert!(!r.text().contains("TOPSECRET"), "{how}: a file outside the project reached the tree");
+    }
+    let (_tmp, proj) = project("");
+    let r = run_in(&proj, &["-"], Some(BIND_OUTSIDE.as_bytes()), Duration::from_secs(20));
+    r.succeeded();
+    assert!(!r.text().contains("TOPSECRET"), "-: a file outside the project reached the tree");
+}
+
+/// `env_file: /proc/self/environ` would put the process environment (a CI token) in a ConfigMap.
+#[test]
+fn system_files_are_never_read() {
+    let (_tmp, proj) = project("services:\n  app:\n    image: nginx:1\n    env_file: /proc/self/environ\n");
+    run(&proj, &["compose.yaml"]).refused(&["/proc/self/environ", "system file"]);
+    let (_tmp, proj) = project("include:\n  - /dev/zero\nservices:\n  app:\n    image: nginx:1\n");
+    run(&proj, &["compose.yaml"]).refused(&["/dev/zero", "system file"]);
+}
+
+/// Env files and includes outside the project are refused, unless `--allow-read` names their
+/// folder; that choice is recorded.
+#[test]
+fn reads_outside_need_allow_read() {
+    let compose = "services:\n  app:\n    image: nginx:1\n    env_file: ../outside/secret.txt\n";
+    let (tmp, proj) = project(compose);
+    run(&proj, &["compose.yaml"]).refused(&["outside the project folder", "--allow-read"]);
+    let outside = tmp.path().join("outside");
+    let r = run(&proj, &["compose.yaml", "--allow-read", outside.to_str().unwrap()]);
+    r.succeeded();
+    assert!(r.text().contains("TOPSECRET"), "the allowed file was not read");
+    let generated = String::from_utf8_lossy(&r.tree["GENERATED.md"]).to_string();
+    assert!(generated.contains("--allow-read"), "the choice is not recorded:\n{generated}");
+    let (tmp, proj) = project("include:\n  - ../outside/other.yaml\nservices:\n  app:\n    image: nginx:1\n");
+    fs::write(tmp.path().join("outside/other.yaml"), "services:\n  other:\n    image: nginx:1\n").unwrap();
+    run(&proj, &["compose.yaml"]).refused(&["outside the project folder"]);
+}
+
+/// Symlinks inside the project that point out of it are not followed: a file, a folder, the env
+/// source itself.
+#[test]
+fn symlinks_out_of_the_project_are_not_followed() {
+    let compose = "services:\n  app:\n    image: nginx:1\n    volumes:\n      - ./host.txt:/etc/host.txt:ro\n      - ./conf:/etc/conf:ro\n";
+    let (tmp, proj) = project(compose);
+    std::os::unix::fs::symlink(tmp.path().join("outside/secret.txt"), proj.join("host.txt")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("outside"), proj.join("conf")).unwrap();
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    assert!(!r.text().contains("TOPSECRET"), "a symlink led out of the project");
+    assert!(r.stderr.contains("outside the project folder"), "{}", r.stderr);
+
+    let (tmp, proj) = project("services:\n  app:\n    image: nginx:1\n    environment: [A=$TOPSECRET]\n");
+    std::os::unix::fs::symlink(tmp.path().join("outside/secret.txt"), proj.join(".env")).unwrap();
+    run(&proj, &["compose.yaml"]).refused(&["outside the project folder"]);
+}
+
+/// FIFOs never hang a run: as an env file, an include, or inside a bound folder.
+#[test]
+fn fifos_do_not_hang() {
+    let (_tmp, proj) = project("services:\n  app:\n    image: nginx:1\n    env_file: ./pipe\n");
+    mkfifo(&proj.join("pipe"));
+    run(&proj, &["compose.yaml"]).refused(&["pipe", "not a regular file"]);
+    let (_tmp, proj) = project("include: [./pipe]\nservices:\n  app:\n    image: nginx:1\n");
+    mkfifo(&proj.join("pipe"));
+    run(&proj, &["compose.yaml"]).refused(&["pipe", "not a regular file"]);
+    let compose = "services:\n  app:\n    image: nginx:1\n    volumes:\n      - ./conf:/etc/conf:ro\n";
+    let (_tmp, proj) = project(compose);
+    fs::create_dir_all(proj.join("conf")).unwrap();
+    fs::write(proj.join("conf/a.conf"), "a = 1\n").unwrap();
+    mkfifo(&proj.join("conf/pipe"));
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    assert!(r.text().contains("a = 1"), "the folder's regular file is missing");
+}
+
+/// A symlink loop in a bound folder neither spins nor hangs.
+#[test]
+fn symlink_loops_end() {
+    let compose = "services:\n  app:\n    image: nginx:1\n    volumes:\n      - ./conf:/etc/conf:ro\n";
+    let (_tmp, proj) = project(compose);
+    fs::create_dir_all(proj.join("conf")).unwrap();
+    fs::write(proj.join("conf/a.conf"), "a = 1\n").unwrap();
+    std::os::unix::fs::symlink(".", proj.join("conf/loop")).unwrap();
+    std::os::unix::fs::symlink("../conf", proj.join("conf/up")).unwrap();
+    let started = Instant::now();
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(r.text().contains("a = 1"));
+}
+
+/// A bound file too large for a ConfigMap becomes a claim, with a warning; it is never read whole.
+#[test]
+fn a_large_bound_file_becomes_a_claim() {
+    let compose = "services:\n  app:\n    image: nginx:1\n    volumes:\n      - ./big.txt:/data/big.txt\n";
+    let (_tmp, proj) = project(compose);
+    fs::write(proj.join("big.txt"), "x".repeat(3 << 20)).unwrap();
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    assert!(r.stderr.contains("too large for a ConfigMap"), "{}", r.stderr);
+    assert!(r.tree.values().all(|f| f.len() < 1 << 20), "a file of the tree holds the big file");
+    assert!(r.text().contains("PersistentVolumeClaim"), "no claim for the big file");
+}
+
+/// An oversized include is refused before it is read, naming the file.
+#[test]
+fn large_inputs_are_refused_by_size() {
+    let (_tmp, proj) = project("include: [./big.yaml]\nservices:\n  app:\n    image: nginx:1\n");
+    let f = fs::File::create(proj.join("big.yaml")).unwrap();
+    f.set_len(1 << 30).unwrap(); // sparse: a gigabyte that costs nothing on disk
+    run(&proj, &["compose.yaml"]).refused(&["big.yaml", "more than the"]);
+}
