@@ -135,6 +135,33 @@ pub fn write(tree: &Tree, out: &Path) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// Write `text` to `path` through a temporary file beside it, then a rename: never through a
+/// symlink (one standing at `path`, even dangling, is refused), never a partial or empty file.
+/// `private` files are readable by their owner only.
+pub fn replace_file(path: &Path, text: &str, private: bool) -> Result<()> {
+    let err =
+        |what: &str, e: std::io::Error| Error::file(path, format!("cannot {what}: {e}"), "make the folder writable");
+    if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::file(
+            path,
+            "is a symlink, so it is not written through",
+            "remove the symlink (or put the file itself there) and run again",
+        ));
+    }
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut staged =
+        tempfile::Builder::new().prefix(".compose2dify-").tempfile_in(folder).map_err(|e| err("write", e))?;
+    use std::io::Write;
+    staged.write_all(text.as_bytes()).and_then(|()| staged.as_file().sync_all()).map_err(|e| err("write", e))?;
+    #[cfg(unix)]
+    if !private {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(staged.path(), fs::Permissions::from_mode(0o644)).map_err(|e| err("write", e))?;
+    }
+    staged.persist(path).map_err(|e| err("replace", e.error))?;
+    Ok(())
+}
+
 #[cfg(unix)]
 fn set_mode(path: &Path, rel: &str) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -45,20 +45,34 @@ impl Run {
 /// Memory a run may map: far more than any legitimate run here needs.
 const MEMORY_LIMIT: u64 = 2 << 30;
 
-/// Run the tool in `cwd` with `args` (`-o k8s` added, relative to `cwd`), `stdin` piped in, under
-/// the memory limit, killed after `timeout`.
-fn run_in(cwd: &Path, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Run {
+/// Run the tool in `cwd` with `args` as given, `stdin` piped in, under the memory limit (and a
+/// file-size limit when `fsize` is given, with SIGXFSZ ignored so a write fails instead), killed
+/// after `timeout`: the exit code and stderr.
+fn exec(
+    cwd: &Path,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    fsize: Option<u64>,
+    timeout: Duration,
+) -> (Option<i32>, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_compose2dify"));
-    cmd.current_dir(cwd).args(args).args(["-o", "k8s", "--preset", "generic"]);
+    cmd.current_dir(cwd).args(args);
     cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    // SAFETY: setrlimit and signal are async-signal-safe; nothing else runs between fork and exec.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             let limit = libc::rlimit { rlim_cur: MEMORY_LIMIT, rlim_max: MEMORY_LIMIT };
             if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            if let Some(bytes) = fsize {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
@@ -68,6 +82,13 @@ fn run_in(cwd: &Path, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) ->
         use std::io::Write;
         pipe.write_all(bytes).expect("write stdin");
     }
+    // stderr is read on its own thread, so a chatty run cannot block on a full pipe.
+    let mut pipe = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        pipe.read_to_string(&mut text).ok();
+        text
+    });
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
@@ -80,11 +101,16 @@ fn run_in(cwd: &Path, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) ->
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let mut stderr = String::new();
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).ok();
+    (status.code(), reader.join().unwrap_or_default())
+}
+
+/// Generate with the generic preset into `cwd/k8s`.
+fn run_in(cwd: &Path, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Run {
+    let args: Vec<&str> = args.iter().copied().chain(["-o", "k8s", "--preset", "generic"]).collect();
+    let (code, stderr) = exec(cwd, &args, stdin, None, timeout);
     let out = cwd.join("k8s");
     let tree = if out.is_dir() { read_tree(&out) } else { BTreeMap::new() };
-    Run { code: status.code(), stderr, tree }
+    Run { code, stderr, tree }
 }
 
 fn run(cwd: &Path, args: &[&str]) -> Run {
@@ -226,4 +252,59 @@ fn large_inputs_are_refused_by_size() {
     let f = fs::File::create(proj.join("big.yaml")).unwrap();
     f.set_len(1 << 30).unwrap(); // sparse: a gigabyte that costs nothing on disk
     run(&proj, &["compose.yaml"]).refused(&["big.yaml", "more than the"]);
+}
+
+const WITH_SECRET: &str =
+    "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: hunter2\n";
+
+/// `secrets` neither follows a symlinked folder (a loop hung it) nor writes through a symlink, and a
+/// failed write leaves no empty secret.yaml behind.
+#[test]
+fn secrets_stay_in_the_tree_and_whole() {
+    let (_tmp, proj) = project(WITH_SECRET);
+    run(&proj, &["compose.yaml"]).succeeded();
+    std::os::unix::fs::symlink(".", proj.join("k8s/loop")).unwrap();
+    let secret = proj.join("k8s/services/db/secret.yaml");
+    assert!(proj.join("k8s/services/db/secret.yaml.example").is_file(), "no secret example to fill");
+
+    let elsewhere = proj.join("elsewhere.yaml");
+    std::os::unix::fs::symlink(&elsewhere, &secret).unwrap();
+    let (code, stderr) = exec(&proj, &["secrets", "k8s"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!elsewhere.exists(), "secrets wrote through a dangling symlink");
+    fs::remove_file(&secret).unwrap();
+
+    let (code, stderr) = exec(&proj, &["secrets", "k8s"], None, Some(16), Duration::from_secs(20));
+    assert_eq!(code, Some(2), "a write over the file-size limit succeeded: {stderr}");
+    assert!(!secret.exists(), "a failed write left {} bytes", fs::metadata(&secret).map(|m| m.len()).unwrap_or(0));
+
+    let (code, stderr) = exec(&proj, &["secrets", "k8s"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(fs::read_to_string(&secret).unwrap().contains("stringData:"));
+}
+
+/// `carry-env` refuses a symlink where it would write, even a dangling one.
+#[test]
+fn carry_env_does_not_write_through_a_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (dir, value) in [("old", "mine"), ("new", "default")] {
+        let d = tmp.path().join(dir);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("docker-compose.yaml"), "services: {}\n").unwrap();
+        fs::write(d.join(".env.example"), "A=default\n").unwrap();
+        if dir == "old" {
+            fs::write(d.join(".env"), format!("A={value}\n")).unwrap();
+        }
+    }
+    let target = tmp.path().join("stolen.env");
+    std::os::unix::fs::symlink(&target, tmp.path().join("new/.env")).unwrap();
+    let (code, stderr) = exec(
+        tmp.path(),
+        &["carry-env", "old/docker-compose.yaml", "new/docker-compose.yaml"],
+        None,
+        None,
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!target.exists(), "carry-env wrote through a dangling symlink");
 }
