@@ -58,7 +58,7 @@ pub struct Settings {
 /// The complete output tree for a project: manifests, README, provenance, scripts.
 pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
     let plan = plan_with_findings(project, rules)?;
-    let tree = tree_of(&plan, project, rules, settings);
+    let tree = tree_of(&plan, project, rules, settings).bounded()?;
     Ok((plan, tree))
 }
 
@@ -69,7 +69,7 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
 pub fn generate_freeing(project: &mut Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
     let plan = plan_with_findings(project, rules)?;
     drop(std::mem::take(&mut project.services));
-    let tree = tree_of(&plan, project, rules, settings);
+    let tree = tree_of(&plan, project, rules, settings).bounded()?;
     Ok((plan, tree))
 }
 

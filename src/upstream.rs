@@ -92,6 +92,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         overrides: &env.overrides,
         cache: HashMap::new(),
         interpolated: HashMap::new(),
+        expanded: 0,
         inputs: &mut inputs,
         examples_read: Vec::new(),
         known: HashSet::new(),
@@ -796,6 +797,8 @@ struct Loader<'a> {
     cache: HashMap<PathBuf, Option<EnvEntries>>,
     /// Interpolated strings: a shared env block merged into every service repeats the same ones.
     interpolated: HashMap<String, (String, Option<String>)>,
+    /// Bytes of interpolated values handed out so far.
+    expanded: usize,
     inputs: &'a mut Inputs,
     /// Env files read from their `.example` because the file itself is missing.
     examples_read: Vec<String>,
@@ -804,6 +807,32 @@ struct Loader<'a> {
     known: HashSet<String>,
     /// `environment` entries that name only a key the env source does not set: (service path, key).
     unset: Vec<(String, String)>,
+}
+
+/// Largest sum of the compose file's strings after interpolation: a file that repeats a large
+/// variable a million times is refused before it fills the memory.
+const MAX_INTERPOLATED_BYTES: usize = 64 << 20;
+
+impl Loader<'_> {
+    /// An interpolated value, refused once the file's values together pass the limit.
+    fn bounded(
+        &self,
+        value: (String, Option<String>),
+        path: &str,
+        raw: &str,
+    ) -> std::result::Result<(String, Option<String>), Problem> {
+        if self.expanded <= MAX_INTERPOLATED_BYTES {
+            return Ok(value);
+        }
+        Err(Problem {
+            path: path.to_string(),
+            needle: raw.to_string(),
+            message: format!(
+                "the compose file's values, with variables put in, pass {MAX_INTERPOLATED_BYTES} bytes here"
+            ),
+            help: "a value repeated this often is not configuration; write fewer, smaller values".to_string(),
+        })
+    }
 }
 
 impl Context for Loader<'_> {
@@ -818,14 +847,16 @@ impl Context for Loader<'_> {
 
     fn interpolate(&mut self, raw: &str, path: &str) -> std::result::Result<(String, Option<String>), Problem> {
         if let Some(done) = self.interpolated.get(raw) {
-            return Ok(done.clone());
+            self.expanded += done.0.len();
+            return self.bounded(done.clone(), path, raw);
         }
         let env = self.env;
         match interpolate::interpolate(raw, &|k| env.get(k).cloned()) {
             Ok(i) => {
+                self.expanded += i.value.len();
                 self.known.extend(i.vars.iter().cloned());
                 self.interpolated.insert(raw.to_string(), (i.value.clone(), i.sole_var.clone()));
-                Ok((i.value, i.sole_var))
+                self.bounded((i.value, i.sole_var), path, raw)
             }
             Err(e) => Err(Problem {
                 path: path.to_string(),
@@ -939,6 +970,9 @@ fn interpolation_message(e: &InterpolationError) -> String {
         }
         InterpolationError::Required { var, message, .. } => format!("required variable `{var}` is not set: {message}"),
         InterpolationError::Syntax { reason, .. } => format!("invalid interpolation: {reason}"),
+        InterpolationError::TooLong { var, limit } => {
+            format!("the value of `{var}` grows past {limit} bytes as variables are put in")
+        }
     }
 }
 
@@ -946,6 +980,9 @@ fn interpolation_help(e: &InterpolationError) -> String {
     match e {
         InterpolationError::Required { var, .. } => format!("set it in the env file, or pass --set {var}=VALUE"),
         InterpolationError::Syntax { .. } => "write `$$` for a literal dollar sign".to_string(),
+        InterpolationError::TooLong { .. } => {
+            "values that repeat each other again and again are not configuration; write the value itself".to_string()
+        }
     }
 }
 

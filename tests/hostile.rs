@@ -308,3 +308,29 @@ fn carry_env_does_not_write_through_a_symlink() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(!target.exists(), "carry-env wrote through a dangling symlink");
 }
+
+/// A 40-line .env whose values double each other is refused, naming the value, before it fills
+/// the memory (it aborted the process).
+#[test]
+fn doubling_values_are_refused() {
+    let mut env = String::from("A0=xx\n");
+    for i in 1..40 {
+        env.push_str(&format!("A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+    }
+    let (_tmp, proj) = project("services:\n  app:\n    image: nginx:1\n    environment:\n      X: ${A39}\n");
+    fs::write(proj.join(".env"), env).unwrap();
+    run(&proj, &["compose.yaml"]).refused(&[".env:", "`A19`", "grows past"]);
+}
+
+/// A compose file that repeats a large variable thousands of times is refused by the sum of its
+/// values, naming where.
+#[test]
+fn repeated_large_values_are_refused() {
+    let mut compose = String::from("services:\n  app:\n    image: nginx:1\n    environment:\n");
+    for i in 0..5000 {
+        compose.push_str(&format!("      V{i}: ${{BIG}}\n"));
+    }
+    let (_tmp, proj) = project(&compose);
+    fs::write(proj.join(".env"), format!("BIG={}\n", "y".repeat(512 * 1024))).unwrap();
+    run(&proj, &["compose.yaml"]).refused(&["compose.yaml:", "services.app.environment", "pass"]);
+}
