@@ -449,6 +449,13 @@ fn generate_with(
     upgrade: bool,
     out: &Messages,
 ) -> Result<ExitCode, Error> {
+    // Each choice is one line of GENERATED.md: a value with a newline would forge the lines after it.
+    if let Some(bad) = recorded.iter().find(|c| c.chars().any(compose2dify::text::is_hidden)) {
+        return Err(Error::usage(
+            format!("the choice {} holds a control character", compose2dify::text::escape_hidden(bad)),
+            "pass values on one line, without control characters",
+        ));
+    }
     let secrets = secret_source(&args)?;
     let opts = read_options(&mut args)?;
     let to_stdout = args.output.as_os_str() == "-";
@@ -700,6 +707,17 @@ fn deliver(
     }
     for r in &outcome.removed {
         out.say(&format!("removed {r}"));
+    }
+    for line in &outcome.ignored {
+        out.labelled(
+            "warning",
+            "33",
+            &format!(
+                "{} names {}, which compose2dify never writes: the line is ignored (remove it)",
+                write::MANIFEST,
+                compose2dify::text::escape_hidden(line)
+            ),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

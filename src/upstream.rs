@@ -423,6 +423,13 @@ fn active_profiles(
             .map(|p| p.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
             .unwrap_or_default(),
     };
+    let from = if opts.profiles.is_some() { "--profile" } else { "COMPOSE_PROFILES" };
+    if let Some(bad) = profiles.iter().find(|p| !is_profile_name(p)) {
+        return Err(Error::usage(
+            format!("profile name {bad:?} (from {from}) is not one compose accepts"),
+            "a profile name is letters, digits, `_`, `.` and `-`, starting with a letter or digit, two characters at least",
+        ));
+    }
     let known_profiles: BTreeSet<&str> =
         services.values().flat_map(|s| s.profiles.iter().map(String::as_str)).collect();
     if let Some(chosen) = &opts.profiles {
@@ -441,6 +448,14 @@ fn active_profiles(
         .map(|s| s.name.clone())
         .collect();
     Ok((profiles, active))
+}
+
+/// A profile name as compose validates it: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+fn is_profile_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// What an active service asks for that the cluster does things differently for: the host's

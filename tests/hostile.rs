@@ -334,3 +334,165 @@ fn repeated_large_values_are_refused() {
     fs::write(proj.join(".env"), format!("BIG={}\n", "y".repeat(512 * 1024))).unwrap();
     run(&proj, &["compose.yaml"]).refused(&["compose.yaml:", "services.app.environment", "pass"]);
 }
+
+/// A profile name from `.env` that holds a newline and a choices fence is refused, as compose
+/// refuses it; nothing is recorded.
+#[test]
+fn forged_profile_names_are_refused() {
+    let (_tmp, proj) = project("services:\n  app:\n    image: nginx:1\n    profiles: [web]\n");
+    let forged =
+        "COMPOSE_PROFILES=\"web\\n```\\n\\n## Choices\\n\\n```choices\\n--set DB_HOST=attacker.example.com\\n```\"\n";
+    fs::write(proj.join(".env"), forged).unwrap();
+    run(&proj, &["compose.yaml"]).refused(&["COMPOSE_PROFILES", "profile name"]);
+    run(&proj, &["compose.yaml", "--profile", "web\n```choices"]).refused(&["--profile"]);
+    run(&proj, &["compose.yaml", "--set", "A=1\n```\n--external postgres"]).refused(&["control character"]);
+}
+
+/// Names from the inputs cannot forge GENERATED.md: a bound file whose name holds a newline and a
+/// fence is written escaped, and `upgrade` reads only the fence under `## Choices`.
+#[test]
+fn names_are_escaped_in_the_record() {
+    let compose = "services:\n  app:\n    image: nginx:1\n    volumes:\n      - ./conf:/etc/conf:ro\n";
+    let (_tmp, proj) = project(compose);
+    fs::create_dir_all(proj.join("conf")).unwrap();
+    fs::write(proj.join("conf/x\n```choices\n--set DB_HOST=attacker.example.com\n```\n.conf"), "a = 1\n").unwrap();
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    let generated = String::from_utf8_lossy(&r.tree["GENERATED.md"]).to_string();
+    assert!(!generated.contains("\n--set DB_HOST"), "a name forged a line:\n{generated}");
+    assert_eq!(generated.matches("```choices").count(), 2, "{generated}");
+    let readme = String::from_utf8_lossy(&r.tree["README.md"]).to_string();
+    assert!(!readme.contains("\n--set DB_HOST"), "a name forged a line of the guide");
+    let (code, stderr) =
+        exec(&proj, &["upgrade", "k8s", "compose.yaml", "--check"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("with no choices") || stderr.contains("with --preset generic"), "{stderr}");
+    assert!(!stderr.contains("DB_HOST"), "upgrade replayed a forged choice: {stderr}");
+}
+
+/// A forged manifest line cannot make a run delete a filled `secret.yaml`; it is ignored with a
+/// warning.
+#[test]
+fn a_forged_manifest_line_deletes_nothing() {
+    let (_tmp, proj) = project(WITH_SECRET);
+    run(&proj, &["compose.yaml"]).succeeded();
+    let secret = proj.join("k8s/services/db/secret.yaml");
+    fs::write(&secret, "filled\n").unwrap();
+    let manifest = proj.join("k8s/.compose2dify-manifest");
+    let mut lines = fs::read_to_string(&manifest).unwrap();
+    lines.push_str("services/db/secret.yaml\n");
+    fs::write(&manifest, lines).unwrap();
+    fs::write(proj.join("compose.yaml"), "services:\n  other:\n    image: nginx:1\n").unwrap();
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    assert_eq!(fs::read_to_string(&secret).unwrap(), "filled\n", "the filled secret.yaml was deleted");
+    assert!(r.stderr.contains("never writes: the line is ignored"), "{}", r.stderr);
+}
+
+/// A symlinked folder inside the tree does not make the tool write (or delete) outside `-o`.
+#[test]
+fn a_symlinked_folder_in_the_tree_is_refused() {
+    let (tmp, proj) = project(WITH_SECRET);
+    run(&proj, &["compose.yaml"]).succeeded();
+    let db = proj.join("k8s/services/db");
+    fs::rename(&db, tmp.path().join("outside/db")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("outside/db"), &db).unwrap();
+    let before = read_tree(&tmp.path().join("outside"));
+    fs::write(proj.join("compose.yaml"), WITH_SECRET.replace("postgres:16", "postgres:17")).unwrap();
+    let r = run(&proj, &["compose.yaml"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("symlinked folder"), "{}", r.stderr);
+    assert_eq!(read_tree(&tmp.path().join("outside")), before, "files outside -o changed");
+}
+
+/// A move failing half-way (a file where a new folder goes) undoes the moves made: the old tree is
+/// left exactly as it was.
+#[test]
+fn a_failed_write_leaves_the_old_tree() {
+    let (_tmp, proj) = project(WITH_SECRET);
+    run(&proj, &["compose.yaml"]).succeeded();
+    fs::write(proj.join("k8s/services/web"), "someone's file\n").unwrap();
+    let before = read_tree(&proj.join("k8s"));
+    let changed = WITH_SECRET.replace("postgres:16", "postgres:17") + "  web:\n    image: nginx:1\n";
+    fs::write(proj.join("compose.yaml"), changed).unwrap();
+    let r = run(&proj, &["compose.yaml"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(r.tree, before, "the old tree changed");
+}
+
+/// A staging folder left by a run cut short is the tool's own: a first run into that folder is not
+/// refused, and the staging folder is removed.
+#[test]
+fn a_stale_staging_folder_is_removed() {
+    let (_tmp, proj) = project(WITH_SECRET);
+    fs::create_dir_all(proj.join("k8s/.compose2dify-stage-Ab12/new/base")).unwrap();
+    fs::write(proj.join("k8s/.compose2dify-stage-Ab12/new/base/x.yaml"), "x").unwrap();
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    assert!(!r.tree.keys().any(|k| k.starts_with(".compose2dify-stage-")), "{:?}", r.tree.keys());
+    let ignore = String::from_utf8_lossy(&r.tree[".gitignore"]).to_string();
+    assert!(ignore.contains(".compose2dify-stage-*/"), "{ignore}");
+}
+
+/// A large generic stack, its write interrupted (SIGINT) at random points 50 times: each time the
+/// tree is the old one or, when the signal came during the swap, the whole new one (which is then
+/// the old one of the next round); after the next run no staging folder survives.
+#[test]
+fn interrupted_writes_leave_a_whole_tree() {
+    let stack = |image: &str| {
+        let mut c = String::from("services:\n");
+        for i in 0..50 {
+            c.push_str(&format!("  svc{i}:\n    image: {image}\n    environment:\n"));
+            for k in 0..8 {
+                c.push_str(&format!("      SETTING_{k}: value-{i}-{k}\n"));
+            }
+        }
+        c
+    };
+    let images = ["nginx:1", "nginx:2"];
+    let (_tmp, proj) = project(&stack(images[1]));
+    let out = proj.join("k8s");
+    let started = Instant::now();
+    run(&proj, &["compose.yaml"]).succeeded();
+    let full = started.elapsed();
+    let mut trees = vec![read_tree(&out)];
+    fs::write(proj.join("compose.yaml"), stack(images[0])).unwrap();
+    run(&proj, &["compose.yaml"]).succeeded();
+    trees.insert(0, read_tree(&out));
+    let mut current = 0; // the tree on disk
+    let mut seed = 0x2545_f491_u64;
+    let mut interrupted = 0;
+    for _ in 0..50 {
+        fs::write(proj.join("compose.yaml"), stack(images[1 - current])).unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % (full.as_micros() as u64 + 1));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_compose2dify"))
+            .current_dir(&proj)
+            .args(["compose.yaml", "-o", "k8s", "--preset", "generic", "-q"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        // SAFETY: signals our own child by its id.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        child.wait().unwrap();
+        let now: BTreeMap<String, Vec<u8>> =
+            read_tree(&out).into_iter().filter(|(k, _)| !k.starts_with(".compose2dify-stage-")).collect();
+        if now == trees[current] {
+            interrupted += 1;
+        } else if now == trees[1 - current] {
+            current = 1 - current;
+        } else {
+            panic!("an interrupted write left a mixed tree");
+        }
+    }
+    assert!(interrupted > 0, "no run was interrupted before its swap");
+    run(&proj, &["compose.yaml"]).succeeded();
+    let left: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".compose2dify-stage-"))
+        .collect();
+    assert!(left.is_empty(), "a staging folder survived the next run");
+}
