@@ -496,3 +496,25 @@ fn interrupted_writes_leave_a_whole_tree() {
         .collect();
     assert!(left.is_empty(), "a staging folder survived the next run");
 }
+
+/// setup-secrets.sh writes a chosen value exactly, whatever it holds: never through sed's
+/// replacement text (where `&` is the match and `|…|e` ran a command).
+#[test]
+fn setup_secrets_writes_values_exactly() {
+    let (_tmp, proj) = project(WITH_SECRET);
+    run(&proj, &["compose.yaml"]).succeeded();
+    let dir = proj.join("k8s/services/db");
+    let example = fs::read_to_string(dir.join("secret.yaml.example")).unwrap();
+    let token = example.split_whitespace().find(|w| w.starts_with("CHANGE_ME_")).expect("a placeholder").to_string();
+    let value = r"p&ss\1|touch PWNED|e;$(touch PWNED2)`x`";
+    let key = example.lines().find(|l| l.contains(&token)).unwrap().trim().split(':').next().unwrap().to_string();
+    fs::write(dir.join("secret.yaml"), example.replace(&token, value)).unwrap();
+    // A newer release adds a key that shares the value.
+    let line = format!("{key}: {token}\n");
+    fs::write(dir.join("secret.yaml.example"), example.replace(&line, &format!("{line}  SHARED: {token}\n"))).unwrap();
+    let o = Command::new("sh").arg(proj.join("k8s/scripts/setup-secrets.sh")).current_dir(&proj).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let secret = fs::read_to_string(dir.join("secret.yaml")).unwrap();
+    assert!(secret.contains(&format!("  SHARED: {value}\n")), "{key}'s value was not written exactly:\n{secret}");
+    assert!(!proj.join("PWNED").exists() && !proj.join("PWNED2").exists(), "a value was executed");
+}
