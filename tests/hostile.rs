@@ -518,3 +518,35 @@ fn setup_secrets_writes_values_exactly() {
     assert!(secret.contains(&format!("  SHARED: {value}\n")), "{key}'s value was not written exactly:\n{secret}");
     assert!(!proj.join("PWNED").exists() && !proj.join("PWNED2").exists(), "a value was executed");
 }
+
+/// Secret-looking names, connection strings, webhook URLs and a healthcheck's `curl -u` never reach
+/// a committed file in plain text.
+#[test]
+fn secrets_by_name_and_value_stay_out_of_the_tree() {
+    let values = [
+        ("APP_PASSPHRASE", "pass-phrase-1"),
+        ("APP_SALT", "salt-value-2"),
+        ("SUPABASE_JWT", "jwt-value-3"),
+        ("PROXY_AUTH", "auth-value-4"),
+        ("WEAVIATE_APIKEY", "apikey-value-5"),
+        ("S3_ACCESSKEY", "accesskey-value-6"),
+        ("ENCRYPTION_SEED", "encryption-value-7"),
+        ("DB_CONNECTION", "Server=db;User Id=sa;Password=conn-value-8;"),
+        ("ALERTS", "https://hooks.slack.com/services/T000/B000/hook-value-9"),
+    ];
+    let mut compose = String::from("services:\n  app:\n    image: nginx:1\n    ports: [\"80:80\"]\n    environment:\n");
+    for (k, v) in values {
+        compose.push_str(&format!("      {k}: \"{v}\"\n"));
+    }
+    compose.push_str("    healthcheck:\n      test: [\"CMD\", \"curl\", \"-fsu\", \"x\", \"-u\", \"admin:curl-value-10\", \"http://localhost/\"]\n");
+    let (_tmp, proj) = project(&compose);
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    let text = r.text();
+    for secret in ["pass-phrase-1", "salt-value-2", "jwt-value-3", "auth-value-4", "apikey-value-5"]
+        .into_iter()
+        .chain(["accesskey-value-6", "encryption-value-7", "conn-value-8", "hook-value-9", "curl-value-10"])
+    {
+        assert!(!text.contains(secret), "`{secret}` is in the tree in plain text");
+    }
+}
