@@ -464,6 +464,7 @@ fn generate_with(
     }
     let annotations = ingress_annotations(&args)?;
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
+    let recorded = without_secret_sets(recorded, &rules, out)?;
     let opts = upstream::Options { expected: expected_compose(&rules), ..opts };
     let mut project = read_with_public_url(&args, opts, &rules, out)?;
     let choices = rules::Choices {
@@ -495,6 +496,29 @@ fn generate_with(
     // time would only delay the exit (about 4% of a 2,000-service run).
     std::mem::forget((project, plan, tree));
     Ok(code)
+}
+
+/// The choices to record, without a `--set` of a secret-looking setting: its value is never written
+/// into GENERATED.md or the guide (both committed), nor printed; a note says where it belongs.
+fn without_secret_sets(recorded: Vec<String>, rules: &rules::Rules, out: &Messages) -> Result<Vec<String>, Error> {
+    let matcher = rules::SecretMatcher::new(&rules.secrets)?;
+    let mut kept = Vec::with_capacity(recorded.len());
+    for choice in recorded {
+        let words = shell_words::split(&choice).unwrap_or_default();
+        let key = match words.as_slice() {
+            [flag, set] if flag == "--set" => set.split_once('=').map(|(k, _)| k.to_string()),
+            _ => None,
+        };
+        match key.filter(|k| matcher.is_secret(k)) {
+            Some(key) => out.labelled(
+                "note",
+                "36",
+                &format!("--set {key}: a secret, so it is not recorded in GENERATED.md or the guide; put its value in the tree's secret.yaml (or your secret store), and pass it again to `upgrade` if a setting needs it"),
+            ),
+            None => kept.push(choice),
+        }
+    }
+    Ok(kept)
 }
 
 /// The compose file the rules are for, as an error's help names it (`Dify's

@@ -550,3 +550,15 @@ fn secrets_by_name_and_value_stay_out_of_the_tree() {
         assert!(!text.contains(secret), "`{secret}` is in the tree in plain text");
     }
 }
+
+/// A `--set` of a secret-looking setting is never recorded (GENERATED.md, the guide) nor printed.
+#[test]
+fn a_secret_set_is_not_recorded() {
+    let (_tmp, proj) = project(WITH_SECRET);
+    let r = run(&proj, &["compose.yaml", "--set", "POSTGRES_PASSWORD=Sup3r-S3cret-Value", "--set", "TZ=UTC"]);
+    r.succeeded();
+    assert!(!r.text().contains("Sup3r-S3cret-Value"), "the secret is in the tree");
+    assert!(!r.stderr.contains("Sup3r-S3cret-Value"), "the secret was printed: {}", r.stderr);
+    let generated = String::from_utf8_lossy(&r.tree["GENERATED.md"]).to_string();
+    assert!(generated.contains("TZ=UTC"), "a plain choice was not recorded:\n{generated}");
+}
