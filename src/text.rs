@@ -12,6 +12,18 @@ pub fn is_hidden(c: char) -> bool {
         || matches!(c, '\u{fffe}' | '\u{ffff}')
 }
 
+/// A character the YAML reader of kubectl and kustomize refuses anywhere in a document, escaped or
+/// not ("control characters are not allowed"): C0 controls but tab, LF and CR; DEL; C1 controls
+/// but NEL; U+FFFE and U+FFFF; surrogates.
+pub fn refused_by_kubectl(c: char) -> bool {
+    !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// The first character of `s` that kubectl refuses, as `U+XXXX`.
+pub fn first_refused(s: &str) -> Option<String> {
+    s.chars().find(|c| refused_by_kubectl(*c)).map(|c| format!("U+{:04X}", c as u32))
+}
+
 /// `s` with every hidden character written as `\u{…}`; borrowed when there is none.
 pub fn escape_hidden(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_hidden) {

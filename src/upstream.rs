@@ -836,6 +836,16 @@ impl Loader<'_> {
         path: &str,
         raw: &str,
     ) -> std::result::Result<(String, Option<String>), Problem> {
+        if let Some(c) = crate::text::first_refused(&value.0) {
+            return Err(Problem {
+                path: path.to_string(),
+                needle: raw.chars().take_while(|c| !crate::text::refused_by_kubectl(*c)).collect(),
+                message: format!(
+                    "the value holds the control character {c}, which kubectl and kustomize refuse in any YAML"
+                ),
+                help: "remove the character (or the variable's) from the value".to_string(),
+            });
+        }
         if self.expanded <= MAX_INTERPOLATED_BYTES {
             return Ok(value);
         }
@@ -960,6 +970,15 @@ impl Context for Loader<'_> {
                         message: format!("{}:{line}: {}", relative_name(&self.dir, &p), interpolation_message(&e)),
                         help: interpolation_help(&e),
                     })?;
+                if let Some((k, c)) =
+                    expanded.iter().find_map(|(k, v, _)| crate::text::first_refused(v).map(|c| (k, c)))
+                {
+                    let line = entries.iter().find(|e| &e.key == k).map_or(1, |e| e.line);
+                    return Err(refusal(
+                        format!("{}:{line}: the value of `{k}` holds the control character {c}, which kubectl and kustomize refuse in any YAML", relative_name(&self.dir, &p)),
+                        "remove the character from the value",
+                    ));
+                }
                 let mut out: Vec<(String, String, String)> =
                     expanded.into_iter().map(|(k, v, sole)| (k.clone(), v, sole.unwrap_or(k))).collect();
                 if is_source {
@@ -1060,6 +1079,16 @@ fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec
     };
     inputs.insert(relative_name(dir, &dir.join(src)), sha256(&bytes));
     Ok(match String::from_utf8(bytes) {
+        // Text kubectl would refuse in a ConfigMap's data goes byte for byte into binaryData.
+        Ok(text) if crate::text::first_refused(&text).is_some() && text.len() <= MAX_BINARY_BYTES => {
+            HostPath::Binary(text.into_bytes())
+        }
+        Ok(text) if crate::text::first_refused(&text).is_some() => {
+            return unread(
+                warnings,
+                format!("holds characters kubectl refuses and, at {} bytes, is too large for binaryData", text.len()),
+            )
+        }
         Ok(text) => HostPath::File(text),
         Err(e) if e.as_bytes().len() <= MAX_BINARY_BYTES => HostPath::Binary(e.into_bytes()),
         Err(e) => {
@@ -1149,6 +1178,7 @@ impl Folder {
                 Ok(bytes) => {
                     self.bytes += bytes.len() as u64;
                     match String::from_utf8(bytes) {
+                        Ok(text) if crate::text::first_refused(&text).is_some() => self.binary.push(name),
                         Ok(text) if name != ".gitkeep" => drop(self.files.insert(name, text)),
                         Ok(_) => {}
                         Err(_) => self.binary.push(name),

@@ -562,3 +562,24 @@ fn a_secret_set_is_not_recorded() {
     let generated = String::from_utf8_lossy(&r.tree["GENERATED.md"]).to_string();
     assert!(generated.contains("TZ=UTC"), "a plain choice was not recorded:\n{generated}");
 }
+
+/// Control characters kubectl refuses in any YAML (DEL, C1, U+FFFE) are refused where they are
+/// written, a bound file holding them goes into binaryData, and an integer past 64 bits is named as
+/// such.
+#[test]
+fn control_characters_and_huge_integers() {
+    let (_tmp, proj) = project("services:\n  app:\n    image: nginx:1\n    environment:\n      A: \"x\\x7fy\"\n");
+    run(&proj, &["compose.yaml"]).refused(&["compose.yaml:5:", "U+007F"]);
+    let (_tmp, proj) = project("services:\n  app:\n    image: nginx:1\n    env_file: app.env\n");
+    fs::write(proj.join("app.env"), "OK=1\nB=\"x\u{85}\u{fffe}\"\n").unwrap();
+    run(&proj, &["compose.yaml"]).refused(&["app.env:2", "U+FFFE"]);
+    let compose = "services:\n  app:\n    image: nginx:1\n    volumes:\n      - ./odd.conf:/etc/odd.conf:ro\n";
+    let (_tmp, proj) = project(compose);
+    fs::write(proj.join("odd.conf"), "a = \u{9f}\n").unwrap();
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    assert!(r.text().contains("binaryData"), "the file is not in binaryData");
+    let (_tmp, proj) =
+        project("services:\n  app:\n    image: nginx:1\n    deploy:\n      replicas: 99999999999999999999999\n");
+    run(&proj, &["compose.yaml"]).refused(&["compose.yaml:5:", "larger than 64 bits"]);
+}
