@@ -583,3 +583,105 @@ fn control_characters_and_huge_integers() {
         project("services:\n  app:\n    image: nginx:1\n    deploy:\n      replicas: 99999999999999999999999\n");
     run(&proj, &["compose.yaml"]).refused(&["compose.yaml:5:", "larger than 64 bits"]);
 }
+
+mod random_inputs {
+    //! Random compose and .env text built from pieces that reach for files (outside paths, system
+    //! files, symlinks out, FIFOs, variables), through read → plan → emit → write in process: never
+    //! a panic, never a byte from outside the project in the tree, and the old tree either whole or
+    //! fully replaced.
+
+    use super::*;
+    use compose2dify::rules::{self, Preset};
+    use compose2dify::{readme::Lang, upstream, write, Settings};
+    use proptest::prelude::*;
+
+    const PATHS: &[&str] = &[
+        "./conf",
+        "./conf/a.conf",
+        "../outside/secret.txt",
+        "./link",
+        "./linkdir",
+        "/proc/self/environ",
+        "/etc/hostname",
+        "./pipe",
+        "./missing",
+        "${P}",
+        "./conf/../../outside/secret.txt",
+    ];
+
+    fn service() -> impl Strategy<Value = String> {
+        let path = proptest::sample::select(PATHS);
+        let key = proptest::sample::select(&["env_file", "volumes", "extends_file"][..]);
+        (0u8..20, key, path, "[A-Z_]{1,6}", "[a-z${}:?-]{0,12}").prop_map(|(n, key, path, var, value)| {
+            let body = match key {
+                "env_file" => format!("    env_file: {path}\n"),
+                "volumes" => format!("    volumes:\n      - {path}:/etc/x\n"),
+                _ => format!("    extends:\n      file: {path}\n      service: s\n"),
+            };
+            format!("  s{n}:\n    image: nginx:1\n    environment:\n      {var}: \"{value}\"\n{body}")
+        })
+    }
+
+    fn compose() -> impl Strategy<Value = String> {
+        let include = proptest::option::of(proptest::sample::select(PATHS));
+        (include, proptest::collection::vec(service(), 1..4)).prop_map(|(include, services)| {
+            let include = include.map(|p| format!("include: [{p}]\n")).unwrap_or_default();
+            format!("{include}services:\n{}", services.concat())
+        })
+    }
+
+    fn dotenv() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            proptest::sample::select(PATHS).prop_map(|p| format!("P={p}\n")),
+            "[A-Z]{1,3}=[a-z${}]{0,10}\n",
+            Just("COMPOSE_PROFILES=a\n".to_string()),
+        ];
+        proptest::collection::vec(line, 0..5).prop_map(|l| l.concat())
+    }
+
+    /// One project beside an outside folder, with symlinks out and a FIFO, and a tree already
+    /// written into `proj/k8s`.
+    fn layout(compose: &str, env: &str) -> (tempfile::TempDir, PathBuf) {
+        let (tmp, proj) = project(compose);
+        fs::write(proj.join(".env"), env).unwrap();
+        fs::create_dir_all(proj.join("conf")).unwrap();
+        fs::write(proj.join("conf/a.conf"), "a = 1\n").unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside/secret.txt"), proj.join("link")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside"), proj.join("linkdir")).unwrap();
+        mkfifo(&proj.join("pipe"));
+        (tmp, proj)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_compose_and_env(compose in compose(), env in dotenv()) {
+            let (_tmp, proj) = layout(&compose, &env);
+            let rules = rules::load(Preset::Generic, None).unwrap();
+            let out = proj.join("k8s");
+            let mut first = compose2dify::tree::Tree::default();
+            first.add("kustomization.yaml", "resources: []\n");
+            write::write(&first, &out).unwrap();
+            let before = read_tree(&out);
+            let opts = upstream::Options { compose: proj.join("compose.yaml"), ..Default::default() };
+            let made = upstream::load(&opts).and_then(|p| {
+                compose2dify::generate(&p, &rules, Settings { lang: Lang::En, ..Default::default() })
+            });
+            match made {
+                Err(_) => prop_assert_eq!(read_tree(&out), before),
+                Ok((_, tree)) => {
+                    let all: String = tree.files.values().cloned().collect();
+                    prop_assert!(!all.contains("TOPSECRET"), "a file outside the project reached the tree");
+                    prop_assert!(!all.contains("PATH=/"), "the process environment reached the tree");
+                    write::write(&tree, &out).unwrap();
+                    let now = read_tree(&out);
+                    for (rel, content) in &tree.files {
+                        prop_assert_eq!(now.get(rel).map(Vec::as_slice), Some(content.as_bytes()));
+                    }
+                    prop_assert!(!now.keys().any(|k| k.starts_with(".compose2dify-stage-")));
+                }
+            }
+        }
+    }
+}
