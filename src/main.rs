@@ -464,7 +464,7 @@ fn generate_with(
     }
     let annotations = ingress_annotations(&args)?;
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
-    let recorded = without_secret_sets(recorded, &rules, out)?;
+    let (recorded, secret_sets) = without_secret_sets(recorded, &rules, out)?;
     let opts = upstream::Options { expected: expected_compose(&rules), ..opts };
     let mut project = read_with_public_url(&args, opts, &rules, out)?;
     let choices = rules::Choices {
@@ -492,6 +492,9 @@ fn generate_with(
     say_notes_and_warnings(&project, &plan, first_run, out);
     refuse_warnings(&plan, upgrade, args.strict)?;
     let code = deliver(&tree, &args, plan.workloads.len(), out)?;
+    if !secret_sets.is_empty() && !to_stdout && !args.check && plan.secret_source == rules::SecretSource::Files {
+        secret_files_with(&args.output, &secret_sets, out)?;
+    }
     // The process ends here: freeing the read project, the plan and the tree one allocation at a
     // time would only delay the exit (about 4% of a 2,000-service run).
     std::mem::forget((project, plan, tree));
@@ -500,25 +503,57 @@ fn generate_with(
 
 /// The choices to record, without a `--set` of a secret-looking setting: its value is never written
 /// into GENERATED.md or the guide (both committed), nor printed; a note says where it belongs.
-fn without_secret_sets(recorded: Vec<String>, rules: &rules::Rules, out: &Messages) -> Result<Vec<String>, Error> {
+/// The `--set`s left out are returned as placeholder → value, for the tree's secret files.
+type SecretSets = std::collections::BTreeMap<String, String>;
+
+fn without_secret_sets(
+    recorded: Vec<String>,
+    rules: &rules::Rules,
+    out: &Messages,
+) -> Result<(Vec<String>, SecretSets), Error> {
     let matcher = rules::SecretMatcher::new(&rules.secrets)?;
     let mut kept = Vec::with_capacity(recorded.len());
+    let mut secret = SecretSets::new();
     for choice in recorded {
         let words = shell_words::split(&choice).unwrap_or_default();
-        let key = match words.as_slice() {
-            [flag, set] if flag == "--set" => set.split_once('=').map(|(k, _)| k.to_string()),
+        let set = match words.as_slice() {
+            [flag, set] if flag == "--set" => set.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())),
             _ => None,
         };
-        match key.filter(|k| matcher.is_secret(k)) {
-            Some(key) => out.labelled(
-                "note",
-                "36",
-                &format!("--set {key}: a secret, so it is not recorded in GENERATED.md or the guide; put its value in the tree's secret.yaml (or your secret store), and pass it again to `upgrade` if a setting needs it"),
-            ),
+        match set.filter(|(k, _)| matcher.is_secret(k)) {
+            Some((key, value)) => {
+                let safe = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+                if !safe {
+                    return Err(Error::usage(
+                        format!("--set {key}: the value has characters other than letters, digits and -._~, so it is not written into secret.yaml as is"),
+                        "put the value into the tree's secret.yaml yourself (`compose2dify secrets DIR` makes the others), and leave it out of --set",
+                    ));
+                }
+                out.labelled(
+                    "note",
+                    "36",
+                    &format!("--set {key}: a secret, so it is not recorded in GENERATED.md or the guide; its value goes into the tree's secret.yaml files when they are made (with --secrets files), else put it in your secret store"),
+                );
+                let canonical = rules.secrets.pairs.get(&key).cloned().unwrap_or(key);
+                secret.insert(format!("CHANGE_ME_{canonical}"), value);
+            }
             None => kept.push(choice),
         }
     }
-    Ok(kept)
+    Ok((kept, secret))
+}
+
+/// The tree's secret files made now, with the values of the secret `--set`s (checked to be ones a
+/// YAML plain scalar and a URL both hold as written).
+fn secret_files_with(dir: &Path, sets: &SecretSets, out: &Messages) -> Result<(), Error> {
+    let report = secrets::setup_with(dir, sets)?;
+    for p in &report.created {
+        out.say(&format!("created {}", p.display()));
+    }
+    if !report.kept.is_empty() || !report.added.is_empty() {
+        out.labelled("note", "36", "existing secret.yaml files keep their values; change a secret there");
+    }
+    Ok(())
 }
 
 /// The compose file the rules are for, as an error's help names it (`Dify's

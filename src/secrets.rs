@@ -25,6 +25,12 @@ pub struct Report {
 }
 
 pub fn setup(dir: &Path) -> Result<Report> {
+    setup_with(dir, &BTreeMap::new())
+}
+
+/// `setup`, with values chosen on the command line for some placeholders (a `--set` of a secret
+/// setting): new files take them; an existing file keeps its own.
+pub fn setup_with(dir: &Path, chosen: &BTreeMap<String, String>) -> Result<Report> {
     let examples = examples(dir)?;
     let read =
         |p: &Path| fs::read_to_string(p).map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it readable"));
@@ -41,6 +47,10 @@ pub fn setup(dir: &Path) -> Result<Report> {
         if let Some(have) = have {
             learn(want, have, &mut values);
         }
+    }
+    // A value an existing file holds wins: the files must agree.
+    for (token, value) in chosen {
+        values.entry(token.clone()).or_insert_with(|| value.clone());
     }
     let mut report = Report::default();
     for (want, secret, have) in pairs {

@@ -557,10 +557,22 @@ fn a_secret_set_is_not_recorded() {
     let (_tmp, proj) = project(WITH_SECRET);
     let r = run(&proj, &["compose.yaml", "--set", "POSTGRES_PASSWORD=Sup3r-S3cret-Value", "--set", "TZ=UTC"]);
     r.succeeded();
-    assert!(!r.text().contains("Sup3r-S3cret-Value"), "the secret is in the tree");
     assert!(!r.stderr.contains("Sup3r-S3cret-Value"), "the secret was printed: {}", r.stderr);
     let generated = String::from_utf8_lossy(&r.tree["GENERATED.md"]).to_string();
     assert!(generated.contains("TZ=UTC"), "a plain choice was not recorded:\n{generated}");
+    // Its value went into the tree's secret source (git-ignored), not anywhere committed.
+    let secret = fs::read_to_string(proj.join("k8s/services/db/secret.yaml")).expect("secret.yaml made");
+    assert!(secret.contains("POSTGRES_PASSWORD: Sup3r-S3cret-Value"), "{secret}");
+    let committed: String = r
+        .tree
+        .iter()
+        .filter(|(k, _)| !k.ends_with("/secret.yaml"))
+        .map(|(_, v)| String::from_utf8_lossy(v).to_string())
+        .collect();
+    assert!(!committed.contains("Sup3r-S3cret-Value"), "the secret is in a committed file");
+    let (_tmp, proj) = project(WITH_SECRET);
+    run(&proj, &["compose.yaml", "--set", "POSTGRES_PASSWORD=has space"])
+        .refused(&["POSTGRES_PASSWORD", "secret.yaml"]);
 }
 
 /// Control characters kubectl refuses in any YAML (DEL, C1, U+FFFE) are refused where they are
