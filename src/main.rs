@@ -520,7 +520,9 @@ fn without_secret_sets(
             [flag, set] if flag == "--set" => set.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())),
             _ => None,
         };
-        match set.filter(|(k, _)| matcher.is_secret(k)) {
+        // A URL's host and path shape the tree (its password becomes a placeholder there): such a
+        // value is recorded like any other choice.
+        match set.filter(|(k, v)| matcher.is_secret(k) && !v.contains("://")) {
             Some((key, value)) => {
                 let safe = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
                 if !safe {
