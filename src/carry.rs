@@ -45,7 +45,7 @@ pub fn carry(old_compose: &Path, new_compose: &Path) -> Result<Vec<Carried>> {
         if !new_example.is_file() {
             continue; // the new release has no such file; its settings are reported by `diff`
         }
-        if target.exists() {
+        if target.symlink_metadata().is_ok() {
             return Err(Error::file(
                 &target,
                 "already exists, so it is not written over",
@@ -83,8 +83,7 @@ pub fn carry(old_compose: &Path, new_compose: &Path) -> Result<Vec<Carried>> {
             }
         }
         carried.added_upstream = new_defaults.keys().filter(|k| !old_defaults.contains_key(*k)).cloned().collect();
-        fs::write(&target, out)
-            .map_err(|e| Error::file(&target, format!("cannot write: {e}"), "make the folder writable"))?;
+        crate::write::replace_file(&target, &out, false)?;
         done.push(carried);
     }
     Ok(done)
@@ -132,7 +131,8 @@ fn customized(dir: &Path) -> Vec<String> {
         let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
         for p in paths {
-            if p.is_dir() {
+            // A symlinked folder is not followed: a loop would never end.
+            if p.symlink_metadata().is_ok_and(|m| m.is_dir()) {
                 walk(root, &p, out);
             } else if p.extension().is_some_and(|e| e == "env") && p.with_extension("env.example").is_file() {
                 if let Ok(rel) = p.strip_prefix(root) {

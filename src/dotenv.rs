@@ -89,6 +89,10 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, DotenvError> {
 ///
 /// An overridden key's value is taken verbatim (not interpolated) and gets
 /// `sole_var = None`, as do single-quoted values.
+/// Largest sum of the values of one env file, expanded: many values that each repeat a large one
+/// would otherwise fill the memory.
+pub const MAX_EXPANDED_BYTES: usize = 16 << 20;
+
 #[allow(clippy::type_complexity)]
 pub fn expand(
     entries: &[Entry],
@@ -97,6 +101,7 @@ pub fn expand(
 ) -> Result<Vec<(String, String, Option<String>)>, (usize, InterpolationError)> {
     let mut done: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(entries.len());
+    let mut total = 0;
     for entry in entries {
         let (value, sole) = if let Some(v) = overrides(&entry.key) {
             (v, None)
@@ -107,6 +112,13 @@ pub fn expand(
             let r = interpolate(&entry.raw, &lookup).map_err(|e| (entry.line, e))?;
             (r.value, r.sole_var)
         };
+        total += value.len();
+        if total > MAX_EXPANDED_BYTES {
+            return Err((
+                entry.line,
+                InterpolationError::TooLong { var: entry.key.clone(), limit: MAX_EXPANDED_BYTES },
+            ));
+        }
         done.insert(entry.key.clone(), value.clone());
         out.push((entry.key.clone(), value, sole));
     }

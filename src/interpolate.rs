@@ -40,6 +40,9 @@ pub enum InterpolationError {
     /// Malformed reference, e.g. unclosed "${", "${}" or an invalid name;
     /// offset = byte offset in input of the '$'.
     Syntax { offset: usize, reason: String },
+    /// The value grows past `limit` bytes where variable `var` is put in (a value that doubles
+    /// another, again and again).
+    TooLong { var: String, limit: usize },
 }
 
 impl fmt::Display for InterpolationError {
@@ -51,6 +54,9 @@ impl fmt::Display for InterpolationError {
                 } else {
                     write!(f, "required variable {var} is not set: {message}")
                 }
+            }
+            InterpolationError::TooLong { var, limit } => {
+                write!(f, "the value grows past {limit} bytes where {var} is put in")
             }
             InterpolationError::Syntax { offset, reason } => {
                 write!(f, "invalid interpolation at byte {offset}: {reason}")
@@ -64,6 +70,10 @@ impl std::error::Error for InterpolationError {}
 /// Limit on nesting depth of defaults, to refuse pathological input instead of
 /// overflowing the stack.
 pub const MAX_DEPTH: usize = 32;
+
+/// Largest value an interpolation may produce: more than any setting (a ConfigMap holds 1 MiB), and
+/// a bound on values that double each other.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
 /// Interpolate `input`, resolving variable names through `lookup`
 /// (`None` = unset; `Some("")` = set but empty).
@@ -141,6 +151,15 @@ impl<'a> Parser<'a> {
         (self.lookup)(name)
     }
 
+    /// Put a variable's value in, refused past `MAX_VALUE_BYTES`.
+    fn put(out: &mut String, var: &str, value: &str) -> Result<(), InterpolationError> {
+        if out.len() + value.len() > MAX_VALUE_BYTES {
+            return Err(InterpolationError::TooLong { var: var.to_string(), limit: MAX_VALUE_BYTES });
+        }
+        out.push_str(value);
+        Ok(())
+    }
+
     fn syntax(offset: usize, reason: &str) -> InterpolationError {
         InterpolationError::Syntax { offset, reason: reason.to_string() }
     }
@@ -195,7 +214,7 @@ impl<'a> Parser<'a> {
                 if eval {
                     let name = self.slice(start, end);
                     if let Some(v) = self.resolve(name) {
-                        out.push_str(&v);
+                        Self::put(out, name, &v)?;
                     }
                 }
                 Ok(end)
@@ -230,7 +249,7 @@ impl<'a> Parser<'a> {
             Some(b'}') => {
                 if eval {
                     if let Some(v) = self.resolve(name) {
-                        out.push_str(&v);
+                        Self::put(out, name, &v)?;
                     }
                 }
                 return Ok(name_end + 1);
@@ -267,7 +286,7 @@ impl<'a> Parser<'a> {
                 let end = self.text(text_start, depth + 1, true, use_default, out)?;
                 let after = close(end)?;
                 if eval && present {
-                    out.push_str(value.as_deref().unwrap_or_default());
+                    Self::put(out, &name, value.as_deref().unwrap_or_default())?;
                 }
                 Ok(after)
             }
@@ -286,7 +305,7 @@ impl<'a> Parser<'a> {
                     return Err(InterpolationError::Required { var: name, message, offset: pos });
                 }
                 if eval {
-                    out.push_str(value.as_deref().unwrap_or_default());
+                    Self::put(out, &name, value.as_deref().unwrap_or_default())?;
                 }
                 Ok(after)
             }
@@ -404,6 +423,14 @@ mod tests {
         assert_eq!(val("${U:-$A$B}", SET), "ab");
         assert_eq!(val("${U:-$$}", SET), "$");
         assert_eq!(val("${U:-${V:-${W:-deep}}}tail", SET), "deeptail");
+    }
+
+    #[test]
+    fn values_that_double_stop_at_the_limit() {
+        let big = "x".repeat(MAX_VALUE_BYTES / 2 + 1);
+        let e = interpolate("${A}${A}", &|_| Some(big.clone())).unwrap_err();
+        assert_eq!(e, InterpolationError::TooLong { var: "A".into(), limit: MAX_VALUE_BYTES });
+        assert!(interpolate("${A}", &|_| Some(big.clone())).is_ok());
     }
 
     #[test]
@@ -550,6 +577,7 @@ mod tests {
                     prop_assert!(i.value.len() <= s.len() * 8 + 8);
                     prop_assert!(i.vars.len() <= s.len());
                 }
+                Err(InterpolationError::TooLong { .. }) => prop_assert!(false, "short values cannot grow past the limit"),
                 Err(InterpolationError::Syntax { offset, .. })
                 | Err(InterpolationError::Required { offset, .. }) => {
                     prop_assert!(offset < s.len());

@@ -20,9 +20,11 @@ pub mod names;
 pub mod paths;
 pub mod plan;
 pub mod project;
+pub mod read_scope;
 pub mod readme;
 pub mod rules;
 pub mod secrets;
+pub mod text;
 pub mod tree;
 pub mod upstream;
 pub mod warning;
@@ -58,7 +60,7 @@ pub struct Settings {
 /// The complete output tree for a project: manifests, README, provenance, scripts.
 pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
     let plan = plan_with_findings(project, rules)?;
-    let tree = tree_of(&plan, project, rules, settings);
+    let tree = tree_of(&plan, project, rules, settings).bounded()?;
     Ok((plan, tree))
 }
 
@@ -69,7 +71,7 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
 pub fn generate_freeing(project: &mut Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
     let plan = plan_with_findings(project, rules)?;
     drop(std::mem::take(&mut project.services));
-    let tree = tree_of(&plan, project, rules, settings);
+    let tree = tree_of(&plan, project, rules, settings).bounded()?;
     Ok((plan, tree))
 }
 
@@ -86,7 +88,7 @@ fn tree_of(plan: &Plan, project: &Project, rules: &Rules, settings: Settings) ->
     if plan.secret_source == rules::SecretSource::Files {
         tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
     }
-    tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n");
+    tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n# A run cut short leaves its staging folder; the next run removes it.\n.compose2dify-stage-*/\n");
     tree.add("README.md", readme::render(&facts(plan, rules, &settings.choices), settings.lang));
     tree.add("GENERATED.md", provenance(project, rules, plan, &settings.choices));
     tree
@@ -317,12 +319,24 @@ fn http_probe(w: &plan::Workload) -> Option<(String, u16, bool)> {
 pub const CHOICES_FENCE: &str = "```choices";
 const CHOICES_FENCE_END: &str = "```";
 
-/// The choices recorded in a GENERATED.md, `None` when it has no such block.
+/// The choices recorded in a GENERATED.md: the one fenced block right under its `## Choices`
+/// heading (a fence anywhere else, in a forged name, is not read); `None` when it has none.
 pub fn recorded_choices(generated: &str) -> Option<Vec<String>> {
-    let start = generated.find(&format!("{CHOICES_FENCE}\n"))? + CHOICES_FENCE.len() + 1;
-    let body = &generated[start..];
-    let end = body.find(&format!("{CHOICES_FENCE_END}\n"))?;
-    Some(body[..end].lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect())
+    let section = generated.split("\n## ").skip(1).find(|s| s.starts_with("Choices\n"))?;
+    let mut lines = section.lines().skip(1).skip_while(|l| !l.starts_with("```"));
+    if lines.next()? != CHOICES_FENCE {
+        return None;
+    }
+    let mut out = Vec::new();
+    for line in lines {
+        if line == CHOICES_FENCE_END {
+            return Some(out);
+        }
+        if !line.trim().is_empty() {
+            out.push(line.to_string());
+        }
+    }
+    None
 }
 
 /// Where each public-URL setting of the rules sits in the tree, with its value (the shared
@@ -461,11 +475,15 @@ fn provenance(project: &Project, rules: &Rules, plan: &Plan, choices: &[String])
     }
     out.push_str(&format!(
         "- Profiles: {}\n",
-        if project.profiles.is_empty() { "(none)".to_string() } else { project.profiles.join(", ") }
+        if project.profiles.is_empty() {
+            "(none)".to_string()
+        } else {
+            text::escape_hidden(&project.profiles.join(", ")).into()
+        }
     ));
     if !project.merged.is_empty() {
         let files: Vec<String> =
-            std::iter::once(&project.compose_name).chain(&project.merged).map(|f| format!("`{f}`")).collect();
+            std::iter::once(&project.compose_name).chain(&project.merged).map(|f| text::code_span(f)).collect();
         let how = if project.found_override {
             " (the last is the override file found beside the first, merged as `docker compose` does; `--no-override` leaves it out)"
         } else {
@@ -476,17 +494,17 @@ fn provenance(project: &Project, rules: &Rules, plan: &Plan, choices: &[String])
     out.push_str(&format!("- Rules: sha256 {}\n", rules.fingerprint));
     out.push_str(&format!(
         "\n## Choices\n\n`compose2dify upgrade k8s NEW/docker-compose.yaml` makes another release's tree with exactly these:\n\n{CHOICES_FENCE}\n{}{CHOICES_FENCE_END}\n",
-        choices.iter().map(|c| format!("{c}\n")).collect::<String>()
+        choices.iter().map(|c| format!("{}\n", text::escape_hidden(c))).collect::<String>()
     ));
     image_facts(&mut out, plan);
     out.push_str("\n## Inputs (sha256)\n\n");
     for (name, hash) in &project.inputs {
-        out.push_str(&format!("- `{name}` {hash}\n"));
+        out.push_str(&format!("- {} {hash}\n", text::code_span(name)));
     }
     if !plan.omitted.is_empty() {
         out.push_str("\n## Upstream services not deployed\n\n");
         for (name, reason) in &plan.omitted {
-            out.push_str(&format!("- `{name}`: {reason}\n"));
+            out.push_str(&format!("- {}: {}\n", text::code_span(name), text::escape_hidden(reason)));
         }
     }
     out

@@ -140,6 +140,10 @@ struct GenerateArgs {
     /// Read variables from this file instead of .env / .env.example beside the compose file.
     #[arg(long, value_name = "FILE")]
     env_file: Option<PathBuf>,
+    /// Also read files (env files, includes, bind-mounted files) below this folder; by default only
+    /// the compose file's own folder is read. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    allow_read: Vec<PathBuf>,
     /// Override a variable of the env source before interpolation (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -581,6 +585,13 @@ fn generate_with(
     upgrade: bool,
     out: &Messages,
 ) -> Result<ExitCode, Error> {
+    // Each choice is one line of GENERATED.md: a value with a newline would forge the lines after it.
+    if let Some(bad) = recorded.iter().find(|c| c.chars().any(compose2dify::text::is_hidden)) {
+        return Err(Error::usage(
+            format!("the choice {} holds a control character", compose2dify::text::escape_hidden(bad)),
+            "pass values on one line, without control characters",
+        ));
+    }
     let secrets = secret_source(&args)?;
     let opts = read_options(&mut args)?;
     let to_stdout = args.output.as_os_str() == "-";
@@ -589,6 +600,7 @@ fn generate_with(
     }
     let annotations = ingress_annotations(&args)?;
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
+    let (recorded, secret_sets) = without_secret_sets(recorded, &rules, out)?;
     let opts = upstream::Options {
         expected: expected_compose(&rules),
         checkout_files: compose2dify::images::checkout_files(&rules.images),
@@ -628,10 +640,70 @@ fn generate_with(
         refuse_downgrade(&plan, &args.output, out)?;
     }
     let code = deliver(&tree, &args, plan.workloads.len(), out)?;
+    if !secret_sets.is_empty() && !to_stdout && !args.check && plan.secret_source == rules::SecretSource::Files {
+        secret_files_with(&args.output, &secret_sets, out)?;
+    }
     // The process ends here: freeing the read project, the plan and the tree one allocation at a
     // time would only delay the exit (about 4% of a 2,000-service run).
     std::mem::forget((project, plan, tree));
     Ok(code)
+}
+
+/// The choices to record, without a `--set` of a secret-looking setting: its value is never written
+/// into GENERATED.md or the guide (both committed), nor printed; a note says where it belongs.
+/// The `--set`s left out are returned as placeholder → value, for the tree's secret files.
+type SecretSets = std::collections::BTreeMap<String, String>;
+
+fn without_secret_sets(
+    recorded: Vec<String>,
+    rules: &rules::Rules,
+    out: &Messages,
+) -> Result<(Vec<String>, SecretSets), Error> {
+    let matcher = rules::SecretMatcher::new(&rules.secrets)?;
+    let mut kept = Vec::with_capacity(recorded.len());
+    let mut secret = SecretSets::new();
+    for choice in recorded {
+        let words = shell_words::split(&choice).unwrap_or_default();
+        let set = match words.as_slice() {
+            [flag, set] if flag == "--set" => set.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())),
+            _ => None,
+        };
+        // A URL's host and path shape the tree (its password becomes a placeholder there): such a
+        // value is recorded like any other choice.
+        match set.filter(|(k, v)| matcher.is_secret(k) && !v.contains("://")) {
+            Some((key, value)) => {
+                let safe = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+                if !safe {
+                    return Err(Error::usage(
+                        format!("--set {key}: the value has characters other than letters, digits and -._~, so it is not written into secret.yaml as is"),
+                        "put the value into the tree's secret.yaml yourself (`compose2dify secrets DIR` makes the others), and leave it out of --set",
+                    ));
+                }
+                out.labelled(
+                    "note",
+                    "36",
+                    &format!("--set {key}: a secret, so it is not recorded in GENERATED.md or the guide; its value goes into the tree's secret.yaml files when they are made (with --secrets files), else put it in your secret store"),
+                );
+                let canonical = rules.secrets.pairs.get(&key).cloned().unwrap_or(key);
+                secret.insert(format!("CHANGE_ME_{canonical}"), value);
+            }
+            None => kept.push(choice),
+        }
+    }
+    Ok((kept, secret))
+}
+
+/// The tree's secret files made now, with the values of the secret `--set`s (checked to be ones a
+/// YAML plain scalar and a URL both hold as written).
+fn secret_files_with(dir: &Path, sets: &SecretSets, out: &Messages) -> Result<(), Error> {
+    let report = secrets::setup_with(dir, sets)?;
+    for p in &report.created {
+        out.say(&format!("created {}", p.display()));
+    }
+    if !report.kept.is_empty() || !report.added.is_empty() {
+        out.labelled("note", "36", "existing secret.yaml files keep their values; change a secret there");
+    }
+    Ok(())
 }
 
 /// The compose file the rules are for, as an error's help names it (`Dify's
@@ -687,6 +759,7 @@ fn read_options(args: &mut GenerateArgs) -> Result<upstream::Options, Error> {
         more: files,
         find_override: !args.no_override,
         env_file: args.env_file.take(),
+        allow_read: std::mem::take(&mut args.allow_read),
         set,
         profiles: (!args.profiles.is_empty()).then(|| std::mem::take(&mut args.profiles)),
         stdin,
@@ -891,6 +964,17 @@ fn deliver(
     }
     for r in &outcome.removed {
         out.say(&format!("removed {r}"));
+    }
+    for line in &outcome.ignored {
+        out.labelled(
+            "warning",
+            "33",
+            &format!(
+                "{} names {}, which compose2dify never writes: the line is ignored (remove it)",
+                write::MANIFEST,
+                compose2dify::text::escape_hidden(line)
+            ),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

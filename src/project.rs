@@ -17,6 +17,9 @@ pub enum HostPath {
     /// A folder with files (name relative to the folder → text). Empty when upstream ships it empty.
     Dir(BTreeMap<String, String>),
     Missing,
+    /// There, but not read (too large for a ConfigMap, outside the project, not a regular file):
+    /// warned about when read, it becomes an empty claim.
+    Unread,
 }
 
 /// Everything read from upstream, ready for planning. No further I/O happens after this.

@@ -239,9 +239,16 @@ fn environment() -> minijinja::Environment<'static> {
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     env.set_keep_trailing_newline(true);
+    // Every fact is shown with its control characters escaped: a name from the inputs cannot start
+    // a line of its own.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s) if !value.is_safe() => out.write_str(&crate::text::escape_hidden(s)).map_err(minijinja::Error::from),
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     env.add_filter("code", |s: String| code(&s));
     env.add_filter("cell", |s: String| cell(&s));
-    env.add_filter("layout", layout);
+    // Laid out from the template's own text, whose facts are already escaped.
+    env.add_filter("layout", |t: String| minijinja::Value::from_safe_string(layout(t)));
     // A heading's anchor as GitHub makes it (lowercase, spaces as dashes).
     env.add_filter("slug", |s: String| s.to_lowercase().replace(' ', "-"));
     // Inline-code items joined with a separator (", " unless given), the last two with `last` when

@@ -40,13 +40,20 @@ pub struct Report {
 }
 
 pub fn setup(dir: &Path) -> Result<Report> {
+    setup_with(dir, &BTreeMap::new())
+}
+
+/// `setup`, with values chosen on the command line for some placeholders (a `--set` of a secret
+/// setting): new files take them; an existing file keeps its own.
+pub fn setup_with(dir: &Path, chosen: &BTreeMap<String, String>) -> Result<Report> {
     let examples = examples(dir)?;
     let read =
         |p: &Path| fs::read_to_string(p).map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it readable"));
     let mut pairs = Vec::new();
     for example in &examples {
         let secret = example.with_extension("");
-        let have = if secret.exists() { Some(read(&secret)?) } else { None };
+        // Whatever stands there (a dangling symlink too) is read, and refused when it cannot be.
+        let have = if secret.symlink_metadata().is_ok() { Some(read(&secret)?) } else { None };
         pairs.push((read(example)?, secret, have));
     }
     // Values already chosen anywhere are the values of their placeholders everywhere.
@@ -55,6 +62,10 @@ pub fn setup(dir: &Path) -> Result<Report> {
         if let Some(have) = have {
             learn(want, have, &mut values);
         }
+    }
+    // A value an existing file holds wins: the files must agree.
+    for (token, value) in chosen {
+        values.entry(token.clone()).or_insert_with(|| value.clone());
     }
     let mut report = Report::default();
     for (want, secret, have) in pairs {
@@ -174,7 +185,9 @@ fn find_examples(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_dir() && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+        // A symlinked folder is not followed: a loop would never end.
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
             find_examples(&path, out);
         } else if path.file_name().is_some_and(|n| n == "secret.yaml.example") {
             out.push(path);
@@ -229,25 +242,14 @@ fn learn(example: &str, secret: &str, values: &mut BTreeMap<String, String>) {
     }
 }
 
+/// A secret file, new: written privately beside it, then moved into place (never an empty file).
 fn write_private(path: &Path, text: &str) -> Result<()> {
-    let err = |e: std::io::Error| Error::file(path, format!("cannot write: {e}"), "make the folder writable");
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    use std::io::Write;
-    opts.open(path).map_err(err)?.write_all(text.as_bytes()).map_err(err)
+    crate::write::replace_file(path, text, true)
 }
 
 /// Replace a secret file: written beside it privately, then moved over it.
 fn replace_private(path: &Path, text: &str) -> Result<()> {
-    let staged = path.with_extension("yaml.new");
-    let _ = fs::remove_file(&staged);
-    write_private(&staged, text)?;
-    fs::rename(&staged, path).map_err(|e| Error::file(path, format!("cannot replace: {e}"), "make the folder writable"))
+    crate::write::replace_file(path, text, true)
 }
 
 #[cfg(test)]

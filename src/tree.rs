@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 
+/// Largest tree written: far more than any stack of thousands of services needs.
+pub const MAX_TREE_BYTES: usize = 512 << 20;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tree {
     pub files: BTreeMap<String, String>,
@@ -13,6 +16,25 @@ impl Tree {
         // A text built by appending holds up to twice its length; the tree keeps thousands.
         content.shrink_to_fit();
         self.files.insert(path.to_string(), content);
+    }
+
+    /// The tree, refused when its files together pass `MAX_TREE_BYTES`, naming the folder (a
+    /// service's) that holds the most.
+    pub fn bounded(self) -> crate::error::Result<Tree> {
+        let total: usize = self.files.values().map(String::len).sum();
+        if total <= MAX_TREE_BYTES {
+            return Ok(self);
+        }
+        let mut by_folder: BTreeMap<&str, usize> = BTreeMap::new();
+        for (path, content) in &self.files {
+            let folder = path.rsplit_once('/').map_or(".", |(f, _)| f);
+            *by_folder.entry(folder).or_default() += content.len();
+        }
+        let largest = by_folder.iter().max_by_key(|(_, n)| **n).map_or(".", |(f, _)| *f);
+        Err(crate::error::Error::usage(
+            format!("the tree would be {total} bytes, more than {MAX_TREE_BYTES}; `{largest}` holds the most"),
+            "a stack this large is not one application; split the compose file, or leave out what makes it so large",
+        ))
     }
 
     pub fn get(&self, path: &str) -> Option<&str> {

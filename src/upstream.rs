@@ -15,11 +15,37 @@ use crate::hash::sha256;
 use crate::interpolate::{self, InterpolationError};
 use crate::paths::{file_name, normalize, relative_name};
 pub use crate::project::{HostPath, Project};
+use crate::read_scope::{self, ReadScope, Refusal, MAX_TEXT_BYTES};
 use crate::warning::{Warning, WarningKind};
 use crate::{merge, names, yaml};
 
-/// Input files read so far, with the SHA-256 of their contents.
-type Inputs = BTreeMap<String, String>;
+/// Input files read so far, with the SHA-256 of their contents, and the folders reads are
+/// confined to.
+struct Inputs {
+    hashes: BTreeMap<String, String>,
+    scope: ReadScope,
+}
+
+impl Inputs {
+    fn insert(&mut self, name: String, hash: String) {
+        self.hashes.insert(name, hash);
+    }
+
+    /// A text file named by another input: inside the scope, a regular file, bounded.
+    fn text(&self, path: &Path, what: &str) -> Result<String> {
+        let bytes = self.scope.read(path, MAX_TEXT_BYTES).map_err(|r| refused(path, what, &r))?;
+        checked_text(path, bytes, what)
+    }
+}
+
+/// The refusal of a read, naming the file.
+fn refused(path: &Path, what: &str, r: &Refusal) -> Error {
+    let help = match r {
+        Refusal::Missing | Refusal::Io(_) | Refusal::NotRegular(_) => format!("{}; pass a readable {what}", r.help()),
+        _ => r.help().to_string(),
+    };
+    Error::file(path, r.to_string(), help)
+}
 
 /// What the user chose on the command line about the inputs.
 #[derive(Debug, Clone, Default)]
@@ -47,16 +73,18 @@ pub struct Options {
     /// read from the folder above the compose folder when it is a checkout of it (a Dify checkout:
     /// `docker/` beside `api/` and `web/`).
     pub checkout_files: BTreeSet<String>,
+    /// `--allow-read`: folders outside the compose file's folder that files may be read from.
+    pub allow_read: Vec<PathBuf>,
 }
 
 /// Read the compose file and everything it names.
 pub fn load(opts: &Options) -> Result<Project> {
     let compose_path = &opts.compose;
-    let mut inputs = BTreeMap::new();
+    let dir = compose_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut inputs = Inputs { hashes: BTreeMap::new(), scope: ReadScope::new(&dir, &opts.allow_read) };
     let mut notes = Vec::new();
     let mut warnings = Vec::new();
     let mut files = read_compose_files(opts, &mut inputs)?;
-    let dir = files.dir.clone();
     let env = read_env_source(opts, &dir, &mut inputs)?;
     let mut services_value = take_services(&mut files.top, compose_path, &mut notes)?;
     extends(&mut services_value, compose_path, &dir, &mut inputs)?;
@@ -68,6 +96,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         overrides: &env.overrides,
         cache: HashMap::new(),
         interpolated: HashMap::new(),
+        expanded: 0,
         inputs: &mut inputs,
         examples_read: Vec::new(),
         known: HashSet::new(),
@@ -92,7 +121,7 @@ pub fn load(opts: &Options) -> Result<Project> {
         unread_top: unread_top(&files.top),
         env: env.values,
         host_paths,
-        inputs,
+        inputs: inputs.hashes,
         notes,
         warnings,
         unread_places,
@@ -124,11 +153,12 @@ fn read_checkout(dir: &Path, files: &BTreeSet<String>, inputs: &mut Inputs) -> B
             path.push(part);
             plain &= std::fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_symlink());
         }
-        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_CHECKOUT_FILE);
-        if !plain || !regular {
+        if !plain {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(&path) {
+        // A regular file, opened without blocking, at most MAX_CHECKOUT_FILE (read_scope's checks).
+        let text = crate::read_scope::read_named(&path, MAX_CHECKOUT_FILE).ok().and_then(|b| String::from_utf8(b).ok());
+        if let Some(text) = text {
             inputs.insert(format!("../{file}"), sha256(text.as_bytes()));
             out.insert(file.clone(), text);
         }
@@ -140,7 +170,6 @@ fn read_checkout(dir: &Path, files: &BTreeSet<String>, inputs: &mut Inputs) -> B
 /// mapping, and where each service was written.
 struct ComposeFiles {
     text: String,
-    dir: PathBuf,
     top: Mapping,
     /// Where each included service was written, so problems in it point into that file.
     origins: HashMap<String, (PathBuf, String)>,
@@ -170,12 +199,12 @@ impl ComposeFiles {
 /// The compose file (or standard input), its `include`s, and the files merged over it in order
 /// (named, or the override file beside it); their relative paths are read from the first file's
 /// folder, as compose reads them.
-fn read_compose_files(opts: &Options, inputs: &mut BTreeMap<String, String>) -> Result<ComposeFiles> {
+fn read_compose_files(opts: &Options, inputs: &mut Inputs) -> Result<ComposeFiles> {
     let compose_path = &opts.compose;
     let expected = opts.expected.as_deref().unwrap_or("a compose file (compose.yaml, docker-compose.yml)");
     let text = match &opts.stdin {
         Some(bytes) => checked_text(compose_path, bytes.clone(), "compose file")?,
-        None => read_text(compose_path, "compose file").map_err(|e| match compose_path.is_file() {
+        None => read_named(compose_path, "compose file").map_err(|e| match compose_path.is_file() {
             true => e,
             false => e.with_help(format!("check the path; pass {expected}")),
         })?,
@@ -191,7 +220,7 @@ fn read_compose_files(opts: &Options, inputs: &mut BTreeMap<String, String>) -> 
     // Later compose files, merged in order; their relative paths are read from the first file's
     // folder, as compose reads them.
     let mut more = opts.more.clone();
-    let found_override = match override_beside(opts) {
+    let found_override = match override_beside(opts, &inputs.scope) {
         Some(path) => {
             more.push(path);
             true
@@ -201,7 +230,7 @@ fn read_compose_files(opts: &Options, inputs: &mut BTreeMap<String, String>) -> 
     let mut later: Vec<(PathBuf, String, HashSet<String>)> = Vec::new();
     let mut merged = Vec::new();
     for path in &more {
-        let text = read_text(path, "compose file")?;
+        let text = read_named(path, "compose file")?;
         merged.push(relative_name(&dir, path));
         inputs.insert(relative_name(&dir, path), sha256(text.as_bytes()));
         let mut over = compose_mapping(
@@ -220,7 +249,7 @@ fn read_compose_files(opts: &Options, inputs: &mut BTreeMap<String, String>) -> 
     let mut top_value = Value::Mapping(top);
     merge::strip_tags(&mut top_value);
     let Value::Mapping(top) = top_value else { unreachable!("a mapping stays a mapping") };
-    Ok(ComposeFiles { text, dir, top, origins, later, merged, found_override })
+    Ok(ComposeFiles { text, top, origins, later, merged, found_override })
 }
 
 /// The env source, pinned: its values after `--set` (which also adds variables it lacks), the keys
@@ -232,8 +261,8 @@ struct EnvSource {
     overrides: HashMap<String, String>,
 }
 
-fn read_env_source(opts: &Options, dir: &Path, inputs: &mut BTreeMap<String, String>) -> Result<EnvSource> {
-    let (env_path, env_text) = env_source(opts, dir)?;
+fn read_env_source(opts: &Options, dir: &Path, inputs: &mut Inputs) -> Result<EnvSource> {
+    let (env_path, env_text) = env_source(opts, dir, inputs)?;
     let overrides: HashMap<String, String> = opts.set.iter().cloned().collect();
     let mut env = IndexMap::new();
     if let (Some(path), Some(text)) = (&env_path, &env_text) {
@@ -439,6 +468,13 @@ fn active_profiles(
             .map(|p| p.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
             .unwrap_or_default(),
     };
+    let from = if opts.profiles.is_some() { "--profile" } else { "COMPOSE_PROFILES" };
+    if let Some(bad) = profiles.iter().find(|p| !is_profile_name(p)) {
+        return Err(Error::usage(
+            format!("profile name {bad:?} (from {from}) is not one compose accepts"),
+            "a profile name is letters, digits, `_`, `.` and `-`, starting with a letter or digit, two characters at least",
+        ));
+    }
     let known_profiles: BTreeSet<&str> =
         services.values().flat_map(|s| s.profiles.iter().map(String::as_str)).collect();
     if let Some(chosen) = &opts.profiles {
@@ -457,6 +493,14 @@ fn active_profiles(
         .map(|s| s.name.clone())
         .collect();
     Ok((profiles, active))
+}
+
+/// A profile name as compose validates it: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+fn is_profile_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// What an active service asks for that the cluster does things differently for: the host's
@@ -484,7 +528,7 @@ fn read_host_paths(
     dir: &Path,
     services: &IndexMap<String, Service>,
     active: &BTreeSet<String>,
-    inputs: &mut BTreeMap<String, String>,
+    inputs: &mut Inputs,
     warnings: &mut Vec<Warning>,
 ) -> Result<BTreeMap<String, HostPath>> {
     let mut host_paths = BTreeMap::new();
@@ -519,12 +563,12 @@ const OVERRIDE_NAMES: &[&str] =
     &["compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml"];
 
 /// The override file beside a single compose file read from disk, when asked to look for one.
-fn override_beside(opts: &Options) -> Option<PathBuf> {
+fn override_beside(opts: &Options, scope: &ReadScope) -> Option<PathBuf> {
     if !opts.find_override || !opts.more.is_empty() || opts.stdin.is_some() {
         return None;
     }
     let dir = opts.compose.parent().map(Path::to_path_buf).unwrap_or_default();
-    OVERRIDE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file() && normalize(p) != normalize(&opts.compose))
+    OVERRIDE_NAMES.iter().map(|n| dir.join(n)).find(|p| scope.is_file(p) && normalize(p) != normalize(&opts.compose))
 }
 
 /// Deepest chain of `include` files and of `extends`.
@@ -572,7 +616,7 @@ fn include(
         };
         for p in paths {
             let path = normalize(&dir.join(&p));
-            let text = read_text(&path, "included compose file")?;
+            let text = inputs.text(&path, "included compose file")?;
             inputs.insert(relative_name(main_dir, &path), sha256(text.as_bytes()));
             let mut included = match yaml::parse(&path, &text, "compose file")? {
                 Value::Mapping(m) => m,
@@ -708,7 +752,7 @@ fn extended(
         None => extended(&base_name, services, file, main_dir, prefix, chain, inputs)?,
         Some(f) => {
             let path = normalize(&main_dir.join(prefix).join(&f));
-            let text = read_text(&path, "compose file named by `extends`")?;
+            let text = inputs.text(&path, "compose file named by `extends`")?;
             inputs.insert(relative_name(main_dir, &path), sha256(text.as_bytes()));
             let other = yaml::parse(&path, &text, "compose file")?;
             let Some(Value::Mapping(other_services)) = other.get("services") else {
@@ -790,14 +834,15 @@ fn is_legacy_service(key: &Value, value: &Value) -> bool {
         && matches!(value, Value::Mapping(m) if m.contains_key("image") || m.contains_key("build"))
 }
 
-fn env_source(opts: &Options, dir: &Path) -> Result<(Option<PathBuf>, Option<String>)> {
+fn env_source(opts: &Options, dir: &Path, inputs: &Inputs) -> Result<(Option<PathBuf>, Option<String>)> {
     if let Some(path) = &opts.env_file {
-        return Ok((Some(path.clone()), Some(read_text(path, "env file")?)));
+        return Ok((Some(path.clone()), Some(read_named(path, "env file")?)));
     }
     for name in [".env", ".env.example"] {
         let path = dir.join(name);
-        if path.is_file() {
-            let text = read_text(&path, "env file")?;
+        // A symlink or a FIFO there is read, and refused with its reason.
+        if path.symlink_metadata().is_ok() {
+            let text = inputs.text(&path, "env file")?;
             return Ok((Some(path), Some(text)));
         }
     }
@@ -812,7 +857,9 @@ struct Loader<'a> {
     cache: HashMap<PathBuf, Option<EnvEntries>>,
     /// Interpolated strings: a shared env block merged into every service repeats the same ones.
     interpolated: HashMap<String, (String, Option<String>)>,
-    inputs: &'a mut BTreeMap<String, String>,
+    /// Bytes of interpolated values handed out so far.
+    expanded: usize,
+    inputs: &'a mut Inputs,
     /// Env files read from their `.example` because the file itself is missing.
     examples_read: Vec<String>,
     /// Every variable a compose string refers to and every key of an env file read: what `--set`
@@ -820,6 +867,42 @@ struct Loader<'a> {
     known: HashSet<String>,
     /// `environment` entries that name only a key the env source does not set: (service path, key).
     unset: Vec<(String, String)>,
+}
+
+/// Largest sum of the compose file's strings after interpolation: a file that repeats a large
+/// variable a million times is refused before it fills the memory.
+const MAX_INTERPOLATED_BYTES: usize = 64 << 20;
+
+impl Loader<'_> {
+    /// An interpolated value, refused once the file's values together pass the limit.
+    fn bounded(
+        &self,
+        value: (String, Option<String>),
+        path: &str,
+        raw: &str,
+    ) -> std::result::Result<(String, Option<String>), Problem> {
+        if let Some(c) = crate::text::first_refused(&value.0) {
+            return Err(Problem {
+                path: path.to_string(),
+                needle: raw.chars().take_while(|c| !crate::text::refused_by_kubectl(*c)).collect(),
+                message: format!(
+                    "the value holds the control character {c}, which kubectl and kustomize refuse in any YAML"
+                ),
+                help: "remove the character (or the variable's) from the value".to_string(),
+            });
+        }
+        if self.expanded <= MAX_INTERPOLATED_BYTES {
+            return Ok(value);
+        }
+        Err(Problem {
+            path: path.to_string(),
+            needle: raw.to_string(),
+            message: format!(
+                "the compose file's values, with variables put in, pass {MAX_INTERPOLATED_BYTES} bytes here"
+            ),
+            help: "a value repeated this often is not configuration; write fewer, smaller values".to_string(),
+        })
+    }
 }
 
 impl Context for Loader<'_> {
@@ -834,14 +917,16 @@ impl Context for Loader<'_> {
 
     fn interpolate(&mut self, raw: &str, path: &str) -> std::result::Result<(String, Option<String>), Problem> {
         if let Some(done) = self.interpolated.get(raw) {
-            return Ok(done.clone());
+            self.expanded += done.0.len();
+            return self.bounded(done.clone(), path, raw);
         }
         let env = self.env;
         match interpolate::interpolate(raw, &|k| env.get(k).cloned()) {
             Ok(i) => {
+                self.expanded += i.value.len();
                 self.known.extend(i.vars.iter().cloned());
                 self.interpolated.insert(raw.to_string(), (i.value.clone(), i.sole_var.clone()));
-                Ok((i.value, i.sole_var))
+                self.bounded((i.value, i.sole_var), path, raw)
             }
             Err(e) => Err(Problem {
                 path: path.to_string(),
@@ -870,9 +955,10 @@ impl Context for Loader<'_> {
             return Ok(cached.clone());
         }
         let example = PathBuf::from(format!("{}.example", path.display()));
-        let chosen = if path.is_file() {
+        // Whatever stands there is read (and a symlink out of the project, a FIFO refused).
+        let chosen = if path.symlink_metadata().is_ok() {
             Some(path.clone())
-        } else if example.is_file() {
+        } else if example.symlink_metadata().is_ok() {
             self.examples_read.push(file.to_string());
             Some(example)
         } else if required {
@@ -888,11 +974,19 @@ impl Context for Loader<'_> {
         let result = match chosen {
             None => None,
             Some(p) => {
-                let text = std::fs::read_to_string(&p).map_err(|e| Problem {
+                let refusal = |message: String, help: &str| Problem {
                     path: at.to_string(),
                     needle: file.to_string(),
-                    message: format!("cannot read env file `{}`: {e}", p.display()),
-                    help: "make the file readable UTF-8 text".to_string(),
+                    message,
+                    help: help.to_string(),
+                };
+                let bytes = self
+                    .inputs
+                    .scope
+                    .read(&p, MAX_TEXT_BYTES)
+                    .map_err(|r| refusal(format!("env file `{}` {r}", p.display()), r.help()))?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    refusal(format!("env file `{}` is not UTF-8 text", p.display()), "make the file UTF-8 text")
                 })?;
                 self.inputs.insert(relative_name(&self.dir, &p), sha256(text.as_bytes()));
                 let entries = dotenv::parse(&text).map_err(|e| Problem {
@@ -921,6 +1015,15 @@ impl Context for Loader<'_> {
                         message: format!("{}:{line}: {}", relative_name(&self.dir, &p), interpolation_message(&e)),
                         help: interpolation_help(&e),
                     })?;
+                if let Some((k, c)) =
+                    expanded.iter().find_map(|(k, v, _)| crate::text::first_refused(v).map(|c| (k, c)))
+                {
+                    let line = entries.iter().find(|e| &e.key == k).map_or(1, |e| e.line);
+                    return Err(refusal(
+                        format!("{}:{line}: the value of `{k}` holds the control character {c}, which kubectl and kustomize refuse in any YAML", relative_name(&self.dir, &p)),
+                        "remove the character from the value",
+                    ));
+                }
                 let mut out: Vec<(String, String, String)> =
                     expanded.into_iter().map(|(k, v, sole)| (k.clone(), v, sole.unwrap_or(k))).collect();
                 if is_source {
@@ -946,6 +1049,9 @@ fn interpolation_message(e: &InterpolationError) -> String {
         }
         InterpolationError::Required { var, message, .. } => format!("required variable `{var}` is not set: {message}"),
         InterpolationError::Syntax { reason, .. } => format!("invalid interpolation: {reason}"),
+        InterpolationError::TooLong { var, limit } => {
+            format!("the value of `{var}` grows past {limit} bytes as variables are put in")
+        }
     }
 }
 
@@ -953,6 +1059,9 @@ fn interpolation_help(e: &InterpolationError) -> String {
     match e {
         InterpolationError::Required { var, .. } => format!("set it in the env file, or pass --set {var}=VALUE"),
         InterpolationError::Syntax { .. } => "write `$$` for a literal dollar sign".to_string(),
+        InterpolationError::TooLong { .. } => {
+            "values that repeat each other again and again are not configuration; write the value itself".to_string()
+        }
     }
 }
 
@@ -977,102 +1086,159 @@ pub fn problem_error(path: &Path, text: &str, p: &Problem) -> Error {
 /// and the API server stores binary data as base64 (4/3 of its size).
 const MAX_BINARY_BYTES: usize = 700 * 1024;
 
+/// Largest bind-mounted file, or folder of files, put in a ConfigMap (an object holds at most 1 MiB,
+/// its metadata included); checked before the read.
+const MAX_CONFIG_BYTES: u64 = 1000 * 1024;
+
 /// Files under a bind-mounted folder that we read at most (a data folder is not configuration).
 const MAX_DIR_FILES: usize = 64;
+
+/// Folders below a bind-mounted folder that we descend at most.
+const MAX_DIR_DEPTH: usize = 16;
 
 fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec<Warning>) -> Result<HostPath> {
     if src.starts_with('/') || src.starts_with('~') {
         return Ok(HostPath::Missing); // outside the upstream tree: never read the local disk
     }
-    let path = normalize(&dir.join(src));
-    if !path.starts_with(normalize(dir)) {
-        return Ok(HostPath::Missing);
+    let unread = |warnings: &mut Vec<Warning>, why: String| {
+        warnings.push(Warning::new(
+            WarningKind::Storage,
+            format!("`{src}` {why}: it is not read and becomes an empty claim; mount it with an overlay"),
+        ));
+        Ok(HostPath::Unread)
+    };
+    let real = match inputs.scope.resolve(&dir.join(src)) {
+        Ok(real) => real,
+        Err(Refusal::Missing) => return Ok(HostPath::Missing),
+        Err(r) => return unread(warnings, r.to_string()),
+    };
+    if real.is_dir() {
+        return Ok(read_host_dir(dir, src, &real, inputs, warnings));
     }
-    if path.is_file() {
-        return Ok(match std::fs::read(&path) {
-            Ok(bytes) => {
-                inputs.insert(relative_name(dir, &path), sha256(&bytes));
-                match String::from_utf8(bytes) {
-                    Ok(text) => HostPath::File(text),
-                    Err(e) if e.as_bytes().len() <= MAX_BINARY_BYTES => HostPath::Binary(e.into_bytes()),
-                    Err(e) => {
-                        warnings.push(Warning::new(WarningKind::Storage, format!(
-                            "`{src}` is not text and, at {} bytes, too large for a ConfigMap (at most {MAX_BINARY_BYTES}): it becomes an empty volume; mount it with an overlay",
-                            e.as_bytes().len()
-                        )));
-                        HostPath::Missing
+    let bytes = match read_scope::read_named(&real, MAX_CONFIG_BYTES) {
+        Ok(bytes) => bytes,
+        Err(Refusal::TooLarge(size, _)) => {
+            return unread(warnings, format!("is {size} bytes, too large for a ConfigMap (at most {MAX_CONFIG_BYTES})"))
+        }
+        Err(r) => return unread(warnings, r.to_string()),
+    };
+    inputs.insert(relative_name(dir, &dir.join(src)), sha256(&bytes));
+    Ok(match String::from_utf8(bytes) {
+        // Text kubectl would refuse in a ConfigMap's data goes byte for byte into binaryData.
+        Ok(text) if crate::text::first_refused(&text).is_some() && text.len() <= MAX_BINARY_BYTES => {
+            HostPath::Binary(text.into_bytes())
+        }
+        Ok(text) if crate::text::first_refused(&text).is_some() => {
+            return unread(
+                warnings,
+                format!("holds characters kubectl refuses and, at {} bytes, is too large for binaryData", text.len()),
+            )
+        }
+        Ok(text) => HostPath::File(text),
+        Err(e) if e.as_bytes().len() <= MAX_BINARY_BYTES => HostPath::Binary(e.into_bytes()),
+        Err(e) => {
+            return unread(
+                warnings,
+                format!(
+                    "is not text and, at {} bytes, too large for a ConfigMap (at most {MAX_BINARY_BYTES})",
+                    e.as_bytes().len()
+                ),
+            )
+        }
+    })
+}
+
+/// A bind-mounted folder's text files, or nothing (data) when it holds too many or too much.
+fn read_host_dir(dir: &Path, src: &str, real: &Path, inputs: &mut Inputs, warnings: &mut Vec<Warning>) -> HostPath {
+    let mut folder = Folder::default();
+    folder.collect(&inputs.scope, real, real, 0);
+    if folder.files.len() > MAX_DIR_FILES || folder.bytes > MAX_CONFIG_BYTES {
+        warnings.push(Warning::new(WarningKind::Storage, format!(
+            "folder `{src}` holds more than {MAX_DIR_FILES} files or {MAX_CONFIG_BYTES} bytes, so it is taken for data: an empty claim; copy its files in yourself"
+        )));
+        folder.files.clear();
+    } else if let Some(first) = folder.binary.first() {
+        warnings.push(Warning::new(
+            WarningKind::Storage,
+            format!(
+                "folder `{src}`: {} file(s) that are not text (first: {first}) are left out of its ConfigMap",
+                folder.binary.len()
+            ),
+        ));
+    }
+    if let Some(first) = folder.skipped.first() {
+        warnings.push(Warning::new(
+            WarningKind::Storage,
+            format!(
+                "folder `{src}`: {} entries are not read (first: {first}): symlinked folders, files outside the project, FIFOs and devices",
+                folder.skipped.len()
+            ),
+        ));
+    }
+    for (name, text) in &folder.files {
+        inputs.insert(relative_name(dir, &dir.join(src).join(name)), sha256(text.as_bytes()));
+    }
+    HostPath::Dir(folder.files)
+}
+
+/// What a bind-mounted folder holds, read without following a symlinked folder (a loop cannot
+/// spin) and never past the limits.
+#[derive(Default)]
+struct Folder {
+    /// Text files, named relative to the folder.
+    files: BTreeMap<String, String>,
+    /// Files that are not UTF-8 text.
+    binary: Vec<String>,
+    /// Entries not read: symlinked folders, refused symlinks, special files.
+    skipped: Vec<String>,
+    bytes: u64,
+}
+
+impl Folder {
+    /// The entries below `dir` (names relative to `root`), stopping one file past `MAX_DIR_FILES`
+    /// or one byte past `MAX_CONFIG_BYTES`.
+    fn collect(&mut self, scope: &ReadScope, root: &Path, dir: &Path, depth: usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            if self.files.len() > MAX_DIR_FILES || self.bytes > MAX_CONFIG_BYTES {
+                return;
+            }
+            let name = p.strip_prefix(root).map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+            let Ok(meta) = p.symlink_metadata() else { continue };
+            if meta.is_dir() && depth < MAX_DIR_DEPTH {
+                self.collect(scope, root, &p, depth + 1);
+                continue;
+            }
+            // A symlink is read only when it is a file inside the scope.
+            let real = match scope.resolve(&p) {
+                Ok(real) if real.is_file() => real,
+                _ => {
+                    self.skipped.push(name);
+                    continue;
+                }
+            };
+            match read_scope::read_named(&real, MAX_CONFIG_BYTES - self.bytes.min(MAX_CONFIG_BYTES)) {
+                Ok(bytes) => {
+                    self.bytes += bytes.len() as u64;
+                    match String::from_utf8(bytes) {
+                        Ok(text) if crate::text::first_refused(&text).is_some() => self.binary.push(name),
+                        Ok(text) if name != ".gitkeep" => drop(self.files.insert(name, text)),
+                        Ok(_) => {}
+                        Err(_) => self.binary.push(name),
                     }
                 }
+                Err(Refusal::TooLarge(..)) => self.bytes = MAX_CONFIG_BYTES + 1,
+                Err(_) => self.skipped.push(name),
             }
-            Err(_) => {
-                warnings.push(Warning::new(
-                    WarningKind::Storage,
-                    format!("`{src}` is not readable: it becomes an empty volume; mount it with an overlay"),
-                ));
-                HostPath::Missing
-            }
-        });
-    }
-    if path.is_dir() {
-        let mut files = BTreeMap::new();
-        let mut binary = Vec::new();
-        collect_dir(&path, &path, &mut files, &mut binary)?;
-        if files.len() > MAX_DIR_FILES {
-            warnings.push(Warning::new(WarningKind::Storage, format!(
-                "folder `{src}` holds more than {MAX_DIR_FILES} files, so it is taken for data: an empty claim; copy its files in yourself"
-            )));
-            files.clear();
-        } else if let Some(first) = binary.first() {
-            warnings.push(Warning::new(
-                WarningKind::Storage,
-                format!(
-                    "folder `{src}`: {} file(s) that are not text (first: {first}) are left out of its ConfigMap",
-                    binary.len()
-                ),
-            ));
         }
-        for (name, text) in &files {
-            inputs.insert(relative_name(dir, &path.join(name)), sha256(text.as_bytes()));
-        }
-        return Ok(HostPath::Dir(files));
     }
-    Ok(HostPath::Missing)
 }
 
-/// The text files below `dir` (names relative to `root`), at most one more than `MAX_DIR_FILES`;
-/// the names of files that are not UTF-8 text go to `binary`.
-fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>, binary: &mut Vec<String>) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if out.len() > MAX_DIR_FILES {
-            break;
-        }
-        let name = p.strip_prefix(root).map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
-        if p.is_dir() {
-            collect_dir(root, &p, out, binary)?;
-        } else if let Ok(text) = std::fs::read_to_string(&p) {
-            if name != ".gitkeep" {
-                out.insert(name, text);
-            }
-        } else {
-            binary.push(name);
-        }
-    }
-    Ok(())
-}
-
-fn read_text(path: &Path, what: &str) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        let help = match e.kind() {
-            std::io::ErrorKind::NotFound => "check the path".to_string(),
-            std::io::ErrorKind::PermissionDenied => "make the file readable".to_string(),
-            _ => format!("pass a readable {what}"),
-        };
-        let reason = if path.is_dir() { "is a directory, not a file".to_string() } else { format!("cannot read: {e}") };
-        Error::file(path, reason, help)
-    })?;
+/// A text file named on the command line: anywhere but a system folder, a regular file, bounded.
+fn read_named(path: &Path, what: &str) -> Result<String> {
+    let bytes = read_scope::read_named(path, MAX_TEXT_BYTES).map_err(|r| refused(path, what, &r))?;
     checked_text(path, bytes, what)
 }
 

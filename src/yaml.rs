@@ -60,8 +60,24 @@ pub fn parse(path: &Path, text: &str, what: &str) -> Result<Value> {
 fn syntax_error(path: &Path, text: &str, e: &yaml_serde::Error, what: &str) -> Error {
     let message = e.to_string();
     // The library appends " at line L column C"; the location goes in front instead.
-    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-    let help = if message.contains("repetition limit") || message.contains("recursion limit") {
+    let mut message = message.split(" at line ").next().unwrap_or(&message).to_string();
+    // The library reads integers as wide as 128 bits, then cannot hold them.
+    if let Some(number) = message
+        .strip_suffix(" as u128, expected any YAML value")
+        .or(message.strip_suffix(" as i128, expected any YAML value"))
+    {
+        let number = number.rsplit('`').nth(1).unwrap_or(number);
+        let place = message
+            .split(": invalid type")
+            .next()
+            .filter(|p| *p != message)
+            .map(|p| format!("{p}: "))
+            .unwrap_or_default();
+        message = format!("{place}the integer {number} is larger than 64 bits can hold");
+    }
+    let help = if message.contains("larger than 64 bits") {
+        "write a smaller number, or quote it to make it a string".to_string()
+    } else if message.contains("repetition limit") || message.contains("recursion limit") {
         "the document nests or repeats aliases beyond what any compose file needs; remove them".to_string()
     } else {
         format!("fix the YAML syntax of this {what} at the place shown")

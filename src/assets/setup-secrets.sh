@@ -38,12 +38,22 @@ entries() {
     ' "$1"
 }
 
-# Replace every placeholder of file $1 that has a value.
+# Replace every placeholder of file $1 that has a value. The values are read by awk from the values
+# file and put in with substr: never through sed replacement text or any other interpreter, so a
+# value with &, |, \ or a newline-free shell command in it is written exactly.
 fill() {
-    while read -r token value; do
-        sed "s|$token\([^A-Za-z0-9_]\)|$value\1|g; s|$token\$|$value|g" "$1" > "$1.tmp"
-        mv "$1.tmp" "$1"
-    done < "$values"
+    awk -v values="$values" '
+        BEGIN { while ((getline line < values) > 0) { i = index(line, " "); val[substr(line, 1, i - 1)] = substr(line, i + 1) } }
+        {
+            out = ""; rest = $0
+            while (match(rest, /CHANGE_ME_[A-Za-z0-9_]*/)) {
+                token = substr(rest, RSTART, RLENGTH)
+                out = out substr(rest, 1, RSTART - 1) ((token in val) ? val[token] : token)
+                rest = substr(rest, RSTART + RLENGTH)
+            }
+            print out rest
+        }' "$1" > "$1.tmp"
+    mv "$1.tmp" "$1"
 }
 
 # Give each placeholder of file $1 that has no value yet a random one, cut to the length its

@@ -46,7 +46,19 @@ pub(super) fn probe(
         }
     }
     if let Some(hc) = svc.healthcheck.as_ref().filter(|h| !h.disabled) {
-        if let Some(test) = &hc.test {
+        let written = |t: &HealthTest| match t {
+            HealthTest::Exec(argv) => argv.clone(),
+            HealthTest::Shell(cmd) => shell_words::split(cmd).unwrap_or_else(|_| vec![cmd.clone()]),
+        };
+        if hc.test.as_ref().is_some_and(|t| literal_password(&written(t))) {
+            warnings.push(
+                Warning::new(
+                    WarningKind::Probe,
+                    format!("service `{}`: its healthcheck carries a password (`-u user:password` or a URL's); it is not copied into the pod, which is probed on its port instead", svc.name),
+                )
+                .service(&svc.name),
+            );
+        } else if let Some(test) = &hc.test {
             p.action = match test {
                 HealthTest::Exec(argv)
                     if argv.iter().any(|a| known.list.iter().any(|(s, _)| a.contains(s.as_str()))) =>
@@ -80,6 +92,19 @@ pub(super) fn probe(
         }
     }
     p
+}
+
+/// Whether a command's words hold a password written out: `curl -u user:pw`, `--user=user:pw`, a
+/// URL's `user:pw@` (a `$VARIABLE` in its place is read at run time, and is fine).
+fn literal_password(words: &[String]) -> bool {
+    let creds = |w: &str| w.split_once(':').is_some_and(|(_, pw)| !pw.is_empty() && !pw.contains('$'));
+    words.iter().enumerate().any(|(i, w)| {
+        let next = words.get(i + 1).map(String::as_str).unwrap_or_default();
+        ((w == "-u" || w == "--user") && creds(next))
+            || w.strip_prefix("--user=").is_some_and(creds)
+            || (w.starts_with("-u") && w.len() > 2 && !w.starts_with("--") && creds(&w[2..]))
+            || super::settings::url_with_credentials(w).is_some_and(|(a, b)| !w[a..b].contains('$'))
+    })
 }
 
 /// A compose healthcheck's interval, timeout, retries and start period on a probe.

@@ -303,6 +303,9 @@ pub(super) fn classify(
     if let Some(url) = url_with_credentials(value) {
         return Value { plain, secret: Some(placeholder_in_url(&url, value, rules, known, shared)) };
     }
+    if carries_credential(value) {
+        return Value { plain, secret: Some(placeholder(origin, rules)) };
+    }
     // A setting that carries a secret value inside it is secret too; one whose whole value merely
     // equals a secret's (`MYSQL_USER: wordpress` beside `MYSQL_PASSWORD: wordpress`) is not, unless
     // that value is a published default (which must never survive anywhere).
@@ -413,6 +416,30 @@ pub fn url_with_credentials(value: &str) -> Option<(usize, usize)> {
     (end > start).then_some((start, end))
 }
 
+/// Whether a value carries a credential whatever its name: a connection string's `;Password=`, a
+/// webhook URL (whose path is its token), a URL whose query holds a token, key or signature.
+pub fn carries_credential(value: &str) -> bool {
+    if !value.contains('=') && !value.contains("hook") {
+        return false; // most values: no allocation
+    }
+    let v = value.to_ascii_lowercase();
+    let in_string = |k: &str| v.starts_with(k) || v.contains(&format!(";{k}")) || v.contains(&format!("; {k}"));
+    if ["password=", "pwd=", "accountkey=", "sharedaccesskey="].iter().any(|k| in_string(k)) {
+        return true;
+    }
+    if !v.contains("://") {
+        return false;
+    }
+    const HOOKS: &[&str] = &["hooks.slack.com/services/", "/api/webhooks/", "webhook.office.com/", "/webhookb2/"];
+    if HOOKS.iter().any(|h| v.contains(h)) {
+        return true;
+    }
+    let Some((_, query)) = v.split_once('?') else { return false };
+    const PARAMS: &[&str] =
+        &["token", "access_token", "api_key", "apikey", "key", "sig", "signature", "secret", "password"];
+    query.split('&').filter_map(|p| p.split_once('=')).any(|(k, val)| PARAMS.contains(&k) && !val.is_empty())
+}
+
 /// The URL with its password replaced by a placeholder: the one of the env-source variable named
 /// after its host, else the one its value shares with a reachable service's setting (`shared`), else
 /// the env source's for that value. A password nothing else sets (`amqp://guest:guest@broker`: the
@@ -492,6 +519,17 @@ pub(super) fn checksum(w: &Workload, shared: Option<&BTreeMap<String, String>>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_inside_values() {
+        assert!(carries_credential("Server=db;Database=x;User Id=sa;Password=hunter2;"));
+        assert!(carries_credential("https://hooks.slack.com/services/T000/B000/XXXX"));
+        assert!(carries_credential("https://discord.com/api/webhooks/1/abc"));
+        assert!(carries_credential("https://api.example.com/v1?token=abc&x=1"));
+        assert!(!carries_credential("https://api.example.com/v1?page=2"));
+        assert!(!carries_credential("LOG_LEVEL=info"));
+        assert!(!carries_credential("http://web:8080/"));
+    }
 
     #[test]
     fn url_credentials() {

@@ -167,7 +167,7 @@ impl Mounting<'_> {
                 BTreeMap::from([(file, text.clone())])
             }
             HostPath::Dir(files) => files.clone(),
-            HostPath::Missing | HostPath::Binary(_) => BTreeMap::new(),
+            HostPath::Missing | HostPath::Unread | HostPath::Binary(_) => BTreeMap::new(),
         };
         // A file that is not text (an archive, a key store): from the ConfigMap's binaryData, byte
         // for byte.
