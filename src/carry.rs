@@ -145,8 +145,11 @@ fn customized(dir: &Path) -> Vec<String> {
     out
 }
 
+/// An env file: a regular file (a FIFO would hang the read), bounded, UTF-8.
 fn read(path: &Path) -> Result<String> {
-    fs::read_to_string(path).map_err(|e| Error::file(path, format!("cannot read: {e}"), "make it readable"))
+    let bytes = crate::read_scope::read_named(path, crate::read_scope::MAX_TEXT_BYTES)
+        .map_err(|r| Error::file(path, r.to_string(), r.help()))?;
+    String::from_utf8(bytes).map_err(|_| Error::file(path, "is not UTF-8 text", "make it a UTF-8 env file"))
 }
 
 /// Key → value as written (unexpanded) of an env file.

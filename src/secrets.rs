@@ -53,7 +53,9 @@ pub fn setup_with(dir: &Path, chosen: &BTreeMap<String, String>) -> Result<Repor
     for example in &examples {
         let secret = example.with_extension("");
         // Whatever stands there (a dangling symlink too) is read, and refused when it cannot be.
+        // An empty file (an interrupted write of an older version) holds nothing to keep: made anew.
         let have = if secret.symlink_metadata().is_ok() { Some(read(&secret)?) } else { None };
+        let have = have.filter(|text| !text.trim().is_empty());
         pairs.push((read(example)?, secret, have));
     }
     // Values already chosen anywhere are the values of their placeholders everywhere.

@@ -698,3 +698,40 @@ mod random_inputs {
         }
     }
 }
+
+/// An empty secret.yaml (left by an interrupted write of an older version) is made anew by
+/// `secrets` and by setup-secrets.sh, not completed into a Secret with only `stringData:`.
+#[test]
+fn an_empty_secret_file_is_made_anew() {
+    let (_tmp, proj) = project(WITH_SECRET);
+    run(&proj, &["compose.yaml"]).succeeded();
+    let secret = proj.join("k8s/services/db/secret.yaml");
+    fs::write(&secret, "").unwrap();
+    let (code, stderr) = exec(&proj, &["secrets", "k8s"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{stderr}");
+    let made = fs::read_to_string(&secret).unwrap();
+    assert!(made.contains("kind: Secret") && made.contains("POSTGRES_PASSWORD: "), "{made}");
+    fs::write(&secret, "").unwrap();
+    let o = Command::new("sh").arg(proj.join("k8s/scripts/setup-secrets.sh")).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let made = fs::read_to_string(&secret).unwrap();
+    assert!(made.contains("kind: Secret") && !made.contains("CHANGE_ME"), "{made}");
+}
+
+/// `carry-env` does not hang on a FIFO where an env file is.
+#[test]
+fn carry_env_refuses_a_fifo() {
+    let tmp = tempfile::tempdir().unwrap();
+    for dir in ["old", "new"] {
+        let d = tmp.path().join(dir);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("docker-compose.yaml"), "services: {}\n").unwrap();
+        fs::create_dir_all(d.join("envs")).unwrap();
+        fs::write(d.join("envs/a.env.example"), "A=default\n").unwrap();
+    }
+    mkfifo(&tmp.path().join("old/envs/a.env"));
+    let args = ["carry-env", "old/docker-compose.yaml", "new/docker-compose.yaml"];
+    let (code, stderr) = exec(tmp.path(), &args, None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+}

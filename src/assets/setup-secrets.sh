@@ -80,7 +80,7 @@ fi
 # secret.yaml (by key, so keys added or removed by a new release do not shift anything).
 for example in $examples; do
     secret="${example%.example}"
-    [ -f "$secret" ] || continue
+    [ -s "$secret" ] || continue
     entries "$secret" > "$work/have"
     entries "$example" | awk -F '\t' -v have="$work/have" '
         BEGIN { while ((getline line < have) > 0) { i = index(line, "\t"); v[substr(line, 1, i - 1)] = substr(line, i + 1) } }
@@ -102,7 +102,8 @@ created=0
 for example in $examples; do
     secret="${example%.example}"
     name="${secret#"$root"/}"
-    if [ ! -f "$secret" ]; then
+    # An empty file (an interrupted write) holds nothing to keep: made anew.
+    if [ ! -s "$secret" ]; then
         choose "$example"
         cp "$example" "$work/new"
         fill "$work/new"
