@@ -334,3 +334,18 @@ fn the_guide_describes_the_route() {
         }
     }
 }
+
+/// `diff` says when a setting the route or the Ingress follows changes (1.4.0 → 1.8.0 raised
+/// nginx's body limit), and says nothing when none does (1.8.0 → 1.14.1).
+#[test]
+fn diff_shows_what_the_way_in_follows() {
+    let report = |old: &str, new: &str| {
+        let o = bin().arg("diff").arg(compose(old)).arg(compose(new)).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let r = report("1.4.0", "1.8.0");
+    let row = "| `nginx` | `NGINX_CLIENT_MAX_BODY_SIZE` | `15M` → `100M` | the guide's body-size policies (--gateway); Ingress `nginx.ingress.kubernetes.io/proxy-body-size` (--ingress-class nginx) |";
+    assert!(r.contains("## The way in") && r.contains(row), "{r}");
+    assert!(!report("1.8.0", "1.14.1").contains("## The way in"));
+}
