@@ -914,9 +914,17 @@ fn ingress_policy(plan: &Plan, target: &Workload, sources: &[&Workload]) -> Opti
         why.insert(0, format!("anyone ({how})"));
         rules.push(NetworkPolicyIngressRule { from: None, ports: Some(ports_of(target)) });
     } else if let Some(route) = &target.route {
-        let ns = route.gateway.data_plane_namespace.clone().unwrap_or_else(|| plan.namespace.clone());
-        why.insert(0, format!("the data plane of Gateway {} (pods in namespace {ns})", route.gateway.name));
-        rules.push(NetworkPolicyIngressRule { from: Some(vec![namespace_peer(&ns)]), ports: Some(ports_of(target)) });
+        let g = &route.gateway;
+        let ns = g.data_plane_namespace.clone().or_else(|| g.sources.is_empty().then(|| plan.namespace.clone()));
+        let mut from: Vec<NetworkPolicyPeer> = ns.iter().map(|ns| namespace_peer(ns)).collect();
+        from.extend(g.sources.iter().map(|cidr| NetworkPolicyPeer {
+            ip_block: Some(IPBlock { cidr: cidr.clone(), except: None }),
+            ..Default::default()
+        }));
+        let mut places: Vec<String> = ns.iter().map(|ns| format!("pods in namespace {ns}")).collect();
+        places.extend(g.sources.iter().cloned());
+        why.insert(0, format!("the data plane of Gateway {} ({})", g.name, places.join(", ")));
+        rules.push(NetworkPolicyIngressRule { from: Some(from), ports: Some(ports_of(target)) });
     }
     if (!exposed || !target.published.is_empty()) && !sources.is_empty() {
         rules.push(NetworkPolicyIngressRule {

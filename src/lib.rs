@@ -215,7 +215,11 @@ fn route_facts(plan: &Plan, r: &plan::Route) -> readme::RouteFacts {
         class: g.class.clone(),
         tls_secret: g.tls_secret.clone(),
         hostname: g.hostname.clone(),
-        data_plane_namespace: g.data_plane_namespace.clone().unwrap_or_else(|| plan.namespace.clone()),
+        data_plane_namespace: g
+            .data_plane_namespace
+            .clone()
+            .or_else(|| g.sources.is_empty().then(|| plan.namespace.clone())),
+        sources: g.sources.clone(),
         timeout: r.timeouts.get("request").map(|t| (t.clone(), r.timeout_setting.clone().unwrap_or_default())),
         body_size: r.body_size.clone(),
     }

@@ -216,6 +216,11 @@ struct GenerateArgs {
     /// Gateway's namespace).
     #[arg(long, value_name = "NAMESPACE", requires = "gateway")]
     gateway_namespace: Option<String>,
+    /// An address block (CIDR) of a data plane outside the cluster, which nginx's NetworkPolicy
+    /// admits (repeatable): your VPC's for an AWS ALB, Google's proxies' for GKE. Without
+    /// --gateway-namespace, no namespace is admitted then.
+    #[arg(long = "gateway-source", value_name = "CIDR", requires = "gateway")]
+    gateway_sources: Vec<String>,
     /// StorageClass of every ReadWriteOnce claim; "" (the default) is the cluster's default class.
     #[arg(long, value_name = "NAME")]
     storage_class: Option<String>,
@@ -699,7 +704,10 @@ fn gateway_choice(args: &mut GenerateArgs) -> Option<rules::GatewayRule> {
     let hostname = from_url
         .or_else(|| args.ingress_host.clone())
         .filter(|h| compose2dify::names::is_dns_subdomain(h) && h.parse::<std::net::Ipv4Addr>().is_err());
-    let data_plane_namespace = args.gateway_namespace.take().or_else(|| namespace.clone());
+    let sources = std::mem::take(&mut args.gateway_sources);
+    // A data plane outside the cluster comes from its addresses, not from a namespace.
+    let data_plane_namespace =
+        args.gateway_namespace.take().or_else(|| namespace.clone().filter(|_| sources.is_empty()));
     Some(rules::GatewayRule {
         name,
         namespace,
@@ -707,6 +715,7 @@ fn gateway_choice(args: &mut GenerateArgs) -> Option<rules::GatewayRule> {
         class: args.gateway_class.take(),
         tls_secret: args.gateway_tls_secret.take(),
         data_plane_namespace,
+        sources,
         hostname,
     })
 }

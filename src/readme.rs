@@ -136,8 +136,10 @@ pub struct RouteFacts {
     pub class: Option<String>,
     pub tls_secret: Option<String>,
     pub hostname: Option<String>,
-    /// The namespace nginx's NetworkPolicy admits.
-    pub data_plane_namespace: String,
+    /// The namespace nginx's NetworkPolicy admits (none: only `sources`).
+    pub data_plane_namespace: Option<String>,
+    /// Address blocks of a data plane outside the cluster, admitted too.
+    pub sources: Vec<String>,
     /// The route's request timeout, and the setting it comes from.
     pub timeout: Option<(String, String)>,
     /// The entry point's own request-body limit: (setting, value).

@@ -606,8 +606,11 @@ pub struct GatewayRule {
     /// Secret with the certificate of the created Gateway's HTTPS listener.
     pub tls_secret: Option<String>,
     /// Namespace of the Gateway's data plane, admitted by the entry point's NetworkPolicy
-    /// (default: the Gateway's namespace).
+    /// (default: the Gateway's namespace, unless `sources` are given).
     pub data_plane_namespace: Option<String>,
+    /// Address blocks of a data plane outside the cluster (a cloud load balancer), admitted too.
+    #[serde(default)]
+    pub sources: Vec<String>,
     /// The route's host name (from `--public-url` or `--ingress-host`); none matches every host.
     pub hostname: Option<String>,
 }
@@ -647,6 +650,12 @@ impl GatewayRule {
                 ));
             }
         }
+        if let Some(bad) = self.sources.iter().find(|c| !is_cidr(c)) {
+            return Err(Error::usage(
+                format!("--gateway-source `{bad}` is not an address block (ADDRESS/PREFIX)"),
+                "write it as --gateway-source 10.0.0.0/16 (your VPC's CIDR) or --gateway-source 35.191.0.0/16",
+            ));
+        }
         if self.class.is_none() {
             return Ok(());
         }
@@ -669,6 +678,17 @@ impl GatewayRule {
             ));
         }
         Ok(())
+    }
+}
+
+/// `ADDRESS/PREFIX` of IPv4 (prefix up to 32) or IPv6 (up to 128), as a NetworkPolicy's `ipBlock`.
+fn is_cidr(text: &str) -> bool {
+    let Some((address, prefix)) = text.split_once('/') else { return false };
+    let Ok(prefix) = prefix.parse::<u8>() else { return false };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => prefix <= 32,
+        Ok(std::net::IpAddr::V6(_)) => prefix <= 128,
+        Err(_) => false,
     }
 }
 

@@ -349,3 +349,39 @@ fn diff_shows_what_the_way_in_follows() {
     assert!(r.contains("## The way in") && r.contains(row), "{r}");
     assert!(!report("1.8.0", "1.14.1").contains("## The way in"));
 }
+
+/// A data plane outside the cluster (an ALB, Google's proxies) is admitted by its address blocks,
+/// and then no namespace is, unless one is named.
+#[test]
+fn a_load_balancer_outside_the_cluster_is_admitted_by_its_addresses() {
+    let peers = |args: &[&str]| {
+        let (dir, _) = stderr_of("1.14.1", args);
+        let policies = docs_of(&dir.path().join("k8s/base/networkpolicy.yaml"));
+        let nginx = policies.iter().find(|p| p["metadata"]["name"] == "allow-ingress-nginx").expect("nginx's policy");
+        let rules = nginx["spec"]["ingress"].as_sequence().unwrap().clone();
+        assert_eq!(rules.len(), 1, "{args:?}");
+        rules[0]["from"].as_sequence().expect("from").clone()
+    };
+    let gke = ["--gateway", "gw", "--gateway-source", "35.191.0.0/16", "--gateway-source", "130.211.0.0/22"];
+    let from = peers(&gke);
+    let blocks: Vec<_> = from.iter().map(|p| p["ipBlock"]["cidr"].as_str().expect("an ipBlock")).collect();
+    assert_eq!(blocks, ["35.191.0.0/16", "130.211.0.0/22"]);
+    let from = peers(&[&gke[..], &["--gateway-namespace", "gke-system"]].concat());
+    assert_eq!(from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "gke-system");
+    assert_eq!(from.len(), 3);
+    for bad in ["10.0.0.0", "10.0.0.0/33", "fd00::/129", "example.com/8", "10.0.0/8"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("k8s");
+        let o = bin()
+            .arg(compose("1.14.1"))
+            .arg("-o")
+            .arg(&out)
+            .args(["--gateway", "gw", "--gateway-source", bad])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("is not an address block"), "{bad}: {stderr}");
+        assert!(!out.exists());
+    }
+}

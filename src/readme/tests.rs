@@ -433,7 +433,8 @@ fn both_templates_use_the_same_facts() {
             class: Some("eg".into()),
             tls_secret: Some("dify-tls".into()),
             hostname: Some("dify.example.com".into()),
-            data_plane_namespace: "infra".into(),
+            data_plane_namespace: Some("infra".into()),
+            sources: vec!["10.0.0.0/16".into()],
             timeout: Some(("1h".into(), "NGINX_PROXY_READ_TIMEOUT".into())),
             body_size: Some(("NGINX_CLIENT_MAX_BODY_SIZE".into(), "100M".into())),
         });
@@ -461,6 +462,7 @@ fn both_templates_use_the_same_facts() {
         "answered",
         "internet_except",
         "data_plane_namespace",
+        "sources",
     ] {
         assert!(fields.contains(nested), "the views lack `{nested}`");
     }
