@@ -269,14 +269,19 @@ fn bad_gateway_choices_are_refused_and_nothing_is_written() {
         (&["--gateway-tls-secret", "tls"], "--gateway-class"),
     ];
     for (args, message) in cases {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("k8s");
-        let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
-        assert!(!out.exists(), "{args:?} wrote");
+        refused(args, message);
     }
+}
+
+/// A run of 1.14.1 with `args` exits 2 with `message` on stderr and writes nothing.
+fn refused(args: &[&str], message: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k8s");
+    let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.contains(message), "{args:?}: {stderr}");
+    assert!(!out.exists(), "{args:?} wrote");
 }
 
 #[test]
@@ -370,18 +375,6 @@ fn a_load_balancer_outside_the_cluster_is_admitted_by_its_addresses() {
     assert_eq!(from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "gke-system");
     assert_eq!(from.len(), 3);
     for bad in ["10.0.0.0", "10.0.0.0/33", "fd00::/129", "example.com/8", "10.0.0/8"] {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("k8s");
-        let o = bin()
-            .arg(compose("1.14.1"))
-            .arg("-o")
-            .arg(&out)
-            .args(["--gateway", "gw", "--gateway-source", bad])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{bad}: {stderr}");
-        assert!(stderr.contains("is not an address block"), "{bad}: {stderr}");
-        assert!(!out.exists());
+        refused(&["--gateway", "gw", "--gateway-source", bad], "is not an address block");
     }
 }
