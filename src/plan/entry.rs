@@ -132,12 +132,12 @@ pub(super) fn route(
             ),
         }
     }
-    // The Service's first port, known once every pass has run (`objects`).
     let timeout_setting = rule.route_timeouts.get("request").map(|t| t.setting.clone());
     let body_size = rule
         .route_body_size
         .as_ref()
         .and_then(|b| env.get(&b.setting).filter(|v| !v.is_empty()).map(|v| (b.setting.clone(), v.clone())));
+    // The port is the Service's first, set once every pass has run (`objects`).
     super::Route { gateway: gateway.clone(), port: 80, timeouts, timeout_setting, body_size }
 }
 
