@@ -33,6 +33,7 @@ pub fn report(old: &Project, new: &Project, rules: &Rules) -> Result<String> {
         source_settings_section(old, new, &secrets),
         container_settings_section(&pairs, &secrets),
         service_changes_section(&pairs, &secrets),
+        way_in_section(&pairs, rules, &secrets),
         files_section(old, new),
     ];
     // Describes the new release alone, so it is printed even when nothing changed.
@@ -309,6 +310,47 @@ fn container_settings_section(pairs: &Pairs, secrets: &Secrets) -> String {
     }
     format!(
         "## Container settings\n\nCompose `environment` and `env_file` values after interpolation, for services in both releases.\n\n{out}"
+    )
+}
+
+/// Settings the way in takes from a service (the rules' `route_timeouts`, `route_body_size` and
+/// `ingress_annotations`) whose value changed: what follows for the HTTPRoute of `--gateway` and
+/// the Ingress of `--ingress-class`.
+fn way_in_section(pairs: &Pairs, rules: &Rules, secrets: &Secrets) -> String {
+    let mut out = String::new();
+    for p in &pairs.both {
+        let Some(rule) = rules.service(&p.new.name) else { continue };
+        let mut uses: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (field, from) in &rule.route_timeouts {
+            uses.entry(&from.setting).or_default().push(format!("HTTPRoute `timeouts.{field}` (--gateway)"));
+        }
+        if let Some(from) = &rule.route_body_size {
+            uses.entry(&from.setting).or_default().push("the guide's body-size policies (--gateway)".into());
+        }
+        for (class, annotations) in &rule.ingress_annotations {
+            for (key, from) in annotations {
+                uses.entry(&from.setting).or_default().push(format!("Ingress `{key}` (--ingress-class {class})"));
+            }
+        }
+        for (setting, what) in uses {
+            let (Some(o), Some(n)) = (p.old.environment.get(setting), p.new.environment.get(setting)) else { continue };
+            if o.value != n.value {
+                let change = secrets.change(setting, &n.origin, &o.value, &n.value);
+                let _ = writeln!(out, "| {} | `{setting}` | {change} | {} |", p.label(), what.join("; "));
+            }
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!(
+        "## The way in
+
+Settings the HTTPRoute or the Ingress in front of a service follow.
+
+| service | setting | old → new | follows it |
+|---|---|---|---|
+{out}"
     )
 }
 

@@ -243,6 +243,15 @@ fn workload_folder(plan: &Plan, w: &Workload, tree: &mut Tree) -> Option<String>
         tree.add(&format!("{dir}/ingress.yaml"), to_yaml(&[ingress(plan, w, rule, labels.clone())]));
         resources.push("ingress.yaml".into());
     }
+    if let (Some(route), true) = (&w.route, w.serves()) {
+        let metadata = meta(plan, &w.name, labels.clone());
+        if let Some(gateway) = crate::gateway_api::gateway(metadata.clone(), route) {
+            tree.add(&format!("{dir}/gateway.yaml"), to_yaml(&[gateway]));
+            resources.push("gateway.yaml".into());
+        }
+        tree.add(&format!("{dir}/httproute.yaml"), to_yaml(&crate::gateway_api::http_routes(metadata, route, &w.name)));
+        resources.push("httproute.yaml".into());
+    }
     for j in &w.jobs {
         let file = format!("job-{}.yaml", j.label.strip_prefix(&format!("{}-", w.name)).unwrap_or(&j.label));
         tree.add(&format!("{dir}/{file}"), to_yaml(&[job(plan, w, j)]));
@@ -848,6 +857,15 @@ fn peer(plan: &Plan, name: &str) -> NetworkPolicyPeer {
     }
 }
 
+/// Every pod of namespace `ns` (by the label the API server sets on every namespace).
+fn namespace_peer(ns: &str) -> NetworkPolicyPeer {
+    let labels = BTreeMap::from([("kubernetes.io/metadata.name".to_string(), ns.to_string())]);
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector { match_labels: Some(labels), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
 /// Every port of a workload's Service, with its protocol.
 fn ports_of(w: &Workload) -> Vec<NetworkPolicyPort> {
     protocol_ports(w)
@@ -883,7 +901,7 @@ fn default_deny(plan: &Plan) -> NetworkPolicy {
 /// is exposed, and the workloads (and their Jobs) that use it; none when nothing does.
 fn ingress_policy(plan: &Plan, target: &Workload, sources: &[&Workload]) -> Option<NetworkPolicy> {
     let exposed = target.exposed;
-    if sources.is_empty() && !exposed && target.published.is_empty() {
+    if sources.is_empty() && !exposed && target.published.is_empty() && target.route.is_none() {
         return None;
     }
     let mut why: Vec<String> = sources.iter().map(|s| format!("{} ({})", s.name, s.talks_to[&target.name])).collect();
@@ -917,6 +935,18 @@ fn ingress_policy(plan: &Plan, target: &Workload, sources: &[&Workload]) -> Opti
         };
         why.insert(0, format!("anyone ({how})"));
         rules.push(NetworkPolicyIngressRule { from: None, ports: Some(ports_of(target)) });
+    } else if let Some(route) = &target.route {
+        let g = &route.gateway;
+        let ns = g.data_plane_namespace.clone().or_else(|| g.sources.is_empty().then(|| plan.namespace.clone()));
+        let mut from: Vec<NetworkPolicyPeer> = ns.iter().map(|ns| namespace_peer(ns)).collect();
+        from.extend(g.sources.iter().map(|cidr| NetworkPolicyPeer {
+            ip_block: Some(IPBlock { cidr: cidr.clone(), except: None }),
+            ..Default::default()
+        }));
+        let mut places: Vec<String> = ns.iter().map(|ns| format!("pods in namespace {ns}")).collect();
+        places.extend(g.sources.iter().cloned());
+        why.insert(0, format!("the data plane of Gateway {} ({})", g.name, places.join(", ")));
+        rules.push(NetworkPolicyIngressRule { from: Some(from), ports: Some(ports_of(target)) });
     }
     if (!exposed || !target.published.is_empty()) && !sources.is_empty() {
         rules.push(NetworkPolicyIngressRule {

@@ -12,6 +12,7 @@ pub mod emit;
 pub mod error;
 pub mod external_secret;
 pub mod findings;
+pub mod gateway_api;
 pub mod hash;
 pub mod images;
 pub mod interpolate;
@@ -213,6 +214,26 @@ fn claim_facts<'a>(
     }
 }
 
+/// What the guide says of a workload's HTTPRoute.
+fn route_facts(plan: &Plan, r: &plan::Route) -> readme::RouteFacts {
+    let g = &r.gateway;
+    readme::RouteFacts {
+        gateway: g.name.clone(),
+        gateway_namespace: g.namespace.clone().filter(|ns| *ns != plan.namespace),
+        section: g.section.clone(),
+        class: g.class.clone(),
+        tls_secret: g.tls_secret.clone(),
+        hostname: g.hostname.clone(),
+        data_plane_namespace: g
+            .data_plane_namespace
+            .clone()
+            .or_else(|| g.sources.is_empty().then(|| plan.namespace.clone())),
+        sources: g.sources.clone(),
+        timeout: r.timeouts.get("request").map(|t| (t.clone(), r.timeout_setting.clone().unwrap_or_default())),
+        body_size: r.body_size.clone(),
+    }
+}
+
 /// What the guide says of one workload.
 fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str), &str>) -> WorkloadFacts {
     let mut reached_by: Vec<String> = plan
@@ -267,6 +288,7 @@ fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str
             .map(|j| j.name.clone())
             .collect(),
         ingress: w.ingress.as_ref().map(|i| (i.host.clone(), i.tls_secret.is_some())),
+        route: w.route.as_ref().map(|r| route_facts(plan, r)),
         non_root_user: w.security.run_as_user.filter(|_| w.security.run_as_non_root == Some(true)),
         security: security_facts(&w.security, w.security_note.clone().or_else(|| finding_reason(plan, reasons, w))),
         init_security: w

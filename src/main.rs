@@ -201,6 +201,30 @@ struct GenerateArgs {
     /// An annotation of the Ingress (repeatable); it wins over the annotations derived from settings.
     #[arg(long = "ingress-annotation", value_name = "KEY=VALUE", requires = "ingress_host")]
     ingress_annotations: Vec<String>,
+    /// Add a Gateway API HTTPRoute that attaches to this Gateway (`NAME` in the app's namespace, or
+    /// `NAMESPACE/NAME`); its host name comes from --public-url (or --ingress-host).
+    #[arg(long, value_name = "[NAMESPACE/]NAME")]
+    gateway: Option<String>,
+    /// The Gateway's listener the route attaches to (its sectionName; default: every listener).
+    #[arg(long, value_name = "LISTENER", requires = "gateway")]
+    gateway_section: Option<String>,
+    /// Also write the Gateway, of this GatewayClass, with an HTTP listener (and an HTTPS one with
+    /// --gateway-tls-secret).
+    #[arg(long, value_name = "CLASS", requires = "gateway")]
+    gateway_class: Option<String>,
+    /// TLS for the created Gateway's HTTPS listener from this Secret (type kubernetes.io/tls, in the
+    /// app's namespace).
+    #[arg(long, value_name = "SECRET", requires = "gateway_class")]
+    gateway_tls_secret: Option<String>,
+    /// Namespace of the Gateway's data plane, which nginx's NetworkPolicy admits (default: the
+    /// Gateway's namespace).
+    #[arg(long, value_name = "NAMESPACE", requires = "gateway")]
+    gateway_namespace: Option<String>,
+    /// An address block (CIDR) of a data plane outside the cluster, which nginx's NetworkPolicy
+    /// admits (repeatable): your VPC's for an AWS ALB, Google's proxies' for GKE. Without
+    /// --gateway-namespace, no namespace is admitted then.
+    #[arg(long = "gateway-source", value_name = "CIDR", requires = "gateway")]
+    gateway_sources: Vec<String>,
     /// StorageClass of every ReadWriteOnce claim; "" (the default) is the cluster's default class.
     #[arg(long, value_name = "NAME")]
     storage_class: Option<String>,
@@ -482,8 +506,9 @@ fn image_facts_command(image: &str, tag: Option<String>, dir: Option<PathBuf>, f
     let mut texts = std::collections::BTreeMap::new();
     for file in compose2dify::images::source_files(rule) {
         let path = dir.join(&file);
-        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= 1 << 20);
-        if let Some(text) = regular.then(|| std::fs::read_to_string(&path).ok()).flatten() {
+        let plain = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
+        let read = plain.then(|| compose2dify::read_scope::read_named(&path, 1 << 20).ok()).flatten();
+        if let Some(text) = read.and_then(|b| String::from_utf8(b).ok()) {
             texts.insert(file, text);
         }
     }
@@ -617,6 +642,7 @@ fn generate_with(
             class: args.ingress_class.take(),
             annotations,
         }),
+        gateway: gateway_choice(&mut args),
         secrets,
         storage_class: args.storage_class.take(),
         rwx_storage_class: args.rwx_storage_class.take(),
@@ -630,6 +656,7 @@ fn generate_with(
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;
+    say_way_in(&choices, out);
     let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
     let (plan, tree) = compose2dify::generate_freeing(&mut project, &rules, Settings { lang, choices: recorded })?;
     // Notes describe the inputs; a tree already generated from them has seen them once.
@@ -766,6 +793,57 @@ fn read_options(args: &mut GenerateArgs) -> Result<upstream::Options, Error> {
         expected: None,
         checkout_files: Default::default(),
     })
+}
+
+/// `--gateway [NAMESPACE/]NAME` and the flags that go with it; the route's host name is that of
+/// `--public-url`, else `--ingress-host` (none for an IP address: the route then matches any host).
+fn gateway_choice(args: &mut GenerateArgs) -> Option<rules::GatewayRule> {
+    let gateway = args.gateway.take()?;
+    let (namespace, name) = match gateway.split_once('/') {
+        Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+        None => (None, gateway),
+    };
+    let from_url = args.public_url.as_deref().and_then(|u| u.split_once("://")).map(|(_, rest)| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_ascii_lowercase()
+    });
+    let hostname = from_url
+        .or_else(|| args.ingress_host.clone())
+        .filter(|h| compose2dify::names::is_dns_subdomain(h) && h.parse::<std::net::Ipv4Addr>().is_err());
+    let sources = std::mem::take(&mut args.gateway_sources);
+    // A data plane outside the cluster comes from its addresses, not from a namespace.
+    let data_plane_namespace =
+        args.gateway_namespace.take().or_else(|| namespace.clone().filter(|_| sources.is_empty()));
+    Some(rules::GatewayRule {
+        name,
+        namespace,
+        section: args.gateway_section.take(),
+        class: args.gateway_class.take(),
+        tls_secret: args.gateway_tls_secret.take(),
+        data_plane_namespace,
+        sources,
+        hostname,
+    })
+}
+
+/// What the way in means for the entry point, on stderr: behind an Ingress or a route its Service
+/// is ClusterIP unless `--expose` says otherwise; ingress-nginx is retired.
+fn say_way_in(choices: &rules::Choices, out: &Messages) {
+    if choices.expose.is_none() && (choices.ingress.is_some() || choices.gateway.is_some()) {
+        let via = if choices.gateway.is_some() { "the HTTPRoute" } else { "the Ingress" };
+        out.labelled(
+            "note",
+            "36",
+            &format!("the entry point's Service is ClusterIP: {via} is the one way in (--expose LoadBalancer adds a load balancer of its own)"),
+        );
+    }
+    if choices.ingress.as_ref().is_some_and(|i| i.class.as_deref() == Some("nginx")) {
+        out.labelled(
+            "warning",
+            "33",
+            "ingress-nginx is retired (best-effort maintenance ended in March 2026; Gateway API is its successor): consider --gateway (the tree's README shows how)",
+        );
+    }
 }
 
 /// `--ingress-annotation KEY=VALUE`s.

@@ -128,6 +128,27 @@ pub struct StorageFacts {
     pub instance: String,
 }
 
+/// What the guide says of an HTTPRoute (`--gateway`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RouteFacts {
+    /// The Gateway's name, and its namespace when it is not the app's.
+    pub gateway: String,
+    pub gateway_namespace: Option<String>,
+    pub section: Option<String>,
+    /// The GatewayClass of the Gateway the tree writes; none when it attaches to an existing one.
+    pub class: Option<String>,
+    pub tls_secret: Option<String>,
+    pub hostname: Option<String>,
+    /// The namespace nginx's NetworkPolicy admits (none: only `sources`).
+    pub data_plane_namespace: Option<String>,
+    /// Address blocks of a data plane outside the cluster, admitted too.
+    pub sources: Vec<String>,
+    /// The route's request timeout, and the setting it comes from.
+    pub timeout: Option<(String, String)>,
+    /// The entry point's own request-body limit: (setting, value).
+    pub body_size: Option<(String, String)>,
+}
+
 /// One generated workload (one folder under `services/`).
 #[derive(Debug, Clone)]
 pub struct WorkloadFacts {
@@ -162,6 +183,8 @@ pub struct WorkloadFacts {
     pub joined: Vec<String>,
     /// Host name of an Ingress in front of it, and whether it serves TLS.
     pub ingress: Option<(String, bool)>,
+    /// The Gateway API HTTPRoute in front of it.
+    pub route: Option<RouteFacts>,
     /// The user ID it runs as when the rules make it run as non-root.
     pub non_root_user: Option<i64>,
     /// An HTTP probe's path and port, and whether its own config answers that path (nginx's
@@ -648,6 +671,7 @@ struct EntryView {
     /// The host of an Ingress in front of it, and whether it serves TLS.
     ingress_host: Option<String>,
     ingress_tls: bool,
+    route: Option<RouteFacts>,
 }
 
 /// A Secret's key that carries a placeholder, and the other keys that share its value.
@@ -917,6 +941,7 @@ fn entry_view(e: &WorkloadFacts) -> EntryView {
         port: e.ports.first().copied().unwrap_or(80),
         ingress_host: e.ingress.as_ref().map(|(h, _)| h.clone()),
         ingress_tls: e.ingress.as_ref().is_some_and(|(_, tls)| *tls),
+        route: e.route.clone(),
     }
 }
 

@@ -490,6 +490,15 @@ pub struct ServiceRule {
     /// Ingress annotations per IngressClass, each from one of the service's own settings.
     #[serde(default)]
     pub ingress_annotations: BTreeMap<String, BTreeMap<String, IngressAnnotation>>,
+    /// A Gateway API HTTPRoute in front of this service's Service (usually from `--gateway`).
+    pub gateway: Option<GatewayRule>,
+    /// The HTTPRoute's `timeouts` (`request`, `backendRequest`), each from one of the service's own
+    /// settings (an nginx time: `seconds: true`).
+    #[serde(default)]
+    pub route_timeouts: BTreeMap<String, IngressAnnotation>,
+    /// The setting that holds the service's own request-body limit: the guide sizes the Gateway
+    /// implementations' body-size policies by it (Gateway API has no standard field for it).
+    pub route_body_size: Option<IngressAnnotation>,
     /// Why a checkov finding on this workload is accepted: check ID → reason.
     #[serde(default)]
     pub findings: BTreeMap<String, String>,
@@ -616,6 +625,96 @@ pub struct IngressRule {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// The Gateway an HTTPRoute attaches to (`--gateway [NAMESPACE/]NAME`), and the Gateway to write
+/// when `class` is given (`--gateway-class`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayRule {
+    pub name: String,
+    /// The Gateway's namespace (default: the app's).
+    pub namespace: Option<String>,
+    /// The listener the route attaches to (`sectionName`); all listeners without it.
+    pub section: Option<String>,
+    /// GatewayClass of a Gateway the tree creates; none: attach to an existing Gateway.
+    pub class: Option<String>,
+    /// Secret with the certificate of the created Gateway's HTTPS listener.
+    pub tls_secret: Option<String>,
+    /// Namespace of the Gateway's data plane, admitted by the entry point's NetworkPolicy
+    /// (default: the Gateway's namespace, unless `sources` are given).
+    pub data_plane_namespace: Option<String>,
+    /// Address blocks of a data plane outside the cluster (a cloud load balancer), admitted too.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// The route's host name (from `--public-url` or `--ingress-host`); none matches every host.
+    pub hostname: Option<String>,
+}
+
+impl GatewayRule {
+    /// The listener names of a Gateway the tree creates: `http`, and `https` with a certificate.
+    pub fn listeners(&self) -> Vec<&'static str> {
+        if self.tls_secret.is_some() {
+            vec!["http", "https"]
+        } else {
+            vec!["http"]
+        }
+    }
+
+    /// Refuse names the API server would refuse, and a created Gateway outside the app's namespace
+    /// `app_namespace` (the tree writes every object there).
+    fn check(&self, app_namespace: &str) -> Result<()> {
+        let names = [
+            ("--gateway", Some(&self.name), false),
+            ("--gateway (namespace)", self.namespace.as_ref(), true),
+            ("--gateway-section", self.section.as_ref(), false),
+            ("--gateway-class", self.class.as_ref(), false),
+            ("--gateway-tls-secret", self.tls_secret.as_ref(), false),
+            ("--gateway-namespace", self.data_plane_namespace.as_ref(), true),
+        ];
+        for (flag, value, label) in names {
+            let Some(value) = value else { continue };
+            let ok = if label { crate::names::is_dns_label(value) } else { crate::names::is_dns_subdomain(value) };
+            if !ok {
+                let what = if label { "a DNS label" } else { "a DNS subdomain" };
+                return Err(Error::usage(
+                    format!(
+                        "{flag} `{value}` is not {what} (lowercase letters, digits, `-`{})",
+                        if label { "" } else { " and `.`" }
+                    ),
+                    "write it as --gateway infra/public-gateway (NAMESPACE/NAME), names as `kubectl get` shows them",
+                ));
+            }
+        }
+        if let Some(bad) = self.sources.iter().find(|c| !is_cidr(c)) {
+            return Err(Error::usage(
+                format!("--gateway-source `{bad}` is not an address block (ADDRESS/PREFIX)"),
+                "write it as --gateway-source 10.0.0.0/16 (your VPC's CIDR) or --gateway-source 35.191.0.0/16",
+            ));
+        }
+        if self.class.is_none() {
+            return Ok(());
+        }
+        if let Some(ns) = self.namespace.as_deref().filter(|ns| *ns != app_namespace) {
+            return Err(Error::usage(
+                format!("--gateway-class writes the Gateway into the app's namespace `{app_namespace}`, not `{ns}`"),
+                format!(
+                    "drop the namespace (--gateway {}), or attach to a Gateway in `{ns}` without --gateway-class",
+                    self.name
+                ),
+            ));
+        }
+        if let Some(section) = self.section.as_deref().filter(|s| !self.listeners().contains(s)) {
+            return Err(Error::usage(
+                format!(
+                    "--gateway-section `{section}` names no listener of the Gateway the tree creates ({})",
+                    self.listeners().join(", ")
+                ),
+                "drop --gateway-section (the route attaches to every listener), or name one of those",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// An Ingress annotation whose value is one of the service's settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -681,6 +780,8 @@ pub struct Choices {
     pub expose: Option<String>,
     /// An Ingress in front of the exposed service.
     pub ingress: Option<IngressRule>,
+    /// A Gateway API HTTPRoute in front of the exposed service.
+    pub gateway: Option<GatewayRule>,
     /// Where the Secrets' values come from.
     pub secrets: SecretSource,
     /// `--storage-class`: class of the ReadWriteOnce claims (empty: the cluster's default).
@@ -773,6 +874,9 @@ impl Rules {
                 }
             }
         }
+        if let Some(gateway) = &choices.gateway {
+            gateway.check(choices.namespace.as_deref().unwrap_or(&self.namespace))?;
+        }
         for (flag, ranges) in
             [("--cluster-cidr/--service-cidr", &choices.cluster_ranges), ("--allow-egress", &choices.allowed_ranges)]
         {
@@ -785,7 +889,7 @@ impl Rules {
         }
         self.cluster_ranges = choices.cluster_ranges.clone();
         self.allowed_ranges = choices.allowed_ranges.clone();
-        self.behind_proxy = choices.ingress.is_some();
+        self.behind_proxy = choices.ingress.is_some() || choices.gateway.is_some();
         if let Some(c) = &choices.storage_class {
             self.storage_class = Some(c.clone());
         }
@@ -838,28 +942,36 @@ impl Rules {
             .filter(|(_, r)| r.service_type.as_deref().is_some_and(|t| t != "ClusterIP"))
             .map(|(k, _)| k.clone())
             .collect();
-        if exposed.is_empty() && self.published_ports_are_entry_points && choices.ingress.is_none() {
+        let way_in = choices.ingress.is_some() || choices.gateway.is_some();
+        if exposed.is_empty() && self.published_ports_are_entry_points && !way_in {
             // The compose file's published ports are the entry points: the plan gives them the type.
             self.published_service_type = choices.expose.clone();
-        } else if (choices.expose.is_some() || choices.ingress.is_some()) && exposed.is_empty() {
+        } else if (choices.expose.is_some() || way_in) && exposed.is_empty() {
             return Err(Error::usage(
-                "no service is exposed by the rules, so --expose and --ingress have nothing to apply to",
+                "no service is exposed by the rules, so --expose, --ingress-host and --gateway have nothing to apply to",
                 "give the entry service `service_type: LoadBalancer` in a rules file (--mappings)",
             ));
         }
         for key in &exposed {
             let rule = self.services.entry(key.clone()).or_default();
-            if let Some(t) = &choices.expose {
-                rule.service_type = Some(t.clone());
+            // One way in: behind an Ingress or a route the Service needs no address of its own.
+            match &choices.expose {
+                Some(t) => rule.service_type = Some(t.clone()),
+                None if way_in => rule.service_type = Some("ClusterIP".into()),
+                None => {}
             }
             if let Some(ingress) = &choices.ingress {
                 rule.ingress = Some(ingress.clone());
+            }
+            if let Some(gateway) = &choices.gateway {
+                rule.gateway = Some(gateway.clone());
             }
         }
         self.secret_source = choices.secrets.clone();
         if choices.external.is_empty()
             && choices.expose.is_none()
             && choices.ingress.is_none()
+            && choices.gateway.is_none()
             && choices.secrets == SecretSource::Files
             && choices.storage_class.is_none()
             && choices.rwx_storage_class.is_none()

@@ -103,6 +103,60 @@ pub(super) fn ingress(
     crate::rules::IngressRule { annotations, ..choice.clone() }
 }
 
+/// The HTTPRoute of a workload: its Gateway, and the timeouts its rule derives from the workload's
+/// own settings (`route_timeouts`), as Gateway API durations.
+pub(super) fn route(
+    gateway: &crate::rules::GatewayRule,
+    rule: &ServiceRule,
+    env: &BTreeMap<String, String>,
+    warnings: &mut Vec<Warning>,
+    service: &str,
+) -> super::Route {
+    let mut timeouts = BTreeMap::new();
+    for (field, from) in &rule.route_timeouts {
+        let Some(value) = env.get(&from.setting).filter(|v| !v.is_empty()) else { continue };
+        let seconds = if from.seconds { nginx_seconds(value) } else { Some(value.clone()) };
+        match seconds.and_then(|s| s.parse::<u64>().ok()).and_then(gateway_duration) {
+            Some(d) => {
+                timeouts.insert(field.clone(), d);
+            }
+            None => warnings.push(
+                Warning::new(
+                    WarningKind::Ingress,
+                    format!(
+                        "service `{service}`: {} (`{value}`) is not a time a route can carry (whole seconds, at most 99999h); the HTTPRoute's timeouts.{field} is left out",
+                        from.setting
+                    ),
+                )
+                .service(service),
+            ),
+        }
+    }
+    let timeout_setting = rule.route_timeouts.get("request").map(|t| t.setting.clone());
+    let body_size = rule
+        .route_body_size
+        .as_ref()
+        .and_then(|b| env.get(&b.setting).filter(|v| !v.is_empty()).map(|v| (b.setting.clone(), v.clone())));
+    // The port is the Service's first, set once every pass has run (`objects`).
+    super::Route { gateway: gateway.clone(), port: 80, timeouts, timeout_setting, body_size }
+}
+
+/// Whole seconds as a Gateway API duration (`^([0-9]{1,5}(h|m|s|ms)){1,4}$`): `3600` → `1h`,
+/// `90` → `1m30s`, `0` → `0s` (no timeout); none above 99999 hours.
+pub fn gateway_duration(seconds: u64) -> Option<String> {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    if h > 99_999 {
+        return None;
+    }
+    let mut out = String::new();
+    for (n, unit) in [(h, 'h'), (m, 'm'), (s, 's')] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    Some(if out.is_empty() { "0s".into() } else { out })
+}
+
 /// An nginx time (`3600s`, `10m`, `1h`, `1h30m`, `90`; nginx's default unit is seconds) in whole
 /// seconds; none for anything else (milliseconds below a second, unknown units).
 pub fn nginx_seconds(value: &str) -> Option<String> {
@@ -208,6 +262,15 @@ mod tests {
         ] {
             assert_eq!(image_name(image), repo, "{image}");
         }
+    }
+
+    #[test]
+    fn gateway_durations() {
+        for (s, d) in [(3600, "1h"), (90, "1m30s"), (0, "0s"), (5400, "1h30m"), (86_401, "24h1s")] {
+            assert_eq!(gateway_duration(s).as_deref(), Some(d), "{s}");
+        }
+        assert_eq!(gateway_duration(99_999 * 3600 + 3599).as_deref(), Some("99999h59m59s"));
+        assert_eq!(gateway_duration(100_000 * 3600), None);
     }
 
     #[test]

@@ -173,6 +173,7 @@ pub(super) fn join_network_namespaces(project: &Project, workloads: &mut [Worklo
         w.egress_only_to = None;
         w.internet_except = None;
         w.ingress = None;
+        w.route = None;
         let joined_name = w.name.clone();
         for other in workloads.iter_mut() {
             if let Some(why) = other.talks_to.remove(&joined_name) {

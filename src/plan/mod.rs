@@ -163,6 +163,10 @@ fn objects(w: &mut Workload, rules: &Rules) {
     let serves = w.one_shot.is_none();
     w.disruption_budget = w.replicas > 1 && w.joins.is_none();
     w.exposed = w.service_type != "ClusterIP" || w.ingress.is_some();
+    let first_port = w.ports.first().copied();
+    if let Some(route) = &mut w.route {
+        route.port = first_port.unwrap_or(80);
+    }
     let over_nodes = serves && w.replicas > 1 && w.kind != crate::rules::Kind::DaemonSet;
     w.spread_over.clear();
     for key in rules.defaults.topology_key.iter().filter(|_| over_nodes).chain(&w.spread) {

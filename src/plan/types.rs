@@ -50,6 +50,20 @@ pub struct Plan {
     pub secret_source: crate::rules::SecretSource,
 }
 
+/// A Gateway API HTTPRoute to a workload's Service: the Gateway it attaches to (and the Gateway the
+/// tree writes, with a class), the Service port, and its timeouts as Gateway API durations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub gateway: crate::rules::GatewayRule,
+    pub port: u16,
+    /// `request`, `backendRequest` → a duration (`1h`, `90s`).
+    pub timeouts: BTreeMap<String, String>,
+    /// The setting the request timeout comes from (for the guide).
+    pub timeout_setting: Option<String>,
+    /// The service's own request-body limit: (setting, value), for the guide's policies.
+    pub body_size: Option<(String, String)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {
     pub upstream: String,
@@ -111,6 +125,8 @@ pub struct Workload {
     pub share_process_namespace: bool,
     /// The Ingress in front of it, its annotations derived from settings with explicit ones over them.
     pub ingress: Option<crate::rules::IngressRule>,
+    /// The Gateway API HTTPRoute in front of it (`--gateway`).
+    pub route: Option<Route>,
     /// Replace pods with `Recreate` (a Deployment with a ReadWriteOnce claim: a new pod on another
     /// node would wait forever for the volume the old pod still holds).
     pub recreate: bool,
@@ -145,7 +161,8 @@ pub struct Workload {
     /// A PodDisruptionBudget keeps one pod running through node drains (several replicas, a pod of
     /// its own).
     pub disruption_budget: bool,
-    /// Reached from outside the cluster: its Service is not ClusterIP, or an Ingress leads to it.
+    /// Reached from anywhere: its Service is not ClusterIP, or an Ingress leads to it (whose
+    /// controller may run anywhere). A route alone admits only its Gateway's data plane.
     pub exposed: bool,
     /// Node labels its pods spread over: the rules' topology key when several replicas of a pod
     /// that serves run (not one per node), then compose's placement preferences.

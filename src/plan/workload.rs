@@ -9,7 +9,7 @@ use crate::images::{ImageFacts, User};
 use crate::rules::{Kind, Security, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 
-use super::entry::{ingress, ports};
+use super::entry::{ingress, ports, route};
 use super::files::folded_inits;
 use super::flows::flows;
 use super::pod::{
@@ -114,6 +114,7 @@ pub(super) fn workload(
         folded: folded_here,
         security_note,
         ingress: rule.ingress.as_ref().map(|i| ingress(i, rule, &env_plain, warnings, &svc.name)),
+        route: rule.gateway.as_ref().map(|g| route(g, rule, &env_plain, warnings, &svc.name)),
         recreate: false,
         working_dir: svc.working_dir.clone().filter(|d| !d.is_empty()),
         stdin: svc.stdin_open,

@@ -45,6 +45,7 @@ fn wl(
         security: SecurityFacts::default(),
         init_security: Vec::new(),
         ingress: None,
+        route: None,
         http_probe: (name == "nginx").then(|| ("/healthz".into(), 80, true)),
         pdb: replicas > 1,
         egress: match name {
@@ -428,6 +429,20 @@ fn both_templates_use_the_same_facts() {
     f.secrets = vec![SecretFacts { name: "dify-secret".into(), keys: vec![("SECRET_KEY".into(), vec!["KEY".into()])] }];
     f.workloads[2].init_security = vec![("init-permissions".into(), SecurityFacts::default())];
     f.workloads[2].joined = vec!["vpn".into()];
+    if let Some(entry) = f.workloads.iter_mut().find(|w| w.service_type.as_deref() == Some("LoadBalancer")) {
+        entry.route = Some(RouteFacts {
+            gateway: "public".into(),
+            gateway_namespace: Some("infra".into()),
+            section: Some("https".into()),
+            class: Some("eg".into()),
+            tls_secret: Some("dify-tls".into()),
+            hostname: Some("dify.example.com".into()),
+            data_plane_namespace: Some("infra".into()),
+            sources: vec!["10.0.0.0/16".into()],
+            timeout: Some(("1h".into(), "NGINX_PROXY_READ_TIMEOUT".into())),
+            body_size: Some(("NGINX_CLIENT_MAX_BODY_SIZE".into(), "100M".into())),
+        });
+    }
     let mut fields = std::collections::BTreeSet::new();
     for source in [
         SecretSource::Files,
@@ -441,7 +456,18 @@ fn both_templates_use_the_same_facts() {
         f.secret_source = source;
         keys(&serde_json::to_value(View::new(&f, Lang::En)).unwrap(), &mut fields);
     }
-    for nested in ["same_as", "variable", "read_as", "init", "kref", "archive", "answered", "internet_except"] {
+    for nested in [
+        "same_as",
+        "variable",
+        "read_as",
+        "init",
+        "kref",
+        "archive",
+        "answered",
+        "internet_except",
+        "data_plane_namespace",
+        "sources",
+    ] {
         assert!(fields.contains(nested), "the views lack `{nested}`");
     }
     let used = |t: &str| identifiers(t).intersection(&fields).cloned().collect::<Vec<_>>();
@@ -592,6 +618,7 @@ fn japanese_uses_known_purposes_and_falls_back() {
         security: SecurityFacts::default(),
         init_security: Vec::new(),
         ingress: None,
+        route: None,
         http_probe: None,
         pdb: false,
         egress: None,
