@@ -245,7 +245,8 @@ fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str
             std::iter::once(o.name.clone()).chain(jobs)
         })
         .collect();
-    if w.exposed || !w.published.is_empty() {
+    // Outside: a Service of its own type, an Ingress, published ports, or a Gateway's route.
+    if w.exposed || !w.published.is_empty() || w.route.is_some() {
         reached_by.insert(0, "outside".into());
     }
     WorkloadFacts {

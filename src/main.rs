@@ -632,6 +632,11 @@ fn generate_with(
         ..opts
     };
     let mut project = read_with_public_url(&args, opts, &rules, out)?;
+    // The route's host name comes from the public URL or the Ingress host: read before the Ingress
+    // takes it.
+    let gateway = gateway_choice(&mut args);
+    let public_https =
+        args.public_url.as_deref().is_some_and(|u| u.starts_with("https://")) || args.ingress_tls_secret.is_some();
     let choices = rules::Choices {
         external: std::mem::take(&mut args.external),
         expose: std::mem::take(&mut args.expose),
@@ -642,7 +647,7 @@ fn generate_with(
             class: args.ingress_class.take(),
             annotations,
         }),
-        gateway: gateway_choice(&mut args),
+        gateway,
         secrets,
         storage_class: args.storage_class.take(),
         rwx_storage_class: args.rwx_storage_class.take(),
@@ -653,6 +658,7 @@ fn generate_with(
             .chain(std::mem::take(&mut args.service_cidrs))
             .collect(),
         allowed_ranges: std::mem::take(&mut args.allow_egress),
+        public_https,
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;
@@ -830,12 +836,55 @@ fn gateway_choice(args: &mut GenerateArgs) -> Option<rules::GatewayRule> {
 /// is ClusterIP unless `--expose` says otherwise; ingress-nginx is retired.
 fn say_way_in(choices: &rules::Choices, out: &Messages) {
     if choices.expose.is_none() && (choices.ingress.is_some() || choices.gateway.is_some()) {
-        let via = if choices.gateway.is_some() { "the HTTPRoute" } else { "the Ingress" };
+        let via = match (&choices.gateway, &choices.ingress) {
+            (Some(_), Some(_)) => "the HTTPRoute and the Ingress are the ways in",
+            (Some(_), None) => "the HTTPRoute is the one way in",
+            _ => "the Ingress is the one way in",
+        };
         out.labelled(
             "note",
             "36",
-            &format!("the entry point's Service is ClusterIP: {via} is the one way in (--expose LoadBalancer adds a load balancer of its own)"),
+            &format!(
+                "the entry point's Service is ClusterIP: {via} (--expose LoadBalancer adds a load balancer of its own)"
+            ),
         );
+    }
+    if let Some(g) = &choices.gateway {
+        // Who the entry point's policy admits, said: the data plane's namespace or address blocks.
+        let admitted = if !g.sources.is_empty() {
+            format!("the address blocks {}", g.sources.join(", "))
+        } else {
+            format!(
+                "the pods of the namespace `{}` (--gateway-namespace names the data plane's)",
+                g.data_plane_namespace.as_deref().or(g.namespace.as_deref()).unwrap_or("of the tree")
+            )
+        };
+        out.labelled(
+            "note",
+            "36",
+            &format!("the entry point's NetworkPolicy admits the Gateway's data plane as {admitted}"),
+        );
+        if g.hostname.is_none() {
+            out.labelled(
+                "warning",
+                "33",
+                "the HTTPRoute has no host name (no --public-url or --ingress-host with a DNS name): on a shared Gateway it takes every host no other route claims",
+            );
+        }
+        if g.class.is_some() && g.tls_secret.is_none() && choices.public_https {
+            out.labelled(
+                "warning",
+                "33",
+                "the public URL is https, but the Gateway made here has only an HTTP listener: add --gateway-tls-secret SECRET",
+            );
+        }
+        for cidr in g.sources.iter().filter(|c| c.as_str() == "0.0.0.0/0" || c.as_str() == "::/0") {
+            out.labelled(
+                "warning",
+                "33",
+                &format!("--gateway-source {cidr} admits every address: name the load balancer's subnets"),
+            );
+        }
     }
     if choices.ingress.as_ref().is_some_and(|i| i.class.as_deref() == Some("nginx")) {
         out.labelled(

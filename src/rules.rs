@@ -796,6 +796,8 @@ pub struct Choices {
     pub cluster_ranges: Vec<String>,
     /// `--allow-egress`: ranges the fenced workloads may reach all the same.
     pub allowed_ranges: Vec<String>,
+    /// The public URL is https (`--public-url https://…`, or an Ingress with TLS).
+    pub public_https: bool,
 }
 
 /// Whether `text` is an IPv4 or IPv6 range in CIDR form (`10.0.0.0/8`, `fd00::/8`).
@@ -810,6 +812,44 @@ pub fn is_cidr(text: &str) -> bool {
 }
 
 impl Rules {
+    /// The choices' own form: class names, annotation keys, the Gateway, address ranges.
+    fn check_choices(&self, choices: &Choices) -> Result<()> {
+        for (flag, class) in
+            [("--storage-class", &choices.storage_class), ("--rwx-storage-class", &choices.rwx_storage_class)]
+        {
+            if let Some(c) = class.as_deref().filter(|c| !c.is_empty() && !crate::names::is_dns_subdomain(c)) {
+                return Err(Error::usage(
+                    format!("{flag} `{c}` is not a StorageClass name (a DNS subdomain: lowercase letters, digits, `-` and `.`)"),
+                    format!("name a class of `kubectl get storageclass`, or pass {flag} \"\" for the cluster's default class"),
+                ));
+            }
+        }
+        if let Some(ingress) = &choices.ingress {
+            for key in ingress.annotations.keys() {
+                if !crate::names::is_qualified_name(key) {
+                    return Err(Error::usage(
+                        format!("--ingress-annotation `{key}` is not an annotation key (`[prefix/]name`: a DNS subdomain prefix, a name of up to 63 letters, digits, `-`, `_`, `.`)"),
+                        "write it as --ingress-annotation nginx.ingress.kubernetes.io/proxy-body-size=100m",
+                    ));
+                }
+            }
+        }
+        if let Some(gateway) = &choices.gateway {
+            gateway.check(choices.namespace.as_deref().unwrap_or(&self.namespace))?;
+        }
+        for (flag, ranges) in
+            [("--cluster-cidr/--service-cidr", &choices.cluster_ranges), ("--allow-egress", &choices.allowed_ranges)]
+        {
+            if let Some(bad) = ranges.iter().find(|r| !is_cidr(r)) {
+                return Err(Error::usage(
+                    format!("{flag} `{bad}` is not an address range in CIDR form"),
+                    "write it as 10.100.0.0/16 (IPv4) or fd00::/108 (IPv6)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The rule for an upstream service: by its name, else by one of the rules' older names.
     pub fn service(&self, upstream: &str) -> Option<&ServiceRule> {
         self.services.get(upstream).or_else(|| self.services.values().find(|r| r.also.iter().any(|a| a == upstream)))
@@ -854,39 +894,7 @@ impl Rules {
 
     /// Apply command-line choices. `services` are the compose file's service names.
     pub fn apply(&mut self, choices: &Choices, services: &[String]) -> Result<()> {
-        for (flag, class) in
-            [("--storage-class", &choices.storage_class), ("--rwx-storage-class", &choices.rwx_storage_class)]
-        {
-            if let Some(c) = class.as_deref().filter(|c| !c.is_empty() && !crate::names::is_dns_subdomain(c)) {
-                return Err(Error::usage(
-                    format!("{flag} `{c}` is not a StorageClass name (a DNS subdomain: lowercase letters, digits, `-` and `.`)"),
-                    format!("name a class of `kubectl get storageclass`, or pass {flag} \"\" for the cluster's default class"),
-                ));
-            }
-        }
-        if let Some(ingress) = &choices.ingress {
-            for key in ingress.annotations.keys() {
-                if !crate::names::is_qualified_name(key) {
-                    return Err(Error::usage(
-                        format!("--ingress-annotation `{key}` is not an annotation key (`[prefix/]name`: a DNS subdomain prefix, a name of up to 63 letters, digits, `-`, `_`, `.`)"),
-                        "write it as --ingress-annotation nginx.ingress.kubernetes.io/proxy-body-size=100m",
-                    ));
-                }
-            }
-        }
-        if let Some(gateway) = &choices.gateway {
-            gateway.check(choices.namespace.as_deref().unwrap_or(&self.namespace))?;
-        }
-        for (flag, ranges) in
-            [("--cluster-cidr/--service-cidr", &choices.cluster_ranges), ("--allow-egress", &choices.allowed_ranges)]
-        {
-            if let Some(bad) = ranges.iter().find(|r| !is_cidr(r)) {
-                return Err(Error::usage(
-                    format!("{flag} `{bad}` is not an address range in CIDR form"),
-                    "write it as 10.100.0.0/16 (IPv4) or fd00::/108 (IPv6)",
-                ));
-            }
-        }
+        self.check_choices(choices)?;
         self.cluster_ranges = choices.cluster_ranges.clone();
         self.allowed_ranges = choices.allowed_ranges.clone();
         self.behind_proxy = choices.ingress.is_some() || choices.gateway.is_some();

@@ -378,3 +378,22 @@ fn a_load_balancer_outside_the_cluster_is_admitted_by_its_addresses() {
         refused(&["--gateway", "gw", "--gateway-source", bad], "is not an address block");
     }
 }
+
+/// The route's host name comes from `--ingress-host` too when there is no public URL (it was lost
+/// when the Ingress took the flag first), and the run says who the entry point admits and warns
+/// about a route without a host or an https URL on an HTTP-only Gateway.
+#[test]
+fn the_route_keeps_the_ingress_host_and_the_run_says_what_it_admits() {
+    let (dir, stderr) = stderr_of("1.14.1", &["--gateway", "public", "--ingress-host", "dify.example.com"]);
+    let route = &docs_of(&dir.path().join("k8s/services/nginx/httproute.yaml"))[0];
+    assert_eq!(route["spec"]["hostnames"][0], "dify.example.com", "{route:?}");
+    assert!(stderr.contains("the HTTPRoute and the Ingress are the ways in"), "{stderr}");
+    assert!(stderr.contains("admits the Gateway's data plane as the pods of the namespace"), "{stderr}");
+    let (_dir, stderr) = stderr_of("1.14.1", &["--gateway", "public"]);
+    assert!(stderr.contains("the HTTPRoute has no host name"), "{stderr}");
+    let (_dir, stderr) = stderr_of(
+        "1.14.1",
+        &["--gateway", "dify-gw", "--gateway-class", "envoy", "--public-url", "https://dify.example.com"],
+    );
+    assert!(stderr.contains("only an HTTP listener: add --gateway-tls-secret"), "{stderr}");
+}
