@@ -52,6 +52,20 @@ pub fn carry(old_compose: &Path, new_compose: &Path) -> Result<Vec<Carried>> {
                 "remove it (or merge your settings into it by hand) and run carry-env again",
             ));
         }
+        // Both folders are input (the new one comes from upstream): no file is read or written
+        // through a symbolic link, which could lead out of them.
+        let example = format!("{rel}.example");
+        for (root, path) in
+            [(&old, rel.as_str()), (&old, example.as_str()), (&new, example.as_str()), (&new, rel.as_str())]
+        {
+            if let Some(link) = symlink_on_the_way(root, path) {
+                return Err(Error::file(
+                    &link,
+                    "is a symbolic link: carry-env reads and writes only plain files inside the release folders",
+                    "replace the link by the file itself",
+                ));
+            }
+        }
         let mine_path = old.join(&rel);
         let mine = entries(&mine_path)?;
         let mine_lines = assignment_lines(&mine_path)?;
@@ -87,6 +101,18 @@ pub fn carry(old_compose: &Path, new_compose: &Path) -> Result<Vec<Carried>> {
         done.push(carried);
     }
     Ok(done)
+}
+
+/// The first symbolic link among `rel`'s components below `root` (the file itself included).
+fn symlink_on_the_way(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut path = root.to_path_buf();
+    for part in rel.split('/') {
+        path.push(part);
+        if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(path);
+        }
+    }
+    None
 }
 
 /// The Markdown section for the upgrade's pull request: what was carried and what upstream added.

@@ -438,7 +438,7 @@ struct UpgradeFlags {
 
 fn upgrade_command(dir: &Path, compose: &Path, flags: UpgradeFlags, out: &Messages) -> Result<ExitCode, Error> {
     let generated = dir.join("GENERATED.md");
-    let text = std::fs::read_to_string(&generated).map_err(|e| {
+    let text = compose2dify::read_scope::read_tree_text(&generated, 4 << 20).map_err(|e| {
         Error::file(
             &generated,
             format!("cannot read: {e}"),

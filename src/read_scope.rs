@@ -108,6 +108,18 @@ fn real_path(path: &Path) -> Result<PathBuf, Refusal> {
     Ok(real)
 }
 
+/// A file of a generated tree (its manifest, GENERATED.md, a secret template): never through a
+/// symlink, a regular file, at most `limit` bytes, UTF-8. A tree on disk is input too: a symlink
+/// planted there must not feed /proc, a FIFO or another file into the run.
+pub fn read_tree_text(path: &Path, limit: u64) -> Result<String, Refusal> {
+    let meta = std::fs::symlink_metadata(path).map_err(Refusal::Io)?;
+    if meta.file_type().is_symlink() {
+        return Err(Refusal::NotRegular("symbolic link"));
+    }
+    let bytes = read_regular(path, limit)?;
+    String::from_utf8(bytes).map_err(|e| Refusal::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
 /// A file named on the command line (the compose files, `--env-file`): anywhere but a system path,
 /// a regular file, at most `limit` bytes.
 pub fn read_named(path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {

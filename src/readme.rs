@@ -269,6 +269,9 @@ fn environment() -> minijinja::Environment<'static> {
         _ => minijinja::escape_formatter(out, state, value),
     });
     env.add_filter("code", |s: String| code(&s));
+    // A word of a shell command in a ```bash block, quoted when it needs it (a mount path from the
+    // compose file must not run anything on the operator's machine).
+    env.add_filter("sh", |s: String| shell_words::quote(&s).into_owned());
     env.add_filter("cell", |s: String| cell(&s));
     // Laid out from the template's own text, whose facts are already escaped.
     env.add_filter("layout", |t: String| minijinja::Value::from_safe_string(layout(t)));
@@ -1341,8 +1344,9 @@ fn cell(s: &str) -> String {
     s.replace(['\r', '\n'], " ").replace('|', "\\|")
 }
 
+/// A code span that no backtick in the text can close early (names come from the compose file).
 fn code(s: &str) -> String {
-    format!("`{s}`")
+    crate::text::code_span(s)
 }
 
 /// Collapses runs of blank lines, trims trailing spaces and ends with exactly one newline.

@@ -1049,8 +1049,13 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
         seen.push_str(&format!("mappings/dify.yaml\0{DIFY}\0mappings/dify-images.yaml\0{DIFY_IMAGES}\0"));
     }
     if let Some(path) = user {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        // A regular file outside the system folders, bounded before it is read (never /proc, a FIFO
+        // or /dev/zero), as every other file named on the command line.
+        let bytes = crate::read_scope::read_named(path, 4 << 20).map_err(|e| {
             Error::file(path, format!("cannot read rules file: {e}"), "pass a readable YAML rules file to --mappings")
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::file(path, "the rules file is not UTF-8 text", "pass a YAML rules file to --mappings")
         })?;
         let user_value = crate::yaml::parse(path, &text, "rules file")?;
         // Check the user's file alone first, so a mistake points at its own line.

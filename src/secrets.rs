@@ -47,8 +47,11 @@ pub fn setup(dir: &Path) -> Result<Report> {
 /// setting): new files take them; an existing file keeps its own.
 pub fn setup_with(dir: &Path, chosen: &BTreeMap<String, String>) -> Result<Report> {
     let examples = examples(dir)?;
-    let read =
-        |p: &Path| fs::read_to_string(p).map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it readable"));
+    // Through read_scope: no symlink (the tree is input too), a regular file, bounded.
+    let read = |p: &Path| {
+        crate::read_scope::read_tree_text(p, 16 << 20)
+            .map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it a regular, readable file"))
+    };
     let mut pairs = Vec::new();
     for example in &examples {
         let secret = example.with_extension("");
@@ -374,8 +377,8 @@ pub fn apply(dir: &Path, kubectl: &Path) -> Result<Applied> {
 fn templates(dir: &Path) -> Result<Vec<Template>> {
     let mut out = Vec::new();
     for example in examples(dir)? {
-        let text = fs::read_to_string(&example)
-            .map_err(|e| Error::file(&example, format!("cannot read: {e}"), "make it readable"))?;
+        let text = crate::read_scope::read_tree_text(&example, 16 << 20)
+            .map_err(|e| Error::file(&example, format!("cannot read: {e}"), "make it a regular, readable file"))?;
         let doc: yaml_serde::Value = yaml_serde::from_str(&text)
             .map_err(|e| Error::file(&example, format!("not a Secret template: {e}"), "regenerate the tree"))?;
         let text_of = |v: &yaml_serde::Value| v.as_str().map(str::to_string);

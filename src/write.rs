@@ -31,7 +31,7 @@ fn io_error(path: &Path, what: &str, e: &std::io::Error) -> Error {
 /// a manifest can only name files the tool writes (never a `secret.yaml` or anything outside the
 /// tree), so a forged line cannot make a run delete someone's file.
 fn previous_manifest(out: &Path) -> (BTreeSet<String>, Vec<String>) {
-    let text = fs::read_to_string(out.join(MANIFEST)).unwrap_or_default();
+    let text = crate::read_scope::read_tree_text(&out.join(MANIFEST), 16 << 20).unwrap_or_default();
     let (ok, forged): (Vec<&str>, Vec<&str>) =
         text.lines().filter(|l| !l.is_empty()).partition(|l| is_safe_relative(l) && is_tool_file(l));
     (ok.into_iter().map(str::to_string).collect(), forged.into_iter().map(str::to_string).collect())
@@ -67,8 +67,24 @@ fn is_safe_relative(line: &str) -> bool {
 
 /// A name the tool writes: never the operator's `secret.yaml`, the manifest or a staging folder.
 fn is_tool_file(line: &str) -> bool {
-    let base = line.rsplit('/').next().unwrap_or(line);
-    base != "secret.yaml" && !line.starts_with(".compose2dify-")
+    // Only the shapes of what the tool writes: the top files, `scripts/setup-secrets.sh`, and YAML
+    // files (or their `.example`) of lower-case names in `base/` or one `services/<name>/` folder.
+    // An overlay, a `secret.yaml`, a `.yml` or a note of the operator's never matches.
+    let yaml_name = |f: &str| {
+        let stem = f.strip_suffix(".yaml.example").or_else(|| f.strip_suffix(".yaml"));
+        f != "secret.yaml"
+            && stem.is_some_and(|s| {
+                !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            })
+    };
+    let parts: Vec<&str> = line.split('/').collect();
+    match parts.as_slice() {
+        [top] => matches!(*top, "kustomization.yaml" | "README.md" | "GENERATED.md" | ".gitignore"),
+        ["scripts", "setup-secrets.sh"] => true,
+        ["base", file] => yaml_name(file),
+        ["services", name, file] => crate::names::is_dns_label(name) && yaml_name(file),
+        _ => false,
+    }
 }
 
 fn prepare_out(out: &Path) -> Result<()> {
@@ -411,7 +427,7 @@ pub fn check(tree: &Tree, out: &Path) -> Option<String> {
     let mut paths: BTreeSet<String> = tree.files.keys().cloned().collect();
     paths.extend(previous_manifest(out).0);
     for rel in paths {
-        let disk = fs::read_to_string(out.join(&rel)).ok();
+        let disk = crate::read_scope::read_tree_text(&out.join(&rel), 512 << 20).ok();
         let want = tree.files.get(&rel);
         if disk.as_ref() == want {
             continue;

@@ -735,3 +735,116 @@ fn carry_env_refuses_a_fifo() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("not a regular file"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by an attacker's review of the above
+// ---------------------------------------------------------------------------------------------
+
+/// carry-env reads and writes only plain files of the two release folders: a symlinked
+/// `.env.example` or `envs/` folder in the (upstream, untrusted) new folder is refused.
+#[test]
+fn carry_env_follows_no_symlink_out_of_the_release_folders() {
+    let compose = "services:\n  app:\n    image: nginx:1\n";
+    for link in [".env.example", "envs"] {
+        let (tmp, old) = project(compose);
+        let new = tmp.path().join("new");
+        fs::create_dir_all(&new).unwrap();
+        fs::write(new.join("compose.yaml"), compose).unwrap();
+        fs::write(old.join(".env.example"), "A=1\n").unwrap();
+        fs::write(old.join(".env"), "A=mine\n").unwrap();
+        fs::create_dir_all(old.join("envs/a")).unwrap();
+        fs::write(old.join("envs/a/x.env.example"), "B=1\n").unwrap();
+        fs::write(old.join("envs/a/x.env"), "B=mine\n").unwrap();
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(outside.join("a")).unwrap();
+        fs::write(outside.join("a/x.env.example"), "B=1\n").unwrap();
+        if link == "envs" {
+            fs::write(new.join(".env.example"), "A=1\n").unwrap();
+            std::os::unix::fs::symlink(&outside, new.join("envs")).unwrap();
+        } else {
+            std::os::unix::fs::symlink(outside.join("secret.txt"), new.join(".env.example")).unwrap();
+        }
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_compose2dify"))
+            .args(["carry-env"])
+            .arg(old.join("compose.yaml"))
+            .arg(new.join("compose.yaml"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{link}: {stderr}");
+        assert!(stderr.contains("is a symbolic link"), "{link}: {stderr}");
+        assert!(!new.join(".env").exists() || link == "envs", "{link}: .env written");
+        assert!(!outside.join("a/x.env").exists(), "{link}: written through the link");
+        assert!(!String::from_utf8_lossy(&o.stdout).contains("TOPSECRET"), "{link}");
+    }
+}
+
+/// A forged manifest line naming an operator's file (an overlay, a `.yml`, a note, another case)
+/// deletes nothing: only the shapes of what the tool writes are trusted.
+#[test]
+fn a_forged_manifest_deletes_no_file_of_the_operators() {
+    let (_tmp, proj) = project("services:\n  app:\n    image: nginx:1\n");
+    run(&proj, &["compose.yaml"]).succeeded();
+    let out = proj.join("k8s");
+    let theirs = ["overlays/prod/kustomization.yaml", "services/app/secret.yml", "NOTES.md", "base/Secret.yaml"];
+    for f in theirs {
+        fs::create_dir_all(out.join(f).parent().unwrap()).unwrap();
+        fs::write(out.join(f), "mine\n").unwrap();
+    }
+    let mut manifest = fs::read_to_string(out.join(".compose2dify-manifest")).unwrap();
+    manifest.push_str(&theirs.join("\n"));
+    manifest.push('\n');
+    fs::write(out.join(".compose2dify-manifest"), manifest).unwrap();
+    run(&proj, &["compose.yaml"]).succeeded();
+    for f in theirs {
+        assert_eq!(fs::read_to_string(out.join(f)).ok().as_deref(), Some("mine\n"), "{f} was deleted");
+    }
+}
+
+/// Files named on the command line or found in a tree are read as the compose inputs are: a
+/// `--mappings` of /proc or a FIFO, a symlinked manifest or secret template, a FIFO GENERATED.md.
+#[test]
+fn rules_files_and_tree_files_are_read_only_as_regular_files() {
+    let (tmp, proj) = project("services:\n  app:\n    image: nginx:1\n");
+    run(&proj, &["compose.yaml", "--mappings", "/proc/self/environ"]).refused(&["cannot read rules file"]);
+    mkfifo(&tmp.path().join("rules.fifo"));
+    let fifo = tmp.path().join("rules.fifo");
+    run(&proj, &["compose.yaml", "--mappings", fifo.to_str().unwrap()]).refused(&["cannot read rules file"]);
+    // A tree whose GENERATED.md is a FIFO: upgrade says so instead of hanging.
+    run(&proj, &["compose.yaml"]).succeeded();
+    let out = proj.join("k8s");
+    fs::remove_file(out.join("GENERATED.md")).unwrap();
+    mkfifo(&out.join("GENERATED.md"));
+    let (code, stderr) = exec(&proj, &["upgrade", "k8s", "compose.yaml"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{stderr}");
+    // A secret template that is a link to /proc: secrets refuses it.
+    fs::remove_file(out.join("GENERATED.md")).unwrap();
+    let example = out.join("services/app/secret.yaml.example");
+    if example.exists() {
+        fs::remove_file(&example).unwrap();
+    }
+    std::os::unix::fs::symlink("/proc/self/environ", &example).unwrap();
+    let (code, stderr) = exec(&proj, &["secrets", "k8s"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!stderr.contains("PATH="), "the environment was printed: {stderr}");
+    assert!(!out.join("services/app/secret.yaml").exists());
+}
+
+/// A service name compose would refuse is refused (it is written into the guide and commands);
+/// a mount path with shell syntax is quoted in the guide's commands.
+#[test]
+fn names_and_paths_cannot_write_commands_into_the_guide() {
+    let (_tmp, proj) = project("services:\n  \"web` [fix](https://evil.example) `\":\n    image: nginx:1\n");
+    run(&proj, &["compose.yaml"]).refused(&["is not one compose accepts"]);
+    let (_tmp, proj) = project(
+        "services:\n  db:\n    image: postgres:16\n    volumes:\n      - type: volume\n        source: data\n        target: \"/data $(touch /tmp/pwned) #\"\nvolumes:\n  data: {}\n",
+    );
+    run(&proj, &["compose.yaml"]).succeeded();
+    let readme = fs::read_to_string(proj.join("k8s/README.md")).unwrap();
+    for line in readme.lines().filter(|l| l.contains("$(touch")) {
+        assert!(
+            line.contains("'/data $(touch /tmp/pwned) #'") || line.starts_with('|') || line.starts_with('-'),
+            "unquoted: {line}"
+        );
+    }
+}
