@@ -177,7 +177,8 @@ fn images_section(pairs: &Pairs) -> String {
     let mut back = 0;
     for p in &pairs.both {
         if p.old.image != p.new.image {
-            let show = |i: &Option<String>| i.as_deref().map_or("(none, build only)".to_string(), |i| format!("`{i}`"));
+            let show =
+                |i: &Option<String>| i.as_deref().map_or("(none, build only)".to_string(), crate::text::code_span);
             let mark = match backwards(p.old.image.as_deref(), p.new.image.as_deref()) {
                 Some(how) => {
                     back += 1;
@@ -219,7 +220,13 @@ fn image_facts_section(plan: &plan::Plan) -> String {
     }
     let mut out = String::from("## Image facts\n\n| image | facts | from |\n|---|---|---|\n");
     for f in &plan.images {
-        let _ = writeln!(out, "| `{}:{}` | {} | {} |", f.image, f.tag, f.summary(), f.from.describe());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            crate::text::code_span(&format!("{}:{}", f.image, f.tag)),
+            f.summary(),
+            f.from.describe()
+        );
     }
     if !assumed.is_empty() {
         out.push('\n');
@@ -241,15 +248,15 @@ fn source_settings_section(old: &Project, new: &Project, secrets: &Secrets) -> S
     let mut changed = Vec::new();
     for (k, v) in &new.env {
         match old.env.get(k) {
-            None => added.push(format!("`{k}` = {}", secrets.value(k, k, v))),
-            Some(o) if o != v => changed.push(format!("`{k}`: {}", secrets.change(k, k, o, v))),
+            None => added.push(format!("{} = {}", crate::text::code_span(k), secrets.value(k, k, v))),
+            Some(o) if o != v => changed.push(format!("{}: {}", crate::text::code_span(k), secrets.change(k, k, o, v))),
             Some(_) => {}
         }
     }
     let (moved, removed): (Vec<&String>, Vec<&String>) =
         old.env.keys().filter(|k| !new.env.contains_key(*k)).partition(|k| still_read.contains(k.as_str()));
-    let moved: Vec<String> = moved.into_iter().map(|k| format!("`{k}`")).collect();
-    let removed: Vec<String> = removed.into_iter().map(|k| format!("`{k}`")).collect();
+    let moved: Vec<String> = moved.into_iter().map(|k| crate::text::code_span(k)).collect();
+    let removed: Vec<String> = removed.into_iter().map(|k| crate::text::code_span(k)).collect();
 
     let mut out = String::new();
     out.push_str(&list("Default changed", &changed));
@@ -404,13 +411,17 @@ fn files_section(old: &Project, new: &Project) -> String {
     let mut changed = Vec::new();
     for (name, hash) in new.inputs.iter().filter(|(n, _)| !skip(n)) {
         match old.inputs.get(name) {
-            None => added.push(format!("`{name}`")),
-            Some(h) if h != hash => changed.push(format!("`{name}`")),
+            None => added.push(crate::text::code_span(name)),
+            Some(h) if h != hash => changed.push(crate::text::code_span(name)),
             Some(_) => {}
         }
     }
-    let removed: Vec<String> =
-        old.inputs.keys().filter(|n| !skip(n) && !new.inputs.contains_key(*n)).map(|n| format!("`{n}`")).collect();
+    let removed: Vec<String> = old
+        .inputs
+        .keys()
+        .filter(|n| !skip(n) && !new.inputs.contains_key(*n))
+        .map(|n| crate::text::code_span(n))
+        .collect();
     let mut out = String::new();
     out.push_str(&list("Added", &added));
     out.push_str(&list("Removed", &removed));
@@ -486,7 +497,7 @@ fn words(items: &[String]) -> String {
     } else {
         items
             .iter()
-            .map(|i| if i.is_empty() { "`\"\"`".to_string() } else { format!("`{i}`") })
+            .map(|i| if i.is_empty() { "`\"\"`".to_string() } else { crate::text::code_span(i) })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -498,10 +509,10 @@ fn set_change(what: &str, old: &[String], new: &[String]) -> Vec<String> {
     let new: BTreeSet<&String> = new.iter().collect();
     let mut out = Vec::new();
     for a in new.difference(&old) {
-        out.push(format!("{what}: added `{a}`"));
+        out.push(format!("{what}: added {}", crate::text::code_span(a)));
     }
     for r in old.difference(&new) {
-        out.push(format!("{what}: removed `{r}`"));
+        out.push(format!("{what}: removed {}", crate::text::code_span(r)));
     }
     out
 }
@@ -539,6 +550,10 @@ fn healthcheck(h: &Healthcheck, secrets: &Secrets) -> String {
 
 /// A value as inline code, cut when long, with known secret values hidden. Table rows escape pipes.
 fn code(text: &str, secrets: &Secrets) -> String {
+    // A command or value that carries a credential itself (a healthcheck's `curl -u user:pw`).
+    if user_password_flag(text) || plan::carries_credential(text) {
+        return HIDDEN.to_string();
+    }
     let text = secrets.scrub(text);
     let mut shown: String = text.chars().take(MAX_VALUE_CHARS).collect();
     if shown.len() < text.len() {
@@ -547,7 +562,18 @@ fn code(text: &str, secrets: &Secrets) -> String {
     if shown.is_empty() {
         return "(empty)".to_string();
     }
-    format!("`{}`", shown.replace('`', "'"))
+    crate::text::code_span(&shown)
+}
+
+/// A command that carries a password on its command line (`curl -u user:pw`, `-fsu user:pw`,
+/// `mysqladmin -pPASSWORD`): not shown.
+fn user_password_flag(value: &str) -> bool {
+    value.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| {
+        (w[0] == "-u" || w[0] == "--user" || (w[0].starts_with('-') && !w[0].starts_with("--") && w[0].ends_with('u')))
+            && w[1].contains(':')
+    }) || value.split_whitespace().any(|w| {
+        w.len() > 2 && w.starts_with("-p") && w[2..].chars().all(|c| c.is_ascii_graphic()) && !w.starts_with("--")
+    })
 }
 
 /// The rules' secret classification, applied to values of both releases.
@@ -589,6 +615,8 @@ impl Secrets {
         self.matcher.is_secret(key)
             || self.matcher.is_secret(origin)
             || plan::url_with_credentials(value).is_some()
+            || plan::carries_credential(value)
+            || user_password_flag(value)
             || self.values.iter().any(|s| value.contains(s.as_str()))
     }
 

@@ -368,8 +368,10 @@ impl Messages {
         }
     }
 
-    /// `label: text`, the label coloured on a terminal.
+    /// `label: text`, the label coloured on a terminal. The text may hold input (a name, a value):
+    /// control characters are escaped, so it stays one line (a CI log reads `::error …` lines).
     fn labelled(&self, label: &str, colour: &str, text: &str) {
+        let text = &*compose2dify::text::escape_hidden(text);
         if self.paint {
             self.say(&format!("\x1b[{colour}m{label}\x1b[0m: {text}"));
         } else {
@@ -625,7 +627,9 @@ fn generate_with(
     }
     let annotations = ingress_annotations(&args)?;
     let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
-    let (recorded, secret_sets) = without_secret_sets(recorded, &rules, out)?;
+    let (recorded, mut secret_sets) = without_secret_sets(recorded, &rules, out)?;
+    let mut opts = opts;
+    let recorded = url_passwords_out(&mut opts.set, recorded, &rules, &mut secret_sets)?;
     let opts = upstream::Options {
         expected: expected_compose(&rules),
         checkout_files: compose2dify::images::checkout_files(&rules.images),
@@ -724,6 +728,48 @@ fn without_secret_sets(
         }
     }
     Ok((kept, secret))
+}
+
+/// A `--set` whose value is a URL with a password (`postgres://u:PASSWORD@db/app`) shapes the tree
+/// by its host and path, but its password is a secret: the setting (and the recorded choice) get
+/// the placeholder in its place, and the password goes into the tree's secret.yaml files like a
+/// secret `--set`'s value. Nothing committed holds it.
+fn url_passwords_out(
+    set: &mut [(String, String)],
+    recorded: Vec<String>,
+    rules: &rules::Rules,
+    secret: &mut SecretSets,
+) -> Result<Vec<String>, Error> {
+    let mut rewritten: Vec<(String, String)> = Vec::new();
+    for (key, value) in set.iter_mut() {
+        let Some((a, b)) = compose2dify::plan::url_with_credentials(value) else { continue };
+        let password = value[a..b].to_string();
+        if password.starts_with("CHANGE_ME_") {
+            continue; // a placeholder already (a replayed choice)
+        }
+        let safe = password.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+        if !safe {
+            return Err(Error::usage(
+                format!("--set {key}: the URL's password has characters other than letters, digits and -._~ (percent-encoded or not), so it is not written into secret.yaml as is"),
+                format!("leave the password out of --set (write --set {key}=… with any password) and put the URL into the tree's secret.yaml yourself"),
+            ));
+        }
+        let token = compose2dify::plan::placeholder(key, rules);
+        let masked = format!("{}{token}{}", &value[..a], &value[b..]);
+        rewritten.push((format!("{key}={value}"), format!("{key}={masked}")));
+        secret.insert(token, password);
+        *value = masked;
+    }
+    Ok(recorded
+        .into_iter()
+        .map(|choice| {
+            let words = shell_words::split(&choice).unwrap_or_default();
+            match (words.as_slice(), rewritten.iter().find(|(raw, _)| words.get(1) == Some(raw))) {
+                ([flag, _], Some((_, masked))) if flag == "--set" => format!("--set {}", shell_words::quote(masked)),
+                _ => choice,
+            }
+        })
+        .collect())
 }
 
 /// The tree's secret files made now, with the values of the secret `--set`s (checked to be ones a

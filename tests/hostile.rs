@@ -848,3 +848,57 @@ fn names_and_paths_cannot_write_commands_into_the_guide() {
         );
     }
 }
+
+/// A `--set` URL's password is recorded and shown as its placeholder: the value lives only in the
+/// tree's git-ignored secret.yaml.
+#[test]
+fn a_set_url_password_reaches_no_committed_file() {
+    let (_tmp, proj) = project(
+        "services:\n  app:\n    image: myapp:1\n    environment:\n      DATABASE_URL: ${DB_URL:-postgres://u:x@db/app}\n  db:\n    image: postgres:16\n",
+    );
+    let r = run(&proj, &["compose.yaml", "--set", "DB_URL=postgres://u:SetUsedPw1@db/app"]);
+    r.succeeded();
+    let holders: Vec<&String> =
+        r.tree.iter().filter(|(_, b)| String::from_utf8_lossy(b).contains("SetUsedPw1")).map(|(f, _)| f).collect();
+    assert_eq!(holders, ["services/app/secret.yaml"], "only the git-ignored secret.yaml holds it");
+    assert!(!r.stderr.contains("SetUsedPw1"), "{}", r.stderr);
+}
+
+/// The release report shows no credential a value or a healthcheck carries, and its Markdown
+/// cannot be broken by a value.
+#[test]
+fn the_release_report_shows_no_credential_and_cannot_be_forged() {
+    let (tmp, old) = project("services:\n  app:\n    image: nginx:1\n");
+    let new = tmp.path().join("new");
+    fs::create_dir_all(&new).unwrap();
+    fs::write(
+        new.join("compose.yaml"),
+        "services:\n  app:\n    image: nginx:2\n    environment:\n      CONN: \"Server=db;Password=ConnPwDiff2;\"\n      HOOK: https://hooks.slack.com/services/T0/B0/HookTokDiff3\n      NOTE: \"a`b\\n## Forged\"\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-fsu\", \"admin:HcPwDiff5\", \"http://localhost/\"]\n",
+    )
+    .unwrap();
+    let (code, stderr) = exec(
+        tmp.path(),
+        &[
+            "diff",
+            old.join("compose.yaml").to_str().unwrap(),
+            new.join("compose.yaml").to_str().unwrap(),
+            "--preset",
+            "generic",
+        ],
+        None,
+        None,
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_compose2dify"))
+        .args(["diff", "--preset", "generic"])
+        .arg(old.join("compose.yaml"))
+        .arg(new.join("compose.yaml"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&o.stdout);
+    for secret in ["ConnPwDiff2", "HookTokDiff3", "HcPwDiff5"] {
+        assert!(!report.contains(secret), "{secret} in the report:\n{report}");
+    }
+    assert!(!report.lines().any(|l| l.starts_with("## Forged")), "{report}");
+}

@@ -40,7 +40,7 @@ pub use files::envsubst;
 pub use pod_security::BASELINE_CAPABILITIES;
 pub use release::{image_repository, image_tag};
 pub use select::coverage;
-pub use settings::{placeholder, url_with_credentials};
+pub use settings::{carries_credential, placeholder, url_with_credentials};
 pub use types::*;
 
 /// What every pass of a workload reads: the inputs, the chosen services and their names, the
