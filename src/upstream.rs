@@ -336,17 +336,16 @@ fn read_services(
     // two forms of the services are not all in memory together.
     for (name, value) in services_value {
         let Some(name) = name.as_str() else { continue };
-        // Compose's own rule for service names (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`): a name is written into
-        // the tree's guide, commands and object names.
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        // The compose specification's rule for service names (`^[a-zA-Z0-9._-]+$`): a name is
+        // written into the tree's guide, commands and object names.
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !valid {
             let shown = crate::text::code_span(name);
             let p = crate::compose::Problem {
                 path: "services".into(),
                 needle: format!("{}:", name.lines().next().unwrap_or_default()),
                 message: format!("the service name {shown} is not one compose accepts"),
-                help: "name services with letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
+                help: "name services with letters, digits, `_`, `.` and `-` only".into(),
             };
             let (path, t) = written_in(name, &p.path, &p.needle);
             return Err(problem_error(path, t, &p));

@@ -902,3 +902,22 @@ fn the_release_report_shows_no_credential_and_cannot_be_forged() {
     }
     assert!(!report.lines().any(|l| l.starts_with("## Forged")), "{report}");
 }
+
+/// A healthcheck that writes a credential out, in any of curl's or mysql's spellings or in a
+/// header, is not copied into the pod.
+#[test]
+fn healthcheck_credentials_in_any_spelling_stay_out_of_the_tree() {
+    for (test, secret) in [
+        (r#"["CMD", "curl", "-fsu", "admin:HcPwZZZ", "http://localhost/"]"#, "HcPwZZZ"),
+        (r#"["CMD", "mysqladmin", "ping", "-uroot", "-pHcPwKKK"]"#, "HcPwKKK"),
+        (r#"["CMD", "curl", "-H", "X-Api-Key: HcKeyJJJ", "http://localhost/"]"#, "HcKeyJJJ"),
+    ] {
+        let (_tmp, proj) = project(&format!(
+            "services:\n  app:\n    image: nginx:1\n    ports: [\"80:80\"]\n    healthcheck:\n      test: {test}\n"
+        ));
+        let r = run(&proj, &["compose.yaml"]);
+        r.succeeded();
+        assert!(!r.text().contains(secret), "{secret} copied into the tree");
+        assert!(r.stderr.contains("carries a password"), "{}", r.stderr);
+    }
+}

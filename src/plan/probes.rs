@@ -100,11 +100,30 @@ fn literal_password(words: &[String]) -> bool {
     let creds = |w: &str| w.split_once(':').is_some_and(|(_, pw)| !pw.is_empty() && !pw.contains('$'));
     words.iter().enumerate().any(|(i, w)| {
         let next = words.get(i + 1).map(String::as_str).unwrap_or_default();
+        let short = w.starts_with('-') && !w.starts_with("--");
         ((w == "-u" || w == "--user") && creds(next))
             || w.strip_prefix("--user=").is_some_and(creds)
-            || (w.starts_with("-u") && w.len() > 2 && !w.starts_with("--") && creds(&w[2..]))
+            || (short && w.len() > 2 && w.starts_with("-u") && creds(&w[2..]))
+            // curl's flags bundled: `-fsu admin:pw`
+            || (short && w.len() > 2 && w.ends_with('u') && creds(next))
+            // mysql and mysqladmin: `-pPASSWORD`, `--password=PASSWORD`
+            || (short && w.len() > 2 && w.starts_with("-p") && !w[2..].contains('$'))
+            || w.strip_prefix("--password=").is_some_and(|pw| !pw.is_empty() && !pw.contains('$'))
+            // a header carrying a key or a token: `-H 'X-Api-Key: …'`, `Authorization: Bearer …`
+            || header_secret(w)
             || super::settings::url_with_credentials(w).is_some_and(|(a, b)| !w[a..b].contains('$'))
     })
+}
+
+/// A header word with a literal credential: `Authorization: …`, `X-Api-Key: …`, `…-Token: …`.
+fn header_secret(w: &str) -> bool {
+    let Some((name, value)) = w.split_once(':') else { return false };
+    let name = name.trim().to_ascii_lowercase();
+    let value = value.trim();
+    !value.is_empty()
+        && !value.contains('$')
+        && !name.contains('/')
+        && (name == "authorization" || name.ends_with("-key") || name.ends_with("-token") || name.contains("api-key"))
 }
 
 /// A compose healthcheck's interval, timeout, retries and start period on a probe.
