@@ -459,6 +459,24 @@ fn upgrade_command(dir: &Path, compose: &Path, flags: UpgradeFlags, out: &Messag
         let words = shell_words::split(line).map_err(|e| {
             Error::file(&generated, format!("the choice `{line}` cannot be read: {e}"), "fix or remove that line")
         })?;
+        // A recorded line is one generation flag (with its value): never a file to read, an output
+        // folder, or a flag that says how to run (--force, --allow-downgrade, …), which a forged
+        // record could otherwise slip in.
+        let flag = words.first().and_then(|w| w.strip_prefix("--")).map(|w| w.split('=').next().unwrap_or(w));
+        let recordable = flag.is_some_and(|f| {
+            let id = f.replace('-', "_");
+            !NOT_CHOICES.contains(&id.as_str()) && f != "file" && f != "output"
+        }) && words.len() <= 2;
+        if !recordable {
+            return Err(Error::file(
+                &generated,
+                format!(
+                    "`{}` is not a recorded choice (one generation flag and its value)",
+                    compose2dify::text::escape_hidden(line)
+                ),
+                "remove that line from GENERATED.md's Choices",
+            ));
+        }
         argv.extend(words.into_iter().map(Into::into));
     }
     for (on, flag) in

@@ -491,14 +491,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("k8s");
         let mut t = Tree::default();
-        t.add("a/x.yaml", "1\n");
+        t.add("services/a/x.yaml", "1\n");
         write(&t, &out).unwrap();
-        fs::write(out.join("a/secret.yaml"), "mine").unwrap();
-        fs::write(out.join(MANIFEST), "a/x.yaml\na/secret.yaml\n../../etc/passwd\n").unwrap();
+        fs::write(out.join("services/a/secret.yaml"), "mine").unwrap();
+        fs::write(
+            out.join(MANIFEST),
+            "services/a/x.yaml\nservices/a/secret.yaml\n../../etc/passwd\noverlays/prod/kustomization.yaml\n",
+        )
+        .unwrap();
         let o = write(&Tree::default(), &out).unwrap();
-        assert_eq!(o.ignored, vec!["a/secret.yaml".to_string(), "../../etc/passwd".to_string()]);
-        assert_eq!(o.removed, vec!["a/x.yaml".to_string()]);
-        assert_eq!(fs::read_to_string(out.join("a/secret.yaml")).unwrap(), "mine");
+        assert_eq!(
+            o.ignored,
+            vec![
+                "services/a/secret.yaml".to_string(),
+                "../../etc/passwd".to_string(),
+                "overlays/prod/kustomization.yaml".to_string()
+            ]
+        );
+        assert_eq!(o.removed, vec!["services/a/x.yaml".to_string()]);
+        assert_eq!(fs::read_to_string(out.join("services/a/secret.yaml")).unwrap(), "mine");
     }
 
     #[test]
@@ -506,17 +517,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("k8s");
         let mut t1 = Tree::default();
-        t1.add("a/x.yaml", "1\n");
-        t1.add("b/y.yaml", "2\n");
+        t1.add("services/a/x.yaml", "1\n");
+        t1.add("services/b/y.yaml", "2\n");
         write(&t1, &out).unwrap();
-        fs::write(out.join("b/secret.yaml"), "mine").unwrap();
+        fs::write(out.join("services/b/secret.yaml"), "mine").unwrap();
         let mut t2 = Tree::default();
-        t2.add("a/x.yaml", "1\n");
+        t2.add("services/a/x.yaml", "1\n");
         let o = write(&t2, &out).unwrap();
-        assert_eq!(o.removed, vec!["b/y.yaml".to_string()]);
-        assert_eq!(fs::read_to_string(out.join("b/secret.yaml")).unwrap(), "mine");
+        assert_eq!(o.removed, vec!["services/b/y.yaml".to_string()]);
+        assert_eq!(fs::read_to_string(out.join("services/b/secret.yaml")).unwrap(), "mine");
         assert!(check(&t2, &out).is_none());
-        fs::write(out.join("a/x.yaml"), "changed\n").unwrap();
+        fs::write(out.join("services/a/x.yaml"), "changed\n").unwrap();
         assert!(check(&t2, &out).unwrap().contains("-changed"));
     }
 }

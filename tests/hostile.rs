@@ -921,3 +921,21 @@ fn healthcheck_credentials_in_any_spelling_stay_out_of_the_tree() {
         assert!(r.stderr.contains("carries a password"), "{}", r.stderr);
     }
 }
+
+/// `upgrade` replays only generation flags from the record: a forged line that names a file to
+/// merge, an output folder or a flag that says how to run is refused.
+#[test]
+fn upgrade_replays_only_generation_flags() {
+    let (_tmp, proj) = project("services:\n  app:\n    image: nginx:1\n");
+    run(&proj, &["compose.yaml"]).succeeded();
+    let generated = proj.join("k8s/GENERATED.md");
+    let text = fs::read_to_string(&generated).unwrap();
+    for forged in ["../outside/inc.yaml", "--force", "--allow-downgrade", "-o /tmp/elsewhere", "--set A=1 --force"] {
+        let fence_start = text.find("```choices\n").expect("the choices fence") + "```choices\n".len();
+        let forged_text = format!("{}{forged}\n{}", &text[..fence_start], &text[fence_start..]);
+        fs::write(&generated, forged_text).unwrap();
+        let (code, stderr) = exec(&proj, &["upgrade", "k8s", "compose.yaml"], None, None, Duration::from_secs(20));
+        assert_eq!(code, Some(2), "{forged}: {stderr}");
+        assert!(stderr.contains("is not a recorded choice"), "{forged}: {stderr}");
+    }
+}
