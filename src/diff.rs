@@ -550,11 +550,11 @@ fn healthcheck(h: &Healthcheck, secrets: &Secrets) -> String {
 
 /// A value as inline code, cut when long, with known secret values hidden. Table rows escape pipes.
 fn code(text: &str, secrets: &Secrets) -> String {
-    // A command or value that carries a credential itself (a healthcheck's `curl -u user:pw`).
-    if user_password_flag(text) || plan::carries_credential(text) {
+    let text = secrets.scrub(text);
+    // A command or value that still carries a credential (a healthcheck's `curl -u user:pw`).
+    if user_password_flag(&text) || plan::carries_credential(&text) {
         return HIDDEN.to_string();
     }
-    let text = secrets.scrub(text);
     let mut shown: String = text.chars().take(MAX_VALUE_CHARS).collect();
     if shown.len() < text.len() {
         shown.push('…');
@@ -568,12 +568,12 @@ fn code(text: &str, secrets: &Secrets) -> String {
 /// A command that carries a password on its command line (`curl -u user:pw`, `-fsu user:pw`,
 /// `mysqladmin -pPASSWORD`): not shown.
 fn user_password_flag(value: &str) -> bool {
+    // A password read at run time (`$VAR`) or already scrubbed (`***`) is fine.
+    let written = |pw: &str| !pw.is_empty() && !pw.contains('$') && !pw.starts_with('*');
     value.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| {
         (w[0] == "-u" || w[0] == "--user" || (w[0].starts_with('-') && !w[0].starts_with("--") && w[0].ends_with('u')))
-            && w[1].contains(':')
-    }) || value.split_whitespace().any(|w| {
-        w.len() > 2 && w.starts_with("-p") && w[2..].chars().all(|c| c.is_ascii_graphic()) && !w.starts_with("--")
-    })
+            && w[1].split_once(':').is_some_and(|(_, pw)| written(pw))
+    }) || value.split_whitespace().any(|w| w.len() > 2 && w.starts_with("-p") && written(&w[2..]))
 }
 
 /// The rules' secret classification, applied to values of both releases.
