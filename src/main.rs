@@ -949,6 +949,13 @@ fn say_way_in(choices: &rules::Choices, out: &Messages) {
                 &format!("--gateway-source {cidr} admits every address: name the load balancer's subnets"),
             );
         }
+        for cidr in g.sources.iter().filter(|c| has_host_bits(c)) {
+            out.labelled(
+                "warning",
+                "33",
+                &format!("--gateway-source {cidr} has bits set past its prefix: the policy takes the whole block; write the block's first address"),
+            );
+        }
     }
     if choices.ingress.as_ref().is_some_and(|i| i.class.as_deref() == Some("nginx")) {
         out.labelled(
@@ -956,6 +963,17 @@ fn say_way_in(choices: &rules::Choices, out: &Messages) {
             "33",
             "ingress-nginx is retired (best-effort maintenance ended in March 2026; Gateway API is its successor): consider --gateway (the tree's README shows how)",
         );
+    }
+}
+
+/// Whether a CIDR's address has bits set past its prefix (`10.0.0.1/8`).
+fn has_host_bits(cidr: &str) -> bool {
+    let Some((address, bits)) = cidr.split_once('/') else { return false };
+    let Ok(bits) = bits.parse::<u32>() else { return false };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) if bits <= 32 => u32::from(a).checked_shl(bits).unwrap_or(0) != 0,
+        Ok(std::net::IpAddr::V6(a)) if bits <= 128 => u128::from(a).checked_shl(bits).unwrap_or(0) != 0,
+        _ => false,
     }
 }
 

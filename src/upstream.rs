@@ -85,6 +85,9 @@ pub fn load(opts: &Options) -> Result<Project> {
     let mut notes = Vec::new();
     let mut warnings = Vec::new();
     let mut files = read_compose_files(opts, &mut inputs)?;
+    if let Some(text) = override_not_read(opts, &inputs.scope).filter(|_| !files.found_override) {
+        warnings.push(Warning::new(WarningKind::Config, text));
+    }
     let env = read_env_source(opts, &dir, &mut inputs)?;
     let mut services_value = take_services(&mut files.top, compose_path, &mut notes)?;
     extends(&mut services_value, compose_path, &dir, &mut inputs)?;
@@ -583,6 +586,20 @@ fn override_beside(opts: &Options, scope: &ReadScope) -> Option<PathBuf> {
     }
     let dir = opts.compose.parent().map(Path::to_path_buf).unwrap_or_default();
     OVERRIDE_NAMES.iter().map(|n| dir.join(n)).find(|p| scope.is_file(p) && normalize(p) != normalize(&opts.compose))
+}
+
+/// An override file beside the compose file that is not read (a symlink out of the project, not a
+/// regular file): said, since `docker compose` would merge it.
+fn override_not_read(opts: &Options, scope: &ReadScope) -> Option<String> {
+    if !opts.find_override || !opts.more.is_empty() || opts.stdin.is_some() {
+        return None;
+    }
+    let dir = opts.compose.parent().map(Path::to_path_buf).unwrap_or_default();
+    OVERRIDE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.symlink_metadata().is_ok() && !scope.is_file(p))
+        .map(|p| format!("{} is not read (not a regular file inside the project, or a link out of it), so it is not merged as `docker compose` would merge it", p.display()))
 }
 
 /// Deepest chain of `include` files and of `extends`.

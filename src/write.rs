@@ -40,6 +40,9 @@ fn previous_manifest(out: &Path) -> (BTreeSet<String>, Vec<String>) {
 /// The image references of the tree on disk (`image:` lines of the YAML files its manifest lists),
 /// for the refusal to move an image backwards. Only regular files of at most 4 MiB are read.
 pub fn images_on_disk(out: &Path) -> BTreeSet<String> {
+    // A run killed during its moves left the tree half old, half new: undo them first (as the
+    // write would), so the images compared are the old tree's.
+    recover(out);
     let mut images = BTreeSet::new();
     for file in previous_manifest(out).0.iter().filter(|f| f.ends_with(".yaml")) {
         let path = out.join(file);

@@ -396,4 +396,8 @@ fn the_route_keeps_the_ingress_host_and_the_run_says_what_it_admits() {
         &["--gateway", "dify-gw", "--gateway-class", "envoy", "--public-url", "https://dify.example.com"],
     );
     assert!(stderr.contains("only an HTTP listener: add --gateway-tls-secret"), "{stderr}");
+    let (_dir, stderr) = stderr_of("1.14.1", &["--gateway", "public", "--gateway-source", "10.0.0.1/8"]);
+    assert!(stderr.contains("--gateway-source 10.0.0.1/8 has bits set past its prefix"), "{stderr}");
+    let (_dir, stderr) = stderr_of("1.14.1", &["--gateway", "public", "--gateway-source", "10.1.0.0/16"]);
+    assert!(!stderr.contains("has bits set past its prefix"), "{stderr}");
 }

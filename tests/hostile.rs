@@ -939,3 +939,16 @@ fn upgrade_replays_only_generation_flags() {
         assert!(stderr.contains("is not a recorded choice"), "{forged}: {stderr}");
     }
 }
+
+/// An override file beside the compose file that is a link out of the project is not merged, and
+/// the run says so (`docker compose` would merge it).
+#[test]
+fn an_override_linked_out_of_the_project_is_said() {
+    let (tmp, proj) = project("services:\n  app:\n    image: nginx:1\n");
+    fs::write(tmp.path().join("outside/override.yaml"), "services:\n  app:\n    image: nginx:2\n").unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("outside/override.yaml"), proj.join("compose.override.yaml")).unwrap();
+    let r = run(&proj, &["compose.yaml"]);
+    r.succeeded();
+    assert!(r.stderr.contains("compose.override.yaml is not read"), "{}", r.stderr);
+    assert!(!r.text().contains("nginx:2"));
+}
