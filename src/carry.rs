@@ -58,7 +58,7 @@ pub fn carry(old_compose: &Path, new_compose: &Path) -> Result<Vec<Carried>> {
         for (root, path) in
             [(&old, rel.as_str()), (&old, example.as_str()), (&new, example.as_str()), (&new, rel.as_str())]
         {
-            if let Some(link) = symlink_on_the_way(root, path) {
+            if let Some(link) = crate::read_scope::symlink_on_the_way(root, path) {
                 return Err(Error::file(
                     &link,
                     "is a symbolic link: carry-env reads and writes only plain files inside the release folders",
@@ -101,18 +101,6 @@ pub fn carry(old_compose: &Path, new_compose: &Path) -> Result<Vec<Carried>> {
         done.push(carried);
     }
     Ok(done)
-}
-
-/// The first symbolic link among `rel`'s components below `root` (the file itself included).
-fn symlink_on_the_way(root: &Path, rel: &str) -> Option<PathBuf> {
-    let mut path = root.to_path_buf();
-    for part in rel.split('/') {
-        path.push(part);
-        if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
-            return Some(path);
-        }
-    }
-    None
 }
 
 /// The Markdown section for the upgrade's pull request: what was carried and what upstream added.

@@ -552,7 +552,7 @@ fn healthcheck(h: &Healthcheck, secrets: &Secrets) -> String {
 fn code(text: &str, secrets: &Secrets) -> String {
     let text = secrets.scrub(text);
     // A command or value that still carries a credential (a healthcheck's `curl -u user:pw`).
-    if user_password_flag(&text) || plan::carries_credential(&text) {
+    if plan::literal_password(&text.split_whitespace().collect::<Vec<_>>()) || plan::carries_credential(&text) {
         return HIDDEN.to_string();
     }
     let mut shown: String = text.chars().take(MAX_VALUE_CHARS).collect();
@@ -563,17 +563,6 @@ fn code(text: &str, secrets: &Secrets) -> String {
         return "(empty)".to_string();
     }
     crate::text::code_span(&shown)
-}
-
-/// A command that carries a password on its command line (`curl -u user:pw`, `-fsu user:pw`,
-/// `mysqladmin -pPASSWORD`): not shown.
-fn user_password_flag(value: &str) -> bool {
-    // A password read at run time (`$VAR`) or already scrubbed (`***`) is fine.
-    let written = |pw: &str| !pw.is_empty() && !pw.contains('$') && !pw.starts_with('*');
-    value.split_whitespace().collect::<Vec<_>>().windows(2).any(|w| {
-        (w[0] == "-u" || w[0] == "--user" || (w[0].starts_with('-') && !w[0].starts_with("--") && w[0].ends_with('u')))
-            && w[1].split_once(':').is_some_and(|(_, pw)| written(pw))
-    }) || value.split_whitespace().any(|w| w.len() > 2 && w.starts_with("-p") && written(&w[2..]))
 }
 
 /// The rules' secret classification, applied to values of both releases.
@@ -616,7 +605,7 @@ impl Secrets {
             || self.matcher.is_secret(origin)
             || plan::url_with_credentials(value).is_some()
             || plan::carries_credential(value)
-            || user_password_flag(value)
+            || plan::literal_password(&value.split_whitespace().collect::<Vec<_>>())
             || self.values.iter().any(|s| value.contains(s.as_str()))
     }
 

@@ -526,9 +526,7 @@ fn image_facts_command(image: &str, tag: Option<String>, dir: Option<PathBuf>, f
     let mut texts = std::collections::BTreeMap::new();
     for file in compose2dify::images::source_files(rule) {
         let path = dir.join(&file);
-        let plain = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
-        let read = plain.then(|| compose2dify::read_scope::read_named(&path, 1 << 20).ok()).flatten();
-        if let Some(text) = read.and_then(|b| String::from_utf8(b).ok()) {
+        if let Ok(text) = compose2dify::read_scope::read_tree_text(&path, 1 << 20) {
             texts.insert(file, text);
         }
     }

@@ -108,6 +108,19 @@ fn real_path(path: &Path) -> Result<PathBuf, Refusal> {
     Ok(real)
 }
 
+/// The first symbolic link among `rel`'s components below `root` (the file itself included): a
+/// path inside a folder that must not lead out of it.
+pub fn symlink_on_the_way(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
+    let mut path = root.to_path_buf();
+    for part in rel.split('/') {
+        path.push(part);
+        if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+            return Some(path);
+        }
+    }
+    None
+}
+
 /// A file of a generated tree (its manifest, GENERATED.md, a secret template): never through a
 /// symlink, a regular file, at most `limit` bytes, UTF-8. A tree on disk is input too: a symlink
 /// planted there must not feed /proc, a FIFO or another file into the run.

@@ -149,19 +149,12 @@ fn read_checkout(dir: &Path, files: &BTreeSet<String>, inputs: &mut Inputs) -> B
         if file.split('/').any(|part| part == ".." || part == "." || part.is_empty()) {
             continue;
         }
-        // No symlink on the way (a linked `api/` folder leads anywhere), only a regular file.
-        let mut path = root.clone();
-        let mut plain = true;
-        for part in file.split('/') {
-            path.push(part);
-            plain &= std::fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_symlink());
-        }
-        if !plain {
+        // No symlink on the way (a linked `api/` folder leads anywhere), only a regular file,
+        // opened without blocking, at most MAX_CHECKOUT_FILE.
+        if crate::read_scope::symlink_on_the_way(&root, file).is_some() {
             continue;
         }
-        // A regular file, opened without blocking, at most MAX_CHECKOUT_FILE (read_scope's checks).
-        let text = crate::read_scope::read_named(&path, MAX_CHECKOUT_FILE).ok().and_then(|b| String::from_utf8(b).ok());
-        if let Some(text) = text {
+        if let Ok(text) = crate::read_scope::read_tree_text(&root.join(file), MAX_CHECKOUT_FILE) {
             inputs.insert(format!("../{file}"), sha256(text.as_bytes()));
             out.insert(file.clone(), text);
         }

@@ -46,9 +46,7 @@ pub fn images_on_disk(out: &Path) -> BTreeSet<String> {
     let mut images = BTreeSet::new();
     for file in previous_manifest(out).0.iter().filter(|f| f.ends_with(".yaml")) {
         let path = out.join(file);
-        let plain = fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
-        let read = plain.then(|| crate::read_scope::read_named(&path, 4 << 20).ok()).flatten();
-        let Some(text) = read.and_then(|b| String::from_utf8(b).ok()) else { continue };
+        let Ok(text) = crate::read_scope::read_tree_text(&path, 4 << 20) else { continue };
         for line in text.lines() {
             let line = line.trim_start().trim_start_matches("- ");
             if let Some(image) = line.strip_prefix("image: ") {

@@ -38,6 +38,7 @@ use crate::rules::Rules;
 pub use entry::nginx_seconds;
 pub use files::envsubst;
 pub use pod_security::BASELINE_CAPABILITIES;
+pub use probes::literal_password;
 pub use release::{image_repository, image_tag};
 pub use select::coverage;
 pub use settings::{carries_credential, placeholder, url_with_credentials};

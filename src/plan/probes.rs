@@ -95,11 +95,15 @@ pub(super) fn probe(
 }
 
 /// Whether a command's words hold a password written out: `curl -u user:pw`, `--user=user:pw`, a
-/// URL's `user:pw@` (a `$VARIABLE` in its place is read at run time, and is fine).
-fn literal_password(words: &[String]) -> bool {
-    let creds = |w: &str| w.split_once(':').is_some_and(|(_, pw)| !pw.is_empty() && !pw.contains('$'));
-    words.iter().enumerate().any(|(i, w)| {
-        let next = words.get(i + 1).map(String::as_str).unwrap_or_default();
+/// URL's `user:pw@` (a `$VARIABLE` in its place is read at run time, and an already scrubbed `***`
+/// hides nothing: both are fine). The healthcheck translation and the release report use it.
+pub fn literal_password<S: AsRef<str>>(words: &[S]) -> bool {
+    let written = |pw: &str| !pw.is_empty() && !pw.contains('$') && !pw.starts_with('*');
+    let creds = |w: &str| w.split_once(':').is_some_and(|(_, pw)| written(pw));
+    let words: Vec<&str> = words.iter().map(AsRef::as_ref).collect();
+    let words = words.as_slice();
+    words.iter().enumerate().any(|(i, &w)| {
+        let next = words.get(i + 1).copied().unwrap_or_default();
         let short = w.starts_with('-') && !w.starts_with("--");
         ((w == "-u" || w == "--user") && creds(next))
             || w.strip_prefix("--user=").is_some_and(creds)
@@ -107,8 +111,8 @@ fn literal_password(words: &[String]) -> bool {
             // curl's flags bundled: `-fsu admin:pw`
             || (short && w.len() > 2 && w.ends_with('u') && creds(next))
             // mysql and mysqladmin: `-pPASSWORD`, `--password=PASSWORD`
-            || (short && w.len() > 2 && w.starts_with("-p") && !w[2..].contains('$'))
-            || w.strip_prefix("--password=").is_some_and(|pw| !pw.is_empty() && !pw.contains('$'))
+            || (short && w.len() > 2 && w.starts_with("-p") && written(&w[2..]))
+            || w.strip_prefix("--password=").is_some_and(written)
             // a header carrying a key or a token: `-H 'X-Api-Key: …'`, `Authorization: Bearer …`
             || header_secret(w)
             || super::settings::url_with_credentials(w).is_some_and(|(a, b)| !w[a..b].contains('$'))

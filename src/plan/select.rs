@@ -31,6 +31,9 @@ pub(super) struct Selection<'a> {
     pub omitted: Vec<(String, String)>,
     /// Workload names, in the order of `chosen`.
     pub deployed: Vec<String>,
+    /// The facts of each chosen service's image tag, when the rules know the image (resolved once:
+    /// the settings pass reads what the image reads, the workload pass its user and features).
+    pub image_facts: Vec<Option<crate::images::ImageFacts>>,
 }
 
 impl Selection<'_> {
@@ -69,6 +72,7 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
         folded: Vec::new(),
         omitted: Vec::new(),
         deployed: Vec::new(),
+        image_facts: Vec::new(),
     };
     static EMPTY_RULE: std::sync::OnceLock<ServiceRule> = std::sync::OnceLock::new();
     let empty_rule = EMPTY_RULE.get_or_init(ServiceRule::default);
@@ -142,6 +146,19 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
     }
     sel.deployed = sel.chosen.iter().map(|(s, _)| sel.k8s_name[&s.name].clone()).collect();
     warnings.extend(coverage(project, rules, sel.chosen.iter().map(|(s, _)| *s)));
+    sel.image_facts = sel
+        .chosen
+        .iter()
+        .map(|(svc, _)| {
+            let image = svc.image.as_deref().unwrap_or_default();
+            crate::images::resolve(
+                &rules.images,
+                &super::image_repository(image),
+                super::image_tag(image),
+                &project.checkout,
+            )
+        })
+        .collect();
     Ok(sel)
 }
 

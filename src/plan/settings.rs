@@ -49,13 +49,13 @@ pub(super) fn settings(
     let literals = shared_literals(chosen, &groups, rules, &matcher);
     let mut each: Vec<BTreeMap<String, Value>> = Vec::new();
     let mut inherited: Vec<BTreeSet<String>> = Vec::new();
-    for (svc, rule) in chosen {
+    for (i, (svc, rule)) in chosen.iter().enumerate() {
         // Collected at once (the last of equal keys wins, as inserting would): full B-tree nodes,
         // and every workload's map lives until planning ends.
         let mut env: Vec<(String, Value)> = Vec::with_capacity(svc.environment.len());
         let mut not_own = BTreeSet::new();
         let group = groups[&svc.name];
-        let reads = rule.secrets_by_need.then(|| image_reads(project, rules, svc));
+        let reads = rule.secrets_by_need.then(|| sel.image_facts[i].as_ref().and_then(|f| f.reads.clone()));
         for (key, setting) in &svc.environment {
             let value = sel.hosts.rewrite(&setting.value, None);
             let origin = match via.get(&(key.as_str(), setting.value.as_str())) {
@@ -116,14 +116,6 @@ pub(super) fn settings(
     }
     let (shared_config, shared_secrets) = split(&shared);
     Ok(Settings { secret_values, each, inherited, shared_idx, shared, shared_config, shared_secrets })
-}
-
-/// The environment variables a service's image reads, by its tag's facts; none when they are not
-/// recorded.
-fn image_reads(project: &Project, rules: &Rules, svc: &Service) -> Option<BTreeSet<String>> {
-    let image = svc.image.as_deref().unwrap_or_default();
-    crate::images::resolve(&rules.images, &super::image_repository(image), super::image_tag(image), &project.checkout)
-        .and_then(|f| f.reads)
 }
 
 /// One variable, one placeholder: a setting that some workload gets through a variable of the env

@@ -16,7 +16,7 @@ use super::pod::{
     compose_resources, compose_security, group_ids, node_affinity, one_shot, pod_hostname, rollout, spread_keys,
 };
 use super::probes::probe;
-use super::release::{image_repository, image_tag, name_suffix};
+use super::release::{image_tag, name_suffix};
 use super::settings::{checksum, scrub_secrets, split, Value};
 use super::storage::{claim_settings, dedupe_claims, mounts, mounts_rwo_claim, writable_paths};
 use super::{Claim, Ctx, Job, Volume, VolumeSource, Workload};
@@ -49,9 +49,8 @@ pub(super) fn workload(
         ));
     }
     let mut storage = mounts(ctx, (svc, rule), &name, kind, &env_plain, shared_claims, warnings);
-    let image = svc.image.as_deref().unwrap_or_default();
-    let tag = image_tag(image);
-    let image_facts = crate::images::resolve(&rules.images, &image_repository(image), tag, &ctx.project.checkout);
+    let tag = image_tag(svc.image.as_deref().unwrap_or_default());
+    let image_facts = ctx.sel.image_facts[i].clone();
     let (security, probe_rule, security_note) = security_of_image(rule, image_facts.as_ref(), rules);
     let mut compose_findings = BTreeMap::new();
     let security = compose_security(svc, security, warnings, &mut compose_findings);
