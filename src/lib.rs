@@ -5,6 +5,7 @@
 //! and `write` puts the tree on disk (or `--check`s it).
 
 pub mod carry;
+pub mod choices;
 pub mod compose;
 pub mod diff;
 pub mod dotenv;
@@ -14,6 +15,7 @@ pub mod external_secret;
 pub mod findings;
 pub mod gateway_api;
 pub mod hash;
+pub mod immutable;
 pub mod images;
 pub mod interpolate;
 pub mod merge;

@@ -1,7 +1,7 @@
 //! Putting the tree on disk: staged then moved into place, the tool's own stale files pruned, and
 //! nothing else touched. `--check` compares instead of writing.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -37,16 +37,29 @@ fn previous_manifest(out: &Path) -> (BTreeSet<String>, Vec<String>) {
     (ok.into_iter().map(str::to_string).collect(), forged.into_iter().map(str::to_string).collect())
 }
 
-/// The image references of the tree on disk (`image:` lines of the YAML files its manifest lists),
-/// for the refusal to move an image backwards. Only regular files of at most 4 MiB are read.
-pub fn images_on_disk(out: &Path) -> BTreeSet<String> {
-    // A run killed during its moves left the tree half old, half new: undo them first (as the
-    // write would), so the images compared are the old tree's.
+/// The YAML files of the tree on disk that its manifest lists (tree-relative path → text): only
+/// regular files of at most 4 MiB, never through a symbolic link. A run killed during its moves
+/// left the tree half old, half new: its moves are undone first (as the write would), so the files
+/// read are the old tree's.
+pub fn yaml_on_disk(out: &Path) -> BTreeMap<String, String> {
     recover(out);
+    let mut files = BTreeMap::new();
+    for file in previous_manifest(out).0.into_iter().filter(|f| f.ends_with(".yaml")) {
+        if through_symlink(out, &file) {
+            continue;
+        }
+        if let Ok(text) = crate::read_scope::read_tree_text(&out.join(&file), 4 << 20) {
+            files.insert(file, text);
+        }
+    }
+    files
+}
+
+/// The image references of the tree on disk (`image:` lines of its YAML files), for the refusal to
+/// move an image backwards.
+pub fn images_on_disk(out: &Path) -> BTreeSet<String> {
     let mut images = BTreeSet::new();
-    for file in previous_manifest(out).0.iter().filter(|f| f.ends_with(".yaml")) {
-        let path = out.join(file);
-        let Ok(text) = crate::read_scope::read_tree_text(&path, 4 << 20) else { continue };
+    for text in yaml_on_disk(out).values() {
         for line in text.lines() {
             let line = line.trim_start().trim_start_matches("- ");
             if let Some(image) = line.strip_prefix("image: ") {

@@ -1,0 +1,254 @@
+//! Changes Kubernetes cannot apply in place. A run over a tree compares each object it writes with
+//! the same object of the tree on disk; a field the API server refuses to change (a claim's
+//! StorageClass, a StatefulSet's claim templates, a Service's clusterIP, a Job's template, …) makes
+//! the next `kubectl apply` fail half-way, or, for a claim moved to another name or namespace,
+//! starts from an empty volume. Each such change is named with the steps that make it safe.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::tree::Tree;
+
+/// One change the cluster cannot apply in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recreate {
+    /// The tree file that holds the object.
+    pub file: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    /// The field, as a path (`spec.storageClassName`).
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl Recreate {
+    /// What to do so that the change is safe, for this object.
+    pub fn steps(&self) -> String {
+        let (ns, name) = (&self.namespace, &self.name);
+        let kind = self.kind.to_lowercase();
+        if self.field == "metadata.namespace" || self.field == "metadata.name" {
+            let old = if self.field == "metadata.name" {
+                format!("{ns}/{}", self.before)
+            } else {
+                format!("{}/{name}", self.before)
+            };
+            return format!(
+                "a new, empty {kind} {ns}/{name} is made and the data stays with {old}: back it up there (the tree's README, Backups), apply, restore it into the new one, then delete the old one"
+            );
+        }
+        match self.kind.as_str() {
+            "PersistentVolumeClaim" => format!(
+                "back up the claim's data (the tree's README, Backups), scale its workloads to 0, `kubectl -n {ns} delete pvc {name}`, apply, then restore the data into the new claim"
+            ),
+            "StatefulSet" => format!(
+                "`kubectl -n {ns} delete statefulset {name} --cascade=orphan` (its pods and claims stay), then apply; claims made from the old templates keep their old spec"
+            ),
+            "Job" => format!("`kubectl -n {ns} delete job {name}` (it has done its work), then apply"),
+            _ => format!(
+                "`kubectl -n {ns} delete {kind} {name}`, then apply at once (it is away in between)"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Recreate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}/{} ({}): {} {} → {}; {}",
+            self.kind,
+            self.namespace,
+            self.name,
+            self.file,
+            self.field,
+            self.before,
+            self.after,
+            self.steps()
+        )
+    }
+}
+
+/// The fields of a kind that cannot change once the object exists.
+fn fixed_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "PersistentVolumeClaim" => &["spec.storageClassName", "spec.accessModes", "spec.volumeMode"],
+        "StatefulSet" => &["spec.selector", "spec.serviceName", "spec.podManagementPolicy", "spec.volumeClaimTemplates"],
+        "Deployment" => &["spec.selector"],
+        "Service" => &["spec.clusterIP"],
+        "Job" => &["spec.selector", "spec.template"],
+        _ => &[],
+    }
+}
+
+/// Kinds whose object holds data: another name or namespace at the same place is a new, empty one.
+fn holds_data(kind: &str) -> bool {
+    matches!(kind, "PersistentVolumeClaim" | "StatefulSet")
+}
+
+/// The changes of `tree` against the tree on disk (`old`: tree-relative path → text, the tool's own
+/// YAML files) that Kubernetes cannot apply in place.
+pub fn changes(old: &BTreeMap<String, String>, tree: &Tree) -> Vec<Recreate> {
+    let mut out = Vec::new();
+    for (file, text) in &tree.files {
+        let Some(before) = old.get(file) else { continue };
+        let before = objects(before);
+        for new in objects(text) {
+            let kind = str_at(&new, "kind");
+            if fixed_fields(&kind).is_empty() {
+                continue;
+            }
+            let name = str_at(&new, "metadata.name");
+            let namespace = str_at(&new, "metadata.namespace");
+            let recreate = |field: &str, before: String, after: String| Recreate {
+                file: file.clone(),
+                kind: kind.clone(),
+                name: name.clone(),
+                namespace: namespace.clone(),
+                field: field.into(),
+                before,
+                after,
+            };
+            let same_kind: Vec<&Value> = before.iter().filter(|o| str_at(o, "kind") == kind).collect();
+            let Some(old) = same_kind.iter().find(|o| str_at(o, "metadata.name") == name) else {
+                // Another name in the same file: for a claim or a database, the data stays behind.
+                if let (true, [old]) = (holds_data(&kind), same_kind.as_slice()) {
+                    out.push(recreate("metadata.name", str_at(old, "metadata.name"), name.clone()));
+                }
+                continue;
+            };
+            if holds_data(&kind) && str_at(old, "metadata.namespace") != namespace {
+                out.push(recreate("metadata.namespace", str_at(old, "metadata.namespace"), namespace.clone()));
+                continue;
+            }
+            for field in fixed_fields(&kind) {
+                let (a, b) = (at(old, field), at(&new, field));
+                if a != b {
+                    out.push(recreate(field, shown(a), shown(b)));
+                }
+            }
+            if kind == "PersistentVolumeClaim" {
+                let field = "spec.resources.requests.storage";
+                let (a, b) = (str_at(old, field), str_at(&new, field));
+                if matches!((bytes(&a), bytes(&b)), (Some(a), Some(b)) if b < a) {
+                    out.push(recreate(field, a, b));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The documents of a YAML text; a file that does not parse (hand-edited) is compared by none.
+fn objects(text: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for doc in yaml_serde::Deserializer::from_str(text) {
+        match serde::Deserialize::deserialize(doc) {
+            Ok(Value::Null) => {}
+            Ok(v) => out.push(v),
+            Err(_) => return Vec::new(),
+        }
+    }
+    out
+}
+
+fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+fn str_at(value: &Value, path: &str) -> String {
+    at(value, path).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+/// A field's value for a message: short, one line, "(none)" when absent.
+fn shown(value: Option<&Value>) -> String {
+    match value {
+        None => "(none)".into(),
+        Some(Value::String(s)) if s.is_empty() => "\"\"".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => {
+            let text = v.to_string();
+            if text.chars().count() > 60 {
+                "(changed)".into()
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// A storage quantity in bytes (`20Gi`, `500M`, `1073741824`); None for anything else.
+fn bytes(quantity: &str) -> Option<f64> {
+    let units: [(&str, f64); 12] = [
+        ("Ki", 1024f64),
+        ("Mi", 1024f64.powi(2)),
+        ("Gi", 1024f64.powi(3)),
+        ("Ti", 1024f64.powi(4)),
+        ("Pi", 1024f64.powi(5)),
+        ("Ei", 1024f64.powi(6)),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    let (number, factor) =
+        units.iter().find_map(|(u, f)| quantity.strip_suffix(u).map(|n| (n, *f))).unwrap_or((quantity, 1.0));
+    number.parse::<f64>().ok().filter(|n| n.is_finite()).map(|n| n * factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLAIM: &str = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: dify\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: efs-sc\n  resources:\n    requests:\n      storage: 20Gi\n";
+
+    fn run(before: &str, after: &str) -> Vec<Recreate> {
+        let old = BTreeMap::from([("base/pvc.yaml".to_string(), before.to_string())]);
+        let mut tree = Tree::default();
+        tree.add("base/pvc.yaml", after);
+        changes(&old, &tree)
+    }
+
+    #[test]
+    fn a_claim_keeps_its_class_modes_and_size() {
+        assert!(run(CLAIM, CLAIM).is_empty());
+        let found = run(CLAIM, &CLAIM.replace("  storageClassName: efs-sc\n", ""));
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].field.as_str(), found[0].before.as_str(), found[0].after.as_str()), ("spec.storageClassName", "efs-sc", "(none)"));
+        assert!(found[0].steps().contains("kubectl -n dify delete pvc data"), "{}", found[0].steps());
+        assert_eq!(run(CLAIM, &CLAIM.replace("20Gi", "10Gi"))[0].field, "spec.resources.requests.storage");
+        assert!(run(CLAIM, &CLAIM.replace("20Gi", "30Gi")).is_empty(), "growing is done in place");
+        assert_eq!(run(CLAIM, &CLAIM.replace("ReadWriteOnce", "ReadWriteMany"))[0].field, "spec.accessModes");
+    }
+
+    #[test]
+    fn a_claim_under_another_name_or_namespace_starts_empty() {
+        assert_eq!(run(CLAIM, &CLAIM.replace("name: data", "name: data2"))[0].field, "metadata.name");
+        let moved = &run(CLAIM, &CLAIM.replace("namespace: dify", "namespace: ai"))[0];
+        assert_eq!(moved.field, "metadata.namespace");
+        assert!(moved.steps().contains("the data stays with dify/data"), "{}", moved.steps());
+    }
+
+    #[test]
+    fn a_service_keeps_its_cluster_ip_and_a_job_its_template() {
+        let svc = "kind: Service\nmetadata:\n  name: db\n  namespace: dify\nspec:\n  clusterIP: None\n  ports: [{port: 5432}]\n";
+        assert!(run(svc, &svc.replace("5432", "5433")).is_empty(), "ports change in place");
+        assert_eq!(run(svc, &svc.replace("  clusterIP: None\n", ""))[0].field, "spec.clusterIP");
+        let job = "kind: Job\nmetadata:\n  name: m\n  namespace: dify\nspec:\n  template:\n    spec:\n      containers: [{image: a:1}]\n";
+        let found = run(job, &job.replace("a:1", "a:2"));
+        assert_eq!((found[0].field.as_str(), found[0].after.as_str()), ("spec.template", r#"{"spec":{"containers":[{"image":"a:2"}]}}"#));
+        assert!(found[0].steps().contains("delete job m"));
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_not_compared() {
+        assert!(run("kind: [", CLAIM).is_empty());
+        assert_eq!(bytes("1.5Gi"), Some(1.5 * 1024f64.powi(3)));
+        assert_eq!(bytes("x"), None);
+    }
+}
