@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use compose2dify::choices::{Change, Choice, Kind as ChoiceKind};
 use compose2dify::error::Error;
 use compose2dify::readme::Lang;
 use compose2dify::rules::{self, Preset};
@@ -64,21 +65,18 @@ enum Command {
         /// The new release's docker/docker-compose.yaml.
         new: PathBuf,
     },
-    /// Regenerate a tree for another release with exactly the choices recorded in its GENERATED.md.
+    /// Regenerate a tree for another release with the choices recorded in its GENERATED.md; a
+    /// generation flag after NEW (`--secrets external`, `--check`, `--strict`, …) changes only what
+    /// it names.
     Upgrade {
         /// The generated tree.
         dir: PathBuf,
         /// The new release's docker/docker-compose.yaml.
         compose: PathBuf,
-        /// Compare instead of writing: exit 0 up to date, 1 with a diff.
-        #[arg(long)]
-        check: bool,
-        /// Let an image move to an older tag or to a pre-release (refused without it).
-        #[arg(long)]
-        allow_downgrade: bool,
-        /// Treat warnings (an image tag whose facts are assumed, …) as errors.
-        #[arg(long)]
-        strict: bool,
+        /// Any flag of the main command but -o and compose files: a choice to change while moving
+        /// release, or --check, --strict, --allow-downgrade, --allow-recreate, --reset-choices.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "FLAGS")]
+        flags: Vec<std::ffi::OsString>,
     },
     /// For maintainers: the line of mappings/dify-images.yaml for an image tag, read from a folder
     /// holding that tag's sources (a checkout at the tag, or tests/fixtures/images/<image>/<tag>).
@@ -170,6 +168,15 @@ struct GenerateArgs {
     /// (refused without it: data written by a newer server may not be readable by an older one).
     #[arg(long)]
     allow_downgrade: bool,
+    /// Start from no choices instead of the ones the tree on disk records (GENERATED.md); the ones
+    /// left out are printed.
+    #[arg(long)]
+    reset_choices: bool,
+    /// Write a change that Kubernetes cannot apply in place (a claim's StorageClass, a StatefulSet's
+    /// claim templates, a Service's clusterIP, a Job's template, …); refused without it, with the
+    /// steps that make it safe.
+    #[arg(long)]
+    allow_recreate: bool,
     /// Run this service outside the cluster (repeatable): `postgres`, `redis`, `weaviate`, … Its
     /// workload, claims and policies are left out; point its settings at your server with --set.
     #[arg(long, value_name = "SERVICE")]
@@ -288,13 +295,13 @@ fn secret_source(args: &GenerateArgs) -> Result<rules::SecretSource, Error> {
 }
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = parse(&std::env::args_os().collect::<Vec<_>>()).unwrap_or_else(|e| e.exit());
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
     let out = Messages { quiet: cli.quiet, verbose: cli.verbose, paint: paint() };
-    match try_main(cli, choices(&matches), &out) {
+    match try_main(cli, &matches, &out) {
         Ok(code) => code,
         Err(e) => {
             eprint!("{}", e.report(out.paint));
@@ -312,15 +319,39 @@ const NOT_CHOICES: &[&str] = &[
     "strict",
     "force",
     "allow_downgrade",
+    "allow_recreate",
+    "reset_choices",
     "quiet",
     "verbose",
     "help",
     "version",
 ];
 
-/// The generation flags given on the command line, as `--flag value` lines (values shell-quoted), in
-/// the order clap lists them: what GENERATED.md records for `compose2dify upgrade`.
-fn choices(matches: &ArgMatches) -> Vec<String> {
+/// The command line parsed. A flag that needs another (`--ingress-class` needs `--ingress-host`) may
+/// lean on a choice the tree records: such a line is parsed loosely here and strictly again once the
+/// recorded choices are in (`with_recorded`).
+fn parse(argv: &[std::ffi::OsString]) -> Result<ArgMatches, clap::Error> {
+    match Cli::command().try_get_matches_from(argv) {
+        Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
+            match Cli::command().ignore_errors(true).try_get_matches_from(argv) {
+                Ok(m) if m.subcommand().is_none() => Ok(m),
+                _ => Err(e),
+            }
+        }
+        parsed => parsed,
+    }
+}
+
+/// Choices that mean something only with one value of another flag: (choice, flag, value).
+const ONLY_WITH: &[(&str, &str, &str)] = &[
+    ("secret-store", "secrets", "external-secrets"),
+    ("secret-store-kind", "secrets", "external-secrets"),
+    ("secret-prefix", "secrets", "external-secrets"),
+];
+
+/// The generation flags given on the command line, in the order clap lists them: what GENERATED.md
+/// records (one `--flag value` line each) and the next run over the tree starts from.
+fn choices(matches: &ArgMatches) -> Vec<Choice> {
     if matches.subcommand().is_some() {
         return Vec::new();
     }
@@ -334,13 +365,122 @@ fn choices(matches: &ArgMatches) -> Vec<String> {
         match matches.get_raw(id) {
             Some(values) if arg.get_action().takes_values() => {
                 for value in values {
-                    out.push(format!("--{long} {}", shell_words::quote(&value.to_string_lossy())));
+                    out.push(Choice { long: long.into(), value: Some(value.to_string_lossy().into_owned()) });
                 }
             }
-            _ => out.push(format!("--{long}")),
+            _ => out.push(Choice { long: long.into(), value: None }),
         }
     }
     out
+}
+
+/// The kind of a generation flag, by its long name; None for a flag that is not a choice (a file
+/// to read, the output folder, a flag that says how to run) or not a flag at all.
+fn choice_kind(long: &str) -> Option<ChoiceKind> {
+    let cli = Cli::command();
+    let arg = cli.get_arguments().find(|a| a.get_long() == Some(long))?;
+    if NOT_CHOICES.contains(&arg.get_id().as_str()) {
+        return None;
+    }
+    let keyed = arg.get_value_names().is_some_and(|names| names.iter().any(|n| n.contains('=')));
+    Some(match arg.get_action() {
+        clap::ArgAction::SetTrue => ChoiceKind::Switch,
+        clap::ArgAction::Append if keyed => ChoiceKind::Keyed,
+        clap::ArgAction::Append => ChoiceKind::Many,
+        _ => ChoiceKind::One,
+    })
+}
+
+/// The choices the tree in `dir` records (its GENERATED.md's Choices), each checked to be one
+/// generation flag and its value: a forged line never names a file to read, an output folder or a
+/// flag that says how to run. None when the folder holds no GENERATED.md or one that records none.
+fn recorded_in(dir: &Path) -> Result<Option<Vec<Choice>>, Error> {
+    let generated = dir.join("GENERATED.md");
+    if generated.symlink_metadata().is_err() {
+        return Ok(None);
+    }
+    let text = compose2dify::read_scope::read_tree_text(&generated, 4 << 20).map_err(|e| {
+        Error::file(&generated, format!("cannot read: {e}"), "pass a tree compose2dify generated (-o DIR of an earlier run)")
+    })?;
+    let Some(lines) = compose2dify::recorded_choices(&text) else { return Ok(None) };
+    let mut out = Vec::with_capacity(lines.len());
+    for line in &lines {
+        let shown = compose2dify::text::escape_hidden(line);
+        let choice = Choice::parse(line).map_err(|e| {
+            Error::file(&generated, format!("`{shown}` is not a recorded choice: {e}"), "fix or remove that line of ## Choices")
+        })?;
+        if choice_kind(&choice.long).is_none_or(|k| (k == ChoiceKind::Switch) != choice.value.is_none()) {
+            let known = Cli::command().get_arguments().any(|a| a.get_long() == Some(choice.long.as_str()));
+            let what = if known { "a recorded choice (one generation flag and its value)" } else { "a flag of this compose2dify" };
+            return Err(Error::file(
+                &generated,
+                format!("`{shown}` is not {what}"),
+                "remove that line from GENERATED.md's Choices",
+            ));
+        }
+        out.push(choice);
+    }
+    Ok(Some(out))
+}
+
+/// The run over an existing tree starts from the choices it records: `argv` again with the recorded
+/// choices that the command line does not change put before its own words, parsed once more. The
+/// changes are said on stderr. Returns the generation flags and the choices to record.
+fn with_recorded(
+    argv: Vec<std::ffi::OsString>,
+    matches: &ArgMatches,
+    recorded: Option<Vec<Choice>>,
+    out: &Messages,
+) -> Result<(GenerateArgs, Vec<String>), Error> {
+    let given = choices(matches);
+    let args = GenerateArgs::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string(), "see --help"))?;
+    let generated = args.output.join("GENERATED.md");
+    let recorded = recorded.unwrap_or_default();
+    if args.reset_choices || recorded.is_empty() {
+        for choice in recorded.iter().filter(|_| args.reset_choices) {
+            out.labelled("choice", "36", &Change::Dropped(choice.clone()).to_string());
+        }
+        // Parsed strictly now: nothing recorded stands in for a flag that needs another.
+        let matches = Cli::command().try_get_matches_from(&argv).unwrap_or_else(|e| e.exit());
+        let args = GenerateArgs::from_arg_matches(&matches).map_err(|e| Error::usage(e.to_string(), "see --help"))?;
+        return Ok((args, given.iter().map(Choice::line).collect()));
+    }
+    let (mut kept, mut changes) =
+        compose2dify::choices::merge(&recorded, &given, |long| choice_kind(long).unwrap_or(ChoiceKind::One));
+    // A recorded choice that means something only with one value of another flag goes when that
+    // flag now has another value.
+    let value_of = |long: &str| {
+        given.iter().chain(&kept).find(|c| c.long == long).and_then(|c| c.value.clone()).unwrap_or_default()
+    };
+    let orphaned: Vec<Choice> = kept
+        .iter()
+        .filter(|c| ONLY_WITH.iter().any(|(only, flag, value)| c.long == *only && value_of(flag) != *value))
+        .cloned()
+        .collect();
+    kept.retain(|c| !orphaned.contains(c));
+    changes.extend(orphaned.into_iter().map(Change::Dropped));
+    let shown: Vec<String> = kept.iter().map(Choice::line).collect();
+    if !kept.is_empty() {
+        out.say(&format!("choices: {} kept from {}: {}", kept.len(), generated.display(), shown.join(" ")));
+    }
+    for change in &changes {
+        out.labelled("choice", "36", &change.to_string());
+    }
+    let split = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+    let mut again: Vec<std::ffi::OsString> = argv[..1].to_vec();
+    again.extend(kept.iter().flat_map(Choice::words).map(Into::into));
+    again.extend(argv[1..split].iter().cloned());
+    again.extend(argv[split..].iter().cloned());
+    let matches = Cli::command().try_get_matches_from(&again).map_err(|e| {
+        let first = e.to_string().lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+        Error::file(
+            &generated,
+            format!("the choices it records and the command line's do not go together: {first}"),
+            "change that flag too on the command line, or add --reset-choices and give every choice again",
+        )
+    })?;
+    let args = GenerateArgs::from_arg_matches(&matches).map_err(|e| Error::usage(e.to_string(), "see --help"))?;
+    Ok((args, choices(&matches).iter().map(Choice::line).collect()))
 }
 
 /// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
@@ -390,7 +530,7 @@ fn print_out(text: &str) -> Result<(), Error> {
     }
 }
 
-fn try_main(cli: Cli, choices: Vec<String>, out: &Messages) -> Result<ExitCode, Error> {
+fn try_main(cli: Cli, matches: &ArgMatches, out: &Messages) -> Result<ExitCode, Error> {
     match cli.command {
         Some(Command::Secrets { dir, apply: true, kubectl }) => {
             let applied = secrets::apply(&dir, &kubectl)?;
@@ -415,9 +555,7 @@ fn try_main(cli: Cli, choices: Vec<String>, out: &Messages) -> Result<ExitCode, 
             print_out(&compose2dify::carry::report(&carried))?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Upgrade { dir, compose, check, allow_downgrade, strict }) => {
-            upgrade_command(&dir, &compose, UpgradeFlags { check, allow_downgrade, strict }, out)
-        }
+        Some(Command::Upgrade { dir, compose, flags }) => upgrade_command(&dir, &compose, flags, out),
         Some(Command::ImageFacts { image, tag, dir, files }) => image_facts_command(&image, tag, dir, files),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
@@ -425,83 +563,39 @@ fn try_main(cli: Cli, choices: Vec<String>, out: &Messages) -> Result<ExitCode, 
             print_out(&String::from_utf8_lossy(&script))?;
             Ok(ExitCode::SUCCESS)
         }
-        None => generate_command(cli.generate, choices, out),
+        None => generate_command(&cli.generate, matches, out),
     }
 }
 
-/// Entry point of `compose2dify upgrade DIR NEW_COMPOSE`: the tree's recorded choices, read back
-/// through the same flags, applied to another release; a choice that no longer applies is an error.
-/// The flags of `upgrade` that say how to run, not what the tree is (they are not recorded).
-struct UpgradeFlags {
-    check: bool,
-    allow_downgrade: bool,
-    strict: bool,
-}
-
-fn upgrade_command(dir: &Path, compose: &Path, flags: UpgradeFlags, out: &Messages) -> Result<ExitCode, Error> {
-    let generated = dir.join("GENERATED.md");
-    let text = compose2dify::read_scope::read_tree_text(&generated, 4 << 20).map_err(|e| {
-        Error::file(
-            &generated,
-            format!("cannot read: {e}"),
-            "pass a tree compose2dify generated (-o DIR of an earlier run)",
-        )
-    })?;
-    let lines = compose2dify::recorded_choices(&text).ok_or_else(|| {
-        Error::file(
-            &generated,
-            "records no choices (made by an older compose2dify)",
-            "generate it once more with your flags; from then on `upgrade` repeats them",
-        )
-    })?;
+/// Entry point of `compose2dify upgrade DIR NEW_COMPOSE [FLAGS]`: the main job on another release
+/// over a tree that records its choices; a flag after NEW changes only that choice, and a recorded
+/// choice that no longer applies is an error.
+fn upgrade_command(dir: &Path, compose: &Path, flags: Vec<std::ffi::OsString>, out: &Messages) -> Result<ExitCode, Error> {
     let mut argv: Vec<std::ffi::OsString> = vec!["compose2dify".into(), compose.into(), "-o".into(), dir.into()];
-    for line in &lines {
-        let words = shell_words::split(line).map_err(|e| {
-            Error::file(&generated, format!("the choice `{line}` cannot be read: {e}"), "fix or remove that line")
-        })?;
-        // A recorded line is one generation flag (with its value): never a file to read, an output
-        // folder, or a flag that says how to run (--force, --allow-downgrade, …), which a forged
-        // record could otherwise slip in.
-        let flag = words.first().and_then(|w| w.strip_prefix("--")).map(|w| w.split('=').next().unwrap_or(w));
-        let recordable = flag.is_some_and(|f| {
-            let id = f.replace('-', "_");
-            !NOT_CHOICES.contains(&id.as_str()) && f != "file" && f != "output"
-        }) && words.len() <= 2;
-        if !recordable {
-            return Err(Error::file(
-                &generated,
-                format!(
-                    "`{}` is not a recorded choice (one generation flag and its value)",
-                    compose2dify::text::escape_hidden(line)
-                ),
-                "remove that line from GENERATED.md's Choices",
-            ));
-        }
-        argv.extend(words.into_iter().map(Into::into));
+    argv.extend(flags);
+    let matches = parse(&argv).unwrap_or_else(|e| e.exit());
+    let args = GenerateArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if args.compose.len() != 1 || !args.files.is_empty() {
+        return Err(Error::usage(
+            "upgrade takes one compose file, the new release's",
+            "name the tree, then the new docker-compose.yaml, then the flags to change",
+        ));
     }
-    for (on, flag) in
-        [(flags.check, "--check"), (flags.allow_downgrade, "--allow-downgrade"), (flags.strict, "--strict")]
-    {
-        if on {
-            argv.push(flag.into());
-        }
-    }
-    let matches = Cli::command().try_get_matches_from(&argv).map_err(|e| {
-        Error::file(
+    let generated = dir.join("GENERATED.md");
+    let Some(recorded) = recorded_in(dir)? else {
+        return Err(Error::file(
             &generated,
-            format!("a recorded choice is not a flag of this compose2dify: {}", e.kind()),
-            "fix or remove that line",
-        )
-    })?;
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| {
-        Error::file(&generated, format!("a recorded choice cannot be read: {e}"), "fix or remove that line")
-    })?;
+            "records no choices (not a tree of compose2dify, or made by an older one)",
+            "generate it once more with your flags (compose2dify NEW -o DIR …); from then on `upgrade` repeats them",
+        ));
+    };
+    let (args, lines) = with_recorded(argv, &matches, Some(recorded), out)?;
     out.say(&format!(
         "upgrade: {} with {}",
         compose.display(),
         if lines.is_empty() { "no choices".to_string() } else { lines.join(" ") }
     ));
-    generate_with(cli.generate, choices(&matches), true, out)
+    generate_with(args, lines, true, out)
 }
 
 /// Entry point of `compose2dify image-facts IMAGE TAG DIR`: the table line of a tag, from its sources.
@@ -615,9 +709,35 @@ fn diff_command(args: DiffArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Entry point of the main job: read upstream, plan, emit, write or check.
-fn generate_command(args: GenerateArgs, recorded: Vec<String>, out: &Messages) -> Result<ExitCode, Error> {
-    generate_with(args, recorded, false, out)
+/// Entry point of the main job: read upstream, plan, emit, write or check. Over an existing tree,
+/// the run starts from the choices it records.
+fn generate_command(args: &GenerateArgs, matches: &ArgMatches, out: &Messages) -> Result<ExitCode, Error> {
+    refuse_mistyped_command(args)?;
+    let recorded = if args.output.as_os_str() == "-" { None } else { recorded_in(&args.output)? };
+    let (args, lines) = with_recorded(std::env::args_os().collect(), matches, recorded, out)?;
+    generate_with(args, lines, false, out)
+}
+
+/// `compose2dify upgarde …` names no file: say which command was meant, rather than that the file
+/// `upgarde` does not exist.
+fn refuse_mistyped_command(args: &GenerateArgs) -> Result<(), Error> {
+    let Some(word) = args.compose.first().and_then(|p| p.to_str()) else { return Ok(()) };
+    if word == "-" || word.contains(['/', '.']) || Path::new(word).exists() {
+        return Ok(());
+    }
+    let cli = Cli::command();
+    let near = cli
+        .get_subcommands()
+        .map(|c| c.get_name())
+        .filter(|name| strsim::damerau_levenshtein(word, name) <= 2 || name.starts_with(word))
+        .min_by_key(|name| strsim::damerau_levenshtein(word, name));
+    match near {
+        Some(name) => Err(Error::usage(
+            format!("`{word}` is neither a compose file nor a command"),
+            format!("did you mean `compose2dify {name}`? (compose2dify --help lists the commands)"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The main job; `upgrade` refuses a `--set` that no longer changes anything (a choice the new
@@ -692,7 +812,13 @@ fn generate_with(
     if !to_stdout && !args.check && !args.allow_downgrade {
         refuse_downgrade(&plan, &args.output, out)?;
     }
+    if !to_stdout && !args.allow_recreate {
+        refuse_recreate(&tree, &args.output, args.check, out)?;
+    }
     let code = deliver(&tree, &args, plan.workloads.len(), out)?;
+    if !to_stdout && !args.check {
+        say_secret_step(&plan.secret_source, &tree, &args.output, first_run, out);
+    }
     if !secret_sets.is_empty() && !to_stdout && !args.check && plan.secret_source == rules::SecretSource::Files {
         secret_files_with(&args.output, &secret_sets, out)?;
     }
@@ -1127,6 +1253,30 @@ fn refuse_downgrade(plan: &compose2dify::plan::Plan, out: &Path, messages: &Mess
     ))
 }
 
+/// Refuses a change the cluster cannot apply in place (with `--check`, says it), naming each object,
+/// its field and the steps that make it safe.
+fn refuse_recreate(tree: &compose2dify::tree::Tree, dir: &Path, check: bool, out: &Messages) -> Result<(), Error> {
+    let found = compose2dify::immutable::changes(&write::yaml_on_disk(dir), tree);
+    if found.is_empty() {
+        return Ok(());
+    }
+    if check {
+        for r in &found {
+            out.labelled("warning", "33", &format!("Kubernetes cannot change this in place: {r}"));
+        }
+        return Ok(());
+    }
+    let lines: Vec<String> = found.iter().map(|r| format!("\n  - {r}")).collect();
+    Err(Error::usage(
+        format!(
+            "{} would change what Kubernetes cannot change in place, so the next apply fails (or a claim starts empty):{}",
+            dir.display(),
+            lines.concat()
+        ),
+        "take the steps named for each object, then run again with --allow-recreate; or keep the old value (the flag that set it, or --reset-choices to see the recorded ones)",
+    ))
+}
+
 /// The tree to standard output (`-o -`), compared with the folder (`--check`: exit 1 when out of
 /// date), or written into it.
 fn deliver(
@@ -1142,7 +1292,24 @@ fn deliver(
                 "pass the tree's folder to -o",
             ));
         }
-        print_out(&tree.objects())?;
+        let objects = tree.objects();
+        // A config file may hold a token its pod fills at start; only a Secret's are left to the user.
+        let placeholders: usize = objects
+            .split("\n---\n")
+            .filter(|doc| doc.lines().any(|l| l == "kind: Secret"))
+            .map(|doc| compose2dify::secrets::tokens(doc).len())
+            .sum();
+        if placeholders > 0 {
+            out.labelled(
+                "warning",
+                "33",
+                &format!(
+                    "the printed Secrets hold {} (CHANGE_ME_…), not secrets: write a tree with -o DIR and fill it with `compose2dify secrets DIR`, or replace them before you apply",
+                    plural(placeholders, "placeholder")
+                ),
+            );
+        }
+        print_out(&objects)?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.check {
@@ -1160,9 +1327,10 @@ fn deliver(
     }
     let outcome = write::write(tree, &args.output)?;
     out.say(&format!(
-        "wrote {}: {workloads} workloads, {} files changed, {} unchanged, {} removed",
+        "wrote {}: {}, {} changed, {} unchanged, {} removed",
         args.output.display(),
-        outcome.written,
+        plural(workloads, "workload"),
+        plural(outcome.written, "file"),
         outcome.unchanged,
         outcome.removed.len()
     ));
@@ -1184,4 +1352,63 @@ fn deliver(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the Secrets come from, said on the first write (the choice matters before anyone commits),
+/// and the step still to take on every write that leaves one.
+fn say_secret_step(
+    source: &rules::SecretSource,
+    tree: &compose2dify::tree::Tree,
+    dir: &Path,
+    first_run: bool,
+    out: &Messages,
+) {
+    let missing = tree
+        .files
+        .keys()
+        .filter_map(|f| f.strip_suffix(".example"))
+        .filter(|f| f.ends_with("secret.yaml") && !dir.join(f).exists())
+        .count();
+    let dir = dir.display();
+    match source {
+        rules::SecretSource::Files => {
+            if first_run {
+                out.labelled(
+                    "secrets",
+                    "36",
+                    "this tree keeps its Secrets in secret.yaml files that git ignores (--secrets files, the default): whoever applies the tree keeps them, and a fresh clone cannot build without them. For a team or GitOps, choose where they live now: --secrets external (created in the cluster), external-secrets (a store) — see the tree's README, Secrets",
+                );
+            }
+            if missing > 0 {
+                out.labelled(
+                    "next",
+                    "36",
+                    &format!(
+                        "`compose2dify secrets {dir}` makes the {} this tree still lacks (random values; never in a second clone of a live install: that rotates every password)",
+                        plural(missing, "secret.yaml file")
+                    ),
+                );
+            }
+        }
+        rules::SecretSource::External if first_run => out.labelled(
+            "next",
+            "36",
+            &format!("`compose2dify secrets {dir} --apply` creates the Secrets this tree names in the cluster, before the first apply"),
+        ),
+        rules::SecretSource::ExternalSecrets { store, .. } if first_run => out.labelled(
+            "next",
+            "36",
+            &format!("put the remote keys the tree's README lists (Secrets) into the store `{store}` before the first apply"),
+        ),
+        _ => {}
+    }
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
