@@ -1,0 +1,6 @@
+//! `--preset generic` on compose files other than Dify's.
+
+mod compose_semantics;
+mod corpus;
+mod generic;
+mod kompose;

@@ -1,0 +1,3 @@
+//! The operator guide (the tree's README.md) as text.
+
+mod guide_text;
