@@ -213,6 +213,7 @@ fn claim_facts<'a>(
         mount_path: path,
         // emit's init container that copies the seed files onto the claim at every start.
         seed_init: volume.filter(|v| !v.seed.is_empty()).map(|v| format!("seed-{}", v.name).chars().take(63).collect()),
+        host: volume.and_then(|v| v.host.clone()),
     }
 }
 

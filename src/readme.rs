@@ -225,6 +225,8 @@ pub struct ClaimFacts {
     pub mount_path: String,
     /// The init container that copies the tree's config files onto it at every start, if any.
     pub seed_init: Option<String>,
+    /// The compose file's host folder it was made from (`./volumes/app/storage`), if any.
+    pub host: Option<String>,
 }
 
 /// An accepted finding of the static security scan.
@@ -523,6 +525,8 @@ struct View {
     regenerate: RegenerateView,
     /// Claims archived with `tar` through a pod.
     file_backups: Vec<FileBackupView>,
+    /// Moving a Docker Compose install's data into this tree.
+    moving: MoveView,
     /// Vector stores with claims.
     vector_stores: Vec<String>,
     /// A Service name to resolve in the DNS test.
@@ -549,6 +553,8 @@ struct ScaleView {
 #[derive(serde::Serialize)]
 struct DbView {
     name: String,
+    /// Its compose service (`db_postgres`), where a compose install's data is.
+    upstream: String,
     /// `postgres`, `mysql`, `mariadb` or `mongo`.
     engine: &'static str,
     /// `postgres-0` for a StatefulSet, else the workload reference.
@@ -605,6 +611,42 @@ struct FileBackupView {
     archive: String,
     /// The init container that copies config files onto the claim at every start.
     seed_init: Option<String>,
+    /// The compose file's host folder the claim was made from (`./volumes/app/storage`).
+    host: Option<String>,
+}
+
+/// A claim filled from a folder of the compose host, through a pod that mounts it.
+#[derive(serde::Serialize)]
+struct MoveFileView {
+    pod: String,
+    path: String,
+    archive: String,
+    /// The folder as the shell names it: below `"$compose_dir"` when the compose file names it
+    /// relatively, else as written (`~` as `"$HOME"`).
+    from: String,
+}
+
+/// Moving a Docker Compose install: what stops, what is waited for, what is copied, what is kept.
+#[derive(serde::Serialize)]
+struct MoveView {
+    /// The compose install's folder as seen from the tree: beside `k8s/` as the rules' compose file
+    /// names it (`../docker`), else the folder that holds `k8s/`.
+    compose_dir: String,
+    /// Compose services stopped before anything is copied: every one but the databases.
+    stop: Vec<String>,
+    /// Workloads the copy waits for (`statefulset/postgres`, `deployment/api`).
+    wait: Vec<String>,
+    /// Claims filled from a folder of the compose host (seeded ones are not: they are rewritten at
+    /// every start).
+    files: Vec<MoveFileView>,
+    /// Claims with data that no compose host folder holds (named volumes).
+    volumes: Vec<String>,
+    /// Vector stores and the compose host folders of their data.
+    vector_folders: Vec<(String, String)>,
+    /// The setting that signs and encrypts stored data, when a Secret of the tree holds it.
+    keep: Option<String>,
+    /// The variables the databases' passwords are made of.
+    db_password_vars: Vec<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -906,18 +948,24 @@ impl View {
             restore_stop: restore_stop(f),
             regenerate: regenerate_view(&f.choices),
             file_backups: r.file_backups(),
+            moving: moving(f, &r),
             vector_stores: backed_up_by(f, Backup::OwnTool)
                 .filter(|w| !w.claims.is_empty())
                 .map(|w| w.name.clone())
                 .collect(),
             dns_example: f.workloads.iter().find(|w| w.service_type.is_some()).map(|w| w.name.clone()),
-            proxied: match f.guide.proxied.as_ref().map(|p| (r.by_key(Some(&p.workload)), r.by_key(Some(&p.proxy)))) {
-                Some((Some(s), Some(p))) => {
-                    Some(ProxiedView { workload: s.name.clone(), proxy: p.name.clone(), proxy_pod: pod_target(p) })
-                }
-                _ => None,
-            },
+            proxied: proxied_view(f, &r),
         }
+    }
+}
+
+/// The workload whose outbound traffic goes through a proxy, and the proxy, when both exist.
+fn proxied_view(f: &Facts, r: &Lookup) -> Option<ProxiedView> {
+    match f.guide.proxied.as_ref().map(|p| (r.by_key(Some(&p.workload)), r.by_key(Some(&p.proxy)))) {
+        Some((Some(s), Some(p))) => {
+            Some(ProxiedView { workload: s.name.clone(), proxy: p.name.clone(), proxy_pod: pod_target(p) })
+        }
+        _ => None,
     }
 }
 
@@ -1009,9 +1057,88 @@ fn databases(f: &Facts) -> Vec<DbView> {
             } else {
                 format!("{}.{ext}", w.name)
             };
-            DbView { name: w.name.clone(), engine, pod: pod_target(w), dump, restore, file }
+            DbView { name: w.name.clone(), upstream: w.upstream.clone(), engine, pod: pod_target(w), dump, restore, file }
         })
         .collect()
+}
+
+/// What moving a Docker Compose install needs: the compose services to stop, the workloads to wait
+/// for, the host folders to copy into claims, and the secrets that must keep their values.
+fn moving(f: &Facts, r: &Lookup) -> MoveView {
+    let dbs = databases(f);
+    let is_db = |w: &WorkloadFacts| dbs.iter().any(|d| d.name == w.name);
+    let mut stop: Vec<String> = Vec::new();
+    for w in f.workloads.iter().filter(|w| !is_db(w)) {
+        for s in std::iter::once(&w.upstream).chain(&w.joined) {
+            if !stop.contains(s) {
+                stop.push(s.clone());
+            }
+        }
+    }
+    let (files, volumes): (Vec<FileBackupView>, Vec<FileBackupView>) =
+        r.file_backups().into_iter().filter(|b| b.seed_init.is_none()).partition(|b| b.host.is_some());
+    let files: Vec<MoveFileView> = files
+        .into_iter()
+        .map(|b| {
+            let host = b.host.unwrap_or_default();
+            let from = if let Some(rest) = host.strip_prefix("~/") {
+                format!(r#""$HOME"/{}"#, shell_words::quote(rest))
+            } else if host.starts_with('/') || host.get(1..2) == Some(":") {
+                shell_words::quote(&host).into_owned()
+            } else {
+                format!(r#""$compose_dir"/{}"#, shell_words::quote(host.strip_prefix("./").unwrap_or(&host)))
+            };
+            MoveFileView { pod: b.pod, path: b.path, archive: b.archive, from }
+        })
+        .collect();
+    let mut wait: Vec<String> = Vec::new();
+    let targets = dbs.iter().map(|d| d.name.as_str()).chain(
+        files.iter().filter_map(|b| f.workloads.iter().find(|w| pod_target(w) == b.pod).map(|w| w.name.as_str())),
+    );
+    for name in targets {
+        if let Some(w) = f.workloads.iter().find(|w| w.name == name) {
+            if !wait.contains(&kref(w)) {
+                wait.push(kref(w));
+            }
+        }
+    }
+    let variables_of = |keys: &[String]| -> Vec<String> {
+        let mut vars: Vec<String> = Vec::new();
+        for s in &f.secrets {
+            for (key, of) in &s.keys {
+                if keys.contains(key) {
+                    for v in of {
+                        if !vars.contains(v) {
+                            vars.push(v.clone());
+                        }
+                    }
+                }
+            }
+        }
+        vars
+    };
+    let db_keys: Vec<String> =
+        f.workloads.iter().filter(|w| is_db(w)).flat_map(|w| w.secret_keys.iter().cloned()).collect();
+    let compose_dir = match f.guide.compose_file.as_deref().and_then(|c| c.rsplit_once('/')) {
+        Some((dir, _)) if !dir.is_empty() => format!("../{dir}"),
+        _ => "..".to_string(),
+    };
+    MoveView {
+        compose_dir,
+        stop,
+        wait,
+        volumes: volumes.into_iter().map(|b| b.archive).collect(),
+        files,
+        vector_folders: backed_up_by(f, Backup::OwnTool)
+            .flat_map(|w| w.claims.iter().filter_map(move |c| c.host.clone().map(|h| (w.name.clone(), h))))
+            .collect(),
+        keep: f
+            .guide
+            .encryption_key
+            .clone()
+            .filter(|k| f.secrets.iter().any(|s| s.keys.iter().any(|(_, of)| of.contains(k)))),
+        db_password_vars: variables_of(&db_keys),
+    }
 }
 
 /// The login and database of a MySQL or MariaDB official image, from the variables its container
@@ -1480,7 +1607,13 @@ impl<'a> Lookup<'a> {
                 f.workloads.iter().find(|x| &x.name == w && x.replicas > 0).map(|x| (pod_target(x), p.clone()))
             });
             if let Some((pod, path)) = user {
-                targets.push(FileBackupView { pod, path, archive: c.name.clone(), seed_init: c.seed_init.clone() });
+                targets.push(FileBackupView {
+                    pod,
+                    path,
+                    archive: c.name.clone(),
+                    seed_init: c.seed_init.clone(),
+                    host: c.host.clone(),
+                });
             }
         }
         for w in &f.workloads {
@@ -1497,6 +1630,7 @@ impl<'a> Lookup<'a> {
                         path: c.mount_path.clone(),
                         archive,
                         seed_init: c.seed_init.clone(),
+                        host: c.host.clone(),
                     });
                 }
             }

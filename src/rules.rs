@@ -277,6 +277,9 @@ pub struct Guide {
     /// The setting that holds the password the first start asks for (Dify's `INIT_PASSWORD` at
     /// `/install`): the guide says how to read it.
     pub admin_password: Option<String>,
+    /// The setting whose value signs and encrypts stored data (Dify's `SECRET_KEY`): moving an
+    /// install keeps it, or the data the old value protects is lost.
+    pub encryption_key: Option<String>,
     /// The workloads the guide's example commands use.
     #[serde(default)]
     pub examples: GuideExamples,

@@ -144,7 +144,7 @@ fn image_facts(workloads: &[Workload], warnings: &mut Vec<crate::warning::Warnin
             warnings.push(crate::warning::Warning::new(
                 crate::warning::WarningKind::ImageFacts,
                 format!(
-                    "image {}:{} is a tag whose sources the rules have not read: {} {} the facts of {known}, the nearest known tag ({}); check them in that tag's Dockerfile and sources, then add the tag under `images:` in a rules file given with --mappings (README: Image facts){}",
+                    "image {}:{} is a tag whose sources the rules have not read: {} {} the facts of {known}, the nearest known tag ({}); check them in that tag's Dockerfile and sources, then add the tag under `images:` in a rules file given with --mappings (docs/image-facts.md in compose2dify's repository){}",
                     f.image,
                     f.tag,
                     users.join(", "),

@@ -76,6 +76,7 @@ pub(super) fn mounts(
             source: VolumeSource::EmptyDir { memory: true },
             mounts: vec![Mount { path: target, sub_path: None, read_only: false }],
             seed: vec![],
+            host: None,
         });
     }
     m.out
@@ -96,7 +97,7 @@ impl Mounting<'_> {
     }
 
     fn push(&mut self, name: String, source: VolumeSource, mounts: Vec<Mount>, seed: Vec<String>) {
-        self.out.volumes.push(Volume { name, source, mounts, seed });
+        self.out.volumes.push(Volume { name, source, mounts, seed, host: None });
     }
 
     fn one(
@@ -111,7 +112,19 @@ impl Mounting<'_> {
         let vol_name: String = vol_name.chars().take(63).collect::<String>().trim_end_matches('-').to_string();
         let mount = Mount { path: m.target.clone(), sub_path: None, read_only: m.read_only };
         match &m.source {
-            MountSource::Bind(src) => self.bind(src, m, vol_name, mount, shared_claims, warnings),
+            MountSource::Bind(src) => {
+                let before = self.out.volumes.len();
+                self.bind(src, m, vol_name, mount, shared_claims, warnings);
+                // A claim made from a host folder: where a compose install keeps its data (a file,
+                // found or not, is no folder to move).
+                for v in &mut self.out.volumes[before..] {
+                    if matches!(v.source, VolumeSource::Claim(_) | VolumeSource::SharedClaim(_))
+                        && !looks_like_file(src)
+                    {
+                        v.host = Some(src.clone());
+                    }
+                }
+            }
             MountSource::Volume(vname) => {
                 let claim_rule = self.rule.claims.get(&m.target);
                 let claim_name = claim_rule.and_then(|c| c.name.clone()).unwrap_or_else(|| dns_label(vname));
@@ -289,6 +302,7 @@ pub(super) fn writable_paths(security: &crate::rules::Security, volumes: &mut Ve
                 source: VolumeSource::EmptyDir { memory: false },
                 mounts: vec![Mount { path: path.clone(), sub_path: None, read_only: false }],
                 seed: vec![],
+                host: None,
             });
         }
     }

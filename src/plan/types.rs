@@ -275,6 +275,9 @@ pub struct Volume {
     pub mounts: Vec<Mount>,
     /// Config-file keys copied into this (claim) volume by an init container before start.
     pub seed: Vec<String>,
+    /// For a claim made from a bind mount: the compose file's host folder as written
+    /// (`./volumes/app/storage`), where a compose install keeps this data.
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ fn claim(name: &str, size: &str, mode: &str, path: &str) -> ClaimFacts {
         access_mode: mode.into(),
         mount_path: path.into(),
         seed_init: None,
+        host: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The shape of the code, checked so it stays as the README's Architecture section describes it:
+//! The shape of the code, checked so it stays as docs/architecture.md describes it:
 //! modules depend on one another without cycles (data flows one way: read → rules → plan → emit →
 //! write), and no function in src/ is longer than a screenful or two.
 

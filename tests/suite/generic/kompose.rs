@@ -9,7 +9,7 @@
 //! Every remaining difference must be explained in `tests/fixtures/kompose/verdicts.yaml` (ours, not
 //! vendored) as `better`, `deliberate` or `n/a` (a kompose-only label or flag); an unexplained
 //! difference, or one marked `worse`, fails the test, and so does an explanation that no longer
-//! matches a difference. The README's table is checked against the counts.
+//! matches a difference. The table in docs/generic-preset.md is checked against the counts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -507,8 +507,8 @@ fn kompose_fixture_suite_has_no_case_where_we_are_worse() {
         counts.get("refused").unwrap_or(&0),
         counts.get("not applicable").unwrap_or(&0)
     );
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    assert!(readme.contains(&row), "the README's kompose table must read:\n{row}");
+    let doc = std::fs::read_to_string(repo().join("docs/generic-preset.md")).unwrap();
+    assert!(doc.contains(&row), "the kompose table of docs/generic-preset.md must read:\n{row}");
 }
 
 /// The comparison itself can fail: a changed image, a lost port or a missing variable in our side
