@@ -5,13 +5,11 @@
 //! rendered tree, every compose service in the compose file, and each host folder must arrive in
 //! the claim the compose file mounts it at.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 use yaml_serde::Value;
 
 /// The chapter of a guide, by its heading in either language.
