@@ -7,14 +7,19 @@ use k8s_openapi::api::apps::v1::{
     DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec, DeploymentStrategy,
     RollingUpdateDaemonSet, RollingUpdateDeployment, StatefulSet, StatefulSetSpec,
 };
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
+    ResourceMetricSource,
+};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
     EmptyDirVolumeSource, EnvFromSource, EnvVar, ExecAction, HTTPGetAction, KeyToPath, Namespace, NodeAffinity,
     NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
     PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as K8sProbe,
-    ResourceRequirements, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Service, ServicePort, ServiceSpec,
-    TCPSocketAction, TopologySpreadConstraint, Volume as K8sVolume, VolumeMount, VolumeResourceRequirements,
+    ResourceRequirements, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Service, ServiceAccount,
+    ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume as K8sVolume, VolumeMount,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule, IngressServiceBackend,
@@ -46,6 +51,21 @@ pub struct Kustomization {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub resources: Vec<String>,
+    /// kustomize's image transformer: one entry per image name of the tree, so one place pins a
+    /// digest or moves an image to another registry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<KustomizeImage>,
+}
+
+/// An entry of a Kustomization's `images:` list.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KustomizeImage {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl Kustomization {
@@ -55,8 +75,33 @@ impl Kustomization {
             kind: "Kustomization",
             namespace: namespace.map(str::to_string),
             resources,
+            images: Vec::new(),
         }
     }
+}
+
+/// The `images:` list of the tree's top Kustomization: every image name with the tag (or digest)
+/// it runs, which rewrites nothing until an operator changes it. A name that runs with two tags
+/// gets no tag (one entry would move both).
+pub fn kustomize_images(plan: &Plan) -> Vec<KustomizeImage> {
+    let mut out: Vec<KustomizeImage> = Vec::new();
+    for image in plan.images_in_tree() {
+        let (name, tag, digest) = crate::plan::image_parts(image);
+        let entry = KustomizeImage {
+            name: name.to_string(),
+            new_tag: digest.is_none().then(|| tag.unwrap_or("latest").to_string()),
+            digest: digest.map(str::to_string),
+        };
+        match out.iter_mut().find(|e| e.name == entry.name) {
+            Some(e) if e.new_tag != entry.new_tag || e.digest != entry.digest => {
+                e.new_tag = None;
+                e.digest = None;
+            }
+            Some(_) => {}
+            None => out.push(entry),
+        }
+    }
+    out
 }
 
 /// A ConfigMap over borrowed data: the fields of k8s-openapi's `ConfigMap` we fill, serialized in
@@ -180,7 +225,9 @@ pub fn emit(plan: &Plan, tree: &mut Tree) {
     base(plan, tree);
     let mut top = vec!["base".to_string()];
     top.extend(plan.workloads.iter().filter_map(|w| workload_folder(plan, w, tree)));
-    tree.add("kustomization.yaml", to_yaml(&[Kustomization::new(None, top)]));
+    let mut kustomization = Kustomization::new(None, top);
+    kustomization.images = kustomize_images(plan);
+    tree.add("kustomization.yaml", to_yaml(&[kustomization]));
 }
 
 /// `base/`: the namespace, the shared ConfigMap, Secret and claims, and the network policies.
@@ -231,6 +278,22 @@ fn workload_folder(plan: &Plan, w: &Workload, tree: &mut Tree) -> Option<String>
     let mut resources = Vec::new();
     let labels = workload_labels(plan, w);
     controller(plan, w, &dir, &labels, &mut resources, tree);
+    if w.joins.is_none() {
+        let account = ServiceAccount {
+            metadata: ObjectMeta {
+                annotations: (!w.service_account_annotations.is_empty()).then(|| w.service_account_annotations.clone()),
+                ..meta(plan, &w.name, labels.clone())
+            },
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        };
+        tree.add(&format!("{dir}/serviceaccount.yaml"), to_yaml(&[account]));
+        resources.push("serviceaccount.yaml".into());
+    }
+    if let Some(a) = &w.autoscale {
+        tree.add(&format!("{dir}/hpa.yaml"), to_yaml(&[autoscaler(plan, w, a, labels.clone())]));
+        resources.push("hpa.yaml".into());
+    }
     if w.serves() {
         let mut services = vec![service(plan, w, labels.clone())];
         if w.kind == Kind::StatefulSet {
@@ -483,7 +546,9 @@ fn deployment(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> De
     Deployment {
         metadata: meta(plan, &w.name, labels.clone()),
         spec: Some(DeploymentSpec {
-            replicas: Some(w.replicas),
+            // An autoscaled Deployment's count is the autoscaler's: applying the tree again must not
+            // reset it.
+            replicas: w.autoscale.is_none().then_some(w.replicas),
             selector: LabelSelector { match_labels: Some(selector_labels(plan, &w.name)), ..Default::default() },
             template: pod_template(plan, w, labels, None),
             strategy: if w.recreate {
@@ -497,6 +562,41 @@ fn deployment(plan: &Plan, w: &Workload, labels: BTreeMap<String, String>) -> De
                     }),
                 })
             },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A HorizontalPodAutoscaler on the Deployment's average CPU use (of its request).
+fn autoscaler(
+    plan: &Plan,
+    w: &Workload,
+    a: &crate::rules::AutoscaleRule,
+    labels: BTreeMap<String, String>,
+) -> HorizontalPodAutoscaler {
+    HorizontalPodAutoscaler {
+        metadata: meta(plan, &w.name, labels),
+        spec: Some(HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference {
+                api_version: Some("apps/v1".into()),
+                kind: w.kind.object_kind().into(),
+                name: w.name.clone(),
+            },
+            min_replicas: Some(a.min_replicas),
+            max_replicas: a.max_replicas,
+            metrics: Some(vec![MetricSpec {
+                type_: "Resource".into(),
+                resource: Some(ResourceMetricSource {
+                    name: "cpu".into(),
+                    target: MetricTarget {
+                        type_: "Utilization".into(),
+                        average_utilization: Some(a.cpu_percent),
+                        ..Default::default()
+                    },
+                }),
+                ..Default::default()
+            }]),
             ..Default::default()
         }),
         ..Default::default()
@@ -672,6 +772,7 @@ fn pod_template(
         metadata: Some(ObjectMeta { labels: Some(labels), annotations, ..Default::default() }),
         spec: Some(PodSpec {
             automount_service_account_token: Some(false),
+            service_account_name: Some(w.name.clone()),
             enable_service_links: Some(false),
             restart_policy: job
                 .map(|_| "OnFailure".to_string())

@@ -156,6 +156,7 @@ fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
                 })
                 .collect(),
         },
+        operations: operations_facts(plan, rules, choices),
         fqdn_users: plan
             .workloads
             .iter()
@@ -165,6 +166,26 @@ fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
             })
             .map(|w| w.name.clone())
             .collect(),
+    }
+}
+
+/// The images list, the unpinned images, and what `--ha` and `--autoscale` do (or did) to the tree.
+fn operations_facts(plan: &Plan, rules: &Rules, choices: &[String]) -> readme::OperationsView {
+    let rule = |w: &plan::Workload| rules.service(&w.upstream);
+    let own_pods = || plan.workloads.iter().filter(|w| w.joins.is_none() && w.one_shot.is_none());
+    readme::OperationsView {
+        images: emit::kustomize_images(plan).into_iter().map(|i| i.name).collect(),
+        unpinned: plan.unpinned().into_iter().map(|i| (plan::image_parts(i).0.to_string(), i.to_string())).collect(),
+        registry: rules.registry.clone(),
+        ha: choices.iter().any(|c| c == "--ha" || c == "--autoscale"),
+        ha_workloads: own_pods().filter(|w| rule(w).is_some_and(|r| r.ha.is_some())).map(|w| w.name.clone()).collect(),
+        single: own_pods().filter(|w| rule(w).is_none_or(|r| r.ha.is_none())).map(|w| w.name.clone()).collect(),
+        autoscaled: own_pods().filter(|w| w.autoscale.is_some()).map(|w| w.name.clone()).collect(),
+        autoscalable: own_pods()
+            .filter(|w| rule(w).is_some_and(|r| r.autoscale.is_some()))
+            .map(|w| w.name.clone())
+            .collect(),
+        object_storage: rules.guide.object_storage.clone(),
     }
 }
 
@@ -447,7 +468,12 @@ fn storage_facts(plan: &Plan) -> StorageFacts {
             .map(|c| (c.name.clone(), c.storage_class.clone()))
             .collect(),
         shared_claim_users,
-        recreated: plan.workloads.iter().filter(|w| w.recreate).map(|w| w.name.clone()).collect(),
+        recreated: plan
+            .workloads
+            .iter()
+            .filter(|w| w.recreate && !w.claims.is_empty())
+            .map(|w| w.name.clone())
+            .collect(),
         retain_annotations: plan.retain_annotations.iter().map(|(k, v)| format!("{k}: {v}")).collect(),
         instance: plan.instance.clone(),
     }
@@ -523,6 +549,12 @@ fn provenance(project: &Project, rules: &Rules, plan: &Plan, choices: &[String])
         choices.iter().map(|c| format!("{}\n", text::escape_hidden(c))).collect::<String>()
     ));
     image_facts(&mut out, plan);
+    if !plan.unpinned().is_empty() {
+        out.push_str("\n## Unpinned images\n\nEvery start may pull another build of these (`:latest` or no tag): pin a digest in your overlay's `images:` (the tree's README, Images).\n\n");
+        for image in plan.unpinned() {
+            out.push_str(&format!("- ⚠ {}\n", text::code_span(image)));
+        }
+    }
     out.push_str("\n## Inputs (sha256)\n\n");
     for (name, hash) in &project.inputs {
         out.push_str(&format!("- {} {hash}\n", text::code_span(name)));

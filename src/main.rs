@@ -266,6 +266,22 @@ struct GenerateArgs {
     /// Remote keys are this prefix and the variable's name (`dify/DB_PASSWORD`).
     #[arg(long, value_name = "PREFIX", default_value = "dify/")]
     secret_prefix: String,
+    /// The production profile: at least two replicas, a PodDisruptionBudget and topology spread for
+    /// every stateless workload (the rules' `ha`); the scheduler and the data stores stay single.
+    #[arg(long)]
+    ha: bool,
+    /// A HorizontalPodAutoscaler (CPU) for api, web, worker and sandbox (the rules' `autoscale`);
+    /// implies --ha. Needs metrics-server in the cluster.
+    #[arg(long)]
+    autoscale: bool,
+    /// Pull every image from this registry (`HOST[:PORT][/PATH]`): the image's own registry is
+    /// dropped, Docker Hub's official images become `library/NAME`, tags and digests are kept.
+    #[arg(long, value_name = "HOST[/PATH]")]
+    registry: Option<String>,
+    /// An annotation of a workload's ServiceAccount (repeatable), for IRSA or Workload Identity:
+    /// `api:eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/dify`.
+    #[arg(long = "service-account-annotation", value_name = "WORKLOAD:KEY=VALUE")]
+    service_account_annotations: Vec<String>,
 }
 
 /// The `--secrets` choice, checked: a store is named for `external-secrets`, and only then.
@@ -799,6 +815,10 @@ fn generate_with(
             .collect(),
         allowed_ranges: std::mem::take(&mut args.allow_egress),
         public_https,
+        ha: args.ha || args.autoscale,
+        autoscale: args.autoscale,
+        registry: args.registry.take(),
+        service_account_annotations: service_account_annotations(&args)?,
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
     rules.apply(&choices, &services)?;
@@ -1116,6 +1136,24 @@ fn ingress_annotations(args: &GenerateArgs) -> Result<std::collections::BTreeMap
     Ok(annotations)
 }
 
+/// `--service-account-annotation WORKLOAD:KEY=VALUE`, split: (workload, key, value).
+fn service_account_annotations(args: &GenerateArgs) -> Result<Vec<(String, String, String)>, Error> {
+    args.service_account_annotations
+        .iter()
+        .map(|item| {
+            item.split_once(':')
+                .and_then(|(w, kv)| kv.split_once('=').map(|(k, v)| (w.to_string(), k.to_string(), v.to_string())))
+                .filter(|(w, k, _)| !w.is_empty() && !k.is_empty())
+                .ok_or_else(|| {
+                    Error::usage(
+                        format!("--service-account-annotation `{item}` is not WORKLOAD:KEY=VALUE"),
+                        "write it as --service-account-annotation api:eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/dify",
+                    )
+                })
+        })
+        .collect()
+}
+
 /// The project, read again with the public URL's settings (where the release has them and no
 /// `--set` names them) when `--public-url` or `--ingress-host` gives one; else a note when a
 /// browser-facing setting points at localhost.
@@ -1180,6 +1218,13 @@ fn say_notes_and_warnings(
     }
     for w in &plan.warnings {
         out.labelled("warning", "33", &w.to_string());
+    }
+    for image in plan.unpinned() {
+        out.labelled(
+            "warning",
+            "33",
+            &format!("image {image} is not pinned (`:latest` or no tag): every start may pull another build; pin a digest in your overlay's `images:` (the tree's README, Images)"),
+        );
     }
 }
 

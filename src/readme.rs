@@ -73,6 +73,30 @@ pub struct Facts {
     /// The Pod Security Standard every pod meets (the Namespace enforces it), and each container
     /// that is not "restricted", by workload, with why.
     pub pod_security: PodSecurityView,
+    /// Images, identities and availability (`--registry`, `--ha`, `--autoscale`).
+    pub operations: OperationsView,
+}
+
+/// What the guide's production operations section says of this tree.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct OperationsView {
+    /// The names of the `images:` list of the tree's kustomization.yaml.
+    pub images: Vec<String>,
+    /// Images that run a moving tag: (name, reference).
+    pub unpinned: Vec<(String, String)>,
+    /// `--registry`.
+    pub registry: Option<String>,
+    /// `--ha` (or `--autoscale`) is in force.
+    pub ha: bool,
+    /// Workloads the rules scale with `--ha`, and those that stay single.
+    pub ha_workloads: Vec<String>,
+    pub single: Vec<String>,
+    /// Workloads with a HorizontalPodAutoscaler.
+    pub autoscaled: Vec<String>,
+    /// Workloads that could get one with `--autoscale`.
+    pub autoscalable: Vec<String>,
+    /// The rules' object-storage example (IRSA), when they give one.
+    pub object_storage: Option<crate::rules::GuideObjectStorage>,
 }
 
 /// The Pod Security level of the tree and the containers below "restricted".
@@ -424,6 +448,8 @@ struct View {
     namespace: String,
     /// The Pod Security level the Namespace enforces, and the containers below "restricted".
     pod_security: PodSecurityView,
+    /// Images, identities and availability.
+    operations: OperationsView,
     /// The application's name; none: the generic preset's "the application".
     product: Option<String>,
     /// Where upstream keeps its compose setup (`docker/docker-compose.yaml`), when the rules say.
@@ -863,12 +889,7 @@ impl View {
                 .filter(|w| is_statefulset(w) && layer(&f.guide, w) == Some(Layer::Data))
                 .map(|w| w.name.clone())
                 .collect(),
-            links: f
-                .guide
-                .links
-                .iter()
-                .map(|l| LinkView { title: pick(lang, &l.en, &l.ja), url: l.url.clone() })
-                .collect(),
+            links: link_views(f, lang),
             config_map: f.config_map.clone(),
             secrets: secrets_view(f),
             shared_claim: f.shared_claim.as_ref().map(|c| claim_view(f, c)),
@@ -927,6 +948,7 @@ impl View {
             tls_omitted: f.guide.tls.clone().filter(|t| f.omitted.iter().any(|(s, _)| s == t)),
             containers: containers(f, lang),
             pod_security: f.pod_security.clone(),
+            operations: f.operations.clone(),
             omitted: f
                 .omitted
                 .iter()
@@ -1397,6 +1419,11 @@ fn probe_kinds(f: &Facts) -> Vec<ProbeKindView> {
 
 /// Deployments to show `kubectl scale` on: the rules' examples only. Which services may run as
 /// several copies is the application's knowledge; without it the guide names none.
+/// The application's own links, in the guide's language.
+fn link_views(f: &Facts, lang: Lang) -> Vec<LinkView> {
+    f.guide.links.iter().map(|l| LinkView { title: pick(lang, &l.en, &l.ja), url: l.url.clone() }).collect()
+}
+
 fn scale_examples(f: &Facts, r: &Lookup) -> Vec<ScaleView> {
     f.guide
         .examples

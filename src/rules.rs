@@ -104,6 +104,12 @@ pub struct Rules {
     /// Where the Secrets' values come from (`--secrets`).
     #[serde(skip)]
     pub secret_source: SecretSource,
+    /// `--autoscale`: services with an `autoscale` rule get a HorizontalPodAutoscaler.
+    #[serde(skip)]
+    pub autoscale: bool,
+    /// `--registry`: the registry (and path prefix) every image is pulled from.
+    #[serde(skip)]
+    pub registry: Option<String>,
     /// The Japanese of the rules' texts given in both languages (reasons, security notes), by their
     /// English (see `split_bilingual`).
     #[serde(skip)]
@@ -293,6 +299,20 @@ pub struct Guide {
     /// without registry, `library/` and tag), for workloads the rules' `workloads` give no backup.
     #[serde(default)]
     pub backup_images: BTreeMap<String, Backup>,
+    /// The guide's example of files in object storage reached with the pods' own cloud identity.
+    pub object_storage: Option<GuideObjectStorage>,
+}
+
+/// Files in S3 with the pods' own role (IRSA): the settings, the workloads that read and write the
+/// files, and the plugin daemon's own object storage (which lets it run several replicas).
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GuideObjectStorage {
+    pub settings: Vec<String>,
+    pub workloads: Vec<String>,
+    pub plugin_workload: Option<String>,
+    #[serde(default)]
+    pub plugin_settings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -522,6 +542,37 @@ pub struct ServiceRule {
     /// reads (the image facts' `reads` of its tag); what env files hand it besides is left out.
     #[serde(default)]
     pub secrets_by_need: bool,
+    /// With `--ha`: how many replicas it runs (budgets and topology spread follow from more than
+    /// one), and whether its claims become emptyDir volumes (seeded like the claims were).
+    pub ha: Option<HaRule>,
+    /// With `--autoscale`: a HorizontalPodAutoscaler (autoscaling/v2) on its CPU.
+    pub autoscale: Option<AutoscaleRule>,
+    /// Always replaced with `Recreate` (a scheduler that must never run twice at once).
+    #[serde(default)]
+    pub recreate: bool,
+    /// Annotations of its ServiceAccount (`--service-account-annotation`: IRSA, Workload Identity).
+    #[serde(default)]
+    pub service_account_annotations: BTreeMap<String, String>,
+}
+
+/// A workload's production profile (`--ha`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaRule {
+    pub replicas: i32,
+    /// Its claims hold nothing that must outlive a pod: emptyDir volumes instead, seeded the same way.
+    #[serde(default)]
+    pub ephemeral_claims: bool,
+}
+
+/// A HorizontalPodAutoscaler on the workload's CPU (`--autoscale`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscaleRule {
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    /// Target average CPU use, in percent of the container's CPU request.
+    pub cpu_percent: i32,
 }
 
 /// Text added to a rendered file, before it is rendered (so it may use the template's variables):
@@ -762,6 +813,9 @@ pub struct ClaimRule {
     pub storage_class: Option<String>,
     #[serde(default)]
     pub seed: bool,
+    /// An emptyDir volume instead of a claim (set by `--ha` for `ha.ephemeral_claims`).
+    #[serde(default)]
+    pub ephemeral: bool,
 }
 
 /// A variable a start script would derive: a fixed value (interpolated with the service's settings),
@@ -801,6 +855,30 @@ pub struct Choices {
     pub allowed_ranges: Vec<String>,
     /// The public URL is https (`--public-url https://…`, or an Ingress with TLS).
     pub public_https: bool,
+    /// `--ha`: the rules' `ha` profile of every service.
+    pub ha: bool,
+    /// `--autoscale`: the rules' `autoscale` HorizontalPodAutoscalers (implies `ha`).
+    pub autoscale: bool,
+    /// `--registry HOST[/PATH]`: every image is pulled from there.
+    pub registry: Option<String>,
+    /// `--service-account-annotation WORKLOAD:KEY=VALUE`: (workload, key, value).
+    pub service_account_annotations: Vec<(String, String, String)>,
+}
+
+/// Whether `text` is a registry for `--registry`: a host name or IPv4 address, an optional port, and
+/// an optional path of lowercase components (`registry.example.com:5000/mirror`).
+pub fn is_registry(text: &str) -> bool {
+    let (authority, path) = text.split_once('/').unwrap_or((text, ""));
+    let (host, port) = authority.rsplit_once(':').map_or((authority, None), |(h, p)| (h, Some(p)));
+    let host_ok = crate::names::is_dns_subdomain(host) || host.parse::<std::net::Ipv4Addr>().is_ok();
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    let path_ok = path.is_empty()
+        || path.split('/').all(|c| {
+            !c.is_empty()
+                && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
+                && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+        });
+    host_ok && port_ok && path_ok
 }
 
 /// Whether `text` is an IPv4 or IPv6 range in CIDR form (`10.0.0.0/8`, `fd00::/8`).
@@ -839,6 +917,20 @@ impl Rules {
         }
         if let Some(gateway) = &choices.gateway {
             gateway.check(choices.namespace.as_deref().unwrap_or(&self.namespace))?;
+        }
+        if let Some(registry) = choices.registry.as_deref().filter(|r| !is_registry(r)) {
+            return Err(Error::usage(
+                format!("--registry `{registry}` is not a registry host with an optional port and path"),
+                "write it as --registry registry.example.com or --registry 123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub",
+            ));
+        }
+        for (_, key, _) in &choices.service_account_annotations {
+            if !crate::names::is_qualified_name(key) {
+                return Err(Error::usage(
+                    format!("--service-account-annotation key `{key}` is not an annotation key (`[prefix/]name`)"),
+                    "write it as --service-account-annotation api:eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/dify",
+                ));
+            }
         }
         for (flag, ranges) in
             [("--cluster-cidr/--service-cidr", &choices.cluster_ranges), ("--allow-egress", &choices.allowed_ranges)]
@@ -979,6 +1071,7 @@ impl Rules {
             }
         }
         self.secret_source = choices.secrets.clone();
+        self.apply_operations(choices, services)?;
         if choices.external.is_empty()
             && choices.expose.is_none()
             && choices.ingress.is_none()
@@ -990,11 +1083,54 @@ impl Rules {
             && choices.cluster_domain.is_none()
             && choices.cluster_ranges.is_empty()
             && choices.allowed_ranges.is_empty()
+            && !choices.ha
+            && !choices.autoscale
+            && choices.registry.is_none()
+            && choices.service_account_annotations.is_empty()
         {
             return Ok(());
         }
         let seen = format!("{}{:?}", self.fingerprint, choices);
         self.fingerprint = crate::hash::sha256(seen.as_bytes());
+        Ok(())
+    }
+}
+
+impl Rules {
+    /// `--ha`, `--autoscale`, `--registry` and `--service-account-annotation`: the rules' profiles
+    /// switched on, the registry kept for the plan, the annotations on the named workloads' rules.
+    fn apply_operations(&mut self, choices: &Choices, services: &[String]) -> Result<()> {
+        self.autoscale = choices.autoscale;
+        self.registry = choices.registry.as_ref().map(|r| r.trim_end_matches('/').to_string());
+        if choices.ha || choices.autoscale {
+            for rule in self.services.values_mut() {
+                let Some(ha) = rule.ha.clone() else { continue };
+                rule.replicas = Some(rule.replicas.unwrap_or(0).max(ha.replicas));
+                if ha.ephemeral_claims {
+                    for claim in rule.claims.values_mut() {
+                        claim.ephemeral = true;
+                    }
+                }
+            }
+        }
+        for (workload, key, value) in &choices.service_account_annotations {
+            let Some(service) = services.iter().find(|s| self.workload_name(s) == *workload || *s == workload) else {
+                let names: Vec<String> = services.iter().map(|s| self.workload_name(s)).collect();
+                return Err(Error::usage(
+                    format!("--service-account-annotation `{workload}` names no workload"),
+                    format!("name one of: {}", names.join(", ")),
+                ));
+            };
+            let key_of = self.service(service).map(|_| {
+                self.services
+                    .iter()
+                    .find(|(k, r)| *k == service || r.also.contains(service))
+                    .map(|(k, _)| k.clone())
+                    .unwrap_or_else(|| service.clone())
+            });
+            let rule = self.services.entry(key_of.unwrap_or_else(|| service.clone())).or_default();
+            rule.service_account_annotations.insert(key.clone(), value.clone());
+        }
         Ok(())
     }
 }

@@ -39,7 +39,7 @@ pub use entry::nginx_seconds;
 pub use files::envsubst;
 pub use pod_security::BASELINE_CAPABILITIES;
 pub use probes::literal_password;
-pub use release::{image_repository, image_tag};
+pub use release::{image_parts, image_repository, image_tag, is_unpinned};
 pub use select::coverage;
 pub use settings::{carries_credential, placeholder, url_with_credentials};
 pub use types::*;
@@ -158,6 +158,15 @@ fn image_facts(workloads: &[Workload], warnings: &mut Vec<crate::warning::Warnin
     out
 }
 
+/// `--registry`: every image of the workload's pod pulled from there.
+fn pulled_from(w: &mut Workload, registry: Option<&str>) {
+    let Some(registry) = registry else { return };
+    w.image = release::with_registry(&w.image, registry);
+    for f in &mut w.folded {
+        f.image = release::with_registry(&f.image, registry);
+    }
+}
+
 /// The last pass: what follows for the workload's objects once everything else is known (the
 /// emitters only build them).
 fn objects(w: &mut Workload, rules: &Rules) {
@@ -176,6 +185,7 @@ fn objects(w: &mut Workload, rules: &Rules) {
         }
     }
     pod_security::assess(w);
+    pulled_from(w, rules.registry.as_deref());
     let p = &mut w.probe;
     p.startup = p.startup_seconds.map(|s| {
         let total = s.max(p.period_seconds);

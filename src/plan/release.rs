@@ -30,9 +30,75 @@ pub fn image_repository(image: &str) -> String {
     parts.join("/")
 }
 
+/// An image reference's parts: the name (registry and path), its tag and its digest.
+pub fn image_parts(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = image.split_once('@').map_or((image, None), |(r, d)| (r, Some(d)));
+    match rest.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+        Some((name, tag)) => (name, Some(tag), digest),
+        None => (rest, None, digest),
+    }
+}
+
+/// Whether each start may pull another build: the tag is `latest` or missing, and no digest.
+pub fn is_unpinned(image: &str) -> bool {
+    let (_, tag, digest) = image_parts(image);
+    digest.is_none() && tag.is_none_or(|t| t == "latest")
+}
+
+/// The image pulled from `registry` (`HOST[:PORT][/PATH]`) instead: its own registry dropped,
+/// Docker Hub's official images (a single name, no registry) as `library/NAME` (as registry
+/// mirrors and pull-through caches name them), tag and digest kept.
+pub fn with_registry(image: &str, registry: &str) -> String {
+    let (name, tag, digest) = image_parts(image);
+    let mut parts: Vec<&str> = name.split('/').collect();
+    if parts.len() > 1 && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost") {
+        parts.remove(0);
+    } else if parts.len() == 1 {
+        parts.insert(0, "library");
+    }
+    let mut out = format!("{registry}/{}", parts.join("/"));
+    if let Some(tag) = tag {
+        out.push(':');
+        out.push_str(tag);
+    }
+    if let Some(digest) = digest {
+        out.push('@');
+        out.push_str(digest);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_from_another_registry() {
+        for (image, moved) in [
+            ("nginx:latest", "reg.example.com/mirror/library/nginx:latest"),
+            ("busybox", "reg.example.com/mirror/library/busybox"),
+            ("langgenius/dify-api:1.14.1", "reg.example.com/mirror/langgenius/dify-api:1.14.1"),
+            ("ghcr.io/chroma-core/chroma:0.5.20", "reg.example.com/mirror/chroma-core/chroma:0.5.20"),
+            ("localhost:5000/app@sha256:abc", "reg.example.com/mirror/app@sha256:abc"),
+            ("registry:5000/team/redis:7@sha256:abc", "reg.example.com/mirror/team/redis:7@sha256:abc"),
+        ] {
+            assert_eq!(with_registry(image, "reg.example.com/mirror"), moved, "{image}");
+        }
+    }
+
+    #[test]
+    fn moving_tags() {
+        for (image, unpinned) in [
+            ("nginx:latest", true),
+            ("busybox", true),
+            ("localhost:5000/app", true),
+            ("nginx@sha256:abc", false),
+            ("nginx:latest@sha256:abc", false),
+            ("redis:6-alpine", false),
+        ] {
+            assert_eq!(is_unpinned(image), unpinned, "{image}");
+        }
+    }
 
     #[test]
     fn image_repositories() {

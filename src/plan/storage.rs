@@ -194,7 +194,9 @@ impl Mounting<'_> {
         }
         if let Some(claim_rule) = self.rule.claims.get(&m.target) {
             let claim_name = claim_rule.name.clone().unwrap_or_else(|| vol_name.clone());
-            self.out.claims.push(claim(claim_name.clone(), Some(claim_rule), rules));
+            if !claim_rule.ephemeral {
+                self.out.claims.push(claim(claim_name.clone(), Some(claim_rule), rules));
+            }
             let mut seed = Vec::new();
             if claim_rule.seed {
                 for (file, text) in &host_files {
@@ -204,7 +206,12 @@ impl Mounting<'_> {
                     seed.push(key);
                 }
             }
-            self.push(claim_name.clone(), VolumeSource::Claim(claim_name), vec![mount], seed);
+            let source = if claim_rule.ephemeral {
+                VolumeSource::EmptyDir { memory: false }
+            } else {
+                VolumeSource::Claim(claim_name.clone())
+            };
+            self.push(claim_name, source, vec![mount], seed);
             return;
         }
         if host_files.is_empty() && self.rule.templates.contains_key(&m.target) {

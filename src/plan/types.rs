@@ -167,6 +167,10 @@ pub struct Workload {
     /// Node labels its pods spread over: the rules' topology key when several replicas of a pod
     /// that serves run (not one per node), then compose's placement preferences.
     pub spread_over: Vec<String>,
+    /// Annotations of its ServiceAccount (`--service-account-annotation`: IRSA, Workload Identity).
+    pub service_account_annotations: BTreeMap<String, String>,
+    /// A HorizontalPodAutoscaler on its CPU (`--autoscale` and the rules' `autoscale`).
+    pub autoscale: Option<crate::rules::AutoscaleRule>,
 }
 
 /// A service that runs to completion, as a Job.
@@ -198,9 +202,29 @@ pub struct FoldedInit {
     pub findings: BTreeMap<String, String>,
 }
 
+impl Plan {
+    /// Every image the tree runs (containers, init containers, Jobs), once each, sorted.
+    pub fn images_in_tree(&self) -> Vec<&str> {
+        let mut images: Vec<&str> = self.workloads.iter().flat_map(Workload::images).collect();
+        images.sort_unstable();
+        images.dedup();
+        images
+    }
+
+    /// Images pulled by a moving tag (`:latest`, or none, and no digest): each start may run another build.
+    pub fn unpinned(&self) -> Vec<&str> {
+        self.images_in_tree().into_iter().filter(|i| super::is_unpinned(i)).collect()
+    }
+}
+
 impl Workload {
     /// Whether it has a Service (any TCP or UDP port).
     /// It has a Service: ports, and a pod of its own (not a container in another's pod).
+    /// The images its pod runs: its own (container, init containers, Jobs), then the folded ones'.
+    pub fn images(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.image.as_str()).chain(self.folded.iter().map(|f| f.image.as_str()))
+    }
+
     pub fn serves(&self) -> bool {
         (!self.ports.is_empty() || !self.udp_ports.is_empty()) && self.joins.is_none()
     }

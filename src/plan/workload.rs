@@ -129,8 +129,13 @@ pub(super) fn workload(
         disruption_budget: false,
         exposed: false,
         spread_over: Vec::new(),
+        service_account_annotations: rule.service_account_annotations.clone(),
+        autoscale: rule.autoscale.clone().filter(|_| rules.autoscale && kind == Kind::Deployment),
     };
-    finish(&mut w, svc, ctx, shared_claims, warnings);
+    if let Some(a) = &w.autoscale {
+        w.replicas = w.replicas.max(a.min_replicas);
+    }
+    finish(&mut w, svc, rule, ctx, shared_claims, warnings);
     Ok(w)
 }
 
@@ -222,6 +227,7 @@ fn jobs(rule: &ServiceRule, name: &str, tag: Option<&str>, volumes: &[Volume]) -
 fn finish(
     w: &mut Workload,
     svc: &Service,
+    rule: &ServiceRule,
     ctx: &Ctx,
     shared_claims: &BTreeMap<String, Claim>,
     warnings: &mut Vec<Warning>,
@@ -237,7 +243,7 @@ fn finish(
         }
     }
     claim_settings(w, svc, ctx.rules);
-    w.recreate = w.kind == Kind::Deployment && mounts_rwo_claim(w, shared_claims);
+    w.recreate = w.kind == Kind::Deployment && (rule.recreate || mounts_rwo_claim(w, shared_claims));
     w.checksum = checksum(w, w.uses_shared.then_some(&ctx.settings.shared_config));
     if w.kind == Kind::Job {
         w.replicas = 1;

@@ -176,6 +176,7 @@ fn fixture() -> Facts {
         ja: Default::default(),
         choices: Vec::new(),
         pod_security: PodSecurityView { level: "baseline".into(), not_restricted: Vec::new() },
+        operations: Default::default(),
         cluster_ranges: Vec::new(),
         allowed_ranges: Vec::new(),
         public_urls: vec![PublicUrlFacts {
@@ -585,6 +586,7 @@ fn empty_facts_do_not_panic() {
         ja: Default::default(),
         choices: vec![],
         pod_security: PodSecurityView::default(),
+        operations: Default::default(),
         cluster_ranges: Vec::new(),
         allowed_ranges: Vec::new(),
     };
