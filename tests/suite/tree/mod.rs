@@ -8,6 +8,7 @@ mod main_job;
 mod migration;
 mod names;
 mod netpol;
+mod operations;
 mod pod_security;
 mod production;
 mod public_url;

@@ -2,12 +2,10 @@
 //! `images:` list and `--registry`, one ServiceAccount per workload, `--ha` (replicas, budgets that
 //! allow an eviction, spread), `--autoscale`, and worker-beat's `Recreate`.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use yaml_serde::Value;
 
 const BOTH: &[&str] = &["1.14.1", "1.8.0"];
