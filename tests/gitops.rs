@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::*;
@@ -107,38 +106,6 @@ fn apply(tree: &Path, store: &Path, kubectl: &Path) -> String {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// The Secrets in the fake cluster: name → key → decoded value.
-fn in_cluster(store: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for e in std::fs::read_dir(store).unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        let Some(secret) = name.strip_suffix(".json") else { continue };
-        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
-        let data = doc["data"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                let bytes = std::process::Command::new("base64")
-                    .arg("-d")
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .spawn()
-                    .and_then(|mut c| {
-                        use std::io::Write;
-                        c.stdin.take().unwrap().write_all(v.as_str().unwrap().as_bytes())?;
-                        c.wait_with_output()
-                    })
-                    .unwrap()
-                    .stdout;
-                (k.clone(), String::from_utf8(bytes).unwrap())
-            })
-            .collect();
-        out.insert(secret.to_string(), data);
-    }
-    out
 }
 
 /// `compose2dify secrets DIR --apply` makes every Secret the tree names, with paired values; run
