@@ -442,8 +442,10 @@ fn secret(
     }
     let template = SecretOf { metadata, string_data: data, type_: "Opaque" };
     tree.add(&format!("{dir}/secret.yaml.example"), to_yaml(&[template]));
-    if plan.secret_source == SecretSource::Files {
-        resources.push("secret.yaml".into());
+    match plan.secret_source {
+        SecretSource::Files => resources.push("secret.yaml".into()),
+        SecretSource::Sops { .. } => resources.push(crate::secrets::SOPS_FILE.into()),
+        _ => {}
     }
 }
 

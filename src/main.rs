@@ -18,7 +18,8 @@ const EXAMPLES: &str = "Examples:
   compose2dify docker/docker-compose.yaml -o -              print every object, write nothing
   compose2dify docker/docker-compose.yaml -o k8s --set VECTOR_STORE=qdrant
   compose2dify -f docker/docker-compose.yaml -f prod.yaml -o k8s   merge files in order
-  compose2dify secrets k8s                                  fill every secret.yaml from its .example
+  compose2dify secrets k8s --new                            fill every secret.yaml from its .example (first install)
+  compose2dify secrets k8s --from-cluster                   ... with the values of the installed Secrets
   compose2dify diff old/docker-compose.yaml new/docker-compose.yaml > report.md
   compose2dify completions bash > /etc/bash_completion.d/compose2dify
 
@@ -49,11 +50,27 @@ enum Command {
         dir: PathBuf,
         /// Make or complete the Secrets in the cluster (kubectl's current context) instead of
         /// secret.yaml files: for trees generated with `--secrets external`.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["new", "from_cluster"])]
         apply: bool,
-        /// The kubectl to run with --apply.
-        #[arg(long, value_name = "PATH", default_value = "kubectl", requires = "apply")]
-        kubectl: PathBuf,
+        /// A first install: invent values although the tree has no secret.yaml yet (refused
+        /// without it, since a fresh clone of a live install would rotate every password).
+        #[arg(long)]
+        new: bool,
+        /// Take the values the tree's Secrets hold in the cluster (kubectl's current context): for
+        /// a fresh clone of an installed tree.
+        #[arg(long)]
+        from_cluster: bool,
+        /// Take the secret settings of a Docker Compose install's .env (SECRET_KEY, DB_PASSWORD,
+        /// …); empty ones and published defaults are generated.
+        #[arg(long, value_name = "FILE")]
+        from_env: Option<PathBuf>,
+        /// The kubectl to run with --apply or --from-cluster (default: kubectl).
+        #[arg(long, value_name = "PATH")]
+        kubectl: Option<PathBuf>,
+        /// An age identity file (as age-keygen writes it) to read a `--secrets sops` tree's
+        /// secret.sops.yaml files, keeping their values (default: $SOPS_AGE_KEY_FILE).
+        #[arg(long, value_name = "FILE")]
+        age_identity: Option<PathBuf>,
     },
     /// Print, as Markdown for a pull request, what changed between two releases' compose files.
     Diff(DiffArgs),
@@ -243,8 +260,12 @@ struct GenerateArgs {
     /// Where Secrets come from: `files` (secret.yaml from templates, git-ignored), `external` (created
     /// in the cluster with `compose2dify secrets DIR --apply`; the tree only names them) or
     /// `external-secrets` (ExternalSecret objects reading --secret-store).
-    #[arg(long, value_name = "MODE", default_value = "files", value_parser = ["files", "external", "external-secrets"])]
+    #[arg(long, value_name = "MODE", default_value = "files", value_parser = ["files", "external", "external-secrets", "sops"])]
     secrets: String,
+    /// With --secrets sops: an age recipient (`age1…`) the secret.sops.yaml files are encrypted to
+    /// (repeatable); give your Flux cluster's key and your team's.
+    #[arg(long = "age", value_name = "RECIPIENT")]
+    age: Vec<String>,
     /// The external-secrets.io store the ExternalSecrets read from.
     #[arg(long, value_name = "NAME")]
     secret_store: Option<String>,
@@ -305,6 +326,25 @@ fn secret_source(args: &GenerateArgs) -> Result<rules::SecretSource, Error> {
             format!("--secret-store is only read with --secrets external-secrets, not with --secrets {mode}"),
             "add --secrets external-secrets, or drop --secret-store",
         )),
+        ("sops", None) if args.age.is_empty() => Err(Error::usage(
+            "--secrets sops needs the age recipients the files are encrypted to",
+            "name them: --age age1… (repeatable: your GitOps controller's key and each person's who edits them)",
+        )),
+        ("sops", None) => {
+            for r in &args.age {
+                compose2dify::sops::recipient(r).map_err(|e| {
+                    Error::usage(
+                        format!("--age `{}` is not an age recipient: {e}", compose2dify::text::escape_hidden(r)),
+                        "pass a public key as age-keygen prints it (age1…)",
+                    )
+                })?;
+            }
+            Ok(rules::SecretSource::Sops { recipients: args.age.clone() })
+        }
+        (mode, None) if !args.age.is_empty() => Err(Error::usage(
+            format!("--age is only read with --secrets sops, not with --secrets {mode}"),
+            "add --secrets sops, or drop --age",
+        )),
         ("external", None) => Ok(rules::SecretSource::External),
         _ => Ok(rules::SecretSource::Files),
     }
@@ -363,6 +403,7 @@ const ONLY_WITH: &[(&str, &str, &str)] = &[
     ("secret-store", "secrets", "external-secrets"),
     ("secret-store-kind", "secrets", "external-secrets"),
     ("secret-prefix", "secrets", "external-secrets"),
+    ("age", "secrets", "sops"),
 ];
 
 /// The generation flags given on the command line, in the order clap lists them: what GENERATED.md
@@ -548,8 +589,33 @@ fn print_out(text: &str) -> Result<(), Error> {
 
 fn try_main(cli: Cli, matches: &ArgMatches, out: &Messages) -> Result<ExitCode, Error> {
     match cli.command {
-        Some(Command::Secrets { dir, apply: true, kubectl }) => {
-            let applied = secrets::apply(&dir, &kubectl)?;
+        Some(Command::Secrets { dir, apply, new, from_cluster, from_env, kubectl, age_identity }) => {
+            if kubectl.is_some() && !apply && !from_cluster {
+                return Err(Error::usage(
+                    "--kubectl is only run with --apply or --from-cluster",
+                    "add --from-cluster (secret.yaml files) or --apply (Secrets in the cluster), or drop --kubectl",
+                ));
+            }
+            let env = from_env.as_deref().map(read_env).transpose()?;
+            if !apply {
+                let kubectl = from_cluster.then(|| kubectl.unwrap_or_else(|| "kubectl".into()));
+                let identity = age_identity
+                    .or_else(|| std::env::var_os("SOPS_AGE_KEY_FILE").filter(|v| !v.is_empty()).map(PathBuf::from))
+                    .map(|path| {
+                        let bytes = compose2dify::read_scope::read_named(&path, 1 << 20)
+                            .map_err(|r| Error::file(&path, r.to_string(), r.help()))?;
+                        let text = String::from_utf8(bytes).map_err(|_| {
+                            Error::file(&path, "is not an age identity file", "pass the file age-keygen wrote")
+                        })?;
+                        Ok::<_, Error>((path, text))
+                    })
+                    .transpose()?;
+                let sources = secrets::Sources { new, cluster: kubectl, env, identity, ..Default::default() };
+                return secrets_command(&dir, sources, out);
+            }
+            let kubectl = kubectl.unwrap_or_else(|| "kubectl".into());
+            let applied = secrets::apply(&dir, &kubectl, env.as_ref())?;
+            say_origins(&applied.origins, env.as_ref(), out);
             for s in &applied.kept {
                 out.say(&format!("kept    secret {s}"));
             }
@@ -561,7 +627,6 @@ fn try_main(cli: Cli, matches: &ArgMatches, out: &Messages) -> Result<ExitCode, 
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Secrets { dir, .. }) => secrets_command(&dir, out),
         Some(Command::Diff(args)) => diff_command(args),
         Some(Command::CarryEnv { old, new }) => {
             let carried = compose2dify::carry::carry(&old, &new)?;
@@ -681,9 +746,60 @@ fn yaml_user(user: &str) -> String {
     }
 }
 
+/// A compose install's `.env` for `--from-env`, read with the Dify rules' pairs and published
+/// defaults.
+fn read_env(path: &Path) -> Result<compose2dify::secret_env::EnvValues, Error> {
+    let rules = rules::load(Preset::Dify, None)?;
+    compose2dify::secret_env::read(path, &rules.secrets.pairs, &rules.secrets.public_values)
+}
+
+/// Where this run's values came from, by name (never a value).
+fn say_origins(origins: &secrets::Origins, env: Option<&compose2dify::secret_env::EnvValues>, out: &Messages) {
+    let list = |names: &[String]| names.join(", ");
+    if !origins.cluster.is_empty() {
+        out.say(&format!("from the cluster: {}", list(&origins.cluster)));
+    }
+    if let Some(env) = env {
+        if !origins.env.is_empty() {
+            out.say(&format!("from {}: {}", env.file.display(), list(&origins.env)));
+        }
+    }
+    if !origins.chosen.is_empty() {
+        out.say(&format!("from --set: {}", list(&origins.chosen)));
+    }
+    if !origins.generated.is_empty() {
+        let why = match env {
+            Some(env) => format!(" ({} leaves them unset, empty or at a published default)", env.file.display()),
+            None => String::new(),
+        };
+        out.say(&format!("generated{why}: {}", list(&origins.generated)));
+    }
+    if let Some(env) = env {
+        let empty: Vec<&str> = env.empty.iter().filter(|k| origins.generated.contains(k)).map(String::as_str).collect();
+        if !empty.is_empty() {
+            // Dify 1.14.1's api keeps a SECRET_KEY left empty in its storage, as .dify_secret_key
+            // (api/configs/secret_key.py, GENERATED_SECRET_KEY_FILENAME).
+            let stored = if empty.contains(&"SECRET_KEY") {
+                " (Dify 1.14.1 and later keep an empty SECRET_KEY's generated key in the storage folder, volumes/app/storage/.dify_secret_key)"
+            } else {
+                ""
+            };
+            out.labelled(
+                "note",
+                "36",
+                &format!(
+                    "{} leaves {} empty, so they were generated: if the install made its own value{stored}, put it into the secret files before the first start",
+                    env.file.display(),
+                    empty.join(", ")
+                ),
+            );
+        }
+    }
+}
+
 /// Entry point of `compose2dify secrets DIR`.
-fn secrets_command(dir: &Path, out: &Messages) -> Result<ExitCode, Error> {
-    let report = secrets::setup(dir)?;
+fn secrets_command(dir: &Path, sources: secrets::Sources, out: &Messages) -> Result<ExitCode, Error> {
+    let report = secrets::setup_from(dir, &sources)?;
     for p in &report.kept {
         out.say(&format!("kept    {}", p.display()));
     }
@@ -692,6 +808,17 @@ fn secrets_command(dir: &Path, out: &Messages) -> Result<ExitCode, Error> {
     }
     for (p, keys) in &report.added {
         out.say(&format!("added   {}: {}", p.display(), keys.join(", ")));
+    }
+    say_origins(&report.origins, sources.env.as_ref(), out);
+    if !report.differ_from_cluster.is_empty() {
+        out.labelled(
+            "warning",
+            "33",
+            &format!(
+                "the secret.yaml files here keep values that differ from the cluster's for: {} (applying them changes the live passwords; remove those files and run again with --from-cluster to take the cluster's)",
+                report.differ_from_cluster.join(", ")
+            ),
+        );
     }
     for (p, keys) in &report.stale {
         out.labelled(
@@ -835,12 +962,16 @@ fn generate_with(
     if !to_stdout && !args.allow_recreate {
         refuse_recreate(&tree, &args.output, args.check, out)?;
     }
+    let files_mode = plan.secret_source == rules::SecretSource::Files;
+    if !secret_sets.is_empty() && !to_stdout && !args.check && files_mode && !first_run {
+        refuse_invented_secrets(&args.output)?;
+    }
     let code = deliver(&tree, &args, plan.workloads.len(), out)?;
+    if !secret_sets.is_empty() && !to_stdout && !args.check && files_mode {
+        secret_files_with(&args.output, &secret_sets, out)?;
+    }
     if !to_stdout && !args.check {
         say_secret_step(&plan.secret_source, &tree, &args.output, first_run, out);
-    }
-    if !secret_sets.is_empty() && !to_stdout && !args.check && plan.secret_source == rules::SecretSource::Files {
-        secret_files_with(&args.output, &secret_sets, out)?;
     }
     // The process ends here: freeing the read project, the plan and the tree one allocation at a
     // time would only delay the exit (about 4% of a 2,000-service run).
@@ -932,6 +1063,23 @@ fn url_passwords_out(
             }
         })
         .collect())
+}
+
+/// A secret `--set` over a tree that was generated before but holds no secret.yaml (a fresh clone):
+/// making the files now would invent every other value of a possibly live install. Refused before
+/// anything is written.
+fn refuse_invented_secrets(dir: &Path) -> Result<(), Error> {
+    if !secrets::no_secret_files(dir) {
+        return Ok(());
+    }
+    Err(Error::file(
+        dir,
+        "holds no secret.yaml, so the secret --set would go into new files whose other values are invented: on an installed tree that replaces its passwords",
+        format!(
+            "first take the running install's values with `compose2dify secrets {} --from-cluster` (or `--new` for a first install), then run this again",
+            compose2dify::error::display_path(dir)
+        ),
+    ))
 }
 
 /// The tree's secret files made now, with the values of the secret `--set`s (checked to be ones a
@@ -1408,45 +1556,48 @@ fn say_secret_step(
     first_run: bool,
     out: &Messages,
 ) {
+    let none_yet = secrets::no_secret_files(dir);
     let missing = tree
         .files
         .keys()
         .filter_map(|f| f.strip_suffix(".example"))
         .filter(|f| f.ends_with("secret.yaml") && !dir.join(f).exists())
         .count();
-    let dir = dir.display();
-    match source {
+    let dir = compose2dify::error::display_path(dir);
+    let next = match source {
         rules::SecretSource::Files => {
             if first_run {
                 out.labelled(
                     "secrets",
                     "36",
-                    "this tree keeps its Secrets in secret.yaml files that git ignores (--secrets files, the default): whoever applies the tree keeps them, and a fresh clone cannot build without them. For a team or GitOps, choose where they live now: --secrets external (created in the cluster), external-secrets (a store) — see the tree's README, Secrets",
+                    "this tree keeps its Secrets in secret.yaml files that git ignores (--secrets files, the default): whoever applies the tree keeps them, and a fresh clone cannot build without them. For a team or GitOps, choose where they live now: --secrets external (created in the cluster), external-secrets (a store) or sops (encrypted in git) — see the tree's README, Secrets",
                 );
             }
-            if missing > 0 {
-                out.labelled(
-                    "next",
-                    "36",
-                    &format!(
-                        "`compose2dify secrets {dir}` makes the {} this tree still lacks (random values; never in a second clone of a live install: that rotates every password)",
-                        plural(missing, "secret.yaml file")
-                    ),
-                );
+            if none_yet {
+                format!(
+                    "choose where the Secrets' values come from: `compose2dify secrets {dir} --new` (a first install), `--from-cluster` (a clone of an installed tree) or `--from-env docker/.env` (moving from Docker Compose)"
+                )
+            } else if missing > 0 {
+                format!(
+                    "`compose2dify secrets {dir}` adds the {} this tree still lacks (the values of the others are kept)",
+                    plural(missing, "secret.yaml file")
+                )
+            } else {
+                return;
             }
         }
-        rules::SecretSource::External if first_run => out.labelled(
-            "next",
-            "36",
-            &format!("`compose2dify secrets {dir} --apply` creates the Secrets this tree names in the cluster, before the first apply"),
+        rules::SecretSource::Sops { .. } if none_yet => format!(
+            "write the encrypted secret files: `compose2dify secrets {dir} --new` (a first install; --from-cluster or --from-env docker/.env otherwise), commit the secret.sops.yaml files, and give Flux the age key (see the tree's README, Secrets)"
         ),
-        rules::SecretSource::ExternalSecrets { store, .. } if first_run => out.labelled(
-            "next",
-            "36",
-            &format!("put the remote keys the tree's README lists (Secrets) into the store `{store}` before the first apply"),
+        rules::SecretSource::External if first_run => format!(
+            "make the Secrets in the cluster before the first apply: `compose2dify secrets {dir} --apply` (add --from-env docker/.env when moving from Docker Compose)"
         ),
-        _ => {}
-    }
+        rules::SecretSource::ExternalSecrets { store, .. } if first_run => {
+            format!("put every remote key the tree's README lists (Secrets) into the store `{store}` before the first apply")
+        }
+        _ => return,
+    };
+    out.labelled("next", "36", &next);
 }
 
 /// `1 file`, `2 files`.

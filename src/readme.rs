@@ -1274,6 +1274,7 @@ fn secrets_view(f: &Facts) -> SecretsView {
         source: match f.secret_source {
             SecretSource::Files => "files",
             SecretSource::External => "external",
+            SecretSource::Sops { .. } => "sops",
             SecretSource::ExternalSecrets { .. } => "external-secrets",
         },
         base_template: f.secret_files.iter().any(|p| p == "base/secret.yaml.example"),

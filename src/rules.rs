@@ -125,6 +125,9 @@ pub enum SecretSource {
     /// Secrets created in the cluster out of band (`compose2dify secrets DIR --apply`); the tree only
     /// names them.
     External,
+    /// `secret.sops.yaml` files, SOPS-encrypted to age recipients and committed (Flux decrypts
+    /// them; Argo CD with a plugin); `compose2dify secrets DIR` writes them.
+    Sops { recipients: Vec<String> },
     /// One ExternalSecret (external-secrets.io) per Secret, from a store.
     ExternalSecrets {
         store: String,

@@ -12,6 +12,21 @@ use crate::error::{Error, Result};
 
 const TOKEN: &str = "CHANGE_ME_";
 
+/// The SOPS-encrypted secret file of a kustomization (`--secrets sops`), committed.
+pub const SOPS_FILE: &str = "secret.sops.yaml";
+
+/// The age recipients of a tree generated with `--secrets sops` (its GENERATED.md's choices), or
+/// `None` for another mode.
+pub fn sops_recipients(dir: &Path) -> Option<Vec<String>> {
+    let text = crate::read_scope::read_tree_text(&dir.join("GENERATED.md"), 4 << 20).ok()?;
+    let words: Vec<Vec<String>> =
+        crate::recorded_choices(&text)?.iter().filter_map(|l| shell_words::split(l).ok()).collect();
+    if !words.iter().any(|w| w.len() == 2 && w[0] == "--secrets" && w[1] == "sops") {
+        return None;
+    }
+    Some(words.into_iter().filter(|w| w.len() == 2 && w[0] == "--age").map(|w| w[1].clone()).collect())
+}
+
 /// The annotation of a secret template naming placeholders whose value must be short:
 /// `CHANGE_ME_INIT_PASSWORD=30` (space-separated).
 pub const MAX_LENGTH: &str = "compose2dify.io/max-length";
@@ -31,6 +46,12 @@ fn max_lengths(example: &str) -> BTreeMap<String, usize> {
 #[derive(Debug, Default)]
 pub struct Report {
     pub created: Vec<PathBuf>,
+    /// Where the values written in this run came from, by placeholder name (`DB_PASSWORD`): never
+    /// a value.
+    pub origins: Origins,
+    /// Placeholders whose value in an existing secret.yaml differs from the cluster's (the file's
+    /// is kept).
+    pub differ_from_cluster: Vec<String>,
     /// Existing files left exactly as they were.
     pub kept: Vec<PathBuf>,
     /// Existing files that gained keys (their `.example` has keys they lacked), with those keys.
@@ -39,40 +60,196 @@ pub struct Report {
     pub stale: Vec<(PathBuf, Vec<String>)>,
 }
 
+/// Where a run of `secrets` may take values from besides the tree's own secret.yaml files.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// `--new`: a first install, so values may be invented although no secret.yaml exists.
+    pub new: bool,
+    /// `--from-cluster`: the kubectl that reads the live Secrets.
+    pub cluster: Option<PathBuf>,
+    /// `--from-env`: the values of a compose install's `.env`.
+    pub env: Option<crate::secret_env::EnvValues>,
+    /// Values chosen on the command line (a secret `--set` while generating), by placeholder.
+    pub chosen: BTreeMap<String, String>,
+    /// An age identity file (`--age-identity`, SOPS_AGE_KEY_FILE) and its text, to read existing
+    /// secret.sops.yaml files.
+    pub identity: Option<(PathBuf, String)>,
+}
+
+/// Placeholder names (`DB_PASSWORD`) by where this run took their values from.
+#[derive(Debug, Default)]
+pub struct Origins {
+    pub cluster: Vec<String>,
+    pub env: Vec<String>,
+    pub chosen: Vec<String>,
+    pub generated: Vec<String>,
+}
+
+impl Origins {
+    fn note(&mut self, token: &str, from: Origin) {
+        let name = token.strip_prefix(TOKEN).unwrap_or(token).to_string();
+        let list = match from {
+            Origin::Kept => return,
+            Origin::Cluster => &mut self.cluster,
+            Origin::Env => &mut self.env,
+            Origin::Chosen => &mut self.chosen,
+            Origin::Generated => &mut self.generated,
+        };
+        if !list.contains(&name) {
+            list.push(name);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Origin {
+    Kept,
+    Cluster,
+    Env,
+    Chosen,
+    Generated,
+}
+
+/// What to run instead, for a tree with no secret.yaml (`DIR` is the tree as the user named it).
+fn choose_a_source(dir: &Path) -> String {
+    let dir = crate::error::display_path(dir);
+    format!(
+        "if this tree is already installed, take the running install's values: `compose2dify secrets {dir} --from-cluster`; \
+         for a first install: `compose2dify secrets {dir} --new`; moving from Docker Compose: \
+         `compose2dify secrets {dir} --from-env docker/.env`"
+    )
+}
+
 pub fn setup(dir: &Path) -> Result<Report> {
-    setup_with(dir, &BTreeMap::new())
+    setup_from(dir, &Sources { new: true, ..Sources::default() })
 }
 
 /// `setup`, with values chosen on the command line for some placeholders (a `--set` of a secret
 /// setting): new files take them; an existing file keeps its own.
 pub fn setup_with(dir: &Path, chosen: &BTreeMap<String, String>) -> Result<Report> {
+    setup_from(dir, &Sources { new: true, chosen: chosen.clone(), ..Sources::default() })
+}
+
+/// Whether the tree holds no filled secret.yaml at all (a fresh clone, or a tree never set up).
+pub fn no_secret_files(dir: &Path) -> bool {
+    let sops = sops_recipients(dir).is_some();
+    examples(dir).is_ok_and(|examples| {
+        examples.iter().all(|e| {
+            let secret = if sops { e.with_file_name(SOPS_FILE) } else { e.with_extension("") };
+            fs::metadata(secret).map_or(true, |m| m.len() == 0)
+        })
+    })
+}
+
+/// `compose2dify secrets DIR`: the tree's secret.yaml files made or completed. Values come from
+/// the existing files first, then the cluster (`--from-cluster`), a compose install's `.env`
+/// (`--from-env`), values chosen on the command line, and only then are invented. With no
+/// secret.yaml at all, inventing is refused unless the user said where values come from: a fresh
+/// clone of a live install would otherwise rotate every password.
+pub fn setup_from(dir: &Path, sources: &Sources) -> Result<Report> {
     let examples = examples(dir)?;
     // Through read_scope: no symlink (the tree is input too), a regular file, bounded.
     let read = |p: &Path| {
         crate::read_scope::read_tree_text(p, 16 << 20)
             .map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it a regular, readable file"))
     };
+    let sops = sops_recipients(dir);
+    let identities = match (&sources.identity, &sops) {
+        (Some((path, text)), Some(_)) => Some(crate::sops::identities(text).map_err(|e| {
+            Error::file(
+                path,
+                format!("not an age identity file: {e}"),
+                "pass the file age-keygen wrote (AGE-SECRET-KEY-1…)",
+            )
+        })?),
+        _ => None,
+    };
     let mut pairs = Vec::new();
+    // Encrypted files that could not be read (no identity): their keys are visible, their values not.
+    let mut locked: Vec<PathBuf> = Vec::new();
     for example in &examples {
-        let secret = example.with_extension("");
+        let secret = if sops.is_some() { example.with_file_name(SOPS_FILE) } else { example.with_extension("") };
         // Whatever stands there (a dangling symlink too) is read, and refused when it cannot be.
         // An empty file (an interrupted write of an older version) holds nothing to keep: made anew.
         let have = if secret.symlink_metadata().is_ok() { Some(read(&secret)?) } else { None };
-        let have = have.filter(|text| !text.trim().is_empty());
+        let mut have = have.filter(|text| !text.trim().is_empty());
+        if let (Some(text), Some(_)) = (&have, &sops) {
+            match &identities {
+                Some(ids) => {
+                    have = Some(crate::sops::decrypt(text, ids).map_err(|e| {
+                        Error::file(
+                            &secret,
+                            format!("cannot decrypt: {e}"),
+                            "pass an age identity of one of its recipients (--age-identity FILE or SOPS_AGE_KEY_FILE)",
+                        )
+                    })?)
+                }
+                None => locked.push(secret.clone()),
+            }
+        }
         pairs.push((read(example)?, secret, have));
+    }
+    let fresh = pairs.iter().all(|(_, _, have)| have.is_none());
+    if fresh && !sources.new && sources.cluster.is_none() && sources.env.is_none() {
+        return Err(Error::file(
+            dir,
+            "holds no secret.yaml: new random values would replace every password of an install that is already running (a fresh clone of a committed tree has none, git ignores them)",
+            choose_a_source(dir),
+        ));
     }
     // Values already chosen anywhere are the values of their placeholders everywhere.
     let mut values: BTreeMap<String, String> = BTreeMap::new();
-    for (want, _, have) in &pairs {
-        if let Some(have) = have {
+    for (want, secret, have) in &pairs {
+        if let Some(have) = have.as_ref().filter(|_| !locked.contains(secret)) {
             learn(want, have, &mut values);
         }
     }
-    // A value an existing file holds wins: the files must agree.
-    for (token, value) in chosen {
-        values.entry(token.clone()).or_insert_with(|| value.clone());
-    }
+    let mut origin: BTreeMap<String, Origin> = values.keys().map(|t| (t.clone(), Origin::Kept)).collect();
     let mut report = Report::default();
+    if let Some(kubectl) = &sources.cluster {
+        let live = live_values(dir, kubectl)?;
+        if live.is_none() && fresh && !sources.new {
+            return Err(Error::usage(
+                format!(
+                    "the cluster (kubectl's current context) holds none of the Secrets {} names",
+                    crate::error::display_path(dir)
+                ),
+                format!(
+                    "check the context (`kubectl config current-context`) and the namespace; for a first install run `compose2dify secrets {} --new`",
+                    crate::error::display_path(dir)
+                ),
+            ));
+        }
+        for (token, value) in live.unwrap_or_default() {
+            match values.get(&token) {
+                Some(mine) if *mine != value => {
+                    report.differ_from_cluster.push(token.strip_prefix(TOKEN).unwrap_or(&token).to_string())
+                }
+                Some(_) => {}
+                None => {
+                    origin.insert(token.clone(), Origin::Cluster);
+                    values.insert(token, value);
+                }
+            }
+        }
+    }
+    // A value an existing file (or the cluster) holds wins: they must agree.
+    if let Some(env) = &sources.env {
+        let used: Vec<String> = pairs.iter().flat_map(|(want, _, _)| tokens(want)).collect();
+        env.check_fit(&pairs.iter().map(|(want, _, _)| want.as_str()).collect::<Vec<_>>())?;
+        for (token, value) in env.values() {
+            if used.contains(token) && !values.contains_key(token) {
+                origin.insert(token.clone(), Origin::Env);
+                values.insert(token.clone(), value.clone());
+            }
+        }
+    }
+    for (token, value) in &sources.chosen {
+        if !values.contains_key(token) {
+            origin.insert(token.clone(), Origin::Chosen);
+            values.insert(token.clone(), value.clone());
+        }
+    }
     for (want, secret, have) in pairs {
         let wanted = string_data(&want);
         let missing: Vec<&(String, String)> = match &have {
@@ -90,26 +267,56 @@ pub fn setup_with(dir: &Path, chosen: &BTreeMap<String, String>) -> Result<Repor
                 wanted.iter().filter(|(k, _)| !present.iter().any(|(p, _)| p == k)).collect()
             }
         };
+        let unreadable = !locked.is_empty() && (have.is_none() || locked.contains(&secret));
+        if !missing.is_empty() && unreadable {
+            return Err(Error::file(
+                &secret,
+                format!(
+                    "needs {} but the tree's secret.sops.yaml files are encrypted and no age identity was given: new values could not be made to agree with theirs",
+                    missing.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                "pass an age identity of one of the recipients: --age-identity FILE (or set SOPS_AGE_KEY_FILE); the existing files are kept as they are",
+            ));
+        }
         let limits = max_lengths(&want);
         for (_, template) in &missing {
             for token in tokens(template) {
                 let limit = limits.get(&token).copied();
-                if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token.clone()) {
                     let mut value = random_hex()?;
                     value.truncate(limit.unwrap_or(value.len()));
                     slot.insert(value);
+                    origin.insert(token.clone(), Origin::Generated);
                 }
+                report.origins.note(&token, origin.get(&token).copied().unwrap_or(Origin::Kept));
             }
         }
+        let seal = |text: String| -> Result<String> {
+            match &sops {
+                None => Ok(text),
+                Some(recipients) => {
+                    let now =
+                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                    crate::sops::encrypt(&text, recipients, now).map_err(|e| {
+                        Error::file(
+                            &secret,
+                            format!("cannot encrypt: {e}"),
+                            "check the --age recipients in GENERATED.md",
+                        )
+                    })
+                }
+            }
+        };
         match have {
             None => {
-                write_private(&secret, &fill(&want, &values))?;
+                write_private(&secret, &seal(fill_secret(&want, &values))?)?;
                 report.created.push(secret);
             }
             Some(_) if missing.is_empty() => report.kept.push(secret),
             Some(have) => {
-                let lines: Vec<String> = missing.iter().map(|(k, t)| fill(&format!("  {k}: {t}"), &values)).collect();
-                replace_private(&secret, &add_to_string_data(&have, &lines))?;
+                let lines: Vec<String> =
+                    missing.iter().map(|(k, t)| fill_secret(&format!("  {k}: {t}"), &values)).collect();
+                replace_private(&secret, &seal(add_to_string_data(&have, &lines))?)?;
                 report.added.push((secret, missing.iter().map(|(k, _)| k.clone()).collect()));
             }
         }
@@ -136,7 +343,7 @@ fn string_data(text: &str) -> Vec<(String, String)> {
             inside = true;
         } else if inside && line.starts_with("  ") && !line.starts_with("   ") {
             if let Some((key, value)) = line[2..].split_once(':') {
-                out.push((key.to_string(), value.trim_start().to_string()));
+                out.push((key.to_string(), unquote(value.trim())));
             }
         } else if inside && !line.starts_with(' ') {
             inside = false;
@@ -164,6 +371,54 @@ fn add_to_string_data(text: &str, lines: &[String]) -> String {
             out.push_str("stringData:\n");
         }
         lines.iter().for_each(|l| out.push_str(&format!("{l}\n")));
+    }
+    out
+}
+
+/// A YAML scalar as written on one line, read back: a double-quoted one as JSON reads it (the
+/// tool writes them so), a single-quoted one with `''` for `'`, a plain one as it stands.
+pub(crate) fn unquote(value: &str) -> String {
+    if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
+        if let Ok(text) = serde_json::from_str::<String>(value) {
+            return text;
+        }
+    }
+    if value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'') {
+        return value[1..value.len() - 1].replace("''", "'");
+    }
+    value.to_string()
+}
+
+/// A value as a YAML scalar that reads back as exactly that string: plain when it is one, else
+/// double-quoted (JSON's escapes are YAML's).
+pub(crate) fn scalar(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-._~+/=".contains(c))
+        && value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && yaml_serde::from_str::<yaml_serde::Value>(value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .as_deref()
+            == Some(value);
+    if plain {
+        value.to_string()
+    } else {
+        serde_json::Value::String(value.to_string()).to_string()
+    }
+}
+
+/// `fill` for a Secret's text: a `stringData` line whose value is one placeholder gets the value as
+/// a YAML scalar (quoted where YAML would read it as something else); placeholders inside a longer
+/// value (a URL) are put in as they are.
+fn fill_secret(text: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let whole = body.strip_prefix("  ").filter(|b| !b.starts_with(' ')).and_then(|b| b.split_once(": "));
+        match whole.and_then(|(key, v)| Some((key, values.get(v).filter(|_| tokens(v) == [v])?))) {
+            Some((key, value)) => out.push_str(&format!("  {key}: {}{end}", scalar(value))),
+            None => out.push_str(&fill(line, values)),
+        }
     }
     out
 }
@@ -297,6 +552,8 @@ mod tests {
 /// What `apply` did to each Secret in the cluster.
 #[derive(Debug, Default)]
 pub struct Applied {
+    /// Where the values written came from, by placeholder name.
+    pub origins: Origins,
     /// Secrets created (`namespace/name`).
     pub created: Vec<String>,
     /// Secrets that existed and gained keys, with those keys.
@@ -317,7 +574,7 @@ struct Template {
 /// ones keep every value and gain the keys they lack, and a placeholder already set anywhere keeps
 /// its value everywhere. Values go to kubectl through standard input and private files, never on a
 /// command line.
-pub fn apply(dir: &Path, kubectl: &Path) -> Result<Applied> {
+pub fn apply(dir: &Path, kubectl: &Path, env: Option<&crate::secret_env::EnvValues>) -> Result<Applied> {
     let templates = templates(dir)?;
     let mut existing: Vec<Option<BTreeMap<String, String>>> = Vec::new();
     for t in &templates {
@@ -327,6 +584,18 @@ pub fn apply(dir: &Path, kubectl: &Path) -> Result<Applied> {
     for (t, have) in templates.iter().zip(&existing) {
         if let Some(have) = have {
             learn_values(&t.data, have, &mut values);
+        }
+    }
+    let mut from_env = Vec::new();
+    if let Some(env) = env {
+        let texts: Vec<String> =
+            templates.iter().map(|t| t.data.values().map(|v| format!("  x: {v}\n")).collect()).collect();
+        env.check_fit(&texts.iter().map(String::as_str).collect::<Vec<_>>())?;
+        for (token, value) in env.values() {
+            if !values.contains_key(token) {
+                values.insert(token.clone(), value.clone());
+                from_env.push(token.clone());
+            }
         }
     }
     let mut applied = Applied::default();
@@ -340,8 +609,12 @@ pub fn apply(dir: &Path, kubectl: &Path) -> Result<Applied> {
         }
         for template in missing.values() {
             for token in tokens(template) {
-                if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token) {
+                let from = if from_env.contains(&token) { Origin::Env } else { Origin::Kept };
+                if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token.clone()) {
                     slot.insert(random_hex()?);
+                    applied.origins.note(&token, Origin::Generated);
+                } else {
+                    applied.origins.note(&token, from);
                 }
             }
         }
@@ -431,6 +704,20 @@ fn cluster_secret(kubectl: &Path, t: &Template) -> Result<Option<BTreeMap<String
     Ok(Some(data))
 }
 
+/// Placeholder values the tree's Secrets hold in the cluster (`--from-cluster`), or `None` when the
+/// cluster holds none of them.
+fn live_values(dir: &Path, kubectl: &Path) -> Result<Option<BTreeMap<String, String>>> {
+    let mut values = BTreeMap::new();
+    let mut found = false;
+    for t in &templates(dir)? {
+        if let Some(have) = cluster_secret(kubectl, t)? {
+            found = true;
+            learn_values(&t.data, &have, &mut values);
+        }
+    }
+    Ok(found.then_some(values))
+}
+
 /// Placeholder values from a Secret that has them: the same key of the template tells which.
 fn learn_values(
     template: &BTreeMap<String, String>,
@@ -457,7 +744,7 @@ fn kubectl_missing(kubectl: &Path, e: &std::io::Error) -> Error {
 }
 
 /// Standard base64 (as Secret data is), `None` when it is not.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let sextet = |c: u8| match c {
         b'A'..=b'Z' => Some(c - b'A'),
         b'a'..=b'z' => Some(c - b'a' + 26),

@@ -10,7 +10,21 @@
 #   named), keys the .example no longer has are named and kept.
 # - Values are 48 hex characters (fewer where the .example's compose2dify.io/max-length annotation
 #   says so): safe in URLs (redis://:PASSWORD@...), shells and YAML.
+# - With no secret.yaml at all (a fresh clone: git ignores them) it refuses to invent values unless
+#   run with --new: on a tree that is already installed, new values would replace every password.
+#   Take the running install's values with `compose2dify secrets DIR --from-cluster` instead.
 set -eu
+
+new=0
+for arg in "$@"; do
+    case "$arg" in
+        --new) new=1 ;;
+        *)
+            echo "setup-secrets.sh: unknown argument '$arg' (the one option is --new, for a first install)" >&2
+            exit 2
+            ;;
+    esac
+done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 umask 077
@@ -32,7 +46,9 @@ entries() {
     awk '
         $0 == "stringData:" { inside = 1; next }
         inside && /^  [^ ]/ { line = substr($0, 3); i = index(line, ":")
-                              if (i) { v = substr(line, i + 1); sub(/^ /, "", v); print substr(line, 1, i - 1) "\t" v }
+                              if (i) { v = substr(line, i + 1); sub(/^ /, "", v)
+                                      if (v ~ /^".*"$/ && v !~ /\\/) v = substr(v, 2, length(v) - 2)
+                                      print substr(line, 1, i - 1) "\t" v }
                               next }
         inside && /^[^ ]/ { inside = 0 }
     ' "$1"
@@ -74,6 +90,20 @@ examples=$(find "$root" -name secret.yaml.example -type f | LC_ALL=C sort)
 if [ -z "$examples" ]; then
     echo "setup-secrets.sh: no secret.yaml.example below $root" >&2
     exit 2
+fi
+
+if [ "$new" = 0 ]; then
+    have_any=0
+    for example in $examples; do
+        if [ -s "${example%.example}" ]; then have_any=1; fi
+    done
+    if [ "$have_any" = 0 ]; then
+        echo "setup-secrets.sh: no secret.yaml below $root: new random values would replace every password of an install that is already running (a fresh clone has none, git ignores them)." >&2
+        echo "  if this tree is already installed, take the running install's values: compose2dify secrets $root --from-cluster" >&2
+        echo "  for a first install: sh $root/scripts/setup-secrets.sh --new" >&2
+        echo "  moving from Docker Compose: compose2dify secrets $root --from-env docker/.env" >&2
+        exit 2
+    fi
 fi
 
 # Values already chosen: each placeholder of an example's key, read from the same key of its

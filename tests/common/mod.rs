@@ -31,7 +31,11 @@ pub fn generate(release: &str, out: &Path, extra: &[&str]) -> String {
 
 /// Run the tree's own setup-secrets.sh.
 pub fn setup_secrets(out: &Path) {
-    let o = Command::new("sh").arg(out.join("scripts/setup-secrets.sh")).output().expect("run setup-secrets.sh");
+    let o = Command::new("sh")
+        .arg(out.join("scripts/setup-secrets.sh"))
+        .arg("--new")
+        .output()
+        .expect("run setup-secrets.sh");
     assert!(o.status.success(), "setup-secrets.sh failed: {}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -147,4 +151,38 @@ pub fn corpus_compose(case: &str) -> PathBuf {
         .map(|n| dir.join(n))
         .find(|p| p.is_file())
         .expect("a compose file")
+}
+
+/// The Secrets of the fake kubectl's cluster (tests/fixtures/fake-kubectl): `namespace_name` → key
+/// → decoded value.
+pub fn in_cluster(store: &Path) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(store).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(secret) = name.strip_suffix(".json") else { continue };
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        let data = doc["data"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), String::from_utf8(decode64(v.as_str().unwrap())).unwrap()))
+            .collect();
+        out.insert(secret.to_string(), data);
+    }
+    out
+}
+
+pub fn decode64(text: &str) -> Vec<u8> {
+    let o = std::process::Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(text.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    o.stdout
 }

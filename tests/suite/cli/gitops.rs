@@ -1,7 +1,6 @@
 //! GitOps: a tree that a fresh clone can deploy (`--secrets external` and `external-secrets`),
 //! Secrets made in the cluster without losing a value on upgrade, and refusals of bad choices.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::common::*;
@@ -105,38 +104,6 @@ fn apply(tree: &Path, store: &Path, kubectl: &Path) -> String {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// The Secrets in the fake cluster: name → key → decoded value.
-fn in_cluster(store: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for e in std::fs::read_dir(store).unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        let Some(secret) = name.strip_suffix(".json") else { continue };
-        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
-        let data = doc["data"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                let bytes = std::process::Command::new("base64")
-                    .arg("-d")
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .spawn()
-                    .and_then(|mut c| {
-                        use std::io::Write;
-                        c.stdin.take().unwrap().write_all(v.as_str().unwrap().as_bytes())?;
-                        c.wait_with_output()
-                    })
-                    .unwrap()
-                    .stdout;
-                (k.clone(), String::from_utf8(bytes).unwrap())
-            })
-            .collect();
-        out.insert(secret.to_string(), data);
-    }
-    out
 }
 
 /// `compose2dify secrets DIR --apply` makes every Secret the tree names, with paired values; run

@@ -272,11 +272,11 @@ fn secrets_stay_in_the_tree_and_whole() {
     assert!(!elsewhere.exists(), "secrets wrote through a dangling symlink");
     fs::remove_file(&secret).unwrap();
 
-    let (code, stderr) = exec(&proj, &["secrets", "k8s"], None, Some(16), Duration::from_secs(20));
+    let (code, stderr) = exec(&proj, &["secrets", "k8s", "--new"], None, Some(16), Duration::from_secs(20));
     assert_eq!(code, Some(2), "a write over the file-size limit succeeded: {stderr}");
     assert!(!secret.exists(), "a failed write left {} bytes", fs::metadata(&secret).map(|m| m.len()).unwrap_or(0));
 
-    let (code, stderr) = exec(&proj, &["secrets", "k8s"], None, None, Duration::from_secs(20));
+    let (code, stderr) = exec(&proj, &["secrets", "k8s", "--new"], None, None, Duration::from_secs(20));
     assert_eq!(code, Some(0), "{stderr}");
     assert!(fs::read_to_string(&secret).unwrap().contains("stringData:"));
 }
@@ -705,12 +705,12 @@ fn an_empty_secret_file_is_made_anew() {
     run(&proj, &["compose.yaml"]).succeeded();
     let secret = proj.join("k8s/services/db/secret.yaml");
     fs::write(&secret, "").unwrap();
-    let (code, stderr) = exec(&proj, &["secrets", "k8s"], None, None, Duration::from_secs(20));
+    let (code, stderr) = exec(&proj, &["secrets", "k8s", "--new"], None, None, Duration::from_secs(20));
     assert_eq!(code, Some(0), "{stderr}");
     let made = fs::read_to_string(&secret).unwrap();
     assert!(made.contains("kind: Secret") && made.contains("POSTGRES_PASSWORD: "), "{made}");
     fs::write(&secret, "").unwrap();
-    let o = Command::new("sh").arg(proj.join("k8s/scripts/setup-secrets.sh")).output().unwrap();
+    let o = Command::new("sh").arg(proj.join("k8s/scripts/setup-secrets.sh")).arg("--new").output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let made = fs::read_to_string(&secret).unwrap();
     assert!(made.contains("kind: Secret") && !made.contains("CHANGE_ME"), "{made}");
@@ -822,7 +822,7 @@ fn rules_files_and_tree_files_are_read_only_as_regular_files() {
         fs::remove_file(&example).unwrap();
     }
     std::os::unix::fs::symlink("/proc/self/environ", &example).unwrap();
-    let (code, stderr) = exec(&proj, &["secrets", "k8s"], None, None, Duration::from_secs(20));
+    let (code, stderr) = exec(&proj, &["secrets", "k8s", "--new"], None, None, Duration::from_secs(20));
     assert_eq!(code, Some(2), "{stderr}");
     assert!(!stderr.contains("PATH="), "the environment was printed: {stderr}");
     assert!(!out.join("services/app/secret.yaml").exists());

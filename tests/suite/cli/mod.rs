@@ -7,5 +7,6 @@ mod gitops;
 mod hostile;
 mod image_facts;
 mod rerun;
+mod secret_sources;
 mod team;
 mod workflow_example;

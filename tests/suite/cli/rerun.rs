@@ -102,7 +102,7 @@ fn secrets_are_random_paired_and_never_overwritten() {
     generate("1.14.1", &two, &[]);
     setup_secrets(&one);
     // The native command does the same job as the script.
-    let o = bin().arg("secrets").arg(&two).output().unwrap();
+    let o = bin().args(["secrets", "--new"]).arg(&two).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut firsts = Vec::new();
     for dir in [&one, &two] {

@@ -224,19 +224,24 @@ fn the_first_write_asks_for_a_secret_source_and_names_the_next_step() {
     let out = dir.path().join("k8s");
     let err = generate("1.14.1", &out, &[]);
     assert!(err.contains("secrets: this tree keeps its Secrets in secret.yaml files that git ignores"), "{err}");
-    assert!(err.contains(&format!("next: `compose2dify secrets {}`", out.display())), "{err}");
+    assert!(err.contains(&format!("next: choose where the Secrets' values come from: `compose2dify secrets {} --new`", out.display())), "{err}");
     let guide = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert!(guide.contains("**Before you commit this tree, choose where its Secrets live.**"), "top of the guide");
     // A second run says only the step still missing; with the files made, nothing.
     let err = generate("1.14.1", &out, &[]);
-    assert!(!err.contains("secrets: this tree keeps") && err.contains("next: `compose2dify secrets"), "{err}");
+    assert!(!err.contains("secrets: this tree keeps") && err.contains("next: choose where"), "{err}");
+    // One file gone: the step names what is left.
+    setup_secrets(&out);
+    std::fs::remove_file(out.join("services/web/secret.yaml")).unwrap();
+    let err = generate("1.14.1", &out, &[]);
+    assert!(err.contains(&format!("next: `compose2dify secrets {}` adds the 1 secret.yaml file this tree still lacks", out.display())), "{err}");
     setup_secrets(&out);
     let err = generate("1.14.1", &out, &[]);
     assert!(!err.contains("next:"), "{err}");
 
     let ext = dir.path().join("ext");
     let err = generate("1.14.1", &ext, &["--secrets", "external"]);
-    assert!(err.contains(&format!("next: `compose2dify secrets {} --apply`", ext.display())), "{err}");
+    assert!(err.contains(&format!("`compose2dify secrets {} --apply`", ext.display())), "{err}");
     assert!(!std::fs::read_to_string(ext.join("README.md")).unwrap().contains("Before you commit this tree"));
 }
 

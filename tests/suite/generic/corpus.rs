@@ -86,7 +86,7 @@ fn check(dir: &Path, tmp: &Path) -> Result<String, String> {
         (0, None) => {}
         (code, None) => return Err(format!("exit {code}:\n{stderr}")),
     }
-    let secrets = bin().arg("secrets").arg(&out).output().map_err(|e| e.to_string())?;
+    let secrets = bin().args(["secrets", "--new"]).arg(&out).output().map_err(|e| e.to_string())?;
     if !secrets.status.success() {
         return Err(format!("secrets failed: {}", String::from_utf8_lossy(&secrets.stderr)));
     }

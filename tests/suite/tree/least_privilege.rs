@@ -109,7 +109,7 @@ fn the_first_start_password_is_generated_and_fits_the_form() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
     generate("1.14.1", &out, &[]);
-    let o = bin().arg("secrets").arg(&out).output().unwrap();
+    let o = bin().args(["secrets", "--new"]).arg(&out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let api = std::fs::read_to_string(out.join("services/api/secret.yaml")).unwrap();
     let line = api.lines().find(|l| l.trim_start().starts_with("INIT_PASSWORD:")).expect("INIT_PASSWORD");

@@ -212,7 +212,7 @@ fn generated_and_suggested_secrets_are_url_safe() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("k8s");
         generate(release, &out, &[]);
-        let o = bin().arg("secrets").arg(&out).output().unwrap();
+        let o = bin().args(["secrets", "--new"]).arg(&out).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         for v in generated_values(&out) {
             assert!(url_safe(&v) && (v.len() >= 32 || v.len() == 30), "{release} compose2dify secrets: {v:?}");
