@@ -81,7 +81,7 @@ impl Kustomization {
 }
 
 /// The `images:` list of the tree's top Kustomization: every image name with the tag (or digest)
-/// it runs, which rewrites nothing until an operator changes it. A name that runs with two tags
+/// it runs (none for an untagged image), which rewrites nothing until an operator changes it. A name that runs with two tags
 /// gets no tag (one entry would move both).
 pub fn kustomize_images(plan: &Plan) -> Vec<KustomizeImage> {
     let mut out: Vec<KustomizeImage> = Vec::new();
@@ -89,7 +89,8 @@ pub fn kustomize_images(plan: &Plan) -> Vec<KustomizeImage> {
         let (name, tag, digest) = crate::plan::image_parts(image);
         let entry = KustomizeImage {
             name: name.to_string(),
-            new_tag: digest.is_none().then(|| tag.unwrap_or("latest").to_string()),
+            // An untagged image stays untagged (`latest` written out would change what kustomize renders).
+            new_tag: tag.filter(|_| digest.is_none()).map(str::to_string),
             digest: digest.map(str::to_string),
         };
         match out.iter_mut().find(|e| e.name == entry.name) {

@@ -31,6 +31,7 @@ pub mod secrets;
 pub mod sops;
 pub mod text;
 pub mod tree;
+pub mod tree_files;
 pub mod upstream;
 pub mod warning;
 pub mod write;

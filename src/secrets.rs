@@ -12,8 +12,7 @@ use crate::error::{Error, Result};
 
 const TOKEN: &str = "CHANGE_ME_";
 
-/// The SOPS-encrypted secret file of a kustomization (`--secrets sops`), committed.
-pub const SOPS_FILE: &str = "secret.sops.yaml";
+pub use crate::tree_files::SOPS_FILE;
 
 /// The age recipients of a tree generated with `--secrets sops` (its GENERATED.md's choices), or
 /// `None` for another mode.
@@ -147,34 +146,79 @@ pub fn no_secret_files(dir: &Path) -> bool {
 /// secret.yaml at all, inventing is refused unless the user said where values come from: a fresh
 /// clone of a live install would otherwise rotate every password.
 pub fn setup_from(dir: &Path, sources: &Sources) -> Result<Report> {
-    let examples = examples(dir)?;
-    // Through read_scope: no symlink (the tree is input too), a regular file, bounded.
-    let read = |p: &Path| {
-        crate::read_scope::read_tree_text(p, 16 << 20)
-            .map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it a regular, readable file"))
-    };
     let sops = sops_recipients(dir);
-    let identities = match (&sources.identity, &sops) {
-        (Some((path, text)), Some(_)) => Some(crate::sops::identities(text).map_err(|e| {
-            Error::file(
-                path,
-                format!("not an age identity file: {e}"),
-                "pass the file age-keygen wrote (AGE-SECRET-KEY-1…)",
-            )
-        })?),
-        _ => None,
-    };
+    let identities = sops_identities(sources, sops.is_some())?;
+    let (pairs, locked) = read_pairs(dir, sops.is_some(), identities.as_deref())?;
+    let fresh = pairs.iter().all(|p| p.have.is_none());
+    if fresh && !sources.new && sources.cluster.is_none() && sources.env.is_none() {
+        return Err(Error::file(
+            dir,
+            "holds no secret.yaml: new random values would replace every password of an install that is already running (a fresh clone of a committed tree has none, git ignores them)",
+            choose_a_source(dir),
+        ));
+    }
+    let mut report = Report::default();
+    let mut known = known_values(dir, sources, &pairs, &locked, fresh, &mut report)?;
+    for pair in pairs {
+        complete(pair, &locked, sops.as_deref(), &mut known, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// One secret file of the tree: its template's text, its path, and its text when it exists
+/// (decrypted for sops).
+struct Pair {
+    want: String,
+    secret: PathBuf,
+    have: Option<String>,
+}
+
+/// The values known before any is invented, with where each came from.
+struct Known {
+    values: BTreeMap<String, String>,
+    origin: BTreeMap<String, Origin>,
+}
+
+impl Known {
+    fn take(&mut self, token: &str, value: &str, from: Origin) {
+        if !self.values.contains_key(token) {
+            self.origin.insert(token.to_string(), from);
+            self.values.insert(token.to_string(), value.to_string());
+        }
+    }
+}
+
+/// Through read_scope: no symlink (the tree is input too), a regular file, bounded.
+fn read_tree_file(p: &Path) -> Result<String> {
+    crate::read_scope::read_tree_text(p, 16 << 20)
+        .map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it a regular, readable file"))
+}
+
+type Identities = Vec<Box<dyn age::Identity + Send + Sync>>;
+
+/// The age identities given to read a sops tree's existing files.
+fn sops_identities(sources: &Sources, sops: bool) -> Result<Option<Identities>> {
+    match (&sources.identity, sops) {
+        (Some((path, text)), true) => Ok(Some(crate::sops::identities(text).map_err(|e| {
+            Error::file(path, format!("not an age identity file: {e}"), "pass the file age-keygen wrote (AGE-SECRET-KEY-1…)")
+        })?)),
+        _ => Ok(None),
+    }
+}
+
+/// Every template with its secret file, read (and decrypted when an identity is given); the
+/// encrypted files that could not be read are returned too: their keys are visible, their values not.
+fn read_pairs(dir: &Path, sops: bool, identities: Option<&[Box<dyn age::Identity + Send + Sync>]>) -> Result<(Vec<Pair>, Vec<PathBuf>)> {
     let mut pairs = Vec::new();
-    // Encrypted files that could not be read (no identity): their keys are visible, their values not.
     let mut locked: Vec<PathBuf> = Vec::new();
-    for example in &examples {
-        let secret = if sops.is_some() { example.with_file_name(SOPS_FILE) } else { example.with_extension("") };
+    for example in examples(dir)? {
+        let secret = if sops { example.with_file_name(SOPS_FILE) } else { example.with_extension("") };
         // Whatever stands there (a dangling symlink too) is read, and refused when it cannot be.
         // An empty file (an interrupted write of an older version) holds nothing to keep: made anew.
-        let have = if secret.symlink_metadata().is_ok() { Some(read(&secret)?) } else { None };
+        let have = if secret.symlink_metadata().is_ok() { Some(read_tree_file(&secret)?) } else { None };
         let mut have = have.filter(|text| !text.trim().is_empty());
-        if let (Some(text), Some(_)) = (&have, &sops) {
-            match &identities {
+        if let (Some(text), true) = (&have, sops) {
+            match identities {
                 Some(ids) => {
                     have = Some(crate::sops::decrypt(text, ids).map_err(|e| {
                         Error::file(
@@ -187,25 +231,30 @@ pub fn setup_from(dir: &Path, sources: &Sources) -> Result<Report> {
                 None => locked.push(secret.clone()),
             }
         }
-        pairs.push((read(example)?, secret, have));
+        pairs.push(Pair { want: read_tree_file(&example)?, secret, have });
     }
-    let fresh = pairs.iter().all(|(_, _, have)| have.is_none());
-    if fresh && !sources.new && sources.cluster.is_none() && sources.env.is_none() {
-        return Err(Error::file(
-            dir,
-            "holds no secret.yaml: new random values would replace every password of an install that is already running (a fresh clone of a committed tree has none, git ignores them)",
-            choose_a_source(dir),
-        ));
-    }
-    // Values already chosen anywhere are the values of their placeholders everywhere.
+    Ok((pairs, locked))
+}
+
+/// Values already chosen anywhere are the values of their placeholders everywhere: the existing
+/// files first, then the cluster (`--from-cluster`), the compose install's `.env` (`--from-env`) and
+/// the command line's secret `--set`s.
+fn known_values(
+    dir: &Path,
+    sources: &Sources,
+    pairs: &[Pair],
+    locked: &[PathBuf],
+    fresh: bool,
+    report: &mut Report,
+) -> Result<Known> {
     let mut values: BTreeMap<String, String> = BTreeMap::new();
-    for (want, secret, have) in &pairs {
-        if let Some(have) = have.as_ref().filter(|_| !locked.contains(secret)) {
-            learn(want, have, &mut values);
+    for pair in pairs {
+        if let Some(have) = pair.have.as_ref().filter(|_| !locked.contains(&pair.secret)) {
+            learn(&pair.want, have, &mut values);
         }
     }
-    let mut origin: BTreeMap<String, Origin> = values.keys().map(|t| (t.clone(), Origin::Kept)).collect();
-    let mut report = Report::default();
+    let origin = values.keys().map(|t| (t.clone(), Origin::Kept)).collect();
+    let mut known = Known { values, origin };
     if let Some(kubectl) = &sources.cluster {
         let live = live_values(dir, kubectl)?;
         if live.is_none() && fresh && !sources.new {
@@ -221,107 +270,89 @@ pub fn setup_from(dir: &Path, sources: &Sources) -> Result<Report> {
             ));
         }
         for (token, value) in live.unwrap_or_default() {
-            match values.get(&token) {
+            match known.values.get(&token) {
                 Some(mine) if *mine != value => {
                     report.differ_from_cluster.push(token.strip_prefix(TOKEN).unwrap_or(&token).to_string())
                 }
-                Some(_) => {}
-                None => {
-                    origin.insert(token.clone(), Origin::Cluster);
-                    values.insert(token, value);
-                }
+                _ => known.take(&token, &value, Origin::Cluster),
             }
         }
     }
     // A value an existing file (or the cluster) holds wins: they must agree.
     if let Some(env) = &sources.env {
-        let used: Vec<String> = pairs.iter().flat_map(|(want, _, _)| tokens(want)).collect();
-        env.check_fit(&pairs.iter().map(|(want, _, _)| want.as_str()).collect::<Vec<_>>())?;
+        let used: Vec<String> = pairs.iter().flat_map(|p| tokens(&p.want)).collect();
+        env.check_fit(&pairs.iter().map(|p| p.want.as_str()).collect::<Vec<_>>())?;
         for (token, value) in env.values() {
-            if used.contains(token) && !values.contains_key(token) {
-                origin.insert(token.clone(), Origin::Env);
-                values.insert(token.clone(), value.clone());
+            if used.contains(token) {
+                known.take(token, value, Origin::Env);
             }
         }
     }
     for (token, value) in &sources.chosen {
-        if !values.contains_key(token) {
-            origin.insert(token.clone(), Origin::Chosen);
-            values.insert(token.clone(), value.clone());
+        known.take(token, value, Origin::Chosen);
+    }
+    Ok(known)
+}
+
+/// One secret file made, completed with the keys its template gained, or kept.
+fn complete(pair: Pair, locked: &[PathBuf], sops: Option<&[String]>, known: &mut Known, report: &mut Report) -> Result<()> {
+    let Pair { want, secret, have } = pair;
+    let wanted = string_data(&want);
+    let missing: Vec<&(String, String)> = match &have {
+        None => wanted.iter().collect(),
+        Some(have) => {
+            let present = string_data(have);
+            let stale: Vec<String> =
+                present.iter().filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k)).map(|(k, _)| k.clone()).collect();
+            if !stale.is_empty() {
+                report.stale.push((secret.clone(), stale));
+            }
+            wanted.iter().filter(|(k, _)| !present.iter().any(|(p, _)| p == k)).collect()
+        }
+    };
+    let unreadable = !locked.is_empty() && (have.is_none() || locked.contains(&secret));
+    if !missing.is_empty() && unreadable {
+        return Err(Error::file(
+            &secret,
+            format!(
+                "needs {} but the tree's secret.sops.yaml files are encrypted and no age identity was given: new values could not be made to agree with theirs",
+                missing.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            "pass an age identity of one of the recipients: --age-identity FILE (or set SOPS_AGE_KEY_FILE); the existing files are kept as they are",
+        ));
+    }
+    let limits = max_lengths(&want);
+    for (_, template) in &missing {
+        for token in tokens(template) {
+            if !known.values.contains_key(&token) {
+                let mut value = random_hex()?;
+                value.truncate(limits.get(&token).copied().unwrap_or(value.len()));
+                known.take(&token, &value, Origin::Generated);
+            }
+            report.origins.note(&token, known.origin.get(&token).copied().unwrap_or(Origin::Kept));
         }
     }
-    for (want, secret, have) in pairs {
-        let wanted = string_data(&want);
-        let missing: Vec<&(String, String)> = match &have {
-            None => wanted.iter().collect(),
-            Some(have) => {
-                let present = string_data(have);
-                let stale: Vec<String> = present
-                    .iter()
-                    .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                if !stale.is_empty() {
-                    report.stale.push((secret.clone(), stale));
-                }
-                wanted.iter().filter(|(k, _)| !present.iter().any(|(p, _)| p == k)).collect()
-            }
-        };
-        let unreadable = !locked.is_empty() && (have.is_none() || locked.contains(&secret));
-        if !missing.is_empty() && unreadable {
-            return Err(Error::file(
-                &secret,
-                format!(
-                    "needs {} but the tree's secret.sops.yaml files are encrypted and no age identity was given: new values could not be made to agree with theirs",
-                    missing.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-                "pass an age identity of one of the recipients: --age-identity FILE (or set SOPS_AGE_KEY_FILE); the existing files are kept as they are",
-            ));
+    let seal = |text: String| -> Result<String> {
+        let Some(recipients) = sops else { return Ok(text) };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        crate::sops::encrypt(&text, recipients, now).map_err(|e| {
+            Error::file(&secret, format!("cannot encrypt: {e}"), "check the --age recipients in GENERATED.md")
+        })
+    };
+    match have {
+        None => {
+            write_private(&secret, &seal(fill_secret(&want, &known.values))?)?;
+            report.created.push(secret);
         }
-        let limits = max_lengths(&want);
-        for (_, template) in &missing {
-            for token in tokens(template) {
-                let limit = limits.get(&token).copied();
-                if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token.clone()) {
-                    let mut value = random_hex()?;
-                    value.truncate(limit.unwrap_or(value.len()));
-                    slot.insert(value);
-                    origin.insert(token.clone(), Origin::Generated);
-                }
-                report.origins.note(&token, origin.get(&token).copied().unwrap_or(Origin::Kept));
-            }
-        }
-        let seal = |text: String| -> Result<String> {
-            match &sops {
-                None => Ok(text),
-                Some(recipients) => {
-                    let now =
-                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-                    crate::sops::encrypt(&text, recipients, now).map_err(|e| {
-                        Error::file(
-                            &secret,
-                            format!("cannot encrypt: {e}"),
-                            "check the --age recipients in GENERATED.md",
-                        )
-                    })
-                }
-            }
-        };
-        match have {
-            None => {
-                write_private(&secret, &seal(fill_secret(&want, &values))?)?;
-                report.created.push(secret);
-            }
-            Some(_) if missing.is_empty() => report.kept.push(secret),
-            Some(have) => {
-                let lines: Vec<String> =
-                    missing.iter().map(|(k, t)| fill_secret(&format!("  {k}: {t}"), &values)).collect();
-                replace_private(&secret, &seal(add_to_string_data(&have, &lines))?)?;
-                report.added.push((secret, missing.iter().map(|(k, _)| k.clone()).collect()));
-            }
+        Some(_) if missing.is_empty() => report.kept.push(secret),
+        Some(have) => {
+            let lines: Vec<String> =
+                missing.iter().map(|(k, t)| fill_secret(&format!("  {k}: {t}"), &known.values)).collect();
+            replace_private(&secret, &seal(add_to_string_data(&have, &lines))?)?;
+            report.added.push((secret, missing.iter().map(|(k, _)| k.clone()).collect()));
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// 24 random bytes from the operating system, as 48 hex characters: safe in URLs, shells and YAML.
@@ -343,7 +374,7 @@ fn string_data(text: &str) -> Vec<(String, String)> {
             inside = true;
         } else if inside && line.starts_with("  ") && !line.starts_with("   ") {
             if let Some((key, value)) = line[2..].split_once(':') {
-                out.push((key.to_string(), unquote(value.trim())));
+                out.push((key.to_string(), crate::yaml::unquote(value.trim())));
             }
         } else if inside && !line.starts_with(' ') {
             inside = false;
@@ -375,38 +406,6 @@ fn add_to_string_data(text: &str, lines: &[String]) -> String {
     out
 }
 
-/// A YAML scalar as written on one line, read back: a double-quoted one as JSON reads it (the
-/// tool writes them so), a single-quoted one with `''` for `'`, a plain one as it stands.
-pub(crate) fn unquote(value: &str) -> String {
-    if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
-        if let Ok(text) = serde_json::from_str::<String>(value) {
-            return text;
-        }
-    }
-    if value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'') {
-        return value[1..value.len() - 1].replace("''", "'");
-    }
-    value.to_string()
-}
-
-/// A value as a YAML scalar that reads back as exactly that string: plain when it is one, else
-/// double-quoted (JSON's escapes are YAML's).
-pub(crate) fn scalar(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-._~+/=".contains(c))
-        && value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && yaml_serde::from_str::<yaml_serde::Value>(value)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .as_deref()
-            == Some(value);
-    if plain {
-        value.to_string()
-    } else {
-        serde_json::Value::String(value.to_string()).to_string()
-    }
-}
-
 /// `fill` for a Secret's text: a `stringData` line whose value is one placeholder gets the value as
 /// a YAML scalar (quoted where YAML would read it as something else); placeholders inside a longer
 /// value (a URL) are put in as they are.
@@ -416,7 +415,7 @@ fn fill_secret(text: &str, values: &BTreeMap<String, String>) -> String {
         let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
         let whole = body.strip_prefix("  ").filter(|b| !b.starts_with(' ')).and_then(|b| b.split_once(": "));
         match whole.and_then(|(key, v)| Some((key, values.get(v).filter(|_| tokens(v) == [v])?))) {
-            Some((key, value)) => out.push_str(&format!("  {key}: {}{end}", scalar(value))),
+            Some((key, value)) => out.push_str(&format!("  {key}: {}{end}", crate::yaml::scalar(value))),
             None => out.push_str(&fill(line, values)),
         }
     }
@@ -698,7 +697,7 @@ fn cluster_secret(kubectl: &Path, t: &Template) -> Result<Option<BTreeMap<String
         .map_err(|e| Error::usage(format!("kubectl printed no Secret: {e}"), "check the kubectl context"))?;
     let mut data = BTreeMap::new();
     for (key, value) in doc["data"].as_object().into_iter().flatten() {
-        let decoded = value.as_str().and_then(base64_decode).unwrap_or_default();
+        let decoded = value.as_str().and_then(|v| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v).ok()).unwrap_or_default();
         data.insert(key.clone(), String::from_utf8_lossy(&decoded).to_string());
     }
     Ok(Some(data))
@@ -743,38 +742,8 @@ fn kubectl_missing(kubectl: &Path, e: &std::io::Error) -> Error {
     Error::usage(format!("cannot run {}: {e}", kubectl.display()), "install kubectl, or pass --kubectl PATH")
 }
 
-/// Standard base64 (as Secret data is), `None` when it is not.
-pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let sextet = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in text.bytes().filter(|c| *c != b'=') {
-        acc = (acc << 6) | u32::from(sextet(c)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod apply_tests {
     use super::*;
 
-    #[test]
-    fn base64_of_secret_data() {
-        assert_eq!(base64_decode("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
-        assert_eq!(base64_decode("YWJjZA==").as_deref(), Some(&b"abcd"[..]));
-        assert_eq!(base64_decode("not base64!"), None);
-    }
 }

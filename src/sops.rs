@@ -104,8 +104,8 @@ pub fn encrypt(plain: &str, recipients: &[String], now: u64) -> Result<String, S
         inside = if line == "stringData:" { true } else { inside && line.starts_with(' ') };
         let entry = line.strip_prefix("  ").filter(|l| inside && !l.starts_with(' ')).and_then(|l| l.split_once(':'));
         match entry {
-            Some((k, v)) if !crate::secrets::unquote(v.trim()).is_empty() => {
-                let value = crate::secrets::unquote(v.trim());
+            Some((k, v)) if !crate::yaml::unquote(v.trim()).is_empty() => {
+                let value = crate::yaml::unquote(v.trim());
                 hash.update(value.as_bytes());
                 out.push_str(&format!("  {k}: {}\n", encrypt_value(&key, &value, &format!("stringData:{k}:"))?));
             }
@@ -181,9 +181,9 @@ pub fn decrypt(text: &str, identities: &[Box<dyn age::Identity + Send + Sync>]) 
             Some((k, v)) if v.starts_with("ENC[") => {
                 let value = decrypt_value(&key, v.trim(), &format!("stringData:{k}:"))?;
                 hash.update(value.as_bytes());
-                out.push_str(&format!("  {k}: {}\n", crate::secrets::scalar(&value)));
+                out.push_str(&format!("  {k}: {}\n", crate::yaml::scalar(&value)));
             }
-            Some((k, v)) if !crate::secrets::unquote(v.trim()).is_empty() => {
+            Some((k, v)) if !crate::yaml::unquote(v.trim()).is_empty() => {
                 return Err(format!("stringData.{k} is not encrypted: the file was changed without sops"));
             }
             _ => out.push_str(&format!("{line}\n")),
@@ -212,28 +212,12 @@ pub fn rfc3339(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 fn b64(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
 }
 
 fn unb64(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(4) {
-        return None;
-    }
-    crate::secrets::base64_decode(text)
+    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text).ok()
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ impl Tree {
                 self.collect(&path, docs);
                 continue;
             }
-            let template = format!("{}.example", path.replace(crate::secrets::SOPS_FILE, "secret.yaml"));
+            let template = format!("{}.example", path.replace(crate::tree_files::SOPS_FILE, "secret.yaml"));
             let Some(text) = self.get(&path).or_else(|| self.get(&template)) else { continue };
             for doc in text.split("\n---\n").map(|d| d.trim_start_matches("---\n").trim_end()) {
                 let Ok(value) = yaml_serde::from_str::<yaml_serde::Value>(doc) else { continue };

@@ -87,7 +87,7 @@ fn is_tool_file(line: &str) -> bool {
     let yaml_name = |f: &str| {
         let stem = f.strip_suffix(".yaml.example").or_else(|| f.strip_suffix(".yaml"));
         f != "secret.yaml"
-            && f != crate::secrets::SOPS_FILE
+            && f != crate::tree_files::SOPS_FILE
             && stem.is_some_and(|s| {
                 !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
             })

@@ -191,6 +191,38 @@ pub fn resolve_merges(value: &mut Value) -> std::result::Result<(), String> {
     }
 }
 
+/// A YAML scalar as written on one line, read back: a double-quoted one as JSON reads it (the
+/// tool writes them so), a single-quoted one with `''` for `'`, a plain one as it stands.
+pub fn unquote(value: &str) -> String {
+    if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
+        if let Ok(text) = serde_json::from_str::<String>(value) {
+            return text;
+        }
+    }
+    if value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'') {
+        return value[1..value.len() - 1].replace("''", "'");
+    }
+    value.to_string()
+}
+
+/// A value as a YAML scalar that reads back as exactly that string: plain when it is one, else
+/// double-quoted (JSON's escapes are YAML's).
+pub fn scalar(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-._~+/=".contains(c))
+        && value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && yaml_serde::from_str::<yaml_serde::Value>(value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .as_deref()
+            == Some(value);
+    if plain {
+        value.to_string()
+    } else {
+        serde_json::Value::String(value.to_string()).to_string()
+    }
+}
+
 /// How a value is named in messages.
 pub fn kind_of(value: &Value) -> &'static str {
     match value {
