@@ -1,7 +1,7 @@
 //! Facts about an image, per image tag: its user and the features the rules rely on (a health-check
 //! script it ships, a start-up step that needs a capability). They come from the image's sources at
 //! that tag: the table in `mappings/dify-images.yaml` (each fact with the file and line that make it
-//! true, checked by tests/images.rs against copies of those files), or, when the compose folder sits
+//! true, checked by tests/suite/tree/images.rs against copies of those files), or, when the compose folder sits
 //! in a checkout of the image's own repository at that very version, the checkout's files. A tag in
 //! neither is never guessed silently: it gets the facts of the nearest known tag, and a warning.
 

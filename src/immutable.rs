@@ -30,6 +30,12 @@ impl Recreate {
     pub fn steps(&self) -> String {
         let (ns, name) = (&self.namespace, &self.name);
         let kind = self.kind.to_lowercase();
+        if self.after == REMOVED {
+            return format!(
+                "it leaves the tree, and a GitOps sync (or `kubectl apply --prune`) deletes it{}; if that is what you meant (--external, another profile), add --allow-recreate, else keep the choice that made it",
+                if self.kind == "StatefulSet" { " and stops what it runs (its claims stay)" } else { "" }
+            );
+        }
         if self.field == "metadata.namespace" || self.field == "metadata.name" {
             let old = if self.field == "metadata.name" {
                 format!("{ns}/{}", self.before)
@@ -71,6 +77,9 @@ impl fmt::Display for Recreate {
         )
     }
 }
+
+/// What `after` says of an object that leaves the tree.
+const REMOVED: &str = "removed";
 
 /// The fields of a kind that cannot change once the object exists.
 fn fixed_fields(kind: &str) -> &'static [&'static str] {
@@ -126,8 +135,14 @@ pub fn changes(old: &BTreeMap<String, String>, tree: &Tree) -> Vec<Recreate> {
             }
             for field in fixed_fields(&kind) {
                 let (a, b) = (at(old, field), at(&new, field));
-                if a != b {
-                    out.push(recreate(field, shown(a), shown(b)));
+                if a == b {
+                    continue;
+                }
+                match claim_template_changes(a, b) {
+                    Some(detail) if !detail.is_empty() => {
+                        out.extend(detail.into_iter().map(|(f, x, y)| recreate(&format!("{field}[{f}"), x, y)))
+                    }
+                    _ => out.push(recreate(field, shown(a), shown(b))),
                 }
             }
             if kind == "PersistentVolumeClaim" {
@@ -139,7 +154,55 @@ pub fn changes(old: &BTreeMap<String, String>, tree: &Tree) -> Vec<Recreate> {
             }
         }
     }
+    out.extend(removed(old, tree, &out));
     out
+}
+
+/// Objects that hold data (claims, StatefulSets) in the tree on disk and nowhere in the new tree,
+/// unless already named as moved.
+fn removed(old: &BTreeMap<String, String>, tree: &Tree, named: &[Recreate]) -> Vec<Recreate> {
+    let identity = |o: &Value| (str_at(o, "kind"), str_at(o, "metadata.namespace"), str_at(o, "metadata.name"));
+    let kept: std::collections::BTreeSet<(String, String, String)> =
+        tree.files.values().flat_map(|t| objects(t)).map(|o| identity(&o)).collect();
+    let mut out = Vec::new();
+    for (file, text) in old {
+        for o in objects(text).iter().filter(|o| holds_data(&str_at(o, "kind"))) {
+            let (kind, namespace, name) = identity(o);
+            let moved = named.iter().any(|r| r.file == *file && r.kind == kind && (r.before == name || r.before == namespace));
+            if !moved && !kept.contains(&(kind.clone(), namespace.clone(), name.clone())) {
+                out.push(Recreate {
+                    file: file.clone(),
+                    kind,
+                    name,
+                    namespace,
+                    field: "the object".into(),
+                    before: "in the tree".into(),
+                    after: REMOVED.into(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A StatefulSet's claim templates compared one by one (by name): the class, modes and size that
+/// differ, as `NAME].spec.…` fields; None when the templates themselves were added or removed.
+fn claim_template_changes(a: Option<&Value>, b: Option<&Value>) -> Option<Vec<(String, String, String)>> {
+    let (a, b) = (a?.as_array()?, b?.as_array()?);
+    let name = |t: &Value| str_at(t, "metadata.name");
+    if a.len() != b.len() || a.iter().any(|t| !b.iter().any(|u| name(u) == name(t))) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for t in a {
+        let u = b.iter().find(|u| name(u) == name(t))?;
+        for field in ["spec.storageClassName", "spec.accessModes", "spec.resources.requests.storage", "spec.volumeMode"] {
+            if at(t, field) != at(u, field) {
+                out.push((format!("{}].{field}", name(t)), shown(at(t, field)), shown(at(u, field))));
+            }
+        }
+    }
+    Some(out)
 }
 
 /// The documents of a YAML text; a file that does not parse (hand-edited) is compared by none.
@@ -243,6 +306,26 @@ mod tests {
         let found = run(job, &job.replace("a:1", "a:2"));
         assert_eq!((found[0].field.as_str(), found[0].after.as_str()), ("spec.template", r#"{"spec":{"containers":[{"image":"a:2"}]}}"#));
         assert!(found[0].steps().contains("delete job m"));
+    }
+
+    #[test]
+    fn a_claim_that_leaves_the_tree_is_named_wherever_it_was() {
+        let two = format!("{CLAIM}---\n{}", CLAIM.replace("name: data", "name: wal"));
+        let found = run(&two, &format!("{CLAIM}---\n{}", CLAIM.replace("name: data", "name: wal2")));
+        assert!(found.iter().any(|r| r.name == "wal" && r.after == REMOVED), "{found:?}");
+        assert!(found.iter().find(|r| r.after == REMOVED).unwrap().steps().contains("--allow-recreate"));
+        assert!(run(&two, &two).is_empty());
+    }
+
+    #[test]
+    fn a_claim_template_change_names_the_template_and_field() {
+        let sts = "kind: StatefulSet\nmetadata:\n  name: db\n  namespace: dify\nspec:\n  volumeClaimTemplates:\n  - metadata:\n      name: data\n    spec:\n      storageClassName: gp3\n";
+        let found = run(sts, &sts.replace("gp3", "io2"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].field.as_str(), found[0].before.as_str(), found[0].after.as_str()),
+            ("spec.volumeClaimTemplates[data].spec.storageClassName", "gp3", "io2")
+        );
     }
 
     #[test]

@@ -257,9 +257,10 @@ struct GenerateArgs {
     /// (--set STORAGE_TYPE=s3) needs none.
     #[arg(long, value_name = "NAME")]
     rwx_storage_class: Option<String>,
-    /// Where Secrets come from: `files` (secret.yaml from templates, git-ignored), `external` (created
-    /// in the cluster with `compose2dify secrets DIR --apply`; the tree only names them) or
-    /// `external-secrets` (ExternalSecret objects reading --secret-store).
+    /// Where Secrets come from: `files` (secret.yaml from templates, git-ignored), `sops`
+    /// (secret.sops.yaml encrypted to --age recipients, committed), `external` (created in the cluster
+    /// with `compose2dify secrets DIR --apply`; the tree only names them) or `external-secrets`
+    /// (ExternalSecret objects reading --secret-store).
     #[arg(long, value_name = "MODE", default_value = "files", value_parser = ["files", "external", "external-secrets", "sops"])]
     secrets: String,
     /// With --secrets sops: an age recipient (`age1…`) the secret.sops.yaml files are encrypted to
@@ -351,7 +352,7 @@ fn secret_source(args: &GenerateArgs) -> Result<rules::SecretSource, Error> {
 }
 
 fn main() -> ExitCode {
-    let matches = parse(&std::env::args_os().collect::<Vec<_>>()).unwrap_or_else(|e| e.exit());
+    let matches = parse(&globals_after_command(std::env::args_os().collect())).unwrap_or_else(|e| e.exit());
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
@@ -383,6 +384,21 @@ const NOT_CHOICES: &[&str] = &[
     "version",
 ];
 
+/// `compose2dify -q upgrade …`: -q and -v before a subcommand's name go after it (the main
+/// command's own arguments would otherwise take the name for a compose file).
+fn globals_after_command(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let global = |a: &std::ffi::OsString| ["-q", "--quiet", "-v", "--verbose"].iter().any(|g| a == g);
+    let leading = argv.iter().skip(1).take_while(|a| global(a)).count();
+    let named = argv.get(1 + leading).and_then(|a| a.to_str()).is_some_and(|name| {
+        Cli::command().get_subcommands().any(|c| c.get_name() == name)
+    });
+    if leading > 0 && named {
+        let flags: Vec<_> = argv.drain(1..1 + leading).collect();
+        argv.splice(2..2, flags);
+    }
+    argv
+}
+
 /// The command line parsed. A flag that needs another (`--ingress-class` needs `--ingress-host`) may
 /// lean on a choice the tree records: such a line is parsed loosely here and strictly again once the
 /// recorded choices are in (`with_recorded`).
@@ -396,6 +412,81 @@ fn parse(argv: &[std::ffi::OsString]) -> Result<ArgMatches, clap::Error> {
         }
         parsed => parsed,
     }
+}
+
+/// Choices that name a file or folder to read. GENERATED.md records them relative to the compose
+/// file's folder, so a run from another folder, or `upgrade` to another release's folder, finds them
+/// there; a recorded one is replayed only inside that folder (a forged line never reads elsewhere).
+const FILE_CHOICES: &[&str] = &["env-file", "mappings", "allow-read"];
+
+/// The folder of the first compose file (the current folder for standard input), as typed.
+fn compose_folder(args: &GenerateArgs) -> PathBuf {
+    let first = args.compose.first().or(args.files.first()).filter(|p| p.as_os_str() != "-");
+    first.and_then(|p| p.parent()).unwrap_or(Path::new("")).to_path_buf()
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    compose2dify::paths::normalize(&cwd.join(path))
+}
+
+/// A choice as GENERATED.md records it: a file choice relative to the compose file's folder when it
+/// is inside it, absolute otherwise.
+fn as_recorded(choice: &Choice, home: &Path) -> Choice {
+    match &choice.value {
+        Some(v) if FILE_CHOICES.contains(&choice.long.as_str()) => {
+            let path = absolute(Path::new(v));
+            let value = match path.strip_prefix(home) {
+                Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+                Ok(rel) => rel.to_string_lossy().into_owned(),
+                Err(_) => path.to_string_lossy().into_owned(),
+            };
+            Choice { long: choice.long.clone(), value: Some(value) }
+        }
+        _ => choice.clone(),
+    }
+}
+
+/// A recorded choice as a command line gives it (a file choice joined to the compose file's folder
+/// as typed, so the inputs are named as the first run named them).
+fn as_given(choice: &Choice, folder: &Path) -> Choice {
+    match &choice.value {
+        Some(v) if FILE_CHOICES.contains(&choice.long.as_str()) => {
+            Choice { long: choice.long.clone(), value: Some(folder.join(v).to_string_lossy().into_owned()) }
+        }
+        _ => choice.clone(),
+    }
+}
+
+/// A recorded file choice is replayed only when it reads inside the compose file's folder and the
+/// file is there: `--allow-read` (which widens what a run reads) and a path outside must be given
+/// on the command line again; a file the new release's folder lacks is said, not read elsewhere.
+fn replayable(choice: &Choice, home: &Path, generated: &Path) -> Result<(), Error> {
+    let Some(value) = choice.value.as_deref().filter(|_| FILE_CHOICES.contains(&choice.long.as_str())) else {
+        return Ok(());
+    };
+    let flag = format!("--{} {}", choice.long, compose2dify::text::escape_hidden(value));
+    let relative = Path::new(value);
+    let inside = relative.is_relative()
+        && !relative.components().any(|c| matches!(c, std::path::Component::ParentDir));
+    if choice.long == "allow-read" || !inside {
+        return Err(Error::file(
+            generated,
+            format!("the recorded `{flag}` reads outside the compose file's folder ({}); a recorded choice never does", home.display()),
+            format!("give `--{} PATH` on the command line for this run (it is recorded again), or remove that line from GENERATED.md's Choices", choice.long),
+        ));
+    }
+    if !home.join(relative).exists() {
+        return Err(Error::file(
+            generated,
+            format!("the recorded `{flag}` is not in {}", home.display()),
+            format!(
+                "moving to another release's folder, bring the file along (`compose2dify carry-env OLD NEW` carries .env and envs/**), or give `--{} PATH`",
+                choice.long
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Choices that mean something only with one value of another flag: (choice, flag, value).
@@ -489,12 +580,14 @@ fn with_recorded(
     recorded: Option<Vec<Choice>>,
     out: &Messages,
 ) -> Result<(GenerateArgs, Vec<String>), Error> {
-    let given = choices(matches);
     let args = GenerateArgs::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string(), "see --help"))?;
+    let folder = compose_folder(&args);
+    let home = absolute(&folder);
+    let given: Vec<Choice> = choices(matches).iter().map(|c| as_recorded(c, &home)).collect();
     let generated = args.output.join("GENERATED.md");
     let recorded = recorded.unwrap_or_default();
     if args.reset_choices || recorded.is_empty() {
-        for choice in recorded.iter().filter(|_| args.reset_choices) {
+        for choice in recorded.iter().filter(|c| args.reset_choices && !given.contains(c)) {
             out.labelled("choice", "36", &Change::Dropped(choice.clone()).to_string());
         }
         // Parsed strictly now: nothing recorded stands in for a flag that needs another.
@@ -523,9 +616,12 @@ fn with_recorded(
     for change in &changes {
         out.labelled("choice", "36", &change.to_string());
     }
+    for choice in &kept {
+        replayable(choice, &home, &generated)?;
+    }
     let split = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
     let mut again: Vec<std::ffi::OsString> = argv[..1].to_vec();
-    again.extend(kept.iter().flat_map(Choice::words).map(Into::into));
+    again.extend(kept.iter().flat_map(|c| as_given(c, &folder).words()).map(Into::into));
     again.extend(argv[1..split].iter().cloned());
     again.extend(argv[split..].iter().cloned());
     let matches = Cli::command().try_get_matches_from(&again).map_err(|e| {
@@ -537,7 +633,7 @@ fn with_recorded(
         )
     })?;
     let args = GenerateArgs::from_arg_matches(&matches).map_err(|e| Error::usage(e.to_string(), "see --help"))?;
-    Ok((args, choices(&matches).iter().map(Choice::line).collect()))
+    Ok((args, choices(&matches).iter().map(|c| as_recorded(c, &home).line()).collect()))
 }
 
 /// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
@@ -656,6 +752,9 @@ fn upgrade_command(dir: &Path, compose: &Path, flags: Vec<std::ffi::OsString>, o
     argv.extend(flags);
     let matches = parse(&argv).unwrap_or_else(|e| e.exit());
     let args = GenerateArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // -q and -v after NEW count as well as before `upgrade`.
+    let inner = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let out = &Messages { quiet: out.quiet || inner.quiet, verbose: out.verbose || inner.verbose, paint: out.paint };
     if args.compose.len() != 1 || !args.files.is_empty() {
         return Err(Error::usage(
             "upgrade takes one compose file, the new release's",
@@ -799,7 +898,28 @@ fn say_origins(origins: &secrets::Origins, env: Option<&compose2dify::secret_env
 
 /// Entry point of `compose2dify secrets DIR`.
 fn secrets_command(dir: &Path, sources: secrets::Sources, out: &Messages) -> Result<ExitCode, Error> {
+    if let Some(recipients) = secrets::sops_recipients(dir) {
+        out.say(&format!(
+            "secrets: encrypted to the age recipients {} records: {}",
+            dir.join("GENERATED.md").display(),
+            recipients.join(", ")
+        ));
+    }
     let report = secrets::setup_from(dir, &sources)?;
+    for p in &report.resealed {
+        out.say(&format!("sealed again to the recipients: {}", p.display()));
+    }
+    if !report.reseal_needed.is_empty() {
+        out.labelled(
+            "warning",
+            "33",
+            &format!(
+                "{} file(s) are encrypted to other age recipients than the tree names (one was added or removed), e.g. {}: run again with --age-identity FILE (or SOPS_AGE_KEY_FILE) to seal them to the new set",
+                report.reseal_needed.len(),
+                report.reseal_needed[0].display()
+            ),
+        );
+    }
     for p in &report.kept {
         out.say(&format!("kept    {}", p.display()));
     }

@@ -754,7 +754,7 @@ impl GatewayRule {
             return Err(Error::usage(
                 format!("--gateway-class writes the Gateway into the app's namespace `{app_namespace}`, not `{ns}`"),
                 format!(
-                    "drop the namespace (--gateway {}), or attach to a Gateway in `{ns}` without --gateway-class",
+                    "drop the namespace (--gateway {}), or attach to a Gateway in `{ns}` without --gateway-class (a --gateway-class the tree records goes only with --reset-choices)",
                     self.name
                 ),
             ));

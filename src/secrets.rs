@@ -20,10 +20,23 @@ pub fn sops_recipients(dir: &Path) -> Option<Vec<String>> {
     let text = crate::read_scope::read_tree_text(&dir.join("GENERATED.md"), 4 << 20).ok()?;
     let words: Vec<Vec<String>> =
         crate::recorded_choices(&text)?.iter().filter_map(|l| shell_words::split(l).ok()).collect();
-    if !words.iter().any(|w| w.len() == 2 && w[0] == "--secrets" && w[1] == "sops") {
+    if !words.iter().any(|w| w.len() == 2 && w[0] == "--secrets" && w[1] == "sops") || !lists_sops_files(dir) {
         return None;
     }
     Some(words.into_iter().filter(|w| w.len() == 2 && w[0] == "--age").map(|w| w[1].clone()).collect())
+}
+
+/// Whether the tree's own kustomizations (those its manifest lists) take their Secrets from
+/// secret.sops.yaml and none from secret.yaml: a GENERATED.md that says sops over a files-mode tree
+/// (a forged line) does not make `secrets` encrypt to its recipients.
+fn lists_sops_files(dir: &Path) -> bool {
+    let kustomizations: Vec<String> = crate::write::tool_files(dir)
+        .into_iter()
+        .filter(|f| f.ends_with("kustomization.yaml"))
+        .filter_map(|f| crate::read_scope::read_tree_text(&dir.join(f), 1 << 20).ok())
+        .collect();
+    let lists = |file: &str| kustomizations.iter().any(|k| k.lines().any(|l| l.trim() == format!("- {file}")));
+    lists(SOPS_FILE) && !lists("secret.yaml")
 }
 
 /// The annotation of a secret template naming placeholders whose value must be short:
@@ -55,6 +68,11 @@ pub struct Report {
     pub kept: Vec<PathBuf>,
     /// Existing files that gained keys (their `.example` has keys they lacked), with those keys.
     pub added: Vec<(PathBuf, Vec<String>)>,
+    /// secret.sops.yaml files sealed again to the recipients the tree names now.
+    pub resealed: Vec<PathBuf>,
+    /// secret.sops.yaml files sealed to other recipients than the tree names, left as they are
+    /// because no identity was given to read them.
+    pub reseal_needed: Vec<PathBuf>,
     /// Existing files with keys their `.example` no longer has (kept, for the operator to remove).
     pub stale: Vec<(PathBuf, Vec<String>)>,
 }
@@ -149,7 +167,7 @@ pub fn setup_from(dir: &Path, sources: &Sources) -> Result<Report> {
     let sops = sops_recipients(dir);
     let identities = sops_identities(sources, sops.is_some())?;
     let (pairs, locked) = read_pairs(dir, sops.is_some(), identities.as_deref())?;
-    let fresh = pairs.iter().all(|p| p.have.is_none());
+    let fresh = pairs.iter().all(|p| p.have.is_none() && p.plain.is_none());
     if fresh && !sources.new && sources.cluster.is_none() && sources.env.is_none() {
         return Err(Error::file(
             dir,
@@ -171,6 +189,10 @@ struct Pair {
     want: String,
     secret: PathBuf,
     have: Option<String>,
+    /// The age recipients an existing secret.sops.yaml is encrypted to.
+    sealed_to: Vec<String>,
+    /// A sops tree's plain secret.yaml left from files mode, whose values the encrypted file takes.
+    plain: Option<String>,
 }
 
 /// The values known before any is invented, with where each came from.
@@ -217,6 +239,7 @@ fn read_pairs(dir: &Path, sops: bool, identities: Option<&[Box<dyn age::Identity
         // An empty file (an interrupted write of an older version) holds nothing to keep: made anew.
         let have = if secret.symlink_metadata().is_ok() { Some(read_tree_file(&secret)?) } else { None };
         let mut have = have.filter(|text| !text.trim().is_empty());
+        let sealed_to = have.as_deref().filter(|_| sops).map(crate::sops::recipients_of).unwrap_or_default();
         if let (Some(text), true) = (&have, sops) {
             match identities {
                 Some(ids) => {
@@ -231,7 +254,14 @@ fn read_pairs(dir: &Path, sops: bool, identities: Option<&[Box<dyn age::Identity
                 None => locked.push(secret.clone()),
             }
         }
-        pairs.push(Pair { want: read_tree_file(&example)?, secret, have });
+        // Moving from files mode to sops: the secret.yaml beside it holds the values in use.
+        let plain_path = example.with_extension("");
+        let plain = if sops && have.is_none() && plain_path.symlink_metadata().is_ok() {
+            Some(read_tree_file(&plain_path)?)
+        } else {
+            None
+        };
+        pairs.push(Pair { want: read_tree_file(&example)?, secret, have, sealed_to, plain });
     }
     Ok((pairs, locked))
 }
@@ -251,6 +281,9 @@ fn known_values(
     for pair in pairs {
         if let Some(have) = pair.have.as_ref().filter(|_| !locked.contains(&pair.secret)) {
             learn(&pair.want, have, &mut values);
+        }
+        if let Some(plain) = &pair.plain {
+            learn(&pair.want, plain, &mut values);
         }
     }
     let origin = values.keys().map(|t| (t.clone(), Origin::Kept)).collect();
@@ -296,7 +329,7 @@ fn known_values(
 
 /// One secret file made, completed with the keys its template gained, or kept.
 fn complete(pair: Pair, locked: &[PathBuf], sops: Option<&[String]>, known: &mut Known, report: &mut Report) -> Result<()> {
-    let Pair { want, secret, have } = pair;
+    let Pair { want, secret, have, sealed_to, .. } = pair;
     let wanted = string_data(&want);
     let missing: Vec<&(String, String)> = match &have {
         None => wanted.iter().collect(),
@@ -344,6 +377,16 @@ fn complete(pair: Pair, locked: &[PathBuf], sops: Option<&[String]>, known: &mut
             write_private(&secret, &seal(fill_secret(&want, &known.values))?)?;
             report.created.push(secret);
         }
+        // Sealed to other recipients than the tree names (one added or removed): sealed again when
+        // it could be read, else said.
+        Some(have) if missing.is_empty() && sops.is_some_and(|r| !same_set(r, &sealed_to)) => {
+            if locked.contains(&secret) {
+                report.reseal_needed.push(secret);
+            } else {
+                replace_private(&secret, &seal(have)?)?;
+                report.resealed.push(secret);
+            }
+        }
         Some(_) if missing.is_empty() => report.kept.push(secret),
         Some(have) => {
             let lines: Vec<String> =
@@ -353,6 +396,10 @@ fn complete(pair: Pair, locked: &[PathBuf], sops: Option<&[String]>, known: &mut
         }
     }
     Ok(())
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    a.iter().collect::<std::collections::BTreeSet<_>>() == b.iter().collect::<std::collections::BTreeSet<_>>()
 }
 
 /// 24 random bytes from the operating system, as 48 hex characters: safe in URLs, shells and YAML.
@@ -427,8 +474,14 @@ fn examples(dir: &Path) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Err(Error::file(dir, "not a folder", "pass the generated tree (the folder with kustomization.yaml)"));
     }
-    let mut examples = Vec::new();
-    find_examples(dir, &mut examples);
+    // Only the templates the tool wrote (its manifest lists them): a template added by hand (or by
+    // a forged commit) never makes `secrets` read or write a Secret of its choosing.
+    let mut examples: Vec<PathBuf> = crate::write::tool_files(dir)
+        .into_iter()
+        .filter(|f| f.ends_with("secret.yaml.example"))
+        .map(|f| dir.join(f))
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect();
     examples.sort();
     if examples.is_empty() {
         return Err(Error::file(
@@ -438,20 +491,6 @@ fn examples(dir: &Path) -> Result<Vec<PathBuf>> {
         ));
     }
     Ok(examples)
-}
-
-fn find_examples(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        // A symlinked folder is not followed: a loop would never end.
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if is_dir && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
-            find_examples(&path, out);
-        } else if path.file_name().is_some_and(|n| n == "secret.yaml.example") {
-            out.push(path);
-        }
-    }
 }
 
 /// Every placeholder token in a text, in order of appearance, without repeats.
@@ -670,7 +709,32 @@ fn templates(dir: &Path) -> Result<Vec<Template>> {
             .collect();
         out.push(Template { name, namespace, data });
     }
+    // Every Secret of the tree lives in the tree's namespace: a template naming another (a forged
+    // file) never makes `--from-cluster` or `--apply` reach into it.
+    if let Some(t) = out.iter().find(|t| out.first().is_some_and(|f| f.namespace != t.namespace)) {
+        return Err(Error::file(
+            dir,
+            format!("the Secret template {} names the namespace `{}`, not the tree's", t.name, t.namespace),
+            "regenerate the tree; remove secret templates you did not generate",
+        ));
+    }
+    if let (Some(first), Some(tree)) = (out.first(), tree_namespace(dir)) {
+        if first.namespace != tree {
+            return Err(Error::file(
+                dir,
+                format!("the Secret templates name the namespace `{}`, the tree's Namespace is `{tree}`", first.namespace),
+                "regenerate the tree",
+            ));
+        }
+    }
     Ok(out)
+}
+
+/// The namespace the tree creates (its base/namespace.yaml), when it has one.
+fn tree_namespace(dir: &Path) -> Option<String> {
+    let text = crate::read_scope::read_tree_text(&dir.join("base/namespace.yaml"), 1 << 20).ok()?;
+    let doc: yaml_serde::Value = yaml_serde::from_str(&text).ok()?;
+    doc["metadata"]["name"].as_str().map(str::to_string)
 }
 
 /// The Secret's decoded data in the cluster, or `None` when it does not exist.

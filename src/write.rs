@@ -37,6 +37,11 @@ fn previous_manifest(out: &Path) -> (BTreeSet<String>, Vec<String>) {
     (ok.into_iter().map(str::to_string).collect(), forged.into_iter().map(str::to_string).collect())
 }
 
+/// The files the tree's manifest lists that the tool writes (never an operator's file).
+pub fn tool_files(out: &Path) -> BTreeSet<String> {
+    previous_manifest(out).0
+}
+
 /// The YAML files of the tree on disk that its manifest lists (tree-relative path → text): only
 /// regular files of at most 4 MiB, never through a symbolic link. A run killed during its moves
 /// left the tree half old, half new: its moves are undone first (as the write would), so the files

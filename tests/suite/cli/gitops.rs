@@ -211,7 +211,7 @@ fn the_guide_lists_every_remote_key_and_every_secret() {
 
     let (_keep, out) = fresh("1.14.1", &["--secrets", "external"]);
     let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
-    assert!(readme.contains("compose2dify secrets k8s --apply"));
+    assert!(readme.contains("compose2dify secrets . --apply"));
     assert!(!readme.contains("setup-secrets.sh"), "no script in this mode");
     for (path, bytes) in read_tree(&out).into_iter().filter(|(p, _)| p.ends_with(".example")) {
         let doc: Value = yaml_serde::from_slice(&bytes).unwrap();

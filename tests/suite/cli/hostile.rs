@@ -817,15 +817,14 @@ fn rules_files_and_tree_files_are_read_only_as_regular_files() {
     assert_eq!(code, Some(2), "{stderr}");
     // A secret template that is a link to /proc: secrets refuses it.
     fs::remove_file(out.join("GENERATED.md")).unwrap();
-    let example = out.join("services/app/secret.yaml.example");
-    if example.exists() {
-        fs::remove_file(&example).unwrap();
-    }
+    // (A template the manifest does not list is not read at all: tests/suite/cli/secret_sources.rs.)
+    let example = out.join("base/secret.yaml.example");
+    fs::remove_file(&example).unwrap();
     std::os::unix::fs::symlink("/proc/self/environ", &example).unwrap();
     let (code, stderr) = exec(&proj, &["secrets", "k8s", "--new"], None, None, Duration::from_secs(20));
     assert_eq!(code, Some(2), "{stderr}");
     assert!(!stderr.contains("PATH="), "the environment was printed: {stderr}");
-    assert!(!out.join("services/app/secret.yaml").exists());
+    assert!(!out.join("base/secret.yaml").exists());
 }
 
 /// A service name compose would refuse is refused (it is written into the guide and commands);

@@ -402,3 +402,86 @@ fn bad_sops_choices_are_refused_and_nothing_is_written() {
         assert!(!out.exists(), "{args:?}: nothing written");
     }
 }
+
+/// A files-mode tree stays one when its GENERATED.md is made to say sops (a forged commit): the
+/// secrets are not encrypted to a recipient the kustomizations do not use.
+#[test]
+fn a_forged_sops_record_does_not_encrypt_to_its_recipient() {
+    let tmp = tempfile::tempdir().unwrap();
+    let attacker = age::x25519::Identity::generate().to_public().to_string();
+    let tree = tmp.path().join("k8s");
+    generate("1.14.1", &tree, &[]);
+    let generated = tree.join("GENERATED.md");
+    let record = std::fs::read_to_string(&generated).unwrap();
+    let forged = record.replacen("```choices\n", &format!("```choices\n--secrets sops\n--age {attacker}\n"), 1);
+    std::fs::write(&generated, forged).unwrap();
+    let o = bin().arg("secrets").arg(&tree).arg("--new").env_remove("SOPS_AGE_KEY_FILE").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains(&attacker), "{}", text(&o));
+    let files = read_tree(&tree);
+    assert!(files.keys().any(|p| p == "base/secret.yaml"), "the files the kustomizations list");
+    assert!(!files.keys().any(|p| p.ends_with("secret.sops.yaml")), "{:?}", files.keys());
+}
+
+/// Only the templates the tool wrote are read, and only in the tree's namespace: a template added
+/// by hand (or a forged one) never makes `--from-cluster` read another namespace's Secret.
+#[test]
+fn secrets_reads_only_its_own_templates_in_its_own_namespace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("k8s");
+    generate("1.14.1", &tree, &[]);
+    let extra = tree.join("services/zz-monitoring");
+    std::fs::create_dir_all(&extra).unwrap();
+    std::fs::write(
+        extra.join("secret.yaml.example"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloud-creds\n  namespace: kube-system\nstringData:\n  KEY: CHANGE_ME_KEY\n",
+    )
+    .unwrap();
+    let o = bin().arg("secrets").arg(&tree).arg("--new").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!extra.join("secret.yaml").exists(), "a template the tool did not write is not read");
+
+    // A template of the tool's own that names another namespace is refused.
+    let web = tree.join("services/web/secret.yaml.example");
+    let t = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(&web, t.replace("namespace: dify", "namespace: kube-system")).unwrap();
+    let o = bin().arg("secrets").arg(&tree).arg("--from-cluster").arg("--kubectl").arg(kubectl()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("kube-system"), "{}", text(&o));
+}
+
+/// Moving a files-mode tree to sops keeps the values of its secret.yaml files; a recipient added
+/// later seals every file again (with an identity), or is said (without one).
+#[test]
+fn moving_to_sops_keeps_the_values_and_a_new_recipient_is_sealed_in() {
+    use age::secrecy::ExposeSecret;
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("k8s");
+    generate("1.14.1", &tree, &[]);
+    setup_secrets(&tree);
+    let db = secret_files(&tree)["base/secret.yaml"]["DB_PASSWORD"].clone();
+    let one = age::x25519::Identity::generate();
+    let two = age::x25519::Identity::generate();
+    let key_file = tmp.path().join("one.txt");
+    std::fs::write(&key_file, format!("{}\n", one.to_string().expose_secret())).unwrap();
+    let (r1, r2) = (one.to_public().to_string(), two.to_public().to_string());
+    generate("1.14.1", &tree, &["--secrets", "sops", "--age", &r1]);
+    let o = bin().arg("secrets").arg(&tree).env_remove("SOPS_AGE_KEY_FILE").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&format!("encrypted to the age recipients {}", tree.join("GENERATED.md").display())), "{}", text(&o));
+    let ids: Vec<Box<dyn age::Identity + Send + Sync>> = vec![Box::new(one)];
+    let base = std::fs::read_to_string(tree.join("base/secret.sops.yaml")).unwrap();
+    let base: Value = yaml_serde::from_str(&compose2dify::sops::decrypt(&base, &ids).unwrap()).unwrap();
+    assert_eq!(base["stringData"]["DB_PASSWORD"].as_str(), Some(db.as_str()), "the value in use");
+
+    generate("1.14.1", &tree, &["--age", &r2]);
+    let o = bin().arg("secrets").arg(&tree).env_remove("SOPS_AGE_KEY_FILE").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("encrypted to other age recipients"), "{}", text(&o));
+    let o = bin().arg("secrets").arg(&tree).arg("--age-identity").arg(&key_file).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let ids: Vec<Box<dyn age::Identity + Send + Sync>> = vec![Box::new(two)];
+    let base = std::fs::read_to_string(tree.join("base/secret.sops.yaml")).unwrap();
+    let base: Value = yaml_serde::from_str(&compose2dify::sops::decrypt(&base, &ids).expect("the new recipient reads it")).unwrap();
+    assert_eq!(base["stringData"]["DB_PASSWORD"].as_str(), Some(db.as_str()));
+}

@@ -277,3 +277,104 @@ fn one_workload_and_one_file_are_counted_in_the_singular() {
     let o = bin().args(args(&[])).output().unwrap();
     assert!(stderr(&o).contains(": 1 workload, 1 file changed,"), "{}", stderr(&o));
 }
+
+fn forge_choice(tree: &Path, line: &str) {
+    let generated = tree.join("GENERATED.md");
+    let text = std::fs::read_to_string(&generated).unwrap();
+    std::fs::write(&generated, text.replacen("```choices\n", &format!("```choices\n{line}\n"), 1)).unwrap();
+}
+
+/// A recorded choice reads only inside the compose file's folder: a forged (or stale) line that
+/// names a file elsewhere, or widens what is read, is refused and nothing is written.
+#[test]
+fn a_recorded_choice_never_reads_outside_the_compose_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("docker");
+    copy_dir(&compose("1.14.1").parent().unwrap().to_path_buf(), &project);
+    std::fs::write(tmp.path().join("rules.yaml"), "secrets: {patterns: [NOTHING]}\n").unwrap();
+    std::fs::write(tmp.path().join("private.env"), "CONSOLE_API_URL=https://leak.example\n").unwrap();
+    let out = tmp.path().join("k8s");
+    let file = project.join("docker-compose.yaml");
+    let o = run(&[file.as_os_str(), "-o".as_ref(), out.as_os_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = read_tree(&out);
+    for line in [
+        format!("--mappings {}", tmp.path().join("rules.yaml").display()),
+        "--mappings ../rules.yaml".to_string(),
+        format!("--env-file {}", tmp.path().join("private.env").display()),
+        format!("--allow-read {}", tmp.path().display()),
+    ] {
+        let generated = std::fs::read_to_string(out.join("GENERATED.md")).unwrap();
+        forge_choice(&out, &line);
+        let o = run(&[file.as_os_str(), "-o".as_ref(), out.as_os_str()]);
+        assert_eq!(o.status.code(), Some(2), "{line}: {}", stderr(&o));
+        assert!(stderr(&o).contains("reads outside the compose file's folder"), "{line}: {}", stderr(&o));
+        let mut now = read_tree(&out);
+        now.remove("GENERATED.md");
+        let mut was = before.clone();
+        was.remove("GENERATED.md");
+        assert_eq!(now, was, "{line}: nothing written");
+        std::fs::write(out.join("GENERATED.md"), generated).unwrap();
+    }
+}
+
+/// `--env-file` is recorded relative to the compose file's folder: a run from another folder finds
+/// it, and an upgrade to a release folder that lacks it says so instead of reading the old one.
+#[test]
+fn a_recorded_env_file_follows_the_compose_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (old, new) = (tmp.path().join("old"), tmp.path().join("new"));
+    copy_dir(&compose("1.8.0").parent().unwrap().to_path_buf(), &old);
+    copy_dir(&compose("1.14.1").parent().unwrap().to_path_buf(), &new);
+    std::fs::copy(old.join(".env.example"), old.join("prod.env")).unwrap();
+    let out = tmp.path().join("k8s");
+    let o = bin()
+        .current_dir(tmp.path())
+        .args(["old/docker-compose.yaml", "-o", "k8s", "--env-file", "old/prod.env"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(choices_of(&out).contains(&"--env-file prod.env".to_string()), "{:?}", choices_of(&out));
+    // From inside k8s/: the same file.
+    let o = bin().current_dir(&out).args(["../old/docker-compose.yaml", "-o", ".", "--check"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The new release's folder has no prod.env: said, nothing read from old/.
+    let o = run(&["upgrade".as_ref(), out.as_os_str(), new.join("docker-compose.yaml").as_os_str()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--env-file prod.env` is not in") && stderr(&o).contains("carry-env"), "{}", stderr(&o));
+    std::fs::copy(new.join(".env.example"), new.join("prod.env")).unwrap();
+    let o = run(&["upgrade".as_ref(), out.as_os_str(), new.join("docker-compose.yaml").as_os_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// A database or claim that would leave the tree is refused like an immutable change; -q before a
+/// subcommand is the subcommand's; --reset-choices names only what it really drops.
+#[test]
+fn a_database_leaving_the_tree_is_refused_and_small_things() {
+    let (_keep, out) = team_tree("1.14.1", &[]);
+    let o = run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), out.as_os_str(), "--external".as_ref(), "postgres".as_ref(), "--set".as_ref(), "DB_HOST=pg.example.com".as_ref()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("StatefulSet dify/postgres") && stderr(&o).contains("leaves the tree"), "{}", stderr(&o));
+
+    let o = run(&["-q".as_ref(), "upgrade".as_ref(), out.as_os_str(), compose("1.14.1").as_os_str(), "--check".as_ref()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "quiet: {}", stderr(&o));
+
+    let mut again: Vec<&std::ffi::OsStr> = vec![compose("1.14.1").leak().as_os_str(), "-o".as_ref(), out.as_os_str(), "--reset-choices".as_ref()];
+    again.extend(TEAM.iter().map(|a| std::ffi::OsStr::new(*a)));
+    let o = run(&again);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("choice: dropped"), "every choice was given again: {}", stderr(&o));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! The operator guide (the tree's README.md) as text, reviewed like code: the Japanese guide of the
-//! newest vendored Dify release (the English one is part of its tree's snapshot, tests/snapshots.rs)
+//! newest vendored Dify release (the English one is part of its tree's snapshot, tests/suite/tree/snapshots.rs)
 //! and the guide of a generic-preset tree of each corpus family, in both languages.
 
 use crate::common::*;

@@ -48,7 +48,7 @@ fn shell_problems(script: &str) -> Option<String> {
     }
     let mut sc = Command::new("shellcheck")
         // SC2016: the single-quoted `sh -c` scripts expand their variables in the container's shell
-        // (tests/shell.rs checks those scripts on their own).
+        // (tests/suite/tree/shell.rs checks those scripts on their own).
         .args(["-s", "bash", "-e", "SC2016", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -42,7 +42,7 @@ fn own_environment(release: &str, service: &str) -> BTreeSet<String> {
     }
 }
 
-/// What an image tag's sources read, from the table (checked against them by tests/images.rs).
+/// What an image tag's sources read, from the table (checked against them by tests/suite/tree/images.rs).
 fn image_reads(image: &str) -> BTreeSet<String> {
     let rules = compose2dify::rules::load(compose2dify::rules::Preset::Dify, None).unwrap();
     let (repo, tag) = image.rsplit_once(':').unwrap();
