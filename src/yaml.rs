@@ -47,7 +47,9 @@ pub fn parse(path: &Path, text: &str, what: &str) -> Result<Value> {
     let mut value = budget.read(yaml_serde::Deserializer::from_str(text)).map_err(|e| match e {
         Refused::Expands => Error::file(
             path,
-            format!("document expands to more than {MAX_NODES} nodes once its aliases are resolved (alias expansion bomb?)"),
+            format!(
+                "document expands to more than {MAX_NODES} nodes once its aliases are resolved (alias expansion bomb?)"
+            ),
             "remove the aliases that repeat large values",
         ),
         Refused::Syntax(e) => syntax_error(path, text, &e, what),
@@ -175,7 +177,9 @@ impl Budget {
 
     /// One document, as `yaml_serde::Value` reads it, within the budget.
     fn read(&self, document: yaml_serde::Deserializer<'_>) -> std::result::Result<Value, Refused> {
-        Node(self).deserialize(document).map_err(|e| if self.spent.get() { Refused::Expands } else { Refused::Syntax(e) })
+        Node(self)
+            .deserialize(document)
+            .map_err(|e| if self.spent.get() { Refused::Expands } else { Refused::Syntax(e) })
     }
 
     fn take<E: serde::de::Error>(&self) -> std::result::Result<(), E> {
