@@ -205,17 +205,15 @@ fn claim_template_changes(a: Option<&Value>, b: Option<&Value>) -> Option<Vec<(S
     Some(out)
 }
 
-/// The documents of a YAML text; a file that does not parse (hand-edited) is compared by none.
+/// The documents of a YAML text; a file that does not parse (hand-edited) or expands past the
+/// node budget (an alias bomb) is compared by none.
 fn objects(text: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    for doc in yaml_serde::Deserializer::from_str(text) {
-        match serde::Deserialize::deserialize(doc) {
-            Ok(Value::Null) => {}
-            Ok(v) => out.push(v),
-            Err(_) => return Vec::new(),
-        }
-    }
-    out
+    let Ok(docs) = crate::yaml::documents(text) else { return Vec::new() };
+    docs.iter()
+        .filter(|doc| !doc.is_null())
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<Value>, _>>()
+        .unwrap_or_default()
 }
 
 fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {

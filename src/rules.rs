@@ -1298,7 +1298,8 @@ fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
             "write the rules as a YAML mapping (see mappings/dify.yaml)",
         ));
     }
-    // Re-parse from text so errors carry a line and column.
+    // Re-parse from text so errors carry a line and column. The text has passed `yaml::parse`, so
+    // its aliases expand to no more than `yaml::MAX_NODES` here either.
     let located: std::result::Result<Partial, _> = yaml_serde::from_str(text);
     match located {
         Ok(_) => Ok(()),

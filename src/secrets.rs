@@ -243,6 +243,14 @@ fn read_pairs(dir: &Path, sops: bool, identities: Option<&[Box<dyn age::Identity
         if let (Some(text), true) = (&have, sops) {
             match identities {
                 Some(ids) => {
+                    // Not YAML (or an alias bomb): no identity would help.
+                    crate::yaml::document(text).map_err(|e| {
+                        Error::file(
+                            &secret,
+                            format!("cannot read: {e}"),
+                            "restore the file from git, or delete it and make it again (`--from-cluster` takes the live values)",
+                        )
+                    })?;
                     have = Some(crate::sops::decrypt(text, ids).map_err(|e| {
                         Error::file(
                             &secret,
@@ -690,7 +698,7 @@ fn templates(dir: &Path) -> Result<Vec<Template>> {
     for example in examples(dir)? {
         let text = crate::read_scope::read_tree_text(&example, 16 << 20)
             .map_err(|e| Error::file(&example, format!("cannot read: {e}"), "make it a regular, readable file"))?;
-        let doc: yaml_serde::Value = yaml_serde::from_str(&text)
+        let doc = crate::yaml::document(&text)
             .map_err(|e| Error::file(&example, format!("not a Secret template: {e}"), "regenerate the tree"))?;
         let text_of = |v: &yaml_serde::Value| v.as_str().map(str::to_string);
         let (Some(name), Some(namespace)) = (text_of(&doc["metadata"]["name"]), text_of(&doc["metadata"]["namespace"]))

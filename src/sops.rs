@@ -131,7 +131,7 @@ pub fn encrypt(plain: &str, recipients: &[String], now: u64) -> Result<String, S
 
 /// The recipients a sops file is encrypted to (its `sops.age[].recipient`).
 pub fn recipients_of(text: &str) -> Vec<String> {
-    let doc: yaml_serde::Value = yaml_serde::from_str(text).unwrap_or(yaml_serde::Value::Null);
+    let doc = crate::yaml::document(text).unwrap_or(yaml_serde::Value::Null);
     doc["sops"]["age"]
         .as_sequence()
         .into_iter()
@@ -144,7 +144,7 @@ pub fn recipients_of(text: &str) -> Vec<String> {
 /// Secret as plain text, `stringData` values as YAML scalars, without the sops block. The MAC is
 /// checked.
 pub fn decrypt(text: &str, identities: &[Box<dyn age::Identity + Send + Sync>]) -> Result<String, String> {
-    let doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| format!("not YAML: {e}"))?;
+    let doc = crate::yaml::document(text)?;
     let sops = &doc["sops"];
     if sops["encrypted_regex"].as_str() != Some(ENCRYPTED_REGEX) || sops["mac_only_encrypted"].as_bool() != Some(true) {
         return Err(format!(

@@ -1,8 +1,13 @@
 //! Reading YAML text into a generic tree: syntax errors with their place, merge keys resolved,
 //! alias bombs refused.
 
+use std::cell::Cell;
+use std::fmt;
 use std::path::Path;
 
+use serde::de::{DeserializeSeed, Deserializer, EnumAccess, Error as _, MapAccess, SeqAccess, VariantAccess, Visitor};
+use yaml_serde::mapping::Entry;
+use yaml_serde::value::{Tag, TaggedValue};
 use yaml_serde::{Mapping, Value};
 
 use crate::error::{Error, Result};
@@ -38,14 +43,16 @@ pub fn parse(path: &Path, text: &str, what: &str) -> Result<Value> {
             "no compose file nests this deep; close the brackets or remove them",
         ));
     }
-    let mut value: Value = yaml_serde::from_str(text).map_err(|e| syntax_error(path, text, &e, what))?;
-    let mut budget = MAX_NODES;
-    count_nodes(&value, &mut budget).map_err(|()| {
-        Error::file(
+    let budget = Budget::new(MAX_NODES);
+    let mut value = budget.read(yaml_serde::Deserializer::from_str(text)).map_err(|e| match e {
+        Refused::Expands => Error::file(
             path,
-            format!("document expands to more than {MAX_NODES} nodes (alias expansion bomb?)"),
-            "remove the self-multiplying aliases",
-        )
+            format!(
+                "document expands to more than {MAX_NODES} nodes once its aliases are resolved (alias expansion bomb?)"
+            ),
+            "remove the aliases that repeat large values",
+        ),
+        Refused::Syntax(e) => syntax_error(path, text, &e, what),
     })?;
     resolve_merges(&mut value).map_err(|reason| {
         Error::file(
@@ -146,17 +153,184 @@ fn too_deep(text: &str) -> Option<usize> {
     None
 }
 
-fn count_nodes(value: &Value, budget: &mut usize) -> std::result::Result<(), ()> {
-    *budget = budget.checked_sub(1).ok_or(())?;
-    match value {
-        Value::Sequence(items) => items.iter().try_for_each(|v| count_nodes(v, budget)),
-        Value::Mapping(map) => map.iter().try_for_each(|(k, v)| {
-            count_nodes(k, budget)?;
-            count_nodes(v, budget)
-        }),
-        Value::Tagged(tagged) => count_nodes(&tagged.value, budget),
-        _ => Ok(()),
+/// Why a bounded read stopped.
+enum Refused {
+    /// The document, aliases expanded, holds more nodes than the budget.
+    Expands,
+    /// The YAML library's own error: syntax, duplicate keys, a second document, its limits.
+    Syntax(yaml_serde::Error),
+}
+
+/// Nodes a read may still build, shared by every document of a text. The count is taken while the
+/// value is built: yaml_serde replays an alias by visiting its anchor's events again, so every
+/// expanded node passes through [`Node`] and a bomb stops once the budget is spent, before the
+/// expansion is held in memory. (Its own limit counts alias jumps, not what they expand to.)
+struct Budget {
+    left: Cell<usize>,
+    spent: Cell<bool>,
+}
+
+impl Budget {
+    fn new(nodes: usize) -> Self {
+        Budget { left: Cell::new(nodes), spent: Cell::new(false) }
     }
+
+    /// One document, as `yaml_serde::Value` reads it, within the budget.
+    fn read(&self, document: yaml_serde::Deserializer<'_>) -> std::result::Result<Value, Refused> {
+        Node(self)
+            .deserialize(document)
+            .map_err(|e| if self.spent.get() { Refused::Expands } else { Refused::Syntax(e) })
+    }
+
+    fn take<E: serde::de::Error>(&self) -> std::result::Result<(), E> {
+        match self.left.get().checked_sub(1) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => {
+                self.spent.set(true);
+                Err(E::custom("the document expands past the node budget"))
+            }
+        }
+    }
+}
+
+/// One node of a value being read, counted against the budget; built as `yaml_serde::Value`'s own
+/// `Deserialize` builds it (the same values, tags, duplicate-key error and expectation text, which
+/// `syntax_error` reads).
+#[derive(Clone, Copy)]
+struct Node<'b>(&'b Budget);
+
+impl<'de> DeserializeSeed<'de> for Node<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Node<'_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any YAML value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> std::result::Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> std::result::Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> std::result::Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> std::result::Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::String(s.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, s: String) -> std::result::Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::String(s))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Value, E> {
+        self.0.take()?;
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> std::result::Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Value, D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> std::result::Result<Value, A::Error> {
+        self.0.take()?;
+        let mut out = Vec::new();
+        while let Some(item) = items.next_element_seed(self)? {
+            out.push(item);
+        }
+        Ok(Value::Sequence(out))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> std::result::Result<Value, A::Error> {
+        self.0.take()?;
+        let mut out = Mapping::new();
+        while let Some(key) = entries.next_key_seed(self)? {
+            match out.entry(key) {
+                Entry::Occupied(entry) => return Err(A::Error::custom(duplicate(entry.key()))),
+                Entry::Vacant(entry) => {
+                    entry.insert(entries.next_value_seed(self)?);
+                }
+            }
+        }
+        Ok(Value::Mapping(out))
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, tagged: A) -> std::result::Result<Value, A::Error> {
+        self.0.take()?;
+        let (tag, value) = tagged.variant::<String>()?;
+        if tag.is_empty() {
+            return Err(A::Error::custom("empty YAML tag is not allowed"));
+        }
+        let value = value.newtype_variant_seed(self)?;
+        Ok(Value::Tagged(Box::new(TaggedValue { tag: Tag::new(tag), value })))
+    }
+}
+
+/// yaml_serde's message for a key written twice in one mapping.
+fn duplicate(key: &Value) -> String {
+    match key {
+        Value::Null => "duplicate entry with null key".to_string(),
+        Value::Bool(b) => format!("duplicate entry with key `{b}`"),
+        Value::Number(n) => format!("duplicate entry with key {n}"),
+        Value::String(s) => format!("duplicate entry with key {s:?}"),
+        Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => "duplicate entry in YAML map".to_string(),
+    }
+}
+
+/// Why a file of the tree on disk is not read as YAML, for a message that names the file.
+fn tree_reason(refused: Refused) -> String {
+    match refused {
+        Refused::Expands => {
+            format!("it expands to more than {MAX_NODES} nodes once its aliases are resolved (alias expansion bomb?)")
+        }
+        Refused::Syntax(e) => format!("not YAML: {e}"),
+    }
+}
+
+/// One YAML document of a file of the tree on disk (a Secret, a template), bounded as compose input
+/// is; the error says why it is refused.
+pub fn document(text: &str) -> std::result::Result<Value, String> {
+    if let Some(offset) = too_deep(text) {
+        return Err(format!("brackets nest deeper than {MAX_FLOW_DEPTH} levels at byte {offset}"));
+    }
+    Budget::new(MAX_NODES).read(yaml_serde::Deserializer::from_str(text)).map_err(tree_reason)
+}
+
+/// Every YAML document of a file of the tree on disk, within one node budget for the whole file.
+pub fn documents(text: &str) -> std::result::Result<Vec<Value>, String> {
+    if let Some(offset) = too_deep(text) {
+        return Err(format!("brackets nest deeper than {MAX_FLOW_DEPTH} levels at byte {offset}"));
+    }
+    let budget = Budget::new(MAX_NODES);
+    yaml_serde::Deserializer::from_str(text).map(|doc| budget.read(doc).map_err(tree_reason)).collect()
 }
 
 /// YAML merge keys (`<<: *a`, `<<: [*a, *b]`): keys already present win, then earlier sources win.
@@ -524,6 +698,67 @@ mod tests {
             ));
         }
         assert!(p(&text).is_err());
+    }
+
+    /// One anchor of a large list and many aliases to it: few jumps for yaml_serde's own limit, 400
+    /// million nodes once expanded. Refused while it is read, not after.
+    fn wide_alias_bomb() -> String {
+        let items = vec!["1"; 20_000].join(",");
+        let aliases: String = (0..20_000).map(|i| format!("  k{i}: *a\n")).collect();
+        format!("x-a: &a [{items}]\nx-b:\n{aliases}services:\n  web:\n    image: nginx:1\n")
+    }
+
+    #[test]
+    fn a_wide_alias_bomb_is_refused_while_it_is_read() {
+        let started = std::time::Instant::now();
+        let e = p(&wide_alias_bomb()).unwrap_err();
+        assert!(e.to_string().contains("alias"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+        let e = documents(&format!("a: 1\n---\n{}", wide_alias_bomb())).unwrap_err();
+        assert!(e.contains("alias"), "{e}");
+        assert!(document(&wide_alias_bomb()).unwrap_err().contains("alias"));
+    }
+
+    #[test]
+    fn the_budget_counts_expanded_nodes_across_documents() {
+        let read = |text: &str, nodes: usize| -> std::result::Result<Vec<Value>, bool> {
+            let budget = Budget::new(nodes);
+            yaml_serde::Deserializer::from_str(text)
+                .map(|doc| budget.read(doc).map_err(|e| matches!(e, Refused::Expands)))
+                .collect()
+        };
+        // A list of three and its alias: 1 + 2 × (1 + 3) + 2 keys = 11 nodes.
+        let text = "a: &x [1, 2, 3]\nb: *x\n";
+        assert!(read(text, 11).is_ok());
+        assert_eq!(read(text, 10), Err(true));
+        // Two documents of 3 nodes share one budget.
+        assert!(read("[1, 2]\n---\n[3, 4]\n", 6).is_ok());
+        assert_eq!(read("[1, 2]\n---\n[3, 4]\n", 5), Err(true));
+        assert_eq!(read("a: [\n", 100), Err(false), "a syntax error is not a spent budget");
+    }
+
+    #[test]
+    fn bounded_values_are_what_yaml_serde_reads() {
+        let texts = [
+            "services:\n  a:\n    image: !override x\n    ports: !reset ['80']\n    n: [1, -2, 3.5, .inf, ~, true, '7']\n",
+            "a: &a {x: 1, y: [!!str 2, !custom {z: null}]}\nb: *a\nc: !!binary aGk=\n? [k]\n: v\n",
+            "plain\n",
+            "",
+            "# only a comment\n",
+        ];
+        for text in texts {
+            let budget = Budget::new(MAX_NODES);
+            let bounded = budget.read(yaml_serde::Deserializer::from_str(text)).ok().expect(text);
+            assert_eq!(bounded, yaml_serde::from_str::<Value>(text).unwrap(), "{text:?}");
+        }
+        // Errors the library finds carry the same text (and place) as its own reading gives.
+        for text in ["a: 1\na: 2\n", "{1: a, 1: b}\n", "a: 1\n---\nb: 2\n", "a: 99999999999999999999999\n", "a: [\n"] {
+            let budget = Budget::new(MAX_NODES);
+            let Err(Refused::Syntax(e)) = budget.read(yaml_serde::Deserializer::from_str(text)) else {
+                panic!("{text:?} was read")
+            };
+            assert_eq!(e.to_string(), yaml_serde::from_str::<Value>(text).unwrap_err().to_string(), "{text:?}");
+        }
     }
 
     #[test]

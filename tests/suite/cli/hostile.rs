@@ -949,3 +949,77 @@ fn an_override_linked_out_of_the_project_is_said() {
     assert!(r.stderr.contains("compose.override.yaml is not read"), "{}", r.stderr);
     assert!(!r.text().contains("nginx:2"));
 }
+
+/// One anchor of a 20,000-item list and 20,000 aliases to it (289 KB): few alias jumps, 400 million
+/// nodes once expanded. `tail` follows it in the same document.
+fn wide_alias_bomb(tail: &str) -> String {
+    let items = vec!["1"; 20_000].join(",");
+    let aliases: String = (0..20_000).map(|i| format!("  k{i}: *a\n")).collect();
+    format!("x-a: &a [{items}]\nx-b:\n{aliases}{tail}")
+}
+
+/// As a compose file it is refused while it is read, naming the file, under the memory limit and
+/// in seconds (it allocated gigabytes and aborted).
+#[test]
+fn a_wide_alias_bomb_compose_file_is_refused() {
+    let (_tmp, proj) = project(&wide_alias_bomb("services:\n  web:\n    image: nginx:1\n"));
+    run(&proj, &["compose.yaml"]).refused(&["compose.yaml", "alias"]);
+    let (code, stderr) =
+        exec(&proj, &["compose.yaml", "-o", "-", "--preset", "generic"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("compose.yaml") && stderr.contains("alias"), "{stderr}");
+}
+
+/// A tree file that expands past the budget is compared with nothing: the next run over the tree
+/// finishes and writes the file anew (it hung every run over that tree).
+#[test]
+fn a_wide_alias_bomb_in_the_tree_does_not_hang_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let compose = crate::common::compose("1.14.1");
+    let args = [compose.to_str().unwrap(), "-o", "k8s"];
+    let (code, stderr) = exec(tmp.path(), &args, None, None, Duration::from_secs(60));
+    assert_eq!(code, Some(0), "{stderr}");
+    let statefulset = tmp.path().join("k8s/services/postgres/statefulset.yaml");
+    let written = fs::read_to_string(&statefulset).unwrap();
+    fs::write(&statefulset, wide_alias_bomb("")).unwrap();
+    let (code, stderr) = exec(tmp.path(), &args, None, None, Duration::from_secs(60));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(fs::read_to_string(&statefulset).unwrap(), written, "the file is written anew");
+}
+
+/// A secret.yaml that is an alias bomb does not hang `secrets` (it reads the file by lines and
+/// completes it).
+#[test]
+fn a_wide_alias_bomb_secret_file_does_not_hang_secrets() {
+    let (_tmp, proj) = project(WITH_SECRET);
+    run(&proj, &["compose.yaml"]).succeeded();
+    let secret = proj.join("k8s/services/db/secret.yaml");
+    fs::write(&secret, wide_alias_bomb("")).unwrap();
+    let (code, stderr) = exec(&proj, &["secrets", "k8s", "--new"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{stderr}");
+    let after = fs::read_to_string(&secret).unwrap();
+    assert!(after.starts_with("x-a: &a [1,") && after.contains("POSTGRES_PASSWORD: "), "{stderr}");
+}
+
+/// A secret.sops.yaml that is an alias bomb is refused by name before any key is tried, and
+/// nothing is written.
+#[test]
+fn a_wide_alias_bomb_sops_file_is_refused_by_name() {
+    use age::secrecy::ExposeSecret;
+    let (_tmp, proj) = project(WITH_SECRET);
+    let id = age::x25519::Identity::generate();
+    let recipient = id.to_public().to_string();
+    fs::write(proj.join("keys.txt"), format!("{}\n", id.to_string().expose_secret())).unwrap();
+    run(&proj, &["compose.yaml", "--secrets", "sops", "--age", &recipient]).succeeded();
+    let (code, stderr) = exec(&proj, &["secrets", "k8s", "--new"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{stderr}");
+    let db = proj.join("k8s/services/db/secret.sops.yaml");
+    fs::write(&db, wide_alias_bomb("")).unwrap();
+    let before = read_tree(&proj.join("k8s"));
+    let (code, stderr) =
+        exec(&proj, &["secrets", "k8s", "--age-identity", "keys.txt"], None, None, Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("services/db/secret.sops.yaml") && stderr.contains("alias"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(read_tree(&proj.join("k8s")), before, "a refused run wrote");
+}
