@@ -794,6 +794,8 @@ pub struct ProbeRule {
     pub exec: Option<Vec<String>>,
     pub period_seconds: Option<i32>,
     pub timeout_seconds: Option<i32>,
+    /// Failures in a row before the pod is restarted (liveness) or taken out of its Service.
+    pub failure_threshold: Option<i32>,
     /// Adds a startupProbe that allows this long for the first success.
     pub startup_seconds: Option<i32>,
     /// A different check for liveness ({http}, {tcp} or {exec}); readiness keeps the one above.

@@ -10,6 +10,7 @@ mod names;
 mod netpol;
 mod operations;
 mod pod_security;
+mod probes;
 mod production;
 mod public_url;
 mod secret_values;
