@@ -1,5 +1,6 @@
 //! The generated tree of the vendored releases, rendered and judged object by object.
 
+mod capacity;
 mod config_files;
 mod gateway;
 mod images;
