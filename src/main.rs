@@ -1316,17 +1316,14 @@ fn read_with_public_url(
     let scheme = if args.ingress_tls_secret.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().or_else(|| args.ingress_host.as_ref().map(|h| format!("{scheme}://{h}")));
     let mut derived: Vec<(String, String)> = Vec::new();
+    let mut localhost = None;
     if let Some(url) = &public_url {
         if rules.public_url.is_empty() {
             out.labelled("warning", "33", "--public-url changes nothing: the rules name no public-URL settings (`public_url` in a --mappings file)");
         }
         derived = rules.public_settings(url)?;
-    } else if let Some(key) =
-        rules.public_url.keys().find(|k| project.env.get(*k).is_some_and(|v| v.contains("://localhost")))
-    {
-        project.notes.push(format!(
-            "{key} and other browser-facing settings point at localhost; pass --public-url https://<your domain> (see the tree's README, Public URL)"
-        ));
+    } else {
+        localhost = rules.public_url.keys().find(|k| project.env.get(*k).is_some_and(|v| v.contains("://localhost")));
     }
     derived.extend(rules.internal_url.iter().map(|(k, v)| (k.clone(), v.clone())));
     let known: std::collections::HashSet<&String> =
@@ -1336,6 +1333,11 @@ fn read_with_public_url(
         let mut opts = opts;
         opts.set = derived.into_iter().chain(opts.set).collect();
         project = upstream::load(&opts)?;
+    }
+    if let Some(key) = localhost {
+        project.notes.push(format!(
+            "{key} and other browser-facing settings point at localhost; pass --public-url https://<your domain> (see the tree's README, Public URL)"
+        ));
     }
     Ok(project)
 }
