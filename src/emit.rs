@@ -1251,10 +1251,11 @@ fn pod_volumes(w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVolume>, Vec<V
                 ..Default::default()
             }),
             VolumeSource::Files => Some(files_volume(&v.name, w, None)),
-            VolumeSource::EmptyDir { memory } => Some(K8sVolume {
+            VolumeSource::EmptyDir { memory, size } => Some(K8sVolume {
                 name: v.name.clone(),
                 empty_dir: Some(EmptyDirVolumeSource {
                     medium: memory.then(|| "Memory".to_string()),
+                    size_limit: size.clone().map(Quantity),
                     ..Default::default()
                 }),
                 ..Default::default()

@@ -1422,9 +1422,10 @@ fn service_account_annotations(args: &GenerateArgs) -> Result<Vec<(String, Strin
         .collect()
 }
 
-/// The project, read again with the public URL's settings (where the release has them and no
-/// `--set` names them) when `--public-url` or `--ingress-host` gives one; else a note when a
-/// browser-facing setting points at localhost.
+/// The project, read again with the public URL's settings (when `--public-url` or `--ingress-host`
+/// gives one) and the rules' in-cluster addresses (`internal_url`), each where the release has the
+/// setting and no `--set` names it; without a public URL, a note when a browser-facing setting
+/// points at localhost.
 fn read_with_public_url(
     args: &GenerateArgs,
     opts: upstream::Options,
@@ -1434,25 +1435,26 @@ fn read_with_public_url(
     let mut project = upstream::load(&opts)?;
     let scheme = if args.ingress_tls_secret.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().or_else(|| args.ingress_host.as_ref().map(|h| format!("{scheme}://{h}")));
+    let mut derived: Vec<(String, String)> = Vec::new();
+    let mut localhost = None;
     if let Some(url) = &public_url {
         if rules.public_url.is_empty() {
             out.labelled("warning", "33", "--public-url changes nothing: the rules name no public-URL settings (`public_url` in a --mappings file)");
         }
-        let known: std::collections::HashSet<&String> =
-            project.env.keys().chain(project.services.values().flat_map(|s| s.environment.keys())).collect();
-        let derived: Vec<(String, String)> = rules
-            .public_settings(url)?
-            .into_iter()
-            .filter(|(k, _)| known.contains(k) && !opts.set.iter().any(|(s, _)| s == k))
-            .collect();
-        if !derived.is_empty() {
-            let mut opts = opts;
-            opts.set = derived.into_iter().chain(opts.set).collect();
-            project = upstream::load(&opts)?;
-        }
-    } else if let Some(key) =
-        rules.public_url.keys().find(|k| project.env.get(*k).is_some_and(|v| v.contains("://localhost")))
-    {
+        derived = rules.public_settings(url)?;
+    } else {
+        localhost = rules.public_url.keys().find(|k| project.env.get(*k).is_some_and(|v| v.contains("://localhost")));
+    }
+    derived.extend(rules.internal_url.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let known: std::collections::HashSet<&String> =
+        project.env.keys().chain(project.services.values().flat_map(|s| s.environment.keys())).collect();
+    derived.retain(|(k, _)| known.contains(k) && !opts.set.iter().any(|(s, _)| s == k));
+    if !derived.is_empty() {
+        let mut opts = opts;
+        opts.set = derived.into_iter().chain(opts.set).collect();
+        project = upstream::load(&opts)?;
+    }
+    if let Some(key) = localhost {
         project.notes.push(format!(
             "{key} and other browser-facing settings point at localhost; pass --public-url https://<your domain> (see the tree's README, Public URL)"
         ));

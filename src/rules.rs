@@ -72,6 +72,10 @@ pub struct Rules {
     /// its host. Settings a release does not have are skipped.
     #[serde(default)]
     pub public_url: IndexMap<String, String>,
+    /// Settings that name an in-cluster address, and their value: set where the release has the
+    /// setting and no `--set` names it.
+    #[serde(default)]
+    pub internal_url: IndexMap<String, String>,
     /// Why a checkov finding is accepted: check ID → reason (a service's `findings` win).
     #[serde(default)]
     pub findings: BTreeMap<String, String>,
@@ -483,6 +487,12 @@ pub struct ServiceRule {
     pub drop_mounts: BTreeMap<String, String>,
     pub entrypoint: Option<Vec<String>>,
     pub command: Option<Vec<String>>,
+    /// Arguments added after the command (compose's or the rule's).
+    #[serde(default)]
+    pub extra_args: Vec<String>,
+    /// Memory-backed emptyDir volumes: container path → size limit.
+    #[serde(default)]
+    pub memory_volumes: BTreeMap<String, String>,
     #[serde(default)]
     pub templates: BTreeMap<String, String>,
     #[serde(default)]
@@ -794,6 +804,8 @@ pub struct ProbeRule {
     pub exec: Option<Vec<String>>,
     pub period_seconds: Option<i32>,
     pub timeout_seconds: Option<i32>,
+    /// Failures in a row before the pod is restarted (liveness) or taken out of its Service.
+    pub failure_threshold: Option<i32>,
     /// Adds a startupProbe that allows this long for the first success.
     pub startup_seconds: Option<i32>,
     /// A different check for liveness ({http}, {tcp} or {exec}); readiness keeps the one above.
@@ -1287,6 +1299,7 @@ fn check_user_rules(path: &Path, text: &str, value: &Value) -> Result<()> {
         ignored_keys: Option<BTreeMap<String, String>>,
         shared_settings: Option<BTreeMap<String, String>>,
         public_url: Option<IndexMap<String, String>>,
+        internal_url: Option<IndexMap<String, String>>,
         findings: Option<BTreeMap<String, String>>,
         services: Option<IndexMap<String, ServiceRule>>,
         images: Option<BTreeMap<String, Value>>,

@@ -38,6 +38,7 @@ pub(super) fn probe(
     if let Some(r) = rule {
         p.period_seconds = r.period_seconds.unwrap_or(p.period_seconds);
         p.timeout_seconds = r.timeout_seconds.unwrap_or(p.timeout_seconds);
+        p.failure_threshold = r.failure_threshold.unwrap_or(p.failure_threshold);
         p.startup_seconds = r.startup_seconds;
         p.liveness = r.liveness.as_deref().and_then(rule_action);
         if let Some(action) = rule_action(r) {

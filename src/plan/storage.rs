@@ -69,11 +69,20 @@ pub(super) fn mounts(
         }
         m.one(mi, mount, shared_claims, warnings);
     }
+    for (path, size) in &rule.memory_volumes {
+        m.out.volumes.push(Volume {
+            name: format!("memory-{}", crate::names::dns_label(path.trim_matches('/'))),
+            source: VolumeSource::EmptyDir { memory: true, size: Some(size.clone()) },
+            mounts: vec![Mount { path: path.clone(), sub_path: None, read_only: false }],
+            seed: vec![],
+            host: None,
+        });
+    }
     for (ti, path) in svc.tmpfs.iter().enumerate() {
         let target = path.split(':').next().unwrap_or(path).to_string();
         m.out.volumes.push(Volume {
             name: format!("tmpfs-{ti}"),
-            source: VolumeSource::EmptyDir { memory: true },
+            source: VolumeSource::EmptyDir { memory: true, size: None },
             mounts: vec![Mount { path: target, sub_path: None, read_only: false }],
             seed: vec![],
             host: None,
@@ -141,7 +150,9 @@ impl Mounting<'_> {
                 let vol = if claim_rule.is_some() { claim_name.clone() } else { vol };
                 self.push(vol, VolumeSource::Claim(claim_name), vec![mount], vec![]);
             }
-            MountSource::Tmpfs => self.push(vol_name, VolumeSource::EmptyDir { memory: true }, vec![mount], vec![]),
+            MountSource::Tmpfs => {
+                self.push(vol_name, VolumeSource::EmptyDir { memory: true, size: None }, vec![mount], vec![])
+            }
         }
     }
 
@@ -207,7 +218,7 @@ impl Mounting<'_> {
                 }
             }
             let source = if claim_rule.ephemeral {
-                VolumeSource::EmptyDir { memory: false }
+                VolumeSource::EmptyDir { memory: false, size: None }
             } else {
                 VolumeSource::Claim(claim_name.clone())
             };
@@ -306,7 +317,7 @@ pub(super) fn writable_paths(security: &crate::rules::Security, volumes: &mut Ve
         for (wi, path) in security.writable_paths.iter().flatten().enumerate() {
             volumes.push(Volume {
                 name: format!("writable-{wi}"),
-                source: VolumeSource::EmptyDir { memory: false },
+                source: VolumeSource::EmptyDir { memory: false, size: None },
                 mounts: vec![Mount { path: path.clone(), sub_path: None, read_only: false }],
                 seed: vec![],
                 host: None,

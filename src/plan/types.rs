@@ -321,6 +321,8 @@ pub enum VolumeSource {
     Files,
     EmptyDir {
         memory: bool,
+        /// Its sizeLimit.
+        size: Option<String>,
     },
 }
 

@@ -181,7 +181,10 @@ fn commands(
     env: &BTreeMap<String, Value>,
 ) -> (Option<Vec<String>>, Option<Vec<String>>) {
     let entrypoint = rule.entrypoint.clone().or_else(|| svc.entrypoint.as_ref().map(|c| c.argv().to_vec()));
-    let command = rule.command.clone().or_else(|| svc.command.as_ref().map(|c| c.argv().to_vec()));
+    let mut command = rule.command.clone().or_else(|| svc.command.as_ref().map(|c| c.argv().to_vec()));
+    if let (Some(c), false) = (command.as_mut(), rule.extra_args.is_empty()) {
+        c.extend(rule.extra_args.iter().cloned());
+    }
     let scrub_args = |argv: Vec<String>| -> Vec<String> {
         argv.into_iter()
             .map(|a| scrub_secrets(&ctx.sel.hosts.rewrite(&a, None), env, &ctx.settings.secret_values, "$(", ")"))

@@ -9,6 +9,13 @@ use yaml_serde::Value;
 
 pub const RELEASES: &[&str] = &["0.15.3", "1.0.0", "1.4.0", "1.8.0", "1.14.0", "1.14.1"];
 
+/// Write an executable file (a stand-in program for a test's PATH).
+pub fn write_exec(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -4,7 +4,7 @@
 //! older releases, fails), and the waiters say why they wait. The facts these rules rest on are
 //! checked against the api image's own sources (`tests/fixtures/images/dify-api/`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::common::*;
@@ -85,12 +85,6 @@ esac
             String::from_utf8_lossy(&o.stderr).to_string(),
         )
     }
-}
-
-fn write_exec(path: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 const HEAD: &str = "INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.\n4f3a8c9b1d2e (head)\n";

@@ -1,5 +1,6 @@
 //! The generated tree of the vendored releases, rendered and judged object by object.
 
+mod capacity;
 mod config_files;
 mod gateway;
 mod images;
@@ -10,6 +11,7 @@ mod names;
 mod netpol;
 mod operations;
 mod pod_security;
+mod probes;
 mod production;
 mod public_url;
 mod secret_values;
