@@ -329,7 +329,9 @@ fn workload_folder(plan: &Plan, w: &Workload, tree: &mut Tree) -> Option<String>
         let pdb = PodDisruptionBudget {
             metadata: meta(plan, &w.name, labels.clone()),
             spec: Some(PodDisruptionBudgetSpec {
-                min_available: Some(IntOrString::Int(1)),
+                // One pod at a time, however many the autoscaler runs (minAvailable 1 would let a
+                // drain take all but one of six).
+                max_unavailable: Some(IntOrString::Int(1)),
                 selector: Some(LabelSelector {
                     match_labels: Some(selector_labels(plan, &w.name)),
                     ..Default::default()

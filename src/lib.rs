@@ -188,7 +188,11 @@ fn operations_facts(plan: &Plan, rules: &Rules, choices: &[String]) -> readme::O
             .filter(|w| rule(w).is_some_and(|r| r.autoscale.is_some()))
             .map(|w| w.name.clone())
             .collect(),
-        object_storage: rules.guide.object_storage.clone(),
+        // Only the workloads this release has (api-websocket arrived in 1.14).
+        object_storage: rules.guide.object_storage.clone().map(|mut o| {
+            o.workloads.retain(|name| plan.workloads.iter().any(|w| w.name == *name));
+            o
+        }),
     }
 }
 
