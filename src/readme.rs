@@ -535,6 +535,8 @@ struct View {
     statefulsets: Vec<String>,
     /// The periodic-task scheduler, which must stay at one replica.
     scheduler: Option<String>,
+    /// Workloads whose config files the tree edits, with the program version the edits were run with.
+    config_checked: Vec<CheckedView>,
     /// Whether the tree has claims.
     has_claims: bool,
     /// The Deployment the guide restarts as an example (`deployment/api`).
@@ -567,6 +569,13 @@ struct ProbeKindView {
     /// The liveness probe's kind, when it differs.
     liveness: Option<String>,
     workloads: Vec<String>,
+}
+
+/// A workload whose config files the tree edits, and the program version the edits ran with.
+#[derive(serde::Serialize)]
+struct CheckedView {
+    workload: String,
+    program: String,
 }
 
 #[derive(serde::Serialize)]
@@ -960,6 +969,12 @@ impl View {
             scale_examples: scale_examples(f, &r),
             statefulsets: f.workloads.iter().filter(|w| is_statefulset(w)).map(|w| w.name.clone()).collect(),
             scheduler: r.by_key(f.guide.scheduler.as_deref()).map(|w| w.name.clone()),
+            config_checked: f
+                .guide
+                .config_checked_with
+                .iter()
+                .filter_map(|(k, v)| r.by_key(Some(k)).map(|w| CheckedView { workload: w.name.clone(), program: v.clone() }))
+                .collect(),
             has_claims: !f.storage.claim_classes.is_empty(),
             restart_example: r
                 .deployment(f.guide.examples.restart.as_deref())

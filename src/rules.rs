@@ -290,6 +290,11 @@ pub struct Guide {
     /// The setting that holds the password the first start asks for (Dify's `INIT_PASSWORD` at
     /// `/install`): the guide says how to read it.
     pub admin_password: Option<String>,
+    /// The program versions the tree's edits of a workload's config files were run with (folder name
+    /// or role → `nginx 1.22`): the guide names them, and the nginx and squid tests fail when the
+    /// programs they run are other versions.
+    #[serde(default)]
+    pub config_checked_with: BTreeMap<String, String>,
     /// The setting whose value signs and encrypts stored data (Dify's `SECRET_KEY`): moving an
     /// install keeps it, or the data the old value protects is lost.
     pub encryption_key: Option<String>,

@@ -67,6 +67,7 @@ fn main() {
         return;
     }
     netns::require("nginx", "nginx-light");
+    common::require_checked_version("nginx", "nginx");
     let mut cases: Vec<(&str, Vec<&str>)> = common::RELEASES.iter().map(|r| (*r, vec![])).collect();
     for release in ["1.14.1", "1.8.0"] {
         cases.push((release, vec!["--namespace", "team-a", "--cluster-domain", "corp.example"]));

@@ -61,6 +61,7 @@ fn main() {
         return;
     }
     netns::require("squid", "squid");
+    common::require_checked_version("ssrf-proxy", "squid");
     for release in common::RELEASES {
         run_case(release, &[]);
         println!("squid: {release} ok");

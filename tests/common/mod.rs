@@ -193,3 +193,26 @@ pub fn decode64(text: &str) -> Vec<u8> {
         .unwrap();
     o.stdout
 }
+
+/// Fails unless the installed program (its `-v` output) is the version the rules say the tree's
+/// config edits were run with (`guide.config_checked_with` of mappings/dify.yaml, e.g.
+/// `nginx 1.22`): the guide names that version, so it cannot drift from what the tests run.
+pub fn require_checked_version(workload: &str, program: &str) {
+    let rules = compose2dify::rules::load(compose2dify::rules::Preset::Dify, None).expect("the Dify rules load");
+    let stated = rules.guide.config_checked_with.get(workload).unwrap_or_else(|| {
+        panic!("mappings/dify.yaml guide.config_checked_with names no version for {workload}")
+    });
+    let version = stated.rsplit(' ').next().unwrap_or(stated);
+    let out = Command::new(program).arg("-v").output().unwrap_or_else(|e| panic!("{program} -v: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let found = text.match_indices(version).any(|(i, _)| {
+        let before = text[..i].chars().last();
+        let after = text[i + version.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '.') && !after.is_some_and(|c| c.is_ascii_digit())
+    });
+    assert!(
+        found,
+        "the guide says the {workload} config edits were run with {stated}, but `{program} -v` says: {}; run the tests with that version, or check the edits with this one and change guide.config_checked_with",
+        text.trim()
+    );
+}
