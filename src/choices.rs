@@ -107,7 +107,9 @@ pub fn merge(recorded: &[Choice], given: &[Choice], kind: impl Fn(&str) -> Kind)
                 }
             }
             Kind::Keyed => match same_flag.iter().find(|g| g.key() == r.key()) {
-                Some(g) if g.value != r.value => changes.push(Change::Changed { before: r.clone(), after: (*g).clone() }),
+                Some(g) if g.value != r.value => {
+                    changes.push(Change::Changed { before: r.clone(), after: (*g).clone() })
+                }
                 Some(_) => {}
                 None => kept.push(r.clone()),
             },

@@ -85,7 +85,9 @@ const REMOVED: &str = "removed";
 fn fixed_fields(kind: &str) -> &'static [&'static str] {
     match kind {
         "PersistentVolumeClaim" => &["spec.storageClassName", "spec.accessModes", "spec.volumeMode"],
-        "StatefulSet" => &["spec.selector", "spec.serviceName", "spec.podManagementPolicy", "spec.volumeClaimTemplates"],
+        "StatefulSet" => {
+            &["spec.selector", "spec.serviceName", "spec.podManagementPolicy", "spec.volumeClaimTemplates"]
+        }
         "Deployment" => &["spec.selector"],
         "Service" => &["spec.clusterIP"],
         "Job" => &["spec.selector", "spec.template"],
@@ -168,7 +170,8 @@ fn removed(old: &BTreeMap<String, String>, tree: &Tree, named: &[Recreate]) -> V
     for (file, text) in old {
         for o in objects(text).iter().filter(|o| holds_data(&str_at(o, "kind"))) {
             let (kind, namespace, name) = identity(o);
-            let moved = named.iter().any(|r| r.file == *file && r.kind == kind && (r.before == name || r.before == namespace));
+            let moved =
+                named.iter().any(|r| r.file == *file && r.kind == kind && (r.before == name || r.before == namespace));
             if !moved && !kept.contains(&(kind.clone(), namespace.clone(), name.clone())) {
                 out.push(Recreate {
                     file: file.clone(),
@@ -196,7 +199,8 @@ fn claim_template_changes(a: Option<&Value>, b: Option<&Value>) -> Option<Vec<(S
     let mut out = Vec::new();
     for t in a {
         let u = b.iter().find(|u| name(u) == name(t))?;
-        for field in ["spec.storageClassName", "spec.accessModes", "spec.resources.requests.storage", "spec.volumeMode"] {
+        for field in ["spec.storageClassName", "spec.accessModes", "spec.resources.requests.storage", "spec.volumeMode"]
+        {
             if at(t, field) != at(u, field) {
                 out.push((format!("{}].{field}", name(t)), shown(at(t, field)), shown(at(u, field))));
             }
@@ -280,7 +284,10 @@ mod tests {
         assert!(run(CLAIM, CLAIM).is_empty());
         let found = run(CLAIM, &CLAIM.replace("  storageClassName: efs-sc\n", ""));
         assert_eq!(found.len(), 1);
-        assert_eq!((found[0].field.as_str(), found[0].before.as_str(), found[0].after.as_str()), ("spec.storageClassName", "efs-sc", "(none)"));
+        assert_eq!(
+            (found[0].field.as_str(), found[0].before.as_str(), found[0].after.as_str()),
+            ("spec.storageClassName", "efs-sc", "(none)")
+        );
         assert!(found[0].steps().contains("kubectl -n dify delete pvc data"), "{}", found[0].steps());
         assert_eq!(run(CLAIM, &CLAIM.replace("20Gi", "10Gi"))[0].field, "spec.resources.requests.storage");
         assert!(run(CLAIM, &CLAIM.replace("20Gi", "30Gi")).is_empty(), "growing is done in place");
@@ -302,7 +309,10 @@ mod tests {
         assert_eq!(run(svc, &svc.replace("  clusterIP: None\n", ""))[0].field, "spec.clusterIP");
         let job = "kind: Job\nmetadata:\n  name: m\n  namespace: dify\nspec:\n  template:\n    spec:\n      containers: [{image: a:1}]\n";
         let found = run(job, &job.replace("a:1", "a:2"));
-        assert_eq!((found[0].field.as_str(), found[0].after.as_str()), ("spec.template", r#"{"spec":{"containers":[{"image":"a:2"}]}}"#));
+        assert_eq!(
+            (found[0].field.as_str(), found[0].after.as_str()),
+            ("spec.template", r#"{"spec":{"containers":[{"image":"a:2"}]}}"#)
+        );
         assert!(found[0].steps().contains("delete job m"));
     }
 

@@ -389,9 +389,10 @@ const NOT_CHOICES: &[&str] = &[
 fn globals_after_command(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let global = |a: &std::ffi::OsString| ["-q", "--quiet", "-v", "--verbose"].iter().any(|g| a == g);
     let leading = argv.iter().skip(1).take_while(|a| global(a)).count();
-    let named = argv.get(1 + leading).and_then(|a| a.to_str()).is_some_and(|name| {
-        Cli::command().get_subcommands().any(|c| c.get_name() == name)
-    });
+    let named = argv
+        .get(1 + leading)
+        .and_then(|a| a.to_str())
+        .is_some_and(|name| Cli::command().get_subcommands().any(|c| c.get_name() == name));
     if leading > 0 && named {
         let flags: Vec<_> = argv.drain(1..1 + leading).collect();
         argv.splice(2..2, flags);
@@ -467,8 +468,7 @@ fn replayable(choice: &Choice, home: &Path, generated: &Path) -> Result<(), Erro
     };
     let flag = format!("--{} {}", choice.long, compose2dify::text::escape_hidden(value));
     let relative = Path::new(value);
-    let inside = relative.is_relative()
-        && !relative.components().any(|c| matches!(c, std::path::Component::ParentDir));
+    let inside = relative.is_relative() && !relative.components().any(|c| matches!(c, std::path::Component::ParentDir));
     if choice.long == "allow-read" || !inside {
         return Err(Error::file(
             generated,
@@ -548,18 +548,30 @@ fn recorded_in(dir: &Path) -> Result<Option<Vec<Choice>>, Error> {
         return Ok(None);
     }
     let text = compose2dify::read_scope::read_tree_text(&generated, 4 << 20).map_err(|e| {
-        Error::file(&generated, format!("cannot read: {e}"), "pass a tree compose2dify generated (-o DIR of an earlier run)")
+        Error::file(
+            &generated,
+            format!("cannot read: {e}"),
+            "pass a tree compose2dify generated (-o DIR of an earlier run)",
+        )
     })?;
     let Some(lines) = compose2dify::recorded_choices(&text) else { return Ok(None) };
     let mut out = Vec::with_capacity(lines.len());
     for line in &lines {
         let shown = compose2dify::text::escape_hidden(line);
         let choice = Choice::parse(line).map_err(|e| {
-            Error::file(&generated, format!("`{shown}` is not a recorded choice: {e}"), "fix or remove that line of ## Choices")
+            Error::file(
+                &generated,
+                format!("`{shown}` is not a recorded choice: {e}"),
+                "fix or remove that line of ## Choices",
+            )
         })?;
         if choice_kind(&choice.long).is_none_or(|k| (k == ChoiceKind::Switch) != choice.value.is_none()) {
             let known = Cli::command().get_arguments().any(|a| a.get_long() == Some(choice.long.as_str()));
-            let what = if known { "a recorded choice (one generation flag and its value)" } else { "a flag of this compose2dify" };
+            let what = if known {
+                "a recorded choice (one generation flag and its value)"
+            } else {
+                "a flag of this compose2dify"
+            };
             return Err(Error::file(
                 &generated,
                 format!("`{shown}` is not {what}"),
@@ -747,7 +759,12 @@ fn try_main(cli: Cli, matches: &ArgMatches, out: &Messages) -> Result<ExitCode, 
 /// Entry point of `compose2dify upgrade DIR NEW_COMPOSE [FLAGS]`: the main job on another release
 /// over a tree that records its choices; a flag after NEW changes only that choice, and a recorded
 /// choice that no longer applies is an error.
-fn upgrade_command(dir: &Path, compose: &Path, flags: Vec<std::ffi::OsString>, out: &Messages) -> Result<ExitCode, Error> {
+fn upgrade_command(
+    dir: &Path,
+    compose: &Path,
+    flags: Vec<std::ffi::OsString>,
+    out: &Messages,
+) -> Result<ExitCode, Error> {
     let mut argv: Vec<std::ffi::OsString> = vec!["compose2dify".into(), compose.into(), "-o".into(), dir.into()];
     argv.extend(flags);
     let matches = parse(&argv).unwrap_or_else(|e| e.exit());

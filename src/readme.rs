@@ -973,7 +973,9 @@ impl View {
                 .guide
                 .config_checked_with
                 .iter()
-                .filter_map(|(k, v)| r.by_key(Some(k)).map(|w| CheckedView { workload: w.name.clone(), program: v.clone() }))
+                .filter_map(|(k, v)| {
+                    r.by_key(Some(k)).map(|w| CheckedView { workload: w.name.clone(), program: v.clone() })
+                })
                 .collect(),
             has_claims: !f.storage.claim_classes.is_empty(),
             restart_example: r

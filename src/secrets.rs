@@ -222,7 +222,11 @@ type Identities = Vec<Box<dyn age::Identity + Send + Sync>>;
 fn sops_identities(sources: &Sources, sops: bool) -> Result<Option<Identities>> {
     match (&sources.identity, sops) {
         (Some((path, text)), true) => Ok(Some(crate::sops::identities(text).map_err(|e| {
-            Error::file(path, format!("not an age identity file: {e}"), "pass the file age-keygen wrote (AGE-SECRET-KEY-1…)")
+            Error::file(
+                path,
+                format!("not an age identity file: {e}"),
+                "pass the file age-keygen wrote (AGE-SECRET-KEY-1…)",
+            )
         })?)),
         _ => Ok(None),
     }
@@ -230,7 +234,11 @@ fn sops_identities(sources: &Sources, sops: bool) -> Result<Option<Identities>> 
 
 /// Every template with its secret file, read (and decrypted when an identity is given); the
 /// encrypted files that could not be read are returned too: their keys are visible, their values not.
-fn read_pairs(dir: &Path, sops: bool, identities: Option<&[Box<dyn age::Identity + Send + Sync>]>) -> Result<(Vec<Pair>, Vec<PathBuf>)> {
+fn read_pairs(
+    dir: &Path,
+    sops: bool,
+    identities: Option<&[Box<dyn age::Identity + Send + Sync>]>,
+) -> Result<(Vec<Pair>, Vec<PathBuf>)> {
     let mut pairs = Vec::new();
     let mut locked: Vec<PathBuf> = Vec::new();
     for example in examples(dir)? {
@@ -336,7 +344,13 @@ fn known_values(
 }
 
 /// One secret file made, completed with the keys its template gained, or kept.
-fn complete(pair: Pair, locked: &[PathBuf], sops: Option<&[String]>, known: &mut Known, report: &mut Report) -> Result<()> {
+fn complete(
+    pair: Pair,
+    locked: &[PathBuf],
+    sops: Option<&[String]>,
+    known: &mut Known,
+    report: &mut Report,
+) -> Result<()> {
     let Pair { want, secret, have, sealed_to, .. } = pair;
     let wanted = string_data(&want);
     let missing: Vec<&(String, String)> = match &have {
@@ -730,7 +744,10 @@ fn templates(dir: &Path) -> Result<Vec<Template>> {
         if first.namespace != tree {
             return Err(Error::file(
                 dir,
-                format!("the Secret templates name the namespace `{}`, the tree's Namespace is `{tree}`", first.namespace),
+                format!(
+                    "the Secret templates name the namespace `{}`, the tree's Namespace is `{tree}`",
+                    first.namespace
+                ),
                 "regenerate the tree",
             ));
         }
@@ -769,7 +786,10 @@ fn cluster_secret(kubectl: &Path, t: &Template) -> Result<Option<BTreeMap<String
         .map_err(|e| Error::usage(format!("kubectl printed no Secret: {e}"), "check the kubectl context"))?;
     let mut data = BTreeMap::new();
     for (key, value) in doc["data"].as_object().into_iter().flatten() {
-        let decoded = value.as_str().and_then(|v| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v).ok()).unwrap_or_default();
+        let decoded = value
+            .as_str()
+            .and_then(|v| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v).ok())
+            .unwrap_or_default();
         data.insert(key.clone(), String::from_utf8_lossy(&decoded).to_string());
     }
     Ok(Some(data))
@@ -817,5 +837,4 @@ fn kubectl_missing(kubectl: &Path, e: &std::io::Error) -> Error {
 #[cfg(test)]
 mod apply_tests {
     use super::*;
-
 }

@@ -199,9 +199,11 @@ pub fn decode64(text: &str) -> Vec<u8> {
 /// `nginx 1.22`): the guide names that version, so it cannot drift from what the tests run.
 pub fn require_checked_version(workload: &str, program: &str) {
     let rules = compose2dify::rules::load(compose2dify::rules::Preset::Dify, None).expect("the Dify rules load");
-    let stated = rules.guide.config_checked_with.get(workload).unwrap_or_else(|| {
-        panic!("mappings/dify.yaml guide.config_checked_with names no version for {workload}")
-    });
+    let stated = rules
+        .guide
+        .config_checked_with
+        .get(workload)
+        .unwrap_or_else(|| panic!("mappings/dify.yaml guide.config_checked_with names no version for {workload}"));
     let version = stated.rsplit(' ').next().unwrap_or(stated);
     let out = Command::new(program).arg("-v").output().unwrap_or_else(|e| panic!("{program} -v: {e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -215,4 +217,28 @@ pub fn require_checked_version(workload: &str, program: &str) {
         "the guide says the {workload} config edits were run with {stated}, but `{program} -v` says: {}; run the tests with that version, or check the edits with this one and change guide.config_checked_with",
         text.trim()
     );
+}
+
+/// A folder copied (files and subfolders; links are copied as the files they point at).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Generate 1.14.1 with `extra`, expecting a refusal: exit 2, nothing written; returns stderr.
+pub fn refused(extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k8s");
+    let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).args(extra).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{extra:?}: {stderr}");
+    assert!(!out.exists(), "{extra:?}: nothing written");
+    stderr
 }

@@ -3,8 +3,8 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use crate::common::*;
+use assert_cmd::Command;
 
 /// Runs `diff` and returns (exit code, stdout, stderr).
 fn diff(old: &Path, new: &Path) -> (i32, String, String) {

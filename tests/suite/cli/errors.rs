@@ -4,8 +4,8 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use crate::common::*;
+use assert_cmd::Command;
 use predicates::prelude::*;
 
 /// A folder with a compose file (and optionally a .env) that the tool refuses.

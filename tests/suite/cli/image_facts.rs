@@ -22,18 +22,6 @@ fn copy_release(release: &str, dir: &Path, replace: &[(&str, &str)]) -> PathBuf 
     file
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// 1.14.1 with every one of Dify's image tags bumped: the next release, which nobody has read.
 const NEXT: &[(&str, &str)] = &[
     ("langgenius/dify-api:1.14.1", "langgenius/dify-api:1.14.2"),

@@ -468,7 +468,11 @@ fn moving_to_sops_keeps_the_values_and_a_new_recipient_is_sealed_in() {
     generate("1.14.1", &tree, &["--secrets", "sops", "--age", &r1]);
     let o = bin().arg("secrets").arg(&tree).env_remove("SOPS_AGE_KEY_FILE").output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains(&format!("encrypted to the age recipients {}", tree.join("GENERATED.md").display())), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("encrypted to the age recipients {}", tree.join("GENERATED.md").display())),
+        "{}",
+        text(&o)
+    );
     let ids: Vec<Box<dyn age::Identity + Send + Sync>> = vec![Box::new(one)];
     let base = std::fs::read_to_string(tree.join("base/secret.sops.yaml")).unwrap();
     let base: Value = yaml_serde::from_str(&compose2dify::sops::decrypt(&base, &ids).unwrap()).unwrap();
@@ -482,6 +486,7 @@ fn moving_to_sops_keeps_the_values_and_a_new_recipient_is_sealed_in() {
     assert!(o.status.success(), "{}", text(&o));
     let ids: Vec<Box<dyn age::Identity + Send + Sync>> = vec![Box::new(two)];
     let base = std::fs::read_to_string(tree.join("base/secret.sops.yaml")).unwrap();
-    let base: Value = yaml_serde::from_str(&compose2dify::sops::decrypt(&base, &ids).expect("the new recipient reads it")).unwrap();
+    let base: Value =
+        yaml_serde::from_str(&compose2dify::sops::decrypt(&base, &ids).expect("the new recipient reads it")).unwrap();
     assert_eq!(base["stringData"]["DB_PASSWORD"].as_str(), Some(db.as_str()));
 }

@@ -54,7 +54,13 @@ fn assert_team_choices(docs: &[yaml_serde::Value]) {
 fn one_new_flag_changes_only_what_it_names() {
     let (_keep, out) = team_tree("1.14.1", &[]);
     let before = choices_of(&out);
-    let o = run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), out.as_os_str(), "--secrets".as_ref(), "external".as_ref()]);
+    let o = run(&[
+        compose("1.14.1").as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--secrets".as_ref(),
+        "external".as_ref(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains(&format!("choices: {} kept from", before.len())), "{err}");
@@ -67,10 +73,18 @@ fn one_new_flag_changes_only_what_it_names() {
     assert_team_choices(&render(&out));
 
     // A value given again replaces the recorded one, and says so.
-    let o = run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), out.as_os_str(), "--set".as_ref(), "NGINX_CLIENT_MAX_BODY_SIZE=300M".as_ref()]);
+    let o = run(&[
+        compose("1.14.1").as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--set".as_ref(),
+        "NGINX_CLIENT_MAX_BODY_SIZE=300M".as_ref(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("choice: changed --set 'NGINX_CLIENT_MAX_BODY_SIZE=200M' → --set 'NGINX_CLIENT_MAX_BODY_SIZE=300M'"),
+        stderr(&o).contains(
+            "choice: changed --set 'NGINX_CLIENT_MAX_BODY_SIZE=200M' → --set 'NGINX_CLIENT_MAX_BODY_SIZE=300M'"
+        ),
         "{}",
         stderr(&o)
     );
@@ -93,7 +107,10 @@ fn upgrade_takes_the_same_choice_flags() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("choice: added   --secrets external"), "{}", stderr(&o));
     let after = choices_of(&out);
-    assert!(after.contains(&"--secrets external".to_string()) && after.contains(&"--rwx-storage-class efs-sc".to_string()), "{after:?}");
+    assert!(
+        after.contains(&"--secrets external".to_string()) && after.contains(&"--rwx-storage-class efs-sc".to_string()),
+        "{after:?}"
+    );
     assert!(std::fs::read_to_string(out.join("GENERATED.md")).unwrap().contains("1.14.1"));
     assert_team_choices(&render(&out));
 
@@ -130,7 +147,13 @@ fn reset_choices_starts_over_and_says_what_it_drops() {
 fn a_change_kubernetes_cannot_make_in_place_is_refused_with_its_steps() {
     let (_keep, out) = team_tree("1.14.1", &["--storage-class", "gp3"]);
     let before = read_tree(&out);
-    let o = run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), out.as_os_str(), "--storage-class".as_ref(), "io2".as_ref()]);
+    let o = run(&[
+        compose("1.14.1").as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--storage-class".as_ref(),
+        "io2".as_ref(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     for part in [
@@ -145,13 +168,21 @@ fn a_change_kubernetes_cannot_make_in_place_is_refused_with_its_steps() {
     assert_eq!(read_tree(&out), before, "nothing written");
 
     // Another namespace leaves every claim's data behind.
-    let o = run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), out.as_os_str(), "--namespace".as_ref(), "ai".as_ref()]);
+    let o =
+        run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), out.as_os_str(), "--namespace".as_ref(), "ai".as_ref()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("the data stays with dify/dify-storage"), "{}", stderr(&o));
     assert_eq!(read_tree(&out), before, "nothing written");
 
     // --check says it and reports the drift; --allow-recreate writes it.
-    let o = run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), out.as_os_str(), "--storage-class".as_ref(), "io2".as_ref(), "--check".as_ref()]);
+    let o = run(&[
+        compose("1.14.1").as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--storage-class".as_ref(),
+        "io2".as_ref(),
+        "--check".as_ref(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("Kubernetes cannot change this in place"), "{}", stderr(&o));
     let o = run(&[
@@ -163,7 +194,9 @@ fn a_change_kubernetes_cannot_make_in_place_is_refused_with_its_steps() {
         "--allow-recreate".as_ref(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::read_to_string(out.join("services/plugin-daemon/pvc.yaml")).unwrap().contains("storageClassName: io2"));
+    assert!(std::fs::read_to_string(out.join("services/plugin-daemon/pvc.yaml"))
+        .unwrap()
+        .contains("storageClassName: io2"));
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -191,7 +224,13 @@ fn scripted_team_workflow_from_first_commit_to_a_fresh_clone() {
         let first = choices_of(&out);
 
         // One choice changes: another IngressClass.
-        let o = run(&[compose("1.8.0").as_os_str(), "-o".as_ref(), out.as_os_str(), "--ingress-class".as_ref(), "traefik".as_ref()]);
+        let o = run(&[
+            compose("1.8.0").as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            "--ingress-class".as_ref(),
+            "traefik".as_ref(),
+        ]);
         assert!(o.status.success(), "{mode:?}: {}", stderr(&o));
         git(repo, &["commit", "-qam", "ingress class"]);
 
@@ -213,7 +252,12 @@ fn scripted_team_workflow_from_first_commit_to_a_fresh_clone() {
         let docs = render(&clone.join("k8s"));
         assert_team_choices(&docs);
         assert_eq!(object(&docs, "Ingress", "nginx")["spec"]["ingressClassName"], "traefik");
-        let o = run(&["upgrade".as_ref(), clone.join("k8s").as_os_str(), compose("1.14.1").as_os_str(), "--check".as_ref()]);
+        let o = run(&[
+            "upgrade".as_ref(),
+            clone.join("k8s").as_os_str(),
+            compose("1.14.1").as_os_str(),
+            "--check".as_ref(),
+        ]);
         assert_eq!(o.status.code(), Some(0), "{mode:?}: the clone is up to date: {}", stderr(&o));
     }
 }
@@ -224,7 +268,13 @@ fn the_first_write_asks_for_a_secret_source_and_names_the_next_step() {
     let out = dir.path().join("k8s");
     let err = generate("1.14.1", &out, &[]);
     assert!(err.contains("secrets: this tree keeps its Secrets in secret.yaml files that git ignores"), "{err}");
-    assert!(err.contains(&format!("next: choose where the Secrets' values come from: `compose2dify secrets {} --new`", out.display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "next: choose where the Secrets' values come from: `compose2dify secrets {} --new`",
+            out.display()
+        )),
+        "{err}"
+    );
     let guide = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert!(guide.contains("**Before you commit this tree, choose where its Secrets live.**"), "top of the guide");
     // A second run says only the step still missing; with the files made, nothing.
@@ -234,7 +284,13 @@ fn the_first_write_asks_for_a_secret_source_and_names_the_next_step() {
     setup_secrets(&out);
     std::fs::remove_file(out.join("services/web/secret.yaml")).unwrap();
     let err = generate("1.14.1", &out, &[]);
-    assert!(err.contains(&format!("next: `compose2dify secrets {}` adds the 1 secret.yaml file this tree still lacks", out.display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "next: `compose2dify secrets {}` adds the 1 secret.yaml file this tree still lacks",
+            out.display()
+        )),
+        "{err}"
+    );
     setup_secrets(&out);
     let err = generate("1.14.1", &out, &[]);
     assert!(!err.contains("next:"), "{err}");
@@ -251,7 +307,8 @@ fn printing_placeholders_is_said_and_a_mistyped_command_is_named() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("CHANGE_ME_"));
     assert!(stderr(&o).contains("warning: the printed Secrets hold"), "{}", stderr(&o));
-    let o = run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), "-".as_ref(), "--secrets".as_ref(), "external".as_ref()]);
+    let o =
+        run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), "-".as_ref(), "--secrets".as_ref(), "external".as_ref()]);
     assert!(!stderr(&o).contains("the printed Secrets hold"), "no Secret printed: {}", stderr(&o));
 
     for (typed, meant) in [("upgarde", "upgrade"), ("secret", "secrets"), ("dif", "diff")] {
@@ -267,7 +324,13 @@ fn one_workload_and_one_file_are_counted_in_the_singular() {
     std::fs::write(dir.path().join("compose.yaml"), "services:\n  web:\n    image: nginx:1.27\n").unwrap();
     let out = dir.path().join("k8s");
     let args = |extra: &[&str]| {
-        let mut a: Vec<std::ffi::OsString> = vec![dir.path().join("compose.yaml").into(), "-o".into(), out.clone().into(), "--preset".into(), "generic".into()];
+        let mut a: Vec<std::ffi::OsString> = vec![
+            dir.path().join("compose.yaml").into(),
+            "-o".into(),
+            out.clone().into(),
+            "--preset".into(),
+            "generic".into(),
+        ];
         a.extend(extra.iter().map(Into::into));
         a
     };
@@ -341,7 +404,11 @@ fn a_recorded_env_file_follows_the_compose_folder() {
     // The new release's folder has no prod.env: said, nothing read from old/.
     let o = run(&["upgrade".as_ref(), out.as_os_str(), new.join("docker-compose.yaml").as_os_str()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--env-file prod.env` is not in") && stderr(&o).contains("carry-env"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--env-file prod.env` is not in") && stderr(&o).contains("carry-env"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::copy(new.join(".env.example"), new.join("prod.env")).unwrap();
     let o = run(&["upgrade".as_ref(), out.as_os_str(), new.join("docker-compose.yaml").as_os_str()]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -352,29 +419,31 @@ fn a_recorded_env_file_follows_the_compose_folder() {
 #[test]
 fn a_database_leaving_the_tree_is_refused_and_small_things() {
     let (_keep, out) = team_tree("1.14.1", &[]);
-    let o = run(&[compose("1.14.1").as_os_str(), "-o".as_ref(), out.as_os_str(), "--external".as_ref(), "postgres".as_ref(), "--set".as_ref(), "DB_HOST=pg.example.com".as_ref()]);
+    let o = run(&[
+        compose("1.14.1").as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--external".as_ref(),
+        "postgres".as_ref(),
+        "--set".as_ref(),
+        "DB_HOST=pg.example.com".as_ref(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("StatefulSet dify/postgres") && stderr(&o).contains("leaves the tree"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("StatefulSet dify/postgres") && stderr(&o).contains("leaves the tree"),
+        "{}",
+        stderr(&o)
+    );
 
-    let o = run(&["-q".as_ref(), "upgrade".as_ref(), out.as_os_str(), compose("1.14.1").as_os_str(), "--check".as_ref()]);
+    let o =
+        run(&["-q".as_ref(), "upgrade".as_ref(), out.as_os_str(), compose("1.14.1").as_os_str(), "--check".as_ref()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).is_empty(), "quiet: {}", stderr(&o));
 
-    let mut again: Vec<&std::ffi::OsStr> = vec![compose("1.14.1").leak().as_os_str(), "-o".as_ref(), out.as_os_str(), "--reset-choices".as_ref()];
+    let mut again: Vec<&std::ffi::OsStr> =
+        vec![compose("1.14.1").leak().as_os_str(), "-o".as_ref(), out.as_os_str(), "--reset-choices".as_ref()];
     again.extend(TEAM.iter().map(|a| std::ffi::OsStr::new(*a)));
     let o = run(&again);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("choice: dropped"), "every choice was given again: {}", stderr(&o));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -175,23 +175,10 @@ struct Project {
     rules: Rules,
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn dify_project() -> Project {
     let tmp = tempfile::tempdir().unwrap();
     let src = crate::common::compose("1.14.1");
-    copy_dir(src.parent().unwrap(), tmp.path());
+    crate::common::copy_dir(src.parent().unwrap(), tmp.path());
     let compose = tmp.path().join("docker-compose.yaml");
     Project { _tmp: tmp, compose, rules: rules::load(Preset::Dify, None).unwrap() }
 }
@@ -213,7 +200,7 @@ struct Corpus {
 
 fn corpus() -> Corpus {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&crate::common::repo().join("tests/corpus"), tmp.path());
+    crate::common::copy_dir(&crate::common::repo().join("tests/corpus"), tmp.path());
     let mut entries = Vec::new();
     let mut dirs: Vec<PathBuf> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
     dirs.sort();

@@ -1,22 +1,7 @@
 //! A release folder without a file the rules render as a template (an incomplete copy of upstream's
 //! docker/ folder) still generates, but says so instead of silently mounting an empty claim.
 
-use std::path::Path;
-
 use crate::common::*;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
 
 #[test]
 fn a_missing_template_is_warned_about() {

@@ -66,17 +66,6 @@ fn tree(release: &str, extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf
     (dir, out, stderr)
 }
 
-/// Generate 1.14.1 with `extra`, expecting a refusal: exit 2, nothing written; returns stderr.
-fn refused(extra: &[&str]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("k8s");
-    let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).args(extra).output().unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(2), "{extra:?}: {stderr}");
-    assert!(!out.exists(), "{extra:?}: nothing written");
-    stderr
-}
-
 #[test]
 fn the_images_list_covers_every_image_of_the_tree() {
     for release in BOTH {

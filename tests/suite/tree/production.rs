@@ -12,17 +12,6 @@ fn rendered(extra: &[&str]) -> (tempfile::TempDir, Vec<Value>) {
     generate_and_render("1.14.1", extra)
 }
 
-/// Generate 1.14.1 with `extra`, expecting a refusal: exit 2, nothing written; returns stderr.
-fn refused(extra: &[&str]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("k8s");
-    let o = bin().arg(compose("1.14.1")).arg("-o").arg(&out).args(extra).output().unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(2), "{extra:?}: {stderr}");
-    assert!(!out.exists(), "{extra:?}: nothing written");
-    stderr
-}
-
 fn pod_spec(obj: &Value) -> &Value {
     &obj["spec"]["template"]["spec"]
 }
