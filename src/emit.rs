@@ -1258,7 +1258,6 @@ fn pod_volumes(w: &Workload, job: Option<&PlannedJob>) -> (Vec<K8sVolume>, Vec<V
                 empty_dir: Some(EmptyDirVolumeSource {
                     medium: memory.then(|| "Memory".to_string()),
                     size_limit: size.clone().map(Quantity),
-                    ..Default::default()
                 }),
                 ..Default::default()
             }),

@@ -833,8 +833,3 @@ fn run_kubectl(kubectl: &Path, args: &[&str]) -> Result<()> {
 fn kubectl_missing(kubectl: &Path, e: &std::io::Error) -> Error {
     Error::usage(format!("cannot run {}: {e}", kubectl.display()), "install kubectl, or pass --kubectl PATH")
 }
-
-#[cfg(test)]
-mod apply_tests {
-    use super::*;
-}

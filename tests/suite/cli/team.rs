@@ -353,7 +353,7 @@ fn forge_choice(tree: &Path, line: &str) {
 fn a_recorded_choice_never_reads_outside_the_compose_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join("docker");
-    copy_dir(&compose("1.14.1").parent().unwrap().to_path_buf(), &project);
+    copy_dir(compose("1.14.1").parent().unwrap(), &project);
     std::fs::write(tmp.path().join("rules.yaml"), "secrets: {patterns: [NOTHING]}\n").unwrap();
     std::fs::write(tmp.path().join("private.env"), "CONSOLE_API_URL=https://leak.example\n").unwrap();
     let out = tmp.path().join("k8s");
@@ -387,8 +387,8 @@ fn a_recorded_choice_never_reads_outside_the_compose_folder() {
 fn a_recorded_env_file_follows_the_compose_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let (old, new) = (tmp.path().join("old"), tmp.path().join("new"));
-    copy_dir(&compose("1.8.0").parent().unwrap().to_path_buf(), &old);
-    copy_dir(&compose("1.14.1").parent().unwrap().to_path_buf(), &new);
+    copy_dir(compose("1.8.0").parent().unwrap(), &old);
+    copy_dir(compose("1.14.1").parent().unwrap(), &new);
     std::fs::copy(old.join(".env.example"), old.join("prod.env")).unwrap();
     let out = tmp.path().join("k8s");
     let o = bin()

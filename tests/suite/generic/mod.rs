@@ -2,5 +2,5 @@
 
 mod compose_semantics;
 mod corpus;
-mod generic;
+mod features;
 mod kompose;
