@@ -103,11 +103,13 @@ fn holds_data(kind: &str) -> bool {
 /// The changes of `tree` against the tree on disk (`old`: tree-relative path → text, the tool's own
 /// YAML files) that Kubernetes cannot apply in place.
 pub fn changes(old: &BTreeMap<String, String>, tree: &Tree) -> Vec<Recreate> {
+    // Each file parsed once, for the comparison file by file and for what leaves the tree.
+    let old: BTreeMap<&str, Vec<Value>> = old.iter().map(|(f, t)| (f.as_str(), objects(t))).collect();
+    let new: BTreeMap<&str, Vec<Value>> = tree.files.iter().map(|(f, t)| (f.as_str(), objects(t))).collect();
     let mut out = Vec::new();
-    for (file, text) in &tree.files {
+    for (file, objects) in &new {
         let Some(before) = old.get(file) else { continue };
-        let before = objects(before);
-        for new in objects(text) {
+        for new in objects {
             let kind = str_at(&new, "kind");
             if fixed_fields(&kind).is_empty() {
                 continue;
@@ -115,7 +117,7 @@ pub fn changes(old: &BTreeMap<String, String>, tree: &Tree) -> Vec<Recreate> {
             let name = str_at(&new, "metadata.name");
             let namespace = str_at(&new, "metadata.namespace");
             let recreate = |field: &str, before: String, after: String| Recreate {
-                file: file.clone(),
+                file: file.to_string(),
                 kind: kind.clone(),
                 name: name.clone(),
                 namespace: namespace.clone(),
@@ -136,7 +138,7 @@ pub fn changes(old: &BTreeMap<String, String>, tree: &Tree) -> Vec<Recreate> {
                 continue;
             }
             for field in fixed_fields(&kind) {
-                let (a, b) = (at(old, field), at(&new, field));
+                let (a, b) = (at(old, field), at(new, field));
                 if a == b {
                     continue;
                 }
@@ -149,32 +151,31 @@ pub fn changes(old: &BTreeMap<String, String>, tree: &Tree) -> Vec<Recreate> {
             }
             if kind == "PersistentVolumeClaim" {
                 let field = "spec.resources.requests.storage";
-                let (a, b) = (str_at(old, field), str_at(&new, field));
+                let (a, b) = (str_at(old, field), str_at(new, field));
                 if matches!((bytes(&a), bytes(&b)), (Some(a), Some(b)) if b < a) {
                     out.push(recreate(field, a, b));
                 }
             }
         }
     }
-    out.extend(removed(old, tree, &out));
+    out.extend(removed(&old, &new, &out));
     out
 }
 
 /// Objects that hold data (claims, StatefulSets) in the tree on disk and nowhere in the new tree,
 /// unless already named as moved.
-fn removed(old: &BTreeMap<String, String>, tree: &Tree, named: &[Recreate]) -> Vec<Recreate> {
+fn removed(old: &BTreeMap<&str, Vec<Value>>, new: &BTreeMap<&str, Vec<Value>>, named: &[Recreate]) -> Vec<Recreate> {
     let identity = |o: &Value| (str_at(o, "kind"), str_at(o, "metadata.namespace"), str_at(o, "metadata.name"));
-    let kept: std::collections::BTreeSet<(String, String, String)> =
-        tree.files.values().flat_map(|t| objects(t)).map(|o| identity(&o)).collect();
+    let kept: std::collections::BTreeSet<(String, String, String)> = new.values().flatten().map(identity).collect();
     let mut out = Vec::new();
-    for (file, text) in old {
-        for o in objects(text).iter().filter(|o| holds_data(&str_at(o, "kind"))) {
+    for (file, objects) in old {
+        for o in objects.iter().filter(|o| holds_data(&str_at(o, "kind"))) {
             let (kind, namespace, name) = identity(o);
             let moved =
                 named.iter().any(|r| r.file == *file && r.kind == kind && (r.before == name || r.before == namespace));
             if !moved && !kept.contains(&(kind.clone(), namespace.clone(), name.clone())) {
                 out.push(Recreate {
-                    file: file.clone(),
+                    file: file.to_string(),
                     kind,
                     name,
                     namespace,

@@ -524,8 +524,7 @@ fn choices(matches: &ArgMatches) -> Vec<Choice> {
 
 /// The kind of a generation flag, by its long name; None for a flag that is not a choice (a file
 /// to read, the output folder, a flag that says how to run) or not a flag at all.
-fn choice_kind(long: &str) -> Option<ChoiceKind> {
-    let cli = Cli::command();
+fn choice_kind(cli: &clap::Command, long: &str) -> Option<ChoiceKind> {
     let arg = cli.get_arguments().find(|a| a.get_long() == Some(long))?;
     if NOT_CHOICES.contains(&arg.get_id().as_str()) {
         return None;
@@ -555,6 +554,7 @@ fn recorded_in(dir: &Path) -> Result<Option<Vec<Choice>>, Error> {
         )
     })?;
     let Some(lines) = compose2dify::recorded_choices(&text) else { return Ok(None) };
+    let cli = Cli::command();
     let mut out = Vec::with_capacity(lines.len());
     for line in &lines {
         let shown = compose2dify::text::escape_hidden(line);
@@ -565,8 +565,8 @@ fn recorded_in(dir: &Path) -> Result<Option<Vec<Choice>>, Error> {
                 "fix or remove that line of ## Choices",
             )
         })?;
-        if choice_kind(&choice.long).is_none_or(|k| (k == ChoiceKind::Switch) != choice.value.is_none()) {
-            let known = Cli::command().get_arguments().any(|a| a.get_long() == Some(choice.long.as_str()));
+        if choice_kind(&cli, &choice.long).is_none_or(|k| (k == ChoiceKind::Switch) != choice.value.is_none()) {
+            let known = cli.get_arguments().any(|a| a.get_long() == Some(choice.long.as_str()));
             let what = if known {
                 "a recorded choice (one generation flag and its value)"
             } else {
@@ -598,6 +598,7 @@ fn with_recorded(
     let given: Vec<Choice> = choices(matches).iter().map(|c| as_recorded(c, &home)).collect();
     let generated = args.output.join("GENERATED.md");
     let recorded = recorded.unwrap_or_default();
+    let cli = Cli::command();
     if args.reset_choices || recorded.is_empty() {
         for choice in recorded.iter().filter(|c| args.reset_choices && !given.contains(c)) {
             out.labelled("choice", "36", &Change::Dropped(choice.clone()).to_string());
@@ -608,7 +609,7 @@ fn with_recorded(
         return Ok((args, given.iter().map(Choice::line).collect()));
     }
     let (mut kept, mut changes) =
-        compose2dify::choices::merge(&recorded, &given, |long| choice_kind(long).unwrap_or(ChoiceKind::One));
+        compose2dify::choices::merge(&recorded, &given, |long| choice_kind(&cli, long).unwrap_or(ChoiceKind::One));
     // A recorded choice that means something only with one value of another flag goes when that
     // flag now has another value.
     let value_of = |long: &str| {

@@ -14,16 +14,20 @@ const TOKEN: &str = "CHANGE_ME_";
 
 pub use crate::tree_files::SOPS_FILE;
 
+use crate::choices::Choice;
+
 /// The age recipients of a tree generated with `--secrets sops` (its GENERATED.md's choices), or
 /// `None` for another mode.
 pub fn sops_recipients(dir: &Path) -> Option<Vec<String>> {
     let text = crate::read_scope::read_tree_text(&dir.join("GENERATED.md"), 4 << 20).ok()?;
-    let words: Vec<Vec<String>> =
-        crate::recorded_choices(&text)?.iter().filter_map(|l| shell_words::split(l).ok()).collect();
-    if !words.iter().any(|w| w.len() == 2 && w[0] == "--secrets" && w[1] == "sops") || !lists_sops_files(dir) {
+    let choices: Vec<Choice> = crate::recorded_choices(&text)?.iter().filter_map(|l| Choice::parse(l).ok()).collect();
+    let valued = |long: &str| -> Vec<String> {
+        choices.iter().filter(|c| c.long == long).filter_map(|c| c.value.clone()).collect()
+    };
+    if !valued("secrets").iter().any(|v| v == "sops") || !lists_sops_files(dir) {
         return None;
     }
-    Some(words.into_iter().filter(|w| w.len() == 2 && w[0] == "--age").map(|w| w[1].clone()).collect())
+    Some(valued("age"))
 }
 
 /// Whether the tree's own kustomizations (those its manifest lists) take their Secrets from
@@ -758,7 +762,7 @@ fn templates(dir: &Path) -> Result<Vec<Template>> {
 /// The namespace the tree creates (its base/namespace.yaml), when it has one.
 fn tree_namespace(dir: &Path) -> Option<String> {
     let text = crate::read_scope::read_tree_text(&dir.join("base/namespace.yaml"), 1 << 20).ok()?;
-    let doc: yaml_serde::Value = yaml_serde::from_str(&text).ok()?;
+    let doc = crate::yaml::document(&text).ok()?;
     doc["metadata"]["name"].as_str().map(str::to_string)
 }
 
