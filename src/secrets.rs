@@ -34,13 +34,16 @@ pub fn sops_recipients(dir: &Path) -> Option<Vec<String>> {
 /// secret.sops.yaml and none from secret.yaml: a GENERATED.md that says sops over a files-mode tree
 /// (a forged line) does not make `secrets` encrypt to its recipients.
 fn lists_sops_files(dir: &Path) -> bool {
-    let kustomizations: Vec<String> = crate::write::tool_files(dir)
+    listed(dir, SOPS_FILE) && !listed(dir, "secret.yaml")
+}
+
+/// Whether one of the tree's own kustomizations (those its manifest lists) names `file`.
+fn listed(dir: &Path, file: &str) -> bool {
+    crate::write::tool_files(dir)
         .into_iter()
         .filter(|f| f.ends_with("kustomization.yaml"))
         .filter_map(|f| crate::read_scope::read_tree_text(&dir.join(f), 1 << 20).ok())
-        .collect();
-    let lists = |file: &str| kustomizations.iter().any(|k| k.lines().any(|l| l.trim() == format!("- {file}")));
-    lists(SOPS_FILE) && !lists("secret.yaml")
+        .any(|k| k.lines().any(|l| l.trim() == format!("- {file}")))
 }
 
 /// The annotation of a secret template naming placeholders whose value must be short:
@@ -169,6 +172,15 @@ pub fn no_secret_files(dir: &Path) -> bool {
 /// clone of a live install would otherwise rotate every password.
 pub fn setup_from(dir: &Path, sources: &Sources) -> Result<Report> {
     let sops = sops_recipients(dir);
+    // A tree whose kustomizations list no secret file takes its Secrets from the cluster
+    // (`--secrets external`): files here would be used by nothing, and differ from what --apply makes.
+    if sops.is_none() && !listed(dir, "secret.yaml") && !examples(dir)?.is_empty() {
+        return Err(Error::file(
+            dir,
+            "lists no secret.yaml: its Secrets are made in the cluster (--secrets external), so files here would be used by nothing",
+            format!("run `compose2dify secrets {} --apply` (with --from-env FILE when moving from Docker Compose)", crate::error::display_path(dir)),
+        ));
+    }
     let identities = sops_identities(sources, sops.is_some())?;
     let (pairs, locked) = read_pairs(dir, sops.is_some(), identities.as_deref())?;
     let fresh = pairs.iter().all(|p| p.have.is_none() && p.plain.is_none());
@@ -384,9 +396,7 @@ fn complete(
     for (_, template) in &missing {
         for token in tokens(template) {
             if !known.values.contains_key(&token) {
-                let mut value = random_hex()?;
-                value.truncate(limits.get(&token).copied().unwrap_or(value.len()));
-                known.take(&token, &value, Origin::Generated);
+                known.take(&token, &invented(limits.get(&token).copied())?, Origin::Generated);
             }
             report.origins.note(&token, known.origin.get(&token).copied().unwrap_or(Origin::Kept));
         }
@@ -426,6 +436,13 @@ fn complete(
 
 fn same_set(a: &[String], b: &[String]) -> bool {
     a.iter().collect::<std::collections::BTreeSet<_>>() == b.iter().collect::<std::collections::BTreeSet<_>>()
+}
+
+/// A new value for a placeholder: random, cut to the template's length limit when it has one.
+fn invented(limit: Option<usize>) -> Result<String> {
+    let mut value = random_hex()?;
+    value.truncate(limit.unwrap_or(value.len()));
+    Ok(value)
 }
 
 /// 24 random bytes from the operating system, as 48 hex characters: safe in URLs, shells and YAML.
@@ -631,6 +648,8 @@ struct Template {
     name: String,
     namespace: String,
     data: BTreeMap<String, String>,
+    /// Placeholders whose value must be short (its `compose2dify.io/max-length` annotation).
+    limits: BTreeMap<String, usize>,
 }
 
 /// `compose2dify secrets DIR --apply`: every Secret the tree names, made or completed in the cluster
@@ -675,7 +694,7 @@ pub fn apply(dir: &Path, kubectl: &Path, env: Option<&crate::secret_env::EnvValu
             for token in tokens(template) {
                 let from = if from_env.contains(&token) { Origin::Env } else { Origin::Kept };
                 if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token.clone()) {
-                    slot.insert(random_hex()?);
+                    slot.insert(invented(t.limits.get(&token).copied())?);
                     applied.origins.note(&token, Origin::Generated);
                 } else {
                     applied.origins.note(&token, from);
@@ -733,7 +752,7 @@ fn templates(dir: &Path) -> Result<Vec<Template>> {
             .flatten()
             .filter_map(|(k, v)| Some((text_of(k)?, text_of(v).unwrap_or_default())))
             .collect();
-        out.push(Template { name, namespace, data });
+        out.push(Template { name, namespace, data, limits: max_lengths(&text) });
     }
     // Every Secret of the tree lives in the tree's namespace: a template naming another (a forged
     // file) never makes `--from-cluster` or `--apply` reach into it.

@@ -490,3 +490,25 @@ fn moving_to_sops_keeps_the_values_and_a_new_recipient_is_sealed_in() {
         yaml_serde::from_str(&compose2dify::sops::decrypt(&base, &ids).expect("the new recipient reads it")).unwrap();
     assert_eq!(base["stringData"]["DB_PASSWORD"].as_str(), Some(db.as_str()));
 }
+
+/// On an external tree, `--apply` cuts a generated value to its template's length limit as the
+/// files do (Dify's INIT_PASSWORD takes at most 30 characters), and `--new`, which would write files
+/// no kustomization uses, is refused with the command to run instead.
+#[test]
+fn an_external_tree_applies_short_values_and_refuses_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("k8s");
+    generate("1.14.1", &tree, &["--secrets", "external"]);
+    let o = secrets(&tree, &["--new"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--apply"), "{}", text(&o));
+    assert!(!read_tree(&tree).keys().any(|p| p.ends_with("/secret.yaml")), "nothing written");
+
+    let store = tmp.path().join("cluster");
+    std::fs::create_dir_all(&store).unwrap();
+    let o = secrets(&tree, &["--apply", "--kubectl", kubectl().to_str().unwrap()], &store);
+    assert!(o.status.success(), "{}", text(&o));
+    let init: Vec<String> = in_cluster(&store).values().filter_map(|s| s.get("INIT_PASSWORD").cloned()).collect();
+    assert!(!init.is_empty(), "{:?}", in_cluster(&store).keys());
+    assert!(init.iter().all(|v| !v.is_empty() && v.len() <= 30), "{init:?}");
+}
