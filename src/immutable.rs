@@ -110,12 +110,12 @@ pub fn changes(old: &BTreeMap<String, String>, tree: &Tree) -> Vec<Recreate> {
     for (file, objects) in &new {
         let Some(before) = old.get(file) else { continue };
         for new in objects {
-            let kind = str_at(&new, "kind");
+            let kind = str_at(new, "kind");
             if fixed_fields(&kind).is_empty() {
                 continue;
             }
-            let name = str_at(&new, "metadata.name");
-            let namespace = str_at(&new, "metadata.namespace");
+            let name = str_at(new, "metadata.name");
+            let namespace = str_at(new, "metadata.namespace");
             let recreate = |field: &str, before: String, after: String| Recreate {
                 file: file.to_string(),
                 kind: kind.clone(),
