@@ -6,9 +6,9 @@
 #[path = "support/synth.rs"]
 mod synth;
 
-use compose2dify::readme::Lang;
+use compose2dify::guide::Lang;
 use compose2dify::rules::{self, Preset};
-use compose2dify::{emit, generate, plan, tree, upstream, Settings};
+use compose2dify::{emit, generate, plan, read::upstream, tree, Settings};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const SIZES: [usize; 4] = [10, 100, 1000, 5000];

@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
-use compose2dify::readme::Lang;
+use compose2dify::guide::Lang;
 use compose2dify::rules::{self, Preset};
-use compose2dify::{dotenv, emit, generate, interpolate, plan, tree, upstream, yaml, Settings};
+use compose2dify::{emit, generate, plan, read::dotenv, read::interpolate, read::upstream, read::yaml, tree, Settings};
 use criterion::{criterion_group, criterion_main, Criterion};
 use yaml_serde::Value;
 

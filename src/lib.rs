@@ -4,46 +4,25 @@
 //! the `rules` and makes every decision, `emit` turns the plan into k8s-openapi objects in a `tree`,
 //! and `write` puts the tree on disk (or `--check`s it).
 
-pub mod carry;
 pub mod choices;
-pub mod compose;
-pub mod diff;
-pub mod dotenv;
+pub mod commands;
 pub mod emit;
 pub mod error;
-pub mod external_secret;
-pub mod findings;
-pub mod gateway_api;
+pub mod guide;
 pub mod hash;
-pub mod images;
-pub mod immutable;
-pub mod interpolate;
-pub mod merge;
 pub mod names;
-pub mod paths;
 pub mod plan;
-pub mod project;
-pub mod read_scope;
-pub mod readme;
+pub mod read;
 pub mod rules;
-pub mod secret_env;
-pub mod secrets;
-pub mod sops;
 pub mod text;
 pub mod tree;
-pub mod tree_files;
-pub mod upstream;
 pub mod warning;
-pub mod write;
-pub mod yaml;
 
 use std::collections::HashMap;
 
+use crate::guide::{ClaimFacts, Facts, Lang, SecretFacts, SecurityFacts, SecurityFinding, StorageFacts, WorkloadFacts};
 use crate::plan::Plan;
-use crate::project::Project;
-use crate::readme::{
-    ClaimFacts, Facts, Lang, SecretFacts, SecurityFacts, SecurityFinding, StorageFacts, WorkloadFacts,
-};
+use crate::read::project::Project;
 use crate::rules::Rules;
 use crate::tree::Tree;
 
@@ -83,7 +62,7 @@ pub fn generate_freeing(project: &mut Project, rules: &Rules, settings: Settings
 
 fn plan_with_findings(project: &Project, rules: &Rules) -> error::Result<Plan> {
     let mut plan = plan::plan(project, rules)?;
-    plan.findings = findings::accepted(&plan, rules);
+    plan.findings = plan::findings::accepted(&plan, rules);
     Ok(plan)
 }
 
@@ -95,7 +74,7 @@ fn tree_of(plan: &Plan, project: &Project, rules: &Rules, settings: Settings) ->
         tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
     }
     tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n# A run cut short leaves its staging folder; the next run removes it.\n.compose2dify-stage-*/\n");
-    tree.add("README.md", readme::render(&facts(plan, rules, &settings.choices), settings.lang));
+    tree.add("README.md", guide::render(&facts(plan, rules, &settings.choices), settings.lang));
     tree.add("GENERATED.md", provenance(project, rules, plan, &settings.choices));
     tree
 }
@@ -146,7 +125,7 @@ fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
         choices: choices.to_vec(),
         cluster_ranges: plan.cluster_ranges.clone(),
         allowed_ranges: plan.allowed_ranges.clone(),
-        pod_security: readme::PodSecurityView {
+        pod_security: guide::PodSecurityView {
             level: plan.pod_security.name().to_string(),
             not_restricted: plan
                 .workloads
@@ -173,10 +152,10 @@ fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
 }
 
 /// The images list, the unpinned images, and what `--ha` and `--autoscale` do (or did) to the tree.
-fn operations_facts(plan: &Plan, rules: &Rules, choices: &[String]) -> readme::OperationsView {
+fn operations_facts(plan: &Plan, rules: &Rules, choices: &[String]) -> guide::OperationsView {
     let rule = |w: &plan::Workload| rules.service(&w.upstream);
     let own_pods = || plan.workloads.iter().filter(|w| w.joins.is_none() && w.one_shot.is_none());
-    readme::OperationsView {
+    guide::OperationsView {
         images: emit::kustomize_images(plan).into_iter().map(|i| i.name).collect(),
         unpinned: plan.unpinned().into_iter().map(|i| (plan::image_parts(i).0.to_string(), i.to_string())).collect(),
         registry: rules.registry.clone(),
@@ -216,8 +195,10 @@ fn secret_facts(plan: &Plan) -> (Vec<String>, Vec<SecretFacts>) {
             keys: data
                 .iter()
                 .map(|(k, v)| {
-                    let vars =
-                        secrets::tokens(v).iter().map(|t| t.trim_start_matches("CHANGE_ME_").to_string()).collect();
+                    let vars = commands::secrets::tokens(v)
+                        .iter()
+                        .map(|t| t.trim_start_matches("CHANGE_ME_").to_string())
+                        .collect();
                     (k.clone(), vars)
                 })
                 .collect(),
@@ -246,9 +227,9 @@ fn claim_facts<'a>(
 }
 
 /// What the guide says of a workload's HTTPRoute.
-fn route_facts(plan: &Plan, r: &plan::Route) -> readme::RouteFacts {
+fn route_facts(plan: &Plan, r: &plan::Route) -> guide::RouteFacts {
     let g = &r.gateway;
-    readme::RouteFacts {
+    guide::RouteFacts {
         gateway: g.name.clone(),
         gateway_namespace: g.namespace.clone().filter(|ns| *ns != plan.namespace),
         section: g.section.clone(),
@@ -329,7 +310,7 @@ fn workload_facts(plan: &Plan, w: &plan::Workload, reasons: &HashMap<(&str, &str
             .map(|f| (f.name.clone(), security_facts(&f.security, f.reason.clone())))
             .collect(),
         http_probe: http_probe(w),
-        egress: (w.egress_only_to.is_some() || w.internet_except.is_some()).then(|| readme::EgressFacts {
+        egress: (w.egress_only_to.is_some() || w.internet_except.is_some()).then(|| guide::EgressFacts {
             reaches: w
                 .talks_to
                 .keys()
@@ -395,7 +376,7 @@ pub fn recorded_choices(generated: &str) -> Option<Vec<String>> {
 
 /// Where each public-URL setting of the rules sits in the tree, with its value (the shared
 /// ConfigMap's first).
-fn public_url_facts(plan: &Plan, rules: &Rules) -> Vec<readme::PublicUrlFacts> {
+fn public_url_facts(plan: &Plan, rules: &Rules) -> Vec<guide::PublicUrlFacts> {
     let mut out = Vec::new();
     for key in rules.public_url.keys() {
         let mut value = plan.shared_config.get(key).cloned();
@@ -410,7 +391,7 @@ fn public_url_facts(plan: &Plan, rules: &Rules) -> Vec<readme::PublicUrlFacts> {
             }
         }
         if let Some(value) = value {
-            out.push(readme::PublicUrlFacts { key: key.clone(), value, files });
+            out.push(guide::PublicUrlFacts { key: key.clone(), value, files });
         }
     }
     out

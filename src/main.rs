@@ -8,9 +8,9 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use compose2dify::choices::{Change, Choice, Kind as ChoiceKind};
 use compose2dify::error::Error;
-use compose2dify::readme::Lang;
+use compose2dify::guide::Lang;
 use compose2dify::rules::{self, Preset};
-use compose2dify::{secrets, upstream, write, Settings};
+use compose2dify::{commands::secrets, read::upstream, tree::write, Settings};
 
 const EXAMPLES: &str = "Examples:
   compose2dify docker/docker-compose.yaml -o k8s            write (or update) the tree
@@ -333,7 +333,7 @@ fn secret_source(args: &GenerateArgs) -> Result<rules::SecretSource, Error> {
         )),
         ("sops", None) => {
             for r in &args.age {
-                compose2dify::sops::recipient(r).map_err(|e| {
+                compose2dify::commands::sops::recipient(r).map_err(|e| {
                     Error::usage(
                         format!("--age `{}` is not an age recipient: {e}", compose2dify::text::escape_hidden(r)),
                         "pass a public key as age-keygen prints it (age1…)",
@@ -428,7 +428,7 @@ fn compose_folder(args: &GenerateArgs) -> PathBuf {
 
 fn absolute(path: &Path) -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_default();
-    compose2dify::paths::normalize(&cwd.join(path))
+    compose2dify::read::paths::normalize(&cwd.join(path))
 }
 
 /// A choice as GENERATED.md records it: a file choice relative to the compose file's folder when it
@@ -546,7 +546,7 @@ fn recorded_in(dir: &Path) -> Result<Option<Vec<Choice>>, Error> {
     if generated.symlink_metadata().is_err() {
         return Ok(None);
     }
-    let text = compose2dify::read_scope::read_tree_text(&generated, 4 << 20).map_err(|e| {
+    let text = compose2dify::read::scope::read_tree_text(&generated, 4 << 20).map_err(|e| {
         Error::file(
             &generated,
             format!("cannot read: {e}"),
@@ -711,7 +711,7 @@ fn try_main(cli: Cli, matches: &ArgMatches, out: &Messages) -> Result<ExitCode, 
                 let identity = age_identity
                     .or_else(|| std::env::var_os("SOPS_AGE_KEY_FILE").filter(|v| !v.is_empty()).map(PathBuf::from))
                     .map(|path| {
-                        let bytes = compose2dify::read_scope::read_named(&path, 1 << 20)
+                        let bytes = compose2dify::read::scope::read_named(&path, 1 << 20)
                             .map_err(|r| Error::file(&path, r.to_string(), r.help()))?;
                         let text = String::from_utf8(bytes).map_err(|_| {
                             Error::file(&path, "is not an age identity file", "pass the file age-keygen wrote")
@@ -738,11 +738,11 @@ fn try_main(cli: Cli, matches: &ArgMatches, out: &Messages) -> Result<ExitCode, 
         }
         Some(Command::Diff(args)) => diff_command(args),
         Some(Command::CarryEnv { old, new }) => {
-            let carried = compose2dify::carry::carry(&old, &new)?;
+            let carried = compose2dify::commands::carry::carry(&old, &new)?;
             for c in &carried {
                 out.say(&format!("carried {} ({} of your settings)", c.file, c.kept.len() + c.dropped_upstream.len()));
             }
-            print_out(&compose2dify::carry::report(&carried))?;
+            print_out(&compose2dify::commands::carry::report(&carried))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Upgrade { dir, compose, flags }) => upgrade_command(&dir, &compose, flags, out),
@@ -806,7 +806,7 @@ fn image_facts_command(image: &str, tag: Option<String>, dir: Option<PathBuf>, f
         )
     })?;
     if files {
-        print_out(&compose2dify::images::source_files(rule).into_iter().map(|f| f + "\n").collect::<String>())?;
+        print_out(&compose2dify::rules::images::source_files(rule).into_iter().map(|f| f + "\n").collect::<String>())?;
         return Ok(ExitCode::SUCCESS);
     }
     let (Some(tag), Some(dir)) = (tag, dir) else {
@@ -816,9 +816,9 @@ fn image_facts_command(image: &str, tag: Option<String>, dir: Option<PathBuf>, f
         ));
     };
     let mut texts = std::collections::BTreeMap::new();
-    for file in compose2dify::images::source_files(rule) {
+    for file in compose2dify::rules::images::source_files(rule) {
         let path = dir.join(&file);
-        if let Ok(text) = compose2dify::read_scope::read_tree_text(&path, 1 << 20) {
+        if let Ok(text) = compose2dify::read::scope::read_tree_text(&path, 1 << 20) {
             texts.insert(file, text);
         }
     }
@@ -829,15 +829,15 @@ fn image_facts_command(image: &str, tag: Option<String>, dir: Option<PathBuf>, f
             "pass the folder of the tag's sources",
         ));
     }
-    if compose2dify::images::dockerfile_of(rule, |p| texts.get(p).map(String::as_str)).is_none() {
+    if compose2dify::rules::images::dockerfile_of(rule, |p| texts.get(p).map(String::as_str)).is_none() {
         return Err(Error::file(
             &dir,
             format!("holds none of the Dockerfiles the table reads ({})", rule.dockerfile.join(", ")),
             "pass the folder of the tag's sources, with its Dockerfile",
         ));
     }
-    let (user, facts) = compose2dify::images::detect(rule, |p| texts.get(p).map(String::as_str));
-    let reads = match compose2dify::images::detect_reads(rule, |p| texts.get(p).map(String::as_str)) {
+    let (user, facts) = compose2dify::rules::images::detect(rule, |p| texts.get(p).map(String::as_str));
+    let reads = match compose2dify::rules::images::detect_reads(rule, |p| texts.get(p).map(String::as_str)) {
         Some(names) => match rule.reads.iter().find(|(_, set)| **set == names) {
             Some((set, _)) => format!(", reads: {set}"),
             None => format!("}}  # a new reads set: [{}]\n", names.into_iter().collect::<Vec<_>>().join(", ")),
@@ -865,13 +865,17 @@ fn yaml_user(user: &str) -> String {
 
 /// A compose install's `.env` for `--from-env`, read with the Dify rules' pairs and published
 /// defaults.
-fn read_env(path: &Path) -> Result<compose2dify::secret_env::EnvValues, Error> {
+fn read_env(path: &Path) -> Result<compose2dify::commands::secret_env::EnvValues, Error> {
     let rules = rules::load(Preset::Dify, None)?;
-    compose2dify::secret_env::read(path, &rules.secrets.pairs, &rules.secrets.public_values)
+    compose2dify::commands::secret_env::read(path, &rules.secrets.pairs, &rules.secrets.public_values)
 }
 
 /// Where this run's values came from, by name (never a value).
-fn say_origins(origins: &secrets::Origins, env: Option<&compose2dify::secret_env::EnvValues>, out: &Messages) {
+fn say_origins(
+    origins: &secrets::Origins,
+    env: Option<&compose2dify::commands::secret_env::EnvValues>,
+    out: &Messages,
+) {
     let list = |names: &[String]| names.join(", ");
     if !origins.cluster.is_empty() {
         out.say(&format!("from the cluster: {}", list(&origins.cluster)));
@@ -980,13 +984,13 @@ fn diff_command(args: DiffArgs) -> Result<ExitCode, Error> {
         upstream::load(&upstream::Options {
             compose,
             expected: expected.clone(),
-            checkout_files: compose2dify::images::checkout_files(&rules.images),
+            checkout_files: compose2dify::rules::images::checkout_files(&rules.images),
             ..Default::default()
         })
     };
     let old = read(args.old)?;
     let new = read(args.new)?;
-    print_out(&compose2dify::diff::report(&old, &new, &rules)?)?;
+    print_out(&compose2dify::commands::diff::report(&old, &new, &rules)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1049,7 +1053,7 @@ fn generate_with(
     let recorded = url_passwords_out(&mut opts.set, recorded, &rules, &mut secret_sets)?;
     let opts = upstream::Options {
         expected: expected_compose(&rules),
-        checkout_files: compose2dify::images::checkout_files(&rules.images),
+        checkout_files: compose2dify::rules::images::checkout_files(&rules.images),
         ..opts
     };
     let mut project = read_with_public_url(&args, opts, &rules, out)?;
@@ -1449,7 +1453,7 @@ fn read_with_public_url(
     opts: upstream::Options,
     rules: &rules::Rules,
     out: &Messages,
-) -> Result<compose2dify::project::Project, Error> {
+) -> Result<compose2dify::read::project::Project, Error> {
     let mut project = upstream::load(&opts)?;
     let scheme = if args.ingress_tls_secret.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().or_else(|| args.ingress_host.as_ref().map(|h| format!("{scheme}://{h}")));
@@ -1483,7 +1487,7 @@ fn read_with_public_url(
 /// The override file merged (every run), the notes about the inputs (the first run, or with
 /// --verbose), and every warning.
 fn say_notes_and_warnings(
-    project: &compose2dify::project::Project,
+    project: &compose2dify::read::project::Project,
     plan: &compose2dify::plan::Plan,
     first_run: bool,
     out: &Messages,
@@ -1547,7 +1551,7 @@ fn refuse_downgrade(plan: &compose2dify::plan::Plan, out: &Path, messages: &Mess
     let mut backwards: Vec<(String, String)> = Vec::new();
     for new in plan.workloads.iter().map(|w| w.image.as_str()) {
         for before in &old {
-            if let Some(how) = compose2dify::diff::backwards(Some(before), Some(new)) {
+            if let Some(how) = compose2dify::commands::diff::backwards(Some(before), Some(new)) {
                 let line = format!("{before} → {new} ({how})");
                 if !backwards.iter().any(|(l, _)| *l == line) {
                     backwards.push((line, new.to_string()));
@@ -1589,7 +1593,7 @@ fn refuse_downgrade(plan: &compose2dify::plan::Plan, out: &Path, messages: &Mess
 /// Refuses a change the cluster cannot apply in place (with `--check`, says it), naming each object,
 /// its field and the steps that make it safe.
 fn refuse_recreate(tree: &compose2dify::tree::Tree, dir: &Path, check: bool, out: &Messages) -> Result<(), Error> {
-    let found = compose2dify::immutable::changes(&write::yaml_on_disk(dir), tree);
+    let found = compose2dify::tree::immutable::changes(&write::yaml_on_disk(dir), tree);
     if found.is_empty() {
         return Ok(());
     }
@@ -1630,7 +1634,7 @@ fn deliver(
         let placeholders: usize = objects
             .split("\n---\n")
             .filter(|doc| doc.lines().any(|l| l == "kind: Secret"))
-            .map(|doc| compose2dify::secrets::tokens(doc).len())
+            .map(|doc| compose2dify::commands::secrets::tokens(doc).len())
             .sum();
         if placeholders > 0 {
             out.labelled(

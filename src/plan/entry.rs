@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::compose::Service;
+use crate::read::compose::Service;
 use crate::rules::{Rules, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 

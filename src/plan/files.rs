@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::compose::{MountSource, Service};
-use crate::interpolate;
 use crate::names::{dns_label, HostMap};
-use crate::project::{HostPath, Project};
+use crate::read::compose::{MountSource, Service};
+use crate::read::interpolate;
+use crate::read::project::{HostPath, Project};
 use crate::rules::{Rules, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::compose::Service;
 use crate::names::{names_host, setting_names_host};
-use crate::project::Project;
+use crate::read::compose::Service;
+use crate::read::project::Project;
 use crate::rules::Kind;
 use crate::warning::{Warning, WarningKind};
 

@@ -17,6 +17,7 @@
 
 mod entry;
 mod files;
+pub mod findings;
 mod flows;
 mod pod;
 mod pod_security;
@@ -32,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::names::HostIndex;
-use crate::project::Project;
+use crate::read::project::Project;
 use crate::rules::Rules;
 
 pub use entry::nginx_seconds;
@@ -126,8 +127,11 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
 
 /// The image facts of the workloads, once per image and tag; a warning for each tag the rules have
 /// not read (its facts are the nearest known tag's), naming the services it is assumed for.
-fn image_facts(workloads: &[Workload], warnings: &mut Vec<crate::warning::Warning>) -> Vec<crate::images::ImageFacts> {
-    let mut out: Vec<crate::images::ImageFacts> = Vec::new();
+fn image_facts(
+    workloads: &[Workload],
+    warnings: &mut Vec<crate::warning::Warning>,
+) -> Vec<crate::rules::images::ImageFacts> {
+    let mut out: Vec<crate::rules::images::ImageFacts> = Vec::new();
     for f in workloads.iter().filter_map(|w| w.image_facts.as_ref()) {
         if !out.iter().any(|o| o.image == f.image && o.tag == f.tag) {
             out.push(f.clone());
@@ -135,7 +139,7 @@ fn image_facts(workloads: &[Workload], warnings: &mut Vec<crate::warning::Warnin
     }
     out.sort_by(|a, b| (&a.image, &a.tag).cmp(&(&b.image, &b.tag)));
     for f in &out {
-        if let crate::images::FactsFrom::Assumed { known } = &f.from {
+        if let crate::rules::images::FactsFrom::Assumed { known } = &f.from {
             let users: Vec<&str> = workloads
                 .iter()
                 .filter(|w| w.image_facts.as_ref().is_some_and(|g| g.image == f.image && g.tag == f.tag))

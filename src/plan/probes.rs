@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::compose::{HealthTest, Service};
 use crate::names::HostMap;
+use crate::read::compose::{HealthTest, Service};
 use crate::rules::Rules;
 use crate::warning::{Warning, WarningKind};
 
@@ -132,7 +132,7 @@ fn header_secret(w: &str) -> bool {
 }
 
 /// A compose healthcheck's interval, timeout, retries and start period on a probe.
-pub(super) fn timings(p: &mut Probe, hc: &crate::compose::Healthcheck) {
+pub(super) fn timings(p: &mut Probe, hc: &crate::read::compose::Healthcheck) {
     if let Some(i) = hc.interval {
         p.period_seconds = i as i32;
     }

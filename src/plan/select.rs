@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::compose::Service;
 use crate::error::{Error, Result};
 use crate::names::HostMap;
-use crate::project::Project;
+use crate::read::compose::Service;
+use crate::read::project::Project;
 use crate::rules::{FoldRule, Kind, Rules, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 
@@ -33,7 +33,7 @@ pub(super) struct Selection<'a> {
     pub deployed: Vec<String>,
     /// The facts of each chosen service's image tag, when the rules know the image (resolved once:
     /// the settings pass reads what the image reads, the workload pass its user and features).
-    pub image_facts: Vec<Option<crate::images::ImageFacts>>,
+    pub image_facts: Vec<Option<crate::rules::images::ImageFacts>>,
 }
 
 impl Selection<'_> {
@@ -151,7 +151,7 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
         .iter()
         .map(|(svc, _)| {
             let image = svc.image.as_deref().unwrap_or_default();
-            crate::images::resolve(
+            crate::rules::images::resolve(
                 &rules.images,
                 &super::image_repository(image),
                 super::image_tag(image),

@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::compose::Service;
 use crate::error::Result;
 use crate::names::HostIndex;
-use crate::project::Project;
+use crate::read::compose::Service;
+use crate::read::project::Project;
 use crate::rules::{Rules, SecretMatcher, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 

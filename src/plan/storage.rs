@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::compose::{MountSource, Service};
 use crate::names::dns_label;
-use crate::project::HostPath;
+use crate::read::compose::{MountSource, Service};
+use crate::read::project::HostPath;
 use crate::rules::{Kind, Rules, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 
@@ -112,7 +112,7 @@ impl Mounting<'_> {
     fn one(
         &mut self,
         mi: usize,
-        m: &crate::compose::Mount,
+        m: &crate::read::compose::Mount,
         shared_claims: &mut BTreeMap<String, Claim>,
         warnings: &mut Vec<Warning>,
     ) {
@@ -161,7 +161,7 @@ impl Mounting<'_> {
     fn bind(
         &mut self,
         src: &str,
-        m: &crate::compose::Mount,
+        m: &crate::read::compose::Mount,
         vol_name: String,
         mount: Mount,
         shared_claims: &mut BTreeMap<String, Claim>,
@@ -259,7 +259,7 @@ impl Mounting<'_> {
         &self,
         src: &str,
         host: &HostPath,
-        m: &crate::compose::Mount,
+        m: &crate::read::compose::Mount,
         warnings: &mut Vec<Warning>,
     ) -> bool {
         let on_docker_host =
@@ -285,7 +285,7 @@ impl Mounting<'_> {
         &mut self,
         host_files: &BTreeMap<String, String>,
         is_file: bool,
-        m: &crate::compose::Mount,
+        m: &crate::read::compose::Mount,
         vol_name: String,
         warnings: &mut Vec<Warning>,
     ) {

@@ -20,7 +20,7 @@ pub struct Plan {
     pub pod_security: PodSecurity,
     /// The facts of every image the rules know (`images:`), once per image and tag, and where they
     /// came from (GENERATED.md, the release report).
-    pub images: Vec<crate::images::ImageFacts>,
+    pub images: Vec<crate::rules::images::ImageFacts>,
     pub config_map: String,
     pub shared_secret: String,
     /// Non-secret settings every shared service has with the same value.
@@ -74,7 +74,7 @@ pub struct Workload {
     pub replicas: i32,
     pub image: String,
     /// The facts of its image's tag, when the rules know the image.
-    pub image_facts: Option<crate::images::ImageFacts>,
+    pub image_facts: Option<crate::rules::images::ImageFacts>,
     /// The Pod Security Standard its pod meets, and what keeps each container from "restricted".
     pub pod_security: PodSecurity,
     pub restricted_gaps: Vec<RestrictedGap>,

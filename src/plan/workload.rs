@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::compose::Service;
 use crate::error::{Error, Result};
-use crate::images::{ImageFacts, User};
+use crate::read::compose::Service;
+use crate::rules::images::{ImageFacts, User};
 use crate::rules::{Kind, Security, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 

@@ -104,10 +104,10 @@ fn modules_depend_on_one_another_without_cycles() {
     let g = graph(&files());
     assert!(g.contains_key("plan") && g["plan"].contains("rules"), "the graph is read: {g:?}");
     assert_eq!(cycle(&g), None, "{g:?}");
-    // The check notices one: findings → plan and plan → findings.
+    // The check notices one: guide → plan and plan → guide.
     let mut with_cycle = g.clone();
-    with_cycle.entry("plan".into()).or_default().insert("findings".into());
-    assert!(cycle(&with_cycle).is_some_and(|c| c.contains(&"findings".to_string())));
+    with_cycle.entry("plan".into()).or_default().insert("guide".into());
+    assert!(cycle(&with_cycle).is_some_and(|c| c.contains(&"guide".to_string())));
 }
 
 #[test]

@@ -603,7 +603,7 @@ mod random_inputs {
 
     use super::*;
     use compose2dify::rules::{self, Preset};
-    use compose2dify::{readme::Lang, upstream, write, Settings};
+    use compose2dify::{guide::Lang, read::upstream, tree::write, Settings};
     use proptest::prelude::*;
 
     const PATHS: &[&str] = &[

@@ -345,7 +345,7 @@ fn sops_files_are_encrypted_to_the_recipients_and_decrypt() {
             let value = value.as_str().unwrap();
             assert!(value.is_empty() || value.starts_with("ENC[AES256_GCM,data:"), "{path} {key:?} in the clear");
         }
-        let decrypted = compose2dify::sops::decrypt(&text, &ids).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let decrypted = compose2dify::commands::sops::decrypt(&text, &ids).unwrap_or_else(|e| panic!("{path}: {e}"));
         let doc: Value = yaml_serde::from_str(&decrypted).unwrap();
         assert!(!decrypted.contains("CHANGE_ME") && !decrypted.contains("sops:"), "{path}");
         plain.insert(path.clone(), doc);
@@ -373,11 +373,11 @@ fn sops_files_are_encrypted_to_the_recipients_and_decrypt() {
     let o = bin().arg("secrets").arg(&tree).env("SOPS_AGE_KEY_FILE", &key_file).output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let api = std::fs::read_to_string(tree.join("services/api/secret.sops.yaml")).unwrap();
-    let api: Value = yaml_serde::from_str(&compose2dify::sops::decrypt(&api, &ids).unwrap()).unwrap();
+    let api: Value = yaml_serde::from_str(&compose2dify::commands::sops::decrypt(&api, &ids).unwrap()).unwrap();
     let websocket = &plain["services/api-websocket/secret.sops.yaml"]["stringData"];
     assert_eq!(api["stringData"]["SECRET_KEY"], websocket["SECRET_KEY"], "the value api-websocket's file holds");
     let base = std::fs::read_to_string(tree.join("base/secret.sops.yaml")).unwrap();
-    let base: Value = yaml_serde::from_str(&compose2dify::sops::decrypt(&base, &ids).unwrap()).unwrap();
+    let base: Value = yaml_serde::from_str(&compose2dify::commands::sops::decrypt(&base, &ids).unwrap()).unwrap();
     assert_eq!(&base["stringData"]["DB_PASSWORD"], db, "the value the postgres file holds");
 
     // A wrong identity file is refused.
@@ -475,7 +475,7 @@ fn moving_to_sops_keeps_the_values_and_a_new_recipient_is_sealed_in() {
     );
     let ids: Vec<Box<dyn age::Identity + Send + Sync>> = vec![Box::new(one)];
     let base = std::fs::read_to_string(tree.join("base/secret.sops.yaml")).unwrap();
-    let base: Value = yaml_serde::from_str(&compose2dify::sops::decrypt(&base, &ids).unwrap()).unwrap();
+    let base: Value = yaml_serde::from_str(&compose2dify::commands::sops::decrypt(&base, &ids).unwrap()).unwrap();
     assert_eq!(base["stringData"]["DB_PASSWORD"].as_str(), Some(db.as_str()), "the value in use");
 
     generate("1.14.1", &tree, &["--age", &r2]);
@@ -487,7 +487,8 @@ fn moving_to_sops_keeps_the_values_and_a_new_recipient_is_sealed_in() {
     let ids: Vec<Box<dyn age::Identity + Send + Sync>> = vec![Box::new(two)];
     let base = std::fs::read_to_string(tree.join("base/secret.sops.yaml")).unwrap();
     let base: Value =
-        yaml_serde::from_str(&compose2dify::sops::decrypt(&base, &ids).expect("the new recipient reads it")).unwrap();
+        yaml_serde::from_str(&compose2dify::commands::sops::decrypt(&base, &ids).expect("the new recipient reads it"))
+            .unwrap();
     assert_eq!(base["stringData"]["DB_PASSWORD"].as_str(), Some(db.as_str()));
 }
 

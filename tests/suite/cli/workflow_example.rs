@@ -37,7 +37,7 @@ fn update_workflow_parses_and_calls_upgrade_and_diff() {
     let sparse: Vec<&str> = fetch["with"]["sparse-checkout"].as_str().expect("sparse-checkout").lines().collect();
     assert!(sparse.contains(&"/docker/"), "{sparse:?}");
     let rules = compose2dify::rules::load(compose2dify::rules::Preset::Dify, None).unwrap();
-    let read = compose2dify::images::checkout_files(&rules.images);
+    let read = compose2dify::rules::images::checkout_files(&rules.images);
     assert!(!read.is_empty());
     for file in &read {
         assert!(sparse.contains(&format!("/{file}").as_str()), "the workflow does not fetch {file}: {sparse:?}");

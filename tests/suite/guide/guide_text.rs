@@ -3,9 +3,9 @@
 //! and the guide of a generic-preset tree of each corpus family, in both languages.
 
 use crate::common::*;
-use compose2dify::readme::Lang;
+use compose2dify::guide::Lang;
 use compose2dify::rules::{self, Preset};
-use compose2dify::{upstream, Settings};
+use compose2dify::{read::upstream, Settings};
 
 /// The guide of the tree made from `compose` with `preset` in `lang`.
 fn guide(compose: std::path::PathBuf, preset: Preset, lang: Lang) -> String {

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use compose2dify::rules::{self, Preset, Rules};
-use compose2dify::{readme::Lang, upstream, yaml, Settings};
+use compose2dify::{guide::Lang, read::upstream, read::yaml, Settings};
 use proptest::prelude::*;
 use proptest::sample::Index;
 

@@ -995,11 +995,11 @@ fn the_image_facts_table_is_what_each_tag_s_sources_say() {
         for (tag, facts) in &rule.tags {
             let folder = tag_folder(image, tag);
             assert!(folder.is_dir(), "{image}:{tag}: vendor its sources ({})", folder.display());
-            let texts: std::collections::BTreeMap<String, String> = compose2dify::images::source_files(rule)
+            let texts: std::collections::BTreeMap<String, String> = compose2dify::rules::images::source_files(rule)
                 .into_iter()
                 .filter_map(|f| std::fs::read_to_string(folder.join(&f)).ok().map(|t| (f, t)))
                 .collect();
-            let (user, found) = compose2dify::images::detect(rule, |p| texts.get(p).map(String::as_str));
+            let (user, found) = compose2dify::rules::images::detect(rule, |p| texts.get(p).map(String::as_str));
             assert_eq!(user.to_string(), facts.user, "{image}:{tag}: user");
             let listed: BTreeSet<String> = facts.facts.iter().cloned().collect();
             assert_eq!(found, listed, "{image}:{tag}: features");
@@ -1007,7 +1007,7 @@ fn the_image_facts_table_is_what_each_tag_s_sources_say() {
                 assert!(rule.facts.contains_key(f), "{image}:{tag}: unknown fact {f}");
             }
             // The variables it reads: every name after a `reads_source` prefix in its files.
-            let read = compose2dify::images::detect_reads(rule, |p| texts.get(p).map(String::as_str));
+            let read = compose2dify::rules::images::detect_reads(rule, |p| texts.get(p).map(String::as_str));
             let recorded = facts.reads.as_ref().map(|r| rule.reads[r].clone());
             assert_eq!(read, recorded, "{image}:{tag}: the variables it reads");
             checked += 1;

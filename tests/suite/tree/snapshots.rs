@@ -2,9 +2,9 @@
 //! these like the pull request an operator would review.
 
 use crate::common::*;
-use compose2dify::readme::Lang;
+use compose2dify::guide::Lang;
 use compose2dify::rules::{self, Preset};
-use compose2dify::{generate, upstream, Settings};
+use compose2dify::{generate, read::upstream, Settings};
 
 fn tree(release: &str) -> String {
     let opts = upstream::Options { compose: compose(release), ..Default::default() };

@@ -213,7 +213,7 @@ fn claim_template_changes(a: Option<&Value>, b: Option<&Value>) -> Option<Vec<(S
 /// The documents of a YAML text; a file that does not parse (hand-edited) or expands past the
 /// node budget (an alias bomb) is compared by none.
 fn objects(text: &str) -> Vec<Value> {
-    let Ok(docs) = crate::yaml::documents(text) else { return Vec::new() };
+    let Ok(docs) = crate::read::yaml::documents(text) else { return Vec::new() };
     docs.iter()
         .filter(|doc| !doc.is_null())
         .map(serde_json::to_value)

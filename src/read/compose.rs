@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use yaml_serde::Value;
 
-use crate::yaml::{kind_of, scalar_string};
+use crate::read::yaml::{kind_of, scalar_string};
 
 /// A container setting and the variable its value came from (for secret pairing and reports).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::compose::{HealthTest, Healthcheck, Mount, MountSource, Service};
 use crate::error::Result;
 use crate::plan;
 use crate::plan::image_tag;
-use crate::project::Project;
+use crate::read::compose::{HealthTest, Healthcheck, Mount, MountSource, Service};
+use crate::read::project::Project;
 use crate::rules::{Kind, Rules, SecretMatcher};
 use crate::warning::WarningKind;
 
@@ -208,7 +208,7 @@ pub fn backwards(old: Option<&str>, new: Option<&str>) -> Option<&'static str> {
     if a != b && !a.ends_with(&format!("/{b}")) && !b.ends_with(&format!("/{a}")) {
         return None;
     }
-    crate::images::backwards(plan::image_tag(old)?, plan::image_tag(new)?)
+    crate::rules::images::backwards(plan::image_tag(old)?, plan::image_tag(new)?)
 }
 
 /// The facts the new release's images were given, with every assumption about a tag not read.

@@ -8,16 +8,16 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use yaml_serde::{Mapping, Value};
 
-use crate::compose::{self, Context, EnvEntries, MountSource, Network, Problem, Reader, Service};
-use crate::dotenv;
 use crate::error::{display_path, Error, Result};
 use crate::hash::sha256;
-use crate::interpolate::{self, InterpolationError};
-use crate::paths::{file_name, normalize, relative_name};
-pub use crate::project::{HostPath, Project};
-use crate::read_scope::{self, ReadScope, Refusal, MAX_TEXT_BYTES};
+use crate::read::compose::{self, Context, EnvEntries, MountSource, Network, Problem, Reader, Service};
+use crate::read::dotenv;
+use crate::read::interpolate::{self, InterpolationError};
+use crate::read::paths::{file_name, normalize, relative_name};
+pub use crate::read::project::{HostPath, Project};
+use crate::read::scope::{self, ReadScope, Refusal, MAX_TEXT_BYTES};
 use crate::warning::{Warning, WarningKind};
-use crate::{merge, names, yaml};
+use crate::{names, read::merge, read::yaml};
 
 /// Input files read so far, with the SHA-256 of their contents, and the folders reads are
 /// confined to.
@@ -151,10 +151,10 @@ fn read_checkout(dir: &Path, files: &BTreeSet<String>, inputs: &mut Inputs) -> B
         }
         // No symlink on the way (a linked `api/` folder leads anywhere), only a regular file,
         // opened without blocking, at most MAX_CHECKOUT_FILE.
-        if crate::read_scope::symlink_on_the_way(&root, file).is_some() {
+        if scope::symlink_on_the_way(&root, file).is_some() {
             continue;
         }
-        if let Ok(text) = crate::read_scope::read_tree_text(&root.join(file), MAX_CHECKOUT_FILE) {
+        if let Ok(text) = scope::read_tree_text(&root.join(file), MAX_CHECKOUT_FILE) {
             inputs.insert(format!("../{file}"), sha256(text.as_bytes()));
             out.insert(file.clone(), text);
         }
@@ -337,7 +337,7 @@ fn read_services(
         let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !valid {
             let shown = crate::text::code_span(name);
-            let p = crate::compose::Problem {
+            let p = crate::read::compose::Problem {
                 path: "services".into(),
                 needle: format!("{}:", name.lines().next().unwrap_or_default()),
                 message: format!("the service name {shown} is not one compose accepts"),
@@ -1139,7 +1139,7 @@ fn read_host_path(dir: &Path, src: &str, inputs: &mut Inputs, warnings: &mut Vec
     if real.is_dir() {
         return Ok(read_host_dir(dir, src, &real, inputs, warnings));
     }
-    let bytes = match read_scope::read_named(&real, MAX_CONFIG_BYTES) {
+    let bytes = match scope::read_named(&real, MAX_CONFIG_BYTES) {
         Ok(bytes) => bytes,
         Err(Refusal::TooLarge(size, _)) => {
             return unread(warnings, format!("is {size} bytes, too large for a ConfigMap (at most {MAX_CONFIG_BYTES})"))
@@ -1243,7 +1243,7 @@ impl Folder {
                     continue;
                 }
             };
-            match read_scope::read_named(&real, MAX_CONFIG_BYTES - self.bytes.min(MAX_CONFIG_BYTES)) {
+            match scope::read_named(&real, MAX_CONFIG_BYTES - self.bytes.min(MAX_CONFIG_BYTES)) {
                 Ok(bytes) => {
                     self.bytes += bytes.len() as u64;
                     match String::from_utf8(bytes) {
@@ -1262,7 +1262,7 @@ impl Folder {
 
 /// A text file named on the command line: anywhere but a system folder, a regular file, bounded.
 fn read_named(path: &Path, what: &str) -> Result<String> {
-    let bytes = read_scope::read_named(path, MAX_TEXT_BYTES).map_err(|r| refused(path, what, &r))?;
+    let bytes = scope::read_named(path, MAX_TEXT_BYTES).map_err(|r| refused(path, what, &r))?;
     checked_text(path, bytes, what)
 }
 

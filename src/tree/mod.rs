@@ -1,5 +1,9 @@
 //! The output tree in memory: tree-relative path → file bytes, in a stable order.
 
+pub mod immutable;
+pub mod layout;
+pub mod write;
+
 use std::collections::BTreeMap;
 
 /// Largest tree written: far more than any stack of thousands of services needs.
@@ -101,17 +105,17 @@ impl Tree {
     fn collect(&self, folder: &str, docs: &mut Vec<Placed>) {
         let at = |name: &str| if folder.is_empty() { name.to_string() } else { format!("{folder}/{name}") };
         let Some(kustomization) = self.get(&at("kustomization.yaml")) else { return };
-        let Ok(parsed) = crate::yaml::document(kustomization) else { return };
+        let Ok(parsed) = crate::read::yaml::document(kustomization) else { return };
         for entry in parsed["resources"].as_sequence().into_iter().flatten().filter_map(|r| r.as_str()) {
             let path = at(entry);
             if self.get(&format!("{path}/kustomization.yaml")).is_some() {
                 self.collect(&path, docs);
                 continue;
             }
-            let template = format!("{}.example", path.replace(crate::tree_files::SOPS_FILE, "secret.yaml"));
+            let template = format!("{}.example", path.replace(crate::tree::layout::SOPS_FILE, "secret.yaml"));
             let Some(text) = self.get(&path).or_else(|| self.get(&template)) else { continue };
             for doc in text.split("\n---\n").map(|d| d.trim_start_matches("---\n").trim_end()) {
-                let Ok(value) = crate::yaml::document(doc) else { continue };
+                let Ok(value) = crate::read::yaml::document(doc) else { continue };
                 let kind = value["kind"].as_str().unwrap_or_default().to_string();
                 let (group, version) = value["apiVersion"].as_str().unwrap_or_default().rsplit_once('/').map_or(
                     ("~G".to_string(), value["apiVersion"].as_str().unwrap_or_default().to_string()),

@@ -104,8 +104,8 @@ pub fn encrypt(plain: &str, recipients: &[String], now: u64) -> Result<String, S
         inside = if line == "stringData:" { true } else { inside && line.starts_with(' ') };
         let entry = line.strip_prefix("  ").filter(|l| inside && !l.starts_with(' ')).and_then(|l| l.split_once(':'));
         match entry {
-            Some((k, v)) if !crate::yaml::unquote(v.trim()).is_empty() => {
-                let value = crate::yaml::unquote(v.trim());
+            Some((k, v)) if !crate::read::yaml::unquote(v.trim()).is_empty() => {
+                let value = crate::read::yaml::unquote(v.trim());
                 hash.update(value.as_bytes());
                 out.push_str(&format!("  {k}: {}\n", encrypt_value(&key, &value, &format!("stringData:{k}:"))?));
             }
@@ -131,7 +131,7 @@ pub fn encrypt(plain: &str, recipients: &[String], now: u64) -> Result<String, S
 
 /// The recipients a sops file is encrypted to (its `sops.age[].recipient`).
 pub fn recipients_of(text: &str) -> Vec<String> {
-    let doc = crate::yaml::document(text).unwrap_or(yaml_serde::Value::Null);
+    let doc = crate::read::yaml::document(text).unwrap_or(yaml_serde::Value::Null);
     doc["sops"]["age"]
         .as_sequence()
         .into_iter()
@@ -144,7 +144,7 @@ pub fn recipients_of(text: &str) -> Vec<String> {
 /// Secret as plain text, `stringData` values as YAML scalars, without the sops block. The MAC is
 /// checked.
 pub fn decrypt(text: &str, identities: &[Box<dyn age::Identity + Send + Sync>]) -> Result<String, String> {
-    let doc = crate::yaml::document(text)?;
+    let doc = crate::read::yaml::document(text)?;
     let sops = &doc["sops"];
     if sops["encrypted_regex"].as_str() != Some(ENCRYPTED_REGEX) || sops["mac_only_encrypted"].as_bool() != Some(true) {
         return Err(format!(
@@ -181,9 +181,9 @@ pub fn decrypt(text: &str, identities: &[Box<dyn age::Identity + Send + Sync>]) 
             Some((k, v)) if v.starts_with("ENC[") => {
                 let value = decrypt_value(&key, v.trim(), &format!("stringData:{k}:"))?;
                 hash.update(value.as_bytes());
-                out.push_str(&format!("  {k}: {}\n", crate::yaml::scalar(&value)));
+                out.push_str(&format!("  {k}: {}\n", crate::read::yaml::scalar(&value)));
             }
-            Some((k, v)) if !crate::yaml::unquote(v.trim()).is_empty() => {
+            Some((k, v)) if !crate::read::yaml::unquote(v.trim()).is_empty() => {
                 return Err(format!("stringData.{k} is not encrypted: the file was changed without sops"));
             }
             _ => out.push_str(&format!("{line}\n")),

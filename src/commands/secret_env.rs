@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::dotenv;
 use crate::error::{Error, Result};
+use crate::read::dotenv;
 
 /// A value of the `.env` and where it is written.
 #[derive(Debug, Clone)]
@@ -74,7 +74,7 @@ pub fn read(path: &Path, pairs: &BTreeMap<String, String>, public: &[String]) ->
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    let bytes = crate::read_scope::read_named(path, crate::read_scope::MAX_TEXT_BYTES)
+    let bytes = crate::read::scope::read_named(path, crate::read::scope::MAX_TEXT_BYTES)
         .map_err(|r| Error::file(path, r.to_string(), r.help()))?;
     String::from_utf8(bytes).map_err(|_| Error::file(path, "is not UTF-8 text", "make it a UTF-8 env file"))
 }

@@ -12,14 +12,14 @@ use crate::error::{Error, Result};
 
 const TOKEN: &str = "CHANGE_ME_";
 
-pub use crate::tree_files::SOPS_FILE;
+pub use crate::tree::layout::SOPS_FILE;
 
 use crate::choices::Choice;
 
 /// The age recipients of a tree generated with `--secrets sops` (its GENERATED.md's choices), or
 /// `None` for another mode.
 pub fn sops_recipients(dir: &Path) -> Option<Vec<String>> {
-    let text = crate::read_scope::read_tree_text(&dir.join("GENERATED.md"), 4 << 20).ok()?;
+    let text = crate::read::scope::read_tree_text(&dir.join("GENERATED.md"), 4 << 20).ok()?;
     let choices: Vec<Choice> = crate::recorded_choices(&text)?.iter().filter_map(|l| Choice::parse(l).ok()).collect();
     let valued = |long: &str| -> Vec<String> {
         choices.iter().filter(|c| c.long == long).filter_map(|c| c.value.clone()).collect()
@@ -39,10 +39,10 @@ fn lists_sops_files(dir: &Path) -> bool {
 
 /// Whether one of the tree's own kustomizations (those its manifest lists) names `file`.
 fn listed(dir: &Path, file: &str) -> bool {
-    crate::write::tool_files(dir)
+    crate::tree::write::tool_files(dir)
         .into_iter()
         .filter(|f| f.ends_with("kustomization.yaml"))
-        .filter_map(|f| crate::read_scope::read_tree_text(&dir.join(f), 1 << 20).ok())
+        .filter_map(|f| crate::read::scope::read_tree_text(&dir.join(f), 1 << 20).ok())
         .any(|k| k.lines().any(|l| l.trim() == format!("- {file}")))
 }
 
@@ -92,7 +92,7 @@ pub struct Sources {
     /// `--from-cluster`: the kubectl that reads the live Secrets.
     pub cluster: Option<PathBuf>,
     /// `--from-env`: the values of a compose install's `.env`.
-    pub env: Option<crate::secret_env::EnvValues>,
+    pub env: Option<crate::commands::secret_env::EnvValues>,
     /// Values chosen on the command line (a secret `--set` while generating), by placeholder.
     pub chosen: BTreeMap<String, String>,
     /// An age identity file (`--age-identity`, SOPS_AGE_KEY_FILE) and its text, to read existing
@@ -228,7 +228,7 @@ impl Known {
 
 /// Through read_scope: no symlink (the tree is input too), a regular file, bounded.
 fn read_tree_file(p: &Path) -> Result<String> {
-    crate::read_scope::read_tree_text(p, 16 << 20)
+    crate::read::scope::read_tree_text(p, 16 << 20)
         .map_err(|e| Error::file(p, format!("cannot read: {e}"), "make it a regular, readable file"))
 }
 
@@ -237,7 +237,7 @@ type Identities = Vec<Box<dyn age::Identity + Send + Sync>>;
 /// The age identities given to read a sops tree's existing files.
 fn sops_identities(sources: &Sources, sops: bool) -> Result<Option<Identities>> {
     match (&sources.identity, sops) {
-        (Some((path, text)), true) => Ok(Some(crate::sops::identities(text).map_err(|e| {
+        (Some((path, text)), true) => Ok(Some(crate::commands::sops::identities(text).map_err(|e| {
             Error::file(
                 path,
                 format!("not an age identity file: {e}"),
@@ -263,19 +263,19 @@ fn read_pairs(
         // An empty file (an interrupted write of an older version) holds nothing to keep: made anew.
         let have = if secret.symlink_metadata().is_ok() { Some(read_tree_file(&secret)?) } else { None };
         let mut have = have.filter(|text| !text.trim().is_empty());
-        let sealed_to = have.as_deref().filter(|_| sops).map(crate::sops::recipients_of).unwrap_or_default();
+        let sealed_to = have.as_deref().filter(|_| sops).map(crate::commands::sops::recipients_of).unwrap_or_default();
         if let (Some(text), true) = (&have, sops) {
             match identities {
                 Some(ids) => {
                     // Not YAML (or an alias bomb): no identity would help.
-                    crate::yaml::document(text).map_err(|e| {
+                    crate::read::yaml::document(text).map_err(|e| {
                         Error::file(
                             &secret,
                             format!("cannot read: {e}"),
                             "restore the file from git, or delete it and make it again (`--from-cluster` takes the live values)",
                         )
                     })?;
-                    have = Some(crate::sops::decrypt(text, ids).map_err(|e| {
+                    have = Some(crate::commands::sops::decrypt(text, ids).map_err(|e| {
                         Error::file(
                             &secret,
                             format!("cannot decrypt: {e}"),
@@ -404,7 +404,7 @@ fn complete(
     let seal = |text: String| -> Result<String> {
         let Some(recipients) = sops else { return Ok(text) };
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        crate::sops::encrypt(&text, recipients, now).map_err(|e| {
+        crate::commands::sops::encrypt(&text, recipients, now).map_err(|e| {
             Error::file(&secret, format!("cannot encrypt: {e}"), "check the --age recipients in GENERATED.md")
         })
     };
@@ -464,7 +464,7 @@ fn string_data(text: &str) -> Vec<(String, String)> {
             inside = true;
         } else if inside && line.starts_with("  ") && !line.starts_with("   ") {
             if let Some((key, value)) = line[2..].split_once(':') {
-                out.push((key.to_string(), crate::yaml::unquote(value.trim())));
+                out.push((key.to_string(), crate::read::yaml::unquote(value.trim())));
             }
         } else if inside && !line.starts_with(' ') {
             inside = false;
@@ -505,7 +505,7 @@ fn fill_secret(text: &str, values: &BTreeMap<String, String>) -> String {
         let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
         let whole = body.strip_prefix("  ").filter(|b| !b.starts_with(' ')).and_then(|b| b.split_once(": "));
         match whole.and_then(|(key, v)| Some((key, values.get(v).filter(|_| tokens(v) == [v])?))) {
-            Some((key, value)) => out.push_str(&format!("  {key}: {}{end}", crate::yaml::scalar(value))),
+            Some((key, value)) => out.push_str(&format!("  {key}: {}{end}", crate::read::yaml::scalar(value))),
             None => out.push_str(&fill(line, values)),
         }
     }
@@ -519,7 +519,7 @@ fn examples(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     // Only the templates the tool wrote (its manifest lists them): a template added by hand (or by
     // a forged commit) never makes `secrets` read or write a Secret of its choosing.
-    let mut examples: Vec<PathBuf> = crate::write::tool_files(dir)
+    let mut examples: Vec<PathBuf> = crate::tree::write::tool_files(dir)
         .into_iter()
         .filter(|f| f.ends_with("secret.yaml.example"))
         .map(|f| dir.join(f))
@@ -585,12 +585,12 @@ fn learn(example: &str, secret: &str, values: &mut BTreeMap<String, String>) {
 
 /// A secret file, new: written privately beside it, then moved into place (never an empty file).
 fn write_private(path: &Path, text: &str) -> Result<()> {
-    crate::write::replace_file(path, text, true)
+    crate::tree::write::replace_file(path, text, true)
 }
 
 /// Replace a secret file: written beside it privately, then moved over it.
 fn replace_private(path: &Path, text: &str) -> Result<()> {
-    crate::write::replace_file(path, text, true)
+    crate::tree::write::replace_file(path, text, true)
 }
 
 #[cfg(test)]
@@ -657,7 +657,7 @@ struct Template {
 /// ones keep every value and gain the keys they lack, and a placeholder already set anywhere keeps
 /// its value everywhere. Values go to kubectl through standard input and private files, never on a
 /// command line.
-pub fn apply(dir: &Path, kubectl: &Path, env: Option<&crate::secret_env::EnvValues>) -> Result<Applied> {
+pub fn apply(dir: &Path, kubectl: &Path, env: Option<&crate::commands::secret_env::EnvValues>) -> Result<Applied> {
     let templates = templates(dir)?;
     let mut existing: Vec<Option<BTreeMap<String, String>>> = Vec::new();
     for t in &templates {
@@ -733,9 +733,9 @@ pub fn apply(dir: &Path, kubectl: &Path, env: Option<&crate::secret_env::EnvValu
 fn templates(dir: &Path) -> Result<Vec<Template>> {
     let mut out = Vec::new();
     for example in examples(dir)? {
-        let text = crate::read_scope::read_tree_text(&example, 16 << 20)
+        let text = crate::read::scope::read_tree_text(&example, 16 << 20)
             .map_err(|e| Error::file(&example, format!("cannot read: {e}"), "make it a regular, readable file"))?;
-        let doc = crate::yaml::document(&text)
+        let doc = crate::read::yaml::document(&text)
             .map_err(|e| Error::file(&example, format!("not a Secret template: {e}"), "regenerate the tree"))?;
         let text_of = |v: &yaml_serde::Value| v.as_str().map(str::to_string);
         let (Some(name), Some(namespace)) = (text_of(&doc["metadata"]["name"]), text_of(&doc["metadata"]["namespace"]))
@@ -780,8 +780,8 @@ fn templates(dir: &Path) -> Result<Vec<Template>> {
 
 /// The namespace the tree creates (its base/namespace.yaml), when it has one.
 fn tree_namespace(dir: &Path) -> Option<String> {
-    let text = crate::read_scope::read_tree_text(&dir.join("base/namespace.yaml"), 1 << 20).ok()?;
-    let doc = crate::yaml::document(&text).ok()?;
+    let text = crate::read::scope::read_tree_text(&dir.join("base/namespace.yaml"), 1 << 20).ok()?;
+    let doc = crate::read::yaml::document(&text).ok()?;
     doc["metadata"]["name"].as_str().map(str::to_string)
 }
 

@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::dotenv;
 use crate::error::{Error, Result};
+use crate::read::dotenv;
 
 /// One env file carried.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub fn carry(old_compose: &Path, new_compose: &Path) -> Result<Vec<Carried>> {
         for (root, path) in
             [(&old, rel.as_str()), (&old, example.as_str()), (&new, example.as_str()), (&new, rel.as_str())]
         {
-            if let Some(link) = crate::read_scope::symlink_on_the_way(root, path) {
+            if let Some(link) = crate::read::scope::symlink_on_the_way(root, path) {
                 return Err(Error::file(
                     &link,
                     "is a symbolic link: carry-env reads and writes only plain files inside the release folders",
@@ -97,7 +97,7 @@ pub fn carry(old_compose: &Path, new_compose: &Path) -> Result<Vec<Carried>> {
             }
         }
         carried.added_upstream = new_defaults.keys().filter(|k| !old_defaults.contains_key(*k)).cloned().collect();
-        crate::write::replace_file(&target, &out, false)?;
+        crate::tree::write::replace_file(&target, &out, false)?;
         done.push(carried);
     }
     Ok(done)
@@ -161,7 +161,7 @@ fn customized(dir: &Path) -> Vec<String> {
 
 /// An env file: a regular file (a FIFO would hang the read), bounded, UTF-8.
 fn read(path: &Path) -> Result<String> {
-    let bytes = crate::read_scope::read_named(path, crate::read_scope::MAX_TEXT_BYTES)
+    let bytes = crate::read::scope::read_named(path, crate::read::scope::MAX_TEXT_BYTES)
         .map_err(|r| Error::file(path, r.to_string(), r.help()))?;
     String::from_utf8(bytes).map_err(|_| Error::file(path, "is not UTF-8 text", "make it a UTF-8 env file"))
 }

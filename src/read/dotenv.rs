@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::interpolate::{interpolate, InterpolationError};
+use crate::read::interpolate::{interpolate, InterpolationError};
 
 /// One `KEY=VALUE` assignment.
 ///
@@ -80,7 +80,7 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, DotenvError> {
     Ok(entries)
 }
 
-/// Expand entries in order: each value is interpolated (crate::interpolate) unless
+/// Expand entries in order: each value is interpolated (crate::read::interpolate) unless
 /// single-quoted; a reference resolves first through `overrides` (closure), then to
 /// earlier keys of this same file (already expanded), then through `outer`. Returns
 /// (key, value, sole_var) triples in file order. `overrides` also replaces the value of

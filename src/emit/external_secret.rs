@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use crate::commands::secrets::tokens;
 use crate::rules::SecretSource;
-use crate::secrets::tokens;
 
 const PLACEHOLDER: &str = "CHANGE_ME_";
 

@@ -263,8 +263,8 @@ pub struct SecurityFinding {
 
 /// The guide's templates, one per language: they hold all of its prose (embedded, so the binary
 /// needs no files beside it).
-const TEMPLATE_EN: &str = include_str!("../templates/readme.en.md.j2");
-const TEMPLATE_JA: &str = include_str!("../templates/readme.ja.md.j2");
+const TEMPLATE_EN: &str = include_str!("../../templates/readme.en.md.j2");
+const TEMPLATE_JA: &str = include_str!("../../templates/readme.ja.md.j2");
 
 /// Renders the guide for `facts` in `lang`.
 pub fn render(facts: &Facts, lang: Lang) -> String {
@@ -889,7 +889,7 @@ impl View {
                     reason: say(&s.reason),
                 })
                 .collect(),
-            not_listed: crate::findings::NOT_LISTED.to_vec(),
+            not_listed: crate::plan::findings::NOT_LISTED.to_vec(),
             pdbs: f.workloads.iter().filter(|w| w.pdb).map(|w| w.name.clone()).collect(),
             spread_key: f.spread_key.clone(),
             single_data: f

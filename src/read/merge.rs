@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use yaml_serde::{Mapping, Value};
 
-use crate::paths::normalize;
+use crate::read::paths::normalize;
 
 /// Lists that compose joins when merging, rather than replacing.
 const JOINED: &[&str] = &[
@@ -187,7 +187,7 @@ fn as_map(value: &Value) -> Mapping {
         Value::Sequence(items) => items
             .iter()
             .filter_map(|item| {
-                let text = crate::yaml::scalar_string(item)?;
+                let text = crate::read::yaml::scalar_string(item)?;
                 Some(match text.split_once('=') {
                     Some((k, v)) => (Value::from(k), Value::from(v)),
                     None => (Value::from(text), Value::Null),
@@ -204,9 +204,9 @@ fn join(key: &str, old: &[Value], new: &[Value]) -> Vec<Value> {
     let identity = |v: &Value| -> String {
         if key == "volumes" {
             match v {
-                Value::Mapping(m) => m.get("target").and_then(crate::yaml::scalar_string).unwrap_or_default(),
+                Value::Mapping(m) => m.get("target").and_then(crate::read::yaml::scalar_string).unwrap_or_default(),
                 other => {
-                    let text = crate::yaml::scalar_string(other).unwrap_or_default();
+                    let text = crate::read::yaml::scalar_string(other).unwrap_or_default();
                     let parts: Vec<&str> = text.split(':').collect();
                     parts.get(1).or(parts.first()).map(|s| s.to_string()).unwrap_or_default()
                 }

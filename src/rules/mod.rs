@@ -1,6 +1,8 @@
 //! The rule files in `mappings/`: what every compose service becomes. Built-in presets are compiled
 //! into the binary; a user's file is layered on top (mappings merge key by key, lists are replaced).
 
+pub mod images;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -12,9 +14,9 @@ use yaml_serde::Value;
 
 use crate::error::{Error, Result};
 
-pub const GENERIC: &str = include_str!("../mappings/generic.yaml");
-pub const DIFY: &str = include_str!("../mappings/dify.yaml");
-pub const DIFY_IMAGES: &str = include_str!("../mappings/dify-images.yaml");
+pub const GENERIC: &str = include_str!("../../mappings/generic.yaml");
+pub const DIFY: &str = include_str!("../../mappings/dify.yaml");
+pub const DIFY_IMAGES: &str = include_str!("../../mappings/dify-images.yaml");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
@@ -83,7 +85,7 @@ pub struct Rules {
     pub services: IndexMap<String, ServiceRule>,
     /// Facts about images per tag, by repository (`langgenius/dify-api`): `mappings/dify-images.yaml`.
     #[serde(default)]
-    pub images: BTreeMap<String, crate::images::ImageRule>,
+    pub images: BTreeMap<String, crate::rules::images::ImageRule>,
     /// A port the compose file publishes (`"8080:80"`) is an entry point of the stack: anyone may
     /// reach that port (and only it), and `--expose TYPE` sets its Service's type.
     #[serde(default)]
@@ -1197,7 +1199,8 @@ fn globs(patterns: &[String]) -> Result<GlobSet> {
 
 /// The rules for a preset, with an optional user file layered on top.
 pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
-    let builtin = |name: &str, text: &str| -> Result<Value> { crate::yaml::parse(Path::new(name), text, "rules file") };
+    let builtin =
+        |name: &str, text: &str| -> Result<Value> { crate::read::yaml::parse(Path::new(name), text, "rules file") };
     let mut value = builtin("mappings/generic.yaml", GENERIC)?;
     // The fingerprint is of the files' text, each named: serializing the layered rules again only
     // to hash them cost an eighth of a Dify run.
@@ -1210,13 +1213,13 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
     if let Some(path) = user {
         // A regular file outside the system folders, bounded before it is read (never /proc, a FIFO
         // or /dev/zero), as every other file named on the command line.
-        let bytes = crate::read_scope::read_named(path, 4 << 20).map_err(|e| {
+        let bytes = crate::read::scope::read_named(path, 4 << 20).map_err(|e| {
             Error::file(path, format!("cannot read rules file: {e}"), "pass a readable YAML rules file to --mappings")
         })?;
         let text = String::from_utf8(bytes).map_err(|_| {
             Error::file(path, "the rules file is not UTF-8 text", "pass a YAML rules file to --mappings")
         })?;
-        let user_value = crate::yaml::parse(path, &text, "rules file")?;
+        let user_value = crate::read::yaml::parse(path, &text, "rules file")?;
         // Check the user's file alone first, so a mistake points at its own line.
         check_user_rules(path, &text, &user_value)?;
         layer(&mut value, user_value);
@@ -1233,12 +1236,12 @@ pub fn load(preset: Preset, user: Option<&Path>) -> Result<Rules> {
 
 /// Every tag of the image facts names only facts and a `reads` set its image defines, and its user
 /// is `root`, a uid or `uid:gid`.
-fn check_image_facts(images: &BTreeMap<String, crate::images::ImageRule>) -> Result<()> {
+fn check_image_facts(images: &BTreeMap<String, crate::rules::images::ImageRule>) -> Result<()> {
     for (image, rule) in images {
         for (tag, facts) in &rule.tags {
             let bad_fact = facts.facts.iter().find(|f| !rule.facts.contains_key(*f));
             let bad_reads = facts.reads.as_ref().filter(|r| !rule.reads.contains_key(*r));
-            let bad_user = crate::images::User::parse(&facts.user).is_none();
+            let bad_user = crate::rules::images::User::parse(&facts.user).is_none();
             let what = match (bad_fact, bad_reads, bad_user) {
                 (Some(f), _, _) => format!("names the fact `{f}`, which `{image}` does not define under `facts:`"),
                 (_, Some(r), _) => format!("names the reads set `{r}`, which `{image}` does not define under `reads:`"),

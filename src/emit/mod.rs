@@ -33,9 +33,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use serde::Serialize;
 
+pub mod external_secret;
+pub mod gateway_api;
 mod writer;
 
-use crate::external_secret;
 use crate::plan::{Claim, Job as PlannedJob, OneShot, Plan, ProbeAction, VolumeSource, Workload};
 use crate::rules::{IngressRule as IngressChoice, Kind, SecretSource};
 use crate::tree::Tree;
@@ -309,11 +310,14 @@ fn workload_folder(plan: &Plan, w: &Workload, tree: &mut Tree) -> Option<String>
     }
     if let (Some(route), true) = (&w.route, w.serves()) {
         let metadata = meta(plan, &w.name, labels.clone());
-        if let Some(gateway) = crate::gateway_api::gateway(metadata.clone(), route) {
+        if let Some(gateway) = crate::emit::gateway_api::gateway(metadata.clone(), route) {
             tree.add(&format!("{dir}/gateway.yaml"), to_yaml(&[gateway]));
             resources.push("gateway.yaml".into());
         }
-        tree.add(&format!("{dir}/httproute.yaml"), to_yaml(&crate::gateway_api::http_routes(metadata, route, &w.name)));
+        tree.add(
+            &format!("{dir}/httproute.yaml"),
+            to_yaml(&crate::emit::gateway_api::http_routes(metadata, route, &w.name)),
+        );
         resources.push("httproute.yaml".into());
     }
     for j in &w.jobs {
@@ -441,13 +445,13 @@ fn secret(
         metadata
             .annotations
             .get_or_insert_with(BTreeMap::new)
-            .insert(crate::secrets::MAX_LENGTH.into(), limits.join(" "));
+            .insert(crate::commands::secrets::MAX_LENGTH.into(), limits.join(" "));
     }
     let template = SecretOf { metadata, string_data: data, type_: "Opaque" };
     tree.add(&format!("{dir}/secret.yaml.example"), to_yaml(&[template]));
     match plan.secret_source {
         SecretSource::Files => resources.push("secret.yaml".into()),
-        SecretSource::Sops { .. } => resources.push(crate::secrets::SOPS_FILE.into()),
+        SecretSource::Sops { .. } => resources.push(crate::commands::secrets::SOPS_FILE.into()),
         _ => {}
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
 
-use crate::compose::{Network, Service};
+use crate::read::compose::{Network, Service};
 use crate::warning::Warning;
 
 /// A bind-mounted host path as found beside the compose file.

@@ -31,7 +31,7 @@ fn io_error(path: &Path, what: &str, e: &std::io::Error) -> Error {
 /// a manifest can only name files the tool writes (never a `secret.yaml` or anything outside the
 /// tree), so a forged line cannot make a run delete someone's file.
 fn previous_manifest(out: &Path) -> (BTreeSet<String>, Vec<String>) {
-    let text = crate::read_scope::read_tree_text(&out.join(MANIFEST), 16 << 20).unwrap_or_default();
+    let text = crate::read::scope::read_tree_text(&out.join(MANIFEST), 16 << 20).unwrap_or_default();
     let (ok, forged): (Vec<&str>, Vec<&str>) =
         text.lines().filter(|l| !l.is_empty()).partition(|l| is_safe_relative(l) && is_tool_file(l));
     (ok.into_iter().map(str::to_string).collect(), forged.into_iter().map(str::to_string).collect())
@@ -53,7 +53,7 @@ pub fn yaml_on_disk(out: &Path) -> BTreeMap<String, String> {
         if through_symlink(out, &file) {
             continue;
         }
-        if let Ok(text) = crate::read_scope::read_tree_text(&out.join(&file), 4 << 20) {
+        if let Ok(text) = crate::read::scope::read_tree_text(&out.join(&file), 4 << 20) {
             files.insert(file, text);
         }
     }
@@ -92,7 +92,7 @@ fn is_tool_file(line: &str) -> bool {
     let yaml_name = |f: &str| {
         let stem = f.strip_suffix(".yaml.example").or_else(|| f.strip_suffix(".yaml"));
         f != "secret.yaml"
-            && f != crate::tree_files::SOPS_FILE
+            && f != crate::tree::layout::SOPS_FILE
             && stem.is_some_and(|s| {
                 !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
             })
@@ -447,7 +447,7 @@ pub fn check(tree: &Tree, out: &Path) -> Option<String> {
     let mut paths: BTreeSet<String> = tree.files.keys().cloned().collect();
     paths.extend(previous_manifest(out).0);
     for rel in paths {
-        let disk = crate::read_scope::read_tree_text(&out.join(&rel), 512 << 20).ok();
+        let disk = crate::read::scope::read_tree_text(&out.join(&rel), 512 << 20).ok();
         let want = tree.files.get(&rel);
         if disk.as_ref() == want {
             continue;

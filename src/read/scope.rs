@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Largest text input read (compose files, env files): the YAML loader's own limit.
-pub const MAX_TEXT_BYTES: u64 = crate::yaml::MAX_INPUT_BYTES as u64;
+pub const MAX_TEXT_BYTES: u64 = crate::read::yaml::MAX_INPUT_BYTES as u64;
 
 /// Folders of the system whose files are not files (process state, devices): never read.
 const SYSTEM: &[&str] = &["/proc", "/sys", "/dev"];
