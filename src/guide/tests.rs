@@ -1,6 +1,8 @@
 //! The guide's unit tests, on hand-made facts of a Dify-like tree.
 
+use super::view::lookup::Lookup;
 use super::*;
+use crate::rules::SecretSource;
 
 fn claim(name: &str, size: &str, mode: &str, path: &str) -> ClaimFacts {
     ClaimFacts {
