@@ -193,7 +193,7 @@ pub(crate) fn recorded_in(dir: &Path) -> Result<Option<Vec<Choice>>, Error> {
             "pass a tree compose2dify generated (-o DIR of an earlier run)",
         )
     })?;
-    let Some(lines) = compose2dify::recorded_choices(&text) else { return Ok(None) };
+    let Some(lines) = compose2dify::guide::provenance::recorded_choices(&text) else { return Ok(None) };
     let cli = Cli::command();
     let mut out = Vec::with_capacity(lines.len());
     for line in &lines {

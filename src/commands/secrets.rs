@@ -20,7 +20,8 @@ use crate::choices::Choice;
 /// `None` for another mode.
 pub fn sops_recipients(dir: &Path) -> Option<Vec<String>> {
     let text = crate::read::scope::read_tree_text(&dir.join("GENERATED.md"), 4 << 20).ok()?;
-    let choices: Vec<Choice> = crate::recorded_choices(&text)?.iter().filter_map(|l| Choice::parse(l).ok()).collect();
+    let choices: Vec<Choice> =
+        crate::guide::provenance::recorded_choices(&text)?.iter().filter_map(|l| Choice::parse(l).ok()).collect();
     let valued = |long: &str| -> Vec<String> {
         choices.iter().filter(|c| c.long == long).filter_map(|c| c.value.clone()).collect()
     };

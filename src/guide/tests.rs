@@ -1,6 +1,8 @@
 //! The guide's unit tests, on hand-made facts of a Dify-like tree.
 
+use super::view::lookup::Lookup;
 use super::*;
+use crate::rules::SecretSource;
 
 fn claim(name: &str, size: &str, mode: &str, path: &str) -> ClaimFacts {
     ClaimFacts {
@@ -62,92 +64,115 @@ fn wl(
     }
 }
 
+/// The fixture's data stores: PostgreSQL and Redis, each a StatefulSet with a claim of its own.
+fn data_workloads() -> Vec<WorkloadFacts> {
+    let (s, ci) = ("StatefulSet", Some("ClusterIP"));
+    vec![
+        wl(
+            "postgres",
+            "db_postgres",
+            s,
+            1,
+            &[5432],
+            ci,
+            Some("TCP"),
+            vec![claim("data", "10Gi", "ReadWriteOnce", "/var/lib/postgresql/data")],
+            Some("postgres"),
+        ),
+        wl(
+            "redis",
+            "redis",
+            s,
+            1,
+            &[6379],
+            ci,
+            Some("TCP"),
+            vec![claim("data", "5Gi", "ReadWriteOnce", "/data")],
+            Some("redis"),
+        ),
+    ]
+}
+
+/// The fixture's application: the API, its websocket server, the workers and the web front end,
+/// the API's on the shared claim.
+fn app_workloads(shared: &ClaimFacts) -> Vec<WorkloadFacts> {
+    let (d, ci) = ("Deployment", Some("ClusterIP"));
+    vec![
+        wl("api", "api", d, 1, &[5001], ci, Some("HTTP"), vec![shared.clone()], Some("api")),
+        wl(
+            "api-websocket",
+            "api_websocket",
+            d,
+            1,
+            &[5001],
+            ci,
+            Some("HTTP"),
+            vec![shared.clone()],
+            Some("api-websocket"),
+        ),
+        wl("worker", "worker", d, 1, &[], None, Some("Exec"), vec![shared.clone()], Some("worker")),
+        wl("worker-beat", "worker_beat", d, 1, &[], None, Some("Exec"), vec![shared.clone()], Some("worker-beat")),
+        wl("web", "web", d, 2, &[3000], ci, Some("HTTP"), vec![], Some("web")),
+    ]
+}
+
+/// The fixture's supporting services: the sandbox, the plugin daemon, the proxy, nginx in front,
+/// and the vector store.
+fn support_workloads() -> Vec<WorkloadFacts> {
+    let (d, s, ci) = ("Deployment", "StatefulSet", Some("ClusterIP"));
+    vec![
+        wl(
+            "sandbox",
+            "sandbox",
+            d,
+            1,
+            &[8194],
+            ci,
+            Some("HTTP"),
+            vec![
+                claim("sandbox-dependencies", "5Gi", "ReadWriteOnce", "/dependencies"),
+                claim("sandbox-conf", "1Gi", "ReadWriteOnce", "/conf"),
+            ],
+            Some("sandbox"),
+        ),
+        wl(
+            "plugin-daemon",
+            "plugin_daemon",
+            d,
+            1,
+            &[5002, 5003],
+            ci,
+            Some("Exec"),
+            vec![claim("plugin-storage", "10Gi", "ReadWriteOnce", "/app/storage")],
+            Some("plugin-daemon"),
+        ),
+        wl("ssrf-proxy", "ssrf_proxy", d, 1, &[3128, 8194], ci, Some("TCP"), vec![], Some("ssrf-proxy")),
+        wl("nginx", "nginx", d, 2, &[80, 443], Some("LoadBalancer"), Some("HTTP"), vec![], Some("nginx")),
+        wl(
+            "weaviate",
+            "weaviate",
+            s,
+            1,
+            &[8080],
+            ci,
+            Some("HTTP"),
+            vec![claim("data", "10Gi", "ReadWriteOnce", "/var/lib/weaviate")],
+            Some("vector-store"),
+        ),
+    ]
+}
+
+/// Facts of a Dify 1.14.1 tree: its workloads in folder order, its Secrets, claims and findings.
 fn fixture() -> Facts {
     let shared = claim("dify-storage", "20Gi", "ReadWriteMany", "/app/api/storage");
-    let d = "Deployment";
-    let s = "StatefulSet";
-    let ci = Some("ClusterIP");
+    let mut workloads = data_workloads();
+    workloads.extend(app_workloads(&shared));
+    workloads.extend(support_workloads());
     Facts {
         namespace: "dify".into(),
         release: Some("1.14.1".into()),
         guide: crate::rules::load(crate::rules::Preset::Dify, None).unwrap().guide,
-        workloads: vec![
-            wl(
-                "postgres",
-                "db_postgres",
-                s,
-                1,
-                &[5432],
-                ci,
-                Some("TCP"),
-                vec![claim("data", "10Gi", "ReadWriteOnce", "/var/lib/postgresql/data")],
-                Some("postgres"),
-            ),
-            wl(
-                "redis",
-                "redis",
-                s,
-                1,
-                &[6379],
-                ci,
-                Some("TCP"),
-                vec![claim("data", "5Gi", "ReadWriteOnce", "/data")],
-                Some("redis"),
-            ),
-            wl("api", "api", d, 1, &[5001], ci, Some("HTTP"), vec![shared.clone()], Some("api")),
-            wl(
-                "api-websocket",
-                "api_websocket",
-                d,
-                1,
-                &[5001],
-                ci,
-                Some("HTTP"),
-                vec![shared.clone()],
-                Some("api-websocket"),
-            ),
-            wl("worker", "worker", d, 1, &[], None, Some("Exec"), vec![shared.clone()], Some("worker")),
-            wl("worker-beat", "worker_beat", d, 1, &[], None, Some("Exec"), vec![shared.clone()], Some("worker-beat")),
-            wl("web", "web", d, 2, &[3000], ci, Some("HTTP"), vec![], Some("web")),
-            wl(
-                "sandbox",
-                "sandbox",
-                d,
-                1,
-                &[8194],
-                ci,
-                Some("HTTP"),
-                vec![
-                    claim("sandbox-dependencies", "5Gi", "ReadWriteOnce", "/dependencies"),
-                    claim("sandbox-conf", "1Gi", "ReadWriteOnce", "/conf"),
-                ],
-                Some("sandbox"),
-            ),
-            wl(
-                "plugin-daemon",
-                "plugin_daemon",
-                d,
-                1,
-                &[5002, 5003],
-                ci,
-                Some("Exec"),
-                vec![claim("plugin-storage", "10Gi", "ReadWriteOnce", "/app/storage")],
-                Some("plugin-daemon"),
-            ),
-            wl("ssrf-proxy", "ssrf_proxy", d, 1, &[3128, 8194], ci, Some("TCP"), vec![], Some("ssrf-proxy")),
-            wl("nginx", "nginx", d, 2, &[80, 443], Some("LoadBalancer"), Some("HTTP"), vec![], Some("nginx")),
-            wl(
-                "weaviate",
-                "weaviate",
-                s,
-                1,
-                &[8080],
-                ci,
-                Some("HTTP"),
-                vec![claim("data", "10Gi", "ReadWriteOnce", "/var/lib/weaviate")],
-                Some("vector-store"),
-            ),
-        ],
+        workloads,
         secret_files: vec![
             "base/secret.yaml.example".into(),
             "services/postgres/secret.yaml.example".into(),

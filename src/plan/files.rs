@@ -55,6 +55,13 @@ pub(super) fn folded_inits(
     out
 }
 
+/// Whether config files name a Service by its fully qualified name: `suffix` (`dify.svc.cluster.local`)
+/// after a dot.
+pub(super) fn name_fqdns(files: &BTreeMap<String, String>, suffix: &str) -> bool {
+    let suffix = format!(".{suffix}");
+    files.values().any(|t| t.contains(&suffix))
+}
+
 /// A file's text with the rules' inserts for its path (`path`: where the container reads it).
 pub(super) fn insert_text(
     text: &str,
@@ -206,6 +213,17 @@ pub fn envsubst(text: &str, vars: &BTreeMap<String, String>) -> String {
 mod tests {
     use super::*;
     use crate::rules::ServiceRule;
+
+    /// A Service's fully qualified name in a config file is found; its short name, or the suffix of
+    /// another namespace, is not.
+    #[test]
+    fn fully_qualified_names_in_config_files() {
+        let files = |text: &str| BTreeMap::from([("default.conf".to_string(), text.to_string())]);
+        let suffix = "dify.svc.cluster.local";
+        assert!(name_fqdns(&files("proxy_pass http://api.dify.svc.cluster.local:5001;"), suffix));
+        assert!(!name_fqdns(&files("proxy_pass http://api:5001;"), suffix));
+        assert!(!name_fqdns(&files("proxy_pass http://api.other.svc.cluster.local:5001;"), suffix));
+    }
 
     #[test]
     fn envsubst_replaces_known_only() {

@@ -21,8 +21,8 @@ pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
         let object = w.one_shot.as_ref().map_or(&w.name, |o| &o.object_name);
         // Each object with the volumes of its pod: a folded init container runs only in a pod that
         // mounts its volume (the migration Job mounts no claim).
-        let mut resources = vec![(format!("{kind}.{}.{object}", plan.namespace), &w.volumes)];
-        resources.extend(w.jobs.iter().map(|j| (format!("Job.{}.{}", plan.namespace, j.name), &j.volumes)));
+        let mut resources = vec![(format!("{kind}.{}.{object}", plan.namespace), object, &w.volumes)];
+        resources.extend(w.jobs.iter().map(|j| (format!("Job.{}.{}", plan.namespace, j.name), &j.name, &j.volumes)));
         let rule = rules.service(&w.upstream);
         let mut own = failed_checks(w);
         for j in plan.workloads.iter().filter(|j| j.joins.as_deref() == Some(w.name.as_str())) {
@@ -30,7 +30,7 @@ pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
         }
         own.sort_unstable();
         own.dedup();
-        for (resource, volumes) in resources {
+        for (resource, object, volumes) in resources {
             let folded: Vec<&crate::plan::FoldedInit> =
                 w.folded.iter().filter(|f| volumes.iter().any(|v| v.name == f.volume)).collect();
             let mut checks = own.clone();
@@ -48,7 +48,12 @@ pub fn accepted(plan: &Plan, rules: &Rules) -> Vec<Finding> {
                     .or_else(|| rules.findings.get(check))
                     .cloned()
                     .unwrap_or_else(|| rules.defaults.reasons.no_reason.clone());
-                out.push(Finding { check_id: check.to_string(), resource: resource.clone(), reason });
+                out.push(Finding {
+                    check_id: check.to_string(),
+                    resource: resource.clone(),
+                    object: object.clone(),
+                    reason,
+                });
             }
         }
     }

@@ -82,6 +82,26 @@ pub(super) fn flows(
     Flows { talks_to, networks, egress_only_to }
 }
 
+/// The destinations a squid config among `files` denies first: the `dst` ACLs named by its first
+/// `http_access` line, when that line denies.
+pub(super) fn proxy_denies(files: &BTreeMap<String, String>) -> Vec<String> {
+    for text in files.values() {
+        let Some(first) = text.lines().map(str::trim).find(|l| l.starts_with("http_access ")) else { continue };
+        let Some(rule) = first.strip_prefix("http_access deny ") else { continue };
+        let mut blocks = Vec::new();
+        for acl in rule.split_whitespace().filter(|a| !a.starts_with('!')) {
+            let prefix = format!("acl {acl} dst ");
+            for line in text.lines().filter_map(|l| l.trim().strip_prefix(prefix.as_str())) {
+                blocks.extend(line.split_whitespace().take_while(|b| !b.starts_with('#')).map(str::to_string));
+            }
+        }
+        if !blocks.is_empty() {
+            return blocks;
+        }
+    }
+    Vec::new()
+}
+
 /// Flows only between workloads that share a compose network (or are reached from outside).
 pub(super) fn within_networks(workloads: &mut [Workload]) {
     let nets: BTreeMap<String, BTreeSet<String>> =
@@ -182,5 +202,24 @@ pub(super) fn join_network_namespaces(project: &Project, workloads: &mut [Worklo
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `dst` ACLs named by a first `http_access deny` (not the negated ones), with their
+    /// trailing comments left out; a config whose first rule allows denies nothing first.
+    #[test]
+    fn a_proxy_denies_the_destinations_of_its_first_deny_rule() {
+        let squid = "acl private dst 10.0.0.0/8 172.16.0.0/12 # RFC 1918\nacl meta dst 169.254.0.0/16\nacl ok src all\nhttp_access deny private meta !ok\nhttp_access allow ok\n";
+        let files = BTreeMap::from([
+            ("README".to_string(), "no rules here\n".to_string()),
+            ("squid.conf".to_string(), squid.to_string()),
+        ]);
+        assert_eq!(proxy_denies(&files), ["10.0.0.0/8", "172.16.0.0/12", "169.254.0.0/16"]);
+        let allows_first = BTreeMap::from([("squid.conf".to_string(), format!("http_access allow all\n{squid}"))]);
+        assert!(proxy_denies(&allows_first).is_empty());
     }
 }

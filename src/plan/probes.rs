@@ -95,6 +95,18 @@ pub(super) fn probe(
     p
 }
 
+/// Whether an HTTP probe's path is answered by the workload's own config files (nginx's
+/// `location = /healthz { return 200; }`) rather than passed on (`proxy_pass`) to another service.
+pub(super) fn answered_by_files(action: &ProbeAction, files: &BTreeMap<String, String>) -> bool {
+    let ProbeAction::Http { path, .. } = action else { return false };
+    let local = format!("location = {path} {{");
+    files.values().any(|t| {
+        t.split(local.as_str()).nth(1).is_some_and(|rest| {
+            rest.split('}').next().is_some_and(|b| b.contains("return ") && !b.contains("proxy_pass"))
+        })
+    })
+}
+
 /// Whether a command's words hold a password written out: `curl -u user:pw`, `--user=user:pw`, a
 /// URL's `user:pw@` (a `$VARIABLE` in its place is read at run time, and an already scrubbed `***`
 /// hides nothing: both are fine). The healthcheck translation and the release report use it.
@@ -156,4 +168,23 @@ pub(super) fn rule_action(r: &crate::rules::ProbeRule) -> Option<ProbeAction> {
         return Some(ProbeAction::Tcp(port));
     }
     r.exec.clone().map(ProbeAction::Exec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// nginx's own `location = /healthz { return 200; }` answers the probe; a location that passes
+    /// the path on, another path, or a probe that is not HTTP is not answered by the files.
+    #[test]
+    fn a_probe_path_the_config_returns_itself_is_answered_by_the_files() {
+        let http = ProbeAction::Http { path: "/healthz".into(), port: 80 };
+        let files = |text: &str| BTreeMap::from([("default.conf".to_string(), text.to_string())]);
+        let own = files("server {\n  location = /healthz {\n    access_log off;\n    return 200 \"ok\";\n  }\n}\n");
+        assert!(answered_by_files(&http, &own));
+        let passed = files("location = /healthz {\n  return 200;\n  proxy_pass http://api:5001;\n}\n");
+        assert!(!answered_by_files(&http, &passed));
+        assert!(!answered_by_files(&http, &files("location = /other {\n  return 200;\n}\n")));
+        assert!(!answered_by_files(&ProbeAction::Tcp(80), &own));
+    }
 }

@@ -102,6 +102,15 @@ pub struct Workload {
     pub files: BTreeMap<String, String>,
     /// Config files that are not text (→ `binaryData` of `<name>-files`).
     pub binary_files: BTreeMap<String, Vec<u8>>,
+    /// Its config files name Services by their fully qualified names (nginx's
+    /// `api.dify.svc.cluster.local`): moving the tree to another namespace breaks them.
+    pub fqdn_in_files: bool,
+    /// Its HTTP probe's path is answered by its own config files (nginx's
+    /// `location = /healthz { return 200; }`) rather than passed on to another service.
+    pub answers_probe_itself: bool,
+    /// Destinations its proxy config denies before any other access rule (squid's `dst` ACLs named
+    /// by a first `http_access deny`).
+    pub proxy_denies: Vec<String>,
     pub resources: Resources,
     pub security: Security,
     /// Hash of every setting and file the pods read, so a change rolls them.
@@ -211,6 +220,19 @@ impl Plan {
         images
     }
 
+    /// The image names of the tree (registry and repository, without tag or digest), once each in
+    /// the order of `images_in_tree`: the names of the top kustomization's `images:` list.
+    pub fn image_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for image in self.images_in_tree() {
+            let name = super::image_parts(image).0;
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// Images pulled by a moving tag (`:latest`, or none, and no digest): each start may run another build.
     pub fn unpinned(&self) -> Vec<&str> {
         self.images_in_tree().into_iter().filter(|i| super::is_unpinned(i)).collect()
@@ -304,6 +326,14 @@ pub struct Volume {
     pub host: Option<String>,
 }
 
+impl Volume {
+    /// The init container that copies its seed files onto it at every start (`seed-<volume>`),
+    /// when it has seed files.
+    pub fn seed_container(&self) -> Option<String> {
+        (!self.seed.is_empty()).then(|| format!("seed-{}", self.name).chars().take(63).collect())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
     pub path: String,
@@ -332,6 +362,8 @@ pub struct Finding {
     pub check_id: String,
     /// As checkov names it: `Deployment.dify.nginx`.
     pub resource: String,
+    /// The object's own name, as the resource ends (`nginx`, a Job's `api-migrate-1-14-1`).
+    pub object: String,
     pub reason: String,
 }
 

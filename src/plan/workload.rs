@@ -10,12 +10,12 @@ use crate::rules::{Kind, Security, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 
 use super::entry::{ingress, ports, route};
-use super::files::folded_inits;
-use super::flows::flows;
+use super::files::{folded_inits, name_fqdns};
+use super::flows::{flows, proxy_denies};
 use super::pod::{
     compose_resources, compose_security, group_ids, node_affinity, one_shot, pod_hostname, rollout, spread_keys,
 };
-use super::probes::probe;
+use super::probes::{answered_by_files, probe};
 use super::release::{image_tag, name_suffix};
 use super::settings::{checksum, scrub_secrets, split, Value};
 use super::storage::{claim_settings, dedupe_claims, mounts, mounts_rwo_claim, writable_paths};
@@ -93,6 +93,9 @@ pub(super) fn workload(
         claims: storage.claims,
         files: storage.files,
         binary_files: storage.binary_files,
+        fqdn_in_files: false,
+        answers_probe_itself: false,
+        proxy_denies: Vec::new(),
         resources,
         security,
         checksum: String::new(),
@@ -226,7 +229,8 @@ fn jobs(rule: &ServiceRule, name: &str, tag: Option<&str>, volumes: &[Volume]) -
 }
 
 /// What follows from the workload as a whole: one pod per node, settings a fresh claim needs,
-/// Recreate for a ReadWriteOnce claim, the checksum of what its pods read, a Job's run.
+/// Recreate for a ReadWriteOnce claim, the checksum of what its pods read, a Job's run, and what
+/// its config files say (fully qualified names, a probe path they answer, what a proxy denies).
 fn finish(
     w: &mut Workload,
     svc: &Service,
@@ -248,6 +252,9 @@ fn finish(
     claim_settings(w, svc, ctx.rules);
     w.recreate = w.kind == Kind::Deployment && (rule.recreate || mounts_rwo_claim(w, shared_claims));
     w.checksum = checksum(w, w.uses_shared.then_some(&ctx.settings.shared_config));
+    w.fqdn_in_files = name_fqdns(&w.files, &ctx.fqdn_suffix);
+    w.answers_probe_itself = answered_by_files(&w.probe.action, &w.files);
+    w.proxy_denies = proxy_denies(&w.files);
     if w.kind == Kind::Job {
         w.replicas = 1;
         w.one_shot = Some(one_shot(svc, w));

@@ -16,7 +16,7 @@ fn stderr(o: &Output) -> String {
 
 fn choices_of(tree: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(tree.join("GENERATED.md")).unwrap();
-    compose2dify::recorded_choices(&text).expect("GENERATED.md records choices")
+    compose2dify::guide::provenance::recorded_choices(&text).expect("GENERATED.md records choices")
 }
 
 const TEAM: &[&str] = &[
