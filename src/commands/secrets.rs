@@ -9,8 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-
-const TOKEN: &str = "CHANGE_ME_";
+/// The old path of `tokens`, kept while lib.rs and guide/ still name it.
+pub use crate::placeholders::tokens;
+use crate::placeholders::{fill, holds_placeholder, name_of, MAX_LENGTH};
 
 pub use crate::tree::layout::SOPS_FILE;
 
@@ -45,10 +46,6 @@ fn listed(dir: &Path, file: &str) -> bool {
         .filter_map(|f| crate::read::scope::read_tree_text(&dir.join(f), 1 << 20).ok())
         .any(|k| k.lines().any(|l| l.trim() == format!("- {file}")))
 }
-
-/// The annotation of a secret template naming placeholders whose value must be short:
-/// `CHANGE_ME_INIT_PASSWORD=30` (space-separated).
-pub const MAX_LENGTH: &str = "compose2dify.io/max-length";
 
 /// The length limits a secret template's annotation gives: token → at most so many characters.
 fn max_lengths(example: &str) -> BTreeMap<String, usize> {
@@ -111,7 +108,7 @@ pub struct Origins {
 
 impl Origins {
     fn note(&mut self, token: &str, from: Origin) {
-        let name = token.strip_prefix(TOKEN).unwrap_or(token).to_string();
+        let name = name_of(token).to_string();
         let list = match from {
             Origin::Kept => return,
             Origin::Cluster => &mut self.cluster,
@@ -336,9 +333,7 @@ fn known_values(
         }
         for (token, value) in live.unwrap_or_default() {
             match known.values.get(&token) {
-                Some(mine) if *mine != value => {
-                    report.differ_from_cluster.push(token.strip_prefix(TOKEN).unwrap_or(&token).to_string())
-                }
+                Some(mine) if *mine != value => report.differ_from_cluster.push(name_of(&token).to_string()),
                 _ => known.take(&token, &value, Origin::Cluster),
             }
         }
@@ -536,36 +531,6 @@ fn examples(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(examples)
 }
 
-/// Every placeholder token in a text, in order of appearance, without repeats.
-pub fn tokens(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find(TOKEN) {
-        let len = rest[i..].bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
-        let token = rest[i..i + len].to_string();
-        if !out.contains(&token) {
-            out.push(token);
-        }
-        rest = &rest[i + len..];
-    }
-    out
-}
-
-/// Replace each whole token by its value.
-pub fn fill(text: &str, values: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(TOKEN) {
-        let len = rest[i..].bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
-        out.push_str(&rest[..i]);
-        let token = &rest[i..i + len];
-        out.push_str(values.get(token).map_or(token, String::as_str));
-        rest = &rest[i + len..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Values already chosen in an existing secret file: the same key of the example tells which.
 fn learn(example: &str, secret: &str, values: &mut BTreeMap<String, String>) {
     let have = string_data(secret);
@@ -575,7 +540,7 @@ fn learn(example: &str, secret: &str, values: &mut BTreeMap<String, String>) {
             let Some(at) = want.find(&token) else { continue };
             let (prefix, suffix) = (&want[..at], &want[at + token.len()..]);
             if let Some(value) = have.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)) {
-                if !value.is_empty() && !value.contains(TOKEN) {
+                if !value.is_empty() && !holds_placeholder(value) {
                     values.entry(token).or_insert_with(|| value.to_string());
                 }
             }
@@ -596,15 +561,6 @@ fn replace_private(path: &Path, text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_and_fill() {
-        let t =
-            "a: CHANGE_ME_DB_PASSWORD\nb: redis://:CHANGE_ME_REDIS_PASSWORD@redis:6379\nc: CHANGE_ME_DB_PASSWORD_X\n";
-        assert_eq!(tokens(t), vec!["CHANGE_ME_DB_PASSWORD", "CHANGE_ME_REDIS_PASSWORD", "CHANGE_ME_DB_PASSWORD_X"]);
-        let v = BTreeMap::from([("CHANGE_ME_DB_PASSWORD".to_string(), "x1".to_string())]);
-        assert_eq!(fill(t, &v), "a: x1\nb: redis://:CHANGE_ME_REDIS_PASSWORD@redis:6379\nc: CHANGE_ME_DB_PASSWORD_X\n");
-    }
 
     #[test]
     fn learns_from_existing_by_key() {
