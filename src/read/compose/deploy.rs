@@ -44,12 +44,7 @@ impl<C: Context> Reader<'_, C> {
                     "replicated" => {}
                     other => svc.unread.push(format!("deploy.mode: {other}")),
                 },
-                "replicas" => {
-                    let text = self.s(v, &at)?;
-                    let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
-                    svc.replicas =
-                        Some(n.ok_or_else(|| problem(&at, &text, format!("replicas `{text}` is not a count")))?);
-                }
+                "replicas" => svc.replicas = Some(self.count(v, &at, "replicas")?),
                 "resources" => self.resources(v, &at, svc)?,
                 "restart_policy" => self.restart_policy(v, &at, svc)?,
                 "placement" => self.placement(v, &at, svc)?,
@@ -83,12 +78,7 @@ impl<C: Context> Reader<'_, C> {
                     };
                     svc.restart = Some(word.to_string());
                 }
-                "max_attempts" => {
-                    let text = self.s(x, &at)?;
-                    let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
-                    svc.max_attempts =
-                        Some(n.ok_or_else(|| problem(&at, &text, format!("max_attempts `{text}` is not a count")))?);
-                }
+                "max_attempts" => svc.max_attempts = Some(self.count(x, &at, "max_attempts")?),
                 other => svc.unread.push(format!("deploy.restart_policy.{other}")),
             }
         }
@@ -124,12 +114,7 @@ impl<C: Context> Reader<'_, C> {
             let k = k.as_str().unwrap_or_default();
             let at = format!("{at}.{k}");
             match k {
-                "parallelism" => {
-                    let text = self.s(x, &at)?;
-                    let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
-                    svc.update_parallelism =
-                        Some(n.ok_or_else(|| problem(&at, &text, format!("parallelism `{text}` is not a count")))?);
-                }
+                "parallelism" => svc.update_parallelism = Some(self.count(x, &at, "parallelism")?),
                 "order" => {
                     let text = self.s(x, &at)?;
                     if !matches!(text.as_str(), "stop-first" | "start-first") {

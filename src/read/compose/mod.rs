@@ -272,6 +272,13 @@ impl<C: Context> Reader<'_, C> {
         parse_bool(&text).ok_or_else(|| problem(path, &text, format!("`{text}` is not a boolean")))
     }
 
+    /// A count (`3`): a whole number, not negative; `what` names it in the problem.
+    fn count(&mut self, value: &Value, path: &str, what: &str) -> Result<i32, Problem> {
+        let text = self.s(value, path)?;
+        let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
+        n.ok_or_else(|| problem(path, &text, format!("{what} `{text}` is not a count")))
+    }
+
     fn command(&mut self, value: &Value, path: &str) -> Result<Option<Command>, Problem> {
         match value {
             Value::Null => Ok(None),
@@ -316,9 +323,7 @@ impl<C: Context> Reader<'_, C> {
                     }
                 }
                 "scale" => {
-                    let text = self.s(v, &path)?;
-                    let n = text.trim().parse::<i32>().ok().filter(|n| *n >= 0);
-                    let n = n.ok_or_else(|| problem(&path, &text, format!("scale `{text}` is not a count")))?;
+                    let n = self.count(v, &path, "scale")?;
                     svc.replicas.get_or_insert(n);
                 }
                 "depends_on" => svc.depends_on = self.depends_on(v, &path)?,
