@@ -1,5 +1,5 @@
 //! Where things are in the generated tree: the folders and file names that the emitters, the
-//! writer and the commands must agree on, spelled once.
+//! writing to disk (`write`) and the commands must agree on, spelled once.
 
 use std::path::{Path, PathBuf};
 
