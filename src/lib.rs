@@ -11,6 +11,7 @@ pub mod error;
 pub mod guide;
 pub mod hash;
 pub mod names;
+pub mod placeholders;
 pub mod plan;
 pub mod read;
 pub mod rules;

@@ -126,7 +126,7 @@ pub(crate) fn deliver(
         let placeholders: usize = objects
             .split("\n---\n")
             .filter(|doc| doc.lines().any(|l| l == "kind: Secret"))
-            .map(|doc| compose2dify::commands::secrets::tokens(doc).len())
+            .map(|doc| compose2dify::placeholders::tokens(doc).len())
             .sum();
         if placeholders > 0 {
             out.labelled(

@@ -172,7 +172,7 @@ pub(crate) fn without_secret_sets(
                     &format!("--set {key}: a secret, so it is not recorded in GENERATED.md or the guide; its value goes into the tree's secret.yaml files when they are made (with --secrets files), else put it in your secret store"),
                 );
                 let canonical = rules.secrets.pairs.get(&key).cloned().unwrap_or(key);
-                secret.insert(format!("CHANGE_ME_{canonical}"), value);
+                secret.insert(compose2dify::placeholders::placeholder(&canonical), value);
             }
             None => kept.push(choice),
         }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::placeholders::placeholder;
 use crate::read::dotenv;
 
 /// A value of the `.env` and where it is written.
@@ -52,11 +53,11 @@ pub fn read(path: &Path, pairs: &BTreeMap<String, String>, public: &[String]) ->
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
     let mut empty = Vec::new();
     for ((key, value, _), entry) in expanded.into_iter().zip(&entries) {
-        let placeholder = value.trim().is_empty()
-            || value.contains("CHANGE_ME")
+        let no_value = value.trim().is_empty()
+            || crate::placeholders::is_unset(&value)
             || public.contains(&value)
             || published.get(&key).is_some_and(|p| !p.is_empty() && *p == value);
-        if placeholder {
+        if no_value {
             if value.trim().is_empty() {
                 empty.push(key);
             }
@@ -65,9 +66,9 @@ pub fn read(path: &Path, pairs: &BTreeMap<String, String>, public: &[String]) ->
         let column = text.lines().nth(entry.line - 1).and_then(|l| l.find('=')).map_or(1, |i| i + 2);
         let at = Found { value, key: key.clone(), line: entry.line, column };
         // The setting named like the placeholder wins over its pair.
-        found.insert(format!("CHANGE_ME_{key}"), at.clone());
+        found.insert(placeholder(&key), at.clone());
         if let Some(canonical) = pairs.get(&key) {
-            found.entry(format!("CHANGE_ME_{canonical}")).or_insert(at);
+            found.entry(placeholder(canonical)).or_insert(at);
         }
     }
     Ok(EnvValues { file: path.to_path_buf(), masked, found, empty })

@@ -11,10 +11,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use crate::commands::secrets::tokens;
+use crate::placeholders::{tokens, PREFIX};
 use crate::rules::SecretSource;
-
-const PLACEHOLDER: &str = "CHANGE_ME_";
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -81,7 +79,7 @@ pub fn for_secret(
     for (key, value) in settings {
         let mut rendered = escape_template(value);
         for token in tokens(value) {
-            let variable = token.trim_start_matches(PLACEHOLDER).to_string();
+            let variable = token.trim_start_matches(PREFIX).to_string();
             rendered = rendered.replace(&token, &format!("{{{{ .{variable} }}}}"));
             if !variables.contains(&variable) {
                 variables.push(variable);

@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use crate::plan::Route;
+use super::folder::Folder;
+use super::meta::meta;
+use super::yaml_text::to_yaml;
+use crate::plan::{Plan, Route, Workload};
 
 pub const API_VERSION: &str = "gateway.networking.k8s.io/v1";
 
@@ -216,4 +219,16 @@ pub fn gateway(metadata: ObjectMeta, route: &Route) -> Option<Gateway> {
         metadata: ObjectMeta { name: Some(g.name.clone()), ..metadata },
         spec: GatewaySpec { gateway_class_name: class, listeners },
     })
+}
+
+/// The workload's HTTPRoute and, when the tree makes one, its Gateway, when it has a route and
+/// serves.
+pub(super) fn add_routes(plan: &Plan, w: &Workload, labels: &BTreeMap<String, String>, folder: &mut Folder) {
+    if let (Some(route), true) = (&w.route, w.serves()) {
+        let metadata = meta(plan, &w.name, labels.clone());
+        if let Some(gateway) = gateway(metadata.clone(), route) {
+            folder.add("gateway.yaml", to_yaml(&[gateway]));
+        }
+        folder.add("httproute.yaml", to_yaml(&http_routes(metadata, route, &w.name)));
+    }
 }

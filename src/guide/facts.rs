@@ -4,6 +4,7 @@
 
 mod workload;
 
+use crate::placeholders;
 use crate::plan::{self, Plan};
 use crate::rules::{self, Rules};
 
@@ -258,10 +259,7 @@ fn secret_facts(plan: &Plan) -> (Vec<String>, Vec<SecretFacts>) {
             keys: data
                 .iter()
                 .map(|(k, v)| {
-                    let vars = crate::commands::secrets::tokens(v)
-                        .iter()
-                        .map(|t| t.trim_start_matches("CHANGE_ME_").to_string())
-                        .collect();
+                    let vars = placeholders::tokens(v).iter().map(|t| placeholders::name_of(t).to_string()).collect();
                     (k.clone(), vars)
                 })
                 .collect(),

@@ -104,15 +104,15 @@ impl Tree {
 
     fn collect(&self, folder: &str, docs: &mut Vec<Placed>) {
         let at = |name: &str| if folder.is_empty() { name.to_string() } else { format!("{folder}/{name}") };
-        let Some(kustomization) = self.get(&at("kustomization.yaml")) else { return };
+        let Some(kustomization) = self.get(&at(layout::KUSTOMIZATION)) else { return };
         let Ok(parsed) = crate::read::yaml::document(kustomization) else { return };
         for entry in parsed["resources"].as_sequence().into_iter().flatten().filter_map(|r| r.as_str()) {
             let path = at(entry);
-            if self.get(&format!("{path}/kustomization.yaml")).is_some() {
+            if self.get(&layout::file_in(&path, layout::KUSTOMIZATION)).is_some() {
                 self.collect(&path, docs);
                 continue;
             }
-            let template = format!("{}.example", path.replace(crate::tree::layout::SOPS_FILE, "secret.yaml"));
+            let template = layout::template_of(&path);
             let Some(text) = self.get(&path).or_else(|| self.get(&template)) else { continue };
             for doc in text.split("\n---\n").map(|d| d.trim_start_matches("---\n").trim_end()) {
                 let Ok(value) = crate::read::yaml::document(doc) else { continue };

@@ -6,10 +6,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+/// The manifest's old path, kept while main.rs names it.
+pub use crate::tree::layout::MANIFEST;
+use crate::tree::layout::{self, BASE, SERVICES};
 use crate::tree::Tree;
-
-/// Lists the files the tool generated, so a later run prunes only its own stale files.
-pub const MANIFEST: &str = ".compose2dify-manifest";
 
 /// What a write did, for the summary line.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -91,18 +91,20 @@ fn is_tool_file(line: &str) -> bool {
     // An overlay, a `secret.yaml`, a `.yml` or a note of the operator's never matches.
     let yaml_name = |f: &str| {
         let stem = f.strip_suffix(".yaml.example").or_else(|| f.strip_suffix(".yaml"));
-        f != "secret.yaml"
-            && f != crate::tree::layout::SOPS_FILE
+        f != layout::SECRET_FILE
+            && f != layout::SOPS_FILE
             && stem.is_some_and(|s| {
                 !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
             })
     };
+    if line == layout::SETUP_SECRETS_SCRIPT {
+        return true;
+    }
     let parts: Vec<&str> = line.split('/').collect();
     match parts.as_slice() {
-        [top] => matches!(*top, "kustomization.yaml" | "README.md" | "GENERATED.md" | ".gitignore"),
-        ["scripts", "setup-secrets.sh"] => true,
-        ["base", file] => yaml_name(file),
-        ["services", name, file] => crate::names::is_dns_label(name) && yaml_name(file),
+        [top] => layout::TOP_FILES.contains(top),
+        [BASE, file] => yaml_name(file),
+        [SERVICES, name, file] => crate::names::is_dns_label(name) && yaml_name(file),
         _ => false,
     }
 }

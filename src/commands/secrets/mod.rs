@@ -3,23 +3,31 @@
 //! only gains the keys a newer `.example` added (an upgrade); keys the `.example` no longer has are
 //! reported, never deleted. The shell script `scripts/setup-secrets.sh` in the tree does the same for
 //! people without the tool.
+//!
+//! The Secrets in the cluster (`--from-cluster`, `--apply`) are reached in `cluster`; the text of a
+//! secret file is read and written in `secret_text`.
+
+mod cluster;
+mod secret_text;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-
-const TOKEN: &str = "CHANGE_ME_";
-
-pub use crate::tree::layout::SOPS_FILE;
+use cluster::live_values;
+pub use cluster::{apply, Applied};
+use secret_text::{add_to_string_data, fill_secret, learn, max_lengths, string_data};
 
 use crate::choices::Choice;
+use crate::error::{Error, Result};
+use crate::placeholders::name_of;
+use crate::placeholders::tokens;
+use crate::tree::layout::{self, GENERATED, KUSTOMIZATION, SECRET_FILE, SECRET_TEMPLATE, SOPS_FILE};
 
 /// The age recipients of a tree generated with `--secrets sops` (its GENERATED.md's choices), or
 /// `None` for another mode.
 pub fn sops_recipients(dir: &Path) -> Option<Vec<String>> {
-    let text = crate::read::scope::read_tree_text(&dir.join("GENERATED.md"), 4 << 20).ok()?;
+    let text = crate::read::scope::read_tree_text(&dir.join(GENERATED), 4 << 20).ok()?;
     let choices: Vec<Choice> =
         crate::guide::provenance::recorded_choices(&text)?.iter().filter_map(|l| Choice::parse(l).ok()).collect();
     let valued = |long: &str| -> Vec<String> {
@@ -35,31 +43,16 @@ pub fn sops_recipients(dir: &Path) -> Option<Vec<String>> {
 /// secret.sops.yaml and none from secret.yaml: a GENERATED.md that says sops over a files-mode tree
 /// (a forged line) does not make `secrets` encrypt to its recipients.
 fn lists_sops_files(dir: &Path) -> bool {
-    listed(dir, SOPS_FILE) && !listed(dir, "secret.yaml")
+    listed(dir, SOPS_FILE) && !listed(dir, SECRET_FILE)
 }
 
 /// Whether one of the tree's own kustomizations (those its manifest lists) names `file`.
 fn listed(dir: &Path, file: &str) -> bool {
     crate::tree::write::tool_files(dir)
         .into_iter()
-        .filter(|f| f.ends_with("kustomization.yaml"))
+        .filter(|f| f.ends_with(KUSTOMIZATION))
         .filter_map(|f| crate::read::scope::read_tree_text(&dir.join(f), 1 << 20).ok())
         .any(|k| k.lines().any(|l| l.trim() == format!("- {file}")))
-}
-
-/// The annotation of a secret template naming placeholders whose value must be short:
-/// `CHANGE_ME_INIT_PASSWORD=30` (space-separated).
-pub const MAX_LENGTH: &str = "compose2dify.io/max-length";
-
-/// The length limits a secret template's annotation gives: token → at most so many characters.
-fn max_lengths(example: &str) -> BTreeMap<String, usize> {
-    let prefix = format!("{MAX_LENGTH}: ");
-    example
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
-        .flat_map(|v| v.trim_matches(['\'', '"']).split_whitespace().map(str::to_string).collect::<Vec<_>>())
-        .filter_map(|item| item.split_once('=').and_then(|(t, n)| Some((t.to_string(), n.parse().ok()?))))
-        .collect()
 }
 
 /// What `setup` did to each secret file.
@@ -112,7 +105,7 @@ pub struct Origins {
 
 impl Origins {
     fn note(&mut self, token: &str, from: Origin) {
-        let name = token.strip_prefix(TOKEN).unwrap_or(token).to_string();
+        let name = name_of(token).to_string();
         let list = match from {
             Origin::Kept => return,
             Origin::Cluster => &mut self.cluster,
@@ -159,10 +152,7 @@ pub fn setup_with(dir: &Path, chosen: &BTreeMap<String, String>) -> Result<Repor
 pub fn no_secret_files(dir: &Path) -> bool {
     let sops = sops_recipients(dir).is_some();
     examples(dir).is_ok_and(|examples| {
-        examples.iter().all(|e| {
-            let secret = if sops { e.with_file_name(SOPS_FILE) } else { e.with_extension("") };
-            fs::metadata(secret).map_or(true, |m| m.len() == 0)
-        })
+        examples.iter().all(|e| fs::metadata(layout::secret_of(e, sops)).map_or(true, |m| m.len() == 0))
     })
 }
 
@@ -175,7 +165,7 @@ pub fn setup_from(dir: &Path, sources: &Sources) -> Result<Report> {
     let sops = sops_recipients(dir);
     // A tree whose kustomizations list no secret file takes its Secrets from the cluster
     // (`--secrets external`): files here would be used by nothing, and differ from what --apply makes.
-    if sops.is_none() && !listed(dir, "secret.yaml") && !examples(dir)?.is_empty() {
+    if sops.is_none() && !listed(dir, SECRET_FILE) && !examples(dir)?.is_empty() {
         return Err(Error::file(
             dir,
             "lists no secret.yaml: its Secrets are made in the cluster (--secrets external), so files here would be used by nothing",
@@ -259,7 +249,7 @@ fn read_pairs(
     let mut pairs = Vec::new();
     let mut locked: Vec<PathBuf> = Vec::new();
     for example in examples(dir)? {
-        let secret = if sops { example.with_file_name(SOPS_FILE) } else { example.with_extension("") };
+        let secret = layout::secret_of(&example, sops);
         // Whatever stands there (a dangling symlink too) is read, and refused when it cannot be.
         // An empty file (an interrupted write of an older version) holds nothing to keep: made anew.
         let have = if secret.symlink_metadata().is_ok() { Some(read_tree_file(&secret)?) } else { None };
@@ -288,7 +278,7 @@ fn read_pairs(
             }
         }
         // Moving from files mode to sops: the secret.yaml beside it holds the values in use.
-        let plain_path = example.with_extension("");
+        let plain_path = layout::secret_of(&example, false);
         let plain = if sops && have.is_none() && plain_path.symlink_metadata().is_ok() {
             Some(read_tree_file(&plain_path)?)
         } else {
@@ -337,9 +327,7 @@ fn known_values(
         }
         for (token, value) in live.unwrap_or_default() {
             match known.values.get(&token) {
-                Some(mine) if *mine != value => {
-                    report.differ_from_cluster.push(token.strip_prefix(TOKEN).unwrap_or(&token).to_string())
-                }
+                Some(mine) if *mine != value => report.differ_from_cluster.push(name_of(&token).to_string()),
                 _ => known.take(&token, &value, Origin::Cluster),
             }
         }
@@ -455,64 +443,6 @@ fn random_hex() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The `stringData` entries of a Secret as the tool writes it (`  KEY: value`, one a line): key and
-/// value text as written.
-fn string_data(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if line == "stringData:" {
-            inside = true;
-        } else if inside && line.starts_with("  ") && !line.starts_with("   ") {
-            if let Some((key, value)) = line[2..].split_once(':') {
-                out.push((key.to_string(), crate::read::yaml::unquote(value.trim())));
-            }
-        } else if inside && !line.starts_with(' ') {
-            inside = false;
-        }
-    }
-    out
-}
-
-/// The text with `lines` added at the end of its `stringData` block.
-fn add_to_string_data(text: &str, lines: &[String]) -> String {
-    let mut out = String::new();
-    let mut inside = false;
-    let mut added = false;
-    for line in text.lines() {
-        if inside && !added && !line.starts_with(' ') {
-            lines.iter().for_each(|l| out.push_str(&format!("{l}\n")));
-            added = true;
-        }
-        inside = inside || line == "stringData:";
-        out.push_str(line);
-        out.push('\n');
-    }
-    if !added {
-        if !inside {
-            out.push_str("stringData:\n");
-        }
-        lines.iter().for_each(|l| out.push_str(&format!("{l}\n")));
-    }
-    out
-}
-
-/// `fill` for a Secret's text: a `stringData` line whose value is one placeholder gets the value as
-/// a YAML scalar (quoted where YAML would read it as something else); placeholders inside a longer
-/// value (a URL) are put in as they are.
-fn fill_secret(text: &str, values: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
-        let whole = body.strip_prefix("  ").filter(|b| !b.starts_with(' ')).and_then(|b| b.split_once(": "));
-        match whole.and_then(|(key, v)| Some((key, values.get(v).filter(|_| tokens(v) == [v])?))) {
-            Some((key, value)) => out.push_str(&format!("  {key}: {}{end}", crate::read::yaml::scalar(value))),
-            None => out.push_str(&fill(line, values)),
-        }
-    }
-    out
-}
-
 /// Every `secret.yaml.example` of a generated tree, sorted; refused when there is none.
 fn examples(dir: &Path) -> Result<Vec<PathBuf>> {
     if !dir.is_dir() {
@@ -522,7 +452,7 @@ fn examples(dir: &Path) -> Result<Vec<PathBuf>> {
     // a forged commit) never makes `secrets` read or write a Secret of its choosing.
     let mut examples: Vec<PathBuf> = crate::tree::write::tool_files(dir)
         .into_iter()
-        .filter(|f| f.ends_with("secret.yaml.example"))
+        .filter(|f| f.ends_with(SECRET_TEMPLATE))
         .map(|f| dir.join(f))
         .filter(|p| p.symlink_metadata().is_ok())
         .collect();
@@ -537,53 +467,6 @@ fn examples(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(examples)
 }
 
-/// Every placeholder token in a text, in order of appearance, without repeats.
-pub fn tokens(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find(TOKEN) {
-        let len = rest[i..].bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
-        let token = rest[i..i + len].to_string();
-        if !out.contains(&token) {
-            out.push(token);
-        }
-        rest = &rest[i + len..];
-    }
-    out
-}
-
-/// Replace each whole token by its value.
-pub fn fill(text: &str, values: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(TOKEN) {
-        let len = rest[i..].bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
-        out.push_str(&rest[..i]);
-        let token = &rest[i..i + len];
-        out.push_str(values.get(token).map_or(token, String::as_str));
-        rest = &rest[i + len..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Values already chosen in an existing secret file: the same key of the example tells which.
-fn learn(example: &str, secret: &str, values: &mut BTreeMap<String, String>) {
-    let have = string_data(secret);
-    for (key, want) in string_data(example) {
-        let Some((_, have)) = have.iter().find(|(k, _)| *k == key) else { continue };
-        for token in tokens(&want) {
-            let Some(at) = want.find(&token) else { continue };
-            let (prefix, suffix) = (&want[..at], &want[at + token.len()..]);
-            if let Some(value) = have.strip_prefix(prefix).and_then(|r| r.strip_suffix(suffix)) {
-                if !value.is_empty() && !value.contains(TOKEN) {
-                    values.entry(token).or_insert_with(|| value.to_string());
-                }
-            }
-        }
-    }
-}
-
 /// A secret file, new: written privately beside it, then moved into place (never an empty file).
 fn write_private(path: &Path, text: &str) -> Result<()> {
     crate::tree::write::replace_file(path, text, true)
@@ -592,268 +475,4 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 /// Replace a secret file: written beside it privately, then moved over it.
 fn replace_private(path: &Path, text: &str) -> Result<()> {
     crate::tree::write::replace_file(path, text, true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_and_fill() {
-        let t =
-            "a: CHANGE_ME_DB_PASSWORD\nb: redis://:CHANGE_ME_REDIS_PASSWORD@redis:6379\nc: CHANGE_ME_DB_PASSWORD_X\n";
-        assert_eq!(tokens(t), vec!["CHANGE_ME_DB_PASSWORD", "CHANGE_ME_REDIS_PASSWORD", "CHANGE_ME_DB_PASSWORD_X"]);
-        let v = BTreeMap::from([("CHANGE_ME_DB_PASSWORD".to_string(), "x1".to_string())]);
-        assert_eq!(fill(t, &v), "a: x1\nb: redis://:CHANGE_ME_REDIS_PASSWORD@redis:6379\nc: CHANGE_ME_DB_PASSWORD_X\n");
-    }
-
-    #[test]
-    fn learns_from_existing_by_key() {
-        let mut v = BTreeMap::new();
-        let example = "stringData:\n  A: CHANGE_ME_A\n  URL: redis://:CHANGE_ME_R@redis\ntype: Opaque\n";
-        learn(example, "stringData:\n  URL: redis://:abc@redis\ntype: Opaque\n", &mut v);
-        assert_eq!(v.get("CHANGE_ME_R").map(String::as_str), Some("abc"), "the URL is on another line");
-        assert_eq!(v.get("CHANGE_ME_A"), None);
-    }
-
-    #[test]
-    fn keys_are_added_at_the_end_of_string_data() {
-        let text = "kind: Secret\nstringData:\n  A: x\ntype: Opaque\n";
-        assert_eq!(
-            add_to_string_data(text, &["  B: y".to_string()]),
-            "kind: Secret\nstringData:\n  A: x\n  B: y\ntype: Opaque\n"
-        );
-        assert_eq!(
-            add_to_string_data("stringData:\n  A: x\n", &["  B: y".to_string()]),
-            "stringData:\n  A: x\n  B: y\n"
-        );
-        assert_eq!(string_data(text), vec![("A".to_string(), "x".to_string())]);
-    }
-}
-
-/// What `apply` did to each Secret in the cluster.
-#[derive(Debug, Default)]
-pub struct Applied {
-    /// Where the values written came from, by placeholder name.
-    pub origins: Origins,
-    /// Secrets created (`namespace/name`).
-    pub created: Vec<String>,
-    /// Secrets that existed and gained keys, with those keys.
-    pub added: Vec<(String, Vec<String>)>,
-    /// Secrets that had every key already.
-    pub kept: Vec<String>,
-}
-
-/// A Secret template of the tree (`secret.yaml.example`): name, namespace and settings.
-struct Template {
-    name: String,
-    namespace: String,
-    data: BTreeMap<String, String>,
-    /// Placeholders whose value must be short (its `compose2dify.io/max-length` annotation).
-    limits: BTreeMap<String, usize>,
-}
-
-/// `compose2dify secrets DIR --apply`: every Secret the tree names, made or completed in the cluster
-/// through `kubectl` (the current context): missing Secrets are created with random values, existing
-/// ones keep every value and gain the keys they lack, and a placeholder already set anywhere keeps
-/// its value everywhere. Values go to kubectl through standard input and private files, never on a
-/// command line.
-pub fn apply(dir: &Path, kubectl: &Path, env: Option<&crate::commands::secret_env::EnvValues>) -> Result<Applied> {
-    let templates = templates(dir)?;
-    let mut existing: Vec<Option<BTreeMap<String, String>>> = Vec::new();
-    for t in &templates {
-        existing.push(cluster_secret(kubectl, t)?);
-    }
-    let mut values: BTreeMap<String, String> = BTreeMap::new();
-    for (t, have) in templates.iter().zip(&existing) {
-        if let Some(have) = have {
-            learn_values(&t.data, have, &mut values);
-        }
-    }
-    let mut from_env = Vec::new();
-    if let Some(env) = env {
-        let texts: Vec<String> =
-            templates.iter().map(|t| t.data.values().map(|v| format!("  x: {v}\n")).collect()).collect();
-        env.check_fit(&texts.iter().map(String::as_str).collect::<Vec<_>>())?;
-        for (token, value) in env.values() {
-            if !values.contains_key(token) {
-                values.insert(token.clone(), value.clone());
-                from_env.push(token.clone());
-            }
-        }
-    }
-    let mut applied = Applied::default();
-    for (t, have) in templates.iter().zip(existing) {
-        let missing: BTreeMap<&String, &String> =
-            t.data.iter().filter(|(k, _)| have.as_ref().is_none_or(|h| !h.contains_key(*k))).collect();
-        let id = format!("{}/{}", t.namespace, t.name);
-        if missing.is_empty() {
-            applied.kept.push(id);
-            continue;
-        }
-        for template in missing.values() {
-            for token in tokens(template) {
-                let from = if from_env.contains(&token) { Origin::Env } else { Origin::Kept };
-                if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(token.clone()) {
-                    slot.insert(invented(t.limits.get(&token).copied())?);
-                    applied.origins.note(&token, Origin::Generated);
-                } else {
-                    applied.origins.note(&token, from);
-                }
-            }
-        }
-        let filled: BTreeMap<&String, String> = missing.iter().map(|(k, v)| (*k, fill(v, &values))).collect();
-        let staged = tempfile::Builder::new()
-            .prefix(".compose2dify-secret-")
-            .tempfile()
-            .map_err(|e| Error::usage(format!("cannot make a private temporary file: {e}"), "check TMPDIR"))?;
-        if have.is_none() {
-            let secret = serde_json::json!({
-                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                "metadata": {"name": t.name, "namespace": t.namespace},
-                "stringData": filled,
-            });
-            fs::write(staged.path(), secret.to_string())
-                .map_err(|e| Error::file(staged.path(), e.to_string(), "check TMPDIR"))?;
-            run_kubectl(kubectl, &["create", "-f", &staged.path().to_string_lossy()])?;
-            applied.created.push(id);
-        } else {
-            fs::write(staged.path(), serde_json::json!({ "stringData": filled }).to_string())
-                .map_err(|e| Error::file(staged.path(), e.to_string(), "check TMPDIR"))?;
-            let file = staged.path().to_string_lossy().to_string();
-            run_kubectl(
-                kubectl,
-                &["patch", "secret", &t.name, "-n", &t.namespace, "--type", "merge", "--patch-file", &file],
-            )?;
-            applied.added.push((id, missing.keys().map(|k| k.to_string()).collect()));
-        }
-    }
-    Ok(applied)
-}
-
-fn templates(dir: &Path) -> Result<Vec<Template>> {
-    let mut out = Vec::new();
-    for example in examples(dir)? {
-        let text = crate::read::scope::read_tree_text(&example, 16 << 20)
-            .map_err(|e| Error::file(&example, format!("cannot read: {e}"), "make it a regular, readable file"))?;
-        let doc = crate::read::yaml::document(&text)
-            .map_err(|e| Error::file(&example, format!("not a Secret template: {e}"), "regenerate the tree"))?;
-        let text_of = |v: &yaml_serde::Value| v.as_str().map(str::to_string);
-        let (Some(name), Some(namespace)) = (text_of(&doc["metadata"]["name"]), text_of(&doc["metadata"]["namespace"]))
-        else {
-            return Err(Error::file(
-                &example,
-                "a Secret template without metadata.name and namespace",
-                "regenerate the tree",
-            ));
-        };
-        let data = doc["stringData"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-            .filter_map(|(k, v)| Some((text_of(k)?, text_of(v).unwrap_or_default())))
-            .collect();
-        out.push(Template { name, namespace, data, limits: max_lengths(&text) });
-    }
-    // Every Secret of the tree lives in the tree's namespace: a template naming another (a forged
-    // file) never makes `--from-cluster` or `--apply` reach into it.
-    if let Some(t) = out.iter().find(|t| out.first().is_some_and(|f| f.namespace != t.namespace)) {
-        return Err(Error::file(
-            dir,
-            format!("the Secret template {} names the namespace `{}`, not the tree's", t.name, t.namespace),
-            "regenerate the tree; remove secret templates you did not generate",
-        ));
-    }
-    if let (Some(first), Some(tree)) = (out.first(), tree_namespace(dir)) {
-        if first.namespace != tree {
-            return Err(Error::file(
-                dir,
-                format!(
-                    "the Secret templates name the namespace `{}`, the tree's Namespace is `{tree}`",
-                    first.namespace
-                ),
-                "regenerate the tree",
-            ));
-        }
-    }
-    Ok(out)
-}
-
-/// The namespace the tree creates (its base/namespace.yaml), when it has one.
-fn tree_namespace(dir: &Path) -> Option<String> {
-    let text = crate::read::scope::read_tree_text(&dir.join("base/namespace.yaml"), 1 << 20).ok()?;
-    let doc = crate::read::yaml::document(&text).ok()?;
-    doc["metadata"]["name"].as_str().map(str::to_string)
-}
-
-/// The Secret's decoded data in the cluster, or `None` when it does not exist.
-fn cluster_secret(kubectl: &Path, t: &Template) -> Result<Option<BTreeMap<String, String>>> {
-    let out = std::process::Command::new(kubectl)
-        .args(["get", "secret", &t.name, "-n", &t.namespace, "-o", "json", "--ignore-not-found"])
-        .output()
-        .map_err(|e| kubectl_missing(kubectl, &e))?;
-    if !out.status.success() {
-        return Err(Error::usage(
-            format!(
-                "kubectl get secret {}/{} failed: {}",
-                t.namespace,
-                t.name,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            "check the kubectl context and your access to the namespace",
-        ));
-    }
-    if out.stdout.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::usage(format!("kubectl printed no Secret: {e}"), "check the kubectl context"))?;
-    let mut data = BTreeMap::new();
-    for (key, value) in doc["data"].as_object().into_iter().flatten() {
-        let decoded = value
-            .as_str()
-            .and_then(|v| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v).ok())
-            .unwrap_or_default();
-        data.insert(key.clone(), String::from_utf8_lossy(&decoded).to_string());
-    }
-    Ok(Some(data))
-}
-
-/// Placeholder values the tree's Secrets hold in the cluster (`--from-cluster`), or `None` when the
-/// cluster holds none of them.
-fn live_values(dir: &Path, kubectl: &Path) -> Result<Option<BTreeMap<String, String>>> {
-    let mut values = BTreeMap::new();
-    let mut found = false;
-    for t in &templates(dir)? {
-        if let Some(have) = cluster_secret(kubectl, t)? {
-            found = true;
-            learn_values(&t.data, &have, &mut values);
-        }
-    }
-    Ok(found.then_some(values))
-}
-
-/// Placeholder values from a Secret that has them: the same key of the template tells which.
-fn learn_values(
-    template: &BTreeMap<String, String>,
-    have: &BTreeMap<String, String>,
-    values: &mut BTreeMap<String, String>,
-) {
-    let as_text = |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect::<String>();
-    learn(&format!("stringData:\n{}", as_text(template)), &format!("stringData:\n{}", as_text(have)), values);
-}
-
-fn run_kubectl(kubectl: &Path, args: &[&str]) -> Result<()> {
-    let out = std::process::Command::new(kubectl).args(args).output().map_err(|e| kubectl_missing(kubectl, &e))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(Error::usage(
-        format!("kubectl {} failed: {}", args[..2].join(" "), String::from_utf8_lossy(&out.stderr).trim()),
-        "check the kubectl context and your access to the namespace",
-    ))
-}
-
-fn kubectl_missing(kubectl: &Path, e: &std::io::Error) -> Error {
-    Error::usage(format!("cannot run {}: {e}", kubectl.display()), "install kubectl, or pass --kubectl PATH")
 }
