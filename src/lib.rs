@@ -23,6 +23,7 @@ use crate::guide::{Facts, Lang};
 use crate::plan::Plan;
 use crate::read::project::Project;
 use crate::rules::Rules;
+use crate::tree::layout;
 use crate::tree::Tree;
 
 pub const SETUP_SECRETS: &str = include_str!("assets/setup-secrets.sh");
@@ -70,10 +71,10 @@ fn tree_of(plan: &Plan, project: &Project, rules: &Rules, settings: Settings) ->
     let mut tree = Tree::default();
     emit::emit(plan, &mut tree);
     if plan.secret_source == rules::SecretSource::Files {
-        tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
+        tree.add(layout::SETUP_SECRETS_SCRIPT, SETUP_SECRETS);
     }
-    tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n# A run cut short leaves its staging folder; the next run removes it.\n.compose2dify-stage-*/\n");
-    tree.add("README.md", guide::render(&Facts::from_plan(plan, rules, &settings.choices), settings.lang));
-    tree.add("GENERATED.md", guide::provenance::provenance(project, rules, plan, &settings.choices, TOOL_VERSION));
+    tree.add(layout::GITIGNORE, "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n# A run cut short leaves its staging folder; the next run removes it.\n.compose2dify-stage-*/\n");
+    tree.add(layout::README, guide::render(&Facts::from_plan(plan, rules, &settings.choices), settings.lang));
+    tree.add(layout::GENERATED, guide::provenance::provenance(project, rules, plan, &settings.choices, TOOL_VERSION));
     tree
 }

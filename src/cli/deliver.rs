@@ -3,6 +3,7 @@
 use crate::cli::{args::*, messages::*};
 use compose2dify::error::Error;
 use compose2dify::rules::{self};
+use compose2dify::tree::layout;
 use compose2dify::{commands::secrets, tree::write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -197,7 +198,7 @@ pub(crate) fn say_secret_step(
         .files
         .keys()
         .filter_map(|f| f.strip_suffix(".example"))
-        .filter(|f| f.ends_with("secret.yaml") && !dir.join(f).exists())
+        .filter(|f| f.ends_with(layout::SECRET_FILE) && !dir.join(f).exists())
         .count();
     let dir = compose2dify::error::display_path(dir);
     let next = match source {

@@ -5,6 +5,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use compose2dify::choices::{Change, Choice, Kind as ChoiceKind};
 use compose2dify::error::Error;
+use compose2dify::tree::layout;
 use std::path::{Path, PathBuf};
 
 /// Flags that say how to run, not what the tree is: they are not recorded as choices.
@@ -182,7 +183,7 @@ pub(crate) fn choice_kind(cli: &clap::Command, long: &str) -> Option<ChoiceKind>
 /// generation flag and its value: a forged line never names a file to read, an output folder or a
 /// flag that says how to run. None when the folder holds no GENERATED.md or one that records none.
 pub(crate) fn recorded_in(dir: &Path) -> Result<Option<Vec<Choice>>, Error> {
-    let generated = dir.join("GENERATED.md");
+    let generated = dir.join(layout::GENERATED);
     if generated.symlink_metadata().is_err() {
         return Ok(None);
     }
@@ -236,7 +237,7 @@ pub(crate) fn with_recorded(
     let folder = compose_folder(&args);
     let home = absolute(&folder);
     let given: Vec<Choice> = choices(matches).iter().map(|c| as_recorded(c, &home)).collect();
-    let generated = args.output.join("GENERATED.md");
+    let generated = args.output.join(layout::GENERATED);
     let recorded = recorded.unwrap_or_default();
     let cli = Cli::command();
     if args.reset_choices || recorded.is_empty() {

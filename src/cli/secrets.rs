@@ -4,6 +4,7 @@ use crate::cli::messages::*;
 use compose2dify::commands::secrets;
 use compose2dify::error::Error;
 use compose2dify::rules::{self, Preset};
+use compose2dify::tree::layout;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -67,7 +68,7 @@ pub(crate) fn secrets_command(dir: &Path, sources: secrets::Sources, out: &Messa
     if let Some(recipients) = secrets::sops_recipients(dir) {
         out.say(&format!(
             "secrets: encrypted to the age recipients {} records: {}",
-            dir.join("GENERATED.md").display(),
+            dir.join(layout::GENERATED).display(),
             recipients.join(", ")
         ));
     }

@@ -3,6 +3,7 @@
 use crate::cli::{args::*, generate::*, messages::*, recorded::*};
 use clap::FromArgMatches;
 use compose2dify::error::Error;
+use compose2dify::tree::layout;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -28,7 +29,7 @@ pub(crate) fn upgrade_command(
             "name the tree, then the new docker-compose.yaml, then the flags to change",
         ));
     }
-    let generated = dir.join("GENERATED.md");
+    let generated = dir.join(layout::GENERATED);
     let Some(recorded) = recorded_in(dir)? else {
         return Err(Error::file(
             &generated,

@@ -7,6 +7,7 @@ mod workload;
 use crate::placeholders;
 use crate::plan::{self, Plan};
 use crate::rules::{self, Rules};
+use crate::tree::layout;
 
 pub use workload::{ClaimFacts, EgressFacts, RouteFacts, SecurityFacts, WorkloadFacts};
 
@@ -242,16 +243,16 @@ fn operations_facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Operation
 /// Every Secret the pods read, its keys and the placeholders (shared values) behind each, and the
 /// tree's `secret.yaml.example` files (none when an operator fetches them from a store).
 fn secret_facts(plan: &Plan) -> (Vec<String>, Vec<SecretFacts>) {
-    let mut secrets = vec![(plan.shared_secret.clone(), "base".to_string(), &plan.shared_secrets)];
+    let mut secrets = vec![(plan.shared_secret.clone(), layout::BASE.to_string(), &plan.shared_secrets)];
     secrets.extend(
         plan.workloads
             .iter()
             .filter(|w| !w.secrets.is_empty())
-            .map(|w| (format!("{}-secret", w.name), format!("services/{}", w.name), &w.secrets)),
+            .map(|w| (format!("{}-secret", w.name), layout::service_dir(&w.name), &w.secrets)),
     );
     let templates = !matches!(plan.secret_source, rules::SecretSource::ExternalSecrets { .. });
     let secret_files: Vec<String> =
-        secrets.iter().filter(|_| templates).map(|(_, dir, _)| format!("{dir}/secret.yaml.example")).collect();
+        secrets.iter().filter(|_| templates).map(|(_, dir, _)| layout::file_in(dir, layout::SECRET_TEMPLATE)).collect();
     let secrets: Vec<SecretFacts> = secrets
         .into_iter()
         .map(|(name, _, data)| SecretFacts {
@@ -276,12 +277,12 @@ fn public_url_facts(plan: &Plan, rules: &Rules) -> Vec<PublicUrlFacts> {
         let mut value = plan.shared_config.get(key).cloned();
         let mut files = Vec::new();
         if value.is_some() {
-            files.push("base/configmap.yaml".to_string());
+            files.push(layout::file_in(layout::BASE, layout::CONFIG_MAP_FILE));
         }
         for w in &plan.workloads {
             if let Some(v) = w.config.get(key) {
                 value.get_or_insert_with(|| v.clone());
-                files.push(format!("services/{}/configmap.yaml", w.name));
+                files.push(layout::file_in(&layout::service_dir(&w.name), layout::CONFIG_MAP_FILE));
             }
         }
         if let Some(value) = value {

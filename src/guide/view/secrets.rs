@@ -3,6 +3,7 @@
 
 use crate::guide::Facts;
 use crate::rules::SecretSource;
+use crate::tree::layout;
 
 /// Where the Secrets' values come from.
 #[derive(serde::Serialize)]
@@ -58,7 +59,7 @@ pub(super) fn secrets_view(f: &Facts) -> SecretsView {
             SecretSource::Sops { .. } => "sops",
             SecretSource::ExternalSecrets { .. } => "external-secrets",
         },
-        base_template: f.secret_files.iter().any(|p| p == "base/secret.yaml.example"),
+        base_template: f.secret_files.iter().any(|p| *p == layout::file_in(layout::BASE, layout::SECRET_TEMPLATE)),
         files: f
             .secret_files
             .iter()
