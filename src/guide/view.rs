@@ -76,6 +76,7 @@ pub(super) struct View {
 }
 
 impl View {
+    /// The view of `f` in `lang`: this part, then each chapter's.
     pub(super) fn new(f: &Facts, lang: Lang) -> View {
         let r = Lookup { f };
         View {

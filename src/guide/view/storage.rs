@@ -45,6 +45,7 @@ pub(super) fn storage_chapter(f: &Facts, r: &Lookup) -> StorageChapter {
     }
 }
 
+/// The storage classes and who mounts the shared claim.
 #[derive(serde::Serialize)]
 struct StorageView {
     /// Class of the ReadWriteOnce claims; none: the cluster's default.
@@ -57,6 +58,7 @@ struct StorageView {
     shared_users: Vec<String>,
 }
 
+/// A row of the table of claims: one claim, its class and who mounts it.
 #[derive(serde::Serialize)]
 struct ClaimRowView {
     name: String,
@@ -68,6 +70,7 @@ struct ClaimRowView {
     users: Vec<String>,
 }
 
+/// A claim as a workload's section shows it.
 #[derive(serde::Serialize)]
 pub(super) struct ClaimView {
     name: String,
@@ -143,6 +146,7 @@ fn claim_rows(f: &Facts) -> Vec<ClaimRowView> {
     rows
 }
 
+/// A claim of a workload (or the shared one), with its short access mode and class.
 pub(super) fn claim_view(f: &Facts, c: &ClaimFacts) -> ClaimView {
     ClaimView {
         name: c.name.clone(),

@@ -6,6 +6,7 @@ use super::storage::{claim_view, ClaimView};
 use crate::guide::{EgressFacts, Facts, Lang, WorkloadFacts};
 use crate::rules::Layer;
 
+/// One workload as its section of the Service details shows it.
 #[derive(serde::Serialize)]
 pub(super) struct WorkloadView {
     name: String,
@@ -55,6 +56,7 @@ pub(super) struct LayerView {
     members: Vec<usize>,
 }
 
+/// A workload's section, its title and purpose in the guide's language.
 pub(super) fn workload_view(f: &Facts, w: &WorkloadFacts, lang: Lang) -> WorkloadView {
     WorkloadView {
         name: w.name.clone(),
