@@ -61,6 +61,10 @@ pub struct Options {
     /// `--set KEY=VALUE`: replaces the value in the env source (before anything is interpolated)
     /// and in every env file a service reads.
     pub set: Vec<(String, String)>,
+    /// Settings the rules derive (the public URL's, the in-cluster addresses): each is set as a
+    /// `--set` is, but only where the release has the setting (its env source, or a service's
+    /// settings) and no `--set` names it.
+    pub derived: Vec<(String, String)>,
     /// `--profile`: replaces `COMPOSE_PROFILES` when given.
     pub profiles: Option<Vec<String>>,
     /// The compose file's bytes when they come from standard input (`-`); `compose` then only
@@ -106,6 +110,9 @@ pub fn load(opts: &Options) -> Result<Project> {
         unset: Vec::new(),
     };
     let (services, unread_places) = read_services(&files, compose_path, services_value, &mut ctx, &mut warnings)?;
+    if let Some(again) = derived_beyond_env_source(opts, &env.source_keys, &services) {
+        return load(&again);
+    }
     unused_settings(opts, &ctx, &env.source_keys, &mut warnings, &mut notes);
     let (profiles, active) = active_profiles(opts, &env.values, &services, compose_path)?;
     active_warnings(&services, &active, &mut warnings);
@@ -259,13 +266,19 @@ struct EnvSource {
 
 fn read_env_source(opts: &Options, dir: &Path, inputs: &mut Inputs) -> Result<EnvSource> {
     let (env_path, env_text) = env_source(opts, dir, inputs)?;
-    let overrides: HashMap<String, String> = opts.set.iter().cloned().collect();
-    let mut env = IndexMap::new();
+    let mut entries = Vec::new();
     if let (Some(path), Some(text)) = (&env_path, &env_text) {
         inputs.insert(relative_name(dir, path), sha256(text.as_bytes()));
-        let entries = dotenv::parse(text).map_err(|e| {
+        entries = dotenv::parse(text).map_err(|e| {
             Error::at(path, text, e.line, e.column, format!("invalid env file: {}", e.reason), "fix this line")
         })?;
+    }
+    // The derived settings the env source has, then the `--set`s.
+    let has = |k: &String| entries.iter().any(|e| &e.key == k) && !opts.set.iter().any(|(s, _)| s == k);
+    let overrides: HashMap<String, String> =
+        opts.derived.iter().filter(|(k, _)| has(k)).chain(&opts.set).cloned().collect();
+    let mut env = IndexMap::new();
+    if let (Some(path), Some(text)) = (&env_path, &env_text) {
         let expanded = dotenv::expand(&entries, &|k| overrides.get(k).cloned(), &|_| None)
             .map_err(|(line, e)| interpolation_error(path, text, Some(line), &e))?;
         for (k, v, _) in expanded {
@@ -277,6 +290,25 @@ fn read_env_source(opts: &Options, dir: &Path, inputs: &mut Inputs) -> Result<En
         env.entry(k.clone()).or_insert_with(|| v.clone());
     }
     Ok(EnvSource { path: env_path, values: env, source_keys, overrides })
+}
+
+/// The options to read again with, when a derived setting the env source lacks is one of a
+/// service's settings (its `environment`, or an env file it reads): every derived setting the
+/// release has then becomes a `--set` before the user's, as it must be known before anything is
+/// interpolated. None when the env source holds every derived setting the release has (the one
+/// read stands).
+fn derived_beyond_env_source(
+    opts: &Options,
+    source_keys: &HashSet<String>,
+    services: &IndexMap<String, Service>,
+) -> Option<Options> {
+    let given = |k: &String| opts.set.iter().any(|(s, _)| s == k);
+    let in_services = |k: &String| services.values().any(|s| s.environment.contains_key(k));
+    if !opts.derived.iter().any(|(k, _)| !source_keys.contains(k) && !given(k) && in_services(k)) {
+        return None;
+    }
+    let known = opts.derived.iter().filter(|(k, _)| (source_keys.contains(k) || in_services(k)) && !given(k));
+    Some(Options { set: known.chain(&opts.set).cloned().collect(), derived: Vec::new(), ..opts.clone() })
 }
 
 /// The services' mapping, taken out of the top level (not copied: they are most of the file), or
