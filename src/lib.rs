@@ -20,6 +20,7 @@ pub mod warning;
 
 use std::collections::HashMap;
 
+use crate::choices::Choices;
 use crate::guide::{ClaimFacts, Facts, Lang, SecretFacts, SecurityFacts, SecurityFinding, StorageFacts, WorkloadFacts};
 use crate::plan::Plan;
 use crate::read::project::Project;
@@ -36,15 +37,18 @@ pub const TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CO
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub lang: Lang,
+    /// What the command line decides about the run, built and checked once by the caller
+    /// (`Choices::check`).
+    pub choices: Choices,
     /// The command-line choices the tree was made with (`--set KEY=VALUE`, …, one a line, shell
     /// quoted), recorded in GENERATED.md so `compose2dify upgrade` can make the next release's tree
     /// with exactly them.
-    pub choices: Vec<String>,
+    pub recorded: Vec<String>,
 }
 
 /// The complete output tree for a project: manifests, README, provenance, scripts.
 pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
-    let plan = plan_with_findings(project, rules)?;
+    let plan = plan_with_findings(project, rules, &settings.choices)?;
     let tree = tree_of(&plan, project, rules, settings).bounded()?;
     Ok((plan, tree))
 }
@@ -54,14 +58,14 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
 /// settings with the anchors they merge); without this a large stack's peak memory is the project,
 /// the plan and the tree alive together.
 pub fn generate_freeing(project: &mut Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
-    let plan = plan_with_findings(project, rules)?;
+    let plan = plan_with_findings(project, rules, &settings.choices)?;
     drop(std::mem::take(&mut project.services));
     let tree = tree_of(&plan, project, rules, settings).bounded()?;
     Ok((plan, tree))
 }
 
-fn plan_with_findings(project: &Project, rules: &Rules) -> error::Result<Plan> {
-    let mut plan = plan::plan(project, rules)?;
+fn plan_with_findings(project: &Project, rules: &Rules, choices: &Choices) -> error::Result<Plan> {
+    let mut plan = plan::plan(project, rules, choices)?;
     plan.findings = plan::findings::accepted(&plan, rules);
     Ok(plan)
 }
@@ -74,13 +78,13 @@ fn tree_of(plan: &Plan, project: &Project, rules: &Rules, settings: Settings) ->
         tree.add("scripts/setup-secrets.sh", SETUP_SECRETS);
     }
     tree.add(".gitignore", "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n# A run cut short leaves its staging folder; the next run removes it.\n.compose2dify-stage-*/\n");
-    tree.add("README.md", guide::render(&facts(plan, rules, &settings.choices), settings.lang));
-    tree.add("GENERATED.md", provenance(project, rules, plan, &settings.choices));
+    tree.add("README.md", guide::render(&facts(plan, rules, &settings), settings.lang));
+    tree.add("GENERATED.md", provenance(project, rules, plan, &settings));
     tree
 }
 
-/// What the guide says of the tree: from the plan, the rules and the recorded choices.
-fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
+/// What the guide says of the tree: from the plan, the rules, the choices and their record.
+fn facts(plan: &Plan, rules: &Rules, settings: &Settings) -> Facts {
     let (secret_files, secrets) = secret_facts(plan);
     let all_volumes = plan.workloads.iter().flat_map(|w| &w.volumes);
     let shared_claim = plan
@@ -121,8 +125,8 @@ fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
         spread_key: plan.topology_key.clone(),
         inherit_env_source: plan.workloads.iter().filter(|w| !w.inherited.is_empty()).map(|w| w.name.clone()).collect(),
         public_urls: public_url_facts(plan, rules),
-        ja: rules.ja.clone(),
-        choices: choices.to_vec(),
+        ja: rules.ja.clone().into_iter().chain(settings.choices.ja()).collect(),
+        choices: settings.recorded.clone(),
         cluster_ranges: plan.cluster_ranges.clone(),
         allowed_ranges: plan.allowed_ranges.clone(),
         pod_security: guide::PodSecurityView {
@@ -138,7 +142,7 @@ fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
                 })
                 .collect(),
         },
-        operations: operations_facts(plan, rules, choices),
+        operations: operations_facts(plan, rules, settings),
         fqdn_users: plan
             .workloads
             .iter()
@@ -152,14 +156,14 @@ fn facts(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
 }
 
 /// The images list, the unpinned images, and what `--ha` and `--autoscale` do (or did) to the tree.
-fn operations_facts(plan: &Plan, rules: &Rules, choices: &[String]) -> guide::OperationsView {
+fn operations_facts(plan: &Plan, rules: &Rules, settings: &Settings) -> guide::OperationsView {
     let rule = |w: &plan::Workload| rules.service(&w.upstream);
     let own_pods = || plan.workloads.iter().filter(|w| w.joins.is_none() && w.one_shot.is_none());
     guide::OperationsView {
         images: emit::kustomize_images(plan).into_iter().map(|i| i.name).collect(),
         unpinned: plan.unpinned().into_iter().map(|i| (plan::image_parts(i).0.to_string(), i.to_string())).collect(),
-        registry: rules.registry.clone(),
-        ha: choices.iter().any(|c| c == "--ha" || c == "--autoscale"),
+        registry: settings.choices.registry().map(str::to_string),
+        ha: settings.recorded.iter().any(|c| c == "--ha" || c == "--autoscale"),
         ha_workloads: own_pods().filter(|w| rule(w).is_some_and(|r| r.ha.is_some())).map(|w| w.name.clone()).collect(),
         single: own_pods().filter(|w| rule(w).is_none_or(|r| r.ha.is_none())).map(|w| w.name.clone()).collect(),
         autoscaled: own_pods().filter(|w| w.autoscale.is_some()).map(|w| w.name.clone()).collect(),
@@ -506,7 +510,7 @@ fn image_facts(out: &mut String, plan: &Plan) {
 }
 
 /// `GENERATED.md`: which release and inputs the tree was made from, and by which tool version.
-fn provenance(project: &Project, rules: &Rules, plan: &Plan, choices: &[String]) -> String {
+fn provenance(project: &Project, rules: &Rules, plan: &Plan, settings: &Settings) -> String {
     let mut out = String::from("# Generated by compose2dify\n\nDo not edit the files listed in `.compose2dify-manifest`: re-run compose2dify instead.\nFiles not listed there (your `secret.yaml` files, overlays) are never touched.\n\n");
     out.push_str(&format!("- Tool: compose2dify {TOOL_VERSION}\n"));
     // A release is the application's (Dify's, from its images' tags); a generic stack has none.
@@ -531,10 +535,10 @@ fn provenance(project: &Project, rules: &Rules, plan: &Plan, choices: &[String])
         };
         out.push_str(&format!("- Compose files: {}{how}\n", files.join(", ")));
     }
-    out.push_str(&format!("- Rules: sha256 {}\n", rules.fingerprint));
+    out.push_str(&format!("- Rules: sha256 {}\n", settings.choices.fingerprint(rules)));
     out.push_str(&format!(
         "\n## Choices\n\n`compose2dify upgrade k8s NEW/docker-compose.yaml` makes another release's tree with exactly these:\n\n{CHOICES_FENCE}\n{}{CHOICES_FENCE_END}\n",
-        choices.iter().map(|c| format!("{}\n", text::escape_hidden(c))).collect::<String>()
+        settings.recorded.iter().map(|c| format!("{}\n", text::escape_hidden(c))).collect::<String>()
     ));
     image_facts(&mut out, plan);
     if !plan.unpinned().is_empty() {

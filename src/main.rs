@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use compose2dify::choices::{Change, Choice, Kind as ChoiceKind};
+use compose2dify::choices::{Change, Choice, Choices, Kind as ChoiceKind};
 use compose2dify::error::Error;
 use compose2dify::guide::Lang;
 use compose2dify::rules::{self, Preset};
@@ -1047,7 +1047,7 @@ fn generate_with(
         write::refuse_foreign(&args.output)?;
     }
     let annotations = ingress_annotations(&args)?;
-    let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
+    let rules = rules::load(args.preset, args.mappings.as_deref())?;
     let (recorded, mut secret_sets) = without_secret_sets(recorded, &rules, out)?;
     let mut opts = opts;
     let recorded = url_passwords_out(&mut opts.set, recorded, &rules, &mut secret_sets)?;
@@ -1062,7 +1062,7 @@ fn generate_with(
     let gateway = gateway_choice(&mut args);
     let public_https =
         args.public_url.as_deref().is_some_and(|u| u.starts_with("https://")) || args.ingress_tls_secret.is_some();
-    let choices = rules::Choices {
+    let choices = Choices {
         external: std::mem::take(&mut args.external),
         expose: std::mem::take(&mut args.expose),
         ingress: args.ingress_host.take().map(|host| rules::IngressRule {
@@ -1090,10 +1090,11 @@ fn generate_with(
         service_account_annotations: service_account_annotations(&args)?,
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
-    rules.apply(&choices, &services)?;
+    choices.check(&rules, &services)?;
     say_way_in(&choices, out);
     let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
-    let (plan, tree) = compose2dify::generate_freeing(&mut project, &rules, Settings { lang, choices: recorded })?;
+    let settings = Settings { lang, choices, recorded };
+    let (plan, tree) = compose2dify::generate_freeing(&mut project, &rules, settings)?;
     // Notes describe the inputs; a tree already generated from them has seen them once.
     let first_run = to_stdout || !args.output.join(write::MANIFEST).is_file();
     say_notes_and_warnings(&project, &plan, first_run, out);
@@ -1333,7 +1334,7 @@ fn gateway_choice(args: &mut GenerateArgs) -> Option<rules::GatewayRule> {
 
 /// What the way in means for the entry point, on stderr: behind an Ingress or a route its Service
 /// is ClusterIP unless `--expose` says otherwise; ingress-nginx is retired.
-fn say_way_in(choices: &rules::Choices, out: &Messages) {
+fn say_way_in(choices: &Choices, out: &Messages) {
     if choices.expose.is_none() && (choices.ingress.is_some() || choices.gateway.is_some()) {
         let via = match (&choices.gateway, &choices.ingress) {
             (Some(_), Some(_)) => "the HTTPRoute and the Ingress are the ways in",
