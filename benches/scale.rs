@@ -6,6 +6,7 @@
 #[path = "support/synth.rs"]
 mod synth;
 
+use compose2dify::choices::Choices;
 use compose2dify::guide::Lang;
 use compose2dify::rules::{self, Preset};
 use compose2dify::{emit, generate, plan, read::upstream, tree, Settings};
@@ -21,7 +22,7 @@ fn scale(c: &mut Criterion) {
         let compose = synth::write(&work.path().join(n.to_string()), n).expect("synthetic compose");
         let opts = upstream::Options { compose, ..Default::default() };
         let project = upstream::load(&opts).expect("load");
-        let planned = plan::plan(&project, &rules).expect("plan");
+        let planned = plan::plan(&project, &rules, &Choices::default()).expect("plan");
         group.sample_size(if n >= 1000 { 10 } else { 20 });
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::new("end-to-end", n), &opts, |b, opts| {
@@ -34,7 +35,7 @@ fn scale(c: &mut Criterion) {
             b.iter(|| upstream::load(opts).expect("load"))
         });
         group.bench_with_input(BenchmarkId::new("plan", n), &project, |b, project| {
-            b.iter(|| plan::plan(project, &rules).expect("plan"))
+            b.iter(|| plan::plan(project, &rules, &Choices::default()).expect("plan"))
         });
         group.bench_with_input(BenchmarkId::new("emit+serialize", n), &planned, |b, planned| {
             b.iter(|| {

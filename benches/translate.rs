@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use compose2dify::choices::Choices;
 use compose2dify::guide::Lang;
 use compose2dify::rules::{self, Preset};
 use compose2dify::{emit, generate, plan, read::dotenv, read::interpolate, read::upstream, read::yaml, tree, Settings};
@@ -32,7 +33,7 @@ fn stages(c: &mut Criterion) {
     let opts = upstream::Options { compose: newest(), ..Default::default() };
     let rules = rules::load(Preset::Dify, None).expect("rules");
     let project = upstream::load(&opts).expect("load");
-    let planned = plan::plan(&project, &rules).expect("plan");
+    let planned = plan::plan(&project, &rules, &Choices::default()).expect("plan");
     let compose_text = std::fs::read_to_string(newest()).expect("compose");
     let env_text = std::fs::read_to_string(newest().with_file_name(".env.example")).expect(".env.example");
     let mut strings = Vec::new();
@@ -66,7 +67,7 @@ fn stages(c: &mut Criterion) {
         })
     });
     c.bench_function("rules/load (preset dify)", |b| b.iter(|| rules::load(Preset::Dify, None).expect("rules")));
-    c.bench_function("1.14.1/plan", |b| b.iter(|| plan::plan(&project, &rules).expect("plan")));
+    c.bench_function("1.14.1/plan", |b| b.iter(|| plan::plan(&project, &rules, &Choices::default()).expect("plan")));
     c.bench_function("1.14.1/emit+serialize", |b| {
         b.iter(|| {
             let mut t = tree::Tree::default();

@@ -19,6 +19,7 @@ pub mod text;
 pub mod tree;
 pub mod warning;
 
+use crate::choices::Choices;
 use crate::guide::{Facts, Lang};
 use crate::plan::Plan;
 use crate::read::project::Project;
@@ -36,15 +37,18 @@ pub const TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CO
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub lang: Lang,
+    /// What the command line decides about the run, built and checked once by the caller
+    /// (`Choices::check`).
+    pub choices: Choices,
     /// The command-line choices the tree was made with (`--set KEY=VALUE`, …, one a line, shell
     /// quoted), recorded in GENERATED.md so `compose2dify upgrade` can make the next release's tree
     /// with exactly them.
-    pub choices: Vec<String>,
+    pub recorded: Vec<String>,
 }
 
 /// The complete output tree for a project: manifests, README, provenance, scripts.
 pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
-    let plan = plan_with_findings(project, rules)?;
+    let plan = plan_with_findings(project, rules, &settings.choices)?;
     let tree = tree_of(&plan, project, rules, settings).bounded()?;
     Ok((plan, tree))
 }
@@ -54,14 +58,14 @@ pub fn generate(project: &Project, rules: &Rules, settings: Settings) -> error::
 /// settings with the anchors they merge); without this a large stack's peak memory is the project,
 /// the plan and the tree alive together.
 pub fn generate_freeing(project: &mut Project, rules: &Rules, settings: Settings) -> error::Result<(Plan, Tree)> {
-    let plan = plan_with_findings(project, rules)?;
+    let plan = plan_with_findings(project, rules, &settings.choices)?;
     drop(std::mem::take(&mut project.services));
     let tree = tree_of(&plan, project, rules, settings).bounded()?;
     Ok((plan, tree))
 }
 
-fn plan_with_findings(project: &Project, rules: &Rules) -> error::Result<Plan> {
-    let mut plan = plan::plan(project, rules)?;
+fn plan_with_findings(project: &Project, rules: &Rules, choices: &Choices) -> error::Result<Plan> {
+    let mut plan = plan::plan(project, rules, choices)?;
     plan.findings = plan::findings::accepted(&plan, rules);
     Ok(plan)
 }
@@ -74,7 +78,13 @@ fn tree_of(plan: &Plan, project: &Project, rules: &Rules, settings: Settings) ->
         tree.add(layout::SETUP_SECRETS_SCRIPT, SETUP_SECRETS);
     }
     tree.add(layout::GITIGNORE, "# Written by compose2dify: secrets made by scripts/setup-secrets.sh stay out of git.\nsecret.yaml\n**/secret.yaml\n# A run cut short leaves its staging folder; the next run removes it.\n.compose2dify-stage-*/\n");
-    tree.add(layout::README, guide::render(&Facts::from_plan(plan, rules, &settings.choices), settings.lang));
-    tree.add(layout::GENERATED, guide::provenance::provenance(project, rules, plan, &settings.choices, TOOL_VERSION));
+    tree.add(
+        layout::README,
+        guide::render(&Facts::from_plan(plan, rules, &settings.choices, &settings.recorded), settings.lang),
+    );
+    tree.add(
+        layout::GENERATED,
+        guide::provenance::provenance(project, rules, plan, &settings.choices, &settings.recorded, TOOL_VERSION),
+    );
     tree
 }

@@ -2,6 +2,7 @@
 
 use crate::cli::{args::*, deliver::*, messages::*, options::*, recorded::*};
 use clap::{ArgMatches, CommandFactory};
+use compose2dify::choices::Choices;
 use compose2dify::error::Error;
 use compose2dify::guide::Lang;
 use compose2dify::rules::{self};
@@ -62,7 +63,7 @@ pub(crate) fn generate_with(
         write::refuse_foreign(&args.output)?;
     }
     let annotations = ingress_annotations(&args)?;
-    let mut rules = rules::load(args.preset, args.mappings.as_deref())?;
+    let rules = rules::load(args.preset, args.mappings.as_deref())?;
     let (recorded, mut secret_sets) = without_secret_sets(recorded, &rules, out)?;
     let mut opts = opts;
     let recorded = url_passwords_out(&mut opts.set, recorded, &rules, &mut secret_sets)?;
@@ -77,7 +78,7 @@ pub(crate) fn generate_with(
     let gateway = gateway_choice(&mut args);
     let public_https =
         args.public_url.as_deref().is_some_and(|u| u.starts_with("https://")) || args.ingress_tls_secret.is_some();
-    let choices = rules::Choices {
+    let choices = Choices {
         external: std::mem::take(&mut args.external),
         expose: std::mem::take(&mut args.expose),
         ingress: args.ingress_host.take().map(|host| rules::IngressRule {
@@ -105,10 +106,11 @@ pub(crate) fn generate_with(
         service_account_annotations: service_account_annotations(&args)?,
     };
     let services: Vec<String> = project.services.keys().cloned().collect();
-    rules.apply(&choices, &services)?;
+    choices.check(&rules, &services)?;
     say_way_in(&choices, out);
     let lang = if args.lang == "ja" { Lang::Ja } else { Lang::En };
-    let (plan, tree) = compose2dify::generate_freeing(&mut project, &rules, Settings { lang, choices: recorded })?;
+    let settings = Settings { lang, choices, recorded };
+    let (plan, tree) = compose2dify::generate_freeing(&mut project, &rules, settings)?;
     // Notes describe the inputs; a tree already generated from them has seen them once.
     let first_run = to_stdout || !args.output.join(write::MANIFEST).is_file();
     say_notes_and_warnings(&project, &plan, first_run, out);
@@ -194,7 +196,7 @@ pub(crate) fn url_passwords_out(
     for (key, value) in set.iter_mut() {
         let Some((a, b)) = compose2dify::plan::url_with_credentials(value) else { continue };
         let password = value[a..b].to_string();
-        if password.starts_with("CHANGE_ME_") {
+        if password.starts_with(compose2dify::placeholders::PREFIX) {
             continue; // a placeholder already (a replayed choice)
         }
         let safe = password.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
@@ -254,7 +256,7 @@ pub(crate) fn secret_files_with(dir: &Path, sets: &SecretSets, out: &Messages) -
 
 /// What the way in means for the entry point, on stderr: behind an Ingress or a route its Service
 /// is ClusterIP unless `--expose` says otherwise; ingress-nginx is retired.
-pub(crate) fn say_way_in(choices: &rules::Choices, out: &Messages) {
+pub(crate) fn say_way_in(choices: &Choices, out: &Messages) {
     if choices.expose.is_none() && (choices.ingress.is_some() || choices.gateway.is_some()) {
         let via = match (&choices.gateway, &choices.ingress) {
             (Some(_), Some(_)) => "the HTTPRoute and the Ingress are the ways in",

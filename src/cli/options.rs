@@ -107,6 +107,7 @@ pub(crate) fn read_options(args: &mut GenerateArgs) -> Result<upstream::Options,
         env_file: args.env_file.take(),
         allow_read: std::mem::take(&mut args.allow_read),
         set,
+        derived: Vec::new(),
         profiles: (!args.profiles.is_empty()).then(|| std::mem::take(&mut args.profiles)),
         stdin,
         expected: None,
@@ -189,39 +190,41 @@ pub(crate) fn service_account_annotations(args: &GenerateArgs) -> Result<Vec<(St
         .collect()
 }
 
-/// The project, read again with the public URL's settings (when `--public-url` or `--ingress-host`
-/// gives one) and the rules' in-cluster addresses (`internal_url`), each where the release has the
-/// setting and no `--set` names it; without a public URL, a note when a browser-facing setting
-/// points at localhost.
+/// The project, read once with the public URL's settings (when `--public-url` or `--ingress-host`
+/// gives one) and the rules' in-cluster addresses (`internal_url`): the reader sets each where the
+/// release has the setting and no `--set` names it. Without a public URL, a note when a
+/// browser-facing setting points at localhost.
 pub(crate) fn read_with_public_url(
     args: &GenerateArgs,
-    opts: upstream::Options,
+    mut opts: upstream::Options,
     rules: &rules::Rules,
     out: &Messages,
 ) -> Result<compose2dify::read::project::Project, Error> {
-    let mut project = upstream::load(&opts)?;
     let scheme = if args.ingress_tls_secret.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().or_else(|| args.ingress_host.as_ref().map(|h| format!("{scheme}://{h}")));
-    let mut derived: Vec<(String, String)> = Vec::new();
-    let mut localhost = None;
-    if let Some(url) = &public_url {
-        if rules.public_url.is_empty() {
-            out.labelled("warning", "33", "--public-url changes nothing: the rules name no public-URL settings (`public_url` in a --mappings file)");
-        }
-        derived = rules.public_settings(url)?;
-    } else {
-        localhost = rules.public_url.keys().find(|k| project.env.get(*k).is_some_and(|v| v.contains("://localhost")));
+    // A URL that is not one is refused once the inputs are read, after the warning that the rules
+    // have no use for it.
+    let (public, bad_url) = match public_url.as_deref().map(|url| rules.public_settings(url)) {
+        Some(Err(e)) => (Vec::new(), Some(e)),
+        Some(Ok(settings)) => (settings, None),
+        None => (Vec::new(), None),
+    };
+    opts.derived = public;
+    opts.derived.extend(rules.internal_url.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut project = upstream::load(&opts)?;
+    if public_url.is_some() && rules.public_url.is_empty() {
+        out.labelled(
+            "warning",
+            "33",
+            "--public-url changes nothing: the rules name no public-URL settings (`public_url` in a --mappings file)",
+        );
     }
-    derived.extend(rules.internal_url.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let known: std::collections::HashSet<&String> =
-        project.env.keys().chain(project.services.values().flat_map(|s| s.environment.keys())).collect();
-    derived.retain(|(k, _)| known.contains(k) && !opts.set.iter().any(|(s, _)| s == k));
-    if !derived.is_empty() {
-        let mut opts = opts;
-        opts.set = derived.into_iter().chain(opts.set).collect();
-        project = upstream::load(&opts)?;
+    if let Some(e) = bad_url {
+        return Err(e);
     }
-    if let Some(key) = localhost {
+    let localhost =
+        || rules.public_url.keys().find(|k| project.env.get(*k).is_some_and(|v| v.contains("://localhost")));
+    if let Some(key) = public_url.is_none().then(localhost).flatten().cloned() {
         project.notes.push(format!(
             "{key} and other browser-facing settings point at localhost; pass --public-url https://<your domain> (see the tree's README, Public URL)"
         ));

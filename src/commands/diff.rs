@@ -23,8 +23,8 @@ const FOLD_AFTER: usize = 20;
 /// The Markdown report of what changed from `old` to `new`.
 pub fn report(old: &Project, new: &Project, rules: &Rules) -> Result<String> {
     let secrets = Secrets::new(old, new, rules)?;
-    let old_release = plan::plan(old, rules)?.release;
-    let new_plan = plan::plan(new, rules)?;
+    let old_release = plan::plan(old, rules, &crate::choices::Choices::default())?.release;
+    let new_plan = plan::plan(new, rules, &crate::choices::Choices::default())?;
     let new_release = new_plan.release.clone();
     let pairs = pair_services(old, new, rules);
     let changes = [

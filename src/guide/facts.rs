@@ -4,6 +4,7 @@
 
 mod workload;
 
+use crate::choices::Choices;
 use crate::placeholders;
 use crate::plan::{self, Plan};
 use crate::rules::{self, Rules};
@@ -141,8 +142,8 @@ pub struct SecurityFinding {
 }
 
 impl Facts {
-    /// What the guide says of the tree: from the plan, the rules and the recorded choices.
-    pub fn from_plan(plan: &Plan, rules: &Rules, choices: &[String]) -> Facts {
+    /// What the guide says of the tree: from the plan, the rules, the choices and their record.
+    pub fn from_plan(plan: &Plan, rules: &Rules, run: &Choices, choices: &[String]) -> Facts {
         let (secret_files, secrets) = secret_facts(plan);
         let all_volumes = plan.workloads.iter().flat_map(|w| &w.volumes);
         let shared_claim = plan
@@ -188,12 +189,12 @@ impl Facts {
                 .map(|w| w.name.clone())
                 .collect(),
             public_urls: public_url_facts(plan, rules),
-            ja: rules.ja.clone(),
+            ja: rules.ja.clone().into_iter().chain(run.ja()).collect(),
             choices: choices.to_vec(),
             cluster_ranges: plan.cluster_ranges.clone(),
             allowed_ranges: plan.allowed_ranges.clone(),
             pod_security: pod_security_facts(plan),
-            operations: operations_facts(plan, rules, choices),
+            operations: operations_facts(plan, rules, run, choices),
             fqdn_users: plan.workloads.iter().filter(|w| w.fqdn_in_files).map(|w| w.name.clone()).collect(),
         }
     }
@@ -217,13 +218,13 @@ fn pod_security_facts(plan: &Plan) -> PodSecurityView {
 }
 
 /// The images list, the unpinned images, and what `--ha` and `--autoscale` do (or did) to the tree.
-fn operations_facts(plan: &Plan, rules: &Rules, choices: &[String]) -> OperationsView {
+fn operations_facts(plan: &Plan, rules: &Rules, run: &Choices, choices: &[String]) -> OperationsView {
     let rule = |w: &plan::Workload| rules.service(&w.upstream);
     let own_pods = || plan.workloads.iter().filter(|w| w.joins.is_none() && w.one_shot.is_none());
     OperationsView {
         images: plan.image_names().into_iter().map(str::to_string).collect(),
         unpinned: plan.unpinned().into_iter().map(|i| (plan::image_parts(i).0.to_string(), i.to_string())).collect(),
-        registry: rules.registry.clone(),
+        registry: run.registry().map(str::to_string),
         ha: choices.iter().any(|c| c == "--ha" || c == "--autoscale"),
         ha_workloads: own_pods().filter(|w| rule(w).is_some_and(|r| r.ha.is_some())).map(|w| w.name.clone()).collect(),
         single: own_pods().filter(|w| rule(w).is_none_or(|r| r.ha.is_none())).map(|w| w.name.clone()).collect(),

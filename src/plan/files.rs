@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::choices::Choices;
 use crate::names::{dns_label, HostMap};
 use crate::read::compose::{MountSource, Service};
 use crate::read::interpolate;
@@ -120,12 +121,13 @@ pub(super) fn insert_text(
 pub(super) fn template_vars(
     rule: &ServiceRule,
     rules: &Rules,
+    choices: &Choices,
     env: &BTreeMap<String, String>,
     project: &Project,
     svc: &Service,
 ) -> BTreeMap<String, String> {
     let mut vars = env.clone();
-    vars.extend(builtin_vars(rules));
+    vars.extend(builtin_vars(rules, choices));
     for (name, var) in &rule.template_vars {
         let on = var.when.as_ref().is_none_or(|w| vars.get(w).is_some_and(|v| v.eq_ignore_ascii_case("true")));
         let value = if !on {
@@ -157,17 +159,20 @@ pub(super) fn template_vars(
 /// `.cluster.local` and the cluster domain), and the scheme the entry point passes on
 /// (`COMPOSE2DIFY_FORWARDED_PROTO`: the controller's `X-Forwarded-Proto` behind an Ingress or
 /// route, else nginx's own `$scheme`).
-fn builtin_vars(rules: &Rules) -> BTreeMap<String, String> {
+fn builtin_vars(rules: &Rules, choices: &Choices) -> BTreeMap<String, String> {
     let mut names = vec![".svc".to_string(), ".cluster.local".to_string()];
     let own = format!(".{}", rules.dns.cluster_domain);
     if !names.contains(&own) {
         names.push(own);
     }
-    let allowed =
-        if rules.allowed_ranges.is_empty() { "255.255.255.255/32".to_string() } else { rules.allowed_ranges.join(" ") };
-    let proto = if rules.behind_proxy { "$http_x_forwarded_proto" } else { "$scheme" };
+    let allowed = if choices.allowed_ranges.is_empty() {
+        "255.255.255.255/32".to_string()
+    } else {
+        choices.allowed_ranges.join(" ")
+    };
+    let proto = if choices.behind_proxy() { "$http_x_forwarded_proto" } else { "$scheme" };
     BTreeMap::from([
-        ("COMPOSE2DIFY_CLUSTER_RANGES".to_string(), rules.cluster_ranges.join(" ")),
+        ("COMPOSE2DIFY_CLUSTER_RANGES".to_string(), choices.cluster_ranges.join(" ")),
         ("COMPOSE2DIFY_ALLOWED_RANGES".to_string(), allowed),
         ("COMPOSE2DIFY_CLUSTER_NAMES".to_string(), names.join(" ")),
         ("COMPOSE2DIFY_FORWARDED_PROTO".to_string(), proto.to_string()),

@@ -1,19 +1,25 @@
 //! The plan: one record per workload with every decision made (kind, names, ports, probes,
-//! storage, settings and secrets, config files, network flows). Built from the compose model and
-//! the rules in passes, one module each, over a shared context; the emitters only turn it into
-//! objects.
+//! storage, settings and secrets, config files, network flows). Built from the compose model, the
+//! rules and the command line's choices in passes, one module each, over a shared context; the
+//! emitters only turn it into objects.
 //!
 //! | pass | module |
 //! |---|---|
-//! | 1–2. services chosen, names, untranslated keys | `select` |
+//! | 0. the choices a rules file could make, layered over the rules | `crate::choices` (`over`) |
+//! | 1–2. services chosen, their kind and names, untranslated keys | `select` |
 //! | 3–4. settings, secrets and the shared ones | `settings` |
 //! | 5. each workload, from: | `workload` |
-//! | — mounts, claims, config files | `storage`, `files` |
-//! | — compose's container and pod keys | `pod` |
-//! | — ports, entry points, Ingress | `entry` |
+//! | — config files, mounts, claims and their StorageClasses | `files`, `storage` |
 //! | — probes | `probes` |
 //! | — flows and networks | `flows` |
+//! | — ports, entry points, Ingress, routes | `entry` |
+//! | — compose's container and pod keys, the Pod Security level | `pod`, `pod_security` |
 //! | 6. ports clients name, shared network namespaces, flows within networks | `entry`, `flows` |
+//! | 7. the findings checkov reports, with their reasons (added by `generate`) | `findings` |
+//!
+//! A pass imports only the shared `types` and `release` and the passes above it in this order
+//! (select, settings, files, storage, probes, flows, entry, pod, pod_security, workload,
+//! findings); this module runs them.
 
 mod entry;
 mod files;
@@ -31,6 +37,7 @@ mod workload;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::choices::Choices;
 use crate::error::{Error, Result};
 use crate::names::HostIndex;
 use crate::read::project::Project;
@@ -45,11 +52,21 @@ pub use select::coverage;
 pub use settings::{carries_credential, placeholder, url_with_credentials};
 pub use types::*;
 
-/// What every pass of a workload reads: the inputs, the chosen services and their names, the
-/// settings' secret values, and the indexes built once.
+/// What the command line decided, as the passes read it: the choices, and what follows from them
+/// once (the Service type of the published ports, the claims' StorageClasses).
+struct Run<'a> {
+    pub choices: &'a Choices,
+    /// `--expose TYPE` for the services that publish ports, when those are the entry points.
+    pub published_service_type: Option<String>,
+    pub classes: storage::Classes,
+}
+
+/// What every pass of a workload reads: the inputs, the run's choices, the chosen services and
+/// their names, the settings' secret values, and the indexes built once.
 struct Ctx<'a> {
     pub project: &'a Project,
     pub rules: &'a Rules,
+    pub run: &'a Run<'a>,
     pub sel: &'a select::Selection<'a>,
     pub settings: &'a settings::Settings,
     /// Workload names, as a set.
@@ -62,17 +79,27 @@ struct Ctx<'a> {
     pub fqdn_suffix: String,
 }
 
-/// Build the plan. Pure: everything it needs was read into `project`. The checkov findings the
-/// plan accepts are `findings::accepted`'s, added by `generate`.
-pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
+/// Build the plan. Pure: everything it needs was read into `project`, and the command line's
+/// `choices` were checked (`Choices::check`). The choices a rules file could equally make are
+/// layered over the rules first (`Choices::over`). The checkov findings the plan accepts are
+/// `findings::accepted`'s, added by `generate`.
+pub fn plan(project: &Project, rules: &Rules, choices: &Choices) -> Result<Plan> {
+    let names: Vec<String> = project.services.keys().cloned().collect();
+    let layered = choices.over(rules, &names)?;
+    let run = Run {
+        choices,
+        published_service_type: choices.published_service_type(rules),
+        classes: storage::Classes::of(choices, &layered),
+    };
+    let rules = &*layered;
     let mut warnings = project.warnings.clone();
     let mut sel = select::select(project, rules, &mut warnings)?;
     let mut settings = settings::settings(project, rules, &sel, &mut warnings)?;
     let mut each = std::mem::take(&mut settings.each);
-    let omitted = std::mem::take(&mut sel.omitted);
     let ctx = Ctx {
         project,
         rules,
+        run: &run,
         sel: &sel,
         settings: &settings,
         deployed: sel.deployed.iter().collect(),
@@ -80,11 +107,35 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
         net_members: sel.network_members(),
         fqdn_suffix: rules.dns.service_suffix(&rules.namespace),
     };
+    let (mut workloads, shared_claims) = workloads(&ctx, &mut each, &mut warnings)?;
+    entry::ports_named_by_clients(&mut workloads, rules, &mut warnings);
+    flows::join_network_namespaces(project, &mut workloads, &mut warnings);
+    flows::within_networks(&mut workloads);
+    for w in &mut workloads {
+        objects(w, rules, choices);
+    }
+    workloads.sort_by(|a, b| a.name.cmp(&b.name));
+    let images = image_facts(&workloads, &mut warnings);
+    let mut plan = assemble(rules, &run, &mut sel, settings, workloads, shared_claims, warnings);
+    plan.warnings.extend(storage::rwx_class_warning(&plan));
+    plan.images = images;
+    plan.pod_security = plan.workloads.iter().map(|w| w.pod_security).min().unwrap_or_default();
+    plan.warnings.extend(privileged_namespace(&plan));
+    Ok(plan)
+}
+
+/// Pass 5 over every chosen service, `each` its settings (freed as each workload takes them), with
+/// the shared claims they mount; settings still naming a service run outside are refused.
+fn workloads(
+    ctx: &Ctx,
+    each: &mut [BTreeMap<String, settings::Value>],
+    warnings: &mut Vec<crate::warning::Warning>,
+) -> Result<(Vec<Workload>, BTreeMap<String, Claim>)> {
     let mut workloads = Vec::new();
     let mut dangling: Vec<String> = Vec::new();
     let mut shared_claims: BTreeMap<String, Claim> = BTreeMap::new();
     for (i, env) in each.iter_mut().enumerate() {
-        workloads.push(workload::workload(&ctx, i, env, &mut shared_claims, &mut dangling, &mut warnings)?);
+        workloads.push(workload::workload(ctx, i, env, &mut shared_claims, &mut dangling, warnings)?);
         // Its settings now live in the workload: free them as we go (they are most of the memory).
         *env = BTreeMap::new();
     }
@@ -94,35 +145,24 @@ pub fn plan(project: &Project, rules: &Rules) -> Result<Plan> {
             "point them at your server, e.g. --set DB_HOST=db.example.com (and every URL that names the host)",
         ));
     }
-    entry::ports_named_by_clients(&mut workloads, rules, &mut warnings);
-    flows::join_network_namespaces(project, &mut workloads, &mut warnings);
-    flows::within_networks(&mut workloads);
-    for w in &mut workloads {
-        objects(w, rules);
+    Ok((workloads, shared_claims))
+}
+
+/// The Namespace's enforcement follows the weakest pod: when that is "privileged", say so, and who
+/// it is.
+fn privileged_namespace(plan: &Plan) -> Option<crate::warning::Warning> {
+    if plan.pod_security != PodSecurity::Privileged {
+        return None;
     }
-    workloads.sort_by(|a, b| a.name.cmp(&b.name));
-    let images = image_facts(&workloads, &mut warnings);
-    let mut plan = assemble(rules, &sel, settings, workloads, omitted, shared_claims, warnings);
-    plan.warnings.extend(storage::rwx_class_warning(&plan));
-    plan.images = images;
-    plan.pod_security = plan.workloads.iter().map(|w| w.pod_security).min().unwrap_or_default();
-    if plan.pod_security == PodSecurity::Privileged {
-        // The Namespace's enforcement follows the weakest pod: say so, and who it is.
-        let who: Vec<&str> = plan
-            .workloads
-            .iter()
-            .filter(|w| w.pod_security == PodSecurity::Privileged)
-            .map(|w| w.name.as_str())
-            .collect();
-        plan.warnings.push(crate::warning::Warning::new(
-            crate::warning::WarningKind::Security,
-            format!(
-                "the namespace enforces only the \"privileged\" Pod Security level, because {} need more than \"baseline\" allows (added capabilities outside its list, or privileged); drop what they do not need from the compose file, or run them in a namespace of their own",
-                who.join(", ")
-            ),
-        ));
-    }
-    Ok(plan)
+    let who: Vec<&str> =
+        plan.workloads.iter().filter(|w| w.pod_security == PodSecurity::Privileged).map(|w| w.name.as_str()).collect();
+    Some(crate::warning::Warning::new(
+        crate::warning::WarningKind::Security,
+        format!(
+            "the namespace enforces only the \"privileged\" Pod Security level, because {} need more than \"baseline\" allows (added capabilities outside its list, or privileged); drop what they do not need from the compose file, or run them in a namespace of their own",
+            who.join(", ")
+        ),
+    ))
 }
 
 /// The image facts of the workloads, once per image and tag; a warning for each tag the rules have
@@ -173,7 +213,7 @@ fn pulled_from(w: &mut Workload, registry: Option<&str>) {
 
 /// The last pass: what follows for the workload's objects once everything else is known (the
 /// emitters only build them).
-fn objects(w: &mut Workload, rules: &Rules) {
+fn objects(w: &mut Workload, rules: &Rules, choices: &Choices) {
     let serves = w.one_shot.is_none();
     w.disruption_budget = w.replicas > 1 && w.joins.is_none();
     w.exposed = w.service_type != "ClusterIP" || w.ingress.is_some();
@@ -189,7 +229,7 @@ fn objects(w: &mut Workload, rules: &Rules) {
         }
     }
     pod_security::assess(w);
-    pulled_from(w, rules.registry.as_deref());
+    pulled_from(w, choices.registry());
     let p = &mut w.probe;
     p.startup = p.startup_seconds.map(|s| {
         let total = s.max(p.period_seconds);
@@ -198,17 +238,19 @@ fn objects(w: &mut Workload, rules: &Rules) {
     });
 }
 
-/// The plan's own fields beside its workloads: the rules' names and classes, and the release (the
-/// image tag of the first shared service, else of the first service).
+/// The plan's own fields beside its workloads: the rules' names, the run's classes, ranges and
+/// secret source, and the release (the image tag of the first shared service, else of the first
+/// service).
 fn assemble(
     rules: &Rules,
-    sel: &select::Selection,
+    run: &Run,
+    sel: &mut select::Selection,
     settings: settings::Settings,
     workloads: Vec<Workload>,
-    mut omitted: Vec<(String, String)>,
     shared_claims: BTreeMap<String, Claim>,
     warnings: Vec<crate::warning::Warning>,
 ) -> Plan {
+    let mut omitted = std::mem::take(&mut sel.omitted);
     omitted.sort();
     let release = settings
         .shared_idx
@@ -222,8 +264,8 @@ fn assemble(
         instance: rules.instance.clone(),
         release,
         images: Vec::new(),
-        cluster_ranges: rules.cluster_ranges.clone(),
-        allowed_ranges: rules.allowed_ranges.clone(),
+        cluster_ranges: run.choices.cluster_ranges.clone(),
+        allowed_ranges: run.choices.allowed_ranges.clone(),
         secret_max_length: rules.secrets.max_length.iter().map(|(k, n)| (placeholder(k, rules), *n)).collect(),
         pod_security: PodSecurity::default(),
         config_map: rules.config_map.clone(),
@@ -234,13 +276,13 @@ fn assemble(
         workloads,
         omitted,
         warnings,
-        storage_class: rules.storage_class.clone().filter(|c| !c.is_empty()),
-        rwx_storage_class: rules.rwx_storage_class.clone().filter(|c| !c.is_empty()),
-        rwx_storage_class_chosen: rules.rwx_storage_class.is_some(),
+        storage_class: run.classes.rwo.clone().filter(|c| !c.is_empty()),
+        rwx_storage_class: run.classes.rwx.clone().filter(|c| !c.is_empty()),
+        rwx_storage_class_chosen: run.classes.rwx.is_some(),
         retain_annotations: rules.retain_annotations.clone(),
         dns: rules.dns.clone(),
         topology_key: rules.defaults.topology_key.clone(),
         findings: Vec::new(),
-        secret_source: rules.secret_source.clone(),
+        secret_source: run.choices.secrets.clone(),
     }
 }

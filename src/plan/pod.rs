@@ -1,7 +1,7 @@
-//! Compose's container and pod keys: kind (one-shot task, `deploy.mode: global`), security keys
-//! over the rules', resources, placement, rollout, hostname and groups.
+//! Compose's container and pod keys: security keys over the rules', resources, placement, rollout,
+//! hostname and groups, and how a one-shot service runs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::read::compose::Service;
 use crate::rules::{Kind, Resources, Security};
@@ -11,58 +11,97 @@ use super::{OneShot, Workload};
 
 /// The security context with what the compose file asks for laid over the rules: its `user`,
 /// `read_only`, `cap_add`, `cap_drop` and `privileged`. The rules' hardening never takes away
-/// what compose asks for; where they differ, compose wins and a warning says so.
+/// what compose asks for; where they differ, compose wins and a warning says so. The checkov
+/// findings that follow are accepted into `findings`, with the compose key as the reason.
 pub(super) fn compose_security(
     svc: &Service,
     mut s: Security,
     warnings: &mut Vec<Warning>,
     findings: &mut BTreeMap<String, String>,
 ) -> Security {
-    let name = &svc.name;
-    let mut accept = |checks: &[&str], reason: String| {
-        for c in checks {
-            findings.entry(c.to_string()).or_insert_with(|| reason.clone());
-        }
-    };
     if let Some(user) = svc.user.as_deref().filter(|u| !u.trim().is_empty()) {
-        let (uid, gid) = user.split_once(':').map_or((user, None), |(u, g)| (u, Some(g)));
-        // `root` is uid and gid 0 in every image; other names need the image's /etc/passwd.
-        let id = |t: &str| if t.trim() == "root" { Ok(0) } else { t.trim().parse::<i64>() };
-        match id(uid) {
-            Ok(uid) if uid >= 0 => {
-                if s.run_as_user.is_some_and(|r| r != uid) {
-                    warnings.push(Warning::new(WarningKind::Security, format!(
-                        "service `{name}`: runs as user {uid}, as its `user` asks (the rules chose {})",
-                        s.run_as_user.unwrap_or_default()
-                    )).service(name));
-                }
-                s.run_as_user = Some(uid);
-                if uid == 0 && s.run_as_non_root == Some(true) {
-                    warnings.push(Warning::new(WarningKind::Security, format!(
-                        "service `{name}`: runs as root, as its `user` asks, although the rules want non-root users"
-                    )).service(name));
-                }
-                s.run_as_non_root = (uid != 0).then_some(true);
-                if uid == 0 {
-                    accept(&["CKV_K8S_23"], format!("the compose file runs it as root (`user: {user}`), kept as it asks"));
-                }
-                match gid.map(id) {
-                    Some(Ok(g)) if g >= 0 => s.run_as_group = Some(g),
-                    Some(_) => warnings.push(Warning::new(WarningKind::Security, format!(
-                        "service `{name}`: group `{}` of `user: {user}` is a name; Kubernetes takes numeric ids, so the image's group applies (set runAsGroup in an overlay)",
-                        gid.unwrap_or_default()
-                    )).service(name)),
-                    None => {}
-                }
-            }
-            _ => warnings.push(Warning::new(WarningKind::Security, format!(
-                "service `{name}`: `user: {user}` is a name; Kubernetes takes numeric ids, so the image's own user applies (set runAsUser in an overlay)"
-            )).service(name)),
-        }
+        compose_user(svc, user, &mut s, warnings, findings);
     }
     if svc.read_only {
         s.read_only_root = Some(true);
     }
+    compose_capabilities(svc, &mut s, findings);
+    if svc.privileged {
+        warnings.push(Warning::new(WarningKind::Security, format!(
+            "service `{}`: runs privileged, as its `privileged: true` asks: it gets every capability and device of its node (remove it from the compose file if the image does not need it)",
+            svc.name
+        )).service(&svc.name));
+        s.privileged = Some(true);
+        accept(
+            findings,
+            &["CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_28", "CKV_K8S_37", "CKV_K8S_23"],
+            "the compose file runs it privileged (`privileged: true`), kept as it asks",
+        );
+        // The API server refuses privileged with allowPrivilegeEscalation false; a privileged
+        // container has every capability, so a drop list would only mislead.
+        s.allow_privilege_escalation = None;
+        s.drop_capabilities = None;
+    }
+    s
+}
+
+/// A finding accepted for `checks`, unless an earlier reason was given.
+fn accept(findings: &mut BTreeMap<String, String>, checks: &[&str], reason: &str) {
+    for c in checks {
+        findings.entry(c.to_string()).or_insert_with(|| reason.to_string());
+    }
+}
+
+/// Compose's `user: UID[:GID]` over the rules' user (`root` is 0; a name needs the image's
+/// /etc/passwd, so the image's own user applies, with a warning).
+fn compose_user(
+    svc: &Service,
+    user: &str,
+    s: &mut Security,
+    warnings: &mut Vec<Warning>,
+    findings: &mut BTreeMap<String, String>,
+) {
+    let name = &svc.name;
+    let (uid, gid) = user.split_once(':').map_or((user, None), |(u, g)| (u, Some(g)));
+    // `root` is uid and gid 0 in every image; other names need the image's /etc/passwd.
+    let id = |t: &str| if t.trim() == "root" { Ok(0) } else { t.trim().parse::<i64>() };
+    match id(uid) {
+        Ok(uid) if uid >= 0 => {
+            if s.run_as_user.is_some_and(|r| r != uid) {
+                warnings.push(Warning::new(WarningKind::Security, format!(
+                    "service `{name}`: runs as user {uid}, as its `user` asks (the rules chose {})",
+                    s.run_as_user.unwrap_or_default()
+                )).service(name));
+            }
+            s.run_as_user = Some(uid);
+            if uid == 0 && s.run_as_non_root == Some(true) {
+                warnings.push(Warning::new(WarningKind::Security, format!(
+                    "service `{name}`: runs as root, as its `user` asks, although the rules want non-root users"
+                )).service(name));
+            }
+            s.run_as_non_root = (uid != 0).then_some(true);
+            if uid == 0 {
+                let reason = format!("the compose file runs it as root (`user: {user}`), kept as it asks");
+                accept(findings, &["CKV_K8S_23"], &reason);
+            }
+            match gid.map(id) {
+                Some(Ok(g)) if g >= 0 => s.run_as_group = Some(g),
+                Some(_) => warnings.push(Warning::new(WarningKind::Security, format!(
+                    "service `{name}`: group `{}` of `user: {user}` is a name; Kubernetes takes numeric ids, so the image's group applies (set runAsGroup in an overlay)",
+                    gid.unwrap_or_default()
+                )).service(name)),
+                None => {}
+            }
+        }
+        _ => warnings.push(Warning::new(WarningKind::Security, format!(
+            "service `{name}`: `user: {user}` is a name; Kubernetes takes numeric ids, so the image's own user applies (set runAsUser in an overlay)"
+        )).service(name)),
+    }
+}
+
+/// Compose's `cap_add` and `cap_drop` over the rules' capabilities: what compose adds is never
+/// dropped by name; what it drops leaves the rules' added list unless compose adds it too.
+fn compose_capabilities(svc: &Service, s: &mut Security, findings: &mut BTreeMap<String, String>) {
     let cap = |c: &String| c.trim().to_ascii_uppercase().trim_start_matches("CAP_").to_string();
     if !svc.cap_add.is_empty() {
         let mut add = s.add_capabilities.take().unwrap_or_default();
@@ -76,10 +115,8 @@ pub(super) fn compose_security(
             }
         }
         let asked = svc.cap_add.join(", ");
-        accept(
-            &["CKV_K8S_25", "CKV_K8S_39"],
-            format!("the compose file adds these capabilities (`cap_add: {asked}`), kept as it asks"),
-        );
+        let reason = format!("the compose file adds these capabilities (`cap_add: {asked}`), kept as it asks");
+        accept(findings, &["CKV_K8S_25", "CKV_K8S_39"], &reason);
         s.add_capabilities = Some(add);
     }
     if !svc.cap_drop.is_empty() {
@@ -97,45 +134,6 @@ pub(super) fn compose_security(
         s.drop_capabilities = Some(drop);
         s.add_capabilities = Some(add);
     }
-    if svc.privileged {
-        warnings.push(Warning::new(WarningKind::Security, format!(
-            "service `{name}`: runs privileged, as its `privileged: true` asks: it gets every capability and device of its node (remove it from the compose file if the image does not need it)"
-        )).service(name));
-        s.privileged = Some(true);
-        accept(
-            &["CKV_K8S_16", "CKV_K8S_20", "CKV_K8S_28", "CKV_K8S_37", "CKV_K8S_23"],
-            "the compose file runs it privileged (`privileged: true`), kept as it asks".to_string(),
-        );
-        // The API server refuses privileged with allowPrivilegeEscalation false; a privileged
-        // container has every capability, so a drop list would only mislead.
-        s.allow_privilege_escalation = None;
-        s.drop_capabilities = None;
-    }
-    s
-}
-
-/// The kind compose's own keys ask for: `deploy.mode: global` → DaemonSet; `restart: "no"` (or a
-/// restart policy of `none`) on a service with no ports, or a service others wait to complete →
-/// Job. `on-failure` stays a Deployment: it is how compose files keep servers up. A server with
-/// `restart: "no"` (it has ports) stays a Deployment too, with a warning. None: the rules' default.
-pub(super) fn compose_kind(svc: &Service, awaited: &BTreeSet<&str>, warnings: &mut Vec<Warning>) -> Option<Kind> {
-    if svc.global {
-        return Some(Kind::DaemonSet);
-    }
-    if awaited.contains(svc.name.as_str()) {
-        return Some(Kind::Job);
-    }
-    if svc.restart.as_deref() != Some("no") {
-        return None;
-    }
-    if svc.ports.is_empty() && svc.expose.is_empty() {
-        return Some(Kind::Job);
-    }
-    warnings.push(Warning::new(WarningKind::Pod, format!(
-        "service `{}` has `restart: \"no\"` but serves ports, so it runs as a Deployment, which Kubernetes restarts when it exits",
-        svc.name
-    )).service(&svc.name));
-    None
 }
 
 /// How a one-shot service runs as a Job. Kubernetes starts it without waiting for the services it

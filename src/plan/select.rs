@@ -10,8 +10,6 @@ use crate::read::project::Project;
 use crate::rules::{FoldRule, Kind, Rules, ServiceRule};
 use crate::warning::{Warning, WarningKind};
 
-use super::pod::compose_kind;
-
 /// The services that become workloads, with their rules, and what the later passes look up.
 pub(super) struct Selection<'a> {
     /// Services that become workloads, in compose order, each with its rule (or an empty one).
@@ -74,65 +72,14 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
         deployed: Vec::new(),
         image_facts: Vec::new(),
     };
-    static EMPTY_RULE: std::sync::OnceLock<ServiceRule> = std::sync::OnceLock::new();
-    let empty_rule = EMPTY_RULE.get_or_init(ServiceRule::default);
     for svc in project.services.values() {
         let rule = rules.service(&svc.name);
-        let name = rules.workload_name(&svc.name);
-        sel.hosts.insert(&svc.name, &name);
-        let rule_aliases = rule.map(|r| r.host_aliases.as_slice()).unwrap_or_default();
-        for alias in svc
-            .networks
-            .values()
-            .flatten()
-            .chain(svc.container_name.iter())
-            .chain(svc.hostname.iter())
-            .chain(rule_aliases)
-        {
-            sel.hosts.insert(alias, &name);
-        }
-        sel.k8s_name.insert(svc.name.clone(), name.clone());
+        sel.add_names(svc, rule, rules);
         let kind = match rule.and_then(|r| r.kind) {
             Some(kind) => kind,
             None => compose_kind(svc, &awaited, warnings).unwrap_or(rules.defaults.kind),
         };
-        if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold | Kind::External) {
-            sel.omitted.push((
-                svc.name.clone(),
-                format!("{} ({})", rules.defaults.reasons.profile_inactive, svc.profiles.join(", ")),
-            ));
-            continue;
-        }
-        match kind {
-            Kind::Omit | Kind::Fold | Kind::External => {
-                let reason =
-                    rule.and_then(|r| r.reason.clone()).unwrap_or_else(|| rules.defaults.reasons.left_out.clone());
-                sel.omitted.push((svc.name.clone(), reason));
-                if kind == Kind::External {
-                    sel.externals.push(name);
-                }
-                if let (Kind::Fold, Some(fold), Some(_)) = (kind, rule.and_then(|r| r.fold.as_ref()), &svc.image) {
-                    sel.folded.push((svc, fold, rule.and_then(|r| r.reason.clone())));
-                }
-            }
-            _ if svc.image.is_none() => {
-                warnings.push(
-                    Warning::new(
-                        WarningKind::LeftOut,
-                        format!(
-                            "service `{}` has no image; it is left out — give it an image in a rules file",
-                            svc.name
-                        ),
-                    )
-                    .service(&svc.name),
-                );
-                sel.omitted.push((svc.name.clone(), rules.defaults.reasons.no_image.clone()));
-            }
-            _ => {
-                sel.chosen.push((svc, rule.unwrap_or(empty_rule)));
-                sel.kinds.push(kind);
-            }
-        }
+        sel.choose(svc, rule, kind, project, rules, warnings);
     }
     let mut seen_names = BTreeSet::new();
     for (svc, _) in &sel.chosen {
@@ -160,6 +107,100 @@ pub(super) fn select<'a>(project: &'a Project, rules: &'a Rules, warnings: &mut 
         })
         .collect();
     Ok(sel)
+}
+
+impl<'a> Selection<'a> {
+    /// The workload name of a service, and every name it answers to (its own, its networks'
+    /// aliases, container name, hostname and the rule's host aliases).
+    fn add_names(&mut self, svc: &Service, rule: Option<&ServiceRule>, rules: &Rules) {
+        let name = rules.workload_name(&svc.name);
+        self.hosts.insert(&svc.name, &name);
+        let rule_aliases = rule.map(|r| r.host_aliases.as_slice()).unwrap_or_default();
+        for alias in svc
+            .networks
+            .values()
+            .flatten()
+            .chain(svc.container_name.iter())
+            .chain(svc.hostname.iter())
+            .chain(rule_aliases)
+        {
+            self.hosts.insert(alias, &name);
+        }
+        self.k8s_name.insert(svc.name.clone(), name);
+    }
+
+    /// A service of `kind` chosen as a workload, or left out with the reason (a profile not
+    /// active, no image, the rules' kind: omitted, folded, run outside).
+    fn choose(
+        &mut self,
+        svc: &'a Service,
+        rule: Option<&'a ServiceRule>,
+        kind: Kind,
+        project: &Project,
+        rules: &Rules,
+        warnings: &mut Vec<Warning>,
+    ) {
+        static EMPTY_RULE: std::sync::OnceLock<ServiceRule> = std::sync::OnceLock::new();
+        let reasons = &rules.defaults.reasons;
+        if !project.active.contains(&svc.name) && !matches!(kind, Kind::Omit | Kind::Fold | Kind::External) {
+            self.omitted
+                .push((svc.name.clone(), format!("{} ({})", reasons.profile_inactive, svc.profiles.join(", "))));
+            return;
+        }
+        match kind {
+            Kind::Omit | Kind::Fold | Kind::External => {
+                let reason = rule.and_then(|r| r.reason.clone()).unwrap_or_else(|| reasons.left_out.clone());
+                self.omitted.push((svc.name.clone(), reason));
+                if kind == Kind::External {
+                    self.externals.push(self.k8s_name[&svc.name].clone());
+                }
+                if let (Kind::Fold, Some(fold), Some(_)) = (kind, rule.and_then(|r| r.fold.as_ref()), &svc.image) {
+                    self.folded.push((svc, fold, rule.and_then(|r| r.reason.clone())));
+                }
+            }
+            _ if svc.image.is_none() => {
+                warnings.push(
+                    Warning::new(
+                        WarningKind::LeftOut,
+                        format!(
+                            "service `{}` has no image; it is left out — give it an image in a rules file",
+                            svc.name
+                        ),
+                    )
+                    .service(&svc.name),
+                );
+                self.omitted.push((svc.name.clone(), reasons.no_image.clone()));
+            }
+            _ => {
+                self.chosen.push((svc, rule.unwrap_or_else(|| EMPTY_RULE.get_or_init(ServiceRule::default))));
+                self.kinds.push(kind);
+            }
+        }
+    }
+}
+
+/// The kind compose's own keys ask for: `deploy.mode: global` → DaemonSet; `restart: "no"` (or a
+/// restart policy of `none`) on a service with no ports, or a service others wait to complete →
+/// Job. `on-failure` stays a Deployment: it is how compose files keep servers up. A server with
+/// `restart: "no"` (it has ports) stays a Deployment too, with a warning. None: the rules' default.
+fn compose_kind(svc: &Service, awaited: &BTreeSet<&str>, warnings: &mut Vec<Warning>) -> Option<Kind> {
+    if svc.global {
+        return Some(Kind::DaemonSet);
+    }
+    if awaited.contains(svc.name.as_str()) {
+        return Some(Kind::Job);
+    }
+    if svc.restart.as_deref() != Some("no") {
+        return None;
+    }
+    if svc.ports.is_empty() && svc.expose.is_empty() {
+        return Some(Kind::Job);
+    }
+    warnings.push(Warning::new(WarningKind::Pod, format!(
+        "service `{}` has `restart: \"no\"` but serves ports, so it runs as a Deployment, which Kubernetes restarts when it exits",
+        svc.name
+    )).service(&svc.name));
+    None
 }
 
 /// Pass 2, and the release report's list of what the rules do not cover yet: of `services`, each one

@@ -162,7 +162,7 @@ pub(super) fn split<'v>(
 /// Placeholder token for a variable; paired variables share their canonical one.
 pub fn placeholder(var: &str, rules: &Rules) -> String {
     let canonical = rules.secrets.pairs.get(var).map(String::as_str).unwrap_or(var);
-    format!("CHANGE_ME_{canonical}")
+    crate::placeholders::placeholder(canonical)
 }
 
 /// Values that are secret somewhere (a secret setting's value, or a published default), longest
@@ -205,7 +205,7 @@ pub(super) fn known_secret_values(
         }
     }
     for public in &rules.secrets.public_values {
-        found.entry(public.clone()).or_insert_with(|| "CHANGE_ME_PUBLIC_DEFAULT".to_string());
+        found.entry(public.clone()).or_insert_with(|| crate::placeholders::placeholder("PUBLIC_DEFAULT"));
     }
     let mut list: Vec<(String, String)> = found.into_iter().collect();
     list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::choices::Choices;
 use crate::names::dns_label;
 use crate::read::compose::{MountSource, Service};
 use crate::read::project::HostPath;
@@ -59,7 +60,7 @@ pub(super) fn mounts(
         template_vars: if rule.templates.is_empty() {
             BTreeMap::new()
         } else {
-            template_vars(rule, ctx.rules, env_plain, ctx.project, svc)
+            template_vars(rule, ctx.rules, ctx.run.choices, env_plain, ctx.project, svc)
         },
         out: Mounts::default(),
     };
@@ -116,7 +117,6 @@ impl Mounting<'_> {
         shared_claims: &mut BTreeMap<String, Claim>,
         warnings: &mut Vec<Warning>,
     ) {
-        let rules = self.ctx.rules;
         let vol_name = format!("v{mi}-{}", dns_label(m.target.rsplit('/').find(|s| !s.is_empty()).unwrap_or("root")));
         let vol_name: String = vol_name.chars().take(63).collect::<String>().trim_end_matches('-').to_string();
         let mount = Mount { path: m.target.clone(), sub_path: None, read_only: m.read_only };
@@ -137,7 +137,7 @@ impl Mounting<'_> {
             MountSource::Volume(vname) => {
                 let claim_rule = self.rule.claims.get(&m.target);
                 let claim_name = claim_rule.and_then(|c| c.name.clone()).unwrap_or_else(|| dns_label(vname));
-                self.out.claims.push(claim(claim_name.clone(), claim_rule, rules));
+                self.out.claims.push(claim(claim_name.clone(), claim_rule, self.ctx));
                 self.push(claim_name.clone(), VolumeSource::Claim(claim_name), vec![mount], vec![]);
             }
             MountSource::Anonymous => {
@@ -146,7 +146,7 @@ impl Mounting<'_> {
                 let claim_rule = self.rule.claims.get(&m.target);
                 let (vol, default_name) = path_claim(self.name, &m.target, self.kind);
                 let claim_name = claim_rule.and_then(|c| c.name.clone()).unwrap_or(default_name);
-                self.out.claims.push(claim(claim_name.clone(), claim_rule, rules));
+                self.out.claims.push(claim(claim_name.clone(), claim_rule, self.ctx));
                 let vol = if claim_rule.is_some() { claim_name.clone() } else { vol };
                 self.push(vol, VolumeSource::Claim(claim_name), vec![mount], vec![]);
             }
@@ -179,7 +179,7 @@ impl Mounting<'_> {
                 name: claim_name.clone(),
                 size: claim.size.clone(),
                 access_mode: claim.access_mode.clone(),
-                storage_class: storage_class(&claim.access_mode, None, rules),
+                storage_class: self.ctx.run.classes.of_claim(&claim.access_mode, None),
             });
             self.push(claim_name.clone(), VolumeSource::SharedClaim(claim_name.clone()), vec![mount], vec![]);
             return;
@@ -206,7 +206,7 @@ impl Mounting<'_> {
         if let Some(claim_rule) = self.rule.claims.get(&m.target) {
             let claim_name = claim_rule.name.clone().unwrap_or_else(|| vol_name.clone());
             if !claim_rule.ephemeral {
-                self.out.claims.push(claim(claim_name.clone(), Some(claim_rule), rules));
+                self.out.claims.push(claim(claim_name.clone(), Some(claim_rule), self.ctx));
             }
             let mut seed = Vec::new();
             if claim_rule.seed {
@@ -244,7 +244,7 @@ impl Mounting<'_> {
             // A data folder Docker creates at run time: storage that outlives the pod, named after
             // the service and the container path (reordering mounts renames nothing).
             let (vol, claim_name) = path_claim(self.name, &m.target, self.kind);
-            self.out.claims.push(claim(claim_name.clone(), None, rules));
+            self.out.claims.push(claim(claim_name.clone(), None, self.ctx));
             self.push(vol, VolumeSource::Claim(claim_name), vec![mount], vec![]);
             return;
         }
@@ -380,25 +380,46 @@ pub(super) fn looks_like_file(src: &str) -> bool {
 }
 
 /// A claim described by a rule (or not), with the defaults filled in.
-pub(super) fn claim(name: String, rule: Option<&crate::rules::ClaimRule>, rules: &Rules) -> Claim {
-    let access_mode = rule.and_then(|c| c.access_mode.clone()).unwrap_or_else(|| rules.defaults.access_mode.clone());
+fn claim(name: String, rule: Option<&crate::rules::ClaimRule>, ctx: &Ctx) -> Claim {
+    let defaults = &ctx.rules.defaults;
+    let access_mode = rule.and_then(|c| c.access_mode.clone()).unwrap_or_else(|| defaults.access_mode.clone());
     Claim {
         name,
-        size: rule.and_then(|c| c.size.clone()).unwrap_or_else(|| rules.defaults.claim_size.clone()),
-        storage_class: storage_class(&access_mode, rule.and_then(|c| c.storage_class.as_deref()), rules),
+        size: rule.and_then(|c| c.size.clone()).unwrap_or_else(|| defaults.claim_size.clone()),
+        storage_class: ctx.run.classes.of_claim(&access_mode, rule.and_then(|c| c.storage_class.as_deref())),
         access_mode,
     }
 }
 
-/// The class of a claim: its rule's own, else `--rwx-storage-class` for ReadWriteMany and
-/// `--storage-class` for the rest; empty means the cluster's default class (none).
-pub(super) fn storage_class(access_mode: &str, own: Option<&str>, rules: &Rules) -> Option<String> {
-    let chosen = match own {
-        Some(c) => Some(c),
-        None if access_mode == "ReadWriteMany" => rules.rwx_storage_class.as_deref(),
-        None => rules.storage_class.as_deref(),
-    };
-    chosen.filter(|c| !c.is_empty()).map(str::to_string)
+/// The StorageClasses of the claims whose rule names none: the command line's
+/// (`--storage-class`, `--rwx-storage-class`), else the rules' own (`storage_class`,
+/// `rwx_storage_class`). Empty is the cluster's default class; none is not chosen.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Classes {
+    /// Of the ReadWriteOnce claims and claim templates.
+    pub rwo: Option<String>,
+    /// Of the ReadWriteMany claims (none: a warning, default classes are rarely ReadWriteMany).
+    pub rwx: Option<String>,
+}
+
+impl Classes {
+    pub(super) fn of(choices: &Choices, rules: &Rules) -> Classes {
+        Classes {
+            rwo: choices.storage_class.clone().or_else(|| rules.storage_class.clone()),
+            rwx: choices.rwx_storage_class.clone().or_else(|| rules.rwx_storage_class.clone()),
+        }
+    }
+
+    /// The class of a claim: its rule's own, else the one for its access mode; empty means the
+    /// cluster's default class (none).
+    pub(super) fn of_claim(&self, access_mode: &str, own: Option<&str>) -> Option<String> {
+        let chosen = match own {
+            Some(c) => Some(c),
+            None if access_mode == "ReadWriteMany" => self.rwx.as_deref(),
+            None => self.rwo.as_deref(),
+        };
+        chosen.filter(|c| !c.is_empty()).map(str::to_string)
+    }
 }
 
 /// A ReadWriteMany claim left to the cluster's default class, which is block storage

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::choices::Choices;
 use crate::error::{Error, Result};
 use crate::read::compose::Service;
 use crate::rules::images::{ImageFacts, User};
@@ -35,21 +36,11 @@ pub(super) fn workload(
     let rules = ctx.rules;
     let name = ctx.sel.name(svc).to_string();
     let uses_shared = ctx.settings.shared_idx.contains(&i);
-    let (config, secrets) = if uses_shared {
-        split(env.iter().filter(|(k, _)| !ctx.settings.shared.contains_key(*k)))
-    } else {
-        split(env.iter())
-    };
+    let (config, secrets) = own_settings(ctx, uses_shared, env);
     let env_plain: BTreeMap<String, String> = env.iter().map(|(k, v)| (k.clone(), v.plain.clone())).collect();
     let kind = ctx.sel.kinds[i];
-    if kind == Kind::StatefulSet && !rule.jobs.is_empty() {
-        return Err(Error::usage(
-            format!("the rules give `{}` a Job, but it is a StatefulSet, whose claims a Job cannot share", svc.name),
-            "move the `jobs:` rule to a Deployment's service",
-        ));
-    }
+    refuse_jobs_of_stateful_set(kind, svc, rule)?;
     let mut storage = mounts(ctx, (svc, rule), &name, kind, &env_plain, shared_claims, warnings);
-    let tag = image_tag(svc.image.as_deref().unwrap_or_default());
     let image_facts = ctx.sel.image_facts[i].clone();
     let (security, probe_rule, security_note) = security_of_image(rule, image_facts.as_ref(), rules);
     let mut compose_findings = BTreeMap::new();
@@ -63,7 +54,10 @@ pub(super) fn workload(
     let resources = rule.resources.clone().unwrap_or_else(|| compose_resources(svc, &rules.defaults.resources));
     let cmd_text = command.iter().chain(args.iter()).flatten().cloned().collect::<Vec<_>>().join(" ");
     let flows = flows(ctx, svc, &name, env, &ctx.settings.inherited[i], &storage.files, &cmd_text, dangling);
-    let jobs = jobs(rule, &name, tag, &storage.volumes);
+    let jobs = jobs(rule, &name, image_tag(svc.image.as_deref().unwrap_or_default()), &storage.volumes);
+    let (internet_except, egress_allowed) = egress(rule, ctx.run.choices);
+    let ingress = rule.ingress.as_ref().map(|i| ingress(i, rule, &env_plain, warnings, &svc.name));
+    let route = rule.gateway.as_ref().map(|g| route(g, rule, &env_plain, warnings, &svc.name));
     let mut w = Workload {
         upstream: svc.name.clone(),
         name: name.clone(),
@@ -79,11 +73,7 @@ pub(super) fn workload(
         args,
         ports,
         udp_ports,
-        service_type: rule
-            .service_type
-            .clone()
-            .or_else(|| rules.published_service_type.clone().filter(|_| !published.is_empty()))
-            .unwrap_or_else(|| rules.defaults.service_type.clone()),
+        service_type: service_type(ctx, rule, &published),
         published,
         probe,
         uses_shared,
@@ -102,21 +92,16 @@ pub(super) fn workload(
         talks_to: flows.talks_to,
         networks: flows.networks,
         egress_only_to: flows.egress_only_to,
-        // The cluster's own ranges (`--cluster-cidr`, `--service-cidr`) are never "the internet".
-        internet_except: rule.egress.as_ref().map(|e| {
-            let mut blocks = e.internet_except.clone();
-            blocks.extend(rules.cluster_ranges.iter().filter(|r| !e.internet_except.contains(r)).cloned());
-            blocks
-        }),
-        egress_allowed: if rule.egress.is_some() { rules.allowed_ranges.clone() } else { Vec::new() },
+        internet_except,
+        egress_allowed,
         inherited: ctx.settings.inherited[i].clone(),
         jobs,
         init: rule.init.iter().map(|(n, argv)| (n.clone(), argv.clone())).collect(),
         share_process_namespace: rule.share_process_namespace,
         folded: folded_here,
         security_note,
-        ingress: rule.ingress.as_ref().map(|i| ingress(i, rule, &env_plain, warnings, &svc.name)),
-        route: rule.gateway.as_ref().map(|g| route(g, rule, &env_plain, warnings, &svc.name)),
+        ingress,
+        route,
         recreate: false,
         working_dir: svc.working_dir.clone().filter(|d| !d.is_empty()),
         stdin: svc.stdin_open,
@@ -133,13 +118,54 @@ pub(super) fn workload(
         exposed: false,
         spread_over: Vec::new(),
         service_account_annotations: rule.service_account_annotations.clone(),
-        autoscale: rule.autoscale.clone().filter(|_| rules.autoscale && kind == Kind::Deployment),
+        autoscale: rule.autoscale.clone().filter(|_| ctx.run.choices.autoscale && kind == Kind::Deployment),
     };
-    if let Some(a) = &w.autoscale {
-        w.replicas = w.replicas.max(a.min_replicas);
-    }
     finish(&mut w, svc, rule, ctx, shared_claims, warnings);
     Ok(w)
+}
+
+/// The workload's own settings, as ConfigMap and Secret entries: all of them, or those the shared
+/// ones (which it also reads) do not hold.
+fn own_settings(
+    ctx: &Ctx,
+    uses_shared: bool,
+    env: &BTreeMap<String, Value>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    if uses_shared {
+        split(env.iter().filter(|(k, _)| !ctx.settings.shared.contains_key(*k)))
+    } else {
+        split(env.iter())
+    }
+}
+
+/// A StatefulSet's claims are its pods' own: a Job of the rules cannot share them.
+fn refuse_jobs_of_stateful_set(kind: Kind, svc: &Service, rule: &ServiceRule) -> Result<()> {
+    if kind == Kind::StatefulSet && !rule.jobs.is_empty() {
+        return Err(Error::usage(
+            format!("the rules give `{}` a Job, but it is a StatefulSet, whose claims a Job cannot share", svc.name),
+            "move the `jobs:` rule to a Deployment's service",
+        ));
+    }
+    Ok(())
+}
+
+/// The Service type: the rule's, else `--expose TYPE` for a service that publishes ports (when
+/// those are the entry points), else the rules' default.
+fn service_type(ctx: &Ctx, rule: &ServiceRule, published: &[(u16, Option<u16>, &str)]) -> String {
+    rule.service_type
+        .clone()
+        .or_else(|| ctx.run.published_service_type.clone().filter(|_| !published.is_empty()))
+        .unwrap_or_else(|| ctx.rules.defaults.service_type.clone())
+}
+
+/// A fenced workload's egress (its rule's `egress`): the blocks outside the cluster it may not
+/// reach, with the cluster's own ranges (`--cluster-cidr`, `--service-cidr`, never "the
+/// internet"), and the ranges it may reach all the same (`--allow-egress`).
+fn egress(rule: &ServiceRule, choices: &Choices) -> (Option<Vec<String>>, Vec<String>) {
+    let Some(e) = &rule.egress else { return (None, Vec::new()) };
+    let mut blocks = e.internet_except.clone();
+    blocks.extend(choices.cluster_ranges.iter().filter(|r| !e.internet_except.contains(r)).cloned());
+    (Some(blocks), choices.allowed_ranges.clone())
 }
 
 /// The rules' security, probe rule and note for the service: the defaults, the image's own user
@@ -228,9 +254,10 @@ fn jobs(rule: &ServiceRule, name: &str, tag: Option<&str>, volumes: &[Volume]) -
         .collect()
 }
 
-/// What follows from the workload as a whole: one pod per node, settings a fresh claim needs,
-/// Recreate for a ReadWriteOnce claim, the checksum of what its pods read, a Job's run, and what
-/// its config files say (fully qualified names, a probe path they answer, what a proxy denies).
+/// What follows from the workload as a whole: at least the autoscaler's replicas, one pod per
+/// node, settings a fresh claim needs, Recreate for a ReadWriteOnce claim, the checksum of what its
+/// pods read, a Job's run, and what its config files say (fully qualified names, a probe path they
+/// answer, what a proxy denies).
 fn finish(
     w: &mut Workload,
     svc: &Service,
@@ -239,6 +266,9 @@ fn finish(
     shared_claims: &BTreeMap<String, Claim>,
     warnings: &mut Vec<Warning>,
 ) {
+    if let Some(a) = &w.autoscale {
+        w.replicas = w.replicas.max(a.min_replicas);
+    }
     if w.kind == Kind::DaemonSet {
         w.replicas = 1;
         if !w.claims.is_empty() {

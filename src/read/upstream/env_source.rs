@@ -10,6 +10,7 @@ use super::inputs::{read_named, Inputs};
 use super::Options;
 use crate::error::{Error, Result};
 use crate::hash::sha256;
+use crate::read::compose::Service;
 use crate::read::dotenv;
 use crate::read::interpolate::InterpolationError;
 use crate::read::paths::relative_name;
@@ -25,13 +26,19 @@ pub(super) struct EnvSource {
 
 pub(super) fn read_env_source(opts: &Options, dir: &Path, inputs: &mut Inputs) -> Result<EnvSource> {
     let (env_path, env_text) = env_source(opts, dir, inputs)?;
-    let overrides: HashMap<String, String> = opts.set.iter().cloned().collect();
-    let mut env = IndexMap::new();
+    let mut entries = Vec::new();
     if let (Some(path), Some(text)) = (&env_path, &env_text) {
         inputs.insert(relative_name(dir, path), sha256(text.as_bytes()));
-        let entries = dotenv::parse(text).map_err(|e| {
+        entries = dotenv::parse(text).map_err(|e| {
             Error::at(path, text, e.line, e.column, format!("invalid env file: {}", e.reason), "fix this line")
         })?;
+    }
+    // The derived settings the env source has, then the `--set`s.
+    let has = |k: &String| entries.iter().any(|e| &e.key == k) && !opts.set.iter().any(|(s, _)| s == k);
+    let overrides: HashMap<String, String> =
+        opts.derived.iter().filter(|(k, _)| has(k)).chain(&opts.set).cloned().collect();
+    let mut env = IndexMap::new();
+    if let (Some(path), Some(text)) = (&env_path, &env_text) {
         let expanded = dotenv::expand(&entries, &|k| overrides.get(k).cloned(), &|_| None)
             .map_err(|(line, e)| interpolation_error(path, text, Some(line), &e))?;
         for (k, v, _) in expanded {
@@ -43,6 +50,25 @@ pub(super) fn read_env_source(opts: &Options, dir: &Path, inputs: &mut Inputs) -
         env.entry(k.clone()).or_insert_with(|| v.clone());
     }
     Ok(EnvSource { path: env_path, values: env, source_keys, overrides })
+}
+
+/// The options to read again with, when a derived setting the env source lacks is one of a
+/// service's settings (its `environment`, or an env file it reads): every derived setting the
+/// release has then becomes a `--set` before the user's, as it must be known before anything is
+/// interpolated. None when the env source holds every derived setting the release has (the one
+/// read stands).
+pub(super) fn derived_beyond_env_source(
+    opts: &Options,
+    source_keys: &HashSet<String>,
+    services: &IndexMap<String, Service>,
+) -> Option<Options> {
+    let given = |k: &String| opts.set.iter().any(|(s, _)| s == k);
+    let in_services = |k: &String| services.values().any(|s| s.environment.contains_key(k));
+    if !opts.derived.iter().any(|(k, _)| !source_keys.contains(k) && !given(k) && in_services(k)) {
+        return None;
+    }
+    let known = opts.derived.iter().filter(|(k, _)| (source_keys.contains(k) || in_services(k)) && !given(k));
+    Some(Options { set: known.chain(&opts.set).cloned().collect(), derived: Vec::new(), ..opts.clone() })
 }
 
 fn env_source(opts: &Options, dir: &Path, inputs: &Inputs) -> Result<(Option<PathBuf>, Option<String>)> {

@@ -46,6 +46,10 @@ pub struct Options {
     /// `--set KEY=VALUE`: replaces the value in the env source (before anything is interpolated)
     /// and in every env file a service reads.
     pub set: Vec<(String, String)>,
+    /// Settings the rules derive (the public URL's, the in-cluster addresses): each is set as a
+    /// `--set` is, but only where the release has the setting (its env source, or a service's
+    /// settings) and no `--set` names it.
+    pub derived: Vec<(String, String)>,
     /// `--profile`: replaces `COMPOSE_PROFILES` when given.
     pub profiles: Option<Vec<String>>,
     /// The compose file's bytes when they come from standard input (`-`); `compose` then only
@@ -91,6 +95,9 @@ pub fn load(opts: &Options) -> Result<Project> {
         unset: Vec::new(),
     };
     let (services, unread_places) = read_services(&files, compose_path, services_value, &mut ctx, &mut warnings)?;
+    if let Some(again) = env_source::derived_beyond_env_source(opts, &env.source_keys, &services) {
+        return load(&again);
+    }
     unused_settings(opts, &ctx, &env.source_keys, &mut warnings, &mut notes);
     let (profiles, active) = active_profiles(opts, &env.values, &services, compose_path)?;
     active_warnings(&services, &active, &mut warnings);
