@@ -14,6 +14,7 @@ mod workloads;
 
 use self::backup::{backup_chapter, BackupChapter};
 use self::lookup::{is_deployment, is_statefulset, kref, pick, say, Lookup};
+use self::moving::{moving, MoveView};
 use self::network::{network_chapter, NetworkChapter};
 use self::operations::{operations_chapter, OperationsChapter};
 use self::secrets::{secrets_view, SecretsView};
@@ -73,6 +74,8 @@ pub(super) struct View {
     operations_chapter: OperationsChapter,
     #[serde(flatten)]
     backup_chapter: BackupChapter,
+    /// Moving a Docker Compose install's data into this tree (it names the Backup chapter's tools).
+    moving: MoveView,
 }
 
 impl View {
@@ -120,6 +123,7 @@ impl View {
             security_chapter: security_chapter(f, lang),
             operations_chapter: operations_chapter(f, &r),
             backup_chapter: backup_chapter(f, &r),
+            moving: moving(f, &r),
         }
     }
 }

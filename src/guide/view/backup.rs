@@ -2,11 +2,10 @@
 //! every other claim through a pod, and what a restore stops first.
 
 use super::lookup::{backup, is_deployment, is_statefulset, kref, pod_target, Lookup};
-use super::moving::{moving, MoveView};
 use crate::guide::{Facts, WorkloadFacts};
 use crate::rules::Backup;
 
-/// What the Backup and Moving chapters say.
+/// What the Backup chapter says.
 #[derive(serde::Serialize)]
 pub(super) struct BackupChapter {
     /// The databases saved with their own dump tool (PostgreSQL, MySQL, MariaDB, MongoDB).
@@ -18,20 +17,17 @@ pub(super) struct BackupChapter {
     restore_stop: Option<StopView>,
     /// Claims archived with `tar` through a pod.
     file_backups: Vec<FileBackupView>,
-    /// Moving a Docker Compose install's data into this tree.
-    moving: MoveView,
     /// Vector stores with claims.
     vector_stores: Vec<String>,
 }
 
-/// The Backup and Moving chapters of the facts.
+/// The Backup chapter of the facts.
 pub(super) fn backup_chapter(f: &Facts, r: &Lookup) -> BackupChapter {
     BackupChapter {
         databases: databases(f),
         caches: backed_up_by(f, Backup::RedisBgsave).map(cache_view).collect(),
         restore_stop: restore_stop(f),
         file_backups: r.file_backups(),
-        moving: moving(f, r),
         vector_stores: backed_up_by(f, Backup::OwnTool)
             .filter(|w| !w.claims.is_empty())
             .map(|w| w.name.clone())
