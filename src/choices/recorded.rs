@@ -1,7 +1,7 @@
 //! Choices as state. GENERATED.md records the generation flags a tree was made with; the next run
 //! over that tree (a plain run or `upgrade`) starts from them, and a flag on the command line
 //! changes only what it names. This module holds the merge of the recorded lines with the given
-//! ones; the command line (`main.rs`) says which flags are choices and of which kind.
+//! ones; the command line (`cli/recorded.rs`) says which flags are choices and of which kind.
 
 use std::fmt;
 

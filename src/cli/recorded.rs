@@ -1,4 +1,6 @@
-//! Choices as state: the choices a tree's GENERATED.md records, merged with the command line's.
+//! The command line's side of choices as state: which flags are recorded choices (`NOT_CHOICES`), of
+//! which kind, and the run's flags re-parsed with the ones GENERATED.md records (the merge itself is
+//! `compose2dify::choices`'s).
 
 use crate::cli::{args::*, messages::*};
 use clap::parser::ValueSource;

@@ -338,3 +338,35 @@ fn no_file_is_longer_than_800_lines() {
     assert!(long.is_empty(), "files over {MAX_FILE_LINES} lines (split them by what they hold): {long:?}");
     assert!(texts().iter().any(|(rel, t)| rel == "lib.rs" && t.lines().count() > 10), "the lengths are read");
 }
+
+/// The first sentence of a file's `//!` documentation, as docs/architecture.md's table shows it.
+fn first_sentence(text: &str) -> String {
+    let doc: Vec<&str> = text.lines().map_while(|l| l.strip_prefix("//!")).map(str::trim).collect();
+    let doc = doc.join(" ");
+    let end = doc
+        .match_indices('.')
+        .map(|(i, _)| i + 1)
+        .find(|&i| doc[i..].is_empty() || doc[i..].starts_with(char::is_whitespace));
+    doc[..end.unwrap_or(doc.len())].replace('|', "\\|")
+}
+
+#[test]
+fn docs_architecture_lists_every_file_with_its_own_words() {
+    let page = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md")).unwrap();
+    let rows: Vec<&str> = page.lines().filter(|l| l.starts_with("| `src/")).collect();
+    let mut stale = Vec::new();
+    for (rel, text) in texts() {
+        let row = format!("| `src/{rel}` | {} |", first_sentence(&text));
+        assert!(!first_sentence(&text).is_empty(), "src/{rel} has no //! line saying what it holds");
+        if !rows.contains(&row.as_str()) {
+            stale.push(row);
+        }
+    }
+    let files: BTreeSet<String> = texts().into_iter().map(|(rel, _)| format!("| `src/{rel}` |")).collect();
+    let gone: Vec<&&str> = rows.iter().filter(|r| !files.iter().any(|f| r.starts_with(f.as_str()))).collect();
+    assert!(
+        stale.is_empty() && gone.is_empty(),
+        "docs/architecture.md is out of date; these rows are due: {stale:#?}; these name no file: {gone:#?}"
+    );
+    assert_eq!(first_sentence("//! One. Two.\n//! Three\nuse x;"), "One.");
+}
