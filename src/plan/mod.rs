@@ -244,3 +244,6 @@ fn assemble(
         secret_source: rules.secret_source.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests;
