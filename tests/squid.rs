@@ -164,7 +164,7 @@ fn inside(work: &Path) {
     // As the image's CMD runs it: squid -f /etc/squid/squid.conf -NYC.
     let mut cmd = netns::unprivileged(&squid);
     cmd.args(["-f", "/etc/squid/squid.conf", "-NYC"]);
-    let _squid = netns::start(cmd, "127.0.0.1:3128", &work.join("squid.log"));
+    let squid = netns::start(cmd, "127.0.0.1:3128", &work.join("squid.log"));
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect("127.0.0.1:8194").is_err() {
         assert!(Instant::now() < deadline, "squid's reverse-proxy port never answered");
@@ -205,6 +205,8 @@ fn inside(work: &Path) {
     let (status, body) = netns::request("127.0.0.1:8194", "/latest/meta-data/", "169.254.169.254");
     assert_eq!((status, body.as_str()), (200, "sandbox /latest/meta-data/"), "the reverse-proxy port, metadata host");
     assert_eq!(hits[0].1.load(Ordering::SeqCst), 0, "the reverse-proxy port connected to 169.254.169.254");
+    // Checked: squid's orderly stop would wait out its shutdown_lifetime (30 s) for clients.
+    squid.kill();
     println!("proxy checked");
 }
 

@@ -286,3 +286,6 @@ fn assemble(
         secret_source: run.choices.secrets.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,10 @@
 //! Shared helpers for the integration tests: run the binary, render trees with kubectl, query objects.
 #![allow(dead_code)]
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, OnceLock};
 
 use serde::Deserialize;
 use yaml_serde::Value;
@@ -61,40 +63,204 @@ pub fn render(dir: &Path) -> Vec<Value> {
     yaml_serde::Deserializer::from_str(&text).map(|d| Value::deserialize(d).expect("yaml doc")).collect()
 }
 
-/// The main job in a fresh directory: generate, run setup-secrets.sh, render. The tree is in
-/// `<dir>/k8s`; keep the directory alive while reading it.
+/// The main job in a fresh directory: generate, fill the secrets, render. The tree is in
+/// `<dir>/k8s`; keep the directory alive while reading it. Made once per run for each release and
+/// choices (`made`): this writes a copy of that tree, its secrets as they were filled there.
 pub fn generate_and_render(release: &str, extra: &[&str]) -> (tempfile::TempDir, Vec<Value>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("k8s");
-    generate(release, &out, extra);
-    setup_secrets(&out);
-    let docs = render(&out);
-    (dir, docs)
+    let made = made(release, extra);
+    made.write_filled(&dir.path().join("k8s"));
+    (dir, made.docs().to_vec())
+}
+
+/// The rendered documents of `generate_and_render`, without a copy of the tree on disk.
+pub fn rendered(release: &str, extra: &[&str]) -> &'static [Value] {
+    made(release, extra).docs()
+}
+
+/// `generate` into `out` (which must not exist yet) from the run's cache: the files the binary
+/// wrote for these choices and what it said, without running it again.
+pub fn generated(release: &str, out: &Path, extra: &[&str]) -> String {
+    made(release, extra).write(out)
+}
+
+/// A tree on disk, read into memory: path relative to the tree's folder → (bytes, Unix mode);
+/// a folder is named with a trailing `/` and has no bytes.
+pub type Files = BTreeMap<String, (Vec<u8>, u32)>;
+
+/// Every file and folder under `dir` (links followed, as a reader of the tree sees them).
+pub fn read_files(dir: &Path) -> Files {
+    use std::os::unix::fs::PermissionsExt;
+    fn walk(root: &Path, dir: &Path, out: &mut Files) {
+        for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let p = e.path();
+            let meta = std::fs::metadata(&p).expect("metadata");
+            let rel = p.strip_prefix(root).expect("inside").to_string_lossy().to_string();
+            if meta.is_dir() {
+                out.insert(format!("{rel}/"), (Vec::new(), meta.permissions().mode()));
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, (std::fs::read(&p).expect("read"), meta.permissions().mode()));
+            }
+        }
+    }
+    let mut out = Files::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Lay out `files` in the new folder `out`, modes and all.
+pub fn write_files(files: &Files, out: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(
+        !out.exists(),
+        "{} exists: a cached tree is written only where generate would write a fresh one",
+        out.display()
+    );
+    std::fs::create_dir_all(out).expect("mkdir");
+    for (rel, (bytes, mode)) in files {
+        let path = out.join(rel.trim_end_matches('/'));
+        if rel.ends_with('/') {
+            std::fs::create_dir_all(&path).expect("mkdir");
+        } else {
+            std::fs::write(&path, bytes).expect("write");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).expect("chmod");
+    }
+}
+
+/// A vendored release's tree made with some choices, once per run of the tests: what `generate`
+/// wrote and said, and, when first asked for, the tree after its own `setup-secrets.sh --new` (when
+/// it has one) and the documents `kubectl kustomize` renders from it.
+pub struct Made {
+    /// The folder it was generated in, as the stderr names it.
+    at: String,
+    pub stderr: String,
+    pub files: Files,
+    /// Made with no flags.
+    default_choices: bool,
+    filled: OnceLock<(Files, Vec<Value>)>,
+}
+
+impl Made {
+    fn new(release: &str, extra: &[&str]) -> Made {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("k8s");
+        let stderr = generate(release, &out, extra);
+        let files = read_files(&out);
+        Made {
+            at: out.display().to_string(),
+            stderr,
+            files,
+            default_choices: extra.is_empty(),
+            filled: OnceLock::new(),
+        }
+    }
+
+    /// What generating into `out` said.
+    pub fn stderr_at(&self, out: &Path) -> String {
+        self.stderr.replace(&self.at, &out.display().to_string())
+    }
+
+    /// The text of one generated file.
+    pub fn text(&self, file: &str) -> &str {
+        let (bytes, _) = self.files.get(file).unwrap_or_else(|| panic!("{file}: not in the generated tree"));
+        std::str::from_utf8(bytes).expect("utf-8")
+    }
+
+    /// The tree as generated, written to `out`; what generating there said.
+    pub fn write(&self, out: &Path) -> String {
+        write_files(&self.files, out);
+        self.stderr_at(out)
+    }
+
+    /// The tree with its secrets filled, and rendered. The default choices' trees are filled by
+    /// their own setup-secrets.sh, so the script runs on every release's tree; a tree made with
+    /// other choices by `compose2dify secrets --new`, which does the same job (cli::rerun checks
+    /// that) at a fraction of the script's cost (it runs a few hundred small programs). A tree whose
+    /// Secrets live elsewhere (`--secrets external`) has nothing to fill: it is rendered as generated.
+    fn filled(&self) -> &(Files, Vec<Value>) {
+        self.filled.get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let out = dir.path().join("k8s");
+            write_files(&self.files, &out);
+            let to_fill = self.files.contains_key("scripts/setup-secrets.sh");
+            if to_fill && self.default_choices {
+                setup_secrets(&out);
+            } else if to_fill {
+                let o = bin().args(["secrets", "--new"]).arg(&out).output().expect("run compose2dify secrets");
+                assert!(o.status.success(), "compose2dify secrets --new: {}", String::from_utf8_lossy(&o.stderr));
+            }
+            let docs = render(&out);
+            (read_files(&out), docs)
+        })
+    }
+
+    /// The tree with its secrets filled (see `filled`), written to `out`.
+    pub fn write_filled(&self, out: &Path) {
+        write_files(&self.filled().0, out);
+    }
+
+    /// `kubectl kustomize` of the tree with its secrets filled (see `filled`).
+    pub fn docs(&self) -> &[Value] {
+        &self.filled().1
+    }
+}
+
+/// The tree of `release` made with `extra`, once per run (the first test to ask makes it; the
+/// others wait for it and share it).
+pub fn made(release: &str, extra: &[&str]) -> &'static Made {
+    type Cells = Mutex<HashMap<(String, Vec<String>), &'static OnceLock<Made>>>;
+    static CACHE: OnceLock<Cells> = OnceLock::new();
+    let key = (release.to_string(), extra.iter().map(|s| s.to_string()).collect());
+    let cell: &'static OnceLock<Made> = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(key)
+        .or_insert_with(|| Box::leak(Box::default()));
+    cell.get_or_init(|| Made::new(release, extra))
 }
 
 /// The project's own strict validation, `tests/tools/validate-k8s [ARGS] DIR`, which must pass;
 /// returns its report. It needs python3 with venv (it installs its pinned Python tools once).
 pub fn validate_k8s(dir: &Path, args: &[&str]) -> String {
+    validate_k8s_all(&[dir], args)
+}
+
+/// `validate-k8s [ARGS] DIR...` over several trees in one run (one Python start for them all, and
+/// one checkov start with `--security`), which must pass for each; returns its report.
+pub fn validate_k8s_all(dirs: &[&Path], args: &[&str]) -> String {
+    let (passed, report) = run_validate_k8s(dirs, args);
+    assert!(passed, "validate-k8s failed:\n{report}");
+    for dir in dirs {
+        let ok = if dirs.len() == 1 {
+            "validate-k8s: OK (".to_string()
+        } else {
+            format!("validate-k8s: OK {} (", dir.display())
+        };
+        assert!(report.contains(&ok), "{}: no `{ok}` in\n{report}", dir.display());
+    }
+    report
+}
+
+/// `tests/tools/validate-k8s [ARGS] DIR...`: whether it passed, and what it printed (standard
+/// output, then standard error). With several DIRs, each has its `validate-k8s: OK DIR (...)` or
+/// `validate-k8s: FAIL DIR (...)` line.
+pub fn run_validate_k8s(dirs: &[&Path], args: &[&str]) -> (bool, String) {
     let tool = repo().join("tests/tools/validate-k8s");
     let o = Command::new("bash")
         .arg(&tool)
         .args(args)
-        .arg(dir)
+        .args(dirs)
         .output()
         .unwrap_or_else(|e| panic!("bash {}: {e}", tool.display()));
-    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(o.status.success(), "validate-k8s failed:\n{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.contains("validate-k8s: OK"), "{stdout}");
-    stdout
+    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
-/// One generated file of a release's tree, parsed (generated into a fresh directory).
+/// One generated file of a release's tree (default choices), parsed.
 pub fn generated_file(release: &str, file: &str) -> Value {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("k8s");
-    generate(release, &out, &[]);
-    let text = std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-    yaml_serde::from_str(&text).expect("one YAML document")
+    yaml_serde::from_str(made(release, &[]).text(file)).expect("one YAML document")
 }
 
 pub fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
@@ -133,21 +299,8 @@ pub fn probe_kind(probe: &Value) -> &'static str {
     }
 }
 
-pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).expect("read dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).expect("inside").to_string_lossy().to_string();
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    walk(dir, dir, &mut out);
-    out
+pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    read_files(dir).into_iter().filter(|(rel, _)| !rel.ends_with('/')).map(|(rel, (bytes, _))| (rel, bytes)).collect()
 }
 
 /// A corpus case's compose file (tests/corpus/<case>/), whichever name it has.
@@ -158,6 +311,33 @@ pub fn corpus_compose(case: &str) -> PathBuf {
         .map(|n| dir.join(n))
         .find(|p| p.is_file())
         .expect("a compose file")
+}
+
+/// The fake kubectl (tests/fixtures/fake-kubectl/kubectl, a Python script), started by the Python
+/// that `python3` names: a wrapper in the tests' scratch folder runs that interpreter directly, so
+/// each call skips a version manager's `python3` shim (pyenv's costs a third of a second a call).
+pub fn fake_kubectl() -> PathBuf {
+    static WRAPPER: OnceLock<PathBuf> = OnceLock::new();
+    WRAPPER
+        .get_or_init(|| {
+            let script = repo().join("tests/fixtures/fake-kubectl/kubectl");
+            let python = Command::new("python3")
+                .args(["-c", "import sys; print(sys.executable)"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .filter(|p| !p.is_empty() && !p.contains('\'') && !script.to_string_lossy().contains('\''));
+            // No python3 to ask: the script itself, which then says what is missing.
+            let Some(python) = python else { return script };
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+            let wrapper = dir.join("fake-kubectl");
+            let staged = dir.join(format!("fake-kubectl.{}", std::process::id()));
+            write_exec(&staged, &format!("#!/bin/sh\nexec '{python}' '{}' \"$@\"\n", script.display()));
+            std::fs::rename(&staged, &wrapper).expect("place the fake kubectl");
+            wrapper
+        })
+        .clone()
 }
 
 /// The Secrets of the fake kubectl's cluster (tests/fixtures/fake-kubectl): `namespace_name` → key

@@ -125,8 +125,20 @@ fn reap_orphans() {
 /// its workers rather than leaving them behind, then SIGKILL after five seconds.
 pub struct Running(pub Child);
 
+impl Running {
+    /// Stop it at once (SIGKILL): for a program whose orderly stop waits for its clients to finish
+    /// (squid waits `shutdown_lifetime`, longer than the five seconds above), once the test is done.
+    pub fn kill(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.0.try_wait() {
+            return; // already stopped and reaped: its pid may be another process's by now
+        }
         if let Ok(pid) = i32::try_from(self.0.id()) {
             // SAFETY: kill(2) on the pid of our own child, which we have not reaped yet.
             unsafe { libc::kill(pid, libc::SIGTERM) };

@@ -1,6 +1,6 @@
 """Strict offline checks of rendered Kubernetes documents (the project's own validator).
 
-Reads the output of `kubectl kustomize` and checks every document:
+Reads outputs of `kubectl kustomize` (one file each) and checks every document:
   - against the strict JSON schemas that kubernetes-validate bundles, for several Kubernetes
     versions (unknown fields are errors; a built-in kind with no schema is an error);
   - custom resources against the OpenAPI schemas of the CustomResourceDefinitions in the folder
@@ -9,17 +9,32 @@ Reads the output of `kubectl kustomize` and checks every document:
   - a few rules the API server enforces that schemas do not express: object names,
     selectors against template labels, resource quantities.
 
-Prints one line per problem, then `SUMMARY <documents> <versions> <problems>`. Exit 0 when it ran.
+Usage: validate_k8s.py VERSIONS CRD_FOLDER RENDERED... (VERSIONS: `1.29,1.37`, or empty for the
+default). For each file in turn, prints one line per problem, then
+`SUMMARY <documents> <versions> <problems>`. Exit 0 when it ran.
 """
 
+import functools
 import os
 import re
 import sys
 
-import jsonschema
-import kubernetes_validate
-import yaml
-from kubernetes_validate import utils
+try:
+    import jsonschema
+    import kubernetes_validate
+    import yaml
+    from kubernetes_validate import utils
+except ImportError as e:
+    # validate-k8s installs the pinned packages and runs this again.
+    print(f"validate_k8s.py: {e}", file=sys.stderr)
+    sys.exit(3)
+
+# kubernetes-validate reads and parses a kind's schema file, and the whole _definitions.json, on
+# every call, and lists its bundled versions twice per call: read each once per run instead (the
+# validation itself is unchanged; a run over one tree spent most of its time re-reading JSON).
+utils.schema_contents = functools.lru_cache(maxsize=None)(utils.schema_contents)
+utils.all_versions = functools.lru_cache(maxsize=None)(utils.all_versions)
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 SUBDOMAIN = re.compile(rf"^{LABEL}(\.{LABEL})*$")
@@ -83,7 +98,7 @@ def crd_schemas(folder):
         if not file.endswith(".yaml"):
             continue
         with open(os.path.join(folder, file)) as f:
-            for crd in yaml.load_all(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            for crd in yaml.load_all(f, Loader=LOADER):
                 if not crd or crd.get("kind") != "CustomResourceDefinition":
                     continue
                 spec = crd["spec"]
@@ -108,11 +123,17 @@ def strict(schema):
 
 
 def main():
-    path, wanted, crd_folder = sys.argv[1], sys.argv[2], sys.argv[3]
+    wanted, crd_folder, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
     versions = versions_to_check(wanted)
-    custom = None  # read when the first custom resource comes
+    custom = {}  # read when the first custom resource comes
+    for path in paths:
+        check_file(path, versions, crd_folder, custom)
+
+
+def check_file(path, versions, crd_folder, custom):
+    """Print the problems of one rendered file, then its SUMMARY line."""
     with open(path) as f:
-        docs = [d for d in yaml.safe_load_all(f) if d is not None]
+        docs = [d for d in yaml.load_all(f, Loader=LOADER) if d is not None]
     problems = []
     for doc in docs:
         if not isinstance(doc, dict) or "apiVersion" not in doc or "kind" not in doc:
@@ -136,8 +157,8 @@ def main():
                 custom_kind = True
                 break
         if custom_kind:
-            if custom is None:
-                custom = crd_schemas(crd_folder)
+            if not custom:
+                custom.update(crd_schemas(crd_folder))
             schema = custom.get((doc["apiVersion"], doc["kind"]))
             if schema is None:
                 problems.append(f"{where}: no schema for {doc['apiVersion']} {doc['kind']} (removed, misspelt, or a custom resource whose CRD is not in tests/fixtures/crds)")

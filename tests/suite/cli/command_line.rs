@@ -162,7 +162,7 @@ fn standard_output_and_standard_input() {
             .collect()
     };
     let stdout = text(&printed.stdout);
-    let (_keep, docs) = generate_and_render("1.14.1", &[]);
+    let docs = rendered("1.14.1", &[]);
     let rendered: Vec<(String, String)> = docs
         .iter()
         .map(|d| (d["kind"].as_str().unwrap().to_string(), d["metadata"]["name"].as_str().unwrap().to_string()))

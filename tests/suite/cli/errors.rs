@@ -24,7 +24,7 @@ fn case(dir: &Path, compose: &[u8], env: Option<&str>) -> std::path::PathBuf {
 fn refuses(args: &[&str], expect: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("k8s");
-    generate("1.14.1", &out, &[]);
+    generated("1.14.1", &out, &[]);
     let before = read_tree(&out);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_compose2dify"));
     cmd.current_dir(tmp.path()).args(args).arg("-o").arg(&out).timeout(std::time::Duration::from_secs(30));
@@ -171,7 +171,7 @@ fn unwritable_output_is_refused_and_untouched() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("k8s");
-    generate("1.8.0", &out, &[]);
+    generated("1.8.0", &out, &[]);
     let before = read_tree(&out);
     fs::set_permissions(&out, fs::Permissions::from_mode(0o555)).unwrap();
     let probe = out.join(".probe");

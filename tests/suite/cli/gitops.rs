@@ -9,7 +9,7 @@ use yaml_serde::Value;
 fn fresh(release: &str, extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    generate(release, &out, extra);
+    generated(release, &out, extra);
     (dir, out)
 }
 
@@ -20,13 +20,15 @@ const STORE: &[&str] =
 /// ExternalSecrets against external-secrets' own CRD schema), for every vendored release.
 #[test]
 fn a_fresh_tree_builds_without_local_steps_in_both_modes() {
+    let mut trees = Vec::new();
     for release in RELEASES {
         for mode in [&["--secrets", "external"][..], STORE] {
-            let (_keep, out) = fresh(release, mode);
+            let (keep, out) = fresh(release, mode);
+            let made = made(release, mode);
             let files = read_tree(&out);
             assert!(!files.keys().any(|f| f.ends_with("/secret.yaml")), "{release} {mode:?}: no secret.yaml");
             assert!(!files.contains_key("scripts/setup-secrets.sh"), "{release} {mode:?}: nothing to fill");
-            let docs = render(&out); // kubectl kustomize, nothing run before it
+            let docs = made.docs(); // kubectl kustomize, nothing run before it (there is no script)
             assert!(!docs.iter().any(|d| d["kind"] == "Secret"), "{release} {mode:?}: no secret data in the tree");
             let external = docs.iter().filter(|d| d["kind"] == "ExternalSecret").count();
             if mode == STORE {
@@ -35,17 +37,17 @@ fn a_fresh_tree_builds_without_local_steps_in_both_modes() {
             } else {
                 assert_eq!(external, 0);
             }
-            validate_k8s(&out, &["--k8s", "1.29,1.37"]);
+            trees.push((keep, out));
         }
     }
+    validate_k8s_all(&trees.iter().map(|(_, out)| out.as_path()).collect::<Vec<_>>(), &["--k8s", "1.29,1.37"]);
 }
 
 /// Every workload's secret settings come from the Secret its ExternalSecret makes, and keys that
 /// must agree read one remote key.
 #[test]
 fn external_secrets_name_what_the_pods_read_and_share_paired_keys() {
-    let (_keep, out) = fresh("1.14.1", STORE);
-    let docs = render(&out);
+    let docs = rendered("1.14.1", STORE);
     let targets: Vec<&str> = docs
         .iter()
         .filter(|d| d["kind"] == "ExternalSecret")
@@ -63,7 +65,7 @@ fn external_secrets_name_what_the_pods_read_and_share_paired_keys() {
         }
     }
     let remote = |secret: &str, key: &str| -> String {
-        let es = get(&docs, "ExternalSecret", secret);
+        let es = get(docs, "ExternalSecret", secret);
         let template = es["spec"]["target"]["template"]["data"][key].as_str().unwrap().to_string();
         let var = template.trim_start_matches("{{ .").trim_end_matches(" }}").to_string();
         let data = es["spec"]["data"].as_sequence().unwrap();
@@ -90,7 +92,7 @@ fn external_secret_objects_of_1_14_1() {
 
 fn cluster() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let kubectl = repo().join("tests/fixtures/fake-kubectl/kubectl");
+    let kubectl = fake_kubectl();
     (dir, kubectl)
 }
 
@@ -178,8 +180,9 @@ fn bad_secret_choices_are_refused_and_nothing_is_written() {
 /// byte-stability hold in every mode.
 #[test]
 fn switching_modes_keeps_the_users_secret_files() {
-    let (_keep, out) = fresh("1.14.1", &[]);
-    setup_secrets(&out);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k8s");
+    made("1.14.1", &[]).write_filled(&out);
     let mine = std::fs::read(out.join("base/secret.yaml")).unwrap();
     for mode in [&["--secrets", "external"][..], STORE, &["--secrets", "files"][..]] {
         let stderr = generate("1.14.1", &out, mode);

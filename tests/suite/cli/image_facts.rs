@@ -85,7 +85,7 @@ fn the_next_release_is_said_not_guessed() {
 fn known_tags_are_read_from_the_table_and_said_so() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    let stderr = generate("1.14.1", &out, &[]);
+    let stderr = generated("1.14.1", &out, &[]);
     assert!(!stderr.contains("have not read"), "{stderr}");
     let generated = std::fs::read_to_string(out.join("GENERATED.md")).unwrap();
     assert!(
@@ -134,7 +134,7 @@ fn a_checkout_s_own_sources_are_read() {
 fn an_image_never_moves_backwards_unless_asked() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    generate("1.14.1", &out, &[]);
+    generated("1.14.1", &out, &[]);
     let before = std::fs::read_to_string(out.join("GENERATED.md")).unwrap();
     let older = compose("1.8.0");
 

@@ -10,7 +10,7 @@ use yaml_serde::Value;
 fn same_bytes_from_another_directory_with_hostile_environment() {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a");
-    generate("1.14.1", &a, &[]);
+    generated("1.14.1", &a, &[]);
     let elsewhere = tmp.path().join("elsewhere");
     fs::create_dir_all(&elsewhere).unwrap();
     let b = tmp.path().join("b");
@@ -42,7 +42,7 @@ fn same_bytes_from_another_directory_with_hostile_environment() {
 fn check_passes_fresh_fails_edited_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("k8s");
-    generate("1.14.1", &out, &[]);
+    generated("1.14.1", &out, &[]);
     let ok = bin().arg(compose("1.14.1")).arg("-o").arg(&out).arg("--check").output().unwrap();
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
     let path = out.join("services/api/deployment.yaml");
@@ -65,8 +65,7 @@ fn check_passes_fresh_fails_edited_and_writes_nothing() {
 fn regenerating_an_older_release_prunes_only_own_files() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("k8s");
-    generate("1.14.1", &out, &[]);
-    setup_secrets(&out);
+    made("1.14.1", &[]).write_filled(&out);
     let overlay = out.join("overlays/prod/kustomization.yaml");
     fs::create_dir_all(overlay.parent().unwrap()).unwrap();
     fs::write(&overlay, "resources: [../..]\n").unwrap();
@@ -98,8 +97,8 @@ fn secrets_are_random_paired_and_never_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
     let one = tmp.path().join("one");
     let two = tmp.path().join("two");
-    generate("1.14.1", &one, &[]);
-    generate("1.14.1", &two, &[]);
+    generated("1.14.1", &one, &[]);
+    generated("1.14.1", &two, &[]);
     setup_secrets(&one);
     // The native command does the same job as the script.
     let o = bin().args(["secrets", "--new"]).arg(&two).output().unwrap();
@@ -162,11 +161,8 @@ fn no_public_default_secret_anywhere() {
         "WVF5YThaHlkYwhGUSmCRgsX3tD5ngdN8pkih",
     ];
     for release in RELEASES {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("k8s");
-        generate(release, &out, &[]);
-        for (path, bytes) in read_tree(&out) {
-            let text = String::from_utf8_lossy(&bytes);
+        for (path, (bytes, _)) in &made(release, &[]).files {
+            let text = String::from_utf8_lossy(bytes);
             for p in public {
                 assert!(!text.contains(p), "{release}: {path} contains {p}");
             }
@@ -219,8 +215,7 @@ fn upgrading_secrets_keeps_every_value_and_adds_every_new_key() {
     for native in [false, true] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("k8s");
-        generate("1.8.0", &out, &[]);
-        setup_secrets(&out);
+        made("1.8.0", &[]).write_filled(&out);
         let before = secret_files(&out);
         generate("1.14.1", &out, &[]);
         let report = if native {

@@ -11,7 +11,7 @@ use crate::common::*;
 use yaml_serde::Value;
 
 fn kubectl() -> PathBuf {
-    repo().join("tests/fixtures/fake-kubectl/kubectl")
+    fake_kubectl()
 }
 
 fn text(o: &Output) -> String {
@@ -56,7 +56,7 @@ fn a_fresh_clone_takes_the_live_values_and_never_invents_them() {
     let tmp = tempfile::tempdir().unwrap();
     let cluster = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("k8s");
-    let first = generate("1.14.1", &tree, &[]);
+    let first = generated("1.14.1", &tree, &[]);
     assert!(first.contains("--new") && first.contains("--from-cluster"), "the first write names the step: {first}");
     // The install as it runs: its Secrets in the cluster.
     let o = secrets(&tree, &["--apply", "--kubectl", kubectl().to_str().unwrap()], cluster.path());
@@ -107,7 +107,7 @@ fn an_empty_cluster_and_a_disagreeing_file_are_said() {
     let tmp = tempfile::tempdir().unwrap();
     let cluster = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("k8s");
-    generate("1.8.0", &tree, &[]);
+    generated("1.8.0", &tree, &[]);
     let k = kubectl();
     let o = secrets(&tree, &["--from-cluster", "--kubectl", k.to_str().unwrap()], cluster.path());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -120,7 +120,7 @@ fn an_empty_cluster_and_a_disagreeing_file_are_said() {
 
     // The cluster gets other values (made from another clone); this clone's files are kept.
     let other = tmp.path().join("other");
-    generate("1.8.0", &other, &[]);
+    generated("1.8.0", &other, &[]);
     let o = secrets(&other, &["--apply", "--kubectl", k.to_str().unwrap()], cluster.path());
     assert!(o.status.success(), "{}", text(&o));
     let before = secret_files(&tree);
@@ -136,7 +136,7 @@ fn secrets_flags_are_checked() {
     let tmp = tempfile::tempdir().unwrap();
     let cluster = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("k8s");
-    generate("1.14.1", &tree, &[]);
+    generated("1.14.1", &tree, &[]);
     let cases: &[(&[&str], &str)] = &[
         (&["--kubectl", "/bin/true"], "only run with --apply or --from-cluster"),
         (&["--apply", "--new"], "cannot be used with"),
@@ -159,7 +159,7 @@ fn secrets_flags_are_checked() {
 fn a_secret_set_on_a_fresh_clone_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("k8s");
-    generate("1.14.1", &tree, &[]);
+    generated("1.14.1", &tree, &[]);
     let before = read_tree(&tree);
     let o = bin()
         .arg(compose("1.14.1"))
@@ -218,7 +218,7 @@ fn from_env_puts_the_compose_values_into_every_secret_that_needs_them() {
     let tmp = tempfile::tempdir().unwrap();
     let env = compose_install(tmp.path(), MINE);
     let tree = tmp.path().join("k8s");
-    generate("1.14.1", &tree, &[]);
+    generated("1.14.1", &tree, &[]);
     let o = bin().arg("secrets").arg(&tree).arg("--from-env").arg(&env).output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let said = text(&o);
@@ -267,7 +267,7 @@ fn from_env_puts_the_compose_values_into_every_secret_that_needs_them() {
     // The same into the cluster with --apply.
     let cluster = tempfile::tempdir().unwrap();
     let external = tmp.path().join("external");
-    generate("1.14.1", &external, &["--secrets", "external"]);
+    crate::common::generated("1.14.1", &external, &["--secrets", "external"]);
     let o = bin()
         .arg("secrets")
         .arg(&external)
@@ -291,7 +291,7 @@ fn from_env_puts_the_compose_values_into_every_secret_that_needs_them() {
 fn from_env_refuses_bad_input_with_its_place() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("k8s");
-    generate("1.14.1", &tree, &[]);
+    generated("1.14.1", &tree, &[]);
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
     let cases: &[Case] = &[
         (&[("SECRET_KEY", "\"unterminated-secret-value")], ":32:", "unterminated-secret-value"),
@@ -410,7 +410,7 @@ fn a_forged_sops_record_does_not_encrypt_to_its_recipient() {
     let tmp = tempfile::tempdir().unwrap();
     let attacker = age::x25519::Identity::generate().to_public().to_string();
     let tree = tmp.path().join("k8s");
-    generate("1.14.1", &tree, &[]);
+    generated("1.14.1", &tree, &[]);
     let generated = tree.join("GENERATED.md");
     let record = std::fs::read_to_string(&generated).unwrap();
     let forged = record.replacen("```choices\n", &format!("```choices\n--secrets sops\n--age {attacker}\n"), 1);
@@ -429,7 +429,7 @@ fn a_forged_sops_record_does_not_encrypt_to_its_recipient() {
 fn secrets_reads_only_its_own_templates_in_its_own_namespace() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("k8s");
-    generate("1.14.1", &tree, &[]);
+    generated("1.14.1", &tree, &[]);
     let extra = tree.join("services/zz-monitoring");
     std::fs::create_dir_all(&extra).unwrap();
     std::fs::write(
@@ -457,8 +457,7 @@ fn moving_to_sops_keeps_the_values_and_a_new_recipient_is_sealed_in() {
     use age::secrecy::ExposeSecret;
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("k8s");
-    generate("1.14.1", &tree, &[]);
-    setup_secrets(&tree);
+    made("1.14.1", &[]).write_filled(&tree);
     let db = secret_files(&tree)["base/secret.yaml"]["DB_PASSWORD"].clone();
     let one = age::x25519::Identity::generate();
     let two = age::x25519::Identity::generate();
@@ -499,7 +498,7 @@ fn moving_to_sops_keeps_the_values_and_a_new_recipient_is_sealed_in() {
 fn an_external_tree_applies_short_values_and_refuses_files() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("k8s");
-    generate("1.14.1", &tree, &["--secrets", "external"]);
+    generated("1.14.1", &tree, &["--secrets", "external"]);
     let o = secrets(&tree, &["--new"], tmp.path());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--apply"), "{}", text(&o));

@@ -33,7 +33,7 @@ const TEAM: &[&str] = &[
 fn team_tree(release: &str, extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    generate(release, &out, &[TEAM, extra].concat());
+    generated(release, &out, &[TEAM, extra].concat());
     (dir, out)
 }
 
@@ -266,7 +266,7 @@ fn scripted_team_workflow_from_first_commit_to_a_fresh_clone() {
 fn the_first_write_asks_for_a_secret_source_and_names_the_next_step() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    let err = generate("1.14.1", &out, &[]);
+    let err = generated("1.14.1", &out, &[]);
     assert!(err.contains("secrets: this tree keeps its Secrets in secret.yaml files that git ignores"), "{err}");
     assert!(
         err.contains(&format!(

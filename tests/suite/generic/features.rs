@@ -409,9 +409,7 @@ fn the_guide_of_a_generic_tree_never_names_dify() {
             }
         }
     }
-    let tmp = tempfile::tempdir().unwrap();
-    generate("1.14.1", &tmp.path().join("k8s"), &[]);
-    let dify = std::fs::read_to_string(tmp.path().join("k8s/README.md")).unwrap();
+    let dify = made("1.14.1", &[]).text("README.md");
     assert!(dify.starts_with("# Dify on Kubernetes"), "{}", &dify[..80]);
     assert!(dify.contains("API server"), "workload titles from mappings/dify.yaml");
     assert!(dify.contains("(https://docs.dify.ai/)"));

@@ -46,17 +46,17 @@ fn cores(q: &str) -> f64 {
 #[test]
 fn capacity_defaults_follow_upstream_guidance() {
     for release in BOTH {
-        let (_dir, docs) = generate_and_render(release, &[]);
+        let docs = rendered(release, &[]);
 
         // One gevent worker per whole requested core, at least one (upstream: 1 for gevent).
-        let api = &pod(&docs, "Deployment", "api")["containers"][0];
+        let api = &pod(docs, "Deployment", "api")["containers"][0];
         let request = cores(api["resources"]["requests"]["cpu"].as_str().unwrap());
-        assert_eq!(setting(&docs, api, "SERVER_WORKER_CLASS").as_deref(), Some("gevent"), "{release}");
-        let workers: f64 = setting(&docs, api, "SERVER_WORKER_AMOUNT").unwrap().parse().unwrap();
+        assert_eq!(setting(docs, api, "SERVER_WORKER_CLASS").as_deref(), Some("gevent"), "{release}");
+        let workers: f64 = setting(docs, api, "SERVER_WORKER_AMOUNT").unwrap().parse().unwrap();
         assert_eq!(workers, request.floor().max(1.0), "{release}: {workers} workers for {request} cores");
 
         // Redis refuses writes before the kernel kills it, and never evicts (locks carry a TTL).
-        let redis = &pod(&docs, "StatefulSet", "redis")["containers"][0];
+        let redis = &pod(docs, "StatefulSet", "redis")["containers"][0];
         let args: Vec<&str> = redis["args"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
         let at = |flag: &str| args.iter().position(|a| *a == flag).map(|i| args[i + 1]);
         let ceiling = bytes(at("--maxmemory").unwrap_or_else(|| panic!("{release}: no --maxmemory: {args:?}")));
@@ -70,7 +70,7 @@ fn capacity_defaults_follow_upstream_guidance() {
         );
 
         // postgres's /dev/shm is memory, bounded, and inside its memory limit.
-        let pg = pod(&docs, "StatefulSet", "postgres");
+        let pg = pod(docs, "StatefulSet", "postgres");
         let c = &pg["containers"][0];
         let mount = c["volumeMounts"].as_sequence().unwrap().iter().find(|m| m["mountPath"] == "/dev/shm");
         let volume_name = mount.unwrap_or_else(|| panic!("{release}: no /dev/shm"))["name"].as_str().unwrap();
@@ -81,31 +81,31 @@ fn capacity_defaults_follow_upstream_guidance() {
         assert!(shm < bytes(c["resources"]["limits"]["memory"].as_str().unwrap()), "{release}");
 
         // weaviate's Go heap target is 80-90% of its limit (Weaviate's resource planning).
-        let weaviate = &pod(&docs, "StatefulSet", "weaviate")["containers"][0];
+        let weaviate = &pod(docs, "StatefulSet", "weaviate")["containers"][0];
         let target =
-            bytes(&setting(&docs, weaviate, "GOMEMLIMIT").unwrap_or_else(|| panic!("{release}: no GOMEMLIMIT")));
+            bytes(&setting(docs, weaviate, "GOMEMLIMIT").unwrap_or_else(|| panic!("{release}: no GOMEMLIMIT")));
         let limit = bytes(weaviate["resources"]["limits"]["memory"].as_str().unwrap());
         assert!((0.79..=0.9).contains(&(target / limit)), "{release}: GOMEMLIMIT {target} of {limit}");
 
         // Plugins and tools fetch files from the api Service, inside the cluster.
         for name in ["api", "worker", "plugin-daemon"] {
-            let c = &pod(&docs, "Deployment", name)["containers"][0];
-            if name == "plugin-daemon" && setting(&docs, c, "INTERNAL_FILES_URL").is_none() {
+            let c = &pod(docs, "Deployment", name)["containers"][0];
+            if name == "plugin-daemon" && setting(docs, c, "INTERNAL_FILES_URL").is_none() {
                 continue;
             }
-            assert_eq!(setting(&docs, c, "INTERNAL_FILES_URL").as_deref(), Some("http://api:5001"), "{release} {name}");
+            assert_eq!(setting(docs, c, "INTERNAL_FILES_URL").as_deref(), Some("http://api:5001"), "{release} {name}");
         }
-        assert!(service_ports(get(&docs, "Service", "api")).contains(&5001), "{release}");
+        assert!(service_ports(get(docs, "Service", "api")).contains(&5001), "{release}");
     }
 }
 
 #[test]
 fn a_set_internal_files_url_wins_and_releases_without_it_get_none() {
-    let (_dir, docs) = generate_and_render("1.14.1", &["--set", "INTERNAL_FILES_URL=http://files.internal:8080"]);
-    let api = &pod(&docs, "Deployment", "api")["containers"][0];
-    assert_eq!(setting(&docs, api, "INTERNAL_FILES_URL").as_deref(), Some("http://files.internal:8080"));
+    let docs = rendered("1.14.1", &["--set", "INTERNAL_FILES_URL=http://files.internal:8080"]);
+    let api = &pod(docs, "Deployment", "api")["containers"][0];
+    assert_eq!(setting(docs, api, "INTERNAL_FILES_URL").as_deref(), Some("http://files.internal:8080"));
     // 1.4.0 has no such setting: nothing is added.
-    let (_dir, docs) = generate_and_render("1.4.0", &[]);
-    let api = &pod(&docs, "Deployment", "api")["containers"][0];
-    assert_eq!(setting(&docs, api, "INTERNAL_FILES_URL"), None);
+    let docs = rendered("1.4.0", &[]);
+    let api = &pod(docs, "Deployment", "api")["containers"][0];
+    assert_eq!(setting(docs, api, "INTERNAL_FILES_URL"), None);
 }

@@ -3,7 +3,6 @@
 //! a secret, and the sandbox's config carries no public default key.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::common::*;
 use serde::Deserialize;
@@ -52,29 +51,29 @@ fn mounted_files(docs: &[Value], name: &str) -> BTreeMap<String, String> {
 
 #[test]
 fn a_template_setting_rolls_only_the_pods_that_read_it() {
-    let (_a, default) = generate_and_render("1.14.1", &[]);
-    let (_b, nginx_set) = generate_and_render("1.14.1", &["--set", "NGINX_CLIENT_MAX_BODY_SIZE=15M"]);
-    let (_c, squid_set) = generate_and_render("1.14.1", &["--set", "SSRF_COREDUMP_DIR=/var/spool/squid-alt"]);
+    let default = rendered("1.14.1", &[]);
+    let nginx_set = rendered("1.14.1", &["--set", "NGINX_CLIENT_MAX_BODY_SIZE=15M"]);
+    let squid_set = rendered("1.14.1", &["--set", "SSRF_COREDUMP_DIR=/var/spool/squid-alt"]);
 
-    assert!(mounted_files(&nginx_set, "nginx").values().any(|f| f.contains("client_max_body_size 15M;")));
-    assert!(mounted_files(&squid_set, "ssrf-proxy").values().any(|f| f.contains("coredump_dir /var/spool/squid-alt")));
+    assert!(mounted_files(nginx_set, "nginx").values().any(|f| f.contains("client_max_body_size 15M;")));
+    assert!(mounted_files(squid_set, "ssrf-proxy").values().any(|f| f.contains("coredump_dir /var/spool/squid-alt")));
 
-    let same = |docs: &[Value], name: &str| rollout_identity(&default, name) == rollout_identity(docs, name);
-    assert!(!same(&nginx_set, "nginx"), "nginx does not roll when its template's setting changes");
-    assert!(!same(&squid_set, "ssrf-proxy"), "ssrf-proxy does not roll when squid's setting changes");
-    assert!(same(&nginx_set, "ssrf-proxy") && same(&squid_set, "nginx"), "a proxy rolls for the other's setting");
+    let same = |docs: &[Value], name: &str| rollout_identity(default, name) == rollout_identity(docs, name);
+    assert!(!same(nginx_set, "nginx"), "nginx does not roll when its template's setting changes");
+    assert!(!same(squid_set, "ssrf-proxy"), "ssrf-proxy does not roll when squid's setting changes");
+    assert!(same(nginx_set, "ssrf-proxy") && same(squid_set, "nginx"), "a proxy rolls for the other's setting");
     for unrelated in ["redis", "postgres"] {
-        assert!(same(&nginx_set, unrelated) && same(&squid_set, unrelated), "{unrelated} rolls for a proxy setting");
+        assert!(same(nginx_set, unrelated) && same(squid_set, unrelated), "{unrelated} rolls for a proxy setting");
     }
 }
 
 #[test]
 fn nginx_and_squid_get_their_config_files() {
     for release in ["1.14.1", "1.8.0"] {
-        let (_dir, docs) = generate_and_render(release, &[]);
-        let nginx = mounted_files(&docs, "nginx");
+        let docs = rendered(release, &[]);
+        let nginx = mounted_files(docs, "nginx");
         assert!(nginx.values().any(|f| f.contains("location /console/api")), "{release}: nginx has no routes");
-        let squid = mounted_files(&docs, "ssrf-proxy");
+        let squid = mounted_files(docs, "ssrf-proxy");
         assert!(squid.values().any(|f| f.contains("http_port")), "{release}: squid has no http_port");
     }
 }
@@ -120,13 +119,12 @@ impl SecretNames {
     }
 }
 
-fn config_maps_in(tree: &Path) -> Vec<Value> {
-    read_tree(tree)
-        .into_iter()
+fn config_maps_in(tree: &Files) -> Vec<Value> {
+    tree.iter()
         .filter(|(path, _)| path.ends_with(".yaml"))
-        .flat_map(|(_, bytes)| {
-            let text = String::from_utf8(bytes).expect("utf-8");
-            yaml_serde::Deserializer::from_str(&text)
+        .flat_map(|(_, (bytes, _))| {
+            let text = std::str::from_utf8(bytes).expect("utf-8");
+            yaml_serde::Deserializer::from_str(text)
                 .map(|d| Value::deserialize(d).expect("yaml doc"))
                 .collect::<Vec<_>>()
         })
@@ -140,9 +138,7 @@ fn no_config_map_holds_a_secret_looking_setting() {
     assert!(names.is_secret("DB_PASSWORD") && names.is_secret("SECRET_KEY") && names.is_secret("API_KEY"));
     assert!(!names.is_secret("REDIS_KEY_PREFIX") && !names.is_secret("TIDB_PUBLIC_KEY"), "exceptions hold");
     for release in RELEASES {
-        let tmp = tempfile::tempdir().unwrap();
-        generate(release, tmp.path(), &[]);
-        let maps = config_maps_in(tmp.path());
+        let maps = config_maps_in(&made(release, &[]).files);
         assert!(maps.len() > 5, "{release}: only {} ConfigMaps", maps.len());
         for cm in maps {
             let cm_name = cm["metadata"]["name"].as_str().unwrap_or("?").to_string();
@@ -164,19 +160,19 @@ fn config_key(config_yaml: &str) -> Option<String> {
 #[test]
 fn sandbox_key_comes_from_the_secret_not_its_config_file() {
     for release in ["1.14.1", "1.8.0"] {
-        let (_dir, docs) = generate_and_render(release, &[]);
-        let files = mounted_files(&docs, "sandbox");
+        let docs = rendered(release, &[]);
+        let files = mounted_files(docs, "sandbox");
         let config = files.get("config.yaml").unwrap_or_else(|| panic!("{release}: sandbox has no config.yaml"));
         let key = config_key(config).unwrap_or_else(|| panic!("{release}: config.yaml has no app.key"));
         assert_ne!(key, "dify-sandbox", "{release}: config.yaml keeps upstream's public sandbox key");
         assert!(!key.is_empty(), "{release}: config.yaml's key is empty");
 
         // The image reads API_KEY over the file's key; it must come from a Secret, equal api's.
-        let sandbox = &workload(&docs, "sandbox")["spec"]["template"]["spec"]["containers"][0];
-        let from_secret = secret_value(&docs, sandbox, "API_KEY")
+        let sandbox = &workload(docs, "sandbox")["spec"]["template"]["spec"]["containers"][0];
+        let from_secret = secret_value(docs, sandbox, "API_KEY")
             .unwrap_or_else(|| panic!("{release}: the sandbox's API_KEY comes from no Secret"));
-        let api = &workload(&docs, "api")["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(Some(from_secret.clone()), secret_value(&docs, api, "CODE_EXECUTION_API_KEY"), "{release}");
+        let api = &workload(docs, "api")["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(Some(from_secret.clone()), secret_value(docs, api, "CODE_EXECUTION_API_KEY"), "{release}");
         assert!(from_secret.len() >= 16 && from_secret != key, "{release}: API_KEY={from_secret}");
     }
 }
@@ -201,8 +197,8 @@ fn secret_value(docs: &[Value], container: &Value, name: &str) -> Option<String>
 #[test]
 fn ssrf_proxy_acl_and_egress_policy_deny_the_same_blocks() {
     for release in RELEASES {
-        let (_dir, docs) = generate_and_render(release, &[]);
-        let conf = mounted_files(&docs, "ssrf-proxy")["squid.conf"].clone();
+        let docs = rendered(release, &[]);
+        let conf = mounted_files(docs, "ssrf-proxy")["squid.conf"].clone();
         let acl: Vec<String> = conf
             .lines()
             .find_map(|l| l.strip_prefix("acl compose2dify_private dst "))
@@ -220,7 +216,7 @@ fn ssrf_proxy_acl_and_egress_policy_deny_the_same_blocks() {
         });
         assert_eq!(names, Some(first_access), "{release}: the name deny must come before every other http_access");
         assert_eq!(deny, Some(first_access + 1), "{release}: the range deny must come next");
-        let policy = get(&docs, "NetworkPolicy", "restrict-egress-ssrf-proxy");
+        let policy = get(docs, "NetworkPolicy", "restrict-egress-ssrf-proxy");
         let mut except: Vec<String> = seq(&policy["spec"]["egress"])
             .iter()
             .flat_map(|r| seq(&r["to"]))

@@ -26,7 +26,7 @@ fn has_fixture(image: &str, version: &str, path: &str) -> bool {
 
 /// Every object of a release's generated tree (read from the files, no kubectl needed).
 fn tree(release: &str) -> Vec<Value> {
-    tree_at(&compose(release)).0
+    objects_of(&made(release, &[]).files)
 }
 
 /// Every object of the tree generated from a compose file, and the tool's stderr.
@@ -36,19 +36,19 @@ fn tree_at(compose_file: &Path) -> (Vec<Value>, String) {
     let o = bin().arg(compose_file).arg("-o").arg(&out).output().expect("run compose2dify");
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(o.status.success(), "compose2dify {}: {stderr}", compose_file.display());
-    (objects_in(&out), stderr)
+    (objects_of(&read_files(&out)), stderr)
 }
 
 /// The objects of a generated tree's files.
-fn objects_in(out: &Path) -> Vec<Value> {
+fn objects_of(files: &Files) -> Vec<Value> {
     let mut docs = Vec::new();
-    for (path, bytes) in read_tree(out) {
+    for (path, (bytes, _)) in files {
         let objects = path.ends_with(".yaml") || path.ends_with("secret.yaml.example");
         if !objects || path.ends_with("kustomization.yaml") {
             continue;
         }
-        let text = String::from_utf8(bytes).expect("utf-8");
-        for d in yaml_serde::Deserializer::from_str(&text) {
+        let text = std::str::from_utf8(bytes).expect("utf-8");
+        for d in yaml_serde::Deserializer::from_str(text) {
             docs.push(Value::deserialize(d).expect("yaml"));
         }
     }
@@ -770,7 +770,7 @@ fn readme_security_table_is_what_the_pods_run_as() {
         ] {
             let dir = tempfile::tempdir().unwrap();
             let out = dir.path().join("k8s");
-            generate(release, &out, &["--lang", lang]);
+            generated(release, &out, &["--lang", lang]);
             let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
             let rows = security_rows(&readme, header);
             let mut seen = 0;

@@ -59,25 +59,25 @@ fn image_of(docs: &[Value], workload: &str) -> String {
 #[test]
 fn secrets_go_only_where_they_are_read() {
     for release in ["1.14.1", "1.8.0"] {
-        let (_dir, docs) = generate_and_render(release, &[]);
+        let docs = rendered(release, &[]);
         // The sandbox runs untrusted code: its API key and nothing else.
-        assert_eq!(secret_keys(&docs, "sandbox"), BTreeSet::from(["API_KEY".to_string()]), "{release}");
+        assert_eq!(secret_keys(docs, "sandbox"), BTreeSet::from(["API_KEY".to_string()]), "{release}");
         // web reads none of api's secrets.
-        let web = secret_keys(&docs, "web");
+        let web = secret_keys(docs, "web");
         for key in ["SECRET_KEY", "DB_PASSWORD", "REDIS_PASSWORD", "PLUGIN_DAEMON_KEY", "CODE_EXECUTION_API_KEY"] {
             assert!(!web.contains(key), "{release}: web receives {key}");
         }
         // Plugins inherit the daemon's environment: SECRET_KEY (it signs console sessions) stays out.
-        let daemon = secret_keys(&docs, "plugin-daemon");
+        let daemon = secret_keys(docs, "plugin-daemon");
         assert!(!daemon.contains("SECRET_KEY"), "{release}: the plugin daemon receives SECRET_KEY");
         assert!(daemon.contains("DB_PASSWORD") && daemon.contains("SERVER_KEY"), "{release}: {daemon:?}");
         // Every key of the three is one their own compose `environment:` sets or their image reads.
         for (workload, service) in [("sandbox", "sandbox"), ("web", "web"), ("plugin-daemon", "plugin_daemon")] {
             let Some(_) = docs.iter().find(|d| d["metadata"]["name"] == workload) else { continue };
             let own = own_environment(release, service);
-            let image = image_of(&docs, workload);
+            let image = image_of(docs, workload);
             let reads = if image.contains("dify-web") { BTreeSet::new() } else { image_reads(&image) };
-            for key in secret_keys(&docs, workload) {
+            for key in secret_keys(docs, workload) {
                 assert!(
                     own.contains(&key) || reads.contains(&key),
                     "{release} {workload}: receives {key}, which it does not read"
@@ -85,7 +85,7 @@ fn secrets_go_only_where_they_are_read() {
             }
         }
         // api still has what it needs.
-        let api = secret_keys(&docs, "api");
+        let api = secret_keys(docs, "api");
         for key in ["SECRET_KEY", "DB_PASSWORD", "REDIS_PASSWORD", "CODE_EXECUTION_API_KEY", "INIT_PASSWORD"] {
             assert!(api.contains(key), "{release}: api lacks {key}");
         }
@@ -95,7 +95,7 @@ fn secrets_go_only_where_they_are_read() {
 #[test]
 fn the_first_start_password_is_generated_and_fits_the_form() {
     for release in ["1.14.1", "1.8.0"] {
-        let (_dir, docs) = generate_and_render(release, &[]);
+        let docs = rendered(release, &[]);
         // setup-secrets.sh made the values (stringData, as the Secret is written).
         let secret = docs
             .iter()
@@ -108,7 +108,7 @@ fn the_first_start_password_is_generated_and_fits_the_form() {
     // `compose2dify secrets` keeps it short too.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    generate("1.14.1", &out, &[]);
+    generated("1.14.1", &out, &[]);
     let o = bin().args(["secrets", "--new"]).arg(&out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let api = std::fs::read_to_string(out.join("services/api/secret.yaml")).unwrap();
@@ -140,7 +140,7 @@ fn code_we_do_not_trust_is_fenced() {
     for release in ["1.14.1", "1.8.0"] {
         let flags =
             ["--service-cidr", "34.118.224.0/20", "--cluster-cidr", "10.8.0.0/14", "--allow-egress", "10.20.0.0/16"];
-        let (_dir, docs) = generate_and_render(release, &flags);
+        let docs = rendered(release, &flags);
         let fenced: Vec<&str> = ["api", "worker", "worker-beat", "api-websocket", "plugin-daemon"]
             .into_iter()
             .filter(|w| docs.iter().any(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == *w))
@@ -149,7 +149,7 @@ fn code_we_do_not_trust_is_fenced() {
         // The migration Job runs the api's pod under a label of its own: fenced the same way.
         let fenced: Vec<&str> = fenced.into_iter().chain(["api-migrate"]).collect();
         for w in &fenced {
-            let policy = egress(&docs, w);
+            let policy = egress(docs, w);
             let except = excepted(policy);
             for block in ["169.254.0.0/16", "10.0.0.0/8", "127.0.0.0/8", "34.118.224.0/20", "10.8.0.0/14"] {
                 assert!(except.contains(&block.to_string()), "{release} {w}: {block} is reachable: {except:?}");
@@ -163,7 +163,7 @@ fn code_we_do_not_trust_is_fenced() {
             assert!(allowed, "{release} {w}: --allow-egress 10.20.0.0/16 is not let through");
         }
         // The SSRF proxy gets the same ranges, and a deny by the cluster's names.
-        let squid = find(&docs, "ConfigMap", "ssrf-proxy-files")
+        let squid = find(docs, "ConfigMap", "ssrf-proxy-files")
             .or_else(|| docs.iter().find(|d| d["kind"] == "ConfigMap" && d["data"]["squid.conf"].is_string()));
         let conf = squid.expect("squid.conf")["data"]["squid.conf"].as_str().unwrap();
         assert!(conf.contains("34.118.224.0/20") && conf.contains("10.8.0.0/14"), "{release}: squid's deny ACL");
@@ -199,10 +199,10 @@ fn admitted(docs: &[Value], target: &str) -> BTreeSet<String> {
 #[test]
 fn the_sandbox_and_the_proxy_are_reached_only_by_their_callers() {
     for release in ["1.14.1", "1.8.0"] {
-        let (_dir, docs) = generate_and_render(release, &[]);
+        let docs = rendered(release, &[]);
         let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-        assert_eq!(admitted(&docs, "sandbox"), set(&["api", "ssrf-proxy", "worker"]), "{release}");
-        assert_eq!(admitted(&docs, "ssrf-proxy"), set(&["api", "sandbox", "worker"]), "{release}");
+        assert_eq!(admitted(docs, "sandbox"), set(&["api", "ssrf-proxy", "worker"]), "{release}");
+        assert_eq!(admitted(docs, "ssrf-proxy"), set(&["api", "sandbox", "worker"]), "{release}");
     }
 }
 
@@ -210,7 +210,7 @@ fn the_sandbox_and_the_proxy_are_reached_only_by_their_callers() {
 fn the_readme_says_who_gets_what() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    generate("1.14.1", &out, &[]);
+    generated("1.14.1", &out, &[]);
     let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
     let table =
         readme.split("| workload | secret keys it receives | reached by | reaches |").nth(1).expect("the table");

@@ -94,11 +94,8 @@ fn claim_of(docs: &[Value], workload: &Value, name: &str) -> Value {
 }
 
 fn check_release(release: &str) {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, docs) = generate_and_render(release, &[]);
     let out = dir.path().join("k8s");
-    generate(release, &out, &[]);
-    setup_secrets(&out);
-    let docs = render(&out);
 
     for d in &docs {
         if d["kind"].as_str() != Some("Namespace") {
@@ -212,7 +209,7 @@ fn spec_table_holds_for_0_15_3() {
 fn seed_omissions_are_deployed_and_certbot_is_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    generate("1.14.1", &out, &[]);
+    generated("1.14.1", &out, &[]);
     for folder in ["worker-beat", "api-websocket", "weaviate"] {
         assert!(out.join("services").join(folder).is_dir(), "{folder}");
     }
@@ -230,8 +227,8 @@ fn readme_commands_name_existing_objects_in_both_languages() {
     let dir = tempfile::tempdir().unwrap();
     let en = dir.path().join("en");
     let ja = dir.path().join("ja");
-    generate("1.14.1", &en, &[]);
-    generate("1.14.1", &ja, &["--lang", "ja"]);
+    generated("1.14.1", &en, &[]);
+    generated("1.14.1", &ja, &["--lang", "ja"]);
     let en_text = std::fs::read_to_string(en.join("README.md")).unwrap();
     let ja_text = std::fs::read_to_string(ja.join("README.md")).unwrap();
     assert!(en_text.contains("kubectl apply -k ."));

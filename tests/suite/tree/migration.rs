@@ -93,8 +93,8 @@ const BEHIND: &str = "INFO  [alembic.runtime.migration] Context impl PostgresqlI
 #[test]
 fn migration_job_mounts_no_claim() {
     for release in ["1.14.1", "1.8.0", "1.4.0", "0.15.3"] {
-        let (_dir, docs) = generate_and_render(release, &[]);
-        let spec = &job(&docs)["spec"]["template"]["spec"];
+        let docs = rendered(release, &[]);
+        let spec = &job(docs)["spec"]["template"]["spec"];
         let claims: Vec<&Value> = spec["volumes"]
             .as_sequence()
             .into_iter()
@@ -103,7 +103,7 @@ fn migration_job_mounts_no_claim() {
             .collect();
         assert!(claims.is_empty(), "{release}: the Job waits for no claim: {claims:?}");
         // The api itself does mount the shared storage, so the Job's lack of it is a choice.
-        let api = yaml_serde::to_string(get(&docs, "Deployment", "api")).unwrap();
+        let api = yaml_serde::to_string(get(docs, "Deployment", "api")).unwrap();
         assert!(api.contains("claimName: dify-storage"), "{release}");
     }
 }
@@ -111,8 +111,8 @@ fn migration_job_mounts_no_claim() {
 #[test]
 fn migration_job_fails_unless_the_schema_is_at_head() {
     for release in ["1.14.1", "1.8.0", "0.15.3"] {
-        let (_dir, docs) = generate_and_render(release, &[]);
-        let container = &job(&docs)["spec"]["template"]["spec"]["containers"][0];
+        let docs = rendered(release, &[]);
+        let container = &job(docs)["spec"]["template"]["spec"]["containers"][0];
         let script = script(&container["command"], &format!("{release} Job"));
         assert!(container["args"].is_null(), "{release}: the command is the whole story");
         let stage = Stage::new();
@@ -156,9 +156,9 @@ fn migration_job_fails_unless_the_schema_is_at_head() {
 #[test]
 fn waiters_say_why_they_wait() {
     for release in ["1.14.1", "1.8.0", "0.15.3"] {
-        let (_dir, docs) = generate_and_render(release, &[]);
+        let docs = rendered(release, &[]);
         for name in WAITING {
-            let Some(d) = find(&docs, "Deployment", name) else {
+            let Some(d) = find(docs, "Deployment", name) else {
                 assert!(
                     *name == "api-websocket" || (release == "0.15.3" && *name == "worker-beat"),
                     "{release} {name}"

@@ -338,10 +338,10 @@ struct Cluster {
 
 impl Cluster {
     fn render(release: &str) -> Self {
-        let (_dir, docs) = generate_and_render(release, &[]);
+        let docs = rendered(release, &[]);
         let policies = docs.iter().filter(|d| d["kind"].as_str() == Some("NetworkPolicy")).cloned().collect();
-        let pods = workload_pods(&docs);
-        Cluster { policies, docs, pods }
+        let pods = workload_pods(docs);
+        Cluster { policies, docs: docs.to_vec(), pods }
     }
 
     /// A compose file translated with `--preset generic`.

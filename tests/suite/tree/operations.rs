@@ -58,11 +58,14 @@ fn top_kustomization(out: &Path) -> Value {
     yaml_serde::from_str(&std::fs::read_to_string(out.join("kustomization.yaml")).unwrap()).unwrap()
 }
 
+/// The release's tree with `extra`, secrets filled, in a fresh folder (from the run's cache); what
+/// generating it said.
 fn tree(release: &str, extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k8s");
-    let stderr = generate(release, &out, extra);
-    setup_secrets(&out);
+    let made = made(release, extra);
+    made.write_filled(&out);
+    let stderr = made.stderr_at(&out);
     (dir, out, stderr)
 }
 
@@ -71,14 +74,14 @@ fn the_images_list_covers_every_image_of_the_tree() {
     for release in BOTH {
         for extra in [&[][..], &["--ha", "--registry", "registry.example.com:5000/mirror"][..]] {
             let (_dir, out, _) = tree(release, extra);
-            let docs = render(&out);
+            let docs = rendered(release, extra);
             let listed: BTreeMap<String, Value> = top_kustomization(&out)["images"]
                 .as_sequence()
                 .expect("an images: list")
                 .iter()
                 .map(|e| (e["name"].as_str().unwrap().to_string(), e.clone()))
                 .collect();
-            let seen = images(&docs);
+            let seen = images(docs);
             for (place, image) in &seen {
                 assert!(
                     listed.contains_key(image_name(image)),
@@ -113,11 +116,10 @@ fn the_images_list_covers_every_image_of_the_tree() {
 fn registry_moves_every_image_and_is_recorded() {
     for release in BOTH {
         let (_dir, out, stderr) = tree(release, &["--registry", "registry.example.com/mirror"]);
-        for (place, image) in images(&render(&out)) {
+        let all = images(rendered(release, &["--registry", "registry.example.com/mirror"]));
+        for (place, image) in &all {
             assert!(image.starts_with("registry.example.com/mirror/"), "{release}: {place} runs {image}");
         }
-        let docs = render(&out);
-        let all = images(&docs);
         assert!(all.iter().any(|(_, i)| i == "registry.example.com/mirror/library/nginx:latest"), "{all:?}");
         assert!(all.iter().any(|(_, i)| i.starts_with("registry.example.com/mirror/langgenius/dify-api:")), "{all:?}");
         let generated = std::fs::read_to_string(out.join("GENERATED.md")).unwrap();
@@ -133,8 +135,8 @@ fn registry_moves_every_image_and_is_recorded() {
 #[test]
 fn unpinned_images_are_warned_on_stderr_and_in_generated_md() {
     for release in BOTH {
-        let (_dir, out, stderr) = tree(release, &[]);
-        let generated = std::fs::read_to_string(out.join("GENERATED.md")).unwrap();
+        let made = made(release, &[]);
+        let (stderr, generated) = (&made.stderr, made.text("GENERATED.md"));
         for image in ["nginx:latest", "ubuntu/squid:latest"] {
             assert!(stderr.contains(&format!("image {image} is not pinned")), "{release}: {stderr}");
             assert!(generated.contains(&format!("- ⚠ `{image}`")), "{release}: {generated}");
@@ -148,7 +150,7 @@ fn unpinned_images_are_warned_on_stderr_and_in_generated_md() {
 #[test]
 fn every_pod_runs_as_its_own_service_account_without_a_token() {
     for release in BOTH {
-        let (_dir, out, _) = tree(
+        let made = made(
             release,
             &[
                 "--service-account-annotation",
@@ -157,31 +159,31 @@ fn every_pod_runs_as_its_own_service_account_without_a_token() {
                 "worker:eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/dify-s3",
             ],
         );
-        let docs = render(&out);
+        let docs = made.docs();
         let accounts: Vec<&Value> = docs.iter().filter(|d| d["kind"].as_str() == Some("ServiceAccount")).collect();
-        for owner in pod_owners(&docs) {
+        for owner in pod_owners(docs) {
             let spec = pod_spec(owner);
             let sa = spec["serviceAccountName"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{release}: {} names no ServiceAccount", name(owner)));
-            let account = get(&docs, "ServiceAccount", sa);
+            let account = get(docs, "ServiceAccount", sa);
             assert_eq!(account["automountServiceAccountToken"].as_bool(), Some(false), "{sa}");
             assert_eq!(spec["automountServiceAccountToken"].as_bool(), Some(false), "{}", name(owner));
             if owner["kind"].as_str() != Some("Job") {
                 assert_eq!(sa, name(owner), "{release}: one account per workload");
             }
         }
-        let workloads = pod_owners(&docs).iter().filter(|o| o["kind"].as_str() != Some("Job")).count();
+        let workloads = pod_owners(docs).iter().filter(|o| o["kind"].as_str() != Some("Job")).count();
         assert_eq!(accounts.len(), workloads, "{release}: one ServiceAccount per workload");
         for w in ["api", "worker"] {
             assert_eq!(
-                get(&docs, "ServiceAccount", w)["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].as_str(),
+                get(docs, "ServiceAccount", w)["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].as_str(),
                 Some("arn:aws:iam::123456789012:role/dify-s3"),
                 "{release} {w}"
             );
         }
-        assert!(get(&docs, "ServiceAccount", "web")["metadata"]["annotations"].is_null(), "only the named workloads");
-        let generated = std::fs::read_to_string(out.join("GENERATED.md")).unwrap();
+        assert!(get(docs, "ServiceAccount", "web")["metadata"]["annotations"].is_null(), "only the named workloads");
+        let generated = made.text("GENERATED.md");
         assert!(generated.contains("--service-account-annotation 'api:eks.amazonaws.com/role-arn="), "{generated}");
     }
     let stderr =
@@ -241,26 +243,26 @@ const SINGLE: &[&str] = &["postgres", "redis", "weaviate", "plugin-daemon", "wor
 #[test]
 fn ha_leaves_only_the_scheduler_and_stateful_workloads_single() {
     for release in BOTH {
-        let (_dir, out, _) = tree(release, &["--ha"]);
-        let docs = render(&out);
-        let counts = replicas(&docs);
+        let made = made(release, &["--ha"]);
+        let docs = made.docs();
+        let counts = replicas(docs);
         for (w, n) in &counts {
             if SINGLE.contains(&w.as_str()) {
                 assert_eq!(*n, 1, "{release}: {w} stays single");
             } else {
                 assert!(*n >= 2, "{release}: {w} runs {n} replica(s) with --ha");
                 // Each has a budget and spreads over nodes.
-                let d = get(&docs, "Deployment", w);
+                let d = get(docs, "Deployment", w);
                 let spread = &d["spec"]["template"]["spec"]["topologySpreadConstraints"][0];
                 assert_eq!(spread["topologyKey"].as_str(), Some("kubernetes.io/hostname"), "{release}: {w}");
-                assert!(find(&docs, "PodDisruptionBudget", w).is_some(), "{release}: {w} has a budget");
+                assert!(find(docs, "PodDisruptionBudget", w).is_some(), "{release}: {w} has a budget");
             }
         }
         for w in ["api", "web", "worker", "nginx", "ssrf-proxy", "sandbox"] {
             assert!(counts.get(w).is_some_and(|n| *n >= 2), "{release}: {w} is in the tree and scaled: {counts:?}");
         }
         // The sandbox runs on emptyDir volumes, seeded from its ConfigMap: no claim holds it to a node.
-        let sandbox = get(&docs, "Deployment", "sandbox");
+        let sandbox = get(docs, "Deployment", "sandbox");
         let spec = pod_spec(sandbox);
         for v in spec["volumes"].as_sequence().unwrap() {
             assert!(v["persistentVolumeClaim"].is_null(), "{release}: sandbox mounts a claim: {v:?}");
@@ -281,8 +283,8 @@ fn ha_leaves_only_the_scheduler_and_stateful_workloads_single() {
             !docs.iter().any(|d| d["kind"].as_str() == Some("PersistentVolumeClaim") && name(d).starts_with("sandbox")),
             "{release}: no sandbox claim"
         );
-        assert!(budgets_allow_an_eviction(&docs, &format!("{release} --ha")) >= 6);
-        let generated = std::fs::read_to_string(out.join("GENERATED.md")).unwrap();
+        assert!(budgets_allow_an_eviction(docs, &format!("{release} --ha")) >= 6);
+        let generated = made.text("GENERATED.md");
         assert!(generated.contains("```choices\n--ha\n"), "{generated}");
     }
 }
@@ -291,10 +293,9 @@ fn ha_leaves_only_the_scheduler_and_stateful_workloads_single() {
 fn every_budget_allows_an_eviction_in_every_mode() {
     for release in BOTH {
         for extra in [&[][..], &["--ha"][..], &["--autoscale"][..]] {
-            let (_dir, out, _) = tree(release, extra);
-            let docs = render(&out);
+            let docs = rendered(release, extra);
             assert!(
-                budgets_allow_an_eviction(&docs, &format!("{release} {extra:?}")) >= 2,
+                budgets_allow_an_eviction(docs, &format!("{release} {extra:?}")) >= 2,
                 "{release} {extra:?}: nginx and web have budgets"
             );
         }
@@ -305,13 +306,12 @@ fn every_budget_allows_an_eviction_in_every_mode() {
 fn worker_beat_is_one_pod_replaced_with_recreate_in_every_mode() {
     for release in BOTH {
         for extra in [&[][..], &["--ha"][..], &["--autoscale"][..]] {
-            let (_dir, out, _) = tree(release, extra);
-            let docs = render(&out);
-            let beat = get(&docs, "Deployment", "worker-beat");
+            let docs = rendered(release, extra);
+            let beat = get(docs, "Deployment", "worker-beat");
             assert_eq!(beat["spec"]["replicas"].as_i64(), Some(1), "{release} {extra:?}");
             assert_eq!(beat["spec"]["strategy"]["type"].as_str(), Some("Recreate"), "{release} {extra:?}");
-            assert!(find(&docs, "PodDisruptionBudget", "worker-beat").is_none());
-            assert!(find(&docs, "HorizontalPodAutoscaler", "worker-beat").is_none());
+            assert!(find(docs, "PodDisruptionBudget", "worker-beat").is_none());
+            assert!(find(docs, "HorizontalPodAutoscaler", "worker-beat").is_none());
         }
     }
 }
@@ -319,8 +319,7 @@ fn worker_beat_is_one_pod_replaced_with_recreate_in_every_mode() {
 #[test]
 fn autoscale_scales_api_web_worker_and_sandbox_on_their_cpu_requests() {
     for release in BOTH {
-        let (_dir, out, _) = tree(release, &["--autoscale"]);
-        let docs = render(&out);
+        let docs = rendered(release, &["--autoscale"]);
         let hpas: Vec<&Value> = docs.iter().filter(|d| d["kind"].as_str() == Some("HorizontalPodAutoscaler")).collect();
         let names: BTreeSet<&str> = hpas.iter().map(|h| name(h)).collect();
         assert_eq!(names, BTreeSet::from(["api", "sandbox", "web", "worker"]), "{release}");
@@ -328,7 +327,7 @@ fn autoscale_scales_api_web_worker_and_sandbox_on_their_cpu_requests() {
             assert_eq!(h["apiVersion"].as_str(), Some("autoscaling/v2"));
             let target = &h["spec"]["scaleTargetRef"];
             assert_eq!(target["kind"].as_str(), Some("Deployment"));
-            let d = get(&docs, "Deployment", target["name"].as_str().unwrap());
+            let d = get(docs, "Deployment", target["name"].as_str().unwrap());
             assert!(d["spec"]["replicas"].is_null(), "{release}: {} leaves the count to its autoscaler", name(d));
             assert!(h["spec"]["minReplicas"].as_i64().unwrap() >= 2);
             assert!(h["spec"]["maxReplicas"].as_i64().unwrap() > h["spec"]["minReplicas"].as_i64().unwrap());
@@ -345,7 +344,7 @@ fn autoscale_scales_api_web_worker_and_sandbox_on_their_cpu_requests() {
             }
         }
         // --autoscale implies --ha: the others are scaled too.
-        let counts = replicas(&docs);
+        let counts = replicas(docs);
         assert!(counts["nginx"] >= 2 && counts["ssrf-proxy"] >= 2, "{counts:?}");
     }
     // The strict validator (schemas, kube-score, checkov) passes the production tree.

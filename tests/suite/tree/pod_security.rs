@@ -277,7 +277,7 @@ fn dify_trees_meet_baseline_and_restricted_where_the_readme_says() {
     for release in RELEASES {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("k8s");
-        generate(release, &out, &[]);
+        generated(release, &out, &[]);
         assert_eq!(check_tree(release, &out), "baseline", "{release}: a default Dify tree enforces baseline");
     }
     // The next releases' sandboxes (0.2.14, and 0.2.12 on the beta branch) too.

@@ -81,8 +81,8 @@ echo "Error: No nodes replied within time constraint" >&2; exit 69
 #[test]
 fn the_worker_is_restarted_when_its_broker_is_gone_or_it_stops_answering() {
     for release in BOTH {
-        let (_dir, docs) = generate_and_render(release, &[]);
-        let worker = container(&docs, "worker");
+        let docs = rendered(release, &[]);
+        let worker = container(docs, "worker");
         let live = script(worker, "livenessProbe");
         assert_eq!(live, script(worker, "readinessProbe"), "{release}: one check");
         // Generous: a busy worker has 10 minutes to answer once.
@@ -136,8 +136,8 @@ fn beat_probe(script: &str, dir: &Path) -> i32 {
 #[test]
 fn worker_beat_is_restarted_when_its_scheduler_stops_writing_its_schedule() {
     for release in BOTH {
-        let (_dir, docs) = generate_and_render(release, &[]);
-        let beat = container(&docs, "worker-beat");
+        let docs = rendered(release, &[]);
+        let beat = container(docs, "worker-beat");
         let live = script(beat, "livenessProbe");
         assert!(beat["startupProbe"]["exec"].is_mapping(), "{release}: beat gets time to write its first schedule");
 

@@ -3,7 +3,7 @@
 //! in the generated README.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::common::*;
 use yaml_serde::Value;
@@ -188,11 +188,47 @@ fn bad_choices_are_refused() {
     assert!(stderr.contains("no service is exposed"), "generic rules expose nothing: {stderr}");
 }
 
-/// `validate-k8s --security` summary: `(check, resource)` pairs checkov failed.
-fn checkov_failures(tree: &Path) -> BTreeSet<(String, String)> {
-    let stdout = validate_k8s(tree, &["--security"]);
-    let line =
-        stdout.lines().find(|l| l.starts_with("checkov:")).unwrap_or_else(|| panic!("no checkov line:\n{stdout}"));
+/// `(check, resource)` pairs checkov failed.
+type Findings = BTreeSet<(String, String)>;
+
+/// The trees whose README must explain checkov's findings, judged in one `validate-k8s --security`
+/// run (checkov takes seconds to start): 1.14.1's, and that of a compose file that asks for
+/// privileged, added capabilities and root. Each: the `(check, resource)` pairs checkov failed, and
+/// the README.
+fn checkov_reports() -> &'static [(Findings, String)] {
+    static REPORTS: OnceLock<Vec<(Findings, String)>> = OnceLock::new();
+    REPORTS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let dify = dir.path().join("dify");
+        made("1.14.1", &[]).write_filled(&dify);
+        let compose = dir.path().join("compose.yaml");
+        std::fs::write(
+            &compose,
+            "services:\n  vpn:\n    image: qmcgaw/gluetun:v3.39\n    cap_add: [NET_ADMIN, SYS_ADMIN]\n    user: \"0\"\n  dind:\n    image: docker:27-dind\n    privileged: true\n",
+        )
+        .unwrap();
+        let asks = dir.path().join("asks");
+        let o = bin().arg(&compose).arg("-o").arg(&asks).args(["--preset", "generic"]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        setup_secrets(&asks);
+        let report = validate_k8s_all(&[&dify, &asks], &["--security"]);
+        [dify, asks]
+            .iter()
+            .map(|tree| {
+                // Each tree's `checkov:` line comes right before its verdict.
+                let lines: Vec<&str> = report.lines().collect();
+                let ok = format!("validate-k8s: OK {} (", tree.display());
+                let at = lines.iter().position(|l| l.starts_with(&ok)).expect("a verdict");
+                let line = lines[..at].last().filter(|l| l.starts_with("checkov:"));
+                let line = line.unwrap_or_else(|| panic!("no checkov line:\n{report}"));
+                (checkov_failures(line), std::fs::read_to_string(tree.join("README.md")).unwrap())
+            })
+            .collect()
+    })
+}
+
+/// A `checkov:` summary line of validate-k8s → the `(check, resource)` pairs checkov failed.
+fn checkov_failures(line: &str) -> Findings {
     let mut out = BTreeSet::new();
     for part in line.split(" | ").skip(1).flat_map(|rest| rest.split("; ")) {
         let (resource, checks) = part.split_once(": ").expect("resource: checks");
@@ -205,38 +241,23 @@ fn checkov_failures(tree: &Path) -> BTreeSet<(String, String)> {
 
 #[test]
 fn every_checkov_finding_is_explained_in_the_readme() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("k8s");
-    generate("1.14.1", &out, &[]);
-    setup_secrets(&out);
-    readme_explains_checkov(&out);
+    let (failed, readme) = &checkov_reports()[0];
+    readme_explains_checkov(failed, readme);
 }
 
 /// What a compose file asks for (privileged, added capabilities, root) is kept, and checkov's
 /// findings on it are explained in the README with the compose key as the reason.
 #[test]
 fn compose_security_asks_are_kept_and_their_findings_explained() {
-    let dir = tempfile::tempdir().unwrap();
-    let compose = dir.path().join("compose.yaml");
-    std::fs::write(
-        &compose,
-        "services:\n  vpn:\n    image: qmcgaw/gluetun:v3.39\n    cap_add: [NET_ADMIN, SYS_ADMIN]\n    user: \"0\"\n  dind:\n    image: docker:27-dind\n    privileged: true\n",
-    )
-    .unwrap();
-    let out = dir.path().join("k8s");
-    let o = bin().arg(&compose).arg("-o").arg(&out).args(["--preset", "generic"]).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    setup_secrets(&out);
-    let readme = readme_explains_checkov(&out);
+    let (failed, readme) = &checkov_reports()[1];
+    readme_explains_checkov(failed, readme);
     assert!(readme.contains("`privileged: true`"), "the reason names the compose key");
     assert!(readme.contains("`cap_add: NET_ADMIN, SYS_ADMIN`"));
 }
 
-/// checkov's findings on `out` (but the four named once) are exactly the README's table; returns the README.
-fn readme_explains_checkov(out: &Path) -> String {
-    let failed = checkov_failures(out);
+/// checkov's findings (but the four named once) are exactly the README's table.
+fn readme_explains_checkov(failed: &Findings, readme: &str) {
     assert!(!failed.is_empty(), "checkov ran and reported");
-    let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
     let listed: BTreeSet<(String, String)> = readme
         .lines()
         .filter_map(|l| {
@@ -245,8 +266,7 @@ fn readme_explains_checkov(out: &Path) -> String {
         })
         .collect();
     let excused = ["CKV_K8S_43", "CKV_K8S_35", "CKV_K8S_40", "CKV_K8S_15"];
-    let must_list: BTreeSet<(String, String)> =
-        failed.into_iter().filter(|(c, _)| !excused.contains(&c.as_str())).collect();
+    let must_list: Findings = failed.iter().filter(|(c, _)| !excused.contains(&c.as_str())).cloned().collect();
     let missing: Vec<_> = must_list.difference(&listed).collect();
     assert!(missing.is_empty(), "checkov findings the README does not explain: {missing:?}");
     let stale: Vec<_> = listed.difference(&must_list).collect();
@@ -254,7 +274,6 @@ fn readme_explains_checkov(out: &Path) -> String {
     for c in excused {
         assert!(readme.contains(c), "README names the check {c} it does not list per object");
     }
-    readme
 }
 
 #[test]

@@ -38,9 +38,9 @@ fn public_url_reaches_every_configmap_that_holds_a_browser_facing_setting() {
     let rules = rules();
     assert!(rules.iter().any(|(k, _)| k == "NEXT_PUBLIC_SOCKET_URL"), "the rules name the WebSocket URL");
     for release in ["1.14.1", "1.8.0"] {
-        let (_d, before) = generate_and_render(release, &[]);
-        let (_d2, after) = generate_and_render(release, &["--public-url", "https://dify.example.com/"]);
-        let (before, after) = (settings(&before), settings(&after));
+        let before = rendered(release, &[]);
+        let after = rendered(release, &["--public-url", "https://dify.example.com/"]);
+        let (before, after) = (settings(before), settings(after));
         let mut seen = 0;
         for ((map, key), value) in &after {
             if let Some((_, template)) = rules.iter().find(|(k, _)| k == key) {
@@ -60,8 +60,8 @@ fn public_url_reaches_every_configmap_that_holds_a_browser_facing_setting() {
         assert_eq!(keys(&before), keys(&after), "{release}: the same settings in the same ConfigMaps");
     }
     // 1.14.1's web UI opens its WebSocket at the public address.
-    let (_d, docs) = generate_and_render("1.14.1", &["--public-url", "https://dify.example.com"]);
-    let web = settings(&docs);
+    let docs = rendered("1.14.1", &["--public-url", "https://dify.example.com"]);
+    let web = settings(docs);
     assert_eq!(web[&("web-config".to_string(), "NEXT_PUBLIC_SOCKET_URL".to_string())], "wss://dify.example.com");
 }
 
@@ -89,7 +89,7 @@ fn without_public_url_the_tool_and_the_readme_say_localhost_must_change() {
 
 #[test]
 fn ingress_host_is_the_default_and_an_explicit_set_wins() {
-    let (_d, docs) = generate_and_render(
+    let docs = rendered(
         "1.14.1",
         &[
             "--ingress-host",
@@ -100,14 +100,14 @@ fn ingress_host_is_the_default_and_an_explicit_set_wins() {
             "TRIGGER_URL=https://hooks.example.org",
         ],
     );
-    let s = settings(&docs);
+    let s = settings(docs);
     let get = |m: &str, k: &str| s[&(m.to_string(), k.to_string())].clone();
     assert_eq!(get("dify-config", "CONSOLE_API_URL"), "https://dify.example.org");
     assert_eq!(get("web-config", "NEXT_PUBLIC_SOCKET_URL"), "wss://dify.example.org");
     assert_eq!(get("dify-config", "TRIGGER_URL"), "https://hooks.example.org");
     // Without a TLS secret the Ingress serves http.
-    let (_d, docs) = generate_and_render("1.14.1", &["--ingress-host", "dify.example.org"]);
-    let s = settings(&docs);
+    let docs = rendered("1.14.1", &["--ingress-host", "dify.example.org"]);
+    let s = settings(docs);
     assert_eq!(s[&("dify-config".to_string(), "APP_WEB_URL".to_string())], "http://dify.example.org");
 }
 

@@ -250,14 +250,14 @@ fn ingress_nginx_gets_the_release_nginx_limits_and_explicit_annotations_win() {
     let prefix = "nginx.ingress.kubernetes.io/";
     for release in ["1.14.1", "1.8.0", "0.15.3"] {
         let base = ["--expose", "ClusterIP", "--ingress-host", "dify.example.com", "--ingress-class", "nginx"];
-        let (_dir, docs) = generate_and_render(release, &base);
-        let a = &ingress(&docs)["metadata"]["annotations"];
-        let body = nginx_setting(&docs, "NGINX_CLIENT_MAX_BODY_SIZE");
+        let docs = rendered(release, &base);
+        let a = &ingress(docs)["metadata"]["annotations"];
+        let body = nginx_setting(docs, "NGINX_CLIENT_MAX_BODY_SIZE");
         assert_eq!(a[format!("{prefix}proxy-body-size").as_str()].as_str(), Some(body.as_str()), "{release}");
         for (setting, annotation) in
             [("NGINX_PROXY_READ_TIMEOUT", "proxy-read-timeout"), ("NGINX_PROXY_SEND_TIMEOUT", "proxy-send-timeout")]
         {
-            let upstream = nginx_setting(&docs, setting);
+            let upstream = nginx_setting(docs, setting);
             assert_eq!(upstream, "3600s", "{release}: the release's own value");
             assert_eq!(a[format!("{prefix}{annotation}").as_str()].as_str(), Some("3600"), "{release}: seconds");
         }
@@ -284,14 +284,14 @@ fn ingress_nginx_gets_the_release_nginx_limits_and_explicit_annotations_win() {
             "--ingress-annotation",
             "cert-manager.io/cluster-issuer=letsencrypt",
         ]);
-        let (_dir, docs) = generate_and_render(release, &flags);
-        let a = &ingress(&docs)["metadata"]["annotations"];
+        let docs = rendered(release, &flags);
+        let a = &ingress(docs)["metadata"]["annotations"];
         assert_eq!(a[format!("{prefix}proxy-body-size").as_str()].as_str(), Some("1g"), "{release}");
         assert_eq!(a["cert-manager.io/cluster-issuer"].as_str(), Some("letsencrypt"));
         assert_eq!(a[format!("{prefix}proxy-read-timeout").as_str()].as_str(), Some("3600"));
 
         // Another class: only the explicit ones.
-        let (_dir, docs) = generate_and_render(
+        let docs = rendered(
             release,
             &[
                 "--ingress-host",
@@ -302,7 +302,7 @@ fn ingress_nginx_gets_the_release_nginx_limits_and_explicit_annotations_win() {
                 "a.example/b=c",
             ],
         );
-        let a = ingress(&docs)["metadata"]["annotations"].as_mapping().expect("annotations").clone();
+        let a = ingress(docs)["metadata"]["annotations"].as_mapping().expect("annotations").clone();
         assert_eq!(a.len(), 1, "{release}: {a:?}");
     }
 }

@@ -53,11 +53,11 @@ fn access_modes(claim: &Value) -> Vec<&str> {
 #[test]
 fn deployments_with_a_read_write_once_claim_are_recreated() {
     for release in releases() {
-        let (_dir, docs) = generate_and_render(release, &[]);
+        let docs = rendered(release, &[]);
         let mut recreated = BTreeSet::new();
         for d in docs.iter().filter(|d| d["kind"].as_str() == Some("Deployment")) {
             let rwo = mounted_claims(d).iter().any(|c| {
-                access_modes(get(&docs, "PersistentVolumeClaim", c)).iter().any(|m| m.starts_with("ReadWriteOnce"))
+                access_modes(get(docs, "PersistentVolumeClaim", c)).iter().any(|m| m.starts_with("ReadWriteOnce"))
             });
             let strategy = d["spec"]["strategy"]["type"].as_str();
             if rwo {
@@ -110,13 +110,11 @@ fn generic_preset_recreates_a_deployment_with_a_named_volume() {
 fn claims_use_the_chosen_storage_classes() {
     for release in ["1.14.1", "1.8.0", "0.15.3"] {
         // No flags: the cluster's default class everywhere, and a warning for the ReadWriteMany claim.
-        let dir = tempfile::tempdir().unwrap();
-        let stderr = generate(release, &dir.path().join("k8s"), &[]);
-        setup_secrets(&dir.path().join("k8s"));
-        let docs = render(&dir.path().join("k8s"));
-        for (n, c) in claims(&docs) {
+        let made_default = made(release, &[]);
+        for (n, c) in claims(made_default.docs()) {
             assert!(c["spec"]["storageClassName"].is_null(), "{release} {n}: the cluster's default class");
         }
+        let stderr = &made_default.stderr;
         assert!(
             stderr.contains("warning: the ReadWriteMany claim(s) dify-storage")
                 && stderr.contains("--rwx-storage-class"),
@@ -124,14 +122,11 @@ fn claims_use_the_chosen_storage_classes() {
         );
 
         // Both flags: every ReadWriteOnce claim and template one class, the ReadWriteMany claim the other.
-        let dir = tempfile::tempdir().unwrap();
         let flags = ["--storage-class", "gp3", "--rwx-storage-class", "efs-sc"];
-        let stderr = generate(release, &dir.path().join("k8s"), &flags);
-        assert!(!stderr.contains("ReadWriteMany claim"), "{release}: chosen, no warning: {stderr}");
-        setup_secrets(&dir.path().join("k8s"));
-        let docs = render(&dir.path().join("k8s"));
+        let chosen = made(release, &flags);
+        assert!(!chosen.stderr.contains("ReadWriteMany claim"), "{release}: chosen, no warning: {}", chosen.stderr);
         let mut seen = BTreeMap::new();
-        for (n, c) in claims(&docs) {
+        for (n, c) in claims(chosen.docs()) {
             let want = if access_modes(c).contains(&"ReadWriteMany") { "efs-sc" } else { "gp3" };
             assert_eq!(c["spec"]["storageClassName"].as_str(), Some(want), "{release} {n}");
             *seen.entry(want).or_insert(0) += 1;
@@ -140,17 +135,15 @@ fn claims_use_the_chosen_storage_classes() {
         assert!(seen.get("gp3").is_some_and(|n| *n >= 3), "{release}: {seen:?}");
 
         // Empty names: the cluster's default, chosen on purpose (no warning).
-        let dir = tempfile::tempdir().unwrap();
-        let stderr = generate(release, &dir.path().join("k8s"), &["--storage-class", "", "--rwx-storage-class", ""]);
-        assert!(!stderr.contains("ReadWriteMany claim"), "{release}: {stderr}");
-        let pvc = std::fs::read_to_string(dir.path().join("k8s/base/pvc.yaml")).unwrap();
+        let empty = made(release, &["--storage-class", "", "--rwx-storage-class", ""]);
+        assert!(!empty.stderr.contains("ReadWriteMany claim"), "{release}: {}", empty.stderr);
+        let pvc = empty.text("base/pvc.yaml");
         assert!(!pvc.contains("storageClassName"), "{release}: {pvc}");
 
         // Object storage: no ReadWriteMany claim, nothing to choose.
-        let dir = tempfile::tempdir().unwrap();
-        let stderr = generate(release, &dir.path().join("k8s"), &["--set", "STORAGE_TYPE=s3"]);
-        assert!(!stderr.contains("ReadWriteMany claim"), "{release}: {stderr}");
-        assert!(!dir.path().join("k8s/base/pvc.yaml").exists(), "{release}");
+        let s3 = made(release, &["--set", "STORAGE_TYPE=s3"]);
+        assert!(!s3.stderr.contains("ReadWriteMany claim"), "{release}: {}", s3.stderr);
+        assert!(!s3.files.contains_key("base/pvc.yaml"), "{release}");
     }
 }
 
@@ -182,10 +175,10 @@ fn namespace_and_every_claim_are_kept_from_gitops_pruning() {
         ("kustomize.toolkit.fluxcd.io/prune", "disabled"),
     ];
     for release in releases() {
-        let (_dir, docs) = generate_and_render(release, &[]);
+        let docs = rendered(release, &[]);
         let ns = docs.iter().find(|d| d["kind"].as_str() == Some("Namespace")).expect("a Namespace");
         let mut kept: Vec<(String, &Value)> = vec![("Namespace".into(), ns)];
-        kept.extend(claims(&docs));
+        kept.extend(claims(docs));
         assert!(kept.len() >= 5, "{release}: namespace and claims");
         for (n, obj) in kept {
             for (k, v) in want {
@@ -212,15 +205,15 @@ fn storage_table(readme: &str) -> BTreeMap<String, (String, String)> {
 #[test]
 fn readme_states_claims_users_backup_and_removal_from_the_plan() {
     for release in ["1.14.1", "1.8.0", "0.15.3"] {
-        let (dir, docs) = generate_and_render(release, &["--storage-class", "gp3"]);
-        let readme = std::fs::read_to_string(dir.path().join("k8s/README.md")).unwrap();
-        let table = storage_table(&readme);
+        let gp3 = made(release, &["--storage-class", "gp3"]);
+        let (docs, readme) = (gp3.docs(), gp3.text("README.md"));
+        let table = storage_table(readme);
 
         // Every standalone claim is listed with exactly the workloads that mount it, and its class.
         for pvc in docs.iter().filter(|d| d["kind"].as_str() == Some("PersistentVolumeClaim")) {
             let name = pvc["metadata"]["name"].as_str().unwrap();
             let (class, users) = table.get(name).unwrap_or_else(|| panic!("{release}: {name} not in {table:?}"));
-            let mounters: BTreeSet<String> = workloads(&docs)
+            let mounters: BTreeSet<String> = workloads(docs)
                 .filter(|w| mounted_claims(w).iter().any(|c| c == name))
                 .map(|w| w["metadata"]["name"].as_str().unwrap().to_string())
                 .collect();
@@ -238,7 +231,7 @@ fn readme_states_claims_users_backup_and_removal_from_the_plan() {
         assert!(backup.contains("tar xzf - -C /app/api/storage < dify-storage.tar.gz"), "{release}: restore");
         // Every claim that holds data is covered: by tar through a pod that mounts it, or by the
         // database's, Redis's or the vector store's own section.
-        for w in workloads(&docs) {
+        for w in workloads(docs) {
             let n = w["metadata"]["name"].as_str().unwrap();
             let role = w["metadata"]["labels"]["app.kubernetes.io/component"].as_str().unwrap_or("");
             for claim in mounted_claims(w) {
@@ -283,17 +276,13 @@ fn readme_states_claims_users_backup_and_removal_from_the_plan() {
 
 #[test]
 fn readme_asks_for_a_read_write_many_class_in_the_first_steps() {
-    let dir = tempfile::tempdir().unwrap();
-    generate("1.14.1", &dir.path().join("k8s"), &[]);
-    let readme = std::fs::read_to_string(dir.path().join("k8s/README.md")).unwrap();
+    let readme = made("1.14.1", &[]).text("README.md");
     let prereq = readme.split("### 1. Prerequisites").nth(1).unwrap().split("### 2.").next().unwrap();
     assert!(prereq.contains("chosen by you") && prereq.contains("--rwx-storage-class NAME"), "{prereq}");
     assert!(prereq.contains("--storage-class NAME") && prereq.contains("`(default)`"), "{prereq}");
     assert!(prereq.contains("--set STORAGE_TYPE=s3"), "{prereq}");
 
-    let dir = tempfile::tempdir().unwrap();
-    generate("1.14.1", &dir.path().join("k8s"), &["--rwx-storage-class", "efs-sc", "--lang", "ja"]);
-    let readme = std::fs::read_to_string(dir.path().join("k8s/README.md")).unwrap();
+    let readme = made("1.14.1", &["--rwx-storage-class", "efs-sc", "--lang", "ja"]).text("README.md");
     assert!(readme.contains("StorageClass `efs-sc`"), "the chosen class is named");
     assert!(!readme.contains("選んでください"), "nothing left to choose");
 }
