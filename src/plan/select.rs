@@ -183,7 +183,7 @@ impl<'a> Selection<'a> {
 /// restart policy of `none`) on a service with no ports, or a service others wait to complete →
 /// Job. `on-failure` stays a Deployment: it is how compose files keep servers up. A server with
 /// `restart: "no"` (it has ports) stays a Deployment too, with a warning. None: the rules' default.
-fn compose_kind(svc: &Service, awaited: &BTreeSet<&str>, warnings: &mut Vec<Warning>) -> Option<Kind> {
+pub(super) fn compose_kind(svc: &Service, awaited: &BTreeSet<&str>, warnings: &mut Vec<Warning>) -> Option<Kind> {
     if svc.global {
         return Some(Kind::DaemonSet);
     }

@@ -2,6 +2,7 @@
 //! every pod that mounts what it prepares; templates get the service's settings and derived values.
 
 use super::*;
+use crate::choices::Choices;
 use crate::plan::files::{folded_inits, template_vars};
 use crate::plan::storage::mounts;
 use crate::plan::VolumeSource;
@@ -63,7 +64,7 @@ fn template_variables_are_the_settings_then_derived_values() {
     );
     let svc = &project.services["nginx"];
     let env = BTreeMap::from([("API_HOST".to_string(), "api".to_string()), ("HTTPS_ENABLED".into(), "false".into())]);
-    let vars = template_vars(rules.service("nginx").unwrap(), &rules, &env, &project, svc);
+    let vars = template_vars(rules.service("nginx").unwrap(), &rules, &Choices::default(), &env, &project, svc);
     assert_eq!(vars["API_HOST"], "api", "the service's own settings");
     assert_eq!(vars["UPSTREAM"], "api:5001", "a value interpolated with them");
     assert_eq!(vars["HTTPS_CONFIG"], "", "off while its `when` setting is not true");

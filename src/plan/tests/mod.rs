@@ -3,6 +3,7 @@
 //! `Service` and `Project` made here, and rules from a few lines of YAML layered over the generic
 //! preset the way `--mappings FILE` layers a user's file. One file per pass.
 
+use crate::choices::Choices;
 use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
@@ -116,9 +117,16 @@ pub(super) fn with_ctx<T>(project: &Project, rules: &Rules, f: impl FnOnce(&Ctx,
     let mut warnings = Vec::new();
     let sel = super::select::select(project, rules, &mut warnings).expect("the selection pass");
     let settings = super::settings::settings(project, rules, &sel, &mut warnings).expect("the settings pass");
+    let choices = Choices::default();
+    let run = super::Run {
+        choices: &choices,
+        published_service_type: choices.published_service_type(rules),
+        classes: super::storage::Classes::of(&choices, rules),
+    };
     let ctx = Ctx {
         project,
         rules,
+        run: &run,
         sel: &sel,
         settings: &settings,
         deployed: sel.deployed.iter().collect(),
@@ -131,7 +139,7 @@ pub(super) fn with_ctx<T>(project: &Project, rules: &Rules, f: impl FnOnce(&Ctx,
 
 /// The whole plan of `project` under `rules`.
 pub(super) fn plan(project: &Project, rules: &Rules) -> Plan {
-    super::plan(project, rules).unwrap_or_else(|e| panic!("the plan: {e}"))
+    super::plan(project, rules, &Choices::default()).unwrap_or_else(|e| panic!("the plan: {e}"))
 }
 
 /// Whether a warning's text contains `needle`.

@@ -2,7 +2,8 @@
 //! explained), and its kind keys choose the workload kind.
 
 use super::*;
-use crate::plan::pod::{compose_kind, compose_security};
+use crate::plan::pod::compose_security;
+use crate::plan::select::compose_kind;
 use crate::rules::{Kind, Security};
 
 fn hardened() -> Security {
