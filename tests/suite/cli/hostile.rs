@@ -471,11 +471,18 @@ fn interrupted_writes_leave_a_whole_tree() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let delay = Duration::from_micros(seed % (bound.as_micros() as u64 + 1));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_compose2dify"))
-            .current_dir(&proj)
-            .args(["compose.yaml", "-o", "k8s", "--preset", "generic", "-q"])
-            .spawn()
-            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_compose2dify"));
+        command.current_dir(&proj).args(["compose.yaml", "-o", "k8s", "--preset", "generic", "-q"]);
+        // A test run started in the background (`cargo test &`) ignores SIGINT, and its children
+        // inherit that: the child gets it back as a terminal gives it, so Ctrl-C is what lands.
+        // SAFETY: only resets a signal's disposition between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().unwrap();
         std::thread::sleep(delay);
         // SAFETY: signals our own child by its id.
         unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
