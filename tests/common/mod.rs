@@ -130,8 +130,8 @@ pub fn write_files(files: &Files, out: &Path) {
 }
 
 /// A vendored release's tree made with some choices, once per run of the tests: what `generate`
-/// wrote and said, and, when first asked for, the tree after its own `setup-secrets.sh --new` (when
-/// it has one) and the documents `kubectl kustomize` renders from it.
+/// wrote and said, and, each when first asked for, the tree with its secrets filled and the
+/// documents `kubectl kustomize` renders from that.
 pub struct Made {
     /// The folder it was generated in, as the stderr names it.
     at: String,
@@ -139,7 +139,8 @@ pub struct Made {
     pub files: Files,
     /// Made with no flags.
     default_choices: bool,
-    filled: OnceLock<(Files, Vec<Value>)>,
+    filled: OnceLock<Files>,
+    docs: OnceLock<Vec<Value>>,
 }
 
 impl Made {
@@ -154,6 +155,7 @@ impl Made {
             files,
             default_choices: extra.is_empty(),
             filled: OnceLock::new(),
+            docs: OnceLock::new(),
         }
     }
 
@@ -174,36 +176,42 @@ impl Made {
         self.stderr_at(out)
     }
 
-    /// The tree with its secrets filled, and rendered. The default choices' trees are filled by
-    /// their own setup-secrets.sh, so the script runs on every release's tree; a tree made with
-    /// other choices by `compose2dify secrets --new`, which does the same job (cli::rerun checks
-    /// that) at a fraction of the script's cost (it runs a few hundred small programs). A tree whose
-    /// Secrets live elsewhere (`--secrets external`) has nothing to fill: it is rendered as generated.
-    fn filled(&self) -> &(Files, Vec<Value>) {
+    /// The tree with its secrets filled. The default choices' trees are filled by their own
+    /// setup-secrets.sh, so the script runs on every release's tree; a tree made with other choices
+    /// by `compose2dify secrets --new`, which does the same job (cli::rerun checks that) at a
+    /// fraction of the script's cost (it runs a few hundred small programs). A tree whose Secrets
+    /// live elsewhere (`--secrets external`) has nothing to fill.
+    fn filled(&self) -> &Files {
         self.filled.get_or_init(|| {
+            if !self.files.contains_key("scripts/setup-secrets.sh") {
+                return self.files.clone();
+            }
             let dir = tempfile::tempdir().expect("temp dir");
             let out = dir.path().join("k8s");
             write_files(&self.files, &out);
-            let to_fill = self.files.contains_key("scripts/setup-secrets.sh");
-            if to_fill && self.default_choices {
+            if self.default_choices {
                 setup_secrets(&out);
-            } else if to_fill {
+            } else {
                 let o = bin().args(["secrets", "--new"]).arg(&out).output().expect("run compose2dify secrets");
                 assert!(o.status.success(), "compose2dify secrets --new: {}", String::from_utf8_lossy(&o.stderr));
             }
-            let docs = render(&out);
-            (read_files(&out), docs)
+            read_files(&out)
         })
     }
 
     /// The tree with its secrets filled (see `filled`), written to `out`.
     pub fn write_filled(&self, out: &Path) {
-        write_files(&self.filled().0, out);
+        write_files(self.filled(), out);
     }
 
     /// `kubectl kustomize` of the tree with its secrets filled (see `filled`).
     pub fn docs(&self) -> &[Value] {
-        &self.filled().1
+        self.docs.get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let out = dir.path().join("k8s");
+            self.write_filled(&out);
+            render(&out)
+        })
     }
 }
 
@@ -315,7 +323,8 @@ pub fn corpus_compose(case: &str) -> PathBuf {
 
 /// The fake kubectl (tests/fixtures/fake-kubectl/kubectl, a Python script), started by the Python
 /// that `python3` names: a wrapper in the tests' scratch folder runs that interpreter directly, so
-/// each call skips a version manager's `python3` shim (pyenv's costs a third of a second a call).
+/// each call skips a version manager's `python3` shim (pyenv's costs a third of a second a call),
+/// and without `site` (`-S`: the script needs only the standard library; it halves the start).
 pub fn fake_kubectl() -> PathBuf {
     static WRAPPER: OnceLock<PathBuf> = OnceLock::new();
     WRAPPER
@@ -333,7 +342,7 @@ pub fn fake_kubectl() -> PathBuf {
             let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
             let wrapper = dir.join("fake-kubectl");
             let staged = dir.join(format!("fake-kubectl.{}", std::process::id()));
-            write_exec(&staged, &format!("#!/bin/sh\nexec '{python}' '{}' \"$@\"\n", script.display()));
+            write_exec(&staged, &format!("#!/bin/sh\nexec '{python}' -S '{}' \"$@\"\n", script.display()));
             std::fs::rename(&staged, &wrapper).expect("place the fake kubectl");
             wrapper
         })
