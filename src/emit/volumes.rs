@@ -58,11 +58,11 @@ pub(super) fn pod_volumes(
                 ..Default::default()
             });
         }
-        if !v.seed.is_empty() {
+        if let Some(seed_container) = v.seed_container() {
             let seed_volume = format!("{}-seed", v.name);
             volumes.push(files_volume(&seed_volume, w, Some(&v.seed)));
             init_containers.push(Container {
-                name: format!("seed-{}", v.name).chars().take(63).collect(),
+                name: seed_container,
                 image: Some(w.image.clone()),
                 command: Some(vec![
                     "sh".into(),

@@ -79,6 +79,41 @@ struct Ctx<'a> {
     pub fqdn_suffix: String,
 }
 
+impl<'a> Run<'a> {
+    /// The run of `choices`: the published ports' Service type from the rules in force before the
+    /// choices are layered (`rules`), the StorageClasses from those after (`layered`).
+    fn new(choices: &'a Choices, rules: &Rules, layered: &Rules) -> Run<'a> {
+        Run {
+            choices,
+            published_service_type: choices.published_service_type(rules),
+            classes: storage::Classes::of(choices, layered),
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of the workload passes, once the selection and settings passes have run.
+    fn new(
+        project: &'a Project,
+        rules: &'a Rules,
+        run: &'a Run<'a>,
+        sel: &'a select::Selection<'a>,
+        settings: &'a settings::Settings,
+    ) -> Ctx<'a> {
+        Ctx {
+            project,
+            rules,
+            run,
+            sel,
+            settings,
+            deployed: sel.deployed.iter().collect(),
+            host_index: HostIndex::new(&sel.deployed, &rules.namespace),
+            net_members: sel.network_members(),
+            fqdn_suffix: rules.dns.service_suffix(&rules.namespace),
+        }
+    }
+}
+
 /// Build the plan. Pure: everything it needs was read into `project`, and the command line's
 /// `choices` were checked (`Choices::check`). The choices a rules file could equally make are
 /// layered over the rules first (`Choices::over`). The checkov findings the plan accepts are
@@ -86,27 +121,13 @@ struct Ctx<'a> {
 pub fn plan(project: &Project, rules: &Rules, choices: &Choices) -> Result<Plan> {
     let names: Vec<String> = project.services.keys().cloned().collect();
     let layered = choices.over(rules, &names)?;
-    let run = Run {
-        choices,
-        published_service_type: choices.published_service_type(rules),
-        classes: storage::Classes::of(choices, &layered),
-    };
+    let run = Run::new(choices, rules, &layered);
     let rules = &*layered;
     let mut warnings = project.warnings.clone();
     let mut sel = select::select(project, rules, &mut warnings)?;
     let mut settings = settings::settings(project, rules, &sel, &mut warnings)?;
     let mut each = std::mem::take(&mut settings.each);
-    let ctx = Ctx {
-        project,
-        rules,
-        run: &run,
-        sel: &sel,
-        settings: &settings,
-        deployed: sel.deployed.iter().collect(),
-        host_index: HostIndex::new(&sel.deployed, &rules.namespace),
-        net_members: sel.network_members(),
-        fqdn_suffix: rules.dns.service_suffix(&rules.namespace),
-    };
+    let ctx = Ctx::new(project, rules, &run, &sel, &settings);
     let (mut workloads, shared_claims) = workloads(&ctx, &mut each, &mut warnings)?;
     entry::ports_named_by_clients(&mut workloads, rules, &mut warnings);
     flows::join_network_namespaces(project, &mut workloads, &mut warnings);

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
 
-use crate::names::HostIndex;
 use crate::read::compose::{Dependency, Mount, MountSource, Network, Port, Service, Setting};
 use crate::read::project::Project;
 use crate::rules::{Preset, Rules};
@@ -118,22 +117,8 @@ pub(super) fn with_ctx<T>(project: &Project, rules: &Rules, f: impl FnOnce(&Ctx,
     let sel = super::select::select(project, rules, &mut warnings).expect("the selection pass");
     let settings = super::settings::settings(project, rules, &sel, &mut warnings).expect("the settings pass");
     let choices = Choices::default();
-    let run = super::Run {
-        choices: &choices,
-        published_service_type: choices.published_service_type(rules),
-        classes: super::storage::Classes::of(&choices, rules),
-    };
-    let ctx = Ctx {
-        project,
-        rules,
-        run: &run,
-        sel: &sel,
-        settings: &settings,
-        deployed: sel.deployed.iter().collect(),
-        host_index: HostIndex::new(&sel.deployed, &rules.namespace),
-        net_members: sel.network_members(),
-        fqdn_suffix: rules.dns.service_suffix(&rules.namespace),
-    };
+    let run = super::Run::new(&choices, rules, rules);
+    let ctx = Ctx::new(project, rules, &run, &sel, &settings);
     f(&ctx, &mut warnings)
 }
 
