@@ -54,12 +54,17 @@ entries() {
     ' "$1"
 }
 
-# Replace every placeholder of file $1 that has a value. The values are read by awk from the values
-# file and put in with substr: never through sed replacement text or any other interpreter, so a
-# value with &, |, \ or a newline-free shell command in it is written exactly.
+# Replace every placeholder of file $1's entries that has a value: its stringData block, or every
+# line of a file of entries alone. Elsewhere a placeholder is a name (the max-length annotation's
+# CHANGE_ME_INIT_PASSWORD=30) and stays one. The values are read by awk from the values file and
+# put in with substr: never through sed replacement text or any other interpreter, so a value with
+# &, |, \ or a newline-free shell command in it is written exactly.
 fill() {
-    awk -v values="$values" '
+    if grep -qx 'stringData:' "$1"; then whole=0; else whole=1; fi
+    awk -v values="$values" -v inside="$whole" '
         BEGIN { while ((getline line < values) > 0) { i = index(line, " "); val[substr(line, 1, i - 1)] = substr(line, i + 1) } }
+        /^[^ ]/ { inside = ($0 == "stringData:"); print; next }
+        !inside { print; next }
         {
             out = ""; rest = $0
             while (match(rest, /CHANGE_ME_[A-Za-z0-9_]*/)) {

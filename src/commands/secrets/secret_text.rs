@@ -59,13 +59,26 @@ pub(super) fn add_to_string_data(text: &str, lines: &[String]) -> String {
     out
 }
 
-/// `fill` for a Secret's text: a `stringData` line whose value is one placeholder gets the value as
-/// a YAML scalar (quoted where YAML would read it as something else); placeholders inside a longer
-/// value (a URL) are put in as they are.
+/// `fill` for a Secret's entries (its `stringData` block, or `text` itself when it is only entry
+/// lines): an entry whose value is one placeholder gets the value as a YAML scalar (quoted where
+/// YAML would read it as something else); placeholders inside a longer value (a URL) are put in as
+/// they are. Lines outside the entries keep their placeholders: there they are names (the
+/// max-length annotation's `CHANGE_ME_INIT_PASSWORD=30`), and a value put there would sit in
+/// plain text beside the encrypted data of a SOPS file.
 pub(super) fn fill_secret(text: &str, values: &BTreeMap<String, String>) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut inside = !text.lines().any(|l| l == "stringData:");
     for line in text.split_inclusive('\n') {
         let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        if body.starts_with(|c: char| c != ' ') {
+            inside = body == "stringData:";
+            out.push_str(line);
+            continue;
+        }
+        if !inside {
+            out.push_str(line);
+            continue;
+        }
         let whole = body.strip_prefix("  ").filter(|b| !b.starts_with(' ')).and_then(|b| b.split_once(": "));
         match whole.and_then(|(key, v)| Some((key, values.get(v).filter(|_| tokens(v) == [v])?))) {
             Some((key, value)) => out.push_str(&format!("  {key}: {}{end}", crate::read::yaml::scalar(value))),

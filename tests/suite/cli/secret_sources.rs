@@ -347,7 +347,14 @@ fn sops_files_are_encrypted_to_the_recipients_and_decrypt() {
         }
         let decrypted = compose2dify::commands::sops::decrypt(&text, &ids).unwrap_or_else(|e| panic!("{path}: {e}"));
         let doc: Value = yaml_serde::from_str(&decrypted).unwrap();
-        assert!(!decrypted.contains("CHANGE_ME") && !decrypted.contains("sops:"), "{path}");
+        assert!(!decrypted.contains("sops:"), "{path}");
+        // Every value is filled; the max-length annotation, outside the encrypted data, still
+        // names placeholders rather than holding a value in the clear.
+        for (key, value) in doc["stringData"].as_mapping().unwrap() {
+            assert!(!value.as_str().unwrap_or_default().contains("CHANGE_ME"), "{path} {key:?} unfilled");
+        }
+        let limits = doc["metadata"]["annotations"]["compose2dify.io/max-length"].as_str();
+        assert!(limits.is_none_or(|l| l.starts_with("CHANGE_ME_") && text.contains(l)), "{path}: {limits:?}");
         plain.insert(path.clone(), doc);
     }
     let db = &plain["base/secret.sops.yaml"]["stringData"]["DB_PASSWORD"];

@@ -191,6 +191,28 @@ fn generated_values(out: &Path) -> Vec<String> {
     values
 }
 
+/// No value a filled secret file holds sits outside its `stringData`: the max-length annotation
+/// keeps naming its placeholders (a SOPS file encrypts only the data, so a value there would be
+/// committed in plain text).
+fn values_stay_in_string_data(out: &Path, what: &str) {
+    let mut limits = 0;
+    for (p, doc) in tree_docs(out).iter().filter(|(p, _)| p.ends_with("/secret.yaml")) {
+        let values: Vec<&str> =
+            doc["stringData"].as_mapping().into_iter().flatten().filter_map(|(_, v)| v.as_str()).collect();
+        for (key, note) in doc["metadata"]["annotations"].as_mapping().into_iter().flatten() {
+            let note = note.as_str().unwrap_or_default();
+            for v in values.iter().filter(|v| v.len() >= 8) {
+                assert!(!note.contains(v), "{what}: {p}'s annotation {key:?} holds a secret value");
+            }
+            if key.as_str() == Some("compose2dify.io/max-length") {
+                assert!(note.starts_with("CHANGE_ME_"), "{what}: {p}: {note:?}");
+                limits += 1;
+            }
+        }
+    }
+    assert!(limits > 0, "{what}: no filled secret file has a max-length annotation to look at");
+}
+
 #[test]
 fn generated_and_suggested_secrets_are_url_safe() {
     for release in ["1.14.1", "1.8.0"] {
@@ -199,6 +221,7 @@ fn generated_and_suggested_secrets_are_url_safe() {
         let out = dir.path().join("k8s");
         generate(release, &out, &[]);
         setup_secrets(&out);
+        values_stay_in_string_data(&out, &format!("{release} setup-secrets.sh"));
         let values = generated_values(&out);
         assert!(values.len() > 5, "{release}");
         // 48 hex characters, or 30 where the console takes no more (INIT_PASSWORD's
@@ -214,6 +237,7 @@ fn generated_and_suggested_secrets_are_url_safe() {
         generate(release, &out, &[]);
         let o = bin().args(["secrets", "--new"]).arg(&out).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        values_stay_in_string_data(&out, &format!("{release} compose2dify secrets"));
         for v in generated_values(&out) {
             assert!(url_safe(&v) && (v.len() >= 32 || v.len() == 30), "{release} compose2dify secrets: {v:?}");
         }
